@@ -1,0 +1,169 @@
+"""`build_application`: the one place that wires the bot together.
+
+`crm-bot run`, `crm-bot console` and the end-to-end tests all build the bot here and start it
+with `serve`, so what the tests drive is what production runs.
+
+Handler groups, in the order an update meets them:
+  -10  the gate: strangers stop here; members get `context.member` and their language
+    0  the commands and buttons of each flow, then the fallbacks (first match wins, so
+       unknown text and stale or forged buttons get one polite answer only if nothing else
+       took them)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
+
+from bot.config import Config, Mode
+from bot.processing import PerChatUpdateProcessor
+from bot.telegram_bot import CrmBot, updates_from_payloads
+from handlers import common, gate, invite, start, team
+from handlers.commands import register_default_menus
+from handlers.context import SERVICES_KEY, CrmContext
+from handlers.errors import on_error
+from handlers.i18n import Catalogs
+from handlers.services import Services
+from storage.dates import warm_up as warm_up_dates
+from storage.db import Database
+from storage.inbox import list_pending, prune_handled
+from storage.migrate import upgrade_database
+
+logger = logging.getLogger(__name__)
+
+CrmApplication = Application[CrmBot, CrmContext, Any, Any, Any, Any]
+
+POLL_TIMEOUT_S = 25
+INBOX_RETENTION = timedelta(days=7)
+
+
+def build_application(config: Config, *, token: str | None = None) -> CrmApplication:
+    """Open (and migrate) the database, load catalogs, and wire handlers, jobs and errors."""
+    db = Database(config.database.url)
+    upgrade_database(db.engine)
+    services = Services(
+        config=config, db=db, catalogs=Catalogs(), admin_ids=frozenset(config.access.admins)
+    )
+    bot = CrmBot(
+        token or config.require_token(),
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+        request=HTTPXRequest(connection_pool_size=64, read_timeout=15, write_timeout=15),
+        get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT_S + 10),
+        defaults=Defaults(parse_mode=ParseMode.HTML),
+        rate_limiter=AIORateLimiter(max_retries=3),
+        db=db,
+    )
+    application: CrmApplication = (
+        ApplicationBuilder()
+        .bot(bot)
+        .concurrent_updates(PerChatUpdateProcessor(db))
+        .context_types(ContextTypes(context=CrmContext))
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = services
+    application.add_handlers(gate.build_handlers(), group=gate.GATE_GROUP)
+    application.add_handlers(
+        [
+            *start.build_handlers(),
+            *common.build_handlers(),
+            *invite.build_handlers(),
+            *team.build_handlers(),
+            *common.build_fallbacks(),  # last: only what no flow claimed
+        ],
+        group=0,
+    )
+    application.add_error_handler(on_error)
+    return application
+
+
+def services_of(application: CrmApplication) -> Services:
+    services: Services = application.bot_data[SERVICES_KEY]
+    return services
+
+
+async def _post_init(application: CrmApplication) -> None:
+    services = services_of(application)
+    await asyncio.to_thread(warm_up_dates)
+    try:
+        await register_default_menus(
+            application.bot, services.catalogs, services.config.locale.default_language
+        )
+    except TelegramError as exc:
+        logger.warning("could not register the command menus: %s", exc)
+    await _replay_inbox(application)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _prune_inbox, interval=timedelta(hours=6), first=timedelta(minutes=1), name="prune-inbox"
+    )
+
+
+async def _replay_inbox(application: CrmApplication) -> None:
+    """Updates accepted before a crash but never finished are handled now, in order."""
+    pending = await services_of(application).db.read(list_pending)
+    for update in updates_from_payloads([row.payload for row in pending], application.bot):
+        await application.update_queue.put(update)
+    if pending:
+        logger.info("replaying %d unfinished updates from the inbox", len(pending))
+
+
+async def _prune_inbox(context: CrmContext) -> None:
+    removed = await context.db.run(prune_handled, older_than=INBOX_RETENTION)
+    logger.info("pruned %d handled updates from the inbox", removed)
+
+
+async def start_application(
+    application: CrmApplication, *, poll_timeout: int = POLL_TIMEOUT_S
+) -> None:
+    """Initialize, start fetching updates (polling or webhook per config) and start handling."""
+    config = services_of(application).config
+    await application.initialize()
+    await _post_init(application)
+    assert application.updater is not None
+    if config.telegram.mode is Mode.WEBHOOK:
+        webhook = config.telegram.webhook
+        await application.updater.start_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret_token.get_secret_value() or None,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,
+        )
+    else:
+        await application.updater.start_polling(
+            poll_interval=0,
+            timeout=poll_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,
+        )
+    await application.start()
+
+
+async def stop_application(application: CrmApplication) -> None:
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    services_of(application).db.close()
+
+
+async def serve(application: CrmApplication, stop: asyncio.Event) -> None:
+    """Run until `stop` is set (SIGINT/SIGTERM in `crm-bot run`), then shut down cleanly."""
+    await start_application(application)
+    logger.info("bot @%s is running", application.bot.username)
+    try:
+        await stop.wait()
+    finally:
+        await stop_application(application)

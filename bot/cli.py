@@ -1,0 +1,118 @@
+"""`crm-bot`: run the bot, try it offline, migrate the database, check a config file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from telegram.error import InvalidToken
+
+from bot.config import Config, ConfigError, config_path_from_env, load_config
+from bot.logs import setup_logging
+
+logger = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm-bot", description=__doc__)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="path to config.toml (default: $CRM_CONFIG or ./config.toml)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (polling or webhook, per config)")
+    console = commands.add_parser(
+        "console", help="try every flow offline in the terminal: no token, no network"
+    )
+    console.add_argument(
+        "--db",
+        type=Path,
+        default=Path("crm-console.sqlite3"),
+        help="SQLite file the console keeps its data in (default: ./crm-console.sqlite3)",
+    )
+    console.add_argument("--lang", choices=("en", "zh"), default="en", help="your language")
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply database migrations")
+    commands.add_parser("check-config", help="validate the config file without starting")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("PTB_TIMEDELTA", "true")  # RetryAfter.retry_after as a timedelta
+    args = _parser().parse_args(argv)
+    if args.command == "console":
+        from bot.console import run_console
+
+        setup_logging(level="WARNING")
+        return asyncio.run(run_console(db_path=args.db, language=args.lang))
+    try:
+        config = load_config(config_path_from_env(args.config))
+        if args.command in ("run", "check-config"):
+            config.require_token()
+    except ConfigError as exc:
+        for line in exc.lines:
+            sys.stderr.write(f"config error: {line}\n")
+        return EXIT_CONFIG
+    token = config.telegram.token.get_secret_value()
+    setup_logging(level=config.logging.level, fmt=config.logging.format, secrets=[token])
+    if args.command == "check-config":
+        sys.stdout.write(_summary(config))
+        return 0
+    if args.command == "db":
+        return _db_upgrade(config)
+    return _run(config)
+
+
+def _summary(config: Config) -> str:
+    url = make_url(config.database.url).render_as_string(hide_password=True)
+    return (
+        f"config OK: mode={config.telegram.mode.value}, database={url}, "
+        f"api={config.telegram.base_url}, admins={len(config.access.admins)}\n"
+    )
+
+
+def _db_upgrade(config: Config) -> int:
+    from storage.db import Database
+    from storage.migrate import current_revision, upgrade_database
+
+    db = Database(config.database.url)
+    try:
+        upgrade_database(db.engine)
+        sys.stdout.write(f"database at revision {current_revision(db.engine)}\n")
+    finally:
+        db.close()
+    return 0
+
+
+def _run(config: Config) -> int:
+    from bot.app import build_application, serve
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(build_application(config), stop)
+
+    try:
+        asyncio.run(run())
+    except InvalidToken:
+        sys.stderr.write("config error: telegram.token: rejected by the Bot API\n")
+        return EXIT_CONFIG
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

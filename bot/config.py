@@ -1,0 +1,181 @@
+"""Typed configuration: `config.toml` plus environment overrides, validated once at start.
+
+Every key is documented in `config.example.toml` (a test checks that). A bad value becomes
+one readable line per key via `ConfigError`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+ENV_CONFIG_PATH = "CRM_CONFIG"
+ENV_TOKEN = "CRM_BOT_TOKEN"
+ENV_DATABASE_URL = "CRM_DATABASE_URL"
+DEFAULT_DB_FILENAME = "crm.sqlite3"
+
+
+class ConfigError(Exception):
+    """Raised with one human-readable line per offending key."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA timezone {name!r} (e.g. 'Asia/Shanghai')") from exc
+    return name
+
+
+TimezoneName = Annotated[str, AfterValidator(_valid_timezone)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Mode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class WebhookConfig(_Section):
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8443, ge=1, le=65535)
+    url: str = ""
+    path: str = "telegram"
+    secret_token: SecretStr = SecretStr("")
+
+
+class TelegramConfig(_Section):
+    token: SecretStr = SecretStr("")
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Mode = Mode.POLLING
+    webhook: WebhookConfig = WebhookConfig()
+
+
+class DatabaseConfig(_Section):
+    url: str = ""
+
+
+class LocaleConfig(_Section):
+    default_language: Literal["en", "zh"] = "en"
+    default_region: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
+    timezone: TimezoneName = "Asia/Shanghai"
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+
+
+class AccessConfig(_Section):
+    admins: list[int] = []
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+
+class RemindersConfig(_Section):
+    birthday_check_time: time = time(9, 0)
+    digest_time: time = time(8, 30)
+    work_start: time = time(9, 0)
+    work_end: time = time(19, 0)
+
+
+class DealsConfig(_Section):
+    stages: list[str] = ["lead", "qualified", "proposal", "negotiation", "won", "lost"]
+
+    @field_validator("stages")
+    @classmethod
+    def _must_end_won_lost(cls, stages: list[str]) -> list[str]:
+        if len(set(stages)) != len(stages) or not {"won", "lost"} <= set(stages):
+            raise ValueError("stages must be unique and include 'won' and 'lost'")
+        return stages
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Config(_Section):
+    telegram: TelegramConfig = TelegramConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    locale: LocaleConfig = LocaleConfig()
+    access: AccessConfig = AccessConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    deals: DealsConfig = DealsConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    def require_token(self) -> str:
+        """The token, or a ConfigError naming where to put it."""
+        token = self.telegram.token.get_secret_value()
+        if not token:
+            raise ConfigError(
+                [f"telegram.token: missing (set it in config.toml or the {ENV_TOKEN} variable)"]
+            )
+        return token
+
+
+def _format_errors(error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (see config.example.toml for the valid keys)"
+        lines.append(f"{key}: {message}")
+    return lines
+
+
+def config_path_from_env(explicit: str | Path | None = None) -> Path:
+    return Path(explicit or os.environ.get(ENV_CONFIG_PATH) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(
+    path: Path | None, *, environ: dict[str, str] | None = None, required: bool = True
+) -> Config:
+    """Read TOML (if present), apply env overrides, validate; raise ConfigError on any problem.
+
+    With `required=False` a missing file means "all defaults", which the console uses.
+    """
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None and path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
+    elif path is not None and required:
+        raise ConfigError([f"{path}: file not found (copy config.example.toml to create it)"])
+    if token := env.get(ENV_TOKEN):
+        data.setdefault("telegram", {})["token"] = token
+    if url := env.get(ENV_DATABASE_URL):
+        data.setdefault("database", {})["url"] = url
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None
+    if not config.database.url:
+        folder = path.parent if path is not None else Path.cwd()
+        db_path = (folder / DEFAULT_DB_FILENAME).resolve()
+        config = config.model_copy(update={"database": DatabaseConfig(url=f"sqlite:///{db_path}")})
+    if config.telegram.mode is Mode.WEBHOOK and not config.telegram.webhook.url:
+        raise ConfigError(["telegram.webhook.url: required when telegram.mode = 'webhook'"])
+    return config

@@ -1,0 +1,99 @@
+"""Every button's callback data, packed and unpacked in one place.
+
+Format: `v1:<kind>:<fields...>`, always under Telegram's 64-byte limit. Unpacking is strict:
+anything that is not exactly one of our shapes comes back as None, because callback data is
+untrusted input (a client can send any string). Ids inside are checked by the access rule
+like any id a user types.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from storage.models import Role
+
+VERSION = "v1"
+MAX_BYTES = 64
+_ID = r"(0|[1-9][0-9]{0,17})"
+
+
+@dataclass(frozen=True)
+class LangChoice:
+    kind: ClassVar[str] = "lang"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"(en|zh)")
+    language: str
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.language,)
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> LangChoice:
+        return cls(language=match[1])
+
+
+@dataclass(frozen=True)
+class InviteRole:
+    kind: ClassVar[str] = "inv"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"(sales|manager)")
+    role: Role
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.role.value,)
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> InviteRole:
+        return cls(role=Role(match[1]))
+
+
+@dataclass(frozen=True)
+class TeamAction:
+    """`list` (page), `open` a card, set a `role`, `activate`/`deactivate`, set a `manager`.
+
+    For `manager` the value is the manager's member id, or 0 to leave the team.
+    """
+
+    kind: ClassVar[str] = "team"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(list|open|role|activate|deactivate|manager):{_ID}(?::(admin|manager|sales|{_ID}))?"
+    )
+    action: str
+    member_id: int = 0
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.member_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> TeamAction:
+        return cls(action=match[1], member_id=int(match[2]), value=match[3] or "")
+
+
+CallbackData = LangChoice | InviteRole | TeamAction
+KINDS: dict[str, type[CallbackData]] = {k.kind: k for k in (LangChoice, InviteRole, TeamAction)}
+
+
+def pack(data: CallbackData) -> str:
+    packed = ":".join((VERSION, data.kind, *data.fields()))
+    if len(packed.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {packed!r}")
+    return packed
+
+
+def unpack(raw: str | None) -> CallbackData | None:
+    """The typed action, or None for stale, foreign or forged data."""
+    if not raw or len(raw.encode()) > MAX_BYTES:
+        return None
+    version, _, rest = raw.partition(":")
+    kind, _, body = rest.partition(":")
+    cls = KINDS.get(kind)
+    if version != VERSION or cls is None:
+        return None
+    match = cls.pattern.fullmatch(body)
+    return cls.parse(match) if match else None
+
+
+def pattern_for(kind: type[CallbackData]) -> str:
+    """The CallbackQueryHandler pattern routing a kind to its handler."""
+    return rf"^{VERSION}:{kind.kind}:"

@@ -1,0 +1,93 @@
+"""Commands every member has: `/help`, `/cancel`, `/lang`, and the last-resort replies."""
+
+from __future__ import annotations
+
+from telegram import ReplyKeyboardRemove, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers.callback_data import LangChoice, pattern_for
+from handlers.commands import commands_for, register_member_menu
+from handlers.context import CrmContext
+from handlers.keyboards import inline_keyboard
+from handlers.telegram_helpers import answer_query, button_data, edit_message
+from storage.drafts import delete_draft
+from storage.members import set_member_language
+from storage.models import Role
+
+
+async def help_command(update: Update, context: CrmContext) -> None:
+    member = context.require_member()
+    assert update.effective_chat is not None
+    lines = [context.t("help.title"), ""]
+    lines += [
+        context.t("help.line", command=c.name, description=context.t(c.description_key))
+        for c in commands_for(Role(member.role))
+    ]
+    lines += ["", context.t("help.footer")]
+    await context.bot.send_message(update.effective_chat.id, "\n".join(lines))
+
+
+async def cancel(update: Update, context: CrmContext) -> None:
+    """Discard the draft, whatever flow it belongs to, and ask nothing more."""
+    assert update.effective_chat is not None
+    discarded = await context.db.run(delete_draft, member_id=context.member_id)
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t("cancel.done" if discarded else "cancel.nothing"),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def choose_language(update: Update, context: CrmContext) -> None:
+    assert update.effective_chat is not None
+    keyboard = inline_keyboard(
+        [[(context.t(f"lang.name.{code}"), LangChoice(code)) for code in ("en", "zh")]]
+    )
+    await context.bot.send_message(
+        update.effective_chat.id, context.t("lang.choose"), reply_markup=keyboard
+    )
+
+
+async def language_chosen(update: Update, context: CrmContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    choice = await button_data(update, context, LangChoice)
+    if choice is None:
+        return
+    member = await context.db.run(
+        set_member_language, member_id=context.member_id, language=choice.language
+    )
+    context.member = member
+    context.translator = context.services.catalogs.translator(choice.language)
+    context.remember_language(choice.language)
+    await answer_query(query)
+    await edit_message(query, context.t("lang.set"))
+    await register_member_menu(context.bot, member, context.translator)
+
+
+async def unknown_text(update: Update, context: CrmContext) -> None:
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, context.t("common.unknown_text"))
+
+
+async def stale_button(update: Update, context: CrmContext) -> None:
+    """A button no handler claimed: an old message, or forged data."""
+    assert update.callback_query is not None
+    await answer_query(update.callback_query, context.t("common.stale_button"))
+
+
+def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
+    return [
+        CommandHandler("help", help_command),
+        CommandHandler("cancel", cancel),
+        CommandHandler("lang", choose_language),
+        CallbackQueryHandler(language_chosen, pattern=pattern_for(LangChoice)),
+    ]
+
+
+def build_fallbacks() -> list[BaseHandler[Update, CrmContext, None]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        MessageHandler(private & (filters.TEXT | filters.COMMAND), unknown_text),
+        CallbackQueryHandler(stale_button),
+    ]

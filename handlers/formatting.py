@@ -1,0 +1,80 @@
+"""How dates, money and phone numbers look in replies, in the member's language and timezone.
+
+Values are stored normalised (UTC instants, E.164, Decimal plus ISO currency); these helpers
+are the one place that turns them back into what a salesperson expects to read. Babel (CLDR)
+supplies weekday and month names and currency symbols, so English shows "CN¥" for yuan (to
+tell it from yen) while Chinese shows "¥" and "US$". Whole amounts drop the ".00".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from storage.parsing import Birthday, Money
+
+_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
+_WHEN = {
+    "en": ("EEE d MMM HH:mm", "EEE d MMM yyyy HH:mm"),
+    "zh": ("M月d日 EEE HH:mm", "yyyy年M月d日 EEE HH:mm"),
+}
+_DATE = {"en": "EEE d MMM yyyy", "zh": "yyyy年M月d日 EEE"}
+_BIRTHDAY = {"en": ("d MMMM", "d MMMM yyyy"), "zh": ("M月d日", "yyyy年M月d日")}
+
+
+def _lang(lang: str) -> str:
+    return lang if lang in _LOCALES else "en"
+
+
+def format_when(dt_utc: datetime, *, tz: ZoneInfo, lang: str, now: datetime | None = None) -> str:
+    """ "Tue 14 Jan 15:00" / "1月14日 周二 15:00"; the year is shown when it is not this year.
+
+    `now` (default: the current time) decides "this year"; tests pass it.
+    """
+    lang = _lang(lang)
+    local = dt_utc.astimezone(tz)
+    this_year = (now or datetime.now(tz)).astimezone(tz).year
+    short, with_year = _WHEN[lang]
+    pattern = short if local.year == this_year else with_year
+    return format_datetime(local, pattern, tzinfo=tz, locale=_LOCALES[lang])
+
+
+def format_date(d: date, *, lang: str) -> str:
+    """ "Wed 14 Jan 2026" / "2026年1月14日 周三"."""
+    lang = _lang(lang)
+    return babel_format_date(d, _DATE[lang], locale=_LOCALES[lang])
+
+
+def format_birthday(b: Birthday, *, lang: str) -> str:
+    """ "5 March" / "3月5日", with the year when it is known."""
+    lang = _lang(lang)
+    short, with_year = _BIRTHDAY[lang]
+    day = date(b.year or 2000, b.month, b.day)  # 2000 is a leap year: 29 Feb without a year
+    pattern = short if b.year is None else with_year
+    return babel_format_date(day, pattern, locale=_LOCALES[lang])
+
+
+def format_money(m: Money, *, lang: str) -> str:
+    """ "¥12,000.50" / "$50,000": CLDR symbol for the language, cents only when there are any."""
+    lang = _lang(lang)
+    pattern = "¤#,##0" if m.amount == m.amount.to_integral_value() else "¤#,##0.00"
+    return format_currency(
+        m.amount, m.currency, format=pattern, locale=_LOCALES[lang], currency_digits=False
+    )
+
+
+def format_phone(e164: str, *, region: str) -> str:
+    """National format for numbers of the member's region, international for the rest."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    same_region = phonenumbers.region_code_for_number(number) == region.upper()
+    style = PhoneNumberFormat.NATIONAL if same_region else PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)

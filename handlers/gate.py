@@ -1,0 +1,100 @@
+"""The gate: runs first for every update and decides who may go on.
+
+Registered members (and admins named in the config) pass with `context.member` and the
+translator set. Strangers get one polite message with their Telegram id and nothing else;
+the only thing they may do is open an invite link (`/start <code>`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
+
+from handlers.context import CrmContext
+from handlers.i18n import resolve_language
+from storage.members import TelegramProfile, get_active_member, set_reachable
+
+logger = logging.getLogger(__name__)
+
+GATE_GROUP = -10
+
+
+def profile_of(update: Update) -> TelegramProfile | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return TelegramProfile(
+        telegram_id=user.id,
+        display_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def is_invite_start(update: Update) -> bool:
+    message = update.message
+    return bool(
+        message
+        and message.chat.type == ChatType.PRIVATE
+        and message.text
+        and message.text.startswith("/start ")
+    )
+
+
+async def gate(update: Update, context: CrmContext) -> None:
+    profile = profile_of(update)
+    if profile is None:
+        raise ApplicationHandlerStop
+    services = context.services
+    member = await context.db.run(get_active_member, profile=profile, admin_ids=services.admin_ids)
+    language = resolve_language(
+        member.language if member else None,
+        profile.language_code,
+        services.config.locale.default_language,
+    )
+    context.member = member
+    context.translator = services.catalogs.translator(language)
+    context.remember_language(language)
+    if update.my_chat_member is not None:
+        await _note_membership(update.my_chat_member, context)
+        raise ApplicationHandlerStop
+    if member is not None and member.unreachable_at is not None:
+        await context.db.run(set_reachable, member_id=context.member_id, reachable=True)
+    if member is not None or is_invite_start(update):
+        return
+    await refuse_stranger(update, context, profile.telegram_id)
+    raise ApplicationHandlerStop
+
+
+async def refuse_stranger(update: Update, context: CrmContext, telegram_id: int) -> None:
+    """Say who they are and how to get in; reveal nothing about the CRM."""
+    logger.info("refused stranger", extra={"user_id": telegram_id})
+    if update.inline_query is not None:
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await context.bot.send_message(chat.id, context.t("gate.stranger", user_id=telegram_id))
+
+
+async def _note_membership(change: ChatMemberUpdated, context: CrmContext) -> None:
+    """A member blocking (or unblocking) the bot in their private chat."""
+    if context.member is None or change.chat.type != ChatType.PRIVATE:
+        return
+    blocked = change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    await context.db.run(set_reachable, member_id=context.member_id, reachable=not blocked)
+    logger.info(
+        "member %s the bot",
+        "blocked" if blocked else "unblocked",
+        extra={"member_id": context.member.id},
+    )
+
+
+def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
+    """Register in GATE_GROUP, before every flow."""
+    return [TypeHandler(Update, gate)]

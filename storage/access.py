@@ -1,0 +1,76 @@
+"""The one access rule: sales see their own records, managers their team's, admins all.
+
+Every `list_`/`find_` query applies `owner_scope`, and every load by id goes through a
+`require_*` loader that raises the same `NotFound` for "missing" and "not yours", so a forged
+id or callback learns nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, true
+from sqlmodel import Session, col, select
+
+from storage.models import Customer, Member, Role
+
+
+class NotFound(Exception):
+    """The record does not exist, is deleted, or the actor may not see it (deliberately alike)."""
+
+
+class NotAllowed(Exception):
+    """The actor may see the target but not perform this action (e.g. change roles)."""
+
+
+def team_member_ids(actor: Member) -> Any:
+    """A subquery of the member ids whose records `actor` may see (managers: self and team)."""
+    return select(Member.id).where(
+        or_(col(Member.id) == actor.id, col(Member.manager_id) == actor.id)
+    )
+
+
+def owner_scope(actor: Member, owner_column: Any) -> ColumnElement[bool]:
+    """The WHERE clause restricting records owned through `owner_column` to what actor sees."""
+    if actor.role == Role.ADMIN:
+        return true()
+    if actor.role == Role.MANAGER:
+        return col(owner_column).in_(team_member_ids(actor))
+    return col(owner_column) == actor.id
+
+
+def member_scope(actor: Member) -> ColumnElement[bool]:
+    """Which members `actor` may list: admins everyone, managers their team, sales themselves."""
+    return owner_scope(actor, Member.id)
+
+
+def may_invite(actor: Member, role: Role) -> bool:
+    if actor.role == Role.ADMIN:
+        return role in (Role.SALES, Role.MANAGER)
+    return actor.role == Role.MANAGER and role == Role.SALES
+
+
+def may_administer_members(actor: Member) -> bool:
+    return actor.role == Role.ADMIN
+
+
+def require_member(session: Session, *, actor: Member, member_id: int) -> Member:
+    member = session.exec(
+        select(Member).where(col(Member.id) == member_id, member_scope(actor))
+    ).first()
+    if member is None:
+        raise NotFound
+    return member
+
+
+def require_customer(session: Session, *, actor: Member, customer_id: int) -> Customer:
+    customer = session.exec(
+        select(Customer).where(
+            col(Customer.id) == customer_id,
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Customer.owner_id),
+        )
+    ).first()
+    if customer is None:
+        raise NotFound
+    return customer

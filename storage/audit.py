@@ -1,0 +1,52 @@
+"""The audit log: every create, edit, delete, merge and reassignment, with old and new values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage.models import AuditEntry
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    changes: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction: the change and its trace commit together."""
+    entry = AuditEntry(
+        actor_id=actor_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=changes or {},
+    )
+    session.add(entry)
+    return entry
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """{field: [old, new]} for the fields whose value changed."""
+    return {
+        key: [before.get(key), value] for key, value in after.items() if before.get(key) != value
+    }
+
+
+def list_audit(
+    session: Session, *, entity_type: str, entity_id: int, limit: int = 50
+) -> list[AuditEntry]:
+    return list(
+        session.exec(
+            select(AuditEntry)
+            .where(
+                col(AuditEntry.entity_type) == entity_type, col(AuditEntry.entity_id) == entity_id
+            )
+            .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+            .limit(limit)
+        )
+    )

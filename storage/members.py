@@ -1,0 +1,146 @@
+"""Team members: registration, roles, teams, language, deactivation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from storage.access import NotAllowed, may_administer_members, member_scope, require_member
+from storage.audit import diff, record_audit
+from storage.models import Member, Role, utcnow
+
+
+@dataclass(frozen=True)
+class TelegramProfile:
+    """What Telegram tells us about a user, used to create or refresh a member."""
+
+    telegram_id: int
+    display_name: str
+    username: str | None = None
+    language_code: str | None = None
+
+
+def get_member_by_telegram_id(session: Session, *, telegram_id: int) -> Member | None:
+    return session.exec(select(Member).where(col(Member.telegram_id) == telegram_id)).first()
+
+
+def get_active_member(
+    session: Session, *, profile: TelegramProfile, admin_ids: frozenset[int]
+) -> Member | None:
+    """The active member behind a Telegram user, or None for a stranger.
+
+    Admins named in the config are registered (or re-promoted and re-activated) on first
+    contact, so a fresh install needs no manual database step. Name changes are picked up.
+    """
+    member = get_member_by_telegram_id(session, telegram_id=profile.telegram_id)
+    if profile.telegram_id in admin_ids:
+        if member is None:
+            member = Member(
+                telegram_id=profile.telegram_id,
+                display_name=profile.display_name,
+                username=profile.username,
+                role=Role.ADMIN,
+            )
+            session.add(member)
+            session.flush()
+            record_audit(
+                session,
+                actor_id=None,
+                action="create",
+                entity_type="member",
+                entity_id=_id(member),
+                changes={"role": [None, Role.ADMIN], "via": "config"},
+            )
+        elif member.role != Role.ADMIN or not member.active:
+            member.role, member.active = Role.ADMIN, True
+    if member is None or not member.active:
+        return None
+    if (member.display_name, member.username) != (profile.display_name, profile.username):
+        member.display_name, member.username = profile.display_name, profile.username
+        member.updated_at = utcnow()
+    return member
+
+
+def list_members(session: Session, *, actor: Member) -> list[Member]:
+    """The members actor may see, managers and admins first, then by name."""
+    members = session.exec(select(Member).where(member_scope(actor)))
+    order = {Role.ADMIN: 0, Role.MANAGER: 1, Role.SALES: 2}
+    return sorted(
+        members, key=lambda m: (not m.active, order.get(Role(m.role), 3), m.display_name)
+    )
+
+
+def list_managers(session: Session) -> list[Member]:
+    return list(
+        session.exec(
+            select(Member)
+            .where(col(Member.role) == Role.MANAGER, col(Member.active).is_(True))
+            .order_by(col(Member.display_name))
+        )
+    )
+
+
+def update_member(
+    session: Session,
+    *,
+    actor: Member,
+    member_id: int,
+    role: Role | None = None,
+    active: bool | None = None,
+    manager_id: int | None = None,
+    clear_manager: bool = False,
+) -> Member:
+    """Admin-only changes to a member: role, active flag, team. Audited."""
+    if not may_administer_members(actor):
+        raise NotAllowed
+    member = require_member(session, actor=actor, member_id=member_id)
+    if member.id == actor.id and (role not in (None, Role.ADMIN) or active is False):
+        raise NotAllowed  # an admin cannot lock themselves out
+    before = {"role": member.role, "active": member.active, "manager_id": member.manager_id}
+    if role is not None:
+        member.role = role
+        if role != Role.SALES:
+            member.manager_id = None
+    if active is not None:
+        member.active = active
+    if manager_id is not None:
+        manager = require_member(session, actor=actor, member_id=manager_id)
+        if manager.role != Role.MANAGER:
+            raise NotAllowed
+        member.manager_id = manager.id
+    if clear_manager:
+        member.manager_id = None
+    after = {"role": member.role, "active": member.active, "manager_id": member.manager_id}
+    if changes := diff(before, after):
+        member.updated_at = utcnow()
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="update",
+            entity_type="member",
+            entity_id=_id(member),
+            changes=changes,
+        )
+    return member
+
+
+def set_member_language(session: Session, *, member_id: int, language: str) -> Member:
+    member = session.get_one(Member, member_id)
+    member.language = language
+    member.updated_at = utcnow()
+    return member
+
+
+def set_reachable(session: Session, *, member_id: int, reachable: bool) -> None:
+    """Blocking the bot makes a member unreachable (no sends) until they write again."""
+    member = session.get_one(Member, member_id)
+    if reachable:
+        member.unreachable_at = None
+    elif member.unreachable_at is None:
+        member.unreachable_at = utcnow()
+
+
+def _id(member: Member) -> int:
+    assert member.id is not None
+    return member.id

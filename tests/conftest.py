@@ -1,0 +1,126 @@
+"""Shared fixtures: real databases on both backends, the Bot API emulator, the real bot.
+
+Every test that takes `db_url` runs on SQLite and on PostgreSQL. PostgreSQL gets a schema of
+its own per test, so tests never see each other's rows. If PostgreSQL is not reachable the
+PostgreSQL half fails loudly: set CRM_TEST_BACKENDS=sqlite to leave it out on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.app import CrmApplication, build_application, start_application, stop_application
+from bot.config import AccessConfig, Config, DatabaseConfig, LocaleConfig, TelegramConfig
+from bot.emulator import BotApiEmulator
+from handlers.i18n import Catalogs
+from storage.db import Database
+from storage.migrate import upgrade_database
+from tests.e2e.user import ScriptedUser
+
+# Opt into PTB's timedelta `retry_after`; the old int form warns (and warnings are errors).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").split(",")
+TOKEN = "123456:TEST-token-for-the-emulator"
+ADMIN_ID = 1001
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_URL} is not usable ({exc}). Start it (see .ci/run) or "
+            "set CRM_TEST_BACKENDS=sqlite to run without it."
+        )
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    upgrade_database(database.engine)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def catalogs() -> Catalogs:
+    return Catalogs()
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(token=TOKEN, bot_username="crm_test_bot") as emulator:
+        yield emulator
+
+
+def make_config(emu: BotApiEmulator, db_url: str, **locale: Any) -> Config:
+    return Config(
+        telegram=TelegramConfig(base_url=emu.base_url, base_file_url=emu.base_file_url),
+        database=DatabaseConfig(url=db_url),
+        access=AccessConfig(admins=[ADMIN_ID]),
+        locale=LocaleConfig(**locale),
+    )
+
+
+class RunningBot:
+    """The real application, started as `crm-bot run` starts it; errors it hits are kept."""
+
+    def __init__(self, emu: BotApiEmulator, db_url: str) -> None:
+        self.emu = emu
+        self.db_url = db_url
+        self.errors: list[BaseException] = []
+        self.application: CrmApplication | None = None
+
+    async def start(self) -> CrmApplication:
+        application = build_application(make_config(self.emu, self.db_url), token=TOKEN)
+        application.add_error_handler(self._record_error)
+        await start_application(application, poll_timeout=1)
+        self.application = application
+        return application
+
+    async def stop(self) -> None:
+        if self.application is not None:
+            await stop_application(self.application)
+            self.application = None
+
+    async def restart(self) -> CrmApplication:
+        await self.stop()
+        return await self.start()
+
+    async def _record_error(self, _update: object, context: Any) -> None:
+        self.errors.append(context.error)
+
+
+@pytest.fixture
+async def running_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
+    bot = RunningBot(emu, db_url)
+    await bot.start()
+    yield bot
+    await bot.stop()
+    assert not bot.errors, f"the bot's error handler was reached: {bot.errors!r}"
+
+
+@pytest.fixture
+def admin(emu: BotApiEmulator, running_bot: RunningBot) -> ScriptedUser:
+    return ScriptedUser(emu, ADMIN_ID, "Ada", language_code="en")

@@ -1,0 +1,167 @@
+"""Nothing is lost or doubled: restarts, kill -9, re-delivered updates, API faults, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from telegram import Bot
+
+from bot.emulator import BotApiEmulator
+from bot.telegram_bot import CrmBot
+from handlers.i18n import Catalogs
+from storage.db import Database
+from storage.inbox import record_received
+from storage.models import InboxUpdate, Invite
+from tests.conftest import ADMIN_ID, TOKEN, RunningBot
+from tests.e2e.helpers import eventually, join, shown, start_code
+from tests.e2e.user import ScriptedUser
+
+
+async def test_restart_keeps_members(
+    emu: BotApiEmulator, running_bot: RunningBot, admin: ScriptedUser, catalogs: Catalogs
+):
+    sam = await join(emu, admin, 2002, "Sam")
+    await running_bot.restart()
+    await sam.send("/start")
+    assert (await sam.reply()).text == shown(catalogs, "en", "start.welcome.sales", name="Sam")
+
+
+async def test_update_delivered_twice_is_handled_once(
+    emu: BotApiEmulator, admin: ScriptedUser, db_url: str
+):
+    await admin.send("/invite sales")
+    await admin.reply()
+    await emu.wait_until_confirmed()
+    invite_update = max(u for u, _ in _inbox(db_url))
+    emu.redeliver(invite_update)
+    await admin.send("/cancel")  # a later update: once it is answered, the repeat was seen
+    await admin.reply()
+    assert len(emu.bot_messages(admin.chat_id)) == 2
+    assert _count(db_url, Invite) == 1
+
+
+async def test_updates_accepted_before_a_crash_are_handled_after_restart(
+    emu: BotApiEmulator,
+    running_bot: RunningBot,
+    admin: ScriptedUser,
+    catalogs: Catalogs,
+    db_url: str,
+):
+    await admin.send("/start")
+    await admin.reply()
+    await running_bot.stop()
+    # What a process that died right after accepting a batch leaves behind: an update in the
+    # inbox that Telegram considers delivered and will never send again.
+    await emu.send_text(ADMIN_ID, "/help")
+    async with Bot(TOKEN, base_url=emu.base_url) as raw:
+        (update,) = await raw.get_updates(timeout=0)
+        await raw.get_updates(offset=update.update_id + 1, timeout=0)
+    db = Database(db_url)
+    db.run_sync(record_received, updates=[(update.update_id, update.to_json())])
+    db.close()
+    await running_bot.start()
+    reply = await admin.reply()
+    assert reply.text.startswith(shown(catalogs, "en", "help.title"))
+    await eventually(lambda: all(status == "done" for _, status in _inbox(db_url)))
+
+
+async def test_start_up_waits_for_an_unreachable_api(
+    emu: BotApiEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch, catalogs: Catalogs
+):
+    monkeypatch.setattr(CrmBot, "startup_first_delay_s", 0.05)
+    emu.faults.fail("getMe", error_code=502, description="Bad Gateway", times=3)
+    bot = RunningBot(emu, db_url)
+    await bot.start()
+    admin = ScriptedUser(emu, ADMIN_ID, "Ada")
+    await admin.send("/start")
+    assert (await admin.reply()).text == shown(catalogs, "en", "start.welcome.admin", name="Ada")
+    await bot.stop()
+
+
+async def test_polling_survives_api_errors_and_rate_limits(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs
+):
+    emu.faults.fail("getUpdates", error_code=502, description="Bad Gateway", times=2)
+    emu.faults.fail(
+        "getUpdates",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        times=1,
+    )
+    await admin.send("/start")
+    assert (await admin.reply(timeout=20)).text == shown(
+        catalogs, "en", "start.welcome.admin", name="Ada"
+    )
+
+
+async def test_kill_9_keeps_members_and_the_token_stays_out_of_logs(
+    emu: BotApiEmulator, db_url: str, tmp_path: Path, catalogs: Catalogs
+):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\n'
+        f'base_file_url = "{emu.base_file_url}"\n[database]\nurl = "{db_url}"\n'
+        f'[access]\nadmins = [{ADMIN_ID}]\n[logging]\nlevel = "DEBUG"\n',
+        encoding="utf-8",
+    )
+    logs = tmp_path / "bot.log"
+    admin = ScriptedUser(emu, ADMIN_ID, "Ada")
+    process = await _spawn_bot(config, logs)
+    try:
+        await admin.send("/invite sales")
+        link = (await admin.reply(timeout=60)).text
+        sam = ScriptedUser(emu, 2002, "Sam")
+        await sam.send(f"/start {start_code(link)}")
+        await sam.replies(2, timeout=20)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    process = await _spawn_bot(config, logs)
+    try:
+        await sam.send("/start")
+        assert (await sam.reply(timeout=60)).text == shown(
+            catalogs, "en", "start.welcome.sales", name="Sam"
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    output = logs.read_text(encoding="utf-8")
+    assert "getUpdates" in output or "Polling" in output or "running" in output
+    assert TOKEN not in output
+    assert TOKEN.split(":")[1] not in output
+
+
+async def _spawn_bot(config: Path, logs: Path) -> asyncio.subprocess.Process:
+    env = {**os.environ, "CRM_CONFIG": str(config)}
+    env.pop("CRM_BOT_TOKEN", None)
+    with logs.open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
+def _inbox(db_url: str) -> list[tuple[int, str]]:
+    db = Database(db_url)
+    rows = db.run_sync(lambda s: [(r.update_id, r.status) for r in s.exec(select(InboxUpdate))])
+    db.close()
+    return rows
+
+
+def _count(db_url: str, model: type) -> int:
+    db = Database(db_url)
+    count = db.run_sync(lambda s: len(s.exec(select(model)).all()))
+    db.close()
+    return count

@@ -1,0 +1,101 @@
+"""Any text gives a value or a ParseError, never an exception (STYLE.md: every parser)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storage.dates import When, parse_when, search_when
+from storage.parsing import (
+    Birthday,
+    Money,
+    ParseError,
+    extract_amounts,
+    extract_emails,
+    extract_phones,
+    parse_amount,
+    parse_birthday,
+    parse_email,
+    parse_phone,
+    parse_phones,
+    parse_probability,
+    parse_quantity,
+    parse_text,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 1, 14, 10, 30, tzinfo=SHANGHAI)
+
+# Mixes the characters the parsers care about with arbitrary unicode.
+_ALPHABET = st.sampled_from(
+    list("0123456789０１２３４５６７８９ +-.,/:;@＠¥￥$€%kKmM年月日号点半周下上明后天午晚")
+    + list("一二两三四五六七八九十百千万亿元成")
+)
+TEXTS = st.one_of(st.text(max_size=60), st.text(_ALPHABET, max_size=30))
+FAST = settings(max_examples=200, deadline=None)
+
+
+@FAST
+@given(TEXTS)
+def test_parse_text_never_raises(text: str) -> None:
+    assert isinstance(parse_text(text, field="tag", required=False), str | ParseError)
+
+
+@FAST
+@given(TEXTS)
+def test_phone_parsers_never_raise(text: str) -> None:
+    assert isinstance(parse_phone(text, region="CN"), str | ParseError)
+    assert isinstance(parse_phones(text, region="US"), list | ParseError)
+    for (start, end), e164 in extract_phones(text, region="CN"):
+        assert 0 <= start < end <= len(text)
+        assert e164.startswith("+")
+
+
+@FAST
+@given(TEXTS)
+def test_email_parsers_never_raise(text: str) -> None:
+    assert isinstance(parse_email(text), str | ParseError)
+    for (start, end), _ in extract_emails(text):
+        assert 0 <= start < end <= len(text)
+
+
+@FAST
+@given(TEXTS)
+def test_amount_parsers_never_raise(text: str) -> None:
+    result = parse_amount(text, default_currency="CNY")
+    assert isinstance(result, Money | ParseError)
+    if isinstance(result, Money):
+        assert Decimal(0) < result.amount <= Decimal(10) ** 12
+    for (start, end), money in extract_amounts(text, default_currency="CNY"):
+        assert 0 <= start < end <= len(text)
+        assert money.amount > 0
+
+
+@FAST
+@given(TEXTS)
+def test_number_parsers_never_raise(text: str) -> None:
+    probability = parse_probability(text)
+    assert isinstance(probability, ParseError) or 0 <= probability <= 100
+    assert isinstance(parse_quantity(text), Decimal | ParseError)
+
+
+@FAST
+@given(TEXTS)
+def test_parse_birthday_never_raises(text: str) -> None:
+    assert isinstance(parse_birthday(text, today=date(2026, 1, 14)), Birthday | ParseError)
+
+
+@FAST
+@given(TEXTS, st.sampled_from(["future", "past"]))
+def test_date_parsers_never_raise(text: str, prefer: str) -> None:
+    assert prefer in ("future", "past")
+    result = parse_when(text, now=NOW, tz=SHANGHAI, prefer=prefer)
+    assert isinstance(result, When | ParseError)
+    found = search_when(text, now=NOW, tz=SHANGHAI, prefer=prefer)
+    if found is not None:
+        (start, end), _ = found
+        assert 0 <= start < end <= len(text)
