@@ -1,7 +1,8 @@
 """The bot object: PTB's ExtBot plus a durable inbox and a patient start-up.
 
-* `get_updates` records each batch in the inbox before PTB confirms it to Telegram, and
-  drops updates we already have (Telegram re-delivers after a crash).
+* `get_updates` records each batch in the inbox before PTB confirms it to Telegram. Repeats
+  (Telegram re-delivers after a crash) are returned too, so PTB confirms them; the update
+  processor then skips the ones already handled.
 * `initialize` retries `getMe` with backoff, so a network outage at start-up delays the bot
   instead of killing it (PTB would exit on the first failure).
 """
@@ -42,10 +43,9 @@ class CrmBot(ExtBot[None]):
                 record_received, updates=[(u.update_id, u.to_json()) for u in updates]
             )
         )
-        repeats = [u.update_id for u in updates if u.update_id not in fresh]
-        if repeats:
-            logger.info("dropping re-delivered updates", extra={"update_ids": repeats})
-        return tuple(u for u in updates if u.update_id in fresh)
+        if repeats := [u.update_id for u in updates if u.update_id not in fresh]:
+            logger.info("Telegram re-delivered updates", extra={"update_ids": repeats})
+        return updates
 
     async def initialize(self) -> None:
         delay = self.startup_first_delay_s

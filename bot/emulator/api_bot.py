@@ -83,7 +83,12 @@ def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
     scope = params.get("scope") or {"type": "default"}
     if not isinstance(scope, dict) or "type" not in scope:
         raise bad_request("can't parse BotCommandScope JSON object")
-    return str(scope["type"]), str(params.get("language_code") or "")
+    kind = str(scope["type"])
+    if "chat_id" in scope:  # chat scopes are per chat: "chat:1001"
+        kind = f"{kind}:{scope['chat_id']}"
+    if "user_id" in scope:
+        kind = f"{kind}:{scope['user_id']}"
+    return kind, str(params.get("language_code") or "")
 
 
 def set_my_commands(state: EmulatorState, params: dict[str, Any]) -> bool:

@@ -108,7 +108,9 @@ class EmulatorState:
         self._history: dict[int, dict[str, Any]] = {}
         self._pending: dict[int, dict[str, Any]] = {}
         self._forced: set[int] = set()
-        self._update_ids = itertools.count(100_000)
+        # Telegram's update ids only grow, across restarts too: start from the clock (ms) so a
+        # new emulator session never reuses an id an earlier one gave to a persistent bot.
+        self._update_ids = itertools.count(int(time.time() * 1000) - 1_700_000_000_000)
         self._file_ids = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
