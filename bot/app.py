@@ -5,6 +5,7 @@ with `serve`, so what the tests drive is what production runs.
 
 Handler groups, in the order an update meets them:
   -10  the gate: strangers stop here; members get `context.member` and their language
+   -5  answers to the open entry (any non-command message while a draft exists)
     0  the commands and buttons of each flow, then the fallbacks (first match wins, so
        unknown text and stale or forged buttons get one polite answer only if nothing else
        took them)
@@ -26,10 +27,11 @@ from telegram.request import HTTPXRequest
 from bot.config import Config, Mode
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, updates_from_payloads
-from handlers import common, gate, invite, start, team
+from handlers import common, customer, gate, invite, start, team
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.errors import on_error
+from handlers.flow_engine import FLOW_GROUP, FlowEngine
 from handlers.i18n import Catalogs
 from handlers.services import Services
 from storage.dates import warm_up as warm_up_dates
@@ -70,9 +72,14 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
+    engine = FlowEngine([customer.FLOW])
+    flow_answers, flow_buttons = engine.build_handlers()
     application.add_handlers(gate.build_handlers(), group=gate.GATE_GROUP)
+    application.add_handlers(flow_answers, group=FLOW_GROUP)
     application.add_handlers(
         [
+            *flow_buttons,
+            *customer.build_handlers(engine),
             *start.build_handlers(),
             *common.build_handlers(),
             *invite.build_handlers(),

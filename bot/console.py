@@ -28,10 +28,11 @@ QUIET_S = 0.3
 
 HELP = """\
 Type a message or a /command and press Enter. Buttons are shown as [1] [2] ...: type the
-number to press it. Console commands:
+number to press it (other numbers are sent as text). Console commands:
   :as ID [NAME]        act as another Telegram user (e.g. :as 2002 Alice); :as 1001 = you
   :contact PHONE NAME  share a contact card        :location LAT LON  share a location
   :file PATH           upload a file               :users             who is who
+  :say TEXT            send TEXT as it is (e.g. :say 2 when buttons 1-3 are shown)
   :help                this text                   :quit              leave (Ctrl-D too)
 Opening an invite link: paste it (https://t.me/...?start=CODE) as the user who opens it.
 """
@@ -79,14 +80,12 @@ class ConsoleChat:
         line = line.strip()
         if not line:
             return True
-        if line.startswith(":"):
+        if line.startswith(":say "):
+            line = line.removeprefix(":say ")
+        elif line.startswith(":"):
             return await self._meta(line)
-        if line.isdigit() and self._buttons:
-            index = int(line) - 1
-            if not 0 <= index < len(self._buttons):
-                self.out.write(f"(no button {line}; pick 1-{len(self._buttons)})\n")
-                return True
-            message_id, data = self._buttons[index]
+        if line.isdigit() and 1 <= int(line) <= len(self._buttons):
+            message_id, data = self._buttons[int(line) - 1]
             await self._acting(self.emu.press_button(self.user_id, message_id, data))
             return True
         if link := _START_LINK.search(line):

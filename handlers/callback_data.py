@@ -70,8 +70,32 @@ class TeamAction:
         return cls(action=match[1], member_id=int(match[2]), value=match[3] or "")
 
 
-CallbackData = LangChoice | InviteRole | TeamAction
-KINDS: dict[str, type[CallbackData]] = {k.kind: k for k in (LangChoice, InviteRole, TeamAction)}
+@dataclass(frozen=True)
+class FlowButton:
+    """A button of an entry flow. `revision` is the draft's revision when it was shown, so a
+    button left on an older message cannot act on a later step."""
+
+    kind: ClassVar[str] = "flow"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"([0-9]{1,6}):(pick|skip|back|finish|save|edit|field|cancel|resume|discard|force|open)"
+        r"(?::([a-z0-9_]{1,16}))?"
+    )
+    revision: int
+    action: str
+    arg: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (str(self.revision % 1_000_000), self.action, *((self.arg,) if self.arg else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> FlowButton:
+        return cls(revision=int(match[1]), action=match[2], arg=match[3] or "")
+
+
+CallbackData = LangChoice | InviteRole | TeamAction | FlowButton
+KINDS: dict[str, type[CallbackData]] = {
+    k.kind: k for k in (LangChoice, InviteRole, TeamAction, FlowButton)
+}
 
 
 def pack(data: CallbackData) -> str:

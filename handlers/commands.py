@@ -34,6 +34,7 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command("start"),
+    Command("newcustomer"),
     Command("help"),
     Command("cancel"),
     Command("lang"),

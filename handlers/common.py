@@ -88,6 +88,6 @@ def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
 def build_fallbacks() -> list[BaseHandler[Update, CrmContext, None]]:
     private = filters.ChatType.PRIVATE
     return [
-        MessageHandler(private & (filters.TEXT | filters.COMMAND), unknown_text),
+        MessageHandler(private & ~filters.StatusUpdate.ALL, unknown_text),
         CallbackQueryHandler(stale_button),
     ]

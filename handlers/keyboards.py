@@ -11,15 +11,11 @@ from handlers.callback_data import CallbackData, pack
 Row = Sequence[tuple[str, CallbackData]]
 
 
-def inline_keyboard(rows: Iterable[Row]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=pack(data)) for label, data in row]
-            for row in rows
-            if row
-        ]
-    )
-
-
-def one_per_row(buttons: Iterable[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
-    return inline_keyboard([button] for button in buttons)
+def inline_keyboard(rows: Iterable[Row]) -> InlineKeyboardMarkup | None:
+    """The keyboard, or None when there is no button at all (send the text alone)."""
+    buttons = [
+        [InlineKeyboardButton(label, callback_data=pack(data)) for label, data in row]
+        for row in rows
+        if row
+    ]
+    return InlineKeyboardMarkup(buttons) if buttons else None

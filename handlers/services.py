@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.config import Config
 from handlers.i18n import Catalogs
 from storage.db import Database
+from storage.models import utcnow
 
 
 @dataclass
@@ -15,3 +18,4 @@ class Services:
     db: Database
     catalogs: Catalogs
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    clock: Callable[[], datetime] = utcnow  # injectable: tests pin "now"

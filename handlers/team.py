@@ -52,7 +52,7 @@ async def team_button(update: Update, context: CrmContext) -> None:
     await edit_message(query, text, keyboard)
 
 
-async def _list_page(context: CrmContext, *, page: int) -> tuple[str, InlineKeyboardMarkup]:
+async def _list_page(context: CrmContext, *, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
     members = await context.db.read(list_members, actor=context.require_member())
     pages = max(1, -(-len(members) // PAGE_SIZE))
     page = min(page, pages - 1)
@@ -83,7 +83,7 @@ def _member_label(context: CrmContext, member: Member) -> str:
     )
 
 
-async def _card(context: CrmContext, member_id: int) -> tuple[str, InlineKeyboardMarkup]:
+async def _card(context: CrmContext, member_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
     actor = context.require_member()
     member = await context.db.read(require_member, actor=actor, member_id=member_id)
     managers = await context.db.read(list_managers)

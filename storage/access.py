@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import Session, col, select
 
-from storage.models import Customer, Member, Role
+from storage.models import Customer, Deal, Interaction, Member, Role
 
 
 class NotFound(Exception):
@@ -74,3 +74,37 @@ def require_customer(session: Session, *, actor: Member, customer_id: int) -> Cu
     if customer is None:
         raise NotFound
     return customer
+
+
+def require_deal(session: Session, *, actor: Member, deal_id: int) -> Deal:
+    """A deal the actor may see; a deal of a deleted customer is as gone as a deleted deal."""
+    deal = session.exec(
+        select(Deal)
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .where(
+            col(Deal.id) == deal_id,
+            col(Deal.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Deal.owner_id),
+        )
+    ).first()
+    if deal is None:
+        raise NotFound
+    return deal
+
+
+def require_interaction(session: Session, *, actor: Member, interaction_id: int) -> Interaction:
+    """A note the actor may see: scoped like its customer, since the notes are its history."""
+    interaction = session.exec(
+        select(Interaction)
+        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+        .where(
+            col(Interaction.id) == interaction_id,
+            col(Interaction.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Customer.owner_id),
+        )
+    ).first()
+    if interaction is None:
+        raise NotFound
+    return interaction

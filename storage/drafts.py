@@ -7,11 +7,14 @@ ignore an update Telegram delivers twice.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, delete, select
 
 from storage.models import Draft, utcnow
+
+T = TypeVar("T")
 
 
 def get_draft(session: Session, *, member_id: int) -> Draft | None:
@@ -44,3 +47,19 @@ def save_draft(
 def delete_draft(session: Session, *, member_id: int) -> bool:
     result = session.execute(delete(Draft).where(col(Draft.member_id) == member_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def commit_draft(
+    session: Session, *, member_id: int, revision: int, save: Callable[[Session], T]
+) -> T | None:
+    """Run `save` and delete the draft in one transaction; None if it was saved already.
+
+    This is what makes Save exactly-once: a double tap, a re-delivered update or a second
+    instance finds the draft gone (or at another revision) and creates nothing.
+    """
+    draft = get_draft(session, member_id=member_id)
+    if draft is None or draft.data.get("rev") != revision:
+        return None
+    result = save(session)
+    session.delete(draft)
+    return result

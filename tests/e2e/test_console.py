@@ -14,8 +14,15 @@ from tests.e2e.helpers import first_line
 
 def run_console(tmp_path: Path, lines: list[str], *extra: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "console.sqlite3"),
-         *extra],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "console",
+            "--db",
+            str(tmp_path / "console.sqlite3"),
+            *extra,
+        ],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -50,6 +57,9 @@ def test_console_speaks_chinese_when_asked(tmp_path: Path, catalogs: Catalogs):
     assert "/invite — 邀请销售或经理" in output
 
 
-def test_console_explains_a_button_number_out_of_range(tmp_path: Path):
+def test_console_sends_a_number_beyond_the_buttons_as_text(tmp_path: Path, catalogs: Catalogs):
     output = run_console(tmp_path, ["/lang", "7", ":quit"])
-    assert "(no button 7; pick 1-2)" in output
+    assert output.endswith(
+        "You (admin) > 7\nbot: " + first_line(catalogs, "en", "common.unknown_text") + "\n"
+        "You (admin) > :quit\n"
+    )

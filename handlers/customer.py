@@ -1,0 +1,175 @@
+"""`/newcustomer`: records a customer step by step, or from a shared contact card.
+
+Asks the name (required), then phones, email, company, position, industry, region, gender,
+birthday, source, category, tags and needs, each skippable, with "Review" to jump to the
+summary once the name is in. A photo sent meanwhile (a business card, a storefront) is
+attached. Save checks for duplicates by phone, email and a similar name at the company.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from sqlmodel import Session
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from handlers import field_parsers as fp
+from handlers.context import CrmContext
+from handlers.flow import Choice, Field, Flow, Warning
+from handlers.flow_engine import FlowEngine
+from storage.access import NotFound
+from storage.customers import (
+    CustomerCreate,
+    create_customer,
+    find_duplicates,
+    get_customer,
+    list_phones,
+)
+from storage.models import Customer
+from storage.parsing import ParseError, parse_phones
+
+FLOW_NAME = "customer"
+SOURCES = ("referral", "website", "advertising", "event", "cold_call", "other")
+CATEGORIES = ("potential", "existing", "loyal")
+GENDERS = ("male", "female")
+
+
+def _choices(prefix: str, values: tuple[str, ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(value, f"customer.{prefix}.{value}") for value in values)
+
+
+FIELDS = (
+    Field("name", parse=fp.text("name"), required=True),
+    Field("phones", parse=fp.phones, show=fp.show_phones, accepts_contact=True),
+    Field("email", parse=fp.email),
+    Field("company", parse=fp.text("company")),
+    Field("position", parse=fp.text("position")),
+    Field("industry", parse=fp.text("industry")),
+    Field("region", parse=fp.text("region")),
+    Field("gender", choices=_choices("gender", GENDERS)),
+    Field("birthday", parse=fp.birthday, show=fp.show_birthday),
+    Field("source", choices=_choices("source", SOURCES)),
+    Field("category", choices=_choices("category", CATEGORIES)),
+    Field("tags", parse=fp.tags),
+    Field("needs", parse=fp.text("needs")),
+)
+
+
+def _save(context: CrmContext, values: dict[str, Any], attachments: list[list[str]]) -> Any:
+    birthday = values.get("birthday") or {}
+    data = CustomerCreate(
+        name=values["name"],
+        phones=values.get("phones") or [],
+        email=values.get("email"),
+        company=values.get("company"),
+        position=values.get("position"),
+        industry=values.get("industry"),
+        region=values.get("region"),
+        gender=values.get("gender"),
+        birthday_month=birthday.get("month"),
+        birthday_day=birthday.get("day"),
+        birthday_year=birthday.get("year"),
+        source=values.get("source"),
+        category=values.get("category"),
+        tags=values.get("tags") or [],
+        needs=values.get("needs"),
+        photos=[(file_id, unique) for kind, file_id, unique in attachments if kind == "photo"],
+    )
+    actor = context.require_member()
+
+    def save(session: Session) -> Customer:
+        return create_customer(session, actor=actor, data=data)
+
+    return save
+
+
+async def _after_save(context: CrmContext, chat_id: int, customer: Customer) -> None:
+    await context.bot.send_message(
+        chat_id, context.t("customer.saved", name=customer.name, id=customer.id)
+    )
+
+
+async def _check(context: CrmContext, values: dict[str, Any]) -> Warning | None:
+    """Same phone or email anywhere, or a look-alike name at the same company."""
+    matches = await context.db.read(
+        find_duplicates,
+        actor=context.require_member(),
+        phones=values.get("phones") or [],
+        email=values.get("email"),
+        name=values["name"],
+        company=values.get("company"),
+    )
+    if not matches:
+        return None
+    lines = [context.t("customer.dup.title")]
+    options = []
+    for match in matches:
+        if match.visible:
+            lines.append(
+                context.t(
+                    f"customer.dup.{match.reason}", name=match.name, company=match.company or "—"
+                )
+            )
+            options.append(
+                (str(match.customer_id), context.t("customer.dup.open", name=match.name))
+            )
+        else:
+            lines.append(context.t(f"customer.dup.{match.reason}_other", owner=match.owner_name))
+    return Warning("\n".join(lines), options)
+
+
+async def show_customer(context: CrmContext, chat_id: int, customer_id: str) -> None:
+    """A short card of an existing customer (the duplicate the member chose to open)."""
+    try:
+        customer = await context.db.read(
+            get_customer, actor=context.require_member(), customer_id=int(customer_id)
+        )
+    except NotFound:
+        await context.bot.send_message(chat_id, context.t("common.not_found"))
+        return
+    phones = await context.db.read(list_phones, customer_id=int(customer_id))
+    lines = [f"<b>{html.escape(customer.name, quote=False)}</b> #{customer.id}"]
+    if customer.company:
+        lines.append(html.escape(customer.company))
+    if phones:
+        lines.append(fp.show_phones(phones, context))
+    if customer.email:
+        lines.append(html.escape(customer.email))
+    await context.bot.send_message(chat_id, "\n".join(lines))
+
+
+FLOW = Flow(
+    name=FLOW_NAME,
+    fields=FIELDS,
+    save=_save,
+    after_save=_after_save,
+    check=_check,
+    open_record=show_customer,
+    accepts_photos=True,
+)
+
+
+def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+    async def new_customer(update: Update, context: CrmContext) -> None:
+        await engine.start(update, context, FLOW_NAME)
+
+    async def from_contact(update: Update, context: CrmContext) -> None:
+        """A shared or forwarded contact card starts a customer with its name and phone."""
+        assert update.message is not None
+        contact = update.message.contact
+        assert contact is not None
+        name = " ".join(p for p in (contact.first_name, contact.last_name) if p).strip()
+        values: dict[str, Any] = {"name": name[:100]} if name else {}
+        parsed = parse_phones(
+            contact.phone_number, region=context.services.config.locale.default_region
+        )
+        if not isinstance(parsed, ParseError):
+            values["phones"] = parsed
+        await engine.start(update, context, FLOW_NAME, values=values)
+
+    return [
+        CommandHandler("newcustomer", new_customer),
+        MessageHandler(filters.ChatType.PRIVATE & filters.CONTACT, from_contact),
+    ]

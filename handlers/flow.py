@@ -1,0 +1,187 @@
+"""The step engine every entry flow runs on: one question per step, answers kept in the database.
+
+A flow is data: a tuple of `Field`s, a function that builds the record, and a confirmation.
+One ask/receive pair walks any flow and handles Skip, Back, Edit a field, bad input, wrong
+message types and stale buttons once, for every flow. ConversationHandler is not used: its
+state lives in process memory (PITFALLS), while here each accepted answer is written to the
+member's `draft` row, so a restart, `kill -9` or another instance continues at the same step.
+
+    <field> --answer / Skip--> next field, or `confirm` after the last (or after an edit)
+    <field> --Back--> the previous step
+    confirm --Save--> [check: duplicates -> `warn` --Add anyway--> save] --> record saved,
+                      draft deleted in the same transaction (exactly once)
+    confirm --Edit--> `edit` (pick a field) --> <field> --answer--> confirm
+    any step --/cancel or Cancel--> draft discarded, nothing saved
+
+Catalog keys by convention: `<flow>.title`, `<flow>.ask.<field>` (the question with an
+example), `<flow>.field.<field>` (its label on the summary card).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from handlers.context import CrmContext
+from storage.parsing import ParseError
+
+CONFIRM = "confirm"
+EDIT = "edit"
+WARN = "warn"
+
+Option = tuple[str, str]  # (value, label shown on its button)
+
+
+@dataclass(frozen=True)
+class Env:
+    """What parsers need to read an answer the way this member means it."""
+
+    region: str
+    currency: str
+    tz: ZoneInfo
+    now: datetime
+    language: str
+    stages: tuple[str, ...]
+
+
+Parser = Callable[[str, Env], Any]  # a JSON-able value, or a ParseError
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str  # catalog key
+
+
+@dataclass(frozen=True)
+class Field:
+    """One question. Exactly one way of answering leads: `parse` (text), `choices` (buttons,
+    optionally also typed, then parsed), or `search` (typed text lists matches to pick)."""
+
+    name: str
+    parse: Parser | None = None
+    required: bool = False
+    choices: tuple[Choice, ...] | Callable[[Env], tuple[Choice, ...]] = ()
+    search: Callable[[CrmContext, str], Awaitable[list[Option]]] | None = None
+    suggest: Callable[[CrmContext, dict[str, Any]], Awaitable[list[Option]]] | None = None
+    show: Callable[[Any, CrmContext], str] | None = None
+    when: Callable[[dict[str, Any]], bool] | None = None
+    accepts_voice: bool = False
+    accepts_contact: bool = False
+
+    def choices_for(self, env: Env) -> tuple[Choice, ...]:
+        return self.choices(env) if callable(self.choices) else self.choices
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        return self.when is None or self.when(values)
+
+
+@dataclass(frozen=True)
+class Warning:
+    """Shown instead of saving (e.g. a duplicate): the text and records the member may open."""
+
+    text: str
+    open_options: list[Option] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    fields: tuple[Field, ...]
+    # Builds the storage call that creates the record(s): run with the draft's deletion in one
+    # transaction. Gets the answers and the attachments ([kind, file_id, unique_id] lists).
+    save: Callable[[CrmContext, dict[str, Any], list[list[str]]], Callable[[Session], Any]]
+    after_save: Callable[[CrmContext, int, Any], Awaitable[None]]
+    check: Callable[[CrmContext, dict[str, Any]], Awaitable[Warning | None]] | None = None
+    open_record: Callable[[CrmContext, int, str], Awaitable[None]] | None = None
+    accepts_photos: bool = False
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def first_open_step(self, values: dict[str, Any]) -> str:
+        """Where a (possibly prefilled) entry starts: the first unanswered question."""
+        step = self.next_step(None, values)
+        while step != CONFIRM and values.get(step) not in (None, "", []):
+            step = self.next_step(step, values)
+        return step
+
+    def required_answered(self, values: dict[str, Any]) -> bool:
+        return all(
+            values.get(f.name) not in (None, "", [])
+            for f in self.fields
+            if f.required and f.applies(values)
+        )
+
+    def next_step(self, after: str | None, values: dict[str, Any]) -> str:
+        names = [f.name for f in self.fields]
+        start = names.index(after) + 1 if after in names else 0
+        for candidate in self.fields[start:]:
+            if candidate.applies(values):
+                return candidate.name
+        return CONFIRM
+
+
+@dataclass
+class State:
+    """A draft as the engine works on it; `to_data` is what goes into `draft.data`."""
+
+    flow: Flow
+    step: str
+    values: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    revision: int = 0
+    editing: bool = False
+    options: list[list[str]] = field(default_factory=list)
+    attachments: list[list[str]] = field(default_factory=list)
+    warning: str | None = None
+    pending: dict[str, Any] | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "values": self.values,
+            "rev": self.revision,
+            "editing": self.editing,
+            "options": self.options,
+            "attachments": self.attachments,
+            "warning": self.warning,
+            "pending": self.pending,
+        }
+
+    @classmethod
+    def from_data(
+        cls, flow: Flow, step: str, data: dict[str, Any], history: Sequence[str]
+    ) -> State:
+        return cls(
+            flow=flow,
+            step=step,
+            values=dict(data.get("values", {})),
+            history=list(history),
+            revision=int(data.get("rev", 0)),
+            editing=bool(data.get("editing")),
+            options=list(data.get("options", [])),
+            attachments=list(data.get("attachments", [])),
+            warning=data.get("warning"),
+            pending=data.get("pending"),
+        )
+
+
+def env_of(context: CrmContext) -> Env:
+    config = context.services.config
+    return Env(
+        region=config.locale.default_region,
+        currency=config.locale.currency,
+        tz=context.tz,
+        now=context.services.clock(),
+        language=context.language,
+        stages=tuple(config.deals.stages),
+    )
+
+
+def error_text(context: CrmContext, error: ParseError) -> str:
+    return context.t(error.key, **dict(error.params))

@@ -1,0 +1,418 @@
+"""Runs flows (see `handlers.flow`): asks the current step, receives answers and buttons.
+
+Every accepted answer is written to the draft before the next question goes out. Each
+question carries the draft's new revision in its buttons, so a button on an older message
+gets "no longer valid" instead of acting on a later step. An update already applied to the
+draft (Telegram re-delivery) is ignored by its update_id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import CallbackQuery, Message, Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, MessageHandler
+from telegram.ext import filters as tg_filters
+
+from handlers.callback_data import FlowButton, pattern_for
+from handlers.context import CrmContext
+from handlers.flow import CONFIRM, EDIT, WARN, Field, Flow, State, env_of, error_text
+from handlers.flow_render import question, render, summary
+from handlers.keyboards import inline_keyboard
+from handlers.telegram_helpers import answer_query, button_data, edit_message
+from storage.drafts import commit_draft, delete_draft, get_draft, save_draft
+from storage.parsing import ParseError
+
+logger = logging.getLogger(__name__)
+
+FLOW_GROUP = -5  # after the gate, before commands: an answer is never taken for a command
+
+
+@dataclass
+class Press:
+    """A flow button pressed on the current question."""
+
+    context: CrmContext
+    query: CallbackQuery
+    state: State
+    arg: str
+    chat_id: int
+    update_id: int
+
+
+class FlowEngine:
+    def __init__(self, flows: Sequence[Flow]) -> None:
+        self.flows = {flow.name: flow for flow in flows}
+
+    # --- starting ----------------------------------------------------------------------------
+
+    async def start(
+        self,
+        update: Update,
+        context: CrmContext,
+        flow_name: str,
+        *,
+        values: dict[str, Any] | None = None,
+        attachments: list[list[str]] | None = None,
+    ) -> None:
+        """Begin a flow, prefilled if given; an unfinished draft is offered first."""
+        chat_id = _chat_id(update)
+        existing = await self._load(context)
+        if existing is not None:
+            existing.pending = {
+                "flow": flow_name,
+                "values": values or {},
+                "attachments": attachments or [],
+            }
+            await self._offer_resume(context, chat_id, existing, update.update_id)
+            return
+        flow = self.flows[flow_name]
+        state = State(
+            flow=flow, step="", values=dict(values or {}), attachments=list(attachments or [])
+        )
+        state.step = flow.first_open_step(state.values)
+        await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
+        await self._ask(context, chat_id, state, update.update_id)
+
+    async def _offer_resume(
+        self, context: CrmContext, chat_id: int, state: State, update_id: int
+    ) -> None:
+        state.revision += 1
+        await self._persist(context, chat_id, state, update_id)
+        keyboard = inline_keyboard(
+            [
+                [(context.t("flow.button.resume"), FlowButton(state.revision, "resume"))],
+                [(context.t("flow.button.discard"), FlowButton(state.revision, "discard"))],
+            ]
+        )
+        await context.bot.send_message(
+            chat_id,
+            context.t("flow.unfinished", title=context.t(f"{state.flow.name}.title")),
+            reply_markup=keyboard,
+        )
+
+    # --- asking ------------------------------------------------------------------------------
+
+    async def _ask(
+        self,
+        context: CrmContext,
+        chat_id: int,
+        state: State,
+        update_id: int | None,
+        *,
+        prefix: str = "",
+    ) -> None:
+        """Persist the state with a new revision, then send the step's question."""
+        step_field = state.flow.field(state.step)
+        if step_field is not None and step_field.suggest and not state.options:
+            state.options = [list(o) for o in await step_field.suggest(context, state.values)]
+        state.revision += 1
+        await self._persist(context, chat_id, state, update_id)
+        text, keyboard = render(context, state)
+        await context.bot.send_message(chat_id, prefix + text, reply_markup=keyboard)
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    async def on_message(self, update: Update, context: CrmContext) -> None:
+        """Any non-command message while a draft is open answers its current step."""
+        state = await self._load(context, update)
+        if state is None:
+            return
+        message = update.effective_message
+        assert message is not None
+        chat_id = message.chat_id
+        if state.step in (CONFIRM, EDIT, WARN) or state.pending is not None:
+            await self._ask(
+                context,
+                chat_id,
+                state,
+                update.update_id,
+                prefix=context.t("flow.use_buttons") + "\n\n",
+            )
+        elif message.photo and state.flow.accepts_photos:
+            photo = message.photo[-1]
+            state.attachments.append(["photo", photo.file_id, photo.file_unique_id])
+            await self._persist(context, chat_id, state, update.update_id)
+            await context.bot.send_message(chat_id, context.t("flow.photo_attached"))
+        else:
+            await self._answer(context, state, message, update.update_id)
+        raise ApplicationHandlerStop
+
+    async def _answer(
+        self, context: CrmContext, state: State, message: Message, update_id: int
+    ) -> None:
+        step_field = state.flow.field(state.step)
+        assert step_field is not None
+        chat_id = message.chat_id
+        text = message.text
+        if message.voice and step_field.accepts_voice:
+            voice = message.voice
+            state.attachments.append(["voice", voice.file_id, voice.file_unique_id])
+            text = context.t("flow.voice_note")
+        elif message.contact and step_field.accepts_contact:
+            text = message.contact.phone_number
+        if text is None:
+            await self._ask(
+                context, chat_id, state, update_id, prefix=context.t("flow.wrong_type") + "\n\n"
+            )
+            return
+        if step_field.search is not None:
+            await self._search(context, state, step_field, text, update_id, chat_id)
+            return
+        value = self._parse(context, step_field, text)
+        if isinstance(value, ParseError):
+            await self._ask(
+                context, chat_id, state, update_id, prefix=error_text(context, value) + "\n\n"
+            )
+            return
+        await self._accept(context, chat_id, state, step_field, value, update_id)
+
+    @staticmethod
+    def _parse(context: CrmContext, step_field: Field, text: str) -> Any:
+        env = env_of(context)
+        if step_field.parse is not None:
+            return step_field.parse(text, env)
+        wanted = text.strip().casefold()
+        for choice in step_field.choices_for(env):
+            if wanted in (choice.value.casefold(), context.t(choice.label).casefold()):
+                return choice.value
+        return ParseError("flow.pick_a_button")
+
+    async def _search(
+        self,
+        context: CrmContext,
+        state: State,
+        step_field: Field,
+        text: str,
+        update_id: int,
+        chat_id: int,
+    ) -> None:
+        assert step_field.search is not None
+        found = await step_field.search(context, text.strip())
+        state.options = [list(option) for option in found]
+        key = "flow.search_results" if found else "flow.search_none"
+        await self._ask(
+            context, chat_id, state, update_id, prefix=context.t(key, query=text.strip()) + "\n\n"
+        )
+
+    async def _accept(
+        self,
+        context: CrmContext,
+        chat_id: int,
+        state: State,
+        step_field: Field,
+        value: Any,
+        update_id: int,
+    ) -> None:
+        state.values[step_field.name] = value
+        state.options = []
+        if state.editing:
+            state.editing, state.step = False, CONFIRM
+        else:
+            state.history.append(state.step)
+            state.step = state.flow.next_step(state.step, state.values)
+        await self._ask(context, chat_id, state, update_id)
+
+    # --- buttons -----------------------------------------------------------------------------
+
+    async def on_button(self, update: Update, context: CrmContext) -> None:
+        button = await button_data(update, context, FlowButton)
+        if button is None:
+            return
+        query = update.callback_query
+        assert query is not None
+        state = await self._load(context, update)
+        if state is None or state.revision % 1_000_000 != button.revision:
+            await answer_query(query, context.t("common.stale_button"))
+            return
+        await answer_query(query)
+        press = Press(context, query, state, button.arg, _chat_id(update), update.update_id)
+        await getattr(self, f"_on_{button.action}")(press)
+
+    async def _next(self, press: Press, *, prefix: str = "") -> None:
+        await self._ask(press.context, press.chat_id, press.state, press.update_id, prefix=prefix)
+
+    async def _on_pick(self, press: Press) -> None:
+        context, state = press.context, press.state
+        step_field = state.flow.field(state.step)
+        if step_field is None or not press.arg.isdigit():
+            return
+        choices = step_field.choices_for(env_of(context))
+        index = int(press.arg)
+        value: Any
+        if index < len(choices):
+            value, label = choices[index].value, context.t(choices[index].label)
+            if step_field.parse is not None:
+                value = step_field.parse(value, env_of(context))
+                if isinstance(value, ParseError):
+                    await self._next(press, prefix=error_text(context, value) + "\n\n")
+                    return
+        elif index - len(choices) < len(state.options):
+            option_value, label = state.options[index - len(choices)]
+            value = {"id": option_value, "label": label}
+        else:
+            return
+        await edit_message(press.query, question(context, state, step_field) + f"\n→ {label}")
+        await self._accept(context, press.chat_id, state, step_field, value, press.update_id)
+
+    async def _on_skip(self, press: Press) -> None:
+        context, state = press.context, press.state
+        step_field = state.flow.field(state.step)
+        if step_field is None or step_field.required:
+            return
+        await edit_message(
+            press.query,
+            question(context, state, step_field) + f"\n→ {context.t('flow.skipped')}",
+        )
+        await self._accept(context, press.chat_id, state, step_field, None, press.update_id)
+
+    async def _on_back(self, press: Press) -> None:
+        state = press.state
+        if not state.history:
+            return
+        await edit_message(press.query, render(press.context, state)[0])
+        state.step, state.editing, state.options = state.history.pop(), False, []
+        await self._next(press)
+
+    async def _on_finish(self, press: Press) -> None:
+        """Jump to the summary: the rest is optional."""
+        state = press.state
+        if not state.flow.required_answered(state.values):
+            return
+        await edit_message(press.query, render(press.context, state)[0])
+        state.history.append(state.step)
+        state.step, state.options = CONFIRM, []
+        await self._next(press)
+
+    async def _on_edit(self, press: Press) -> None:
+        await edit_message(press.query, summary(press.context, press.state))
+        press.state.step = EDIT
+        await self._next(press)
+
+    async def _on_field(self, press: Press) -> None:
+        state = press.state
+        if not press.arg.isdigit() or int(press.arg) >= len(state.flow.fields):
+            return
+        await edit_message(press.query, press.context.t("flow.edit_which"))
+        state.step, state.editing, state.options = state.flow.fields[int(press.arg)].name, True, []
+        await self._next(press)
+
+    async def _on_resume(self, press: Press) -> None:
+        message = press.query.message
+        await edit_message(press.query, getattr(message, "text", None) or "…")
+        press.state.pending = None
+        if press.state.step in (EDIT, WARN):
+            press.state.step = CONFIRM
+        await self._next(press)
+
+    async def _on_discard(self, press: Press) -> None:
+        context, pending = press.context, press.state.pending or {}
+        await context.db.run(delete_draft, member_id=context.member_id)
+        await edit_message(press.query, context.t("cancel.done"))
+        if pending.get("flow") in self.flows:
+            flow = self.flows[pending["flow"]]
+            fresh = State(
+                flow=flow,
+                step="",
+                values=dict(pending.get("values", {})),
+                attachments=list(pending.get("attachments", [])),
+            )
+            fresh.step = flow.first_open_step(fresh.values)
+            await context.bot.send_message(press.chat_id, context.t(f"{flow.name}.title"))
+            await self._ask(context, press.chat_id, fresh, press.update_id)
+
+    async def _on_cancel(self, press: Press) -> None:
+        context = press.context
+        await context.db.run(delete_draft, member_id=context.member_id)
+        await edit_message(
+            press.query, summary(context, press.state) + "\n\n" + context.t("cancel.done")
+        )
+
+    async def _on_save(self, press: Press, *, force: bool = False) -> None:
+        context, state = press.context, press.state
+        flow = state.flow
+        if flow.check is not None and not force:
+            warning = await flow.check(context, state.values)
+            if warning is not None:
+                await edit_message(press.query, summary(context, state))
+                state.step, state.warning = WARN, warning.text
+                state.options = [list(option) for option in warning.open_options]
+                await self._next(press)
+                return
+        saver = flow.save(context, state.values, state.attachments)
+        result = await context.db.run(
+            commit_draft, member_id=context.member_id, revision=state.revision, save=saver
+        )
+        if result is None:
+            await context.bot.send_message(press.chat_id, context.t("common.stale_button"))
+            return
+        logger.info("saved a %s", flow.name, extra={"member_id": context.member_id})
+        await edit_message(press.query, summary(context, state) + "\n\n" + context.t("flow.saved"))
+        await flow.after_save(context, press.chat_id, result)
+
+    async def _on_force(self, press: Press) -> None:
+        await self._on_save(press, force=True)
+
+    async def _on_open(self, press: Press) -> None:
+        state = press.state
+        if (
+            state.flow.open_record is None
+            or not press.arg.isdigit()
+            or int(press.arg) >= len(state.options)
+        ):
+            return
+        value, _ = state.options[int(press.arg)]
+        await press.context.db.run(delete_draft, member_id=press.context.member_id)
+        await edit_message(press.query, state.warning or "…")
+        await state.flow.open_record(press.context, press.chat_id, value)
+
+    # --- persistence -------------------------------------------------------------------------
+
+    async def _load(self, context: CrmContext, update: Update | None = None) -> State | None:
+        draft = await context.db.read(get_draft, member_id=context.member_id)
+        if draft is None or draft.flow not in self.flows:
+            return None
+        if (
+            update is not None
+            and draft.last_update_id is not None
+            and update.update_id <= draft.last_update_id
+        ):
+            logger.info(
+                "update already applied to the draft", extra={"update_id": update.update_id}
+            )
+            raise ApplicationHandlerStop
+        return State.from_data(self.flows[draft.flow], draft.step, draft.data, draft.history)
+
+    async def _persist(
+        self, context: CrmContext, chat_id: int, state: State, update_id: int | None
+    ) -> None:
+        await context.db.run(
+            save_draft,
+            member_id=context.member_id,
+            chat_id=chat_id,
+            flow=state.flow.name,
+            step=state.step,
+            data=state.to_data(),
+            history=state.history,
+            update_id=update_id,
+        )
+
+    def build_handlers(
+        self,
+    ) -> tuple[
+        list[BaseHandler[Update, CrmContext, None]], list[BaseHandler[Update, CrmContext, None]]
+    ]:
+        """(handlers for FLOW_GROUP, handlers for the main group)."""
+        answers = tg_filters.ChatType.PRIVATE & ~tg_filters.COMMAND & ~tg_filters.StatusUpdate.ALL
+        return (
+            [MessageHandler(answers, self.on_message)],
+            [CallbackQueryHandler(self.on_button, pattern=pattern_for(FlowButton))],
+        )
+
+
+def _chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id

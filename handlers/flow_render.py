@@ -1,0 +1,119 @@
+"""How a flow's current step looks: the question, its buttons, the summary card.
+
+Pure rendering from the draft state; `handlers.flow_engine` decides what happens next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+
+from handlers.callback_data import FlowButton
+from handlers.context import CrmContext
+from handlers.flow import CONFIRM, EDIT, WARN, Field, State, env_of
+from handlers.keyboards import inline_keyboard
+
+
+def render(context: CrmContext, state: State) -> tuple[str, InlineKeyboardMarkup | None]:
+    rev, flow = state.revision, state.flow
+    back = [(context.t("flow.button.back"), FlowButton(rev, "back"))] if state.history else []
+    if state.step == CONFIRM:
+        rows = [
+            [(context.t("flow.button.save"), FlowButton(rev, "save"))],
+            [
+                (context.t("flow.button.edit"), FlowButton(rev, "edit")),
+                (context.t("flow.button.cancel"), FlowButton(rev, "cancel")),
+            ],
+            back,
+        ]
+        return summary(context, state), inline_keyboard(rows)
+    if state.step == EDIT:
+        rows = [
+            [(context.t(f"{flow.name}.field.{f.name}"), FlowButton(rev, "field", str(i)))]
+            for i, f in enumerate(flow.fields)
+            if f.applies(state.values)
+        ]
+        rows.append([(context.t("flow.button.back"), FlowButton(rev, "resume"))])
+        return context.t("flow.edit_which"), inline_keyboard(rows)
+    if state.step == WARN:
+        rows = [
+            [(label, FlowButton(rev, "open", str(i)))]
+            for i, (_, label) in enumerate(state.options)
+        ]
+        rows.append([(context.t("flow.button.add_anyway"), FlowButton(rev, "force"))])
+        rows.append([(context.t("flow.button.back"), FlowButton(rev, "resume"))])
+        return state.warning or "", inline_keyboard(rows)
+    step_field = flow.field(state.step)
+    assert step_field is not None
+    return question(context, state, step_field), _field_keyboard(context, state, step_field, back)
+
+
+def question(context: CrmContext, state: State, step_field: Field) -> str:
+    text = context.t(f"{state.flow.name}.ask.{step_field.name}")
+    current = state.values.get(step_field.name)
+    if current not in (None, "", []):
+        text += "\n\n" + context.t("flow.current", value=show(context, step_field, current))
+    return text
+
+
+def _field_keyboard(
+    context: CrmContext, state: State, step_field: Field, back: list[Any]
+) -> InlineKeyboardMarkup | None:
+    rev = state.revision
+    choices = step_field.choices_for(env_of(context))
+    rows: list[list[Any]] = [
+        [(context.t(c.label), FlowButton(rev, "pick", str(i))) for i, c in pair]
+        for pair in _pairs(list(enumerate(choices)))
+    ]
+    rows += [
+        [(label, FlowButton(rev, "pick", str(i)))] for i, (_, label) in enumerate(state.options)
+    ]
+    rows.append(
+        [
+            *(
+                []
+                if step_field.required
+                else [(context.t("flow.button.skip"), FlowButton(rev, "skip"))]
+            ),
+            *back,
+        ]
+    )
+    if not state.editing and state.flow.required_answered(state.values):
+        rows.append([(context.t("flow.button.finish"), FlowButton(rev, "finish"))])
+    return inline_keyboard(rows)
+
+
+def summary(context: CrmContext, state: State) -> str:
+    lines = [context.t("flow.summary_title", title=context.t(f"{state.flow.name}.title"))]
+    for step_field in state.flow.fields:
+        value = state.values.get(step_field.name)
+        if value in (None, "", []) or not step_field.applies(state.values):
+            continue
+        lines.append(
+            context.t(
+                "flow.summary_line",
+                label=context.t(f"{state.flow.name}.field.{step_field.name}"),
+                value=show(context, step_field, value),
+            )
+        )
+    if photos := sum(1 for a in state.attachments if a[0] == "photo"):
+        lines.append(context.t("flow.summary_photos", count=photos))
+    return "\n".join(lines)
+
+
+def show(context: CrmContext, step_field: Field, value: Any) -> str:
+    if step_field.show is not None:
+        return step_field.show(value, context)
+    for choice in step_field.choices_for(env_of(context)):
+        if choice.value == value:
+            return context.t(choice.label)
+    if isinstance(value, dict) and "label" in value:
+        return str(value["label"])
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _pairs(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + 2] for i in range(0, len(items), 2)]

@@ -1,0 +1,206 @@
+"""Customers: creation with normalised phones, duplicate detection, and search for pickers.
+
+Phones live in `customer_phone` in E.164, so "the same number typed another way" is an exact
+index hit. Duplicates are checked across the whole database, not only what the actor may see:
+a salesperson must learn that a colleague already owns this customer, though not their data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from storage.access import owner_scope, require_customer
+from storage.audit import record_audit
+from storage.models import Attachment, Customer, CustomerPhone, Member
+
+NAME_SIMILARITY = 85  # rapidfuzz ratio at which "Zhang Wei" and "Zhang  Wei." count as one
+
+
+@dataclass(frozen=True)
+class CustomerCreate:
+    name: str
+    phones: list[str] = field(default_factory=list)
+    email: str | None = None
+    company: str | None = None
+    position: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    gender: str | None = None
+    birthday_month: int | None = None
+    birthday_day: int | None = None
+    birthday_year: int | None = None
+    source: str | None = None
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    needs: str | None = None
+    photos: list[tuple[str, str]] = field(default_factory=list)  # (file_id, file_unique_id)
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """An existing customer that looks like the one being entered, and why."""
+
+    customer_id: int
+    reason: str  # "phone" | "email" | "name"
+    visible: bool  # False: owned by someone the actor may not see; show only the owner
+    name: str
+    company: str | None
+    owner_name: str
+
+
+def create_customer(session: Session, *, actor: Member, data: CustomerCreate) -> Customer:
+    assert actor.id is not None
+    values = {k: v for k, v in vars(data).items() if k not in ("phones", "photos")}
+    customer = Customer(**values, owner_id=actor.id, created_by_id=actor.id)
+    session.add(customer)
+    session.flush()
+    assert customer.id is not None
+    for e164 in dict.fromkeys(data.phones):
+        session.add(CustomerPhone(customer_id=customer.id, e164=e164))
+    for file_id, unique_id in data.photos:
+        session.add(
+            Attachment(
+                customer_id=customer.id,
+                kind="photo",
+                telegram_file_id=file_id,
+                telegram_file_unique_id=unique_id,
+                created_by_id=actor.id,
+            )
+        )
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="create",
+        entity_type="customer",
+        entity_id=customer.id,
+        changes={k: [None, v] for k, v in vars(data).items() if v not in (None, [], "")},
+    )
+    return customer
+
+
+def find_duplicates(
+    session: Session,
+    *,
+    actor: Member,
+    phones: list[str],
+    email: str | None,
+    name: str,
+    company: str | None,
+) -> list[DuplicateMatch]:
+    """Same phone or email (case-insensitive) anywhere, or a very similar name at the company."""
+    found: dict[int, tuple[Customer, str]] = {}
+    if phones:
+        rows = session.exec(
+            select(Customer)
+            .join(CustomerPhone, col(CustomerPhone.customer_id) == col(Customer.id))
+            .where(col(CustomerPhone.e164).in_(phones), col(Customer.deleted_at).is_(None))
+        )
+        for customer in rows:
+            found.setdefault(customer.id, (customer, "phone"))  # type: ignore[arg-type]
+    if email:
+        rows = session.exec(
+            select(Customer).where(
+                func.lower(Customer.email) == email.casefold(), col(Customer.deleted_at).is_(None)
+            )
+        )
+        for customer in rows:
+            found.setdefault(customer.id, (customer, "email"))  # type: ignore[arg-type]
+    if company:
+        rows = session.exec(
+            select(Customer)
+            .where(
+                func.lower(Customer.company) == company.casefold(),
+                col(Customer.deleted_at).is_(None),
+            )
+            .limit(500)
+        )
+        for customer in rows:
+            if fuzz.ratio(customer.name.casefold(), name.casefold()) >= NAME_SIMILARITY:
+                found.setdefault(customer.id, (customer, "name"))  # type: ignore[arg-type]
+    if not found:
+        return []
+    visible = set(
+        session.exec(
+            select(Customer.id).where(
+                col(Customer.id).in_(found), owner_scope(actor, Customer.owner_id)
+            )
+        )
+    )
+    owners = {
+        m.id: m.display_name
+        for m in session.exec(
+            select(Member).where(col(Member.id).in_({c.owner_id for c, _ in found.values()}))
+        )
+    }
+    return [
+        DuplicateMatch(
+            customer_id=customer_id,
+            reason=reason,
+            visible=customer_id in visible,
+            name=customer.name,
+            company=customer.company,
+            owner_name=owners[customer.owner_id],
+        )
+        for customer_id, (customer, reason) in found.items()
+    ]
+
+
+def search_customers(
+    session: Session, *, actor: Member, query: str, limit: int = 8
+) -> list[Customer]:
+    """Customers the actor may see matching a name, company, email or the last 4+ digits.
+
+    A plain scan ordered by recency; good enough for picking one in a flow. The fast
+    full search (pinyin, trigram) is `/find`'s job.
+    """
+    text = query.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    conditions = []
+    if len(digits) >= 4 and len(digits) >= len(text.replace(" ", "").replace("-", "")) - 1:
+        phone_ids = select(CustomerPhone.customer_id).where(
+            col(CustomerPhone.e164).like(f"%{digits}")
+        )
+        conditions.append(col(Customer.id).in_(phone_ids))
+    if text:
+        pattern = f"%{_escape_like(text.casefold())}%"
+        conditions += [
+            func.lower(Customer.name).like(pattern, escape="\\"),
+            func.lower(Customer.company).like(pattern, escape="\\"),
+            func.lower(Customer.email).like(pattern, escape="\\"),
+        ]
+    if not conditions:
+        return []
+    return list(
+        session.exec(
+            select(Customer)
+            .where(
+                or_(*conditions),
+                col(Customer.deleted_at).is_(None),
+                owner_scope(actor, Customer.owner_id),
+            )
+            .order_by(col(Customer.updated_at).desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_customer(session: Session, *, actor: Member, customer_id: int) -> Customer:
+    return require_customer(session, actor=actor, customer_id=customer_id)
+
+
+def list_phones(session: Session, *, customer_id: int) -> list[str]:
+    return list(
+        session.exec(
+            select(CustomerPhone.e164)
+            .where(col(CustomerPhone.customer_id) == customer_id)
+            .order_by(col(CustomerPhone.id))
+        )
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,198 @@
+"""Deals: opening one for a customer, moving it through the pipeline, and its stage history.
+
+A deal is owned by the salesperson who works it. When a manager or admin opens a deal for a
+team customer it goes to the customer's owner, so it shows up in that salesperson's pipeline
+rather than in the manager's. Every stage move is kept as a `DealStageChange` (who, when, why)
+besides the audit entry, because the pipeline history is shown to members, the audit log is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage.access import owner_scope, require_customer, require_deal
+from storage.audit import diff, record_audit
+from storage.models import Customer, Deal, DealStageChange, Member, Role, utcnow
+
+WON = "won"
+LOST = "lost"
+CLOSED_STAGES = (WON, LOST)
+
+
+class UnknownStage(ValueError):
+    """The stage is not one of the configured pipeline stages."""
+
+
+@dataclass(frozen=True)
+class DealCreate:
+    """What the deal flow collects; amounts come from `parsing.parse_amount` (with currency)."""
+
+    customer_id: int
+    title: str
+    stage: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    expected_close_date: date | None = None
+    probability: int | None = None
+    budget_notes: str | None = None
+    decision_maker_notes: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.amount is not None and self.currency is None:
+            raise ValueError("an amount needs a currency")
+        if self.probability is not None and not 0 <= self.probability <= 100:
+            raise ValueError("probability is a percentage")
+
+
+def jsonable(value: Any) -> Any:
+    """An audit value the JSON column can store: decimals, dates and times become strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def snapshot(**values: Any) -> dict[str, Any]:
+    """Field values ready for `audit.diff` and the JSON `changes` column."""
+    return {key: jsonable(value) for key, value in values.items()}
+
+
+def actor_id(actor: Member) -> int:
+    """The acting member's id; members reach storage functions only once saved."""
+    assert actor.id is not None
+    return actor.id
+
+
+def owner_for(actor: Member, customer: Customer) -> int:
+    """Who owns a record created for `customer`: sales themselves, others the customer's owner.
+
+    A manager logging work for a team customer does it on the salesperson's behalf; the
+    record belongs in that salesperson's pipeline and totals.
+    """
+    if actor.role == Role.SALES:
+        return actor_id(actor)
+    return customer.owner_id
+
+
+def create_deal(session: Session, *, actor: Member, data: DealCreate) -> Deal:
+    """Open a deal for a customer the actor may see, with its first stage in the history."""
+    customer = require_customer(session, actor=actor, customer_id=data.customer_id)
+    now = utcnow()
+    deal = Deal(
+        **asdict(data),
+        owner_id=owner_for(actor, customer),
+        created_by_id=actor_id(actor),
+        closed_at=now if data.stage in CLOSED_STAGES else None,
+    )
+    session.add(deal)
+    session.flush()
+    deal_id = _id(deal)
+    session.add(
+        DealStageChange(
+            deal_id=deal_id, to_stage=data.stage, changed_by_id=actor_id(actor), changed_at=now
+        )
+    )
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="create",
+        entity_type="deal",
+        entity_id=deal_id,
+        changes=diff({}, snapshot(**asdict(data), owner_id=deal.owner_id)),
+    )
+    return deal
+
+
+def change_stage(
+    session: Session,
+    *,
+    actor: Member,
+    deal_id: int,
+    stage: str,
+    reason: str | None,
+    stages: Sequence[str],
+) -> Deal:
+    """Move a deal to `stage`; won/lost close it (with the reason), an open stage reopens it.
+
+    Moving to the stage it is already in records nothing, so a repeated button press is
+    harmless.
+    """
+    if stage not in stages:
+        raise UnknownStage(stage)
+    deal = require_deal(session, actor=actor, deal_id=deal_id)
+    if deal.stage == stage:
+        return deal
+    before = snapshot(stage=deal.stage, closed_at=deal.closed_at, close_reason=deal.close_reason)
+    now = utcnow()
+    session.add(
+        DealStageChange(
+            deal_id=_id(deal),
+            from_stage=deal.stage,
+            to_stage=stage,
+            reason=reason,
+            changed_by_id=actor_id(actor),
+            changed_at=now,
+        )
+    )
+    deal.stage = stage
+    if stage in CLOSED_STAGES:
+        deal.closed_at, deal.close_reason = now, reason
+    else:
+        deal.closed_at, deal.close_reason = None, None
+    deal.updated_by_id, deal.updated_at = actor.id, now
+    after = snapshot(stage=deal.stage, closed_at=deal.closed_at, close_reason=deal.close_reason)
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="update",
+        entity_type="deal",
+        entity_id=_id(deal),
+        changes=diff(before, after),
+    )
+    return deal
+
+
+def get_deal(session: Session, *, actor: Member, deal_id: int) -> Deal:
+    return require_deal(session, actor=actor, deal_id=deal_id)
+
+
+def list_open_deals(session: Session, *, actor: Member, limit: int = 50) -> list[Deal]:
+    """The actor's pipeline (team's for managers): deals not won or lost, latest activity first."""
+    return list(
+        session.exec(
+            select(Deal)
+            .join(Customer, col(Customer.id) == col(Deal.customer_id))
+            .where(
+                owner_scope(actor, Deal.owner_id),
+                col(Deal.stage).not_in(CLOSED_STAGES),
+                col(Deal.deleted_at).is_(None),
+                col(Customer.deleted_at).is_(None),
+            )
+            .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
+            .limit(limit)
+        )
+    )
+
+
+def list_stage_changes(session: Session, *, actor: Member, deal_id: int) -> list[DealStageChange]:
+    """A deal's path through the pipeline, oldest first."""
+    deal = require_deal(session, actor=actor, deal_id=deal_id)
+    return list(
+        session.exec(
+            select(DealStageChange)
+            .where(col(DealStageChange.deal_id) == deal.id)
+            .order_by(col(DealStageChange.changed_at), col(DealStageChange.id))
+        )
+    )
+
+
+def _id(deal: Deal) -> int:
+    assert deal.id is not None
+    return deal.id
