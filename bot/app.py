@@ -27,7 +27,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Config, Mode
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, updates_from_payloads
-from handlers import common, customer, gate, invite, start, team
+from handlers import common, customer, deal, gate, invite, note, purchase, quick_log, start, team
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.errors import on_error
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 CrmApplication = Application[CrmBot, CrmContext, Any, Any, Any, Any]
 
 POLL_TIMEOUT_S = 25
+ENTRY_MODULES = (customer, deal, purchase, note, quick_log)  # each: FLOWS, build_handlers
 INBOX_RETENTION = timedelta(days=7)
 
 
@@ -72,14 +73,14 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
-    engine = FlowEngine([customer.FLOW])
+    engine = FlowEngine([flow for module in ENTRY_MODULES for flow in module.FLOWS])
     flow_answers, flow_buttons = engine.build_handlers()
     application.add_handlers(gate.build_handlers(), group=gate.GATE_GROUP)
     application.add_handlers(flow_answers, group=FLOW_GROUP)
     application.add_handlers(
         [
             *flow_buttons,
-            *customer.build_handlers(engine),
+            *(h for module in ENTRY_MODULES for h in module.build_handlers(engine)),
             *start.build_handlers(),
             *common.build_handlers(),
             *invite.build_handlers(),

@@ -92,9 +92,47 @@ class FlowButton:
         return cls(revision=int(match[1]), action=match[2], arg=match[3] or "")
 
 
-CallbackData = LangChoice | InviteRole | TeamAction | FlowButton
+@dataclass(frozen=True)
+class CustomerAction:
+    """A button on a customer: log a `note`, a new `deal`, a `purchase`, or `open` the card."""
+
+    kind: ClassVar[str] = "cus"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(note|deal|purchase|open):{_ID}")
+    action: str
+    customer_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.customer_id))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> CustomerAction:
+        return cls(action=match[1], customer_id=int(match[2]))
+
+
+@dataclass(frozen=True)
+class DealAction:
+    """A button on a deal: `open` it, move it to `stage` number `value` (its index in the
+    configured stages), or record a `purchase` from it."""
+
+    kind: ClassVar[str] = "deal"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(open|stage|purchase):{_ID}(?::([0-9]{{1,2}}))?"
+    )
+    action: str
+    deal_id: int
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.deal_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> DealAction:
+        return cls(action=match[1], deal_id=int(match[2]), value=match[3] or "")
+
+
+CallbackData = LangChoice | InviteRole | TeamAction | FlowButton | CustomerAction | DealAction
 KINDS: dict[str, type[CallbackData]] = {
-    k.kind: k for k in (LangChoice, InviteRole, TeamAction, FlowButton)
+    k.kind: k for k in (LangChoice, InviteRole, TeamAction, FlowButton, CustomerAction, DealAction)
 }
 
 

@@ -35,6 +35,10 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("start"),
     Command("newcustomer"),
+    Command("newdeal"),
+    Command("note"),
+    Command("purchase"),
+    Command("log"),
     Command("help"),
     Command("cancel"),
     Command("lang"),

@@ -12,13 +12,17 @@ import html
 from typing import Any
 
 from sqlmodel import Session
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers import field_parsers as fp
+from handlers.callback_data import CustomerAction, pattern_for
 from handlers.context import CrmContext
+from handlers.customer_pick import label as customer_label
 from handlers.flow import Choice, Field, Flow, Warning
 from handlers.flow_engine import FlowEngine
+from handlers.keyboards import inline_keyboard
+from handlers.telegram_helpers import answer_query, button_data
 from storage.access import NotFound
 from storage.customers import (
     CustomerCreate,
@@ -86,8 +90,24 @@ def _save(context: CrmContext, values: dict[str, Any], attachments: list[list[st
 
 
 async def _after_save(context: CrmContext, chat_id: int, customer: Customer) -> None:
+    assert customer.id is not None
     await context.bot.send_message(
-        chat_id, context.t("customer.saved", name=customer.name, id=customer.id)
+        chat_id,
+        context.t("customer.saved", name=customer.name, id=customer.id),
+        reply_markup=next_steps_keyboard(context, customer.id),
+    )
+
+
+def next_steps_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboardMarkup | None:
+    """What a salesperson usually does next with a customer."""
+    return inline_keyboard(
+        [
+            [
+                (context.t("customer.button.note"), CustomerAction("note", customer_id)),
+                (context.t("customer.button.deal"), CustomerAction("deal", customer_id)),
+            ],
+            [(context.t("customer.button.purchase"), CustomerAction("purchase", customer_id))],
+        ]
     )
 
 
@@ -149,11 +169,34 @@ FLOW = Flow(
     open_record=show_customer,
     accepts_photos=True,
 )
+FLOWS = (FLOW,)
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
     async def new_customer(update: Update, context: CrmContext) -> None:
         await engine.start(update, context, FLOW_NAME)
+
+    async def customer_button(update: Update, context: CrmContext) -> None:
+        """Start a note, deal or purchase for this customer: the id is checked like any other."""
+        action = await button_data(update, context, CustomerAction)
+        if action is None:
+            return
+        query = update.callback_query
+        assert query is not None
+        try:
+            found = await context.db.read(
+                get_customer, actor=context.require_member(), customer_id=action.customer_id
+            )
+        except NotFound:
+            await answer_query(query, context.t("common.not_found"))
+            return
+        await answer_query(query)
+        if action.action == "open" or action.action not in engine.flows:
+            assert update.effective_chat is not None
+            await show_customer(context, update.effective_chat.id, str(action.customer_id))
+            return
+        picked = {"id": str(action.customer_id), "label": customer_label(found)}
+        await engine.start(update, context, action.action, values={"customer": picked})
 
     async def from_contact(update: Update, context: CrmContext) -> None:
         """A shared or forwarded contact card starts a customer with its name and phone."""
@@ -171,5 +214,6 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
 
     return [
         CommandHandler("newcustomer", new_customer),
+        CallbackQueryHandler(customer_button, pattern=pattern_for(CustomerAction)),
         MessageHandler(filters.ChatType.PRIVATE & filters.CONTACT, from_contact),
     ]

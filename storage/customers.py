@@ -204,3 +204,15 @@ def list_phones(session: Session, *, customer_id: int) -> list[str]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def recent_customers(session: Session, *, actor: Member, limit: int = 5) -> list[Customer]:
+    """The customers the actor touched last: the likely answer to "which customer?"."""
+    return list(
+        session.exec(
+            select(Customer)
+            .where(col(Customer.deleted_at).is_(None), owner_scope(actor, Customer.owner_id))
+            .order_by(col(Customer.updated_at).desc(), col(Customer.id).desc())
+            .limit(limit)
+        )
+    )

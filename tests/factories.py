@@ -44,6 +44,12 @@ def make_profile(
     )
 
 
+def pk(record: Member | Customer) -> int:
+    """The primary key of a flushed record (typed as int, not int | None)."""
+    assert record.id is not None
+    return record.id
+
+
 def make_member(
     session: Session,
     *,

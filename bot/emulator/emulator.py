@@ -179,6 +179,10 @@ class BotApiEmulator:
 
     # --- switches ---------------------------------------------------------------------------
 
+    def update_history(self) -> list[dict[str, Any]]:
+        """Every update enqueued so far, oldest first, in Telegram's JSON shape."""
+        return self.state.history()
+
     def redeliver(self, update_id: int) -> None:
         self.state.redeliver(update_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import itertools
 import logging
@@ -266,6 +267,10 @@ class EmulatorState:
         self._pending[update_id] = update
         self.changed()
         return update_id
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every update ever enqueued, oldest first (for tests that re-deliver one)."""
+        return [copy.deepcopy(update) for _, update in sorted(self._history.items())]
 
     def redeliver(self, update_id: int) -> None:
         """Put a confirmed update back; the next getUpdates returns it whatever its offset."""

@@ -17,7 +17,17 @@ from tests.conftest import RunningBot
 from tests.e2e.helpers import eventually, join, shown
 from tests.e2e.user import ScriptedUser
 
-SALES_MENU = ["start", "newcustomer", "help", "cancel", "lang"]
+SALES_MENU = [
+    "start",
+    "newcustomer",
+    "newdeal",
+    "note",
+    "purchase",
+    "log",
+    "help",
+    "cancel",
+    "lang",
+]
 
 
 async def test_lang_switches_replies_to_chinese_and_back(admin: ScriptedUser, catalogs: Catalogs):
@@ -62,7 +72,7 @@ async def test_command_menus_are_registered_per_language_and_role(
     for language in ("en", "zh", ""):
         menu = emu.commands[("default", language)]
         assert [c["command"] for c in menu] == SALES_MENU
-    assert emu.commands[("default", "zh")][2]["description"] == shown(
+    assert emu.commands[("default", "zh")][6]["description"] == shown(
         catalogs, "zh", "command.help"
     )
     await admin.send("/start")

@@ -119,7 +119,8 @@ def test_require_customer_raises_the_same_not_found_when_unavailable(
         team = make_team(session)
         own_deleted = make_customer(session, owner=team.sales_a, deleted=True)
         others = make_customer(session, owner=team.sales_b)
-        assert own_deleted.id is not None and others.id is not None
+        assert own_deleted.id is not None
+        assert others.id is not None
         customer_id = {
             "missing": others.id + 1000,
             "deleted": own_deleted.id,

@@ -1,0 +1,121 @@
+"""`crm-bot` in-process: exit codes, what it prints, and that it never prints secrets."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_CONFIG, main
+from storage.db import Database
+from storage.migrate import current_revision, head_revision
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456:CLI-secret-token"
+PASSWORD = "pg-s3cret-pw"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No config or secret from the developer's shell; the root logger is restored after
+    `main` reconfigures it."""
+    for name in ("CRM_CONFIG", "CRM_BOT_TOKEN", "CRM_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = saved
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def good_config(tmp_path: Path) -> Path:
+    return config_file(
+        tmp_path,
+        f'[telegram]\ntoken = "{TOKEN}"\n'
+        f'[database]\nurl = "postgresql://crm:{PASSWORD}@db.example.com:5432/crm"\n'
+        "[access]\nadmins = [1, 2]\n",
+    )
+
+
+def test_check_config_prints_summary_without_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(good_config(tmp_path)), "check-config"]) == 0
+    out, err = capsys.readouterr()
+    [line] = out.splitlines()
+    assert line.startswith("config OK: mode=polling, database=postgresql://crm:")
+    assert "db.example.com" in line
+    assert "admins=2" in line
+    assert TOKEN not in out + err
+    assert PASSWORD not in out + err
+
+
+def test_check_config_reports_each_bad_key_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(
+        tmp_path,
+        f'[telegram]\ntoken = "{TOKEN}"\nmode = "pigeon"\n[locale]\ntimezone = "Nowhere/City"\n',
+    )
+    assert main(["--config", str(path), "check-config"]) == EXIT_CONFIG == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert sorted(line.partition(": ")[2].partition(":")[0] for line in lines) == [
+        "locale.timezone",
+        "telegram.mode",
+    ]
+    assert all(line.startswith("config error: ") for line in lines)
+
+
+def test_check_config_names_missing_token_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(tmp_path, "[access]\nadmins = [1]\n")
+    assert main(["--config", str(path), "check-config"]) == EXIT_CONFIG
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("config error: telegram.token: ")
+
+
+def test_check_config_reports_missing_file_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(tmp_path / "absent.toml"), "check-config"]) == EXIT_CONFIG
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("config error: ")
+    assert "absent.toml" in line
+
+
+def test_db_upgrade_brings_database_to_head(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(tmp_path, f"[database]\nurl = '{db_url}'\n")
+    assert main(["--config", str(path), "db", "upgrade"]) == 0
+    assert capsys.readouterr().out == f"database at revision {head_revision()}\n"
+    database = Database(db_url)
+    try:
+        assert current_revision(database.engine) == head_revision()
+    finally:
+        database.close()
+
+
+def test_module_help_lists_every_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for command in ("run", "console", "db", "check-config"):
+        assert f"    {command} " in result.stdout

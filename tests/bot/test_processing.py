@@ -1,0 +1,170 @@
+"""Per-chat processing: one chat's updates in order, chats in parallel, each update once."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from telegram import Update
+
+from bot.processing import PerChatUpdateProcessor
+from storage.db import Database
+from storage.inbox import InboxStatus, claim_update, mark_handled
+from storage.models import InboxUpdate
+
+CHAT_A, CHAT_B = 5001, 5002
+GUARD_S = 10  # fails a hung test instead of waiting for pytest's timeout; never waited out
+
+
+def message_update(update_id: int, chat_id: int, text: str = "hi") -> Update:
+    user = {"id": chat_id, "is_bot": False, "first_name": "Li"}
+    update = Update.de_json(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": 1_767_225_600,
+                "chat": {"id": chat_id, "type": "private", "first_name": "Li"},
+                "from": user,
+                "text": text,
+            },
+        },
+        bot=None,
+    )
+    assert update is not None
+    return update
+
+
+@pytest.fixture
+def serial_db(db: Database) -> Iterator[Database]:
+    """One database worker thread: database calls finish in the order they were made, so a
+    processor that skipped the chat lock would deterministically run a chat's second update
+    before another chat's later one."""
+    database = Database(db.url, workers=1)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+async def processor(serial_db: Database) -> AsyncIterator[PerChatUpdateProcessor]:
+    async with PerChatUpdateProcessor(serial_db) as update_processor:
+        yield update_processor
+
+
+def status(db: Database, update_id: int) -> str | None:
+    row = db.read_sync(lambda session: session.get(InboxUpdate, update_id))
+    return row.status if row is not None else None
+
+
+async def test_process_update_runs_one_chats_updates_in_order(
+    processor: PerChatUpdateProcessor,
+) -> None:
+    events: list[str] = []
+    first_started, release_first = asyncio.Event(), asyncio.Event()
+
+    async def slow_first() -> None:
+        events.append("A1 start")
+        first_started.set()
+        await release_first.wait()
+        events.append("A1 end")
+
+    async def record(name: str) -> None:
+        events.append(name)
+
+    async with asyncio.timeout(GUARD_S):
+        first = asyncio.create_task(
+            processor.process_update(message_update(1, CHAT_A), slow_first())
+        )
+        await first_started.wait()
+        second = asyncio.create_task(
+            processor.process_update(message_update(2, CHAT_A), record("A2"))
+        )
+        # Another chat's update, handled completely while A1 still holds chat A.
+        await processor.process_update(message_update(3, CHAT_B), record("B"))
+        assert events == ["A1 start", "B"]
+        release_first.set()
+        await asyncio.gather(first, second)
+    assert events == ["A1 start", "B", "A1 end", "A2"]
+
+
+async def test_process_update_runs_different_chats_concurrently(
+    processor: PerChatUpdateProcessor,
+) -> None:
+    a_started, b_done = asyncio.Event(), asyncio.Event()
+
+    async def waits_for_b() -> None:
+        a_started.set()
+        await b_done.wait()  # deadlocks (and the guard fails the test) if chats were serialised
+
+    async def b() -> None:
+        b_done.set()
+
+    async with asyncio.timeout(GUARD_S):
+        a_task = asyncio.create_task(
+            processor.process_update(message_update(1, CHAT_A), waits_for_b())
+        )
+        await a_started.wait()
+        await processor.process_update(message_update(2, CHAT_B), b())
+        await a_task
+
+
+async def test_process_update_skips_update_handled_before(
+    processor: PerChatUpdateProcessor, serial_db: Database
+) -> None:
+    update = message_update(7, CHAT_A)
+    serial_db.run_sync(claim_update, update_id=7, payload=update.to_json())
+    serial_db.run_sync(mark_handled, update_id=7)
+    ran = False
+
+    async def handler() -> None:
+        nonlocal ran
+        ran = True
+
+    coroutine = handler()
+    await processor.process_update(update, coroutine)
+    assert ran is False
+    # Closed, not just dropped: no "coroutine was never awaited" warning at garbage collection.
+    assert inspect.getcoroutinestate(coroutine) == inspect.CORO_CLOSED
+
+
+async def test_process_update_marks_update_handled_after_processing(
+    processor: PerChatUpdateProcessor, serial_db: Database
+) -> None:
+    seen_during: list[str | None] = []
+
+    async def handler() -> None:
+        seen_during.append(await serial_db.read(lambda s: s.get_one(InboxUpdate, 8).status))
+
+    await processor.process_update(message_update(8, CHAT_A), handler())
+    assert seen_during == [InboxStatus.PENDING]
+    assert status(serial_db, 8) == InboxStatus.DONE
+
+
+async def test_process_update_handles_pending_update_from_inbox(
+    processor: PerChatUpdateProcessor, serial_db: Database
+) -> None:
+    update = message_update(9, CHAT_A)
+    serial_db.run_sync(claim_update, update_id=9, payload=update.to_json())
+    ran: list[int] = []
+
+    async def handler() -> None:
+        ran.append(update.update_id)
+
+    await processor.process_update(update, handler())
+    assert ran == [9]
+    assert status(serial_db, 9) == InboxStatus.DONE
+
+
+async def test_process_update_leaves_no_locks_behind(
+    processor: PerChatUpdateProcessor,
+) -> None:
+    async def nothing() -> None:
+        return None
+
+    updates = [message_update(10 + i, CHAT_A if i % 2 else CHAT_B) for i in range(6)]
+    async with asyncio.timeout(GUARD_S):
+        await asyncio.gather(*(processor.process_update(u, nothing()) for u in updates))
+    assert processor._locks == {}
+    assert processor._waiting == {}

@@ -1,0 +1,201 @@
+"""Callback data: every button packs under 64 bytes and unpacks strictly (it is user input)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from handlers.callback_data import (
+    KINDS,
+    MAX_BYTES,
+    CallbackData,
+    CustomerAction,
+    DealAction,
+    FlowButton,
+    InviteRole,
+    LangChoice,
+    TeamAction,
+    pack,
+    pattern_for,
+    unpack,
+)
+from storage.models import Role
+
+LARGEST_ID = 10**18 - 1  # 18 digits: the widest id the patterns accept
+
+EVERY_KIND: list[CallbackData] = [
+    LangChoice("en"),
+    LangChoice("zh"),
+    InviteRole(Role.SALES),
+    InviteRole(Role.MANAGER),
+    TeamAction("list", 0),
+    TeamAction("list", 3),
+    TeamAction("open", 42),
+    TeamAction("role", 42, "admin"),
+    TeamAction("role", 42, "manager"),
+    TeamAction("role", 42, "sales"),
+    TeamAction("activate", 42),
+    TeamAction("deactivate", 42),
+    TeamAction("manager", 42, "7"),
+    TeamAction("manager", 42, "0"),
+    FlowButton(0, "pick", "phone"),
+    FlowButton(12, "skip"),
+    FlowButton(999_999, "discard"),
+    CustomerAction("open", 42),
+    CustomerAction("note", 42),
+    CustomerAction("deal", 42),
+    CustomerAction("purchase", 42),
+    DealAction("open", 42),
+    DealAction("stage", 42, "0"),
+    DealAction("stage", 42, "11"),
+    DealAction("purchase", 42),
+]
+
+LARGEST: list[CallbackData] = [
+    LangChoice("en"),
+    InviteRole(Role.MANAGER),
+    *(TeamAction(action, LARGEST_ID) for action in ("list", "open", "activate", "deactivate")),
+    TeamAction("role", LARGEST_ID, "manager"),
+    TeamAction("manager", LARGEST_ID, str(LARGEST_ID)),
+    FlowButton(999_999, "discard", "z" * 16),
+    CustomerAction("purchase", LARGEST_ID),
+    DealAction("purchase", LARGEST_ID),
+    DealAction("stage", LARGEST_ID, "99"),
+]
+
+REJECTED = [
+    "",
+    "garbage",
+    "v1",
+    "v1:",
+    "v1:lang",
+    "v1:lang:",
+    "v2:lang:en",
+    "V1:lang:en",
+    "v1:LANG:en",
+    "v1:nope:1",
+    "v1:lang:fr",
+    "v1:lang:en:extra",
+    "v1:lang:en\n",
+    " v1:lang:en",
+    "v1:inv:admin",
+    "v1:inv:sales:1",
+    "v1:team:open",
+    "v1:team:open:",
+    "v1:team:open:-1",
+    "v1:team:open:+1",
+    "v1:team:open:1e3",
+    "v1:team:open:abc",
+    "v1:team:open:٣",  # an Arabic-Indic digit: int() accepts it, the pattern must not
+    "v1:team:open:01",
+    "v1:team:open:1.5",
+    f"v1:team:open:{LARGEST_ID + 1}",
+    "v1:team:open:1:sales:x",
+    "v1:team:role:1:owner",
+    "v1:team:manager:1:-2",
+    "v1:team:delete:1",
+    "v1:team:open:1:",
+    "v1:team:open:" + "9" * 60,
+    "v1:lang:" + "é" * 30,  # 30 characters, 68 bytes
+]
+
+
+@pytest.mark.parametrize("data", EVERY_KIND, ids=pack)
+def test_pack_round_trips_through_unpack(data: CallbackData) -> None:
+    assert unpack(pack(data)) == data
+
+
+def test_every_kind_is_covered_by_round_trip_cases() -> None:
+    assert {type(data) for data in EVERY_KIND} == set(KINDS.values())
+
+
+@pytest.mark.parametrize("data", LARGEST, ids=lambda d: type(d).__name__)
+def test_pack_keeps_largest_values_within_64_bytes(data: CallbackData) -> None:
+    packed = pack(data)
+    assert len(packed.encode()) <= MAX_BYTES
+    assert unpack(packed) == data
+
+
+def test_pack_raises_beyond_64_bytes() -> None:
+    with pytest.raises(ValueError, match="64 bytes"):
+        pack(TeamAction("manager", LARGEST_ID, "x" * 40))
+
+
+@pytest.mark.parametrize("data", EVERY_KIND, ids=pack)
+def test_pattern_for_routes_only_its_own_kind(data: CallbackData) -> None:
+    packed = pack(data)
+    for kind in KINDS.values():
+        routed = packed.startswith(pattern_for(kind).removeprefix("^"))
+        assert routed is isinstance(data, kind)
+
+
+@pytest.mark.parametrize("raw", REJECTED)
+def test_unpack_returns_none_for_malformed_data(raw: str) -> None:
+    assert unpack(raw) is None
+
+
+def test_unpack_returns_none_for_none() -> None:
+    assert unpack(None) is None
+
+
+_TOKENS = st.sampled_from(
+    [
+        "v1",
+        "v2",
+        "lang",
+        "inv",
+        "team",
+        "en",
+        "zh",
+        "sales",
+        "manager",
+        "admin",
+        "list",
+        "open",
+        "role",
+        "activate",
+        "flow",
+        "cus",
+        "deal",
+        "stage",
+        "note",
+        "pick",
+        "skip",
+        "phone",
+        "deactivate",
+        "0",
+        "7",
+        "-1",
+        "01",
+        str(LARGEST_ID),
+        "",
+    ]
+)
+_PIECES = st.one_of(_TOKENS, st.text(max_size=4), st.from_regex(r"[0-9]{1,20}", fullmatch=True))
+NEAR_MISSES = st.lists(_PIECES, min_size=1, max_size=6).map(":".join)
+
+
+# Leading zeros in a flow revision unpack to a different string: xfail test below.
+_KNOWN_NON_CANONICAL = re.compile(r"v1:flow:0[0-9]")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), NEAR_MISSES))
+@example("v1:team:manager:5:0")
+@example("v1:flow:0:pick:phone")
+def test_unpack_of_any_text_is_none_or_packs_back_identically(raw: str) -> None:
+    assume(not _KNOWN_NON_CANONICAL.match(raw))
+    data = unpack(raw)
+    assert data is None or pack(data) == raw
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: FlowButton's revision pattern accepts leading zeros, so 'v1:flow:007:pick' "
+    "unpacks to a button that packs as 'v1:flow:7:pick' (unpack is not pack's inverse)",
+)
+def test_unpack_rejects_flow_revision_with_leading_zeros() -> None:
+    assert unpack("v1:flow:007:pick") is None

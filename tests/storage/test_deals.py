@@ -1,0 +1,328 @@
+"""Deals: who may open them, who owns them, and how stage moves are kept and audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, col, select
+
+from storage.access import NotFound
+from storage.audit import list_audit
+from storage.db import Database
+from storage.deals import (
+    DealCreate,
+    UnknownStage,
+    change_stage,
+    create_deal,
+    get_deal,
+    list_open_deals,
+    list_stage_changes,
+)
+from storage.models import Customer, Deal, DealStageChange, Member, Role, utcnow
+from tests.factories import make_customer, make_member
+
+STAGES = ("lead", "qualified", "proposal", "won", "lost")
+
+
+@dataclass
+class People:
+    """A manager with one salesperson, and a salesperson on another team."""
+
+    manager: Member
+    sales: Member
+    other_sales: Member
+
+
+def make_people(session: Session) -> People:
+    manager = make_member(session, role=Role.MANAGER)
+    other_manager = make_member(session, role=Role.MANAGER)
+    return People(
+        manager=manager,
+        sales=make_member(session, manager=manager),
+        other_sales=make_member(session, manager=other_manager),
+    )
+
+
+def new_deal(session: Session, actor: Member, customer: Customer, stage: str = "lead") -> Deal:
+    assert customer.id is not None
+    data = DealCreate(
+        customer_id=customer.id,
+        title="Forklifts",
+        stage=stage,
+        amount=Decimal("12000.50"),
+        currency="CNY",
+        expected_close_date=date(2030, 3, 15),
+        probability=40,
+    )
+    return create_deal(session, actor=actor, data=data)
+
+
+def test_create_deal_records_initial_stage_and_audit(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        changes = list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+        [entry] = list_audit(session, entity_type="deal", entity_id=deal.id)
+    assert deal.owner_id == people.sales.id
+    assert deal.closed_at is None
+    assert [(c.from_stage, c.to_stage, c.changed_by_id) for c in changes] == [
+        (None, "lead", people.sales.id)
+    ]
+    assert entry.action == "create"
+    assert entry.actor_id == people.sales.id
+    assert entry.changes["amount"] == [None, "12000.50"]
+    assert entry.changes["expected_close_date"] == [None, "2030-03-15"]
+    assert entry.changes["stage"] == [None, "lead"]
+
+
+def test_create_deal_stores_amount_exactly(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal_id = new_deal(session, people.sales, make_customer(session, owner=people.sales)).id
+    with db.session() as session:
+        deal = session.get_one(Deal, deal_id)
+        assert deal.amount == Decimal("12000.50")
+        assert deal.expected_close_date == date(2030, 3, 15)
+
+
+def test_create_deal_for_other_salespersons_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.other_sales)
+        with pytest.raises(NotFound):
+            new_deal(session, people.sales, customer)
+
+
+def test_create_deal_for_deleted_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales, deleted=True)
+        with pytest.raises(NotFound):
+            new_deal(session, people.sales, customer)
+
+
+def test_create_deal_by_manager_for_team_customer_belongs_to_salesperson(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.manager, make_customer(session, owner=people.sales))
+    assert deal.owner_id == people.sales.id
+    assert deal.created_by_id == people.manager.id
+
+
+def test_create_deal_by_manager_for_other_team_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.other_sales)
+        with pytest.raises(NotFound):
+            new_deal(session, people.manager, customer)
+
+
+def test_create_deal_with_amount_but_no_currency_is_refused() -> None:
+    with pytest.raises(ValueError, match="currency"):
+        DealCreate(customer_id=1, title="x", stage="lead", amount=Decimal(5))
+
+
+def test_change_stage_records_history_and_audit(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        change_stage(
+            session,
+            actor=people.manager,
+            deal_id=deal.id,
+            stage="proposal",
+            reason="sent quote",
+            stages=STAGES,
+        )
+        changes = list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+        [update, _create] = list_audit(session, entity_type="deal", entity_id=deal.id)
+    assert deal.stage == "proposal"
+    assert deal.updated_by_id == people.manager.id
+    assert [(c.from_stage, c.to_stage, c.reason) for c in changes] == [
+        (None, "lead", None),
+        ("lead", "proposal", "sent quote"),
+    ]
+    assert changes[1].changed_by_id == people.manager.id
+    assert changes[1].changed_at.tzinfo is not None
+    assert update.action == "update"
+    assert update.actor_id == people.manager.id
+    assert update.changes == {"stage": ["lead", "proposal"]}
+
+
+def test_change_stage_to_won_sets_closed_at_and_reason(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        before = utcnow()
+        change_stage(
+            session,
+            actor=people.sales,
+            deal_id=deal.id,
+            stage="won",
+            reason="signed",
+            stages=STAGES,
+        )
+        [update, _create] = list_audit(session, entity_type="deal", entity_id=deal.id)
+    assert deal.closed_at is not None
+    assert deal.closed_at >= before
+    assert deal.close_reason == "signed"
+    assert update.changes["stage"] == ["lead", "won"]
+    assert update.changes["closed_at"] == [None, deal.closed_at.isoformat()]
+    assert update.changes["close_reason"] == [None, "signed"]
+
+
+def test_change_stage_from_lost_back_to_open_clears_closed_at(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        change_stage(
+            session,
+            actor=people.sales,
+            deal_id=deal.id,
+            stage="lost",
+            reason="price",
+            stages=STAGES,
+        )
+        change_stage(
+            session,
+            actor=people.sales,
+            deal_id=deal.id,
+            stage="proposal",
+            reason=None,
+            stages=STAGES,
+        )
+        history = [
+            c.to_stage for c in list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+        ]
+    assert deal.closed_at is None
+    assert deal.close_reason is None
+    assert history == ["lead", "lost", "proposal"]
+
+
+def test_change_stage_to_same_stage_records_nothing(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        change_stage(
+            session, actor=people.sales, deal_id=deal.id, stage="lead", reason=None, stages=STAGES
+        )
+        changes = session.exec(
+            select(DealStageChange).where(col(DealStageChange.deal_id) == deal.id)
+        ).all()
+        audit = list_audit(session, entity_type="deal", entity_id=deal.id)
+    assert len(changes) == 1
+    assert [entry.action for entry in audit] == ["create"]
+
+
+def test_change_stage_to_unknown_stage_is_refused(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        with pytest.raises(UnknownStage):
+            change_stage(
+                session,
+                actor=people.sales,
+                deal_id=deal.id,
+                stage="bogus",
+                reason=None,
+                stages=STAGES,
+            )
+
+
+def test_change_stage_of_other_salespersons_deal_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(
+            session, people.other_sales, make_customer(session, owner=people.other_sales)
+        )
+        assert deal.id is not None
+        with pytest.raises(NotFound):
+            change_stage(
+                session,
+                actor=people.sales,
+                deal_id=deal.id,
+                stage="won",
+                reason=None,
+                stages=STAGES,
+            )
+        assert deal.stage == "lead"
+
+
+def test_get_deal_hides_missing_deleted_and_others_alike(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        deleted = new_deal(session, people.sales, customer)
+        deleted.deleted_at = utcnow()
+        others = new_deal(
+            session, people.other_sales, make_customer(session, owner=people.other_sales)
+        )
+        for deal_id in (deleted.id, others.id, 10**9):
+            assert deal_id is not None
+            with pytest.raises(NotFound):
+                get_deal(session, actor=people.sales, deal_id=deal_id)
+
+
+def test_get_deal_of_deleted_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        deal = new_deal(session, people.sales, customer)
+        customer.deleted_at = utcnow()
+        assert deal.id is not None
+        with pytest.raises(NotFound):
+            get_deal(session, actor=people.sales, deal_id=deal.id)
+
+
+def test_list_open_deals_excludes_closed_deleted_and_others(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        open_deal = new_deal(session, people.sales, customer)
+        new_deal(session, people.sales, customer, stage="won")
+        lost = new_deal(session, people.sales, customer)
+        assert lost.id is not None
+        change_stage(
+            session, actor=people.sales, deal_id=lost.id, stage="lost", reason=None, stages=STAGES
+        )
+        new_deal(session, people.sales, customer).deleted_at = utcnow()
+        new_deal(session, people.other_sales, make_customer(session, owner=people.other_sales))
+        deals = list_open_deals(session, actor=people.sales)
+    assert [deal.id for deal in deals] == [open_deal.id]
+
+
+def test_list_open_deals_for_manager_includes_team(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        own = new_deal(session, people.manager, make_customer(session, owner=people.manager))
+        team = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        new_deal(session, people.other_sales, make_customer(session, owner=people.other_sales))
+        deals = list_open_deals(session, actor=people.manager)
+    assert {deal.id for deal in deals} == {own.id, team.id}
+
+
+def test_create_deal_in_closed_stage_is_closed(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales), "won")
+    assert deal.closed_at is not None
+
+
+def test_list_stage_changes_of_other_salespersons_deal_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(
+            session, people.other_sales, make_customer(session, owner=people.other_sales)
+        )
+        assert deal.id is not None
+        with pytest.raises(NotFound):
+            list_stage_changes(session, actor=people.sales, deal_id=deal.id)

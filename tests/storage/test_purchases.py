@@ -1,0 +1,140 @@
+"""Purchases: access, the deal they close, audit, and totals that never mix currencies."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session
+
+from storage.access import NotFound
+from storage.audit import list_audit
+from storage.db import Database
+from storage.deals import DealCreate, create_deal
+from storage.models import Customer, Deal, Member, Purchase, Role, utcnow
+from storage.purchases import PurchaseCreate, create_purchase, purchases_total
+from tests.factories import make_customer, make_member
+
+
+def buy(
+    session: Session,
+    actor: Member,
+    customer: Customer,
+    amount: str | None = "100.10",
+    currency: str | None = "CNY",
+    *,
+    deal: Deal | None = None,
+) -> Purchase:
+    assert customer.id is not None
+    data = PurchaseCreate(
+        customer_id=customer.id,
+        product="Pallet jack",
+        quantity=Decimal("2.5"),
+        amount=Decimal(amount) if amount is not None else None,
+        currency=currency,
+        purchased_on=date(2030, 5, 1),
+        deal_id=deal.id if deal is not None else None,
+    )
+    return create_purchase(session, actor=actor, data=data)
+
+
+def open_deal(session: Session, actor: Member, customer: Customer) -> Deal:
+    assert customer.id is not None
+    data = DealCreate(customer_id=customer.id, title="Jacks", stage="lead")
+    return create_deal(session, actor=actor, data=data)
+
+
+def test_create_purchase_stores_values_and_audit(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        deal = open_deal(session, sales, customer)
+        purchase_id = buy(session, sales, customer, deal=deal).id
+        assert purchase_id is not None
+        [entry] = list_audit(session, entity_type="purchase", entity_id=purchase_id)
+    with db.session() as session:
+        purchase = session.get_one(Purchase, purchase_id)
+        assert (purchase.amount, purchase.quantity) == (Decimal("100.10"), Decimal("2.5"))
+        assert purchase.deal_id == deal.id
+        assert purchase.owner_id == sales.id
+    assert entry.action == "create"
+    assert entry.actor_id == sales.id
+    assert entry.changes["amount"] == [None, "100.10"]
+    assert entry.changes["purchased_on"] == [None, "2030-05-01"]
+    assert entry.changes["deal_id"] == [None, deal.id]
+
+
+def test_create_purchase_for_other_salespersons_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=make_member(session))
+        with pytest.raises(NotFound):
+            buy(session, sales, customer)
+
+
+def test_create_purchase_by_manager_for_team_customer_belongs_to_salesperson(
+    db: Database,
+) -> None:
+    with db.session() as session:
+        manager = make_member(session, role=Role.MANAGER)
+        sales = make_member(session, manager=manager)
+        purchase = buy(session, manager, make_customer(session, owner=sales))
+    assert purchase.owner_id == sales.id
+    assert purchase.created_by_id == manager.id
+
+
+def test_create_purchase_with_another_customers_deal_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        deal = open_deal(session, sales, make_customer(session, owner=sales))
+        with pytest.raises(NotFound):
+            buy(session, sales, make_customer(session, owner=sales), deal=deal)
+
+
+def test_create_purchase_with_invisible_deal_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        other = make_member(session)
+        deal = open_deal(session, other, make_customer(session, owner=other))
+        with pytest.raises(NotFound):
+            buy(session, sales, make_customer(session, owner=sales), deal=deal)
+
+
+def test_purchase_with_amount_but_no_currency_is_refused() -> None:
+    with pytest.raises(ValueError, match="currency"):
+        PurchaseCreate(
+            customer_id=1, product="x", purchased_on=date(2030, 1, 1), amount=Decimal(1)
+        )
+
+
+def test_purchases_total_per_currency(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        for amount in ("0.10", "0.20", "1000000.05"):
+            buy(session, sales, customer, amount, "CNY")
+        buy(session, sales, customer, "99.99", "USD")
+        buy(session, sales, customer, None, None)
+        buy(session, sales, customer, "5.00", "USD").deleted_at = utcnow()
+        buy(session, sales, make_customer(session, owner=sales), "7.00", "CNY")
+        assert customer.id is not None
+        totals = purchases_total(session, actor=sales, customer_id=customer.id)
+    assert totals == {"CNY": Decimal("1000000.35"), "USD": Decimal("99.99")}
+
+
+def test_purchases_total_without_purchases_is_empty(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        assert customer.id is not None
+        assert purchases_total(session, actor=sales, customer_id=customer.id) == {}
+
+
+def test_purchases_total_of_other_salespersons_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=make_member(session))
+        assert customer.id is not None
+        with pytest.raises(NotFound):
+            purchases_total(session, actor=sales, customer_id=customer.id)
