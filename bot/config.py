@@ -164,10 +164,13 @@ def load_config(
             raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
     elif path is not None and required:
         raise ConfigError([f"{path}: file not found (copy config.example.toml to create it)"])
-    if token := env.get(ENV_TOKEN):
-        data.setdefault("telegram", {})["token"] = token
-    if url := env.get(ENV_DATABASE_URL):
-        data.setdefault("database", {})["url"] = url
+    for section, key, variable in (("telegram", "token", ENV_TOKEN),
+                                   ("database", "url", ENV_DATABASE_URL)):
+        if value := env.get(variable):
+            table = data.setdefault(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError([f"{section}: must be a table ([{section}]), not a value"])
+            table[key] = value
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

@@ -108,3 +108,20 @@ def require_interaction(session: Session, *, actor: Member, interaction_id: int)
     if interaction is None:
         raise NotFound
     return interaction
+
+
+def actor_id(actor: Member) -> int:
+    """The acting member's id; members reach storage functions only once saved."""
+    assert actor.id is not None
+    return actor.id
+
+
+def owner_for(actor: Member, customer: Customer) -> int:
+    """Who owns a record created for `customer`: sales themselves, others the customer's owner.
+
+    A manager logging work for a team customer does it on the salesperson's behalf; the
+    record belongs in that salesperson's pipeline and totals.
+    """
+    if actor.role == Role.SALES:
+        return actor_id(actor)
+    return customer.owner_id

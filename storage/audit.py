@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEntry
+
+
+def jsonable(value: Any) -> Any:
+    """An audit value the JSON column can store: decimals, dates and times become strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def snapshot(**values: Any) -> dict[str, Any]:
+    """Field values ready for `audit.diff` and the JSON `changes` column."""
+    return {key: jsonable(value) for key, value in values.items()}
 
 
 def record_audit(
@@ -24,7 +40,7 @@ def record_audit(
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
-        changes=changes or {},
+        changes={key: _jsonable_change(value) for key, value in (changes or {}).items()},
     )
     session.add(entry)
     return entry
@@ -50,3 +66,9 @@ def list_audit(
             .limit(limit)
         )
     )
+
+
+def _jsonable_change(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return jsonable(value)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.access import owner_scope, require_customer, require_deal
-from storage.audit import diff, record_audit
-from storage.models import Customer, Deal, DealStageChange, Member, Role, utcnow
+from storage.access import actor_id, owner_for, owner_scope, require_customer, require_deal
+from storage.audit import diff, record_audit, snapshot
+from storage.models import Customer, Deal, DealStageChange, Member, utcnow
 
 WON = "won"
 LOST = "lost"
@@ -48,37 +47,6 @@ class DealCreate:
             raise ValueError("an amount needs a currency")
         if self.probability is not None and not 0 <= self.probability <= 100:
             raise ValueError("probability is a percentage")
-
-
-def jsonable(value: Any) -> Any:
-    """An audit value the JSON column can store: decimals, dates and times become strings."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def snapshot(**values: Any) -> dict[str, Any]:
-    """Field values ready for `audit.diff` and the JSON `changes` column."""
-    return {key: jsonable(value) for key, value in values.items()}
-
-
-def actor_id(actor: Member) -> int:
-    """The acting member's id; members reach storage functions only once saved."""
-    assert actor.id is not None
-    return actor.id
-
-
-def owner_for(actor: Member, customer: Customer) -> int:
-    """Who owns a record created for `customer`: sales themselves, others the customer's owner.
-
-    A manager logging work for a team customer does it on the salesperson's behalf; the
-    record belongs in that salesperson's pipeline and totals.
-    """
-    if actor.role == Role.SALES:
-        return actor_id(actor)
-    return customer.owner_id
 
 
 def create_deal(session: Session, *, actor: Member, data: DealCreate) -> Deal:

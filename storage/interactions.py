@@ -16,9 +16,8 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
-from storage.access import owner_scope, require_customer
-from storage.audit import diff, record_audit
-from storage.deals import actor_id, snapshot
+from storage.access import actor_id, owner_scope, require_customer
+from storage.audit import diff, record_audit, snapshot
 from storage.models import Attachment, Customer, Interaction, Member
 
 INTERACTION_KINDS = ("call", "visit", "meeting", "email", "message")

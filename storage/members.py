@@ -52,8 +52,15 @@ def get_active_member(
                 entity_id=_id(member),
                 changes={"role": [None, Role.ADMIN], "via": "config"},
             )
-        elif member.role != Role.ADMIN or not member.active:
-            member.role, member.active = Role.ADMIN, True
+        elif member.role != Role.ADMIN or not member.active or member.manager_id is not None:
+            before = {"role": member.role, "active": member.active, "manager_id": member.manager_id}
+            member.role, member.active, member.manager_id = Role.ADMIN, True, None
+            record_audit(
+                session, actor_id=None, action="update", entity_type="member",
+                entity_id=_id(member),
+                changes={**diff(before, {"role": Role.ADMIN, "active": True, "manager_id": None}),
+                         "via": "config"},
+            )
     if member is None or not member.active:
         return None
     if (member.display_name, member.username) != (profile.display_name, profile.username):
@@ -99,6 +106,8 @@ def update_member(
         raise NotAllowed  # an admin cannot lock themselves out
     before = {"role": member.role, "active": member.active, "manager_id": member.manager_id}
     if role is not None:
+        if member.role == Role.MANAGER and role != Role.MANAGER:
+            _release_team(session, manager=member, actor=actor)
         member.role = role
         if role != Role.SALES:
             member.manager_id = None
@@ -123,6 +132,17 @@ def update_member(
             changes=changes,
         )
     return member
+
+
+def _release_team(session: Session, *, manager: Member, actor: Member) -> None:
+    """A manager who stops being one leaves their salespeople without a team (admins regroup
+    them), rather than pointing at someone who no longer manages."""
+    for member in session.exec(select(Member).where(col(Member.manager_id) == manager.id)):
+        member.manager_id = None
+        record_audit(
+            session, actor_id=actor.id, action="update", entity_type="member",
+            entity_id=_id(member), changes={"manager_id": [manager.id, None]},
+        )
 
 
 def set_member_language(session: Session, *, member_id: int, language: str) -> Member:

@@ -9,9 +9,8 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.access import NotFound, require_customer, require_deal
-from storage.audit import diff, record_audit
-from storage.deals import actor_id, owner_for, snapshot
+from storage.access import NotFound, actor_id, owner_for, require_customer, require_deal
+from storage.audit import diff, record_audit, snapshot
 from storage.models import Member, Purchase
 
 _CENT = Decimal("0.01")

@@ -14,9 +14,8 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.access import NotAllowed, NotFound, require_customer
-from storage.audit import diff, record_audit
-from storage.deals import actor_id, snapshot
+from storage.access import NotAllowed, NotFound, actor_id, require_customer
+from storage.audit import diff, record_audit, snapshot
 from storage.models import Member, Reminder, utcnow
 
 

@@ -168,12 +168,6 @@ def test_load_config_keeps_file_values_without_environment(tmp_path: Path) -> No
     assert config.database.url == "sqlite:///file.db"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: load_config assigns the env override into data['database'] without checking "
-    'it is a table, so `database = "..."` plus CRM_DATABASE_URL raises TypeError, not '
-    "ConfigError (same for telegram + CRM_BOT_TOKEN)",
-)
 def test_load_config_reports_non_table_section_with_env_override(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load(tmp_path, f'database = "{PG_URL}"\n', **{ENV_DATABASE_URL: PG_URL})

@@ -17,7 +17,7 @@ from bot.telegram_bot import CrmBot
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.inbox import record_received
-from storage.models import InboxUpdate, Invite
+from storage.models import Customer, InboxUpdate, Invite
 from tests.conftest import ADMIN_ID, TOKEN, RunningBot
 from tests.e2e.helpers import eventually, join, shown, start_code
 from tests.e2e.user import ScriptedUser
@@ -104,13 +104,7 @@ async def test_polling_survives_api_errors_and_rate_limits(
 async def test_kill_9_keeps_members_and_the_token_stays_out_of_logs(
     emu: BotApiEmulator, db_url: str, tmp_path: Path, catalogs: Catalogs
 ):
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\n'
-        f'base_file_url = "{emu.base_file_url}"\n[database]\nurl = "{db_url}"\n'
-        f'[access]\nadmins = [{ADMIN_ID}]\n[logging]\nlevel = "DEBUG"\n',
-        encoding="utf-8",
-    )
+    config = _write_config(tmp_path, emu, db_url)
     logs = tmp_path / "bot.log"
     admin = ScriptedUser(emu, ADMIN_ID, "Ada")
     process = await _spawn_bot(config, logs)
@@ -136,6 +130,52 @@ async def test_kill_9_keeps_members_and_the_token_stays_out_of_logs(
     assert "getUpdates" in output or "Polling" in output or "running" in output
     assert TOKEN not in output
     assert TOKEN.split(":")[1] not in output
+
+
+async def test_kill_9_in_the_middle_of_an_entry_loses_no_answer(
+    emu: BotApiEmulator, db_url: str, tmp_path: Path
+):
+    config, logs = _write_config(tmp_path, emu, db_url), tmp_path / "bot.log"
+    admin = ScriptedUser(emu, ADMIN_ID, "Ada")
+    process = await _spawn_bot(config, logs)
+    try:
+        await admin.send("/newcustomer")
+        await admin.replies(2, timeout=60)
+        await admin.send("Zhang Wei")
+        await admin.reply()
+        await admin.send("138 0013 8000")
+        await admin.reply()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    process = await _spawn_bot(config, logs)
+    try:
+        await admin.send("zw@acme.cn")  # the next step, answered to the new process
+        await admin.reply(timeout=60)
+        await admin.press("Review ✓")
+        summary = await admin.reply()
+        assert summary.text.splitlines()[1:] == [
+            "Name: Zhang Wei",
+            "Phones: 138 0013 8000",
+            "Email: zw@acme.cn",
+        ]
+        await admin.press("✅ Save", message=summary)
+        await admin.reply()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    assert _count(db_url, Customer) == 1
+
+
+def _write_config(tmp_path: Path, emu: BotApiEmulator, db_url: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{emu.base_url}"\n'
+        f'base_file_url = "{emu.base_file_url}"\n[database]\nurl = "{db_url}"\n'
+        f'[access]\nadmins = [{ADMIN_ID}]\n[logging]\nlevel = "DEBUG"\n',
+        encoding="utf-8",
+    )
+    return config
 
 
 async def _spawn_bot(config: Path, logs: Path) -> asyncio.subprocess.Process:

@@ -165,21 +165,7 @@ def test_every_language_choice_has_name(english: dict[str, str], language: str) 
     assert f"lang.name.{LangChoice(language).language}" in english
 
 
-MISSING_ALREADY_MEMBER = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: handlers/start.py sends invite.problem.<problem> for every InviteProblem, but "
-    "the catalogs lack invite.problem.already_member (returned when the user became a member "
-    "after the gate ran), so the user would get the raw key",
-)
-
-
-@pytest.mark.parametrize(
-    "problem",
-    [
-        pytest.param(p, marks=MISSING_ALREADY_MEMBER) if p is InviteProblem.ALREADY_MEMBER else p
-        for p in InviteProblem
-    ],
-)
+@pytest.mark.parametrize("problem", list(InviteProblem))
 def test_every_invite_problem_has_message(catalogs: Catalogs, problem: InviteProblem) -> None:
     for language in LANGUAGES:
         assert f"invite.problem.{problem.value}" in catalogs.messages[language]

@@ -86,11 +86,6 @@ def test_get_active_member_reactivates_deactivated_config_admin(db: Database) ->
     assert reload(db, member).active is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: re-promoting a config admin keeps manager_id, so the old manager's scope "
-    "(Member.manager_id == manager.id) still covers the admin and their records",
-)
 def test_get_active_member_repromotion_takes_admin_out_of_managers_team(db: Database) -> None:
     with db.session() as session:
         manager = make_member(session, role=Role.MANAGER)
@@ -294,3 +289,17 @@ def test_set_reachable_true_clears_unreachable(db: Database) -> None:
         member.unreachable_at = LONG_AGO
     db.run_sync(set_reachable, member_id=pk(member), reachable=True)
     assert reload(db, member).unreachable_at is None
+
+
+def test_update_member_demoting_a_manager_releases_their_team(db: Database) -> None:
+    with db.session() as session:
+        admin = make_member(session, role=Role.ADMIN)
+        manager = make_member(session, role=Role.MANAGER)
+        sales = make_member(session, role=Role.SALES, manager=manager)
+        other = make_member(session, role=Role.SALES)
+    db.run_sync(update_member, actor=admin, member_id=pk(manager), role=Role.SALES)
+    with db.session() as session:
+        assert session.get_one(Member, pk(sales)).manager_id is None
+        assert session.get_one(Member, pk(other)).manager_id is None
+        entries = list_audit(session, entity_type="member", entity_id=pk(sales))
+        assert [e.changes for e in entries] == [{"manager_id": [pk(manager), None]}]
