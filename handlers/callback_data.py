@@ -94,19 +94,62 @@ class FlowButton:
 
 @dataclass(frozen=True)
 class CustomerAction:
-    """A button on a customer: log a `note`, a new `deal`, a `purchase`, or `open` the card."""
+    """A button on a customer: log a `note`, a new `deal`, a `purchase`, `open` the card,
+    `remind`, `edit` (value: field index), `history` / `more` (value: page)."""
 
     kind: ClassVar[str] = "cus"
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(note|deal|purchase|open):{_ID}")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(note|deal|purchase|open|remind|edit|history|more):{_ID}(?::(0|[1-9][0-9]{{0,3}}))?"
+    )
     action: str
     customer_id: int
+    value: str = ""
 
     def fields(self) -> tuple[str, ...]:
-        return (self.action, str(self.customer_id))
+        return (self.action, str(self.customer_id), *((self.value,) if self.value else ()))
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> CustomerAction:
-        return cls(action=match[1], customer_id=int(match[2]))
+        return cls(action=match[1], customer_id=int(match[2]), value=match[3] or "")
+
+
+@dataclass(frozen=True)
+class ReminderAction:
+    """A button on a reminder: `done`, `snooze` (value: 1h | tm (tomorrow morning) | nw (next
+    week) | ask (type a time)), `open` its customer, log a `note`."""
+
+    kind: ClassVar[str] = "rem"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(done|snooze|open|note):{_ID}(?::(1h|tm|nw|ask))?"
+    )
+    action: str
+    reminder_id: int
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.reminder_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> ReminderAction:
+        return cls(action=match[1], reminder_id=int(match[2]), value=match[3] or "")
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Another page of a search: `query_id` names the query kept server-side (member's search
+    state), so the text itself never has to fit in 64 bytes."""
+
+    kind: ClassVar[str] = "find"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"{_ID}:(0|[1-9][0-9]{{0,3}})")
+    query_id: int
+    page: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (str(self.query_id), str(self.page))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> SearchPage:
+        return cls(query_id=int(match[1]), page=int(match[2]))
 
 
 @dataclass(frozen=True)
@@ -130,9 +173,28 @@ class DealAction:
         return cls(action=match[1], deal_id=int(match[2]), value=match[3] or "")
 
 
-CallbackData = LangChoice | InviteRole | TeamAction | FlowButton | CustomerAction | DealAction
+CallbackData = (
+    LangChoice
+    | InviteRole
+    | TeamAction
+    | FlowButton
+    | CustomerAction
+    | DealAction
+    | ReminderAction
+    | SearchPage
+)
 KINDS: dict[str, type[CallbackData]] = {
-    k.kind: k for k in (LangChoice, InviteRole, TeamAction, FlowButton, CustomerAction, DealAction)
+    k.kind: k
+    for k in (
+        LangChoice,
+        InviteRole,
+        TeamAction,
+        FlowButton,
+        CustomerAction,
+        DealAction,
+        ReminderAction,
+        SearchPage,
+    )
 }
 
 

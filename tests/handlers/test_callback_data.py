@@ -50,6 +50,19 @@ EVERY_KIND: list[CallbackData] = [
     DealAction("stage", 42, "0"),
     DealAction("stage", 42, "11"),
     DealAction("purchase", 42),
+    CustomerAction("remind", 42),
+    CustomerAction("edit", 42, "3"),
+    CustomerAction("history", 42, "0"),
+    CustomerAction("more", 42, "12"),
+    ReminderAction("done", 42),
+    ReminderAction("snooze", 42, "1h"),
+    ReminderAction("snooze", 42, "tm"),
+    ReminderAction("snooze", 42, "nw"),
+    ReminderAction("snooze", 42, "ask"),
+    ReminderAction("open", 42),
+    ReminderAction("note", 42),
+    SearchPage(7, 0),
+    SearchPage(7, 3),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -62,6 +75,9 @@ LARGEST: list[CallbackData] = [
     CustomerAction("purchase", LARGEST_ID),
     DealAction("purchase", LARGEST_ID),
     DealAction("stage", LARGEST_ID, "99"),
+    CustomerAction("history", LARGEST_ID, "9999"),
+    ReminderAction("snooze", LARGEST_ID, "ask"),
+    SearchPage(LARGEST_ID, 9999),
 ]
 
 REJECTED = [
@@ -96,8 +112,10 @@ REJECTED = [
     "v1:team:manager:1:-2",
     "v1:team:delete:1",
     "v1:team:open:1:",
-    "v1:cus:edit:1",
-    "v1:cus:open:1:2",
+    "v1:cus:call:1",
+    "v1:cus:open:1:02",
+    "v1:rem:snooze:1:2d",
+    "v1:find:1:-1",
     "v1:deal:stage:1:100",
     "v1:deal:stage:1:-1",
     "v1:team:open:" + "9" * 60,
