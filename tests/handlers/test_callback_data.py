@@ -15,6 +15,8 @@ from handlers.callback_data import (
     FlowButton,
     InviteRole,
     LangChoice,
+    ReminderAction,
+    SearchPage,
     TeamAction,
     pack,
     pattern_for,
