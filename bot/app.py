@@ -27,7 +27,21 @@ from telegram.request import HTTPXRequest
 from bot.config import Config, Mode
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, updates_from_payloads
-from handlers import common, customer, deal, gate, invite, note, purchase, quick_log, start, team
+from bot import scheduler
+from handlers import (
+    common,
+    customer,
+    deal,
+    gate,
+    invite,
+    lookup,
+    note,
+    purchase,
+    quick_log,
+    reminders,
+    start,
+    team,
+)
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.errors import on_error
@@ -44,7 +58,8 @@ logger = logging.getLogger(__name__)
 CrmApplication = Application[CrmBot, CrmContext, Any, Any, Any, Any]
 
 POLL_TIMEOUT_S = 25
-ENTRY_MODULES = (customer, deal, purchase, note, quick_log)  # each: FLOWS, build_handlers
+# Each exports FLOWS (entry flows for the engine) and build_handlers(engine).
+ENTRY_MODULES = (customer, deal, purchase, note, quick_log, reminders, lookup)
 INBOX_RETENTION = timedelta(days=7)
 
 
@@ -112,6 +127,7 @@ async def _post_init(application: CrmApplication) -> None:
     application.job_queue.run_repeating(
         _prune_inbox, interval=timedelta(hours=6), first=timedelta(minutes=1), name="prune-inbox"
     )
+    scheduler.install(application)
 
 
 async def _replay_inbox(application: CrmApplication) -> None:
