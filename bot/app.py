@@ -24,10 +24,10 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
+from bot import scheduler
 from bot.config import Config, Mode
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, updates_from_payloads
-from bot import scheduler
 from handlers import (
     common,
     customer,
