@@ -8,6 +8,7 @@ draft (Telegram re-delivery) is ignored by its update_id.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,7 +125,8 @@ class FlowEngine:
         message = update.effective_message
         assert message is not None
         chat_id = message.chat_id
-        if state.step in (CONFIRM, EDIT, WARN) or state.pending is not None:
+        state.pending = None  # answering the open step is the clearest way of continuing it
+        if state.step in (CONFIRM, EDIT, WARN):
             await self._ask(
                 context,
                 chat_id,
@@ -253,6 +255,7 @@ class FlowEngine:
         elif index - len(choices) < len(state.options):
             option_value, label = state.options[index - len(choices)]
             value = {"id": option_value, "label": label}
+            label = html.escape(label, quote=False)  # a record's name, not catalog markup
         else:
             return
         await edit_message(press.query, question(context, state, step_field) + f"\n→ {label}")
@@ -302,7 +305,8 @@ class FlowEngine:
 
     async def _on_resume(self, press: Press) -> None:
         message = press.query.message
-        await edit_message(press.query, getattr(message, "text", None) or "…")
+        text = getattr(message, "text_html", None) or "…"
+        await edit_message(press.query, text)
         press.state.pending = None
         if press.state.step in (EDIT, WARN):
             press.state.step = CONFIRM

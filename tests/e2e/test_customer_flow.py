@@ -378,3 +378,28 @@ async def test_new_entry_while_one_is_open_offers_continue_or_discard(
     await admin.press("Discard it", message=offer)
     title, ask = await admin.replies(2)
     assert ask.text == shown(catalogs, "en", "customer.ask.name")
+
+
+async def test_names_with_html_characters_are_shown_as_typed(admin: ScriptedUser, db_url: str):
+    await admin.send("/newcustomer")
+    await admin.replies(2)
+    await answer(admin, "Li <Lee> & Sons")
+    await admin.press("Review ✓")
+    summary = await admin.reply()
+    assert "Name: Li <Lee> & Sons" in summary.text
+    await admin.press("✅ Save", message=summary)
+    saved = await admin.reply()
+    assert "Li <Lee> & Sons" in saved.text
+    assert [c.name for c in customers(db_url)] == ["Li <Lee> & Sons"]
+
+
+async def test_answering_while_asked_to_continue_continues(
+    admin: ScriptedUser, catalogs: Catalogs
+):
+    await admin.send("/newcustomer")
+    await admin.replies(2)
+    await answer(admin, "Zhang Wei")
+    await admin.send("/newcustomer")
+    await admin.reply()  # continue or discard?
+    reply = await answer(admin, "13800138000")
+    assert reply == shown(catalogs, "en", "customer.ask.email")
