@@ -53,13 +53,22 @@ def get_active_member(
                 changes={"role": [None, Role.ADMIN], "via": "config"},
             )
         elif member.role != Role.ADMIN or not member.active or member.manager_id is not None:
-            before = {"role": member.role, "active": member.active, "manager_id": member.manager_id}
+            before = {
+                "role": member.role,
+                "active": member.active,
+                "manager_id": member.manager_id,
+            }
             member.role, member.active, member.manager_id = Role.ADMIN, True, None
             record_audit(
-                session, actor_id=None, action="update", entity_type="member",
+                session,
+                actor_id=None,
+                action="update",
+                entity_type="member",
                 entity_id=_id(member),
-                changes={**diff(before, {"role": Role.ADMIN, "active": True, "manager_id": None}),
-                         "via": "config"},
+                changes={
+                    **diff(before, {"role": Role.ADMIN, "active": True, "manager_id": None}),
+                    "via": "config",
+                },
             )
     if member is None or not member.active:
         return None
@@ -140,8 +149,12 @@ def _release_team(session: Session, *, manager: Member, actor: Member) -> None:
     for member in session.exec(select(Member).where(col(Member.manager_id) == manager.id)):
         member.manager_id = None
         record_audit(
-            session, actor_id=actor.id, action="update", entity_type="member",
-            entity_id=_id(member), changes={"manager_id": [manager.id, None]},
+            session,
+            actor_id=actor.id,
+            action="update",
+            entity_type="member",
+            entity_id=_id(member),
+            changes={"manager_id": [manager.id, None]},
         )
 
 
