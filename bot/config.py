@@ -164,8 +164,10 @@ def load_config(
             raise ConfigError([f"{path}: not valid TOML ({exc})"]) from exc
     elif path is not None and required:
         raise ConfigError([f"{path}: file not found (copy config.example.toml to create it)"])
-    for section, key, variable in (("telegram", "token", ENV_TOKEN),
-                                   ("database", "url", ENV_DATABASE_URL)):
+    for section, key, variable in (
+        ("telegram", "token", ENV_TOKEN),
+        ("database", "url", ENV_DATABASE_URL),
+    ):
         if value := env.get(variable):
             table = data.setdefault(section, {})
             if not isinstance(table, dict):
