@@ -1,17 +1,108 @@
-"""Placeholder wired into the app; the purchase flow is being written (not yet a feature)."""
+"""`/purchase`: records what a customer bought, and shows what they have bought in total.
+
+Asks the customer (by search, or prefilled from a customer's "Purchase" button or a won
+deal's "Record purchase"), the product (required), quantity and amount (both skippable) and
+the date (required; "Today" is one tap). Started from a deal, the purchase is linked to it:
+the deal rides along as a value the flow never asks.
+
+    /purchase -> customer -> product -> quantity -> amount -> date -> confirm --Save-->
+              saved, with the customer's purchases total
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
 from telegram import Update
-from telegram.ext import BaseHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from handlers import field_parsers as fp
 from handlers.context import CrmContext
-from handlers.flow import Flow
+from handlers.customer_pick import customer_field, picked_id
+from handlers.customer_pick import label as customer_label
+from handlers.flow import Choice, Field, Flow
 from handlers.flow_engine import FlowEngine
+from handlers.formatting import format_money
+from storage.customers import get_customer
+from storage.models import Purchase
+from storage.parsing import Money
+from storage.purchases import PurchaseCreate, create_purchase, purchases_total
 
-FLOWS: tuple[Flow, ...] = ()
+logger = logging.getLogger(__name__)
+
+FLOW_NAME = "purchase"
+
+
+def _never(_values: dict[str, Any]) -> bool:
+    """The deal comes with the flow when started from a deal's button; it is never asked."""
+    return False
+
+
+FIELDS = (
+    customer_field(),
+    Field("product", parse=fp.text("product"), required=True),
+    Field("quantity", parse=fp.quantity),
+    Field("amount", parse=fp.money, show=fp.show_money),
+    Field(
+        "date",
+        parse=fp.day("past"),
+        choices=(Choice("today", "purchase.date.today"),),
+        required=True,
+        show=fp.show_date,
+    ),
+    Field("deal", when=_never),
+)
+
+
+def _save(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> Callable[[Session], Purchase]:
+    money = fp.to_money(values.get("amount"))
+    quantity = values.get("quantity")
+    purchased_on = fp.to_date(values["date"])
+    assert purchased_on is not None
+    data = PurchaseCreate(
+        customer_id=picked_id(values["customer"]),
+        product=values["product"],
+        purchased_on=purchased_on,
+        quantity=Decimal(quantity) if quantity else None,
+        amount=money.amount if money else None,
+        currency=money.currency if money else None,
+        deal_id=picked_id(values["deal"]) if values.get("deal") else None,
+    )
+    actor = context.require_member()
+
+    def save(session: Session) -> Purchase:
+        return create_purchase(session, actor=actor, data=data)
+
+    return save
+
+
+async def _after_save(context: CrmContext, chat_id: int, purchase: Purchase) -> None:
+    """Confirm, with what the customer has bought so far (per currency)."""
+    actor = context.require_member()
+    customer = await context.db.read(get_customer, actor=actor, customer_id=purchase.customer_id)
+    totals = await context.db.read(purchases_total, actor=actor, customer_id=purchase.customer_id)
+    lines = [context.t("purchase.saved", id=purchase.id, customer=customer_label(customer))]
+    if totals:
+        shown = ", ".join(
+            format_money(Money(amount, currency), lang=context.language)
+            for currency, amount in totals.items()
+        )
+        lines.append(context.t("purchase.total", total=shown))
+    await context.bot.send_message(chat_id, "\n".join(lines))
+
+
+FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
+FLOWS = (FLOW,)
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return []
+    async def new_purchase(update: Update, context: CrmContext) -> None:
+        await engine.start(update, context, FLOW_NAME)
+
+    return [CommandHandler("purchase", new_purchase)]

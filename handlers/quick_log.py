@@ -1,17 +1,245 @@
-"""Placeholder wired into the app; the quick_log flow is being written (not yet a feature)."""
+"""`/log <text>`: a whole note in one message, read without AI, confirmed on one card.
+
+`/log Met Zhang Wei at Acme, 138 0013 8000, budget 50k, follow up next Tue 3pm` (or
+`/log 拜访了Acme的张伟，电话13800138000，预算5万，下周二下午3点跟进`) is read by
+`handlers.quick_log_parse`. The customer is the member's existing one with the same phone or
+email (or a similar name at that company, or exactly that name); otherwise a new customer
+with the name, company, phone and email found. The card shows the customer, the note (the
+whole text, "visit" if it says so, else "meeting"), the amount (a deal) and the follow-up;
+what was not found shows as "—" and can be added with Edit. Nothing is saved before Save,
+which then creates the customer (if new), the note, the deal and the reminder in one
+transaction. If no customer can be told from the text, the card first asks which one.
+
+The customer questions come last in the flow: after an answer the engine moves to the next
+field even when it is prefilled, so only prefilled-free steps may follow one that is asked.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from sqlmodel import Session
 from telegram import Update
-from telegram.ext import BaseHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from handlers import customer_pick
+from handlers import field_parsers as fp
 from handlers.context import CrmContext
-from handlers.flow import Flow
+from handlers.flow import Choice, Env, Field, Flow, env_of
 from handlers.flow_engine import FlowEngine
+from handlers.note import (
+    FOLLOW_UP_CHOICES,
+    KIND_CHOICES,
+    NOW,
+    NoteSaved,
+    follow_up,
+    hidden,
+    save_note,
+)
+from handlers.note import saved_text as note_saved_text
+from handlers.quick_log_parse import QuickLog, command_text, parse_quick_log
+from storage.customers import (
+    CustomerCreate,
+    create_customer,
+    find_duplicates,
+    get_customer,
+    search_customers,
+)
+from storage.dates import When
+from storage.deals import DealCreate, create_deal
+from storage.models import Customer, Deal
+from storage.parsing import MAX_LENGTHS
 
-FLOWS: tuple[Flow, ...] = ()
+FLOW_NAME = "quick_log"
+NOT_GIVEN = False  # an optional answer the message did not contain: shown as "—", editable
+_MATCH_ORDER = ("phone", "email", "name")
+
+
+class LogSaved(NamedTuple):
+    note: NoteSaved
+    new_customer: Customer | None
+    deal: Deal | None
+
+
+def _or_not_given(show: fp.Show | None = None) -> fp.Show:
+    def display(value: Any, context: CrmContext) -> str:
+        if value is NOT_GIVEN:
+            return context.t("quick_log.not_given")
+        return show(value, context) if show else str(value)
+
+    return display
+
+
+def _existing(values: dict[str, Any]) -> bool:
+    return not values.get("name")
+
+
+def _new(values: dict[str, Any]) -> bool:
+    return values.get("customer") is None
+
+
+FIELDS = (
+    Field("summary", parse=fp.text("summary"), required=True),
+    Field("kind", required=True, choices=KIND_CHOICES),
+    Field(
+        "happened",
+        parse=fp.when("past"),
+        required=True,
+        choices=(Choice(NOW, "note.happened.now"),),
+        show=fp.show_when,
+    ),
+    Field("amount", parse=fp.money, show=_or_not_given(fp.show_money)),
+    Field(
+        "follow_up",
+        parse=follow_up,
+        choices=FOLLOW_UP_CHOICES,
+        show=_or_not_given(fp.show_when),
+    ),
+    dataclasses.replace(customer_pick.customer_field(), when=_existing),
+    Field("name", parse=fp.text("name"), required=True, when=_new),
+    Field("company", parse=fp.text("company"), show=_or_not_given(), when=_new),
+    Field("phones", parse=fp.phones, show=_or_not_given(fp.show_phones), when=_new),
+    Field("email", parse=fp.email, show=_or_not_given(), when=_new),
+    Field("deal_title", when=hidden),  # the clause the amount came from
+)
+
+
+# --- reading the message -----------------------------------------------------------------------
+
+
+def _when_value(when: When | None) -> dict[str, Any] | bool:
+    return NOT_GIVEN if when is None else {"at": when.at.isoformat(), "has_time": when.has_time}
+
+
+async def _match(context: CrmContext, found: QuickLog) -> Customer | None:
+    """The member's customer with this phone or email (or a look-alike name at the company),
+    else the only one with exactly this name."""
+    actor = context.require_member()
+    matches = await context.db.read(
+        find_duplicates,
+        actor=actor,
+        phones=list(found.phones),
+        email=found.email,
+        name=found.name or "",
+        company=found.company if found.name else None,
+    )
+    visible = sorted((m for m in matches if m.visible), key=lambda m: _MATCH_ORDER.index(m.reason))
+    if visible:
+        customer: Customer = await context.db.read(
+            get_customer, actor=actor, customer_id=visible[0].customer_id
+        )
+        return customer
+    if found.name:
+        named = await context.db.read(search_customers, actor=actor, query=found.name)
+        exact = [c for c in named if c.name.casefold() == found.name.casefold()]
+        if len(exact) == 1:
+            return exact[0]
+    return None
+
+
+async def prefill(context: CrmContext, found: QuickLog, env: Env) -> dict[str, Any]:
+    """The flow's answers from what the message says; customer fields from the match."""
+    happened = found.happened or When(at=env.now, has_time=True)
+    values: dict[str, Any] = {
+        "summary": found.text[: MAX_LENGTHS["summary"]],
+        "kind": found.kind,
+        "happened": _when_value(happened),
+        "amount": NOT_GIVEN
+        if found.amount is None
+        else {"amount": str(found.amount.amount), "currency": found.amount.currency},
+        "follow_up": _when_value(found.follow_up),
+        "deal_title": found.deal_title,
+    }
+    if (customer := await _match(context, found)) is not None:
+        values["customer"] = {"id": str(customer.id), "label": customer_pick.label(customer)}
+    elif found.name:
+        values |= {
+            "name": found.name[: MAX_LENGTHS["name"]],
+            "company": found.company or NOT_GIVEN,
+            "phones": list(found.phones) or NOT_GIVEN,
+            "email": found.email or NOT_GIVEN,
+        }
+    return values
+
+
+# --- saving ----------------------------------------------------------------------------------
+
+
+def _save(
+    context: CrmContext, values: dict[str, Any], attachments: list[list[str]]
+) -> Callable[[Session], LogSaved]:
+    actor = context.require_member()
+    stage = context.services.config.deals.stages[0]
+    money = fp.to_money(values.get("amount") or None)
+
+    def save(session: Session) -> LogSaved:
+        new_customer = None
+        if values.get("customer"):
+            customer_id = customer_pick.picked_id(values["customer"])
+        else:
+            new_customer = create_customer(
+                session,
+                actor=actor,
+                data=CustomerCreate(
+                    name=values["name"],
+                    phones=values.get("phones") or [],
+                    email=values.get("email") or None,
+                    company=values.get("company") or None,
+                ),
+            )
+            assert new_customer.id is not None
+            customer_id = new_customer.id
+        note = save_note(
+            session, actor=actor, customer_id=customer_id, values=values, attachments=attachments
+        )
+        deal = None
+        if money is not None:
+            title = values.get("deal_title") or values["summary"][: MAX_LENGTHS["title"]]
+            deal = create_deal(
+                session,
+                actor=actor,
+                data=DealCreate(
+                    customer_id=customer_id,
+                    title=title,
+                    stage=stage,
+                    amount=money.amount,
+                    currency=money.currency,
+                ),
+            )
+        return LogSaved(note, new_customer, deal)
+
+    return save
+
+
+async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> None:
+    lines = []
+    if saved.new_customer is not None:
+        lines.append(context.t("quick_log.saved_customer", name=saved.new_customer.name))
+    if saved.deal is not None:
+        lines.append(context.t("quick_log.saved_deal", title=saved.deal.title))
+    lines.append(note_saved_text(context, saved.note))
+    await context.bot.send_message(chat_id, "\n".join(lines))
+
+
+FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
+FLOWS = (FLOW,)
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return []
+    async def quick_log(update: Update, context: CrmContext) -> None:
+        message = update.effective_message
+        assert message is not None
+        text = command_text(message.text or "")
+        if not text:
+            await context.bot.send_message(message.chat_id, context.t("quick_log.usage"))
+            return
+        env = env_of(context)
+        found = parse_quick_log(
+            text, region=env.region, currency=env.currency, now=env.now, tz=env.tz
+        )
+        values = await prefill(context, found, env)
+        await engine.start(update, context, FLOW_NAME, values=values)
+
+    return [CommandHandler("log", quick_log)]

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.app import CrmApplication, build_application, start_application, stop_application
 from bot.config import AccessConfig, Config, DatabaseConfig, LocaleConfig, TelegramConfig
@@ -30,6 +31,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").split(",")
 TOKEN = "123456:TEST-token-for-the-emulator"
+EXTENSIONS_SCHEMA = "test_extensions"
 ADMIN_ID = 1001
 
 
@@ -41,6 +43,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
     try:
+        _install_extensions(admin)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:
@@ -49,10 +52,35 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             "set CRM_TEST_BACKENDS=sqlite to run without it."
         )
     separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    # Extensions live in their own schema, on every test's path; `public` is not on it, so
+    # nothing a developer keeps there can leak into a test.
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema},{EXTENSIONS_SCHEMA}"
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def _install_extensions(engine: Engine) -> None:
+    """pg_trgm once, in its own schema: created inside a test schema it would vanish with it."""
+    where = text(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'pg_trgm'"
+    )
+    with engine.connect() as conn:
+        schema = conn.scalar(where)
+    if schema == EXTENSIONS_SCHEMA:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {EXTENSIONS_SCHEMA}"))
+            if schema is None:
+                conn.execute(
+                    text(f"CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA {EXTENSIONS_SCHEMA}")
+                )
+            else:  # left in another schema by an older run: move it
+                conn.execute(text(f"ALTER EXTENSION pg_trgm SET SCHEMA {EXTENSIONS_SCHEMA}"))
+    except IntegrityError:  # another test process did it at the same moment
+        pass
 
 
 @pytest.fixture

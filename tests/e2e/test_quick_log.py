@@ -1,0 +1,179 @@
+"""/log end to end: one message lands on the summary card; Save creates the customer, note,
+deal and reminder together; Cancel creates nothing; a known phone reuses the customer.
+"Now" is pinned to Mon 13 Jan 2025 10:00 in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlmodel import select
+
+from bot.emulator import BotApiEmulator
+from handlers.i18n import Catalogs
+from storage.db import Database
+from storage.models import Customer, CustomerPhone, Deal, Interaction, Reminder
+from tests.conftest import RunningBot
+from tests.e2e.helpers import join, shown
+from tests.e2e.test_note_flow import NOW, when_text
+from tests.e2e.user import ScriptedUser
+
+EN = "Met Zhang Wei at Acme, 138 0013 8000, budget 50k for 50 units, follow up next Tue 3pm"
+ZH = "拜访了Acme的张伟，电话13800138000，预算5万，想要50台，下周二下午3点跟进"
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(running_bot: RunningBot) -> None:
+    assert running_bot.application is not None
+    running_bot.application.bot_data["services"].clock = lambda: NOW
+
+
+def rows(db_url: str, model: type) -> list:
+    db = Database(db_url)
+    found = db.run_sync(lambda s: list(s.exec(select(model).order_by(model.id))))
+    db.close()
+    return found
+
+
+async def test_log_in_english_saves_customer_note_deal_and_reminder(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    await admin.send(f"/log {EN}")
+    title, card = await admin.replies(2)
+    assert title.text == shown(catalogs, "en", "quick_log.title")
+    assert card.text.splitlines() == [
+        shown(catalogs, "en", "flow.summary_title", title="Quick log"),
+        f"Note: {EN}",
+        "Type: Meeting",
+        "When: " + when_text(NOW),
+        "Deal amount: CN¥50,000",
+        "Follow-up: " + when_text(datetime(2025, 1, 14, 7, 0, tzinfo=UTC)),
+        "New customer: Zhang Wei",
+        "Company: Acme",
+        "Phones: 138 0013 8000",
+        "Email: —",
+    ]
+    assert card.button_labels == ["✅ Save", "✏️ Edit a field", "✖️ Cancel"]
+    await admin.press("✅ Save", message=card)
+    saved = (await admin.reply()).text
+    assert saved.splitlines()[:2] == [
+        shown(catalogs, "en", "quick_log.saved_customer", name="Zhang Wei"),
+        shown(catalogs, "en", "quick_log.saved_deal", title="budget 50k for 50 units"),
+    ]
+    (customer,) = rows(db_url, Customer)
+    assert (customer.name, customer.company) == ("Zhang Wei", "Acme")
+    assert [p.e164 for p in rows(db_url, CustomerPhone)] == ["+8613800138000"]
+    (note,) = rows(db_url, Interaction)
+    assert (note.customer_id, note.kind, note.summary) == (customer.id, "meeting", EN)
+    (deal,) = rows(db_url, Deal)
+    assert (deal.customer_id, deal.title, deal.amount, deal.currency, deal.stage) == (
+        customer.id,
+        "budget 50k for 50 units",
+        Decimal("50000.00"),
+        "CNY",
+        "lead",
+    )
+    (reminder,) = rows(db_url, Reminder)
+    assert reminder.due_at.replace(tzinfo=UTC) == datetime(2025, 1, 14, 7, 0, tzinfo=UTC)
+    assert (reminder.exact_time, reminder.customer_id) == (True, customer.id)
+
+
+async def test_log_in_chinese_is_a_visit(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    li = await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    await li.send(f"/log {ZH}")
+    title, card = await li.replies(2)
+    assert title.text == shown(catalogs, "zh", "quick_log.title")
+    lines = card.text.splitlines()
+    assert "方式：拜访" in lines
+    assert "商机金额：¥50,000" in lines
+    assert "下次跟进：" + when_text(datetime(2025, 1, 21, 7, 0, tzinfo=UTC), "zh") in lines
+    assert "新客户：张伟" in lines
+    await li.press("✅ 保存", message=card)
+    await li.reply()
+    (customer,) = rows(db_url, Customer)
+    assert (customer.name, customer.company) == ("张伟", "Acme")
+    (note,) = rows(db_url, Interaction)
+    assert (note.kind, note.summary) == ("visit", ZH)
+    (deal,) = rows(db_url, Deal)
+    assert (deal.title, deal.amount) == ("预算5万", Decimal("50000.00"))
+    (reminder,) = rows(db_url, Reminder)
+    assert reminder.due_at.replace(tzinfo=UTC) == datetime(2025, 1, 21, 7, 0, tzinfo=UTC)
+
+
+async def test_log_cancel_creates_nothing(admin: ScriptedUser, catalogs: Catalogs, db_url: str):
+    await admin.send(f"/log {EN}")
+    _, card = await admin.replies(2)
+    await admin.press("✖️ Cancel", message=card)
+    assert (await admin.edited(card)).text.endswith(shown(catalogs, "en", "cancel.done"))
+    for model in (Customer, Interaction, Deal, Reminder):
+        assert rows(db_url, model) == []
+
+
+async def test_log_with_a_known_phone_uses_that_customer(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    await admin.send("/log Met Zhang Wei at Acme, 13800138000")
+    await admin.replies(2)
+    await admin.press("✅ Save")
+    await admin.reply()
+    await admin.send("/log called Mr Zhang, +86 138 0013 8000, tomorrow")
+    _, card = await admin.replies(2)
+    assert "Customer: Zhang Wei · Acme" in card.text.splitlines()
+    await admin.press("✅ Save", message=card)
+    saved = (await admin.reply()).text
+    assert shown(catalogs, "en", "quick_log.saved_customer", name="Zhang Wei") not in saved
+    (customer,) = rows(db_url, Customer)
+    notes = rows(db_url, Interaction)
+    assert [(n.customer_id, n.kind) for n in notes] == [
+        (customer.id, "meeting"),
+        (customer.id, "call"),
+    ]
+    (reminder,) = rows(db_url, Reminder)
+    assert reminder.exact_time is False
+
+
+async def test_log_edit_adds_what_the_message_lacked(admin: ScriptedUser, db_url: str):
+    await admin.send("/log Met Li Na at Beta")
+    _, card = await admin.replies(2)
+    assert "Follow-up: —" in card.text.splitlines()
+    await admin.press("✏️ Edit a field", message=card)
+    await admin.reply()
+    await admin.press("Follow-up")
+    await admin.reply()
+    await admin.send("next Tue 3pm")
+    card = await admin.reply()
+    assert "Follow-up: " + when_text(datetime(2025, 1, 14, 7, 0, tzinfo=UTC)) in card.text
+    await admin.press("✅ Save", message=card)
+    await admin.reply()
+    assert len(rows(db_url, Reminder)) == 1
+    assert rows(db_url, Deal) == []
+
+
+async def test_log_without_a_customer_asks_which_one(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    await admin.send("/log Met Zhang Wei at Acme")
+    await admin.replies(2)
+    await admin.press("✅ Save")
+    await admin.reply()
+    await admin.send("/log talked about the price, follow up tomorrow")
+    _, ask = await admin.replies(2)
+    assert ask.text == shown(catalogs, "en", "quick_log.ask.customer")
+    await admin.press("Zhang Wei · Acme", message=ask)
+    card = (await admin.reply()).text
+    assert "Customer: Zhang Wei · Acme" in card
+    await admin.press("✅ Save")
+    await admin.reply()
+    assert len(rows(db_url, Customer)) == 1
+    assert len(rows(db_url, Interaction)) == 2
+
+
+async def test_log_without_text_explains_with_an_example(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    await admin.send("/log")
+    assert (await admin.reply()).text == shown(catalogs, "en", "quick_log.usage")
+    assert rows(db_url, Interaction) == []

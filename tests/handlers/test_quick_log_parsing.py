@@ -1,0 +1,125 @@
+"""The `/log` reader on everyday messages in English and Chinese, "now" pinned to
+Mon 13 Jan 2025 10:00 in Asia/Shanghai (UTC+8), region CN, currency CNY."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from handlers.quick_log_parse import QuickLog, command_text, parse_quick_log
+from storage.dates import When
+from storage.parsing import Money
+
+NOW = datetime(2025, 1, 13, 2, 0, tzinfo=UTC)
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: int, hour: int, has_time: bool = True) -> When:
+    """A UTC instant in January 2025."""
+    return When(at=datetime(2025, 1, day, hour, 0, tzinfo=UTC), has_time=has_time)
+
+
+def read(text: str) -> QuickLog:
+    return parse_quick_log(text, region="CN", currency="CNY", now=NOW, tz=TZ)
+
+
+CASES = [
+    (
+        "Met Zhang Wei at Acme, 138 0013 8000, budget 50k for 50 units, follow up next Tue 3pm",
+        {
+            "kind": "meeting",
+            "name": "Zhang Wei",
+            "company": "Acme",
+            "phones": ("+8613800138000",),
+            "amount": Money(Decimal("50000.00"), "CNY"),
+            "deal_title": "budget 50k for 50 units",
+            "follow_up": at(14, 7),
+        },
+    ),
+    (
+        "拜访了Acme的张伟，电话13800138000，预算5万，想要50台，下周二下午3点跟进",
+        {
+            "kind": "visit",
+            "name": "张伟",
+            "company": "Acme",
+            "phones": ("+8613800138000",),
+            "amount": Money(Decimal("50000.00"), "CNY"),
+            "deal_title": "预算5万",
+            "follow_up": at(21, 7),
+        },
+    ),
+    (
+        "Met Li Na yesterday 4pm, call back tomorrow",
+        {"name": "Li Na", "company": None, "happened": at(12, 8), "follow_up": at(14, 1, False)},
+    ),
+    (
+        "昨天下午4点见了华为的王总，3天后回访",
+        {"name": "王总", "company": "华为", "happened": at(12, 8), "follow_up": at(16, 1, False)},
+    ),
+    (
+        "called Bob, zhang@acme.cn, quote $3,500, next week",
+        {
+            "kind": "call",
+            "name": "Bob",
+            "email": "zhang@acme.cn",
+            "amount": Money(Decimal("3500.00"), "USD"),
+            "deal_title": "quote $3,500",
+            "follow_up": at(20, 1, False),
+        },
+    ),
+    (
+        "和Acme的张伟开会，报价2万",
+        {"kind": "meeting", "name": "张伟", "company": "Acme", "deal_title": "报价2万"},
+    ),
+    ("Acme的李娜说要100台，周五回访", {"name": "李娜", "company": "Acme", "amount": None}),
+    (
+        "Visited Acme Trading, spoke with Grace Hopper from Acme Trading Co, in 2 weeks",
+        {
+            "kind": "visit",
+            "name": "Grace Hopper",
+            "company": "Acme Trading Co",
+            "follow_up": at(27, 1, False),
+        },
+    ),
+    ("met li today, nothing new", {"name": None, "follow_up": None, "happened": at(13, 1, False)}),
+    (
+        "跟王总通了电话，明天下午3点再打",
+        {"kind": "call", "name": "王总", "company": None, "follow_up": at(14, 7)},
+    ),
+    (
+        "Visited the Pudong store, wants 50 units",
+        {"kind": "visit", "amount": None, "phones": (), "follow_up": None},
+    ),
+    (
+        "见了李娜，+1 650 253 0000，lina@example.com",
+        {"name": "李娜", "phones": ("+16502530000",), "email": "lina@example.com"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0][:30] for c in CASES])
+def test_quick_log_reads_the_message(text: str, expected: dict[str, object]) -> None:
+    found = read(text)
+    assert found.text == text
+    assert {key: getattr(found, key) for key in expected} == expected
+
+
+def test_quick_log_without_anything_recognisable_keeps_only_the_text() -> None:
+    assert read("nothing to see here") == QuickLog(text="nothing to see here", kind="meeting")
+
+
+@pytest.mark.parametrize(
+    ("message", "text"),
+    [
+        ("/log Met Li", "Met Li"),
+        ("/log@crm_test_bot 见了李娜", "见了李娜"),
+        ("/log\nMet Li\nat Acme", "Met Li\nat Acme"),
+        ("/log", ""),
+        ("/log   ", ""),
+    ],
+)
+def test_command_text_is_what_follows_the_command(message: str, text: str) -> None:
+    assert command_text(message) == text
