@@ -1,10 +1,189 @@
-"""Placeholder: scheduled delivery is being written (not yet a feature)."""
+"""Delivery of due reminders: the database is the source of truth, the JobQueue only a ticker.
+
+PTB's JobQueue skips jobs that misfire and forgets them on restart (PITFALLS), so no reminder
+is ever a job. Every `TICK` the ticker makes sure one delivery pass is running; a pass claims
+due reminders in batches (a lease in the database, `storage.reminders.claim_deliveries`),
+renders each in its member's language and timezone, sends it through the paced `Sender`, and
+marks it sent only after Telegram accepted it. A pass runs as an application task, so
+`Application.stop()` waits for it: it stops claiming, finishes the sends in flight and gives
+unsent claims back, and the next start (any instance) delivers them.
+
+Exactly once: a row is claimed by one worker at a time (SKIP LOCKED / BEGIN IMMEDIATE), is
+sent only while its lease has `LEASE_MARGIN` left, and `mark_sent` only applies to our own
+claim. What remains is the Bot API's own gap: a process killed between Telegram's answer and
+`mark_sent`, or a `TimedOut` send that did arrive, is sent again (see `bot.sender`).
+
+Reminders that fell due while the bot was down are claimed by the first tick after start and
+say they are late.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup
+
+from bot.sender import Outcome, Sender, scheduled_bot
+from handlers.context import SERVICES_KEY, CrmContext
+from handlers.reminders import Reader, reminder_message
+from handlers.services import Services
+from storage.reminders import (
+    ReminderView,
+    claim_deliveries,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    mark_undeliverable,
+    release,
+)
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "scheduler"
+# Tests set these (or call `deliver_due` directly) instead of sleeping.
+TICK = timedelta(seconds=5)
+# After the JobQueue starts (a start time already past would wait a whole TICK).
+FIRST_TICK = timedelta(seconds=1)
+JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": 60, "coalesce": True, "max_instances": 1}
+BATCH = 100
+LEASE = timedelta(minutes=5)
+LEASE_MARGIN = timedelta(seconds=40)  # longer than one send's HTTP timeouts (15 s + 15 s)
+LATE_AFTER = timedelta(minutes=2)
+MAX_ATTEMPTS = 10
+BACKOFF_FIRST = timedelta(seconds=10)
+BACKOFF_MAX = timedelta(hours=1)
+
+
+@dataclass
+class SchedulerState:
+    worker: str
+    sender: Sender
+    task: asyncio.Task[int] | None = None
 
 
 def install(application: Any) -> None:
-    """Register the scheduler's jobs on the application's JobQueue."""
-    del application
+    """Register the delivery ticker; the sender gets its own Bot on the app's connection pool."""
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    sender = Sender(scheduled_bot(application.bot), is_open=lambda: application.running)
+    application.bot_data[STATE_KEY] = SchedulerState(worker=worker, sender=sender)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _tick, interval=TICK, first=FIRST_TICK, name="deliver-reminders", job_kwargs=JOB_KWARGS
+    )
+
+
+def state_of(application: Any) -> SchedulerState:
+    state: SchedulerState = application.bot_data[STATE_KEY]
+    return state
+
+
+async def _tick(context: CrmContext) -> None:
+    """Start a delivery pass unless one is still running (a burst can take minutes)."""
+    application = context.application
+    state = state_of(application)
+    if application.running and (state.task is None or state.task.done()):
+        state.task = application.create_task(deliver_due(application), name="deliver-reminders")
+
+
+async def deliver_due(application: Any) -> int:
+    """Deliver everything due now, batch after batch; the number of reminders sent."""
+    state = state_of(application)
+    services: Services = application.bot_data[SERVICES_KEY]
+    sent = 0
+    while application.running:
+        batch = await services.db.run(
+            claim_deliveries,
+            now=services.clock(),
+            worker=state.worker,
+            limit=BATCH,
+            lease=LEASE,
+        )
+        if not batch:
+            break
+        deadline = state.sender.monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
+        by_chat: dict[int, list[ReminderView]] = defaultdict(list)
+        for view in batch:
+            by_chat[view.chat_id].append(view)
+        counts = await asyncio.gather(
+            *(_deliver_chat(services, state, views, deadline) for views in by_chat.values())
+        )
+        sent += sum(counts)
+    if sent:
+        logger.info("delivered %d reminders", sent)
+    return sent
+
+
+async def _deliver_chat(
+    services: Services, state: SchedulerState, views: list[ReminderView], deadline: float
+) -> int:
+    """One chat's reminders in due order; a blocked chat stops the rest (they stay pending)."""
+    sent = 0
+    for index, view in enumerate(views):
+        text, markup = _render(services, view)
+        outcome = await state.sender.send(
+            view.chat_id, text, reply_markup=markup, deadline=deadline
+        )
+        if outcome is Outcome.SENT:
+            sent += await _record_sent(services, state, view)
+            continue
+        if outcome in (Outcome.BLOCKED, Outcome.SKIPPED):
+            unsent = views[index:]
+            if outcome is Outcome.BLOCKED:
+                await services.db.run(mark_undeliverable, reminder_id=view.id, worker=state.worker)
+                unsent = views[index + 1 :]
+            if unsent:
+                ids = [v.id for v in unsent]
+                await services.db.run(release, reminder_ids=ids, worker=state.worker)
+            break
+        await _record_failure(services, state, view, outcome)
+    return sent
+
+
+async def _record_sent(services: Services, state: SchedulerState, view: ReminderView) -> int:
+    marked = await services.db.run(
+        mark_sent, reminder_id=view.id, worker=state.worker, at=services.clock()
+    )
+    if not marked:  # Done or Snooze pressed while it was on its way: their change stands
+        logger.info("reminder %s changed while being sent", view.id)
+    return 1
+
+
+async def _record_failure(
+    services: Services, state: SchedulerState, view: ReminderView, outcome: Outcome
+) -> None:
+    attempts = view.reminder.attempts + 1
+    if outcome is Outcome.FAILED or attempts >= MAX_ATTEMPTS:
+        logger.error("giving up on reminder %s after %d attempts", view.id, attempts)
+        await services.db.run(
+            mark_failed, reminder_id=view.id, worker=state.worker, attempts=attempts
+        )
+        return
+    await services.db.run(
+        mark_retry,
+        reminder_id=view.id,
+        worker=state.worker,
+        attempts=attempts,
+        next_attempt_at=services.clock() + backoff(attempts),
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """10 s, 20 s, 40 s, ... capped at an hour: the wait after the `attempts`-th failure."""
+    return min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
+
+
+def _render(services: Services, view: ReminderView) -> tuple[str, InlineKeyboardMarkup | None]:
+    locale = services.config.locale
+    t = services.catalogs.translator(view.language or locale.default_language)
+    reader = Reader(t, t.language, ZoneInfo(view.timezone or locale.timezone), services.clock())
+    late = reader.now - view.reminder.due_at > LATE_AFTER
+    return reminder_message(reader, view, late=late)

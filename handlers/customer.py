@@ -16,7 +16,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers import field_parsers as fp
-from handlers.callback_data import CustomerAction, pattern_for
+from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
 from handlers.flow import Choice, Field, Flow, Warning
@@ -214,6 +214,7 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
 
     return [
         CommandHandler("newcustomer", new_customer),
-        CallbackQueryHandler(customer_button, pattern=pattern_for(CustomerAction)),
+        # open / remind / edit / history / more belong to the customer card (handlers.lookup)
+        CallbackQueryHandler(customer_button, pattern=r"^v1:cus:(note|deal|purchase):"),
         MessageHandler(filters.ChatType.PRIVATE & filters.CONTACT, from_contact),
     ]

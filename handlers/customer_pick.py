@@ -12,8 +12,9 @@ from typing import Any
 
 from handlers.context import CrmContext
 from handlers.flow import Field, Option
-from storage.customers import recent_customers, search_customers
+from storage.customers import recent_customers
 from storage.models import Customer
+from storage.search import find_customers
 
 
 def label(customer: Customer) -> str:
@@ -21,7 +22,12 @@ def label(customer: Customer) -> str:
 
 
 async def search(context: CrmContext, text: str) -> list[Option]:
-    found = await context.db.read(search_customers, actor=context.require_member(), query=text)
+    found = await context.db.read(
+        find_customers,
+        actor=context.require_member(),
+        query=text,
+        region=context.services.config.locale.default_region,
+    )
     return [(str(c.id), label(c)) for c in found]
 
 

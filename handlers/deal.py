@@ -28,7 +28,7 @@ from handlers.callback_data import DealAction, pattern_for
 from handlers.context import CrmContext
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
-from handlers.flow import Choice, Env, Field, Flow
+from handlers.flow import Choice, Env, Field, Flow, label_of
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_date, format_money
 from handlers.keyboards import inline_keyboard
@@ -38,7 +38,6 @@ from storage.access import NotFound
 from storage.customers import get_customer
 from storage.deals import (
     CLOSED_STAGES,
-    LOST,
     WON,
     DealCreate,
     change_stage,
@@ -52,21 +51,16 @@ logger = logging.getLogger(__name__)
 
 FLOW_NAME = "deal"
 REASON_FLOW_NAME = "stage_reason"
-# The default pipeline, labelled in the catalog (`deal.stage.<stage>`). A stage a team adds
-# in its config has no catalog text: its own name is its label.
-CATALOG_STAGES = ("lead", "qualified", "proposal", "negotiation", WON, LOST)
-
-
-def _stage_key(stage: str) -> str:
-    return f"deal.stage.{stage}" if stage in CATALOG_STAGES else stage
-
-
-def stage_label(context: CrmContext, stage: str) -> str:
-    return context.t(f"deal.stage.{stage}") if stage in CATALOG_STAGES else stage
 
 
 def stage_choices(env: Env) -> tuple[Choice, ...]:
-    return tuple(Choice(stage, _stage_key(stage)) for stage in env.stages)
+    """The configured pipeline. The default stages have catalog labels (`deal.stage.<stage>`);
+    a stage a team adds in its config has none, and is shown by its own name."""
+    return tuple(Choice(stage, f"deal.stage.{stage}") for stage in env.stages)
+
+
+def stage_label(context: CrmContext, stage: str) -> str:
+    return label_of(context, Choice(stage, f"deal.stage.{stage}"))
 
 
 def _never(_values: dict[str, Any]) -> bool:

@@ -55,7 +55,7 @@ Parser = Callable[[str, Env], Any]  # a JSON-able value, or a ParseError
 @dataclass(frozen=True)
 class Choice:
     value: str
-    label: str  # catalog key
+    label: str  # catalog key; when the catalog has none (a custom stage), the value is shown
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,11 @@ class Flow:
 
     def first_open_step(self, values: dict[str, Any]) -> str:
         """Where a (possibly prefilled) entry starts: the first unanswered question."""
-        step = self.next_step(None, values)
+        return self.next_open_step(None, values)
+
+    def next_open_step(self, after: str | None, values: dict[str, Any]) -> str:
+        """The next question without an answer: prefilled ones are not asked again."""
+        step = self.next_step(after, values)
         while step != CONFIRM and values.get(step) not in (None, "", []):
             step = self.next_step(step, values)
         return step
@@ -181,6 +185,11 @@ def env_of(context: CrmContext) -> Env:
         language=context.language,
         stages=tuple(config.deals.stages),
     )
+
+
+def label_of(context: CrmContext, choice: Choice) -> str:
+    translator = context.services.catalogs.translator(context.language)
+    return translator(choice.label) if translator.has(choice.label) else choice.value
 
 
 def error_text(context: CrmContext, error: ParseError) -> str:

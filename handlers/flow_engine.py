@@ -20,7 +20,7 @@ from telegram.ext import filters as tg_filters
 
 from handlers.callback_data import FlowButton, pattern_for
 from handlers.context import CrmContext
-from handlers.flow import CONFIRM, EDIT, WARN, Field, Flow, State, env_of, error_text
+from handlers.flow import CONFIRM, EDIT, WARN, Field, Flow, State, env_of, error_text, label_of
 from handlers.flow_render import question, render, summary
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
@@ -179,7 +179,7 @@ class FlowEngine:
             return step_field.parse(text, env)
         wanted = text.strip().casefold()
         for choice in step_field.choices_for(env):
-            if wanted in (choice.value.casefold(), context.t(choice.label).casefold()):
+            if wanted in (choice.value.casefold(), label_of(context, choice).casefold()):
                 return choice.value
         return ParseError("flow.pick_a_button")
 
@@ -215,7 +215,7 @@ class FlowEngine:
             state.editing, state.step = False, CONFIRM
         else:
             state.history.append(state.step)
-            state.step = state.flow.next_step(state.step, state.values)
+            state.step = state.flow.next_open_step(state.step, state.values)
         await self._ask(context, chat_id, state, update_id)
 
     # --- buttons -----------------------------------------------------------------------------
@@ -246,7 +246,7 @@ class FlowEngine:
         index = int(press.arg)
         value: Any
         if index < len(choices):
-            value, label = choices[index].value, context.t(choices[index].label)
+            value, label = choices[index].value, label_of(context, choices[index])
             if step_field.parse is not None:
                 value = step_field.parse(value, env_of(context))
                 if isinstance(value, ParseError):

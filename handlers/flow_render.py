@@ -11,7 +11,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers.callback_data import FlowButton
 from handlers.context import CrmContext
-from handlers.flow import CONFIRM, EDIT, WARN, Field, State, env_of
+from handlers.flow import CONFIRM, EDIT, WARN, Field, State, env_of, label_of
 from handlers.keyboards import inline_keyboard
 
 
@@ -63,7 +63,7 @@ def _field_keyboard(
     rev = state.revision
     choices = step_field.choices_for(env_of(context))
     rows: list[list[Any]] = [
-        [(context.t(c.label), FlowButton(rev, "pick", str(i))) for i, c in pair]
+        [(label_of(context, c), FlowButton(rev, "pick", str(i))) for i, c in pair]
         for pair in _pairs(list(enumerate(choices)))
     ]
     rows += [
@@ -107,7 +107,7 @@ def show(context: CrmContext, step_field: Field, value: Any) -> str:
         return step_field.show(value, context)
     for choice in step_field.choices_for(env_of(context)):
         if choice.value == value:
-            return context.t(choice.label)
+            return label_of(context, choice)
     if isinstance(value, dict) and "label" in value:
         return str(value["label"])
     if isinstance(value, list):

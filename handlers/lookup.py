@@ -1,17 +1,204 @@
-"""Placeholder wired into the app; the lookup feature is being written (not yet a feature)."""
+"""Finding customers: `/find <text>`, `/customer <id>`, inline mode, and the card's buttons.
+
+    /find <text> --> results (8 a page, « » buttons) --press--> card
+    /find --> "🔎 what are you looking for?" (ForceReply) --reply--> results
+    /customer <id> --> card (or "not found", the same for a missing or foreign id)
+    @bot <text> in any chat --> matching customers; picking one drops a short card there
+
+The query behind the « » buttons is kept in the database (`saved_search`) because callback
+data holds 64 bytes; a page button whose search is gone (expired, another member's, forged)
+gets "no longer valid". Every search applies the access rule (storage/search.py).
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler
+from sqlmodel import Session
+from telegram import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
 
+from handlers.callback_data import CustomerAction, SearchPage, pattern_for
 from handlers.context import CrmContext
+from handlers.customer_card import build_card_handlers, send_card, short_card
+from handlers.customer_pick import label as customer_label
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
+from handlers.keyboards import inline_keyboard
+from handlers.telegram_helpers import answer_query, button_data, edit_message
+from storage.access import NotFound
+from storage.customers import list_phones, recent_customers
+from storage.models import Customer, Member
+from storage.search import find_customers, get_saved_search, save_search
 
 FLOWS: tuple[Flow, ...] = ()
+PAGE_SIZE = 8
+INLINE_RESULTS = 20
+# The /find prompt starts with this in every language, so a reply to it is recognised
+# without comparing translated text (tests/e2e/test_lookup.py checks both catalogs).
+PROMPT_MARK = "🔎"
+
+
+def _find_page(
+    session: Session, *, actor: Member, query: str, page: int, region: str
+) -> tuple[list[Customer], bool]:
+    found = find_customers(
+        session,
+        actor=actor,
+        query=query,
+        limit=PAGE_SIZE + 1,
+        offset=page * PAGE_SIZE,
+        region=region,
+    )
+    return found[:PAGE_SIZE], len(found) > PAGE_SIZE
+
+
+async def _results(
+    context: CrmContext, search_id: int, query: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    found, more = await context.db.read(
+        _find_page,
+        actor=context.require_member(),
+        query=query,
+        page=page,
+        region=context.services.config.locale.default_region,
+    )
+    if not found:
+        key = "lookup.none" if page == 0 else "lookup.no_more"
+        return context.t(key, query=query), None
+    rows = [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found]
+    nav = []
+    if page > 0:
+        nav.append((context.t("lookup.prev"), SearchPage(search_id, page - 1)))
+    if more:
+        nav.append((context.t("lookup.next"), SearchPage(search_id, page + 1)))
+    text = context.t("lookup.results", query=query, page=page + 1)
+    return text, inline_keyboard([*rows, nav])
+
+
+async def _search(context: CrmContext, chat_id: int, query: str) -> None:
+    search_id = await context.db.run(save_search, actor=context.require_member(), query=query)
+    text, markup = await _results(context, search_id, query, 0)
+    await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def find(update: Update, context: CrmContext) -> None:
+    assert update.effective_chat is not None
+    query = " ".join(context.args or [])
+    if not query.strip():
+        prompt = context.t("lookup.ask")
+        await context.bot.send_message(
+            update.effective_chat.id, prompt, reply_markup=ForceReply(selective=True)
+        )
+        return
+    await _search(context, update.effective_chat.id, query)
+
+
+async def answer_prompt(update: Update, context: CrmContext) -> None:
+    """The text typed in reply to the /find prompt."""
+    assert update.message is not None
+    assert update.message.text is not None
+    await _search(context, update.message.chat_id, update.message.text)
+
+
+async def page(update: Update, context: CrmContext) -> None:
+    data = await button_data(update, context, SearchPage)
+    if data is None:
+        return
+    query = update.callback_query
+    assert query is not None
+    try:
+        text = await context.db.read(
+            get_saved_search, actor=context.require_member(), search_id=data.query_id
+        )
+    except NotFound:
+        await answer_query(query, context.t("lookup.expired"))
+        return
+    await answer_query(query)
+    body, markup = await _results(context, data.query_id, text, data.page)
+    await edit_message(query, body, markup)
+
+
+async def open_customer(update: Update, context: CrmContext) -> None:
+    assert update.effective_chat is not None
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
+        await context.bot.send_message(update.effective_chat.id, context.t("lookup.usage"))
+        return
+    await send_card(context, update.effective_chat.id, int(args[0].lstrip("#")))
+
+
+def _inline_matches(
+    session: Session, *, actor: Member, query: str, region: str
+) -> list[tuple[Customer, list[str]]]:
+    if query.strip():
+        found = find_customers(
+            session, actor=actor, query=query, limit=INLINE_RESULTS, region=region
+        )
+    else:
+        found = recent_customers(session, actor=actor, limit=INLINE_RESULTS)
+    return [(c, list_phones(session, customer_id=c.id or 0)) for c in found]
+
+
+async def inline(update: Update, context: CrmContext) -> None:
+    """Matching customers as articles; personal and uncached, since results depend on who asks."""
+    inline_query = update.inline_query
+    assert inline_query is not None
+    matches = await context.db.read(
+        _inline_matches,
+        actor=context.require_member(),
+        query=inline_query.query,
+        region=context.services.config.locale.default_region,
+    )
+    results = [
+        InlineQueryResultArticle(
+            id=str(customer.id),
+            title=customer_label(customer),
+            description=context.t("lookup.inline.description", id=customer.id),
+            input_message_content=InputTextMessageContent(
+                short_card(context, customer, phones), parse_mode=ParseMode.HTML
+            ),
+        )
+        for customer, phones in matches
+    ]
+    await inline_query.answer(results, cache_time=0, is_personal=True)
+
+
+class PromptReply(filters.MessageFilter):
+    """A reply to this bot's /find prompt."""
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        return bool(
+            replied is not None
+            and replied.from_user is not None
+            and replied.from_user.id == message.get_bot().id
+            and (replied.text or "").startswith(PROMPT_MARK)
+        )
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return []
+    return [
+        CommandHandler("find", find),
+        CommandHandler("customer", open_customer),
+        CallbackQueryHandler(page, pattern=pattern_for(SearchPage)),
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & PromptReply(),
+            answer_prompt,
+        ),
+        *build_card_handlers(engine),
+        InlineQueryHandler(inline),
+    ]

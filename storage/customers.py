@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from storage.access import owner_scope, require_customer
 from storage.audit import record_audit
 from storage.models import Attachment, Customer, CustomerPhone, Member
+from storage.search_index import index_customer
 
 NAME_SIMILARITY = 85  # rapidfuzz ratio at which "Zhang Wei" and "Zhang  Wei." count as one
 
@@ -61,6 +62,7 @@ def create_customer(session: Session, *, actor: Member, data: CustomerCreate) ->
     assert customer.id is not None
     for e164 in dict.fromkeys(data.phones):
         session.add(CustomerPhone(customer_id=customer.id, e164=e164))
+    index_customer(session, customer_id=customer.id)
     for file_id, unique_id in data.photos:
         session.add(
             Attachment(

@@ -135,6 +135,8 @@ class Customer(Tracked, table=True):
 class CustomerPhone(SQLModel, table=True):
     """Phones in E.164, one row each, so an exact-number lookup is an index hit."""
 
+    __tablename__ = "customer_phone"
+
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     e164: str = Field(max_length=20, index=True)
@@ -160,6 +162,8 @@ class Deal(Tracked, table=True):
 
 
 class DealStageChange(SQLModel, table=True):
+    __tablename__ = "deal_stage_change"
+
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deal.id", index=True)
     from_stage: str | None = Field(default=None, max_length=32)

@@ -1,22 +1,40 @@
-"""Reminders a member sets for themselves, and the member's own view of them.
+"""Reminders a member sets for themselves, the member's own view of them, and delivery.
 
 The database is the source of truth for reminders (PITFALLS: the JobQueue loses jobs on
 restart and skips misfires), so a follow-up is just a pending row with a due time; the
 scheduler claims and sends due rows. Reminders are personal: even a manager cannot see,
 finish or snooze a teammate's, so they are loaded by `member_id`, not through `owner_scope`.
+
+Delivery, exactly once across restarts and instances:
+
+    pending --claim_due (lease)--> pending + claimed_by --mark_sent--> sent --mark_done--> done
+                                                   |--mark_retry--> pending, next_attempt_at
+                                                   |--mark_undeliverable--> pending, member
+                                                   |       unreachable (not claimed until they
+                                                   |       write again; then delivered late)
+                                                   |--mark_failed--> failed (Telegram refused it)
+                                                   `--release / lease expiry--> pending
+
+A claim is a lease: a worker that dies mid-batch leaves rows that another worker claims once
+`claimed_until` passes. Every `mark_*` only acts while the row is still claimed by the same
+worker, so a Done or Snooze pressed meanwhile wins over the delivery bookkeeping.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.access import NotAllowed, NotFound, actor_id, require_customer
 from storage.audit import diff, record_audit, snapshot
-from storage.models import Member, Reminder, utcnow
+from storage.members import set_reachable
+from storage.models import Customer, Interaction, Member, Reminder, utcnow
 
 
 class ReminderKind(StrEnum):
@@ -27,10 +45,32 @@ class ReminderKind(StrEnum):
 
 
 class ReminderStatus(StrEnum):
-    """The states this module sets; the scheduler adds its own while delivering."""
+    """`sent` stays on the member's list until Done; `failed` is a message Telegram refused."""
 
     PENDING = "pending"
+    SENT = "sent"
     DONE = "done"
+    FAILED = "failed"
+
+
+OPEN_STATUSES = (ReminderStatus.PENDING, ReminderStatus.SENT)
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    """A reminder with what its message shows: where to send it, the customer, the last note."""
+
+    reminder: Reminder
+    chat_id: int
+    language: str | None
+    timezone: str | None
+    customer_name: str | None
+    last_note: str | None
+
+    @property
+    def id(self) -> int:
+        assert self.reminder.id is not None
+        return self.reminder.id
 
 
 def create_follow_up(
@@ -95,13 +135,13 @@ def create_follow_up(
 
 
 def list_pending_reminders(session: Session, *, actor: Member, limit: int = 50) -> list[Reminder]:
-    """The actor's own pending reminders, soonest first."""
+    """The actor's own open reminders (pending, or sent and not yet Done), soonest first."""
     return list(
         session.exec(
             select(Reminder)
             .where(
                 col(Reminder.member_id) == actor.id,
-                col(Reminder.status) == ReminderStatus.PENDING,
+                col(Reminder.status).in_(OPEN_STATUSES),
             )
             .order_by(col(Reminder.due_at), col(Reminder.id))
             .limit(limit)
@@ -148,6 +188,170 @@ def snooze(session: Session, *, actor: Member, reminder_id: int, until: datetime
         claimed_until=None,
     )
     return reminder
+
+
+def get_reminder(session: Session, *, actor: Member, reminder_id: int) -> Reminder:
+    """One of the actor's own reminders; anyone else's is `NotFound`, as if it did not exist."""
+    return _require_own(session, actor=actor, reminder_id=reminder_id)
+
+
+def list_reminder_views(session: Session, *, actor: Member, limit: int = 10) -> list[ReminderView]:
+    """The actor's open reminders as their messages show them (for `/reminders`)."""
+    return describe(session, list_pending_reminders(session, actor=actor, limit=limit))
+
+
+def claim_due(
+    session: Session, *, now: datetime, worker: str, limit: int, lease: timedelta
+) -> list[Reminder]:
+    """Claim up to `limit` due reminders for `worker` until `now + lease`, oldest first.
+
+    Due: pending, `due_at` and any retry time reached, unclaimed or its lease expired, for an
+    active member who has not blocked the bot. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so
+    concurrent workers take disjoint rows without waiting (plain FOR UPDATE deadlocked, no
+    locking sent 3.5% twice: PITFALLS). SQLite ignores the clause; the BEGIN IMMEDIATE write
+    transaction `Database.run` opens serialises claimers instead.
+    """
+    rows = list(
+        session.exec(
+            select(Reminder)
+            .join(Member, col(Member.id) == col(Reminder.member_id))
+            .where(
+                col(Reminder.status) == ReminderStatus.PENDING,
+                col(Reminder.due_at) <= now,
+                or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= now),
+                or_(col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) <= now),
+                col(Member.active).is_(True),
+                col(Member.unreachable_at).is_(None),
+            )
+            .order_by(col(Reminder.due_at), col(Reminder.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Reminder)
+        )
+    )
+    for reminder in rows:
+        reminder.claimed_by, reminder.claimed_until = worker, now + lease
+    session.flush()
+    return rows
+
+
+def claim_deliveries(
+    session: Session, *, now: datetime, worker: str, limit: int, lease: timedelta
+) -> list[ReminderView]:
+    """`claim_due` plus what each message needs, in the same short transaction."""
+    return describe(session, claim_due(session, now=now, worker=worker, limit=limit, lease=lease))
+
+
+def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderView]:
+    """Attach chat, language, timezone, customer name and last note to each reminder.
+
+    The customer was checked against the access rule when the reminder was made; a customer
+    deleted since is simply left out of the message.
+    """
+    member_ids = {r.member_id for r in reminders}
+    customer_ids = {r.customer_id for r in reminders if r.customer_id is not None}
+    members = {m.id: m for m in session.exec(select(Member).where(col(Member.id).in_(member_ids)))}
+    customers = {
+        c.id: c
+        for c in session.exec(
+            select(Customer).where(
+                col(Customer.id).in_(customer_ids), col(Customer.deleted_at).is_(None)
+            )
+        )
+    }
+    notes = {customer_id: _last_note(session, customer_id) for customer_id in customers}
+    views = []
+    for reminder in reminders:
+        member = members[reminder.member_id]
+        customer = customers.get(reminder.customer_id)
+        views.append(
+            ReminderView(
+                reminder=reminder,
+                chat_id=member.telegram_id,
+                language=member.language,
+                timezone=member.timezone,
+                customer_name=customer.name if customer else None,
+                last_note=notes.get(reminder.customer_id) if customer else None,
+            )
+        )
+    return views
+
+
+def _last_note(session: Session, customer_id: int | None) -> str | None:
+    return session.exec(
+        select(Interaction.summary)
+        .where(
+            col(Interaction.customer_id) == customer_id,
+            col(Interaction.deleted_at).is_(None),
+            col(Interaction.summary).is_not(None),
+        )
+        .order_by(col(Interaction.happened_at).desc(), col(Interaction.id).desc())
+        .limit(1)
+    ).first()
+
+
+def mark_sent(session: Session, *, reminder_id: int, worker: str, at: datetime) -> bool:
+    """Telegram accepted the message: `sent`, claim cleared. False if no longer our claim."""
+    return _if_claimed(
+        session,
+        reminder_id,
+        worker,
+        status=ReminderStatus.SENT,
+        sent_at=at,
+        attempts=Reminder.attempts + 1,
+        next_attempt_at=None,
+    )
+
+
+def mark_retry(
+    session: Session, *, reminder_id: int, worker: str, attempts: int, next_attempt_at: datetime
+) -> bool:
+    """A failed try (network, 5xx, repeated 429): kept pending, tried again from the given
+    time by whichever worker claims it then, so the schedule survives a crash."""
+    return _if_claimed(
+        session, reminder_id, worker, attempts=attempts, next_attempt_at=next_attempt_at
+    )
+
+
+def mark_undeliverable(session: Session, *, reminder_id: int, worker: str) -> bool:
+    """The member blocked the bot: the reminder stays pending (not lost) and the member becomes
+    unreachable, so nothing of theirs is claimed until they write again (the gate marks them
+    reachable) and it is then delivered, marked late."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None or reminder.claimed_by != worker:
+        return False
+    set_reachable(session, member_id=reminder.member_id, reachable=False)
+    return _if_claimed(session, reminder_id, worker)
+
+
+def mark_failed(session: Session, *, reminder_id: int, worker: str, attempts: int) -> bool:
+    """Telegram refused the message itself (400) or every retry failed: stop trying."""
+    return _if_claimed(
+        session, reminder_id, worker, status=ReminderStatus.FAILED, attempts=attempts
+    )
+
+
+def release(session: Session, *, reminder_ids: Sequence[int], worker: str) -> int:
+    """Give claimed rows back unsent (shutting down, lease running out): due again at once."""
+    result = session.execute(
+        update(Reminder)
+        .where(col(Reminder.id).in_(reminder_ids), col(Reminder.claimed_by) == worker)
+        .values(claimed_by=None, claimed_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _if_claimed(session: Session, reminder_id: int, worker: str, **values: object) -> bool:
+    """Apply `values` and drop the claim, only while `worker` still holds it (one UPDATE)."""
+    result = session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.id) == reminder_id,
+            col(Reminder.claimed_by) == worker,
+            col(Reminder.status) == ReminderStatus.PENDING,
+        )
+        .values(claimed_by=None, claimed_until=None, updated_at=utcnow(), **values)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
 def _update(session: Session, actor: Member, reminder: Reminder, **values: object) -> None:

@@ -37,7 +37,21 @@ ADMIN_ID = 1001
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+    yield from _database_url(request.param, tmp_path)
+
+
+@pytest.fixture(params=[backend for backend in BACKENDS if backend == "postgresql"])
+def postgres_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """For behaviour only PostgreSQL has (row locks with SKIP LOCKED)."""
+    for url in _database_url(request.param, tmp_path):
+        database = Database(url)
+        upgrade_database(database.engine)
+        yield database
+        database.close()
+
+
+def _database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'crm.sqlite3'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"

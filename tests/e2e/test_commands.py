@@ -24,6 +24,10 @@ SALES_MENU = [
     "note",
     "purchase",
     "log",
+    "remind",
+    "reminders",
+    "find",
+    "customer",
     "help",
     "cancel",
     "lang",
@@ -72,7 +76,7 @@ async def test_command_menus_are_registered_per_language_and_role(
     for language in ("en", "zh", ""):
         menu = emu.commands[("default", language)]
         assert [c["command"] for c in menu] == SALES_MENU
-    assert emu.commands[("default", "zh")][6]["description"] == shown(
+    assert emu.commands[("default", "zh")][SALES_MENU.index("help")]["description"] == shown(
         catalogs, "zh", "command.help"
     )
     await admin.send("/start")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from bot.emulator import BotApiEmulator
 from handlers.callback_data import DealAction, pack
 from handlers.deal import stage_choices
-from handlers.flow import Choice, Env
+from handlers.flow import Env, label_of
 from handlers.formatting import format_date
 from handlers.i18n import Catalogs
 from storage.customers import CustomerCreate, create_customer
@@ -472,9 +473,15 @@ def test_custom_stage_is_labelled_with_its_own_name() -> None:
         language="en",
         stages=("lead", "pilot", "won", "lost"),
     )
-    assert stage_choices(env) == (
-        Choice("lead", "deal.stage.lead"),
-        Choice("pilot", "pilot"),
-        Choice("won", "deal.stage.won"),
-        Choice("lost", "deal.stage.lost"),
-    )
+    context = SimpleNamespace(services=SimpleNamespace(catalogs=Catalogs()), language="zh")
+    labels = [label_of(context, choice) for choice in stage_choices(env)]  # type: ignore[arg-type]
+    assert labels == [
+        shown_zh("deal.stage.lead"),
+        "pilot",
+        shown_zh("deal.stage.won"),
+        shown_zh("deal.stage.lost"),
+    ]
+
+
+def shown_zh(key: str) -> str:
+    return Catalogs().translator("zh")(key)

@@ -163,20 +163,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_invite_code")),
     )
     op.create_table(
-        "customerphone",
+        "customer_phone",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("e164", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customer.id"], name=op.f("fk_customerphone_customer_id_customer")
+            ["customer_id"], ["customer.id"], name=op.f("fk_customer_phone_customer_id_customer")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_customerphone")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_phone")),
     )
-    with op.batch_alter_table("customerphone", schema=None) as batch_op:
+    with op.batch_alter_table("customer_phone", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_customerphone_customer_id"), ["customer_id"], unique=False
+            batch_op.f("ix_customer_phone_customer_id"), ["customer_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_customerphone_e164"), ["e164"], unique=False)
+        batch_op.create_index(batch_op.f("ix_customer_phone_e164"), ["e164"], unique=False)
 
     op.create_table(
         "deal",
@@ -286,7 +286,7 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "dealstagechange",
+        "deal_stage_change",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("deal_id", sa.Integer(), nullable=False),
         sa.Column("from_stage", sa.String(length=32), nullable=True),
@@ -295,15 +295,19 @@ def upgrade() -> None:
         sa.Column("changed_by_id", sa.Integer(), nullable=False),
         sa.Column("changed_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["changed_by_id"], ["member.id"], name=op.f("fk_dealstagechange_changed_by_id_member")
+            ["changed_by_id"],
+            ["member.id"],
+            name=op.f("fk_deal_stage_change_changed_by_id_member"),
         ),
         sa.ForeignKeyConstraint(
-            ["deal_id"], ["deal.id"], name=op.f("fk_dealstagechange_deal_id_deal")
+            ["deal_id"], ["deal.id"], name=op.f("fk_deal_stage_change_deal_id_deal")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dealstagechange")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deal_stage_change")),
     )
-    with op.batch_alter_table("dealstagechange", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_dealstagechange_deal_id"), ["deal_id"], unique=False)
+    with op.batch_alter_table("deal_stage_change", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_deal_stage_change_deal_id"), ["deal_id"], unique=False
+        )
 
     op.create_table(
         "purchase",
@@ -396,10 +400,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_purchase_customer_id"))
 
     op.drop_table("purchase")
-    with op.batch_alter_table("dealstagechange", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_dealstagechange_deal_id"))
+    with op.batch_alter_table("deal_stage_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deal_stage_change_deal_id"))
 
-    op.drop_table("dealstagechange")
+    op.drop_table("deal_stage_change")
     with op.batch_alter_table("attachment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachment_interaction_id"))
         batch_op.drop_index(batch_op.f("ix_attachment_customer_id"))
@@ -416,11 +420,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_deal_customer_id"))
 
     op.drop_table("deal")
-    with op.batch_alter_table("customerphone", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_customerphone_e164"))
-        batch_op.drop_index(batch_op.f("ix_customerphone_customer_id"))
+    with op.batch_alter_table("customer_phone", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_phone_e164"))
+        batch_op.drop_index(batch_op.f("ix_customer_phone_customer_id"))
 
-    op.drop_table("customerphone")
+    op.drop_table("customer_phone")
     op.drop_table("invite")
     op.drop_table("draft")
     with op.batch_alter_table("customer", schema=None) as batch_op:

@@ -1,0 +1,20 @@
+"""`python -m bench <name> [options]`: run the benchmark script `bench/<name>.py` (its `main`)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.stderr.write("usage: python -m bench <name> [options]  (e.g. reminders --count 500)\n")
+        return 2
+    name = sys.argv[1]
+    module = importlib.import_module(f"bench.{name}")
+    sys.argv = [f"python -m bench {name}", *sys.argv[2:]]  # the script parses sys.argv itself
+    return int(module.main() or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""The customer card: every field, owner, recent notes, open deals, reminders and purchases.
+
+Opened by `/customer <id>`, a search result or a card button; the id always goes through the
+access rule, so another member's customer gets exactly the "not found" of a missing one.
+The card's first line ends with "#<id>": replying to a card (a message from this bot) with
+text adds that text as a note of kind "message" happening now. "message" because the member
+wrote it in a chat and we do not know whether they called, met or visited; the note flow
+is there when they want to say which.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from handlers import field_parsers as fp
+from handlers.callback_data import VERSION, CustomerAction
+from handlers.context import CrmContext
+from handlers.customer_pick import label as customer_label
+from handlers.flow_engine import FlowEngine
+from handlers.formatting import format_money, format_when
+from handlers.keyboards import inline_keyboard
+from handlers.telegram_helpers import answer_query, button_data, edit_message
+from storage.access import NotFound
+from storage.interactions import InteractionCreate, create_interaction
+from storage.models import Customer, utcnow
+from storage.parsing import Money
+from storage.search import CustomerCard, get_customer_card
+
+NOTES_PER_PAGE = 5
+NOTE_KIND = "message"
+CARD_ID = re.compile(r"#(\d{1,18})\s*$")
+TEXT_FIELDS = ("email", "company", "position", "industry", "region")
+CHOICE_FIELDS = ("gender", "source", "category")
+CARD_ACTIONS = ("open", "remind", "edit", "history", "more")
+# The CallbackQueryHandler pattern: handlers/customer.py keeps note|deal|purchase.
+CARD_PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(CARD_ACTIONS)}):"
+
+
+def _label(context: CrmContext, key: str, fallback: str) -> str:
+    translator = context.translator
+    return context.t(key) if translator is not None and translator.has(key) else fallback
+
+
+def _field(context: CrmContext, name: str, value: str) -> str:
+    return context.t("lookup.card.field", label=context.t(f"customer.field.{name}"), value=value)
+
+
+def field_lines(context: CrmContext, customer: Customer, phones: list[str]) -> list[str]:
+    lines = []
+    if phones:
+        lines.append(_field(context, "phones", fp.show_phones(phones, context)))
+    for name in TEXT_FIELDS:
+        if value := getattr(customer, name):
+            lines.append(_field(context, name, value))
+    if customer.birthday_month and customer.birthday_day:
+        birthday = {
+            "month": customer.birthday_month,
+            "day": customer.birthday_day,
+            "year": customer.birthday_year,
+        }
+        lines.append(_field(context, "birthday", fp.show_birthday(birthday, context)))
+    for name in CHOICE_FIELDS:
+        if value := getattr(customer, name):
+            lines.append(_field(context, name, _label(context, f"customer.{name}.{value}", value)))
+    if customer.tags:
+        lines.append(_field(context, "tags", ", ".join(customer.tags)))
+    if customer.needs:
+        lines.append(_field(context, "needs", customer.needs))
+    return lines
+
+
+def card_title(context: CrmContext, customer: Customer) -> str:
+    return context.t("lookup.card.title", name=customer.name, id=customer.id)
+
+
+def render_card(context: CrmContext, card: CustomerCard) -> str:
+    customer = card.customer
+    lines = [card_title(context, customer), *field_lines(context, customer, card.phones)]
+    lines.append(context.t("lookup.card.owner", owner=card.owner_name))
+    lines += ["", context.t("lookup.card.notes")]
+    lines += [note_line(context, n) for n in card.interactions] or [context.t("lookup.card.none")]
+    if card.open_deals:
+        lines += ["", context.t("lookup.card.deals")]
+        for deal in card.open_deals:
+            amount = (
+                format_money(Money(deal.amount, deal.currency), lang=context.language)
+                if deal.amount is not None and deal.currency
+                else "—"
+            )
+            stage = _label(context, f"deal.stage.{deal.stage}", deal.stage)
+            lines.append(
+                context.t("lookup.card.deal", title=deal.title, amount=amount, stage=stage)
+            )
+    if card.reminders:
+        lines += ["", context.t("lookup.card.reminders")]
+        for reminder in card.reminders:
+            when = format_when(reminder.due_at, tz=context.tz, lang=context.language)
+            lines.append(context.t("lookup.card.reminder", when=when, text=reminder.text or ""))
+    if card.purchases:
+        total = ", ".join(
+            format_money(Money(amount, currency), lang=context.language)
+            for currency, amount in card.purchases.items()
+        )
+        lines += ["", context.t("lookup.card.purchases", total=total)]
+    lines += ["", context.t("lookup.card.reply_hint")]
+    return "\n".join(lines)
+
+
+def note_line(context: CrmContext, note: Any) -> str:
+    return context.t(
+        "lookup.card.note",
+        when=format_when(note.happened_at, tz=context.tz, lang=context.language),
+        kind=_label(context, f"note.kind.{note.kind}", note.kind),
+        summary=note.summary or note.outcome or "—",
+    )
+
+
+def card_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboardMarkup | None:
+    def button(key: str, action: str, value: str = "") -> tuple[str, CustomerAction]:
+        return context.t(f"lookup.button.{key}"), CustomerAction(action, customer_id, value)
+
+    return inline_keyboard(
+        [
+            [button("note", "note"), button("deal", "deal"), button("remind", "remind")],
+            [button("edit", "edit"), button("history", "history"), button("more", "more", "1")],
+        ]
+    )
+
+
+async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None:
+    """The full card, or the same "not found" for a missing, deleted or foreign id."""
+    try:
+        card = await context.db.read(
+            get_customer_card, actor=context.require_member(), customer_id=customer_id
+        )
+    except NotFound:
+        await context.bot.send_message(chat_id, context.t("common.not_found"))
+        return
+    await context.bot.send_message(
+        chat_id, render_card(context, card), reply_markup=card_keyboard(context, customer_id)
+    )
+
+
+async def _more(update: Update, context: CrmContext, action: CustomerAction) -> None:
+    """Older notes, five a page; the first page comes as a new message under the card."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_chat is not None
+    page = max(int(action.value or "1"), 1)
+    try:
+        card = await context.db.read(
+            get_customer_card,
+            actor=context.require_member(),
+            customer_id=action.customer_id,
+            notes_limit=NOTES_PER_PAGE,
+            notes_offset=page * NOTES_PER_PAGE,
+        )
+    except NotFound:
+        await answer_query(query, context.t("common.not_found"))
+        return
+    await answer_query(query)
+    customer = card.customer
+    lines = [context.t("lookup.more.title", name=customer.name, page=page + 1)]
+    lines += [note_line(context, n) for n in card.interactions] or [context.t("lookup.more.none")]
+    nav = []
+    if page > 1:
+        nav.append(("«", CustomerAction("more", action.customer_id, str(page - 1))))
+    if card.more_interactions:
+        nav.append(("»", CustomerAction("more", action.customer_id, str(page + 1))))
+    markup = inline_keyboard([nav])
+    message = query.message
+    if (
+        isinstance(message, Message)
+        and message.text
+        and CARD_ID.search(message.text.split("\n")[0])
+    ):
+        await context.bot.send_message(
+            update.effective_chat.id, "\n".join(lines), reply_markup=markup
+        )
+    else:
+        await edit_message(query, "\n".join(lines), markup)
+
+
+def build_card_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+    async def card_button(update: Update, context: CrmContext) -> None:
+        action = await button_data(update, context, CustomerAction)
+        if action is None:
+            return
+        query = update.callback_query
+        assert query is not None
+        assert update.effective_chat is not None
+        if action.action == "more":
+            await _more(update, context, action)
+            return
+        try:
+            card = await context.db.read(
+                get_customer_card,
+                actor=context.require_member(),
+                customer_id=action.customer_id,
+                notes_limit=0,
+            )
+        except NotFound:
+            await answer_query(query, context.t("common.not_found"))
+            return
+        if action.action == "open":
+            await answer_query(query)
+            await send_card(context, update.effective_chat.id, action.customer_id)
+        elif action.action == "remind" and "remind" in engine.flows:
+            await answer_query(query)
+            picked = {"id": str(action.customer_id), "label": customer_label(card.customer)}
+            await engine.start(update, context, "remind", values={"customer": picked})
+        else:
+            await answer_query(query, context.t("lookup.not_available"))
+
+    async def reply_to_card(update: Update, context: CrmContext) -> None:
+        """A text reply to a card becomes a note on that customer (access rule applies)."""
+        message = update.message
+        assert message is not None
+        assert message.reply_to_message is not None
+        replied = message.reply_to_message.text or ""
+        match = CARD_ID.search(replied.split("\n")[0])
+        assert match is not None
+        assert message.text is not None
+        data = InteractionCreate(
+            customer_id=int(match[1]), kind=NOTE_KIND, happened_at=utcnow(), summary=message.text
+        )
+        try:
+            await context.db.run(create_interaction, actor=context.require_member(), data=data)
+        except NotFound:
+            await message.reply_text(context.t("common.not_found"))
+            return
+        await message.reply_text(context.t("lookup.note_saved"))
+
+    return [
+        CallbackQueryHandler(card_button, pattern=CARD_PATTERN),
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & CardReply(),
+            reply_to_card,
+        ),
+    ]
+
+
+class CardReply(filters.MessageFilter):
+    """A reply to a message this bot sent whose first line ends with "#<id>" (a card)."""
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or not replied.text:
+            return False
+        if replied.from_user.id != message.get_bot().id:
+            return False
+        return CARD_ID.search(replied.text.split("\n")[0]) is not None
+
+
+def short_card(context: CrmContext, customer: Customer, phones: list[str]) -> str:
+    """Name, company, phones and email: what an inline result drops into another chat."""
+    lines = [f"<b>{html.escape(customer.name, quote=False)}</b>"]
+    lines += field_lines(context, customer, phones)[:4]
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""The search keys of every customer, kept beside the customer table (migration 0002).
+
+Database triggers keep `customer_search` in step with `customer` for every writer; what SQL
+cannot compute (pinyin, Unicode-aware lowercase) is filled in by `index_customer` after a
+save. `storage.search` queries these keys; the migration indexes exactly these expressions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text, update
+from sqlmodel import Session
+
+from storage.models import Customer, UTCDateTime
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+_metadata = MetaData()
+
+customer_search = Table(
+    "customer_search",
+    _metadata,
+    Column("customer_id", Integer, ForeignKey("customer.id"), primary_key=True),
+    Column("owner_id", Integer, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("email_key", String(254)),
+    Column("pinyin_key", Text),
+    Column("initials", String(64)),
+    Column("search_key", Text, nullable=False),
+)
+saved_search = Table(
+    "saved_search",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", Integer, nullable=False),
+    Column("query", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+customer_search_fts = Table("customer_search_fts", _metadata, Column("rowid", Integer))
+
+
+def reversed_e164_sql(dialect: str) -> str:
+    """The reversed phone number, as SQL; the migration indexes exactly this expression.
+
+    SQLite has no reverse(): E.164 is at most 16 characters (the column holds 20), so the
+    number is rebuilt from single characters, each empty past the end.
+    """
+    if dialect == "postgresql":
+        return "reverse(e164)"
+    return " || ".join(f"substr(e164, {i}, 1)" for i in range(20, 0, -1))
+
+
+def pinyin_keys(name: str) -> tuple[str | None, str | None]:
+    """("zhangwei", "zw") for 张伟: the pinyin of the name's Chinese characters and its
+    initials; (None, None) for a name without any."""
+    if not _CJK.search(name):
+        return None, None
+    syllables = [s for s in lazy_pinyin(name, style=Style.NORMAL, errors="ignore") if s.isalpha()]
+    if not syllables:
+        return None, None
+    return "".join(syllables).casefold(), "".join(s[0] for s in syllables).casefold()
+
+
+def index_customer(session: Session, *, customer_id: int) -> None:
+    """Complete a customer's search keys after a save: pinyin, and Unicode-aware lowercase
+    (SQLite's lower() only folds ASCII). Call it after creating or renaming a customer."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return
+    full, initials = pinyin_keys(customer.name)
+    words = [customer.name, customer.company, customer.email, *(customer.tags or [])]
+    session.flush()
+    session.execute(
+        update(customer_search)
+        .where(customer_search.c.customer_id == customer_id)
+        .values(
+            name_key=customer.name.strip().casefold(),
+            search_key=" ".join(w for w in words if w).casefold(),
+            pinyin_key=full,
+            initials=initials,
+        )
+    )

@@ -1,0 +1,397 @@
+"""Follow-up reminders end to end: delivery with buttons, Done, Snooze, /reminders, /remind,
+downtime, 429 and 403 from the API, forged buttons. The ticker is parked: each test runs the
+delivery pass itself (`scheduler.deliver_due`) with the services clock pinned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+
+from bot import scheduler
+from bot.app import CrmApplication, services_of
+from bot.emulator import BotApiEmulator
+from handlers.callback_data import ReminderAction, pack
+from handlers.formatting import format_when
+from handlers.i18n import Catalogs
+from storage.db import Database
+from storage.interactions import InteractionCreate, create_interaction
+from storage.members import get_member_by_telegram_id
+from storage.models import Customer, Member, Reminder, utcnow
+from storage.reminders import create_follow_up
+from tests.conftest import ADMIN_ID, RunningBot
+from tests.e2e.helpers import eventually, shown
+from tests.e2e.user import ScriptedUser
+from tests.factories import make_customer, make_member
+
+TZ = ZoneInfo("Asia/Shanghai")  # the test config's team timezone
+# A fixed "now" (a Wednesday, 14:00 in Shanghai) so due times and snoozes are exact.
+NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler, "FIRST_TICK", timedelta(hours=1))
+    monkeypatch.setattr(scheduler, "TICK", timedelta(hours=1))
+
+
+@pytest.fixture
+def app(running_bot: RunningBot) -> CrmApplication:
+    assert running_bot.application is not None
+    services_of(running_bot.application).clock = lambda: NOW
+    return running_bot.application
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    yield db
+    db.close()
+
+
+async def registered(user: ScriptedUser) -> None:
+    """The admin becomes a member on first contact; /reminders with nothing due says so."""
+    await user.send("/reminders")
+    await user.reply()
+
+
+def admin_member(session: Session) -> Member:
+    member = get_member_by_telegram_id(session, telegram_id=ADMIN_ID)
+    assert member is not None
+    return member
+
+
+def add_follow_up(
+    database: Database,
+    *,
+    due: datetime = NOW - timedelta(minutes=1),
+    text: str = "Call back about the quote",
+    customer: str | None = "Zhang Wei",
+    note: str | None = "Wants 50 units in Q3",
+    actor: Callable[[Session], Member] = admin_member,
+) -> int:
+    def add(session: Session) -> int:
+        member = actor(session)
+        customer_id = None
+        if customer is not None:
+            customer_id = make_customer(session, owner=member, name=customer).id
+            assert customer_id is not None
+            if note is not None:
+                data = InteractionCreate(customer_id, "call", NOW - timedelta(days=2), note)
+                create_interaction(session, actor=member, data=data)
+        reminder = create_follow_up(
+            session,
+            actor=member,
+            due_at=due,
+            text=text,
+            customer_id=customer_id,
+            exact_time=True,
+        )
+        assert reminder.id is not None
+        return reminder.id
+
+    return database.run_sync(add)
+
+
+def row(database: Database, reminder_id: int) -> Reminder:
+    return database.read_sync(lambda s: s.get_one(Reminder, reminder_id))
+
+
+def sends_to(emu: BotApiEmulator, chat_id: int, containing: str) -> int:
+    calls = [p for m, p in emu.calls if m == "sendMessage" and p.get("chat_id") == chat_id]
+    return sum(containing in str(params.get("text")) for params in calls)
+
+
+def when_en(at: datetime) -> str:
+    return format_when(at, tz=TZ, lang="en", now=NOW)
+
+
+def card_when(at: datetime) -> str:  # flow cards use the real clock: 2031 shows its year
+    return format_when(at, tz=TZ, lang="en")
+
+
+async def delivered(app: CrmApplication, admin: ScriptedUser, database: Database, **kw: Any):
+    await registered(admin)
+    reminder_id = add_follow_up(database, **kw)
+    assert await scheduler.deliver_due(app) == 1
+    return reminder_id, await admin.reply()
+
+
+async def test_due_follow_up_is_delivered_with_buttons(
+    app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
+):
+    reminder_id, message = await delivered(app, admin, database)
+    assert message.text.splitlines() == [
+        shown(catalogs, "en", "reminders.heading", when=when_en(NOW - timedelta(minutes=1))),
+        "Call back about the quote",
+        "Customer: Zhang Wei",
+        "Last note: Wants 50 units in Q3",
+    ]
+    assert message.button_labels == ["✅ Done", "💤 Snooze", "👤 Open customer", "📝 Log a note"]
+    sent = row(database, reminder_id)
+    assert (sent.status, sent.sent_at, sent.claimed_by, sent.attempts) == ("sent", NOW, None, 1)
+    assert await scheduler.deliver_due(app) == 0
+
+
+async def test_done_records_completion_and_offers_a_note(
+    app: CrmApplication, admin: ScriptedUser, database: Database
+):
+    reminder_id, message = await delivered(app, admin, database)
+    await admin.press("✅ Done", message=message)
+    edited = await admin.edited(message)
+    assert edited.text.endswith("✅ Done.")
+    assert edited.button_labels == ["📝 Log a note"]
+    assert row(database, reminder_id).status == "done"
+    await admin.press("📝 Log a note", message=edited)
+    assert await admin.reply()  # the note flow (or the customer card) for Zhang Wei
+
+
+@pytest.mark.parametrize(
+    ("label", "until"),
+    [
+        ("1 hour", NOW + timedelta(hours=1)),
+        ("Tomorrow 9:00", datetime(2031, 1, 16, 9, 0, tzinfo=TZ)),
+        ("Next Monday 9:00", datetime(2031, 1, 20, 9, 0, tzinfo=TZ)),
+    ],
+)
+async def test_snooze_choice_moves_the_reminder(
+    app: CrmApplication, admin: ScriptedUser, database: Database, label: str, until: datetime
+):
+    reminder_id, message = await delivered(app, admin, database)
+    await admin.press("💤 Snooze", message=message)
+    options = await admin.edited(message)
+    assert options.button_labels == ["1 hour", "Tomorrow 9:00", "Next Monday 9:00", "Pick a time…"]
+    await admin.press(label, message=options)
+    snoozed = await admin.edited(options)
+    assert snoozed.text.endswith(f"💤 Snoozed until {when_en(until)}.")
+    moved = row(database, reminder_id)
+    assert (moved.status, moved.due_at, moved.sent_at is not None) == ("pending", until, True)
+    assert await scheduler.deliver_due(app) == 0
+
+
+async def test_snooze_pick_a_time_asks_and_saves(
+    app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
+):
+    reminder_id, message = await delivered(app, admin, database)
+    await admin.press("💤 Snooze", message=message)
+    await admin.press("Pick a time…", message=await admin.edited(message))
+    title, ask = await admin.replies(2)
+    assert title.text == shown(catalogs, "en", "snooze.title")
+    assert ask.text == shown(catalogs, "en", "snooze.ask.when")
+    await admin.send("tomorrow 3pm")
+    until = datetime(2031, 1, 16, 15, 0, tzinfo=TZ)
+    summary = await admin.reply()
+    assert f"Remind again: {card_when(until)}" in summary.text
+    await admin.press("✅ Save", message=summary)
+    assert (await admin.reply()).text == f"💤 Snoozed until {when_en(until)}."
+    snoozed = row(database, reminder_id)
+    assert (snoozed.status, snoozed.due_at) == ("pending", until)
+
+
+async def test_reminder_due_while_stopped_is_delivered_once_after_restart_saying_late(
+    running_bot: RunningBot,
+    admin: ScriptedUser,
+    database: Database,
+    emu: BotApiEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    await registered(admin)
+    await running_bot.stop()
+    due = utcnow() - timedelta(hours=3)
+    reminder_id = add_follow_up(database, due=due, text="Send the contract")
+    monkeypatch.setattr(scheduler, "FIRST_TICK", timedelta(seconds=0.2))  # the real ticker
+    monkeypatch.setattr(scheduler, "TICK", timedelta(seconds=0.2))
+    app = await running_bot.restart()
+    message = await admin.reply()
+    late = format_when(due, tz=TZ, lang="en")
+    assert message.text.startswith(f"⏰ Late: was due {late}")
+    await eventually(lambda: row(database, reminder_id).status == "sent")
+    await running_bot.restart()
+    assert await scheduler.deliver_due(running_bot.application or app) == 0
+    assert sends_to(emu, ADMIN_ID, "Send the contract") == 1
+
+
+async def test_429_delays_the_reminder_but_delivers_it_once(
+    app: CrmApplication, admin: ScriptedUser, database: Database, emu: BotApiEmulator
+):
+    await registered(admin)
+    reminder_id = add_follow_up(database, text="Flooded")
+    emu.faults.fail(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+    )
+    sender = scheduler.state_of(app).sender
+    started = sender.monotonic()
+    assert await scheduler.deliver_due(app) == 1
+    assert sender.monotonic() - started >= 1.0
+    assert "Flooded" in (await admin.reply()).text
+    assert sends_to(emu, ADMIN_ID, "Flooded") == 2  # the refused try and the delivery
+    assert sum("Flooded" in m.text for m in emu.bot_messages(ADMIN_ID)) == 1
+    assert row(database, reminder_id).status == "sent"
+
+
+async def test_5xx_is_retried_with_backoff_recorded_in_the_database(
+    app: CrmApplication, admin: ScriptedUser, database: Database, emu: BotApiEmulator
+):
+    await registered(admin)
+    reminder_id = add_follow_up(database, text="Outage")
+    emu.faults.fail("sendMessage", error_code=502, description="Bad Gateway")
+    assert await scheduler.deliver_due(app) == 0
+    waiting = row(database, reminder_id)
+    assert (waiting.status, waiting.attempts, waiting.claimed_by) == ("pending", 1, None)
+    assert waiting.next_attempt_at == NOW + scheduler.BACKOFF_FIRST
+    assert await scheduler.deliver_due(app) == 0  # not before its retry time
+    services_of(app).clock = lambda: NOW + scheduler.BACKOFF_FIRST
+    assert await scheduler.deliver_due(app) == 1
+    assert "Outage" in (await admin.reply()).text
+    assert (row(database, reminder_id).status, row(database, reminder_id).attempts) == ("sent", 2)
+
+
+async def test_403_marks_member_unreachable_and_sends_nothing_more(
+    app: CrmApplication, admin: ScriptedUser, database: Database, emu: BotApiEmulator
+):
+    await registered(admin)
+    first = add_follow_up(database, text="First", due=NOW - timedelta(minutes=2))
+    second = add_follow_up(database, text="Second")
+    emu.faults.fail(
+        "sendMessage", error_code=403, description="Forbidden: bot was blocked by the user"
+    )
+    assert await scheduler.deliver_due(app) == 0
+    assert database.read_sync(admin_member).unreachable_at is not None
+    assert [row(database, i).status for i in (first, second)] == ["pending", "pending"]
+    assert sends_to(emu, ADMIN_ID, "First") == 1
+    assert sends_to(emu, ADMIN_ID, "Second") == 0
+    assert await scheduler.deliver_due(app) == 0  # unreachable: nothing is even claimed
+    await admin.send("/help")  # writing again makes them reachable: both arrive
+    await admin.reply()
+    await eventually(lambda: database.read_sync(admin_member).unreachable_at is None)
+    assert await scheduler.deliver_due(app) == 2
+
+
+async def test_blocked_bot_marks_member_unreachable(
+    app: CrmApplication, admin: ScriptedUser, database: Database, emu: BotApiEmulator
+):
+    await registered(admin)
+    reminder_id = add_follow_up(database, text="Nobody listens")
+    emu.block(ADMIN_ID)
+    assert await scheduler.deliver_due(app) == 0
+    await eventually(lambda: database.read_sync(admin_member).unreachable_at is not None)
+    assert await scheduler.deliver_due(app) == 0
+    assert row(database, reminder_id).status == "pending"
+    assert not any("Nobody listens" in m.text for m in emu.bot_messages(ADMIN_ID))
+
+
+async def test_reminders_lists_open_reminders_with_actions(
+    app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
+):
+    await registered(admin)
+    add_follow_up(database, text="Sent one")
+    assert await scheduler.deliver_due(app) == 1
+    await admin.reply()
+    add_follow_up(database, text="Later one", due=NOW + timedelta(days=1), customer=None)
+    await admin.send("/reminders")
+    header, sent, later = await admin.replies(3)
+    assert header.text == shown(catalogs, "en", "reminders.list_title", count=2)
+    assert "Sent one" in sent.text
+    assert "Later one" in later.text
+    assert later.button_labels == ["✅ Done", "💤 Snooze"]
+
+
+async def test_remind_sentence_in_english_echoes_time_and_saves(
+    app: CrmApplication, admin: ScriptedUser, database: Database
+):
+    await registered(admin)
+    database.run_sync(lambda s: make_customer(s, owner=admin_member(s), name="Zhang Wei").id)
+    await admin.send("/remind call Zhang about the quote tomorrow 10am")
+    _title, summary = await admin.replies(2)
+    due = datetime(2031, 1, 16, 10, 0, tzinfo=TZ)
+    assert summary.text.splitlines()[1:3] == [
+        "Reminder: call Zhang about the quote",
+        f"When: {card_when(due)}",
+    ]
+    assert summary.text.splitlines()[3].startswith("Customer: Zhang Wei")
+    await admin.press("✅ Save", message=summary)
+    assert (await admin.reply()).text == f"⏰ I'll remind you {when_en(due)}."
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    customer = database.read_sync(lambda s: s.exec(select(Customer)).one())
+    assert (saved.text, saved.due_at, saved.customer_id) == (
+        "call Zhang about the quote",
+        due,
+        customer.id,
+    )
+    assert saved.exact_time
+
+
+async def test_remind_sentence_in_chinese_finds_time_and_customer(
+    app: CrmApplication, admin: ScriptedUser, database: Database
+):
+    await registered(admin)
+    database.run_sync(lambda s: make_customer(s, owner=admin_member(s), name="张伟").id)
+    await admin.send("/remind 明天上午10点 给张伟打电话")
+    _title, summary = await admin.replies(2)
+    due = datetime(2031, 1, 16, 10, 0, tzinfo=TZ)
+    assert f"When: {card_when(due)}" in summary.text
+    await admin.press("✅ Save", message=summary)
+    await admin.reply()
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    assert (saved.text, saved.due_at, saved.customer_id is not None) == ("给张伟打电话", due, True)
+
+
+async def test_remind_without_customer_lands_on_summary(
+    app: CrmApplication, admin: ScriptedUser, database: Database
+):
+    await registered(admin)
+    await admin.send("/remind renew my visa next week")
+    _title, summary = await admin.replies(2)
+    assert "Customer: none" in summary.text
+    await admin.press("✅ Save", message=summary)
+    await admin.reply()
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    assert (saved.text, saved.customer_id, saved.exact_time) == ("renew my visa", None, False)
+    assert saved.due_at == datetime(2031, 1, 20, 9, 0, tzinfo=TZ)  # next Monday, 09:00
+
+
+async def test_remind_alone_asks_step_by_step(
+    app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
+):
+    await registered(admin)
+    await admin.send("/remind")
+    _title, ask = await admin.replies(2)
+    assert ask.text == shown(catalogs, "en", "remind.ask.text")
+    await admin.send("Prepare the offer")
+    assert (await admin.reply()).text == shown(catalogs, "en", "remind.ask.when")
+    await admin.send("in 2 hours")
+    await admin.reply()
+    await admin.press("Skip")
+    summary = await admin.reply()
+    await admin.press("✅ Save", message=summary)
+    await admin.reply()
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    assert (saved.text, saved.due_at, saved.customer_id) == (
+        "Prepare the offer",
+        NOW + timedelta(hours=2),
+        None,
+    )
+
+
+async def test_forged_button_for_another_members_reminder_is_not_found(
+    app: CrmApplication,
+    admin: ScriptedUser,
+    database: Database,
+    emu: BotApiEmulator,
+    catalogs: Catalogs,
+):
+    _, message = await delivered(app, admin, database)
+    other = add_follow_up(database, actor=lambda s: make_member(s), customer=None)
+    earlier = set(emu.callback_answers)
+    await admin.press_data(pack(ReminderAction("done", other)), message)
+    await eventually(lambda: set(emu.callback_answers) - earlier)
+    (answer,) = [a for i, a in emu.callback_answers.items() if i not in earlier]
+    assert answer["text"] == shown(catalogs, "en", "common.not_found")
+    assert row(database, other).status == "pending"

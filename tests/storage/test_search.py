@@ -1,0 +1,123 @@
+"""`find_customers` on both backends: every key, the short-query paths, scope and order."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from storage.access import NotFound
+from storage.customers import CustomerCreate, create_customer
+from storage.db import Database
+from storage.models import Customer, Member, Role, utcnow
+from storage.search import find_customers, get_saved_search, save_search
+from storage.search_index import index_customer
+from tests.factories import make_member, pk
+
+
+def add(session: Session, owner: Member, name: str, **fields: object) -> Customer:
+    customer = create_customer(session, actor=owner, data=CustomerCreate(name=name, **fields))  # type: ignore[arg-type]
+    index_customer(session, customer_id=pk(customer))
+    return customer
+
+
+def names(db: Database, actor: Member, query: str, **kw: int) -> list[str]:
+    return [c.name for c in db.read_sync(find_customers, actor=actor, query=query, **kw)]
+
+
+@pytest.fixture
+def team(db: Database) -> dict[str, Member]:
+    with db.session() as s:
+        admin = make_member(s, role=Role.ADMIN)
+        manager = make_member(s, role=Role.MANAGER)
+        sales = make_member(s, manager=manager)
+        other = make_member(s)
+        add(s, sales, "张伟", company="Acme Trading", phones=["+8613800138000"])
+        add(s, sales, "王伟明", email="wang.wm@Example.cn", tags=["大客户", "vip"])
+        add(s, sales, "Grace Hopper", company="Navy Yard")
+        add(s, other, "李王伟", company="Acme Foods", phones=["+16502530000"])
+        add(s, other, "Gone Customer", company="Acme").deleted_at = utcnow()
+    return {"admin": admin, "manager": manager, "sales": sales, "other": other}
+
+
+def test_find_two_character_chinese_inside_names(db: Database, team: dict[str, Member]):
+    assert names(db, team["admin"], "王伟") == ["王伟明", "李王伟"]
+
+
+def test_find_three_character_chinese(db: Database, team: dict[str, Member]):
+    assert names(db, team["admin"], "王伟明") == ["王伟明"]
+
+
+def test_find_by_pinyin_full_spaced_and_initials(db: Database, team: dict[str, Member]):
+    assert names(db, team["admin"], "zhangwei") == ["张伟"]
+    assert names(db, team["admin"], "Zhang Wei") == ["张伟"]
+    assert names(db, team["admin"], "zw") == ["张伟"]
+    assert names(db, team["admin"], "wangwei") == ["王伟明", "李王伟"]  # prefix first
+
+
+@pytest.mark.parametrize("query", ["138-0013-8000", "+86 138 0013 8000", "13800138000", "8000"])
+def test_find_by_phone_in_any_format(db: Database, team: dict[str, Member], query: str):
+    assert names(db, team["admin"], query) == ["张伟"]
+
+
+def test_find_by_email_tag_and_company(db: Database, team: dict[str, Member]):
+    assert names(db, team["admin"], "WANG.WM@example.cn") == ["王伟明"]
+    assert names(db, team["admin"], "example") == ["王伟明"]
+    assert names(db, team["admin"], "大客户") == ["王伟明"]
+    assert names(db, team["admin"], "vip") == ["王伟明"]
+    assert sorted(names(db, team["admin"], "acme")) == ["张伟", "李王伟"]
+
+
+def test_find_short_latin_query_by_prefix(db: Database, team: dict[str, Member]):
+    assert names(db, team["admin"], "gr") == ["Grace Hopper"]
+
+
+def test_find_scope_sales_own_manager_team_admin_all(db: Database, team: dict[str, Member]):
+    assert names(db, team["sales"], "王伟") == ["王伟明"]
+    assert names(db, team["other"], "王伟") == ["李王伟"]
+    assert names(db, team["manager"], "王伟") == ["王伟明"]
+    assert sorted(names(db, team["admin"], "acme")) == ["张伟", "李王伟"]
+    assert names(db, team["sales"], "6502530000") == []
+
+
+def test_find_excludes_deleted(db: Database, team: dict[str, Member]):
+    assert names(db, team["admin"], "gone") == []
+
+
+def test_find_best_match_first(db: Database, team: dict[str, Member]):
+    with db.session() as s:
+        add(s, team["admin"], "Mia Acmeson")
+        add(s, team["admin"], "Acme")
+    found = names(db, team["admin"], "acme")
+    assert found[0] == "Acme"  # whole name, then the substring matches
+    assert set(found[1:]) == {"Mia Acmeson", "张伟", "李王伟"}
+
+
+def test_find_pages_do_not_overlap(db: Database, team: dict[str, Member]):
+    with db.session() as s:
+        for i in range(11):
+            add(s, team["sales"], f"Page Person {i:02}")
+    first = names(db, team["sales"], "page", limit=8)
+    second = names(db, team["sales"], "page", limit=8, offset=8)
+    assert len(first) == 8
+    assert len(second) == 3
+    assert not set(first) & set(second)
+
+
+def test_rename_keeps_search_in_step(db: Database, team: dict[str, Member]):
+    with db.session() as s:
+        customer = add(s, team["sales"], "Old Name")
+    with db.session() as s:
+        row = s.get(Customer, pk(customer))
+        assert row is not None
+        row.name = "刘芳"
+        s.flush()
+        index_customer(s, customer_id=pk(customer))
+    assert names(db, team["sales"], "old") == []
+    assert names(db, team["sales"], "liufang") == ["刘芳"]
+
+
+def test_saved_search_is_the_members_own(db: Database, team: dict[str, Member]):
+    search_id = db.run_sync(save_search, actor=team["sales"], query="acme")
+    assert db.read_sync(get_saved_search, actor=team["sales"], search_id=search_id) == "acme"
+    with pytest.raises(NotFound):
+        db.read_sync(get_saved_search, actor=team["other"], search_id=search_id)
