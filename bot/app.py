@@ -24,21 +24,26 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
-from bot import scheduler
+from bot import digest_jobs, scheduler
 from bot.config import Config, Mode
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, updates_from_payloads
 from handlers import (
+    agenda,
     common,
     customer,
     deal,
+    digest,
     gate,
     invite,
     lookup,
     note,
+    pipeline,
     purchase,
     quick_log,
+    records,
     reminders,
+    settings,
     start,
     team,
 )
@@ -59,7 +64,20 @@ CrmApplication = Application[CrmBot, CrmContext, Any, Any, Any, Any]
 
 POLL_TIMEOUT_S = 25
 # Each exports FLOWS (entry flows for the engine) and build_handlers(engine).
-ENTRY_MODULES = (customer, deal, purchase, note, quick_log, reminders, lookup)
+ENTRY_MODULES = (
+    customer,
+    deal,
+    purchase,
+    note,
+    quick_log,
+    reminders,
+    lookup,
+    records,
+    pipeline,
+    agenda,
+    settings,
+    digest,
+)
 INBOX_RETENTION = timedelta(days=7)
 
 
@@ -128,6 +146,7 @@ async def _post_init(application: CrmApplication) -> None:
         _prune_inbox, interval=timedelta(hours=6), first=timedelta(minutes=1), name="prune-inbox"
     )
     scheduler.install(application)
+    digest_jobs.install(application)
 
 
 async def _replay_inbox(application: CrmApplication) -> None:

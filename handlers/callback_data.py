@@ -95,11 +95,13 @@ class FlowButton:
 @dataclass(frozen=True)
 class CustomerAction:
     """A button on a customer: log a `note`, a new `deal`, a `purchase`, `open` the card,
-    `remind`, `edit` (value: field index), `history` / `more` (value: page)."""
+    `remind`, `edit` (value: field index), `history` / `more` (value: page), `delete`,
+    `restore`, `merge` (value: the duplicate's id) or `reassign` (value: the new owner's id)."""
 
     kind: ClassVar[str] = "cus"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(note|deal|purchase|open|remind|edit|history|more):{_ID}(?::(0|[1-9][0-9]{{0,3}}))?"
+        r"(note|deal|purchase|open|remind|edit|history|more|delete|restore|merge|reassign)"
+        rf":{_ID}(?::{_ID})?"
     )
     action: str
     customer_id: int
@@ -135,6 +137,24 @@ class ReminderAction:
 
 
 @dataclass(frozen=True)
+class SettingsAction:
+    """A /settings button: pick the `tz` (value: index in the offered list), working `hours`
+    (value: a preset index), `lang`, or open a `menu`."""
+
+    kind: ClassVar[str] = "set"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"(menu|tz|hours|lang)(?::(0|[1-9][0-9]?))?")
+    action: str
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> SettingsAction:
+        return cls(action=match[1], value=match[2] or "")
+
+
+@dataclass(frozen=True)
 class SearchPage:
     """Another page of a search: `query_id` names the query kept server-side (member's search
     state), so the text itself never has to fit in 64 bytes."""
@@ -159,7 +179,7 @@ class DealAction:
 
     kind: ClassVar[str] = "deal"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(open|stage|purchase):{_ID}(?::([0-9]{{1,2}}))?"
+        rf"(open|stage|purchase|edit|delete|restore):{_ID}(?::(0|[1-9][0-9]?))?"
     )
     action: str
     deal_id: int
@@ -182,6 +202,7 @@ CallbackData = (
     | DealAction
     | ReminderAction
     | SearchPage
+    | SettingsAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -194,6 +215,7 @@ KINDS: dict[str, type[CallbackData]] = {
         DealAction,
         ReminderAction,
         SearchPage,
+        SettingsAction,
     )
 }
 

@@ -17,6 +17,7 @@ from handlers.callback_data import (
     LangChoice,
     ReminderAction,
     SearchPage,
+    SettingsAction,
     TeamAction,
     pack,
     pattern_for,
@@ -65,6 +66,17 @@ EVERY_KIND: list[CallbackData] = [
     ReminderAction("note", 42),
     SearchPage(7, 0),
     SearchPage(7, 3),
+    CustomerAction("delete", 42),
+    CustomerAction("restore", 42),
+    CustomerAction("merge", 42, "43"),
+    CustomerAction("reassign", 42, "7"),
+    DealAction("edit", 42, "3"),
+    DealAction("delete", 42),
+    DealAction("restore", 42),
+    SettingsAction("menu"),
+    SettingsAction("tz", "12"),
+    SettingsAction("hours", "0"),
+    SettingsAction("lang"),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -80,6 +92,8 @@ LARGEST: list[CallbackData] = [
     CustomerAction("history", LARGEST_ID, "9999"),
     ReminderAction("snooze", LARGEST_ID, "ask"),
     SearchPage(LARGEST_ID, 9999),
+    CustomerAction("reassign", LARGEST_ID, str(LARGEST_ID)),
+    SettingsAction("hours", "99"),
 ]
 
 REJECTED = [
