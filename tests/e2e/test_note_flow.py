@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot import scheduler
 from bot.emulator import BotApiEmulator
 from handlers.formatting import format_date, format_when
 from handlers.i18n import Catalogs
@@ -388,3 +389,30 @@ async def test_redelivered_answer_changes_nothing(
     assert "Summary: Lunch with the buyer" in summary
     await press(admin, "✅ Save")
     assert len(rows(db_url, Interaction)) == 1
+
+
+async def test_follow_up_from_a_note_is_delivered_when_due(
+    admin: ScriptedUser, running_bot: RunningBot, catalogs: Catalogs, db_url: str
+):
+    add_customer(db_url, "Zhang Wei", "Acme")
+    await start_note(admin)
+    await press(admin, "Call")
+    await press(admin, "Now")
+    await answer(admin, "Quoted 50 units")
+    await admin.press("Skip »")
+    await admin.reply()
+    await answer(admin, "tomorrow 10am")
+    await admin.press("✅ Save")
+    await admin.reply()
+    app = running_bot.application
+    assert app is not None
+    assert await scheduler.deliver_due(app) == 0  # not due yet
+    app.bot_data["services"].clock = lambda: datetime(2025, 1, 14, 2, 0, tzinfo=UTC)
+    assert await scheduler.deliver_due(app) == 1
+    reminder_message = await admin.reply()
+    assert "Zhang Wei" in reminder_message.text
+    assert "Quoted 50 units" in reminder_message.text
+    assert "Done" in " ".join(reminder_message.button_labels)
+    (reminder,) = rows(db_url, Reminder)
+    assert reminder.status == "sent"
+    assert await scheduler.deliver_due(app) == 0  # once
