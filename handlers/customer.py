@@ -191,10 +191,6 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
             await answer_query(query, context.t("common.not_found"))
             return
         await answer_query(query)
-        if action.action == "open" or action.action not in engine.flows:
-            assert update.effective_chat is not None
-            await show_customer(context, update.effective_chat.id, str(action.customer_id))
-            return
         picked = {"id": str(action.customer_id), "label": customer_label(found)}
         await engine.start(update, context, action.action, values={"customer": picked})
 
