@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import time
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -96,6 +97,24 @@ class RemindersConfig(_Section):
     digest_time: time = time(8, 30)
     work_start: time = time(9, 0)
     work_end: time = time(19, 0)
+    birthday_days_ahead: int = Field(default=0, ge=0, le=30)
+    cadence_days: dict[str, int] = {"loyal": 30, "existing": 60, "potential": 90}
+
+    @field_validator("cadence_days")
+    @classmethod
+    def _positive_cadence(cls, cadence: dict[str, int]) -> dict[str, int]:
+        if any(days < 1 for days in cadence.values()):
+            raise ValueError("every cadence must be at least 1 day")
+        return cadence
+
+
+class NotificationsConfig(_Section):
+    """Manager digests, team feeds and big-deal notices (the digest time is in [reminders])."""
+
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    stale_days: int = Field(default=14, ge=1, le=365)
+    big_deal_amount: Decimal = Field(default=Decimal(100000), ge=0)
+    big_deal_currency: str = Field(default="", pattern=r"^([A-Z]{3})?$")
 
 
 class DealsConfig(_Section):
@@ -121,6 +140,7 @@ class Config(_Section):
     access: AccessConfig = AccessConfig()
     reminders: RemindersConfig = RemindersConfig()
     deals: DealsConfig = DealsConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:

@@ -15,6 +15,12 @@ claim. What remains is the Bot API's own gap: a process killed between Telegram'
 
 Reminders that fell due while the bot was down are claimed by the first tick after start and
 say they are late.
+
+Quiet hours and nudges: every `PLAN_EVERY` (and at start) `plan_due_nudges` creates the
+birthday and stay-in-touch rows that are due by now (idempotent, by dedupe key). A claimed
+reminder that is not for an exact time and falls outside its member's working hours is
+moved to the next start of their working hours instead of being sent
+(`storage.nudges.claim_deliverable`).
 """
 
 from __future__ import annotations
@@ -33,12 +39,14 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup
 
 from bot.sender import Outcome, Sender, scheduled_bot
+from handlers.agenda import nudge_message
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.reminders import Reader, reminder_message
 from handlers.services import Services
+from handlers.settings import nudge_rules
+from storage.nudges import NUDGE_KINDS, NudgeInfo, claim_deliverable, finish_nudge, plan_nudges
 from storage.reminders import (
     ReminderView,
-    claim_deliveries,
     mark_failed,
     mark_retry,
     mark_sent,
@@ -61,6 +69,7 @@ LATE_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 10
 BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(hours=1)
+PLAN_EVERY = timedelta(minutes=10)
 
 
 @dataclass
@@ -79,6 +88,13 @@ def install(application: Any) -> None:
     application.job_queue.run_repeating(
         _tick, interval=TICK, first=FIRST_TICK, name="deliver-reminders", job_kwargs=JOB_KWARGS
     )
+    application.job_queue.run_repeating(
+        _plan_tick,
+        interval=PLAN_EVERY,
+        first=FIRST_TICK,
+        name="plan-nudges",
+        job_kwargs=JOB_KWARGS,
+    )
 
 
 def state_of(application: Any) -> SchedulerState:
@@ -94,27 +110,46 @@ async def _tick(context: CrmContext) -> None:
         state.task = application.create_task(deliver_due(application), name="deliver-reminders")
 
 
+async def _plan_tick(context: CrmContext) -> None:
+    await plan_due_nudges(context.application)
+
+
+async def plan_due_nudges(application: Any) -> int:
+    """Create the birthday and stay-in-touch reminders due by now; the number created."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    made = await services.db.run(
+        plan_nudges, now=services.clock(), rules=nudge_rules(services.config)
+    )
+    if made:
+        logger.info("planned %d nudges", made)
+    return made
+
+
 async def deliver_due(application: Any) -> int:
     """Deliver everything due now, batch after batch; the number of reminders sent."""
     state = state_of(application)
     services: Services = application.bot_data[SERVICES_KEY]
     sent = 0
     while application.running:
-        batch = await services.db.run(
-            claim_deliveries,
+        claimed = await services.db.run(
+            claim_deliverable,
             now=services.clock(),
             worker=state.worker,
             limit=BATCH,
             lease=LEASE,
+            rules=nudge_rules(services.config),
         )
-        if not batch:
+        if not claimed.views and not claimed.held_back:
             break
         deadline = state.sender.monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
         by_chat: dict[int, list[ReminderView]] = defaultdict(list)
-        for view in batch:
+        for view in claimed.views:
             by_chat[view.chat_id].append(view)
         counts = await asyncio.gather(
-            *(_deliver_chat(services, state, views, deadline) for views in by_chat.values())
+            *(
+                _deliver_chat(services, state, views, deadline, claimed.nudges)
+                for views in by_chat.values()
+            )
         )
         sent += sum(counts)
     if sent:
@@ -123,12 +158,16 @@ async def deliver_due(application: Any) -> int:
 
 
 async def _deliver_chat(
-    services: Services, state: SchedulerState, views: list[ReminderView], deadline: float
+    services: Services,
+    state: SchedulerState,
+    views: list[ReminderView],
+    deadline: float,
+    nudges: dict[int, NudgeInfo],
 ) -> int:
     """One chat's reminders in due order; a blocked chat stops the rest (they stay pending)."""
     sent = 0
     for index, view in enumerate(views):
-        text, markup = _render(services, view)
+        text, markup = _render(services, view, nudges.get(view.id))
         outcome = await state.sender.send(
             view.chat_id, text, reply_markup=markup, deadline=deadline
         )
@@ -154,6 +193,8 @@ async def _record_sent(services: Services, state: SchedulerState, view: Reminder
     )
     if not marked:  # Done or Snooze pressed while it was on its way: their change stands
         logger.info("reminder %s changed while being sent", view.id)
+    elif view.reminder.kind in NUDGE_KINDS:
+        await services.db.run(finish_nudge, reminder_id=view.id)
     return 1
 
 
@@ -181,9 +222,13 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
 
 
-def _render(services: Services, view: ReminderView) -> tuple[str, InlineKeyboardMarkup | None]:
+def _render(
+    services: Services, view: ReminderView, nudge: NudgeInfo | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
     locale = services.config.locale
     t = services.catalogs.translator(view.language or locale.default_language)
     reader = Reader(t, t.language, ZoneInfo(view.timezone or locale.timezone), services.clock())
+    if nudge is not None:
+        return nudge_message(reader, view, nudge)
     late = reader.now - view.reminder.due_at > LATE_AFTER
     return reminder_message(reader, view, late=late)

@@ -1,17 +1,155 @@
-"""Placeholder wired into the app; the agenda feature is being written (not yet a feature)."""
+"""`/today` and `/week`, and the birthday and stay-in-touch messages the scheduler sends.
+
+The agenda lists the member's due and overdue follow-ups, their customers' birthdays and
+their deals expected to close in the period, in the member's timezone; every customer or
+deal is a button that opens it (routed by `handlers.lookup` and `handlers.deal`). Nudges
+carry buttons to log a note, open the customer and (stay in touch) snooze.
+
+    /today | /week --> agenda message, one button per customer or deal
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler
+from datetime import date, datetime, timedelta
+from typing import Any
 
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from handlers.callback_data import CallbackData, CustomerAction, DealAction, ReminderAction
 from handlers.context import CrmContext
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
+from handlers.formatting import format_date, format_when
+from handlers.keyboards import inline_keyboard
+from handlers.reminders import Reader
+from storage.agenda import Agenda, get_agenda
+from storage.nudges import NudgeInfo
+from storage.reminders import ReminderKind, ReminderView
+from storage.working_hours import age_on, local_moment
 
 FLOWS: tuple[Flow, ...] = ()
+SUMMARY_PREVIEW = 120
+
+
+# --- nudges (sent by bot.scheduler) -----------------------------------------------------------
+
+
+def nudge_message(
+    reader: Reader, view: ReminderView, info: NudgeInfo
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A birthday or stay-in-touch nudge as the owner reads it, with its buttons."""
+    t, name = reader.t, view.customer_name or ""
+    note = (t("nudges.button.note"), CustomerAction("note", info.customer_id))
+    open_ = (t("nudges.button.open"), CustomerAction("open", info.customer_id))
+    if view.reminder.kind == ReminderKind.BIRTHDAY and info.birthday is not None:
+        return _birthday_text(reader, name, info), inline_keyboard([[note, open_]])
+    snooze = (t("nudges.button.snooze"), ReminderAction("snooze", view.id))
+    return _touch_text(reader, name, info), inline_keyboard([[note, snooze], [open_]])
+
+
+def _birthday_text(reader: Reader, name: str, info: NudgeInfo) -> str:
+    assert info.birthday is not None
+    t, today = reader.t, reader.now.astimezone(reader.tz).date()
+    days = (info.birthday - today).days
+    day = format_date(info.birthday, lang=reader.lang)
+    if days <= 0:
+        lines = [t("nudges.birthday.today", name=name)]
+    else:
+        lines = [t("nudges.birthday.soon", name=name, date=day, days=days)]
+    age = age_on(info.birthday, info.birth_year)
+    if age is not None:
+        lines.append(t("nudges.birthday.age", age=age))
+    return "\n".join(lines)
+
+
+def _touch_text(reader: Reader, name: str, info: NudgeInfo) -> str:
+    t = reader.t
+    days = (reader.now - info.since).days if info.since else 0
+    lines = [t("nudges.touch.heading", name=name, days=days)]
+    if info.last_at is not None:
+        when = format_when(info.last_at, tz=reader.tz, lang=reader.lang, now=reader.now)
+        summary = (info.last_summary or "")[:SUMMARY_PREVIEW]
+        lines.append(t("nudges.touch.last", kind=info.last_kind or "", when=when, summary=summary))
+    else:
+        lines.append(t("nudges.touch.never"))
+    return "\n".join(lines)
+
+
+# --- /today and /week -------------------------------------------------------------------------
+
+
+def _period(context: CrmContext, days: int) -> tuple[date, date, datetime]:
+    """Local dates from today through `days - 1` days ahead, and the UTC end instant."""
+    tz = context.tz
+    first = context.services.clock().astimezone(tz).date()
+    last = first + timedelta(days=days - 1)
+    return first, last, local_moment(last + timedelta(days=1), datetime.min.time(), tz)
+
+
+def _render(context: CrmContext, agenda: Agenda, *, title: str) -> tuple[str, Any]:
+    t, lang, tz, now = context.t, context.language, context.tz, context.services.clock()
+    lines = [title]
+    rows: list[list[tuple[str, CallbackData]]] = []
+    if agenda.empty:
+        lines.append(t("agenda.empty"))
+        return "\n".join(lines), None
+    if agenda.follow_ups:
+        lines += ["", t("agenda.section.follow_ups")]
+        for item in agenda.follow_ups:
+            when = format_when(item.due_at, tz=tz, lang=lang, now=now)
+            key = "agenda.overdue" if item.due_at < now else "agenda.follow_up"
+            label = item.text or item.customer_name or ""
+            lines.append(t(key, when=when, text=label, customer=item.customer_name or "—"))
+            if item.customer_id is not None and item.customer_name:
+                button = t("agenda.button.customer", name=item.customer_name)
+                rows.append([(button, CustomerAction("open", item.customer_id))])
+    if agenda.birthdays:
+        lines += ["", t("agenda.section.birthdays")]
+        for bday in agenda.birthdays:
+            day = format_date(bday.occurs, lang=lang)
+            if bday.age is None:
+                lines.append(t("agenda.birthday", name=bday.customer_name, date=day))
+            else:
+                lines.append(
+                    t("agenda.birthday_age", name=bday.customer_name, date=day, age=bday.age)
+                )
+            button = t("agenda.button.birthday", name=bday.customer_name)
+            rows.append([(button, CustomerAction("open", bday.customer_id))])
+    if agenda.deals:
+        lines += ["", t("agenda.section.deals")]
+        for deal in agenda.deals:
+            day = format_date(deal.expected_close_date, lang=lang)
+            lines.append(t("agenda.deal", title=deal.title, customer=deal.customer_name, date=day))
+            rows.append(
+                [(t("agenda.button.deal", title=deal.title), DealAction("open", deal.deal_id))]
+            )
+    return "\n".join(lines), inline_keyboard(rows)
+
+
+async def _show(update: Update, context: CrmContext, *, days: int, title_key: str) -> None:
+    assert update.effective_chat is not None
+    first, last, until = _period(context, days)
+    agenda = await context.db.read(
+        get_agenda, actor=context.require_member(), first=first, last=last, until=until
+    )
+    lang = context.language
+    title = context.t(
+        title_key,
+        first=format_date(first, lang=lang),
+        last=format_date(last, lang=lang),
+    )
+    text, markup = _render(context, agenda, title=title)
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return []
+    del engine  # the agenda asks nothing; its buttons belong to the customer and deal flows
+
+    async def today(update: Update, context: CrmContext) -> None:
+        await _show(update, context, days=1, title_key="agenda.title.today")
+
+    async def week(update: Update, context: CrmContext) -> None:
+        await _show(update, context, days=7, title_key="agenda.title.week")
+
+    return [CommandHandler("today", today), CommandHandler("week", week)]

@@ -2,10 +2,11 @@
 
 Opened by `/customer <id>`, a search result or a card button; the id always goes through the
 access rule, so another member's customer gets exactly the "not found" of a missing one.
-The card's first line ends with "#<id>": replying to a card (a message from this bot) with
-text adds that text as a note of kind "message" happening now. "message" because the member
-wrote it in a chat and we do not know whether they called, met or visited; the note flow
-is there when they want to say which.
+History shows the customer's audit log; Edit, Delete, Merge and Reassign are handled by
+handlers/records.py. The card's first line ends with "#<id>": replying to a card (a message
+from this bot) with text adds that text as a note of kind "message" happening now. "message"
+because the member wrote it in a chat and we do not know whether they called, met or
+visited; the note flow is there when they want to say which.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from handlers.formatting import format_money, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
+from storage.customer_changes import HistoryEntry, list_customer_history
+from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
-from storage.models import Customer, utcnow
+from storage.models import Customer, Role, utcnow
 from storage.parsing import Money
 from storage.search import CustomerCard, get_customer_card
 
@@ -36,8 +39,10 @@ NOTE_KIND = "message"
 CARD_ID = re.compile(r"#(\d{1,18})\s*$")
 TEXT_FIELDS = ("email", "company", "position", "industry", "region")
 CHOICE_FIELDS = ("gender", "source", "category")
-CARD_ACTIONS = ("open", "remind", "edit", "history", "more")
-# The CallbackQueryHandler pattern: handlers/customer.py keeps note|deal|purchase.
+HISTORY_PER_PAGE = 8
+CARD_ACTIONS = ("open", "remind", "history", "more")
+# The CallbackQueryHandler pattern: handlers/customer.py keeps note|deal|purchase, and
+# handlers/records.py edit|delete|restore|merge|reassign.
 CARD_PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(CARD_ACTIONS)}):"
 
 
@@ -121,13 +126,30 @@ def note_line(context: CrmContext, note: Any) -> str:
 
 
 def card_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboardMarkup | None:
-    def button(key: str, action: str, value: str = "") -> tuple[str, CustomerAction]:
-        return context.t(f"lookup.button.{key}"), CustomerAction(action, customer_id, value)
+    """Merge and Reassign only for managers and admins; the handlers check the role again."""
 
+    def button(key: str, action: str, value: str = "") -> tuple[str, CustomerAction]:
+        return context.t(key), CustomerAction(action, customer_id, value)
+
+    lifecycle = [button("records.button.delete", "delete")]
+    if context.require_member().role != Role.SALES:
+        lifecycle += [
+            button("records.button.merge", "merge"),
+            button("records.button.reassign", "reassign"),
+        ]
     return inline_keyboard(
         [
-            [button("note", "note"), button("deal", "deal"), button("remind", "remind")],
-            [button("edit", "edit"), button("history", "history"), button("more", "more", "1")],
+            [
+                button("lookup.button.note", "note"),
+                button("lookup.button.deal", "deal"),
+                button("lookup.button.remind", "remind"),
+            ],
+            [
+                button("lookup.button.edit", "edit"),
+                button("lookup.button.history", "history", "1"),
+                button("lookup.button.more", "more", "1"),
+            ],
+            lifecycle,
         ]
     )
 
@@ -172,18 +194,89 @@ async def _more(update: Update, context: CrmContext, action: CustomerAction) -> 
         nav.append(("«", CustomerAction("more", action.customer_id, str(page - 1))))
     if card.more_interactions:
         nav.append(("»", CustomerAction("more", action.customer_id, str(page + 1))))
-    markup = inline_keyboard([nav])
+    await _page_reply(update, "\n".join(lines), inline_keyboard([nav]))
+
+
+async def _page_reply(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Pressed on the card: a new message under it (the card stays); on a page: turn it."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_chat is not None
     message = query.message
     if (
         isinstance(message, Message)
         and message.text
         and CARD_ID.search(message.text.split("\n")[0])
     ):
-        await context.bot.send_message(
-            update.effective_chat.id, "\n".join(lines), reply_markup=markup
-        )
+        await query.get_bot().send_message(update.effective_chat.id, text, reply_markup=markup)
     else:
-        await edit_message(query, "\n".join(lines), markup)
+        await edit_message(query, text, markup)
+
+
+async def _history(update: Update, context: CrmContext, action: CustomerAction) -> None:
+    """The audit log of this customer: who, when (member's tz), what, old → new; paginated."""
+    query = update.callback_query
+    assert query is not None
+    page = max(int(action.value or "1"), 1)
+    member = context.require_member()
+    try:
+        customer = await context.db.read(
+            get_customer, actor=member, customer_id=action.customer_id
+        )
+        entries = await context.db.read(
+            list_customer_history,
+            actor=member,
+            customer_id=action.customer_id,
+            limit=HISTORY_PER_PAGE + 1,
+            offset=(page - 1) * HISTORY_PER_PAGE,
+        )
+    except NotFound:
+        await answer_query(query, context.t("common.not_found"))
+        return
+    await answer_query(query)
+    lines = [context.t("records.history.title", name=customer.name, page=page)]
+    for entry in entries[:HISTORY_PER_PAGE]:
+        lines += history_lines(context, entry)
+    if not entries:
+        lines.append(context.t("records.history.none"))
+    nav = []
+    if page > 1:
+        nav.append(("«", CustomerAction("history", action.customer_id, str(page - 1))))
+    if len(entries) > HISTORY_PER_PAGE:
+        nav.append(("»", CustomerAction("history", action.customer_id, str(page + 1))))
+    await _page_reply(update, "\n".join(lines), inline_keyboard([nav]))
+
+
+def history_lines(context: CrmContext, entry: HistoryEntry) -> list[str]:
+    when = format_when(entry.at, tz=context.tz, lang=context.language)
+    action = _label(context, f"records.action.{entry.action}", entry.action)
+    lines = [
+        "",
+        context.t("records.history.entry", when=when, who=entry.actor_name, action=action),
+    ]
+    for name, change in entry.changes.items():
+        old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
+        label = _label(context, f"customer.field.{name}", "")
+        lines.append(
+            context.t(
+                "records.history.change",
+                field=label or _label(context, f"records.change.{name}", name),
+                old=_shown(context, old),
+                new=_shown(context, new),
+            )
+        )
+    return lines
+
+
+def _shown(context: CrmContext, value: Any) -> str:
+    """An audited value as text: lists joined, a birthday as on the card, nothing as "—"."""
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, dict) and value.get("month") and value.get("day"):
+        return fp.show_birthday(value, context)
+    if isinstance(value, list):
+        return ", ".join(_shown(context, item) for item in value)
+    return str(value)
 
 
 def build_card_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
@@ -196,6 +289,9 @@ def build_card_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmConte
         assert update.effective_chat is not None
         if action.action == "more":
             await _more(update, context, action)
+            return
+        if action.action == "history":
+            await _history(update, context, action)
             return
         try:
             card = await context.db.read(

@@ -60,7 +60,9 @@ async def gate(update: Update, context: CrmContext) -> None:
     context.remember_language(language)
     if update.my_chat_member is not None:
         await _note_membership(update.my_chat_member, context)
-        raise ApplicationHandlerStop
+        if update.my_chat_member.chat.type == ChatType.PRIVATE:
+            raise ApplicationHandlerStop
+        return  # the bot added to / removed from a group: the team feed handles it
     if member is not None and member.unreachable_at is not None:
         await context.db.run(set_reachable, member_id=context.member_id, reachable=True)
     if member is not None or is_invite_start(update):

@@ -1,17 +1,105 @@
-"""Placeholder wired into the app; the pipeline feature is being written (not yet a feature)."""
+"""`/deals` and `/pipeline`: the open pipeline at a glance.
+
+    /deals --> own open deals grouped by stage (count and totals per currency),
+               one button per deal --press--> the deal card (handlers/deal.py)
+    /pipeline (managers: team, admins: everyone) --> totals by stage and by salesperson
+
+Amounts are summed per currency and never converted. Sales asking for /pipeline are
+pointed to /deals; storage applies the access rule either way.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler
+from decimal import Decimal
 
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from handlers.callback_data import DealAction
 from handlers.context import CrmContext
+from handlers.deal import stage_label
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
+from handlers.formatting import format_money
+from handlers.keyboards import inline_keyboard
+from storage.access import NotFound
+from storage.models import Role
+from storage.parsing import Money
+from storage.pipeline import count_pipeline, list_my_deals_by_stage
 
 FLOWS: tuple[Flow, ...] = ()
 
 
+def _total(context: CrmContext, totals: dict[str, Decimal]) -> str:
+    if not totals:
+        return context.t("pipeline.no_amount")
+    return ", ".join(
+        format_money(Money(amount, currency), lang=context.language)
+        for currency, amount in sorted(totals.items())
+    )
+
+
+async def deals(update: Update, context: CrmContext) -> None:
+    assert update.effective_chat is not None
+    groups = await context.db.read(
+        list_my_deals_by_stage,
+        actor=context.require_member(),
+        stages=context.services.config.deals.stages,
+    )
+    if not groups:
+        await context.bot.send_message(update.effective_chat.id, context.t("deals.none"))
+        return
+    lines = [context.t("deals.title", count=sum(g.count for g in groups))]
+    rows = []
+    for group in groups:
+        stage = stage_label(context, group.key)
+        lines.append(
+            context.t(
+                "deals.stage", stage=stage, count=group.count, total=_total(context, group.totals)
+            )
+        )
+        rows += [
+            [(f"{stage} · {deal.title} · {customer}", DealAction("open", deal.id or 0))]
+            for deal, customer in group.deals
+        ]
+    await context.bot.send_message(
+        update.effective_chat.id, "\n".join(lines), reply_markup=inline_keyboard(rows)
+    )
+
+
+async def pipeline(update: Update, context: CrmContext) -> None:
+    assert update.effective_chat is not None
+    member = context.require_member()
+    try:
+        totals = await context.db.read(
+            count_pipeline, actor=member, stages=context.services.config.deals.stages
+        )
+    except NotFound:
+        await context.bot.send_message(update.effective_chat.id, context.t("pipeline.leads_only"))
+        return
+    title = "pipeline.title_all" if member.role == Role.ADMIN else "pipeline.title_team"
+    lines = [context.t(title), ""]
+    if not totals.by_stage:
+        lines.append(context.t("pipeline.none"))
+    else:
+        lines.append(context.t("pipeline.by_stage"))
+        lines += [
+            context.t(
+                "pipeline.line",
+                name=stage_label(context, g.key),
+                count=g.count,
+                total=_total(context, g.totals),
+            )
+            for g in totals.by_stage
+        ]
+        lines += ["", context.t("pipeline.by_owner")]
+        lines += [
+            context.t("pipeline.line", name=g.key, count=g.count, total=_total(context, g.totals))
+            for g in totals.by_owner
+        ]
+    await context.bot.send_message(update.effective_chat.id, "\n".join(lines))
+
+
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
     del engine
-    return []
+    return [CommandHandler("deals", deals), CommandHandler("pipeline", pipeline)]

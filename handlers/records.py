@@ -1,17 +1,363 @@
-"""Placeholder wired into the app; the records feature is being written (not yet a feature)."""
+"""Changing a customer from its card: Edit a field, Delete (soft), Merge, Reassign; `/restore`.
+
+    card --Edit--> pick a field --> "edit_customer" flow: that one question (the entry flow's
+                   parser and wording) -> confirm --Save--> update_customer -> card again
+    card --Delete--> "really?" --Yes--> archived (hidden everywhere) ... /restore (admins)
+                     lists deleted customers --Restore--> back
+    card --Merge into…--> "merge_customer" flow: search the customer to keep -> confirm
+                          --Save--> the duplicate's records move over, the duplicate is deleted
+    card --Reassign--> pick a member of the team --> new owner; both salespeople are told
+
+Every id in a button is untrusted: it goes through storage with the actor, and a missing,
+deleted or foreign customer, or a role that may not do this, gets the same "not found".
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlmodel import Session
 from telegram import Update
-from telegram.ext import BaseHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from handlers.callback_data import VERSION, CustomerAction
 from handlers.context import CrmContext
-from handlers.flow import Flow
+from handlers.customer import FIELDS
+from handlers.customer_card import send_card
+from handlers.customer_pick import customer_field, picked_id, search
+from handlers.customer_pick import label as customer_label
+from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
+from handlers.flow_render import show
+from handlers.keyboards import inline_keyboard
+from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
+from storage.access import NotFound
+from storage.customer_changes import (
+    archive_customer,
+    current_values,
+    list_deleted_customers,
+    list_reassign_targets,
+    merge_customers,
+    reassign_customer,
+    restore_customer,
+    update_customer,
+)
+from storage.customers import get_customer
+from storage.models import Member, Role
 
-FLOWS: tuple[Flow, ...] = ()
+logger = logging.getLogger(__name__)
+
+EDIT_FLOW = "edit_customer"
+MERGE_FLOW = "merge_customer"
+FIELD_KEY = "_field"  # hidden values of the edit flow: which field, which customer
+CUSTOMER_KEY = "_customer"
+ACTIONS = ("edit", "delete", "restore", "merge", "reassign")
+PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(ACTIONS)}):"
+CONFIRMED = "1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a saved change tells the member: a catalog text, and the card to show after."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    card_id: int | None = None
+
+
+def _only(name: str) -> Callable[[dict[str, Any]], bool]:
+    def applies(values: dict[str, Any]) -> bool:
+        return values.get(FIELD_KEY) == name
+
+    return applies
+
+
+# The entry flow's fields, each asked only when it is the one being edited.
+EDIT_FIELDS = tuple(replace(f, when=_only(f.name)) for f in FIELDS)
+
+
+def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
+    """Only the edited field, and only if answered (Review without an answer changes nothing)."""
+    actor, name = context.require_member(), values[FIELD_KEY]
+    customer_id = picked_id(values[CUSTOMER_KEY])
+    changes = {name: values[name]} if name in values else {}
+
+    def save(session: Session) -> Outcome:
+        if not changes:
+            return Outcome("records.edit.unchanged", card_id=customer_id)
+        try:
+            customer = update_customer(
+                session, actor=actor, customer_id=customer_id, changes=changes
+            )
+        except NotFound:
+            return Outcome("common.not_found")
+        return Outcome("records.edit.saved", {"name": customer.name}, customer_id)
+
+    return save
+
+
+def _save_merge(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
+    actor = context.require_member()
+    survivor, duplicate = values["survivor"], values["duplicate"]
+
+    def save(session: Session) -> Outcome:
+        if picked_id(survivor) == picked_id(duplicate):
+            return Outcome("records.merge.same")
+        try:
+            merge_customers(
+                session,
+                actor=actor,
+                survivor_id=picked_id(survivor),
+                duplicate_id=picked_id(duplicate),
+            )
+        except NotFound:
+            return Outcome("common.not_found")
+        params = {"duplicate": duplicate["label"], "survivor": survivor["label"]}
+        return Outcome("records.merge.done", params, picked_id(survivor))
+
+    return save
+
+
+async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:
+    await context.bot.send_message(chat_id, context.t(outcome.key, **outcome.params))
+    if outcome.card_id is not None:
+        await send_card(context, chat_id, outcome.card_id)
+
+
+FLOWS: tuple[Flow, ...] = (
+    Flow(name=EDIT_FLOW, fields=EDIT_FIELDS, save=_save_edit, after_save=_after_save),
+    Flow(
+        name=MERGE_FLOW,
+        fields=(Field("duplicate", required=True, search=search), customer_field("survivor")),
+        save=_save_merge,
+        after_save=_after_save,
+    ),
+)
+
+
+async def _edit(
+    update: Update, context: CrmContext, action: CustomerAction, engine: FlowEngine
+) -> None:
+    """Without a field: the list of fields. With one: its question, as in the entry flow."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_chat is not None
+    index = int(action.value) if action.value else None
+    try:
+        values = await context.db.read(
+            current_values, actor=context.require_member(), customer_id=action.customer_id
+        )
+    except NotFound:
+        await answer_query(query, context.t("common.not_found"))
+        return
+    await answer_query(query)
+    if index is None or index >= len(FIELDS):
+        rows = [
+            [
+                (
+                    context.t(f"customer.field.{f.name}"),
+                    CustomerAction("edit", action.customer_id, str(i)),
+                )
+            ]
+            for i, f in enumerate(FIELDS)
+        ]
+        text = context.t("records.edit.choose", name=values["name"])
+        await context.bot.send_message(
+            update.effective_chat.id, text, reply_markup=inline_keyboard(rows)
+        )
+        return
+    chosen = FIELDS[index]
+    now = values.get(chosen.name)
+    shown = show(context, chosen, now) if now not in (None, "", []) else "—"
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t(
+            "records.edit.intro",
+            name=values["name"],
+            field=context.t(f"customer.field.{chosen.name}"),
+            value=shown,
+        ),
+    )
+    picked = {"id": str(action.customer_id), "label": values["name"]}
+    await engine.start(
+        update, context, EDIT_FLOW, values={FIELD_KEY: chosen.name, CUSTOMER_KEY: picked}
+    )
+
+
+async def _delete(update: Update, context: CrmContext, action: CustomerAction) -> None:
+    """First press asks; the "Yes" button (value 1) archives."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_chat is not None
+    member = context.require_member()
+    try:
+        if action.value == CONFIRMED:
+            customer = await context.db.run(
+                archive_customer, actor=member, customer_id=action.customer_id
+            )
+        else:
+            customer = await context.db.read(
+                get_customer, actor=member, customer_id=action.customer_id
+            )
+    except NotFound:
+        await answer_query(query, context.t("common.not_found"))
+        return
+    await answer_query(query)
+    if action.value == CONFIRMED:
+        await edit_message(query, context.t("records.delete.done", name=customer.name))
+        return
+    yes = (
+        context.t("records.delete.yes"),
+        CustomerAction("delete", action.customer_id, CONFIRMED),
+    )
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t("records.delete.confirm", name=customer.name),
+        reply_markup=inline_keyboard([[yes]]),
+    )
+
+
+async def restore_command(update: Update, context: CrmContext) -> None:
+    """Admins only: the latest deleted customers, each with a Restore button."""
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    try:
+        deleted = await context.db.read(list_deleted_customers, actor=context.require_member())
+    except NotFound:
+        await context.bot.send_message(chat_id, context.t("records.restore.admins_only"))
+        return
+    if not deleted:
+        await context.bot.send_message(chat_id, context.t("records.restore.none"))
+        return
+    rows = [
+        [(f"♻️ {customer_label(c)} #{c.id}", CustomerAction("restore", c.id or 0))] for c in deleted
+    ]
+    await context.bot.send_message(
+        chat_id, context.t("records.restore.title"), reply_markup=inline_keyboard(rows)
+    )
+
+
+async def _restore(update: Update, context: CrmContext, action: CustomerAction) -> None:
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_chat is not None
+    try:
+        customer = await context.db.run(
+            restore_customer, actor=context.require_member(), customer_id=action.customer_id
+        )
+    except NotFound:
+        await answer_query(query, context.t("common.not_found"))
+        return
+    await answer_query(query)
+    await context.bot.send_message(
+        update.effective_chat.id, context.t("records.restore.done", name=customer.name)
+    )
+
+
+async def _merge(
+    update: Update, context: CrmContext, action: CustomerAction, engine: FlowEngine
+) -> None:
+    """Managers and admins: this customer is the duplicate; the flow asks for the survivor.
+    A value (the duplicate's id, with this customer the survivor) goes straight to confirm."""
+    query = update.callback_query
+    assert query is not None
+    member = context.require_member()
+    ids = [action.customer_id, *([int(action.value)] if action.value else [])]
+    try:
+        if member.role == Role.SALES:
+            raise NotFound
+        found = [await context.db.read(get_customer, actor=member, customer_id=i) for i in ids]
+    except NotFound:
+        await answer_query(query, context.t("common.not_found"))
+        return
+    await answer_query(query)
+    picked = [{"id": str(c.id), "label": customer_label(c)} for c in found]
+    values = (
+        {"duplicate": picked[-1]}
+        if len(picked) == 1
+        else {"survivor": picked[0], "duplicate": picked[1]}
+    )
+    await engine.start(update, context, MERGE_FLOW, values=values)
+
+
+async def _reassign(update: Update, context: CrmContext, action: CustomerAction) -> None:
+    """Without a value: the members to choose from. With a member id: hand it over."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_chat is not None
+    member = context.require_member()
+    try:
+        if not action.value:
+            targets = await context.db.read(
+                list_reassign_targets, actor=member, customer_id=action.customer_id
+            )
+        else:
+            result = await context.db.run(
+                reassign_customer,
+                actor=member,
+                customer_id=action.customer_id,
+                new_owner_id=int(action.value),
+            )
+    except NotFound:
+        await answer_query(query, context.t("common.not_found"))
+        return
+    await answer_query(query)
+    chat_id = update.effective_chat.id
+    if not action.value:
+        rows = [
+            [(m.display_name, CustomerAction("reassign", action.customer_id, str(m.id)))]
+            for m in targets
+        ]
+        key = "records.reassign.choose" if rows else "records.reassign.nobody"
+        await context.bot.send_message(chat_id, context.t(key), reply_markup=inline_keyboard(rows))
+        return
+    customer, old, new = result.customer, result.old_owner, result.new_owner
+    params = {"name": customer.name, "id": customer.id, "actor": member.display_name}
+    await edit_message(
+        query,
+        context.t(
+            "records.reassign.done", owner=new.display_name, count=result.reminders_moved, **params
+        ),
+    )
+    await _tell(context, new, "records.reassign.told_new", **params)
+    await _tell(context, old, "records.reassign.told_old", owner=new.display_name, **params)
+
+
+async def _tell(context: CrmContext, member: Member, key: str, **params: object) -> None:
+    """A notice in the member's chosen language (as reminders are sent); a member who
+    blocked the bot is simply not told."""
+    if member.id == context.member_id:
+        return
+    default = context.services.config.locale.default_language
+    translate = context.services.catalogs.translator(member.language or default)
+    try:
+        await context.bot.send_message(member.telegram_id, translate(key, **params))
+    except Exception as exc:
+        if not is_blocked(exc):
+            raise
+        logger.info("could not tell member %s: bot blocked", member.id)
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return []
+    async def record_button(update: Update, context: CrmContext) -> None:
+        action = await button_data(update, context, CustomerAction)
+        if action is None:
+            return
+        if action.action == "edit":
+            await _edit(update, context, action, engine)
+        elif action.action == "delete":
+            await _delete(update, context, action)
+        elif action.action == "restore":
+            await _restore(update, context, action)
+        elif action.action == "merge":
+            await _merge(update, context, action, engine)
+        else:
+            await _reassign(update, context, action)
+
+    return [
+        CommandHandler("restore", restore_command),
+        CallbackQueryHandler(record_button, pattern=PATTERN),
+    ]

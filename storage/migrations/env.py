@@ -5,6 +5,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on the metadata)
+import storage.notification_models  # noqa: F401  (the notification feature's tables)
 from storage.db import create_db_engine
 
 config = context.config

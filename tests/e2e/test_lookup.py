@@ -137,8 +137,11 @@ async def test_card_shows_fields_owner_notes_and_buttons(
     assert "Source: Referral" in lines
     assert "Owner: Ada" in lines
     assert card.button_labels == [
-        shown(catalogs, "en", f"lookup.button.{key}")
-        for key in ("note", "deal", "remind", "edit", "history", "more")
+        shown(catalogs, "en", key)
+        for key in (
+            *(f"lookup.button.{b}" for b in ("note", "deal", "remind", "edit", "history", "more")),
+            *(f"records.button.{b}" for b in ("delete", "merge", "reassign")),
+        )
     ]
 
 

@@ -1,0 +1,156 @@
+"""A member's agenda for a period (`/today`, `/week`): what is due, whose birthday, which deals.
+
+The agenda is personal, like reminders: the member's own follow-ups (overdue ones included,
+they are still to do), birthdays of the customers they own, and their own open deals whose
+expected close date falls in the period. The period is a range of local dates in the
+member's timezone; the caller turns it into the UTC end instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from storage.deals import CLOSED_STAGES
+from storage.models import Customer, Deal, Member, Reminder
+from storage.reminders import OPEN_STATUSES, ReminderKind
+from storage.working_hours import age_on, birthday_in
+
+LIMIT = 20
+
+
+@dataclass(frozen=True)
+class FollowUpItem:
+    reminder_id: int
+    due_at: datetime
+    text: str | None
+    customer_id: int | None
+    customer_name: str | None
+
+
+@dataclass(frozen=True)
+class BirthdayItem:
+    customer_id: int
+    customer_name: str
+    occurs: date
+    age: int | None
+
+
+@dataclass(frozen=True)
+class DealItem:
+    deal_id: int
+    title: str
+    customer_name: str
+    expected_close_date: date
+
+
+@dataclass(frozen=True)
+class Agenda:
+    follow_ups: list[FollowUpItem]
+    birthdays: list[BirthdayItem]
+    deals: list[DealItem]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.follow_ups or self.birthdays or self.deals)
+
+
+def get_agenda(
+    session: Session, *, actor: Member, first: date, last: date, until: datetime
+) -> Agenda:
+    """Follow-ups due before `until` (the end of `last`, as UTC), birthdays and expected
+    closes from `first` to `last` (local dates), each list soonest first."""
+    return Agenda(
+        follow_ups=_follow_ups(session, actor, until),
+        birthdays=_birthdays(session, actor, first, last),
+        deals=_deals(session, actor, first, last),
+    )
+
+
+def _follow_ups(session: Session, actor: Member, until: datetime) -> list[FollowUpItem]:
+    rows = session.exec(
+        select(Reminder, Customer)
+        .outerjoin(
+            Customer,
+            and_(
+                col(Customer.id) == col(Reminder.customer_id), col(Customer.deleted_at).is_(None)
+            ),
+        )
+        .where(
+            col(Reminder.member_id) == actor.id,
+            col(Reminder.kind) == ReminderKind.FOLLOW_UP,
+            col(Reminder.status).in_(OPEN_STATUSES),
+            col(Reminder.due_at) < until,
+        )
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .limit(LIMIT)
+    )
+    items = []
+    for reminder, customer in rows:
+        assert reminder.id is not None
+        items.append(
+            FollowUpItem(
+                reminder_id=reminder.id,
+                due_at=reminder.due_at,
+                text=reminder.text,
+                customer_id=customer.id if customer else None,
+                customer_name=customer.name if customer else None,
+            )
+        )
+    return items
+
+
+def _birthdays(session: Session, actor: Member, first: date, last: date) -> list[BirthdayItem]:
+    """29 February counts on 28 February in other years, as the birthday nudge does."""
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    pairs = {(d.month, d.day) for d in days}
+    pairs |= {(2, 29) for d in days if (d.month, d.day) == (2, 28)}
+    rows = session.exec(
+        select(Customer).where(
+            col(Customer.owner_id) == actor.id,
+            col(Customer.deleted_at).is_(None),
+            or_(
+                *(
+                    and_(col(Customer.birthday_month) == m, col(Customer.birthday_day) == d)
+                    for m, d in pairs
+                )
+            ),
+        )
+    )
+    items = []
+    for customer in rows:
+        assert customer.id is not None
+        assert customer.birthday_month is not None
+        assert customer.birthday_day is not None
+        for year in sorted({first.year, last.year}):
+            occurs = birthday_in(year, customer.birthday_month, customer.birthday_day)
+            if first <= occurs <= last:
+                age = age_on(occurs, customer.birthday_year)
+                items.append(BirthdayItem(customer.id, customer.name, occurs, age))
+    return sorted(items, key=lambda item: (item.occurs, item.customer_name))[:LIMIT]
+
+
+def _deals(session: Session, actor: Member, first: date, last: date) -> list[DealItem]:
+    rows = session.exec(
+        select(Deal, Customer)
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .where(
+            col(Deal.owner_id) == actor.id,
+            col(Deal.stage).not_in(CLOSED_STAGES),
+            col(Deal.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            col(Deal.expected_close_date) >= first,
+            col(Deal.expected_close_date) <= last,
+        )
+        .order_by(col(Deal.expected_close_date), col(Deal.id))
+        .limit(LIMIT)
+    )
+    items = []
+    for deal, customer in rows:
+        assert deal.id is not None
+        assert deal.expected_close_date is not None
+        items.append(DealItem(deal.id, deal.title, customer.name, deal.expected_close_date))
+    return items

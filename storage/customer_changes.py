@@ -1,0 +1,321 @@
+"""Changing a customer after entry: edit, soft delete and restore, merge, reassign, history.
+
+Every change loads the customer through the access rule first (so a forged id is `NotFound`,
+like a missing one) and writes its audit entry in the same transaction: who, when, which
+fields, old and new values. Role refusals are `NotFound` too, because the chat answers them
+exactly like an unknown record and nothing about the target leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from storage.access import NotFound, actor_id, member_scope, require_customer
+from storage.audit import diff, record_audit, snapshot
+from storage.models import (
+    Attachment,
+    AuditEntry,
+    Customer,
+    CustomerPhone,
+    Deal,
+    Interaction,
+    Member,
+    Purchase,
+    Reminder,
+    Role,
+    utcnow,
+)
+from storage.search_index import index_customer
+
+ENTITY = "customer"
+PENDING = "pending"
+# The fields `update_customer` may change: what the entry flow asks, under the same names.
+EDITABLE = (
+    "name",
+    "phones",
+    "email",
+    "company",
+    "position",
+    "industry",
+    "region",
+    "gender",
+    "birthday",
+    "source",
+    "category",
+    "tags",
+    "needs",
+)
+
+
+@dataclass(frozen=True)
+class Reassigned:
+    """What the chat needs to tell both salespeople."""
+
+    customer: Customer
+    old_owner: Member
+    new_owner: Member
+    reminders_moved: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    action: str
+    actor_name: str
+    at: datetime
+    changes: dict[str, Any]
+
+
+def _values(session: Session, customer: Customer) -> dict[str, Any]:
+    """The customer in the shape the entry flow answers in (phones list, birthday dict)."""
+    values = {name: getattr(customer, name) for name in EDITABLE if hasattr(customer, name)}
+    values["phones"] = list(
+        session.exec(
+            select(CustomerPhone.e164)
+            .where(col(CustomerPhone.customer_id) == customer.id)
+            .order_by(col(CustomerPhone.id))
+        )
+    )
+    month, day = customer.birthday_month, customer.birthday_day
+    values["birthday"] = (
+        {"month": month, "day": day, "year": customer.birthday_year} if month and day else None
+    )
+    values["tags"] = list(customer.tags or [])
+    return values
+
+
+def current_values(session: Session, *, actor: Member, customer_id: int) -> dict[str, Any]:
+    """A visible customer's editable fields, for showing "now: ..." before an edit."""
+    return _values(session, require_customer(session, actor=actor, customer_id=customer_id))
+
+
+def update_customer(
+    session: Session, *, actor: Member, customer_id: int, changes: dict[str, Any]
+) -> Customer:
+    """Apply entry-flow answers (already parsed and validated) and audit what really changed."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    customer = require_customer(session, actor=actor, customer_id=customer_id)
+    before = snapshot(**_values(session, customer))
+    after = {**before, **snapshot(**changes)}
+    changed = diff(before, after)
+    if not changed:
+        return customer
+    for name in changed:
+        value = changes[name]
+        if name == "phones":
+            session.execute(
+                delete(CustomerPhone).where(col(CustomerPhone.customer_id) == customer_id)
+            )
+            for e164 in dict.fromkeys(value or []):
+                session.add(CustomerPhone(customer_id=customer_id, e164=e164))
+        elif name == "birthday":
+            birthday = value or {}
+            customer.birthday_month = birthday.get("month")
+            customer.birthday_day = birthday.get("day")
+            customer.birthday_year = birthday.get("year")
+        elif name == "tags":
+            customer.tags = list(value or [])
+        else:
+            setattr(customer, name, value)
+    _touch(session, actor, customer)
+    index_customer(session, customer_id=customer_id)
+    record_audit(
+        session,
+        actor_id=actor_id(actor),
+        action="update",
+        entity_type=ENTITY,
+        entity_id=customer_id,
+        changes=changed,
+    )
+    return customer
+
+
+def archive_customer(session: Session, *, actor: Member, customer_id: int) -> Customer:
+    """Soft delete: hidden from search, cards and pickers; an admin can restore it."""
+    customer = require_customer(session, actor=actor, customer_id=customer_id)
+    _set_deleted(session, actor, customer, utcnow(), action="delete")
+    return customer
+
+
+def list_deleted_customers(session: Session, *, actor: Member, limit: int = 20) -> list[Customer]:
+    """Deleted customers, latest first; only admins restore, so only admins list them."""
+    if actor.role != Role.ADMIN:
+        raise NotFound
+    return list(
+        session.exec(
+            select(Customer)
+            .where(col(Customer.deleted_at).is_not(None))
+            .order_by(col(Customer.deleted_at).desc(), col(Customer.id).desc())
+            .limit(limit)
+        )
+    )
+
+
+def restore_customer(session: Session, *, actor: Member, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if actor.role != Role.ADMIN or customer is None or customer.deleted_at is None:
+        raise NotFound
+    _set_deleted(session, actor, customer, None, action="restore")
+    return customer
+
+
+def merge_customers(
+    session: Session, *, actor: Member, survivor_id: int, duplicate_id: int
+) -> Customer:
+    """Move the duplicate's phones, notes, deals, purchases, reminders and attachments to the
+    survivor, then soft-delete the duplicate. Managers and admins only; both must be visible."""
+    if actor.role == Role.SALES or survivor_id == duplicate_id:
+        raise NotFound
+    survivor = require_customer(session, actor=actor, customer_id=survivor_id)
+    duplicate = require_customer(session, actor=actor, customer_id=duplicate_id)
+    known = set(_values(session, survivor)["phones"])
+    moved: dict[str, int] = {}
+    for phone in session.exec(
+        select(CustomerPhone).where(col(CustomerPhone.customer_id) == duplicate_id)
+    ):
+        if phone.e164 in known:
+            session.delete(phone)
+        else:
+            phone.customer_id = survivor_id
+            moved["phones"] = moved.get("phones", 0) + 1
+    children: tuple[tuple[str, Any], ...] = (
+        ("notes", Interaction),
+        ("deals", Deal),
+        ("purchases", Purchase),
+        ("reminders", Reminder),
+        ("attachments", Attachment),
+    )
+    for label, model in children:
+        result = session.execute(
+            update(model)
+            .where(col(model.customer_id) == duplicate_id)
+            .values(customer_id=survivor_id)
+        )
+        moved[label] = result.rowcount  # type: ignore[attr-defined]
+    _set_deleted(session, actor, duplicate, utcnow(), action=None)
+    _touch(session, actor, survivor)
+    record_audit(
+        session,
+        actor_id=actor_id(actor),
+        action="merge",
+        entity_type=ENTITY,
+        entity_id=survivor_id,
+        changes={"merged_from": [None, duplicate_id], **{k: [0, v] for k, v in moved.items()}},
+    )
+    record_audit(
+        session,
+        actor_id=actor_id(actor),
+        action="merge",
+        entity_type=ENTITY,
+        entity_id=duplicate_id,
+        changes={"merged_into": [None, survivor_id], "deleted": [False, True]},
+    )
+    return survivor
+
+
+def list_reassign_targets(session: Session, *, actor: Member, customer_id: int) -> list[Member]:
+    """Active salespeople and managers the actor may hand the customer to (not its owner)."""
+    if actor.role == Role.SALES:
+        raise NotFound
+    customer = require_customer(session, actor=actor, customer_id=customer_id)
+    return list(
+        session.exec(
+            select(Member)
+            .where(
+                member_scope(actor),
+                col(Member.active).is_(True),
+                col(Member.id) != customer.owner_id,
+            )
+            .order_by(col(Member.display_name), col(Member.id))
+        )
+    )
+
+
+def reassign_customer(
+    session: Session, *, actor: Member, customer_id: int, new_owner_id: int
+) -> Reassigned:
+    """Hand a customer to another member in the actor's scope; the old owner's pending
+    reminders about it move along, since the new owner now does the follow-up."""
+    if actor.role == Role.SALES:
+        raise NotFound
+    customer = require_customer(session, actor=actor, customer_id=customer_id)
+    new_owner = session.exec(
+        select(Member).where(
+            col(Member.id) == new_owner_id, member_scope(actor), col(Member.active).is_(True)
+        )
+    ).first()
+    old_owner = session.get(Member, customer.owner_id)
+    if new_owner is None or old_owner is None or new_owner.id == old_owner.id:
+        raise NotFound
+    moved = session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.customer_id) == customer_id,
+            col(Reminder.member_id) == old_owner.id,
+            col(Reminder.status) == PENDING,
+        )
+        .values(member_id=new_owner_id, updated_at=utcnow())
+    ).rowcount  # type: ignore[attr-defined]
+    customer.owner_id = new_owner_id
+    _touch(session, actor, customer)
+    record_audit(
+        session,
+        actor_id=actor_id(actor),
+        action="reassign",
+        entity_type=ENTITY,
+        entity_id=customer_id,
+        changes={"owner": [old_owner.display_name, new_owner.display_name]},
+    )
+    return Reassigned(customer, old_owner, new_owner, moved)
+
+
+def list_customer_history(
+    session: Session, *, actor: Member, customer_id: int, limit: int, offset: int = 0
+) -> list[HistoryEntry]:
+    """The audit entries of a visible customer, newest first, with the actor's name."""
+    require_customer(session, actor=actor, customer_id=customer_id)
+    rows = session.exec(
+        select(AuditEntry, Member.display_name)
+        .outerjoin(Member, col(Member.id) == col(AuditEntry.actor_id))
+        .where(col(AuditEntry.entity_type) == ENTITY, col(AuditEntry.entity_id) == customer_id)
+        .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [HistoryEntry(e.action, name or "—", e.at, dict(e.changes)) for e, name in rows]
+
+
+def _touch(session: Session, actor: Member, customer: Customer) -> None:
+    customer.updated_at = utcnow()
+    customer.updated_by_id = actor_id(actor)
+    session.add(customer)
+    session.flush()
+
+
+def _set_deleted(
+    session: Session,
+    actor: Member,
+    customer: Customer,
+    deleted_at: datetime | None,
+    *,
+    action: str | None,
+) -> None:
+    old = customer.deleted_at
+    customer.deleted_at = deleted_at
+    _touch(session, actor, customer)
+    if action is not None:
+        assert customer.id is not None
+        record_audit(
+            session,
+            actor_id=actor_id(actor),
+            action=action,
+            entity_type=ENTITY,
+            entity_id=customer.id,
+            changes={"deleted_at": list(snapshot(old=old, new=deleted_at).values())},
+        )

@@ -1,0 +1,352 @@
+"""Birthday and stay-in-touch nudges: planned as reminder rows, held back outside working hours.
+
+Planning is idempotent: each nudge has a dedupe key (`birthday:<customer>:<year>`,
+`touch:<customer>:<period>:<since>`), so the planner may run every few minutes, on several
+instances and after any restart without ever making a second row. Delivery reuses the
+follow-up machinery (`storage.reminders`); `claim_deliverable` adds the quiet-hours rule on
+top of `claim_deliveries`: a claimed reminder that is not for an exact time and falls
+outside its member's working hours is moved to the next start instead of being sent, and a
+stay-in-touch nudge whose customer was contacted meanwhile is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from storage.models import Customer, Interaction, Member, Reminder, utcnow
+from storage.reminders import ReminderKind, ReminderStatus, ReminderView, claim_deliveries
+from storage.working_hours import (
+    WorkingHours,
+    birthday_in,
+    local_moment,
+    next_birthday,
+    next_delivery_time,
+    parse_clock,
+)
+
+NUDGE_KINDS = (ReminderKind.BIRTHDAY, ReminderKind.STAY_IN_TOUCH)
+
+
+@dataclass(frozen=True)
+class NudgeRules:
+    """The team's defaults from config; members override timezone and working hours."""
+
+    timezone: str
+    work_start: time
+    work_end: time
+    birthday_check_time: time = time(9, 0)
+    birthday_days_ahead: int = 0
+    cadence_days: Mapping[str, int] = field(default_factory=dict)
+
+    def tz_of(self, member: Member) -> ZoneInfo:
+        return ZoneInfo(member.timezone or self.timezone)
+
+    def hours_of(self, member: Member) -> WorkingHours:
+        start, end = parse_clock(member.work_start), parse_clock(member.work_end)
+        return WorkingHours(start or self.work_start, end or self.work_end)
+
+    def cadence_of(self, customer: Customer) -> int | None:
+        if customer.contact_cadence_days:
+            return customer.contact_cadence_days
+        return self.cadence_days.get(customer.category or "")
+
+    def deliver_at(self, member: Member, due_at: datetime) -> datetime:
+        hours = self.hours_of(member)
+        return next_delivery_time(
+            due_at, tz=self.tz_of(member), work_start=hours.start, work_end=hours.end, exact=False
+        )
+
+
+@dataclass(frozen=True)
+class NudgeInfo:
+    """What a nudge message shows beyond `ReminderView`: the birthday, or the last contact."""
+
+    customer_id: int
+    birthday: date | None = None
+    birth_year: int | None = None
+    since: datetime | None = None
+    last_kind: str | None = None
+    last_at: datetime | None = None
+    last_summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    views: list[ReminderView]
+    nudges: dict[int, NudgeInfo]
+    held_back: int  # moved to working hours or dropped: the caller should claim again
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def plan_nudges(
+    session: Session, *, now: datetime, rules: NudgeRules, member_id: int | None = None
+) -> int:
+    """Create every birthday and stay-in-touch reminder due by now's rules; the number made."""
+    made = 0
+    for customer, member in _candidates(session, now=now, rules=rules, member_id=member_id):
+        for key, due_at in _wanted(customer, member, now=now, rules=rules):
+            made += _insert_once(session, customer, member, key, due_at)
+    return made
+
+
+def _candidates(
+    session: Session, *, now: datetime, rules: NudgeRules, member_id: int | None
+) -> list[tuple[Customer, Member]]:
+    """Customers of active members with a birthday near today (in any timezone) or who may
+    be overdue for contact: a cheap SQL filter, refined per owner's timezone in `_wanted`."""
+    first = now.date() - timedelta(days=1)
+    days = [first + timedelta(days=i) for i in range(rules.birthday_days_ahead + 3)]
+    pairs = {(d.month, d.day) for d in days} | {
+        (2, 29) for d in days if (d.month, d.day) == (2, 28)
+    }
+    near_birthday = or_(
+        *(
+            and_(col(Customer.birthday_month) == m, col(Customer.birthday_day) == d)
+            for m, d in pairs
+        )
+    )
+    since = func.coalesce(col(Customer.last_contact_at), col(Customer.created_at))
+    shortest = min(rules.cadence_days.values(), default=None)
+    maybe_stale: ColumnElement[bool] = col(Customer.contact_cadence_days).is_not(None)
+    if shortest is not None:
+        by_category = and_(
+            col(Customer.category).in_(list(rules.cadence_days)),
+            since <= now - timedelta(days=shortest),
+        )
+        maybe_stale = or_(maybe_stale, by_category)
+    query = (
+        select(Customer, Member)
+        .join(Member, col(Member.id) == col(Customer.owner_id))
+        .where(
+            col(Member.active).is_(True),
+            col(Customer.deleted_at).is_(None),
+            or_(near_birthday, maybe_stale),
+        )
+        .order_by(col(Customer.id))
+    )
+    if member_id is not None:
+        query = query.where(col(Member.id) == member_id)
+    return [(customer, member) for customer, member in session.exec(query)]
+
+
+def _wanted(
+    customer: Customer, member: Member, *, now: datetime, rules: NudgeRules
+) -> list[tuple[str, datetime]]:
+    """(dedupe key, due time) of the nudges this customer should have now."""
+    wanted = []
+    birthday = _birthday_due(customer, member, now=now, rules=rules)
+    if birthday is not None:
+        wanted.append(birthday)
+    touch = _touch_due(customer, member, now=now, rules=rules)
+    if touch is not None:
+        wanted.append(touch)
+    return wanted
+
+
+def _birthday_due(
+    customer: Customer, member: Member, *, now: datetime, rules: NudgeRules
+) -> tuple[str, datetime] | None:
+    """Announced `birthday_days_ahead` days early at the check time, in the owner's timezone;
+    a birthday already within that window (added late, bot was down) is announced today."""
+    if customer.birthday_month is None or customer.birthday_day is None:
+        return None
+    tz = rules.tz_of(member)
+    today = now.astimezone(tz).date()
+    occurs = next_birthday(today, customer.birthday_month, customer.birthday_day)
+    if (occurs - today).days > rules.birthday_days_ahead:
+        return None
+    announce = max(occurs - timedelta(days=rules.birthday_days_ahead), today)
+    due = rules.deliver_at(member, local_moment(announce, rules.birthday_check_time, tz))
+    return f"birthday:{customer.id}:{occurs.year}", due
+
+
+def _touch_due(
+    customer: Customer, member: Member, *, now: datetime, rules: NudgeRules
+) -> tuple[str, datetime] | None:
+    """One nudge per cadence period without contact; a new contact starts new keys."""
+    cadence = rules.cadence_of(customer)
+    if not cadence:
+        return None
+    since = customer.last_contact_at or customer.created_at
+    periods = (now - since) // timedelta(days=cadence)
+    if periods < 1:
+        return None
+    due = rules.deliver_at(member, since + timedelta(days=cadence * periods))
+    return f"touch:{customer.id}:{periods}:{int(since.timestamp())}", due
+
+
+def _insert_once(
+    session: Session, customer: Customer, member: Member, key: str, due_at: datetime
+) -> int:
+    """1 if a row was made under `key`, 0 if one exists (made here or by another instance)."""
+    if session.exec(select(Reminder.id).where(col(Reminder.dedupe_key) == key)).first():
+        return 0
+    assert member.id is not None
+    kind = ReminderKind.BIRTHDAY if key.startswith("birthday:") else ReminderKind.STAY_IN_TOUCH
+    reminder = Reminder(
+        member_id=member.id,
+        customer_id=customer.id,
+        kind=kind,
+        due_at=due_at,
+        exact_time=False,
+        status=ReminderStatus.PENDING,
+        dedupe_key=key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(reminder)
+            session.flush()
+    except IntegrityError:
+        return 0
+    return 1
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def set_member_schedule(
+    session: Session,
+    *,
+    member_id: int,
+    rules: NudgeRules,
+    now: datetime,
+    timezone: str | None = None,
+    hours: WorkingHours | None = None,
+) -> Member:
+    """Change a member's timezone or working hours; their unsent nudges are planned again
+    under the new schedule in the same transaction, so nothing fires at the old local time."""
+    member = session.get_one(Member, member_id)
+    if timezone is not None:
+        ZoneInfo(timezone)  # an unknown name raises before anything changes
+        member.timezone = timezone
+    if hours is not None:
+        member.work_start, member.work_end = f"{hours.start:%H:%M}", f"{hours.end:%H:%M}"
+    member.updated_at = utcnow()
+    session.execute(
+        delete(Reminder).where(
+            col(Reminder.member_id) == member_id,
+            col(Reminder.kind).in_(NUDGE_KINDS),
+            col(Reminder.status) == ReminderStatus.PENDING,
+            col(Reminder.sent_at).is_(None),
+            col(Reminder.claimed_by).is_(None),
+        )
+    )
+    session.flush()
+    plan_nudges(session, now=now, rules=rules, member_id=member_id)
+    return member
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+def claim_deliverable(
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    rules: NudgeRules,
+) -> Claimed:
+    """`claim_deliveries`, minus what must wait for working hours or is no longer wanted."""
+    views = claim_deliveries(session, now=now, worker=worker, limit=limit, lease=lease)
+    members = _members(session, {v.reminder.member_id for v in views})
+    customers = _customers(session, {v.reminder.customer_id for v in views})
+    kept: list[ReminderView] = []
+    nudges: dict[int, NudgeInfo] = {}
+    held = 0
+    for view in views:
+        reminder, member = view.reminder, members[view.reminder.member_id]
+        customer = customers.get(reminder.customer_id or 0)
+        if reminder.kind in NUDGE_KINDS and not _still_wanted(reminder, customer, now, rules):
+            _release_as(session, reminder, worker, status=ReminderStatus.DONE, done_at=now)
+            held += 1
+        elif not reminder.exact_time and (later := rules.deliver_at(member, now)) > now:
+            _release_as(session, reminder, worker, due_at=later)
+            held += 1
+        else:
+            kept.append(view)
+            if reminder.kind in NUDGE_KINDS and customer is not None:
+                nudges[view.id] = _info(session, reminder, customer)
+    return Claimed(views=kept, nudges=nudges, held_back=held)
+
+
+def finish_nudge(session: Session, *, reminder_id: int) -> None:
+    """A nudge has no Done button: once Telegram took it, it leaves the member's open list."""
+    session.execute(
+        update(Reminder)
+        .where(col(Reminder.id) == reminder_id, col(Reminder.status) == ReminderStatus.SENT)
+        .values(status=ReminderStatus.DONE, done_at=utcnow(), updated_at=utcnow())
+    )
+
+
+def _still_wanted(
+    reminder: Reminder, customer: Customer | None, now: datetime, rules: NudgeRules
+) -> bool:
+    """A deleted customer gets no nudge; a contact logged since the nudge was planned (or a
+    snooze) makes a stay-in-touch nudge moot once the customer is no longer overdue."""
+    if customer is None:
+        return False
+    if reminder.kind == ReminderKind.BIRTHDAY:
+        return customer.birthday_month is not None and customer.birthday_day is not None
+    cadence = rules.cadence_of(customer)
+    since = customer.last_contact_at or customer.created_at
+    return bool(cadence) and now - since >= timedelta(days=cadence or 0)
+
+
+def _release_as(session: Session, reminder: Reminder, worker: str, **values: object) -> None:
+    session.execute(
+        update(Reminder)
+        .where(col(Reminder.id) == reminder.id, col(Reminder.claimed_by) == worker)
+        .values(claimed_by=None, claimed_until=None, updated_at=utcnow(), **values)
+    )
+
+
+def _info(session: Session, reminder: Reminder, customer: Customer) -> NudgeInfo:
+    assert customer.id is not None
+    if reminder.kind == ReminderKind.BIRTHDAY:
+        year = int((reminder.dedupe_key or "").rsplit(":", 1)[-1] or reminder.due_at.year)
+        assert customer.birthday_month is not None
+        assert customer.birthday_day is not None
+        occurs = birthday_in(year, customer.birthday_month, customer.birthday_day)
+        return NudgeInfo(customer.id, birthday=occurs, birth_year=customer.birthday_year)
+    last = session.exec(
+        select(Interaction)
+        .where(col(Interaction.customer_id) == customer.id, col(Interaction.deleted_at).is_(None))
+        .order_by(col(Interaction.happened_at).desc(), col(Interaction.id).desc())
+        .limit(1)
+    ).first()
+    return NudgeInfo(
+        customer.id,
+        since=customer.last_contact_at or customer.created_at,
+        last_kind=last.kind if last else None,
+        last_at=last.happened_at if last else None,
+        last_summary=last.summary if last else None,
+    )
+
+
+def _members(session: Session, ids: set[int]) -> dict[int, Member]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Member).where(col(Member.id).in_(ids)))
+    return {m.id: m for m in rows if m.id is not None}
+
+
+def _customers(session: Session, ids: Iterable[int | None]) -> dict[int, Customer]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(Customer).where(col(Customer.id).in_(wanted), col(Customer.deleted_at).is_(None))
+    )
+    return {c.id: c for c in rows if c.id is not None}

@@ -1,0 +1,274 @@
+"""Editing, deleting, restoring, merging and reassigning customers: access, moves, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, col, select
+
+from storage.access import NotFound
+from storage.audit import list_audit
+from storage.customer_changes import (
+    archive_customer,
+    list_customer_history,
+    list_deleted_customers,
+    list_reassign_targets,
+    merge_customers,
+    reassign_customer,
+    restore_customer,
+    update_customer,
+)
+from storage.customers import CustomerCreate, create_customer, list_phones
+from storage.db import Database
+from storage.models import (
+    Attachment,
+    Customer,
+    Deal,
+    Interaction,
+    Member,
+    Purchase,
+    Reminder,
+    Role,
+    utcnow,
+)
+from storage.search import find_customers
+from tests.factories import make_member, pk
+
+
+@dataclass
+class People:
+    admin: Member
+    manager: Member
+    sales: Member
+    teammate: Member
+    other_sales: Member
+
+
+def make_people(session: Session) -> People:
+    manager = make_member(session, role=Role.MANAGER)
+    other_manager = make_member(session, role=Role.MANAGER)
+    return People(
+        admin=make_member(session, role=Role.ADMIN),
+        manager=manager,
+        sales=make_member(session, manager=manager),
+        teammate=make_member(session, manager=manager),
+        other_sales=make_member(session, manager=other_manager),
+    )
+
+
+def add_customer(
+    session: Session, owner: Member, name: str = "Zhang Wei", **fields: object
+) -> int:
+    return pk(create_customer(session, actor=owner, data=CustomerCreate(name=name, **fields)))  # type: ignore[arg-type]
+
+
+def add_children(session: Session, owner: Member, customer_id: int) -> None:
+    now, owner_id = utcnow(), pk(owner)
+    session.add(Interaction(customer_id=customer_id, owner_id=owner_id, kind="call",
+                            created_by_id=owner_id, summary="called"))  # fmt: skip
+    session.add(Deal(customer_id=customer_id, owner_id=owner_id, title="Chairs", stage="lead",
+                     created_by_id=owner_id))  # fmt: skip
+    session.add(Purchase(customer_id=customer_id, owner_id=owner_id, product="Desk",
+                         purchased_on=now.date(), created_by_id=owner_id))  # fmt: skip
+    session.add(Reminder(member_id=owner_id, customer_id=customer_id, kind="follow_up",
+                         due_at=now + timedelta(days=1)))  # fmt: skip
+    session.add(Attachment(customer_id=customer_id, kind="photo", telegram_file_id="f",
+                           telegram_file_unique_id="u", created_by_id=owner_id))  # fmt: skip
+    session.flush()
+
+
+def test_update_customer_audits_old_and_new_values(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(
+            session, people.sales, company="Acme", phones=["+8613800138000"]
+        )
+        update_customer(
+            session,
+            actor=people.sales,
+            customer_id=customer_id,
+            changes={"company": "Globex", "phones": ["+8613900139000"], "name": "Zhang Wei"},
+        )
+        entry = list_audit(session, entity_type="customer", entity_id=customer_id)[0]
+        phones = list_phones(session, customer_id=customer_id)
+    assert entry.action == "update"
+    assert entry.actor_id == people.sales.id
+    assert entry.changes == {
+        "company": ["Acme", "Globex"],
+        "phones": [["+8613800138000"], ["+8613900139000"]],
+    }
+    assert phones == ["+8613900139000"]
+
+
+def test_update_customer_refreshes_search_keys(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales, name="Old Name")
+        update_customer(
+            session, actor=people.sales, customer_id=customer_id, changes={"name": "张伟"}
+        )
+        found = find_customers(session, actor=people.sales, query="zhangwei", region="CN")
+    assert [c.id for c in found] == [customer_id]
+
+
+def test_update_customer_of_another_team_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.other_sales)
+        with pytest.raises(NotFound):
+            update_customer(
+                session, actor=people.sales, customer_id=customer_id, changes={"name": "X"}
+            )
+
+
+def test_update_customer_without_changes_writes_no_audit(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales, email="a@b.co")
+        update_customer(
+            session, actor=people.sales, customer_id=customer_id, changes={"email": "a@b.co"}
+        )
+        entries = list_audit(session, entity_type="customer", entity_id=customer_id)
+    assert [e.action for e in entries] == ["create"]
+
+
+def test_archive_hides_and_admin_restore_brings_back(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales, name="Hidden Person")
+        archive_customer(session, actor=people.sales, customer_id=customer_id)
+        assert find_customers(session, actor=people.sales, query="hidden", region="CN") == []
+        with pytest.raises(NotFound):
+            list_deleted_customers(session, actor=people.manager)
+        with pytest.raises(NotFound):
+            restore_customer(session, actor=people.manager, customer_id=customer_id)
+        deleted = list_deleted_customers(session, actor=people.admin)
+        restore_customer(session, actor=people.admin, customer_id=customer_id)
+        found = find_customers(session, actor=people.sales, query="hidden", region="CN")
+        actions = [
+            (e.action, e.changes["deleted_at"][1] is None)
+            for e in list_audit(session, entity_type="customer", entity_id=customer_id)[:2]
+        ]
+    assert [c.id for c in deleted] == [customer_id]
+    assert [c.id for c in found] == [customer_id]
+    assert actions == [("restore", True), ("delete", False)]
+
+
+def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales, phones=["+8613800138000"])
+        duplicate = add_customer(
+            session, people.teammate, phones=["+8613800138000", "+8613900139000"]
+        )
+        add_children(session, people.teammate, duplicate)
+        merge_customers(
+            session, actor=people.manager, survivor_id=survivor, duplicate_id=duplicate
+        )
+        for model in (Interaction, Deal, Purchase, Reminder, Attachment):
+            rows = session.exec(select(model).where(col(model.customer_id) == survivor)).all()
+            assert len(rows) == 1, model
+            assert not session.exec(select(model).where(col(model.customer_id) == duplicate)).all()
+        assert list_phones(session, customer_id=survivor) == ["+8613800138000", "+8613900139000"]
+        assert session.get_one(Customer, duplicate).deleted_at is not None
+        kept = list_audit(session, entity_type="customer", entity_id=survivor)[0]
+        gone = list_audit(session, entity_type="customer", entity_id=duplicate)[0]
+    assert kept.action == gone.action == "merge"
+    assert kept.changes["merged_from"] == [None, duplicate]
+    assert kept.changes["deals"] == [0, 1]
+    assert gone.changes["merged_into"] == [None, survivor]
+
+
+@pytest.mark.parametrize("who", ["sales", "other_team"])
+def test_merge_refused_for_sales_or_outside_scope(db: Database, who: str) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales)
+        owner = people.other_sales if who == "other_team" else people.sales
+        duplicate = add_customer(session, owner)
+        actor = people.manager if who == "other_team" else people.sales
+        with pytest.raises(NotFound):
+            merge_customers(session, actor=actor, survivor_id=survivor, duplicate_id=duplicate)
+        assert session.get_one(Customer, duplicate).deleted_at is None
+
+
+def test_reassign_moves_pending_reminders_only(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        due = utcnow() + timedelta(days=1)
+        pending = Reminder(
+            member_id=pk(people.sales), customer_id=customer_id, kind="k", due_at=due
+        )
+        done = Reminder(member_id=pk(people.sales), customer_id=customer_id, kind="k", due_at=due,
+                        status="done")  # fmt: skip
+        mine = Reminder(
+            member_id=pk(people.manager), customer_id=customer_id, kind="k", due_at=due
+        )
+        session.add_all([pending, done, mine])
+        session.flush()
+        result = reassign_customer(
+            session,
+            actor=people.manager,
+            customer_id=customer_id,
+            new_owner_id=pk(people.teammate),
+        )
+        session.refresh(pending)
+        session.refresh(done)
+        session.refresh(mine)
+        entry = list_audit(session, entity_type="customer", entity_id=customer_id)[0]
+    assert result.reminders_moved == 1
+    assert result.customer.owner_id == people.teammate.id
+    assert (pending.member_id, done.member_id, mine.member_id) == (
+        people.teammate.id,
+        people.sales.id,
+        people.manager.id,
+    )
+    assert entry.action == "reassign"
+    assert entry.changes == {"owner": [people.sales.display_name, people.teammate.display_name]}
+
+
+def test_reassign_outside_scope_or_by_sales_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        with pytest.raises(NotFound):
+            reassign_customer(
+                session,
+                actor=people.manager,
+                customer_id=customer_id,
+                new_owner_id=pk(people.other_sales),
+            )
+        with pytest.raises(NotFound):
+            reassign_customer(
+                session,
+                actor=people.sales,
+                customer_id=customer_id,
+                new_owner_id=pk(people.teammate),
+            )
+        targets = list_reassign_targets(session, actor=people.manager, customer_id=customer_id)
+        assert session.get_one(Customer, customer_id).owner_id == people.sales.id
+    assert {m.id for m in targets} == {people.manager.id, people.teammate.id}
+
+
+def test_history_lists_entries_newest_first_with_actor_names(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        update_customer(
+            session, actor=people.manager, customer_id=customer_id, changes={"region": "华东"}
+        )
+        history = list_customer_history(
+            session, actor=people.sales, customer_id=customer_id, limit=10
+        )
+        with pytest.raises(NotFound):
+            list_customer_history(
+                session, actor=people.other_sales, customer_id=customer_id, limit=10
+            )
+    assert [(h.action, h.actor_name) for h in history] == [
+        ("update", people.manager.display_name),
+        ("create", people.sales.display_name),
+    ]
+    assert history[0].changes == {"region": [None, "华东"]}
