@@ -55,6 +55,7 @@ from storage.members import set_reachable
 from storage.models import Member
 from storage.notification_models import TeamFeed
 from storage.parsing import Money
+from storage.working_hours import next_delivery_time, parse_clock
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,10 @@ async def send_due_digests(services: Services, state: DigestState) -> int:
         day, slot = latest_slot(now, tz, config.reminders.digest_time)
         if slot < recipient.created_at:
             continue  # they were not a manager yet: nothing is owed
+        start = parse_clock(recipient.work_start) or config.reminders.work_start
+        end = parse_clock(recipient.work_end) or config.reminders.work_end
+        if now < next_delivery_time(slot, tz=tz, work_start=start, work_end=end, exact=False):
+            continue  # before their working hours: a later pass sends the same day's digest
         kinds = [DAILY]
         if WEEKDAYS[day.weekday()] == config.notifications.weekly_day:
             kinds.append(WEEKLY)

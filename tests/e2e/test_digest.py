@@ -149,6 +149,18 @@ async def test_digest_is_not_sent_twice_across_a_restart(
     assert len(emu.bot_messages(MANAGER_ID)) == 1
 
 
+async def test_digest_waits_for_the_managers_working_hours(
+    emu: BotApiEmulator, running_bot: RunningBot, database: Database
+) -> None:
+    """Digest time 08:30, working hours from 09:00 (the defaults): it goes out at 09:00."""
+    ScriptedUser(emu, MANAGER_ID, "Mia")
+    database.run_sync(seed_team, "en")
+    before_work = NOW - timedelta(minutes=15)  # 08:45 in Shanghai
+    assert await digest_jobs.run_pass(pinned(running_bot, before_work)) == 0
+    assert emu.bot_messages(MANAGER_ID) == []
+    assert await digest_jobs.run_pass(pinned(running_bot, NOW)) == 1  # 09:00
+
+
 async def test_digest_missed_while_down_is_sent_once_at_the_next_pass(
     emu: BotApiEmulator, running_bot: RunningBot, database: Database, catalogs: Catalogs
 ) -> None:
