@@ -137,6 +137,27 @@ class ReminderAction:
 
 
 @dataclass(frozen=True)
+class NoteAction:
+    """A button on a logged note (interaction): `open` it, `edit` field number `value`,
+    `delete` or `restore` it."""
+
+    kind: ClassVar[str] = "note"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(open|edit|delete|restore):{_ID}(?::(0|[1-9][0-9]?))?"
+    )
+    action: str
+    note_id: int
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.note_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> NoteAction:
+        return cls(action=match[1], note_id=int(match[2]), value=match[3] or "")
+
+
+@dataclass(frozen=True)
 class SettingsAction:
     """A /settings button: pick the `tz` (value: index in the offered list), working `hours`
     (value: a preset index), `lang`, or open a `menu`."""
@@ -203,6 +224,7 @@ CallbackData = (
     | ReminderAction
     | SearchPage
     | SettingsAction
+    | NoteAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -216,6 +238,7 @@ KINDS: dict[str, type[CallbackData]] = {
         ReminderAction,
         SearchPage,
         SettingsAction,
+        NoteAction,
     )
 }
 

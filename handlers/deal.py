@@ -24,7 +24,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import field_parsers as fp
-from handlers.callback_data import DealAction, pattern_for
+from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
@@ -251,5 +251,6 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
 
     return [
         CommandHandler("newdeal", new_deal),
-        CallbackQueryHandler(deal_button, pattern=pattern_for(DealAction)),
+        # edit / delete / restore belong to record maintenance (handlers.records)
+        CallbackQueryHandler(deal_button, pattern=r"^v1:deal:(open|stage|purchase):"),
     ]

@@ -15,6 +15,7 @@ from handlers.callback_data import (
     FlowButton,
     InviteRole,
     LangChoice,
+    NoteAction,
     ReminderAction,
     SearchPage,
     SettingsAction,
@@ -77,6 +78,10 @@ EVERY_KIND: list[CallbackData] = [
     SettingsAction("tz", "12"),
     SettingsAction("hours", "0"),
     SettingsAction("lang"),
+    NoteAction("open", 42),
+    NoteAction("edit", 42, "3"),
+    NoteAction("delete", 42),
+    NoteAction("restore", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -94,6 +99,8 @@ LARGEST: list[CallbackData] = [
     SearchPage(LARGEST_ID, 9999),
     CustomerAction("reassign", LARGEST_ID, str(LARGEST_ID)),
     SettingsAction("hours", "99"),
+    NoteAction("restore", LARGEST_ID),
+    NoteAction("edit", LARGEST_ID, "99"),
 ]
 
 REJECTED = [
