@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from handlers import field_parsers as fp
-from handlers.callback_data import VERSION, CustomerAction
+from handlers.callback_data import VERSION, CustomerAction, NoteAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_money, format_when
+from handlers.i18n import Html
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
@@ -40,6 +42,7 @@ CARD_ID = re.compile(r"#(\d{1,18})\s*$")
 TEXT_FIELDS = ("email", "company", "position", "industry", "region")
 CHOICE_FIELDS = ("gender", "source", "category")
 HISTORY_PER_PAGE = 8
+NOTE_BUTTONS_PER_ROW = 5
 CARD_ACTIONS = ("open", "remind", "history", "more")
 # The CallbackQueryHandler pattern: handlers/customer.py keeps note|deal|purchase, and
 # handlers/records.py edit|delete|restore|merge|reassign.
@@ -88,7 +91,11 @@ def render_card(context: CrmContext, card: CustomerCard) -> str:
     lines = [card_title(context, customer), *field_lines(context, customer, card.phones)]
     lines.append(context.t("lookup.card.owner", owner=card.owner_name))
     lines += ["", context.t("lookup.card.notes")]
-    lines += [note_line(context, n) for n in card.interactions] or [context.t("lookup.card.none")]
+    lines += [
+        # the id matches the note's "📝 #id" button under the card
+        context.t("records.note.line", line=Html(note_line(context, n)), id=n.id)
+        for n in card.interactions
+    ] or [context.t("lookup.card.none")]
     if card.open_deals:
         lines += ["", context.t("lookup.card.deals")]
         for deal in card.open_deals:
@@ -125,8 +132,11 @@ def note_line(context: CrmContext, note: Any) -> str:
     )
 
 
-def card_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboardMarkup | None:
-    """Merge and Reassign only for managers and admins; the handlers check the role again."""
+def card_keyboard(
+    context: CrmContext, customer_id: int, note_ids: Sequence[int] = ()
+) -> InlineKeyboardMarkup | None:
+    """A "📝 #id" button per listed note (opens it to edit or delete, handlers/records_notes.py);
+    Merge and Reassign only for managers and admins; the handlers check the role again."""
 
     def button(key: str, action: str, value: str = "") -> tuple[str, CustomerAction]:
         return context.t(key), CustomerAction(action, customer_id, value)
@@ -137,8 +147,13 @@ def card_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboardMarkup
             button("records.button.merge", "merge"),
             button("records.button.reassign", "reassign"),
         ]
+    notes = [(context.t("records.note.button", id=i), NoteAction("open", i)) for i in note_ids]
     return inline_keyboard(
         [
+            *(
+                notes[i : i + NOTE_BUTTONS_PER_ROW]
+                for i in range(0, len(notes), NOTE_BUTTONS_PER_ROW)
+            ),
             [
                 button("lookup.button.note", "note"),
                 button("lookup.button.deal", "deal"),
@@ -164,7 +179,9 @@ async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None
         await context.bot.send_message(chat_id, context.t("common.not_found"))
         return
     await context.bot.send_message(
-        chat_id, render_card(context, card), reply_markup=card_keyboard(context, customer_id)
+        chat_id,
+        render_card(context, card),
+        reply_markup=card_keyboard(context, customer_id, [n.id or 0 for n in card.interactions]),
     )
 
 

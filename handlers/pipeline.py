@@ -1,7 +1,8 @@
 """`/deals` and `/pipeline`: the open pipeline at a glance.
 
     /deals --> own open deals grouped by stage (count and totals per currency),
-               one button per deal --press--> the deal card (handlers/deal.py)
+               a row per deal: the deal --press--> its card (handlers/deal.py),
+               ✏️ edit / 🗑 delete it (handlers/records_deals.py)
     /pipeline (managers: team, admins: everyone) --> totals by stage and by salesperson
 
 Amounts are summed per currency and never converted. Sales asking for /pipeline are
@@ -59,7 +60,11 @@ async def deals(update: Update, context: CrmContext) -> None:
             )
         )
         rows += [
-            [(f"{stage} · {deal.title} · {customer}", DealAction("open", deal.id or 0))]
+            [
+                (f"{stage} · {deal.title} · {customer}", DealAction("open", deal.id or 0)),
+                (context.t("records.button.edit_short"), DealAction("edit", deal.id or 0)),
+                (context.t("records.button.delete_short"), DealAction("delete", deal.id or 0)),
+            ]
             for deal, customer in group.deals
         ]
     await context.bot.send_message(

@@ -3,11 +3,13 @@
     card --Edit--> pick a field --> "edit_customer" flow: that one question (the entry flow's
                    parser and wording) -> confirm --Save--> update_customer -> card again
     card --Delete--> "really?" --Yes--> archived (hidden everywhere) ... /restore (admins)
-                     lists deleted customers --Restore--> back
+                     lists deleted customers, deals and notes --Restore--> back
     card --Merge into…--> "merge_customer" flow: search the customer to keep -> confirm
                           --Save--> the duplicate's records move over, the duplicate is deleted
     card --Reassign--> pick a member of the team --> new owner; both salespeople are told
 
+Deals and notes are changed the same way in records_deals.py and records_notes.py; their edit
+flows and buttons are wired here, so the application sees one records module.
 Every id in a button is untrusted: it goes through storage with the actor, and a missing,
 deleted or foreign customer, or a role that may not do this, gets the same "not found".
 """
@@ -15,14 +17,13 @@ deleted or foreign customer, or a role that may not do this, gets the same "not 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from handlers import records_deals, records_notes
 from handlers.callback_data import VERSION, CustomerAction
 from handlers.context import CrmContext
 from handlers.customer import FIELDS
@@ -32,7 +33,8 @@ from handlers.customer_pick import label as customer_label
 from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.flow_render import show
-from handlers.keyboards import inline_keyboard
+from handlers.keyboards import Row, inline_keyboard
+from handlers.records_deals import CONFIRMED, Outcome, edit_fields
 from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
 from storage.access import NotFound
 from storage.customer_changes import (
@@ -56,27 +58,10 @@ FIELD_KEY = "_field"  # hidden values of the edit flow: which field, which custo
 CUSTOMER_KEY = "_customer"
 ACTIONS = ("edit", "delete", "restore", "merge", "reassign")
 PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(ACTIONS)}):"
-CONFIRMED = "1"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a saved change tells the member: a catalog text, and the card to show after."""
-
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
-    card_id: int | None = None
-
-
-def _only(name: str) -> Callable[[dict[str, Any]], bool]:
-    def applies(values: dict[str, Any]) -> bool:
-        return values.get(FIELD_KEY) == name
-
-    return applies
 
 
 # The entry flow's fields, each asked only when it is the one being edited.
-EDIT_FIELDS = tuple(replace(f, when=_only(f.name)) for f in FIELDS)
+EDIT_FIELDS = edit_fields(FIELDS, tuple(f.name for f in FIELDS))
 
 
 def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
@@ -87,7 +72,7 @@ def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[l
 
     def save(session: Session) -> Outcome:
         if not changes:
-            return Outcome("records.edit.unchanged", card_id=customer_id)
+            return Outcome("records.edit.unchanged", record_id=customer_id)
         try:
             customer = update_customer(
                 session, actor=actor, customer_id=customer_id, changes=changes
@@ -123,8 +108,8 @@ def _save_merge(context: CrmContext, values: dict[str, Any], _attachments: list[
 
 async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:
     await context.bot.send_message(chat_id, context.t(outcome.key, **outcome.params))
-    if outcome.card_id is not None:
-        await send_card(context, chat_id, outcome.card_id)
+    if outcome.record_id is not None:
+        await send_card(context, chat_id, outcome.record_id)
 
 
 FLOWS: tuple[Flow, ...] = (
@@ -135,6 +120,8 @@ FLOWS: tuple[Flow, ...] = (
         save=_save_merge,
         after_save=_after_save,
     ),
+    *records_deals.FLOWS,
+    *records_notes.FLOWS,
 )
 
 
@@ -221,23 +208,35 @@ async def _delete(update: Update, context: CrmContext, action: CustomerAction) -
 
 
 async def restore_command(update: Update, context: CrmContext) -> None:
-    """Admins only: the latest deleted customers, each with a Restore button."""
+    """Admins only: the latest deleted customers, deals and notes, a message per kind that has
+    any, each record with a Restore button."""
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
+    member = context.require_member()
     try:
-        deleted = await context.db.read(list_deleted_customers, actor=context.require_member())
+        deleted = await context.db.read(list_deleted_customers, actor=member)
+        sections: list[tuple[str, list[Row]]] = [
+            (
+                "records.restore.title",
+                [
+                    [(f"♻️ {customer_label(c)} #{c.id}", CustomerAction("restore", c.id or 0))]
+                    for c in deleted
+                ],
+            ),
+            ("records.restore.deals_title", await records_deals.restore_rows(context, member)),
+            ("records.restore.notes_title", await records_notes.restore_rows(context, member)),
+        ]
     except NotFound:
         await context.bot.send_message(chat_id, context.t("records.restore.admins_only"))
         return
-    if not deleted:
+    if not any(rows for _key, rows in sections):
         await context.bot.send_message(chat_id, context.t("records.restore.none"))
         return
-    rows = [
-        [(f"♻️ {customer_label(c)} #{c.id}", CustomerAction("restore", c.id or 0))] for c in deleted
-    ]
-    await context.bot.send_message(
-        chat_id, context.t("records.restore.title"), reply_markup=inline_keyboard(rows)
-    )
+    for key, rows in sections:
+        if rows:
+            await context.bot.send_message(
+                chat_id, context.t(key), reply_markup=inline_keyboard(rows)
+            )
 
 
 async def _restore(update: Update, context: CrmContext, action: CustomerAction) -> None:
@@ -360,4 +359,6 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
     return [
         CommandHandler("restore", restore_command),
         CallbackQueryHandler(record_button, pattern=PATTERN),
+        *records_deals.build_handlers(engine),
+        *records_notes.build_handlers(engine),
     ]

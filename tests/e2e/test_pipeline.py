@@ -82,10 +82,15 @@ async def test_deals_grouped_by_stage_with_totals_and_buttons(
         count=1,
         total=shown(catalogs, "en", "pipeline.no_amount"),
     )
-    assert sorted(listing.button_labels) == [
-        "Lead · Chairs · Chairs Co",
-        "Lead · Desks · Desks Co",
-        "Proposal · Lamps · Lamps Co",
+    edit, delete = (shown(catalogs, "en", f"records.button.{b}_short") for b in ("edit", "delete"))
+    labels = listing.button_labels
+    assert sorted(labels[i : i + 3] for i in range(0, len(labels), 3)) == [
+        [deal, edit, delete]
+        for deal in (
+            "Lead · Chairs · Chairs Co",
+            "Lead · Desks · Desks Co",
+            "Proposal · Lamps · Lamps Co",
+        )
     ]
     await sales.press("Lead · Chairs · Chairs Co", message=listing)
     card = await sales.reply()

@@ -1,0 +1,246 @@
+"""Changing a note: open it from the customer card, Edit a field, Delete (soft), Restore.
+
+    card --📝 #id--> the note, with Edit and Delete
+    note --Edit--> pick a field --> "edit_note" flow: that one question (the note flow's parser
+                   and wording) -> confirm --Save--> update_interaction -> the note again
+    note --Delete--> "really?" --Yes--> archived (gone from the card and its history pages)
+    /restore (admins) lists deleted notes --Restore--> back
+
+The follow-up is not editable here: once saved it is a reminder, changed from the reminder.
+A voice summary is not offered either, since an edit keeps no new attachments. Every id in a
+button is untrusted and goes through storage with the actor, so a missing, deleted or foreign
+note gets the same "not found".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from sqlmodel import Session
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from handlers import field_parsers as fp
+from handlers.callback_data import NoteAction, pattern_for
+from handlers.context import CrmContext
+from handlers.flow import Flow
+from handlers.flow_engine import FlowEngine
+from handlers.formatting import format_when
+from handlers.i18n import Html
+from handlers.keyboards import Row, inline_keyboard
+from handlers.note import FIELDS as NOTE_FIELDS
+from handlers.records_deals import (
+    CONFIRMED,
+    FIELD_KEY,
+    RECORD_KEY,
+    EditStart,
+    Outcome,
+    edit_fields,
+    guarded,
+    start_edit,
+)
+from handlers.telegram_helpers import button_data, edit_message
+from storage.access import NotFound
+from storage.models import Interaction, Member
+from storage.record_changes import (
+    archive_interaction,
+    get_interaction,
+    list_deleted_interactions,
+    restore_interaction,
+    update_interaction,
+)
+
+logger = logging.getLogger(__name__)
+
+EDIT_FLOW = "edit_note"
+# Entry-flow field -> interaction column.
+COLUMNS = {"kind": "kind", "happened": "happened_at", "summary": "summary", "notes": "outcome"}
+EDIT_FIELDS = tuple(
+    replace(f, accepts_voice=False) for f in edit_fields(NOTE_FIELDS, tuple(COLUMNS))
+)
+
+
+def changes_for(name: str, value: Any) -> dict[str, Any]:
+    """An edit-flow answer as interaction columns (the time back to an aware datetime)."""
+    if name == "happened":
+        return {"happened_at": fp.to_datetime(value)}
+    return {COLUMNS[name]: value or None}
+
+
+def flow_value(note: Interaction, name: str) -> Any:
+    """A note column in the shape the note flow answers in, to show "now: ..."."""
+    if name == "happened":
+        return {"at": note.happened_at.isoformat(), "has_time": True}
+    return getattr(note, COLUMNS[name])
+
+
+def note_text(context: CrmContext, note: Interaction, customer: str) -> str:
+    return context.t(
+        "records.note.card",
+        id=note.id,
+        customer=customer,
+        kind=context.t(f"note.kind.{note.kind}"),
+        when=format_when(note.happened_at, tz=context.tz, lang=context.language),
+        summary=note.summary or "—",
+        outcome=note.outcome or "—",
+    )
+
+
+def note_keyboard(context: CrmContext, note_id: int) -> InlineKeyboardMarkup | None:
+    return inline_keyboard(
+        [
+            [
+                (context.t("lookup.button.edit"), NoteAction("edit", note_id)),
+                (context.t("records.button.delete"), NoteAction("delete", note_id)),
+            ]
+        ]
+    )
+
+
+async def send_note(context: CrmContext, chat_id: int, note_id: int) -> None:
+    """The note with its buttons, or the same "not found" for a missing or foreign id."""
+    try:
+        note, customer = await context.db.read(
+            get_interaction, actor=context.require_member(), interaction_id=note_id
+        )
+    except NotFound:
+        await context.bot.send_message(chat_id, context.t("common.not_found"))
+        return
+    await context.bot.send_message(
+        chat_id, note_text(context, note, customer), reply_markup=note_keyboard(context, note_id)
+    )
+
+
+def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
+    """Only the edited field, and only if answered (Review without an answer changes nothing)."""
+    actor, name = context.require_member(), values[FIELD_KEY]
+    note_id = int(values[RECORD_KEY]["id"])
+    changes = changes_for(name, values[name]) if name in values else {}
+
+    def save(session: Session) -> Outcome:
+        if not changes:
+            return Outcome("records.edit.unchanged", record_id=note_id)
+        try:
+            update_interaction(session, actor=actor, interaction_id=note_id, changes=changes)
+        except NotFound:
+            return Outcome("common.not_found")
+        return Outcome("records.note.saved", record_id=note_id)
+
+    return save
+
+
+async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:
+    await context.bot.send_message(chat_id, context.t(outcome.key, **outcome.params))
+    if outcome.record_id is not None:
+        await send_note(context, chat_id, outcome.record_id)
+
+
+FLOWS: tuple[Flow, ...] = (
+    Flow(name=EDIT_FLOW, fields=EDIT_FIELDS, save=_save_edit, after_save=_after_save),
+)
+
+
+async def _open(update: Update, context: CrmContext, action: NoteAction) -> None:
+    assert update.effective_chat is not None
+    if await _load(update, context, action) is not None:
+        await send_note(context, update.effective_chat.id, action.note_id)
+
+
+async def _load(
+    update: Update, context: CrmContext, action: NoteAction
+) -> tuple[Interaction, str] | None:
+    """The pressed note and its customer's name, or None once "not found" was answered."""
+    member = context.require_member()
+    load = context.db.read(get_interaction, actor=member, interaction_id=action.note_id)
+    return await guarded(update, context, load)
+
+
+async def _edit(
+    update: Update, context: CrmContext, action: NoteAction, engine: FlowEngine
+) -> None:
+    """Without a field: the list of fields. With one: its question, as in the note flow."""
+    assert update.effective_chat is not None
+    found = await _load(update, context, action)
+    if found is None:
+        return
+    note, customer = found
+    index = int(action.value) if action.value else len(EDIT_FIELDS)
+    if index >= len(EDIT_FIELDS):
+        rows = [
+            [(context.t(f"note.field.{f.name}"), NoteAction("edit", action.note_id, str(i)))]
+            for i, f in enumerate(EDIT_FIELDS)
+        ]
+        text = context.t("records.note.choose", id=action.note_id, customer=customer)
+        await context.bot.send_message(
+            update.effective_chat.id, text, reply_markup=inline_keyboard(rows)
+        )
+        return
+    chosen = EDIT_FIELDS[index]
+    name = Html(context.t("records.note.name", id=action.note_id, customer=customer))
+    await start_edit(
+        update,
+        context,
+        engine,
+        EditStart(EDIT_FLOW, chosen, f"note.field.{chosen.name}", name, action.note_id),
+        flow_value(note, chosen.name),
+    )
+
+
+async def _delete(update: Update, context: CrmContext, action: NoteAction) -> None:
+    """First press asks; the "Yes" button (value 1) archives."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_chat is not None
+    member = context.require_member()
+    if action.value == CONFIRMED:
+        archive = context.db.run(archive_interaction, actor=member, interaction_id=action.note_id)
+        if await guarded(update, context, archive) is not None:
+            await edit_message(query, context.t("records.note.deleted", id=action.note_id))
+        return
+    found = await _load(update, context, action)
+    if found is None:
+        return
+    yes = (context.t("records.delete.yes"), NoteAction("delete", action.note_id, CONFIRMED))
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t("records.note.delete_confirm", id=action.note_id, customer=found[1]),
+        reply_markup=inline_keyboard([[yes]]),
+    )
+
+
+async def _restore(update: Update, context: CrmContext, action: NoteAction) -> None:
+    assert update.effective_chat is not None
+    member = context.require_member()
+    restore = context.db.run(restore_interaction, actor=member, interaction_id=action.note_id)
+    if await guarded(update, context, restore) is not None:
+        await context.bot.send_message(
+            update.effective_chat.id, context.t("records.note.restored", id=action.note_id)
+        )
+
+
+async def restore_rows(context: CrmContext, member: Member) -> list[Row]:
+    """The /restore section for notes: one Restore button each. NotFound for non-admins."""
+    deleted = await context.db.read(list_deleted_interactions, actor=member)
+    return [
+        [(f"♻️ {customer} · 📝 #{note.id}", NoteAction("restore", note.id or 0))]
+        for note, customer in deleted
+    ]
+
+
+def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+    async def note_button(update: Update, context: CrmContext) -> None:
+        action = await button_data(update, context, NoteAction)
+        if action is None:
+            return
+        if action.action == "edit":
+            await _edit(update, context, action, engine)
+        elif action.action == "delete":
+            await _delete(update, context, action)
+        elif action.action == "restore":
+            await _restore(update, context, action)
+        else:
+            await _open(update, context, action)
+
+    return [CallbackQueryHandler(note_button, pattern=pattern_for(NoteAction))]
