@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 
 from storage.db import Database
 from storage.migrate import upgrade_database
-from storage.models import Member, Role
+from storage.models import CustomerPhone, Member, Role
 from storage.search import find_customers
 from storage.search_index import pinyin_keys
 
@@ -205,7 +205,9 @@ def fill(db: Database, size: int, rng: random.Random) -> tuple[int, int, list[di
         " created_at, updated_at) VALUES (:id, :owner_id, :created_by_id, :name, :email,"
         " :company, :tags, :now, :now)"
     )
-    insert_phone = text("INSERT INTO customerphone (customer_id, e164) VALUES (:id, :phone)")
+    insert_phone = text(
+        f"INSERT INTO {CustomerPhone.__tablename__} (customer_id, e164) VALUES (:id, :phone)"
+    )
     set_pinyin = text(
         "UPDATE customer_search SET pinyin_key = :full, initials = :initials"
         " WHERE customer_id = :id"

@@ -264,16 +264,29 @@ async def _history(update: Update, context: CrmContext, action: CustomerAction) 
     await _page_reply(update, "\n".join(lines), inline_keyboard([nav]))
 
 
+# Whose field labels name a change, by audited entity: each record's own entry flow.
+FIELD_LABELS = {
+    "customer": "customer",
+    "deal": "deal",
+    "interaction": "note",
+    "purchase": "purchase",
+}
+
+
 def history_lines(context: CrmContext, entry: HistoryEntry) -> list[str]:
     when = format_when(entry.at, tz=context.tz, lang=context.language)
     action = _label(context, f"records.action.{entry.action}", entry.action)
+    if entry.entity_type != "customer":  # one of the customer's deals, notes or purchases
+        subject = context.t(f"records.subject.{entry.entity_type}", id=entry.entity_id)
+        action = f"{subject}: {action}"
     lines = [
         "",
         context.t("records.history.entry", when=when, who=entry.actor_name, action=action),
     ]
+    flow = FIELD_LABELS.get(entry.entity_type, "customer")
     for name, change in entry.changes.items():
         old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
-        label = _label(context, f"customer.field.{name}", "")
+        label = _label(context, f"{flow}.field.{name}", "")
         lines.append(
             context.t(
                 "records.history.change",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
 from storage.access import NotFound, actor_id, member_scope, require_customer
@@ -68,6 +68,8 @@ class HistoryEntry:
     actor_name: str
     at: datetime
     changes: dict[str, Any]
+    entity_type: str = ENTITY  # "customer", or one of its deals, notes or purchases
+    entity_id: int = 0
 
 
 def _values(session: Session, customer: Customer) -> dict[str, Any]:
@@ -278,17 +280,31 @@ def reassign_customer(
 def list_customer_history(
     session: Session, *, actor: Member, customer_id: int, limit: int, offset: int = 0
 ) -> list[HistoryEntry]:
-    """The audit entries of a visible customer, newest first, with the actor's name."""
+    """The audit entries of a visible customer and of its deals, notes and purchases, newest
+    first, with the actor's name: the whole story of the account in one place."""
     require_customer(session, actor=actor, customer_id=customer_id)
+    entity = col(AuditEntry.entity_type)
+    entity_id = col(AuditEntry.entity_id)
+    children = [
+        and_(entity == kind, entity_id.in_(select(id_column).where(owner_column == customer_id)))
+        for kind, id_column, owner_column in (
+            ("deal", col(Deal.id), col(Deal.customer_id)),
+            ("interaction", col(Interaction.id), col(Interaction.customer_id)),
+            ("purchase", col(Purchase.id), col(Purchase.customer_id)),
+        )
+    ]
     rows = session.exec(
         select(AuditEntry, Member.display_name)
         .outerjoin(Member, col(Member.id) == col(AuditEntry.actor_id))
-        .where(col(AuditEntry.entity_type) == ENTITY, col(AuditEntry.entity_id) == customer_id)
+        .where(or_(and_(entity == ENTITY, entity_id == customer_id), *children))
         .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
         .offset(offset)
         .limit(limit)
     )
-    return [HistoryEntry(e.action, name or "—", e.at, dict(e.changes)) for e, name in rows]
+    return [
+        HistoryEntry(e.action, name or "—", e.at, dict(e.changes), e.entity_type, e.entity_id)
+        for e, name in rows
+    ]
 
 
 def _touch(session: Session, actor: Member, customer: Customer) -> None:

@@ -121,6 +121,15 @@ async def test_edit_deal_amount_rejects_a_bad_value_then_saves_and_audits(
     assert deal(db_url, deal_id).amount == Decimal("250.00")
     entry = audit(db_url, "deal", deal_id)[0]
     assert (entry.action, entry.changes) == ("update", {"amount": ["100.00", "250.00"]})
+    await admin.send(f"/customer {_customer}")
+    await admin.press(shown(catalogs, "en", "lookup.button.history"), message=await admin.reply())
+    history = (await admin.reply()).text
+    subject = shown(catalogs, "en", "records.subject.deal", id=deal_id)
+    assert f"{subject}: {shown(catalogs, 'en', 'records.action.update')}" in history
+    assert (
+        shown(catalogs, "en", "records.history.change", field="Amount", old="100.00", new="250.00")
+        in history
+    )
 
 
 async def test_edit_note_summary_from_the_customer_card(

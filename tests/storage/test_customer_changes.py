@@ -22,6 +22,8 @@ from storage.customer_changes import (
 )
 from storage.customers import CustomerCreate, create_customer, list_phones
 from storage.db import Database
+from storage.deals import DealCreate, create_deal
+from storage.interactions import InteractionCreate, create_interaction
 from storage.models import (
     Attachment,
     Customer,
@@ -33,6 +35,7 @@ from storage.models import (
     Role,
     utcnow,
 )
+from storage.record_changes import update_deal
 from storage.search import find_customers
 from tests.factories import make_member, pk
 
@@ -272,3 +275,36 @@ def test_history_lists_entries_newest_first_with_actor_names(db: Database) -> No
         ("create", people.sales.display_name),
     ]
     assert history[0].changes == {"region": [None, "华东"]}
+
+
+def test_history_includes_the_customers_deals_and_notes(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        other_id = add_customer(session, people.sales)
+        deal = create_deal(
+            session,
+            actor=people.sales,
+            data=DealCreate(customer_id=customer_id, title="50 chairs", stage="lead"),
+        )
+        create_deal(  # another customer's deal stays out of this history
+            session,
+            actor=people.sales,
+            data=DealCreate(customer_id=other_id, title="Desks", stage="lead"),
+        )
+        update_deal(session, actor=people.sales, deal_id=pk(deal), changes={"title": "60 chairs"})
+        note = create_interaction(
+            session,
+            actor=people.sales,
+            data=InteractionCreate(customer_id=customer_id, kind="call", happened_at=utcnow()),
+        )
+        history = list_customer_history(
+            session, actor=people.sales, customer_id=customer_id, limit=10
+        )
+    assert [(h.entity_type, h.entity_id, h.action) for h in history] == [
+        ("interaction", pk(note), "create"),
+        ("deal", pk(deal), "update"),
+        ("deal", pk(deal), "create"),
+        ("customer", customer_id, "create"),
+    ]
+    assert history[1].changes == {"title": ["50 chairs", "60 chairs"]}
