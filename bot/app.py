@@ -34,6 +34,7 @@ from handlers import (
     customer,
     deal,
     digest,
+    export,
     gate,
     invite,
     lookup,
@@ -77,6 +78,7 @@ ENTRY_MODULES = (
     agenda,
     settings,
     digest,
+    export,
 )
 INBOX_RETENTION = timedelta(days=7)
 

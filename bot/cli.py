@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply database migrations")
     commands.add_parser("check-config", help="validate the config file without starting")
+    export = commands.add_parser("export", help="write every record of one kind to a file")
+    export.add_argument("kind", choices=("customers", "deals", "notes", "purchases"))
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
+    export.add_argument("--output", type=Path, required=True, help="file to write")
     return parser
 
 
@@ -72,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "db":
         return _db_upgrade(config)
+    if args.command == "export":
+        from handlers.export import export_to_file
+
+        export_to_file(
+            config.database.url, args.kind, args.fmt, config.locale.timezone, args.output
+        )
+        return 0
     return _run(config)
 
 

@@ -50,6 +50,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings"),
     Command("feed", LEADS),
     Command("restore", frozenset({Role.ADMIN})),
+    Command("export"),
     Command("help"),
     Command("cancel"),
     Command("lang"),

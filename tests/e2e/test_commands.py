@@ -32,6 +32,7 @@ SALES_MENU = [
     "today",
     "week",
     "settings",
+    "export",
     "help",
     "cancel",
     "lang",

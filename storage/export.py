@@ -1,0 +1,206 @@
+"""What `/export` and `crm-bot export` write: one table of plain values per kind of record.
+
+Each function applies the one access rule (`owner_scope`) and leaves soft-deleted rows out
+(a note, deal or purchase of a deleted customer is as gone as the customer), so a file holds
+exactly what the member could open in the chat. Values stay raw (UTC datetimes, Decimals,
+lists of phones or tags): turning them into cells is the file writer's job, in the member's
+timezone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from storage.access import owner_scope
+from storage.models import Customer, CustomerPhone, Deal, Interaction, Member, Purchase
+
+Value = str | int | float | Decimal | date | datetime | list[str] | None
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """Column keys (translated into headers by the caller) and rows in the same order."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Value, ...]]
+
+
+CUSTOMER_COLUMNS = (
+    "id",
+    "name",
+    "phones",
+    "email",
+    "company",
+    "position",
+    "industry",
+    "region",
+    "gender",
+    "source",
+    "category",
+    "tags",
+    "needs",
+    "owner",
+    "created_at",
+    "last_contact_at",
+)
+DEAL_COLUMNS = (
+    "id",
+    "customer",
+    "title",
+    "stage",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "probability",
+    "owner",
+    "created_at",
+    "closed_at",
+)
+NOTE_COLUMNS = ("id", "customer", "kind", "happened_at", "summary", "outcome", "owner")
+PURCHASE_COLUMNS = (
+    "id",
+    "customer",
+    "product",
+    "quantity",
+    "amount",
+    "currency",
+    "purchased_on",
+    "owner",
+)
+
+
+def _phones(session: Session, customer_ids: list[int]) -> dict[int, list[str]]:
+    """Every customer's phones in one query, in the order they were entered."""
+    phones: dict[int, list[str]] = defaultdict(list)
+    if not customer_ids:
+        return phones
+    rows = session.exec(
+        select(CustomerPhone.customer_id, CustomerPhone.e164)
+        .where(col(CustomerPhone.customer_id).in_(customer_ids))
+        .order_by(col(CustomerPhone.id))
+    )
+    for customer_id, e164 in rows:
+        phones[customer_id].append(e164)
+    return phones
+
+
+def list_customer_rows(session: Session, *, actor: Member) -> ExportTable:
+    owner = aliased(Member)
+    found = session.exec(
+        select(Customer, owner.display_name)
+        .join(owner, col(owner.id) == col(Customer.owner_id))
+        .where(col(Customer.deleted_at).is_(None), owner_scope(actor, Customer.owner_id))
+        .order_by(col(Customer.id))
+    ).all()
+    phones = _phones(session, [c.id for c, _ in found if c.id is not None])
+    rows: list[tuple[Value, ...]] = [
+        (
+            c.id,
+            c.name,
+            phones.get(c.id or 0, []),
+            c.email,
+            c.company,
+            c.position,
+            c.industry,
+            c.region,
+            c.gender,
+            c.source,
+            c.category,
+            list(c.tags or []),
+            c.needs,
+            owner_name,
+            c.created_at,
+            c.last_contact_at,
+        )
+        for c, owner_name in found
+    ]
+    return ExportTable(CUSTOMER_COLUMNS, rows)
+
+
+def list_deal_rows(session: Session, *, actor: Member) -> ExportTable:
+    owner = aliased(Member)
+    found = session.exec(
+        select(Deal, Customer.name, owner.display_name)
+        .join(Customer, col(Customer.id) == col(Deal.customer_id))
+        .join(owner, col(owner.id) == col(Deal.owner_id))
+        .where(
+            col(Deal.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Deal.owner_id),
+        )
+        .order_by(col(Deal.id))
+    ).all()
+    rows: list[tuple[Value, ...]] = [
+        (
+            d.id,
+            customer,
+            d.title,
+            d.stage,
+            d.amount,
+            d.currency,
+            d.expected_close_date,
+            d.probability,
+            owner_name,
+            d.created_at,
+            d.closed_at,
+        )
+        for d, customer, owner_name in found
+    ]
+    return ExportTable(DEAL_COLUMNS, rows)
+
+
+def list_note_rows(session: Session, *, actor: Member) -> ExportTable:
+    """Notes are scoped like their customer (as `require_interaction`): they are its history."""
+    owner = aliased(Member)
+    found = session.exec(
+        select(Interaction, Customer.name, owner.display_name)
+        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+        .join(owner, col(owner.id) == col(Interaction.owner_id))
+        .where(
+            col(Interaction.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Customer.owner_id),
+        )
+        .order_by(col(Interaction.id))
+    ).all()
+    rows: list[tuple[Value, ...]] = [
+        (n.id, customer, n.kind, n.happened_at, n.summary, n.outcome, owner_name)
+        for n, customer, owner_name in found
+    ]
+    return ExportTable(NOTE_COLUMNS, rows)
+
+
+def list_purchase_rows(session: Session, *, actor: Member) -> ExportTable:
+    owner = aliased(Member)
+    found = session.exec(
+        select(Purchase, Customer.name, owner.display_name)
+        .join(Customer, col(Customer.id) == col(Purchase.customer_id))
+        .join(owner, col(owner.id) == col(Purchase.owner_id))
+        .where(
+            col(Purchase.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Purchase.owner_id),
+        )
+        .order_by(col(Purchase.id))
+    ).all()
+    rows: list[tuple[Value, ...]] = [
+        (p.id, customer, p.product, p.quantity, p.amount, p.currency, p.purchased_on, owner_name)
+        for p, customer, owner_name in found
+    ]
+    return ExportTable(PURCHASE_COLUMNS, rows)
+
+
+EXPORTERS: dict[str, Callable[..., ExportTable]] = {
+    "customers": list_customer_rows,
+    "deals": list_deal_rows,
+    "notes": list_note_rows,
+    "purchases": list_purchase_rows,
+}
+"""The kinds `/export` accepts, in the order the usage message lists them."""
