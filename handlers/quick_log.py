@@ -45,12 +45,12 @@ from storage.customers import (
     create_customer,
     find_duplicates,
     get_customer,
-    search_customers,
 )
 from storage.dates import When
 from storage.deals import DealCreate, create_deal
 from storage.models import Customer, Deal
 from storage.parsing import MAX_LENGTHS
+from storage.search import find_customers
 
 FLOW_NAME = "quick_log"
 NOT_GIVEN = False  # an optional answer the message did not contain: shown as "—", editable
@@ -132,7 +132,7 @@ async def _match(context: CrmContext, found: QuickLog) -> Customer | None:
         )
         return customer
     if found.name:
-        named = await context.db.read(search_customers, actor=actor, query=found.name)
+        named = await context.db.read(find_customers, actor=actor, query=found.name)
         exact = [c for c in named if c.name.casefold() == found.name.casefold()]
         if len(exact) == 1:
             return exact[0]

@@ -42,7 +42,7 @@ from handlers.formatting import format_when
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
-from storage.customers import get_customer, search_customers
+from storage.customers import get_customer
 from storage.dates import search_when
 from storage.models import Customer, Member, Reminder
 from storage.parsing import ParseError, parse_text
@@ -55,6 +55,7 @@ from storage.reminders import (
     mark_done,
     snooze,
 )
+from storage.search import find_customers
 
 Translate = Callable[..., str]
 
@@ -246,7 +247,7 @@ def _match_customer(actor: Member, text: str) -> Callable[[Session], Customer | 
     def match(session: Session) -> Customer | None:
         found: dict[int, Customer] = {}
         for token in _tokens(text):
-            for customer in search_customers(session, actor=actor, query=token):
+            for customer in find_customers(session, actor=actor, query=token):
                 if customer.id is not None and _name_matches(customer, token, text):
                     found[customer.id] = customer
         return next(iter(found.values())) if len(found) == 1 else None

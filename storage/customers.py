@@ -1,4 +1,4 @@
-"""Customers: creation with normalised phones, duplicate detection, and search for pickers.
+"""Customers: creation with normalised phones, duplicate detection, recent customers.
 
 Phones live in `customer_phone` in E.164, so "the same number typed another way" is an exact
 index hit. Duplicates are checked across the whole database, not only what the actor may see:
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.access import owner_scope, require_customer
@@ -151,45 +151,6 @@ def find_duplicates(
     ]
 
 
-def search_customers(
-    session: Session, *, actor: Member, query: str, limit: int = 8
-) -> list[Customer]:
-    """Customers the actor may see matching a name, company, email or the last 4+ digits.
-
-    A plain scan ordered by recency; good enough for picking one in a flow. The fast
-    full search (pinyin, trigram) is `/find`'s job.
-    """
-    text = query.strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    conditions = []
-    if len(digits) >= 4 and len(digits) >= len(text.replace(" ", "").replace("-", "")) - 1:
-        phone_ids = select(CustomerPhone.customer_id).where(
-            col(CustomerPhone.e164).like(f"%{digits}")
-        )
-        conditions.append(col(Customer.id).in_(phone_ids))
-    if text:
-        pattern = f"%{_escape_like(text.casefold())}%"
-        conditions += [
-            func.lower(Customer.name).like(pattern, escape="\\"),
-            func.lower(Customer.company).like(pattern, escape="\\"),
-            func.lower(Customer.email).like(pattern, escape="\\"),
-        ]
-    if not conditions:
-        return []
-    return list(
-        session.exec(
-            select(Customer)
-            .where(
-                or_(*conditions),
-                col(Customer.deleted_at).is_(None),
-                owner_scope(actor, Customer.owner_id),
-            )
-            .order_by(col(Customer.updated_at).desc())
-            .limit(limit)
-        )
-    )
-
-
 def get_customer(session: Session, *, actor: Member, customer_id: int) -> Customer:
     return require_customer(session, actor=actor, customer_id=customer_id)
 
@@ -202,10 +163,6 @@ def list_phones(session: Session, *, customer_id: int) -> list[str]:
             .order_by(col(CustomerPhone.id))
         )
     )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def recent_customers(session: Session, *, actor: Member, limit: int = 5) -> list[Customer]:
