@@ -6,9 +6,13 @@ import asyncio
 import html
 import re
 from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
+from storage.db import Database
 from tests.e2e.user import ScriptedUser
 
 _TAG = re.compile(r"<[^>]+>")
@@ -58,3 +62,17 @@ async def join(
     await user.send(f"/start {start_code(link)}")
     await user.replies(2)
     return user
+
+
+async def answer(user: ScriptedUser, text: str) -> str:
+    """Send a text and return the bot's next reply as the user reads it."""
+    await user.send(text)
+    return (await user.reply()).text
+
+
+def rows(db_url: str, model: Any) -> list[Any]:
+    """Every row of a table, oldest first: what the bot really stored."""
+    db = Database(db_url)
+    found = db.run_sync(lambda s: list(s.exec(select(model).order_by(model.id))))
+    db.close()
+    return found

@@ -10,7 +10,7 @@ from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.models import Attachment, Customer, CustomerPhone
 from tests.conftest import RunningBot
-from tests.e2e.helpers import join, shown
+from tests.e2e.helpers import answer, join, shown
 from tests.e2e.user import ScriptedUser
 
 
@@ -30,11 +30,6 @@ def phones_of(db_url: str, customer_id: int) -> list[str]:
     )
     db.close()
     return rows
-
-
-async def answer(user: ScriptedUser, text: str) -> str:
-    await user.send(text)
-    return (await user.reply()).text
 
 
 async def quick_customer(user: ScriptedUser, name: str, phone: str, email: str | None = None):

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.emulator import BotApiEmulator
 from handlers.callback_data import DealAction, pack
@@ -24,20 +24,13 @@ from storage.deals import DealCreate, create_deal
 from storage.members import TelegramProfile, get_active_member
 from storage.models import Customer, Deal, DealStageChange, Member
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import eventually, join, shown
+from tests.e2e.helpers import answer, eventually, join, rows, shown
 from tests.e2e.user import ScriptedUser
 
 TZ = ZoneInfo("Asia/Shanghai")  # the tests' team timezone (config default)
 
 
 # --- helpers shared with test_purchase_flow -----------------------------------------------------
-
-
-def rows(db_url: str, model: Any) -> list[Any]:
-    db = Database(db_url)
-    found = db.run_sync(lambda s: list(s.exec(select(model).order_by(model.id))))
-    db.close()
-    return found
 
 
 def with_member(db_url: str, user: ScriptedUser, make: Any) -> Any:
@@ -83,11 +76,6 @@ def member_id(db_url: str, user: ScriptedUser) -> int:
 
 def today() -> date:
     return datetime.now(TZ).date()
-
-
-async def answer(user: ScriptedUser, text: str) -> str:
-    await user.send(text)
-    return (await user.reply()).text
 
 
 async def pick_customer(user: ScriptedUser, search: str, label: str) -> None:

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
 
 from bot import scheduler
 from bot.emulator import BotApiEmulator
@@ -20,7 +19,7 @@ from storage.interactions import InteractionCreate, create_interaction
 from storage.members import get_member_by_telegram_id
 from storage.models import Attachment, Interaction, Reminder
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import join, shown
+from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.user import ScriptedUser
 
 NOW = datetime(2025, 1, 13, 2, 0, tzinfo=UTC)  # Mon 13 Jan 2025 10:00 in Shanghai
@@ -34,13 +33,6 @@ async def pinned_clock(running_bot: RunningBot, admin: ScriptedUser) -> None:
     running_bot.application.bot_data["services"].clock = lambda: NOW
     await admin.send("/help")
     await admin.reply()
-
-
-def rows(db_url: str, model: type) -> list:
-    db = Database(db_url)
-    found = db.run_sync(lambda s: list(s.exec(select(model).order_by(model.id))))
-    db.close()
-    return found
 
 
 def add_customer(db_url: str, name: str, company: str | None = None, telegram_id: int = ADMIN_ID):
@@ -78,11 +70,6 @@ def add_visit(db_url: str, customer_id: int, latitude: float, longitude: float) 
 
 def when_text(at: datetime, lang: str = "en") -> str:
     return format_when(at, tz=TZ, lang=lang)
-
-
-async def answer(user: ScriptedUser, text: str) -> str:
-    await user.send(text)
-    return (await user.reply()).text
 
 
 async def press(user: ScriptedUser, label: str) -> str:

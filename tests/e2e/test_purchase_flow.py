@@ -15,14 +15,12 @@ from handlers.i18n import Catalogs
 from storage.models import Customer, Member, Purchase
 from storage.purchases import PurchaseCreate, create_purchase
 from tests.conftest import RunningBot
-from tests.e2e.helpers import join, shown
+from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.test_deal_flow import (
     add_customer,
     add_deal,
-    answer,
     open_card,
     pick_customer,
-    rows,
     today,
     with_member,
 )

@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlmodel import select
 
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
-from storage.db import Database
 from storage.models import Customer, CustomerPhone, Deal, Interaction, Reminder
 from tests.conftest import RunningBot
-from tests.e2e.helpers import join, shown
+from tests.e2e.helpers import join, rows, shown
 from tests.e2e.test_note_flow import NOW, when_text
 from tests.e2e.user import ScriptedUser
 
@@ -27,13 +25,6 @@ ZH = "拜访了Acme的张伟，电话13800138000，预算5万，想要50台，�
 def pinned_clock(running_bot: RunningBot) -> None:
     assert running_bot.application is not None
     running_bot.application.bot_data["services"].clock = lambda: NOW
-
-
-def rows(db_url: str, model: type) -> list:
-    db = Database(db_url)
-    found = db.run_sync(lambda s: list(s.exec(select(model).order_by(model.id))))
-    db.close()
-    return found
 
 
 async def test_log_in_english_saves_customer_note_deal_and_reminder(
