@@ -36,6 +36,7 @@ from handlers import (
     digest,
     export,
     gate,
+    imports,
     invite,
     lookup,
     note,
@@ -44,6 +45,7 @@ from handlers import (
     quick_log,
     records,
     reminders,
+    report,
     settings,
     start,
     team,
@@ -79,6 +81,8 @@ ENTRY_MODULES = (
     settings,
     digest,
     export,
+    imports,
+    report,
 )
 INBOX_RETENTION = timedelta(days=7)
 

@@ -214,6 +214,33 @@ class DealAction:
         return cls(action=match[1], deal_id=int(match[2]), value=match[3] or "")
 
 
+@dataclass(frozen=True)
+class ImportAction:
+    """A button of a spreadsheet import (batch `batch_id`): open `col`umn `a`, `map` column `a`
+    to target field number `b` (or `skip` it), choose the `date` order `b` of column `a`,
+    choose the duplicate `mode` `a`, `preview`, `start`, `cancel`, or `undo` / `confirm` undo."""
+
+    kind: ClassVar[str] = "imp"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(col|map|skip|date|mode|review|preview|start|cancel|undo|confirm):{_ID}"
+        r"(?::(0|[1-9][0-9]{0,2}))?(?::(0|[1-9][0-9]{0,2}))?"
+    )
+    action: str
+    batch_id: int
+    a: int | None = None
+    b: int | None = None
+
+    def fields(self) -> tuple[str, ...]:
+        extra = tuple(str(v) for v in (self.a, self.b) if v is not None)
+        return (self.action, str(self.batch_id), *extra)
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> ImportAction:
+        a = int(match[3]) if match[3] is not None else None
+        b = int(match[4]) if match[4] is not None else None
+        return cls(action=match[1], batch_id=int(match[2]), a=a, b=b)
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -225,6 +252,7 @@ CallbackData = (
     | SearchPage
     | SettingsAction
     | NoteAction
+    | ImportAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -239,6 +267,7 @@ KINDS: dict[str, type[CallbackData]] = {
         SearchPage,
         SettingsAction,
         NoteAction,
+        ImportAction,
     )
 }
 

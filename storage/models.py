@@ -289,3 +289,7 @@ class InboxUpdate(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16, index=True)
     received_at: datetime = _at(nullable=False)
     handled_at: datetime | None = _at()
+    # A pending update is leased to the instance handling it, so another instance's start-up
+    # replay leaves it alone until the lease runs out (the holder died).
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _at()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index
+from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import UTCDateTime, utcnow
@@ -54,3 +54,16 @@ class NotificationLog(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Subscription(SQLModel, table=True):
+    """A member asked for something on a schedule: `/subscribe report weekly`."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("member_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str = Field(max_length=32)
+    cadence: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -13,6 +13,7 @@ from handlers.callback_data import (
     CustomerAction,
     DealAction,
     FlowButton,
+    ImportAction,
     InviteRole,
     LangChoice,
     NoteAction,
@@ -82,6 +83,12 @@ EVERY_KIND: list[CallbackData] = [
     NoteAction("edit", 42, "3"),
     NoteAction("delete", 42),
     NoteAction("restore", 42),
+    ImportAction("col", 42, 3),
+    ImportAction("map", 42, 3, 12),
+    ImportAction("date", 42, 3, 1),
+    ImportAction("mode", 42, 2),
+    ImportAction("start", 42),
+    ImportAction("confirm", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -101,6 +108,7 @@ LARGEST: list[CallbackData] = [
     SettingsAction("hours", "99"),
     NoteAction("restore", LARGEST_ID),
     NoteAction("edit", LARGEST_ID, "99"),
+    ImportAction("preview", LARGEST_ID, 999, 999),
 ]
 
 REJECTED = [
@@ -128,6 +136,9 @@ REJECTED = [
     "v1:team:open:abc",
     "v1:team:open:٣",  # an Arabic-Indic digit: int() accepts it, the pattern must not
     "v1:team:open:01",
+    "v1:imp:map:1:1000",
+    "v1:imp:map:1:01",
+    "v1:imp:drop:1",
     "v1:team:open:1.5",
     f"v1:team:open:{LARGEST_ID + 1}",
     "v1:team:open:1:sales:x",
