@@ -1,4 +1,4 @@
-"""`crm-bot`: run the bot, try it offline, migrate the database, check a config file."""
+"""`crm-bot`: run the bot, try it offline, migrate, check a config, export, back up."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("kind", choices=("customers", "deals", "notes", "purchases"))
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
     export.add_argument("--output", type=Path, required=True, help="file to write")
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database while the bot runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("path", type=Path, help="file to write, or a directory for a dated file")
     return parser
 
 
@@ -83,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config.database.url, args.kind, args.fmt, config.locale.timezone, args.output
         )
         return 0
+    if args.command == "backup":
+        return _backup(config, args.path)
     return _run(config)
 
 
@@ -104,6 +110,22 @@ def _db_upgrade(config: Config) -> int:
         sys.stdout.write(f"database at revision {current_revision(db.engine)}\n")
     finally:
         db.close()
+    return 0
+
+
+def _backup(config: Config, target: Path) -> int:
+    from storage.backup import BackupError, backup_sqlite
+
+    try:
+        result = backup_sqlite(config.database.url, target)
+    except BackupError as exc:
+        sys.stderr.write(f"backup error: {exc}\n")
+        return EXIT_CONFIG
+    megabytes = result.size_bytes / 1_000_000
+    sys.stdout.write(
+        f"backup written: {result.path} ({megabytes:.1f} MB, {result.seconds:.1f} s, "
+        "integrity ok)\n"
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,8 @@ import pytest
 
 from bot.cli import EXIT_CONFIG, main
 from storage.db import Database
-from storage.migrate import current_revision, head_revision
+from storage.migrate import current_revision, head_revision, upgrade_database
+from tests.factories import make_customer, make_member
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:CLI-secret-token"
@@ -119,3 +121,34 @@ def test_module_help_lists_every_command() -> None:
     )
     for command in ("run", "console", "db", "check-config"):
         assert f"    {command} " in result.stdout
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    return path
+
+
+def test_cli_backup_writes_a_verified_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_db = Database(f"sqlite:///{tmp_path / 'crm.sqlite3'}")
+    upgrade_database(live_db.engine)
+    with live_db.session() as session:
+        make_customer(session, owner=make_member(session))
+    live_db.close()
+    target = tmp_path / "backups"
+    target.mkdir()
+    config = _config(tmp_path, live_db.url)
+    assert main(["--config", str(config), "backup", str(target)]) == 0
+    [copy] = target.iterdir()
+    assert sqlite3.connect(copy).execute("SELECT count(*) FROM customer").fetchone()[0] == 1
+    assert "integrity ok" in capsys.readouterr().out
+
+
+def test_cli_backup_of_postgresql_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, "postgresql://crm@db.example.com/crm")
+    assert main(["--config", str(config), "backup", str(tmp_path / "x.sqlite3")]) == EXIT_CONFIG
+    assert "pg_dump" in capsys.readouterr().err
