@@ -1,4 +1,7 @@
-"""`python -m bench <name> [options]`: run the benchmark script `bench/<name>.py` (its `main`)."""
+"""`python -m bench`: every benchmark and one table of results (see bench/run_all.py).
+
+`python -m bench <name> [options]` runs one script, `bench/<name>.py` (its `main`).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import sys
 
 def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
-        sys.stderr.write("usage: python -m bench <name> [options]  (e.g. reminders --count 500)\n")
-        return 2
+        from bench.run_all import main as run_all
+
+        return run_all(sys.argv[1:])
     name = sys.argv[1]
     module = importlib.import_module(f"bench.{name}")
     sys.argv = [f"python -m bench {name}", *sys.argv[2:]]  # the script parses sys.argv itself

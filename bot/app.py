@@ -21,13 +21,13 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
-from bot import digest_jobs, scheduler
+from bot import api_retry, digest_jobs, import_jobs, inbox_leases, scheduler
 from bot.config import Config, Mode
 from bot.processing import PerChatUpdateProcessor
-from bot.telegram_bot import CrmBot, updates_from_payloads
+from bot.telegram_bot import CrmBot, InboxQueue
 from handlers import (
     agenda,
     common,
@@ -58,7 +58,7 @@ from handlers.i18n import Catalogs
 from handlers.services import Services
 from storage.dates import warm_up as warm_up_dates
 from storage.db import Database
-from storage.inbox import list_pending, prune_handled
+from storage.inbox import prune_handled
 from storage.migrate import upgrade_database
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 CrmApplication = Application[CrmBot, CrmContext, Any, Any, Any, Any]
 
 POLL_TIMEOUT_S = 25
+POLL_READ_SLACK_S = 10  # a long poll that has not answered this long after its timeout is stuck
 # Each exports FLOWS (entry flows for the engine) and build_handlers(engine).
 ENTRY_MODULES = (
     customer,
@@ -94,20 +95,23 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
     services = Services(
         config=config, db=db, catalogs=Catalogs(), admin_ids=frozenset(config.access.admins)
     )
+    worker = inbox_leases.new_worker_id()
     bot = CrmBot(
         token or config.require_token(),
         base_url=config.telegram.base_url,
         base_file_url=config.telegram.base_file_url,
         request=HTTPXRequest(connection_pool_size=64, read_timeout=15, write_timeout=15),
-        get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT_S + 10),
+        get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT_S + POLL_READ_SLACK_S),
         defaults=Defaults(parse_mode=ParseMode.HTML),
-        rate_limiter=AIORateLimiter(max_retries=3),
+        rate_limiter=api_retry.RetryingRateLimiter(max_retries=3),
         db=db,
+        worker=worker,
     )
+    builder = ApplicationBuilder().bot(bot)
+    if config.telegram.mode is Mode.WEBHOOK:
+        builder = builder.update_queue(InboxQueue(db, worker))
     application: CrmApplication = (
-        ApplicationBuilder()
-        .bot(bot)
-        .concurrent_updates(PerChatUpdateProcessor(db))
+        builder.concurrent_updates(PerChatUpdateProcessor(db, worker))
         .context_types(ContextTypes(context=CrmContext))
         .build()
     )
@@ -146,22 +150,15 @@ async def _post_init(application: CrmApplication) -> None:
         )
     except TelegramError as exc:
         logger.warning("could not register the command menus: %s", exc)
-    await _replay_inbox(application)
+    await inbox_leases.replay_at_start(application)
+    inbox_leases.install(application)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         _prune_inbox, interval=timedelta(hours=6), first=timedelta(minutes=1), name="prune-inbox"
     )
     scheduler.install(application)
     digest_jobs.install(application)
-
-
-async def _replay_inbox(application: CrmApplication) -> None:
-    """Updates accepted before a crash but never finished are handled now, in order."""
-    pending = await services_of(application).db.read(list_pending)
-    for update in updates_from_payloads([row.payload for row in pending], application.bot):
-        await application.update_queue.put(update)
-    if pending:
-        logger.info("replaying %d unfinished updates from the inbox", len(pending))
+    import_jobs.install(application)
 
 
 async def _prune_inbox(context: CrmContext) -> None:
@@ -202,8 +199,10 @@ async def stop_application(application: CrmApplication) -> None:
     assert application.updater is not None
     if application.updater.running:
         await application.updater.stop()
+    await import_jobs.shutdown(application)  # before the bot closes: results are still sent
     if application.running:
         await application.stop()
+        await inbox_leases.release(application)
     await application.shutdown()
     services_of(application).db.close()
 

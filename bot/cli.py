@@ -1,4 +1,4 @@
-"""`crm-bot`: run the bot, try it offline, migrate, check a config, export, back up."""
+"""`crm-bot`: run the bot, try it offline, migrate, check a config, import, export, back up."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from telegram.error import InvalidToken
@@ -54,7 +55,33 @@ def _parser() -> argparse.ArgumentParser:
         "backup", help="copy the SQLite database while the bot runs (PostgreSQL: pg_dump)"
     )
     backup.add_argument("path", type=Path, help="file to write, or a directory for a dated file")
+    _import_parser(commands)
     return parser
+
+
+def _import_parser(commands: Any) -> None:
+    parser = commands.add_parser("import", help="import customers from a CSV or XLSX file")
+    parser.add_argument("file", type=Path, help="the spreadsheet (CSV: UTF-8 or GBK; or XLSX)")
+    parser.add_argument(
+        "--owner", required=True, help="who gets the customers: member id, telegram id or @name"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("skip", "update", "create"),
+        default="skip",
+        help="a row matching a customer by phone or email: skip it (default), update the "
+        "customer, or create another",
+    )
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--day-first", dest="day_first", action="store_true", default=None)
+    order.add_argument("--month-first", dest="day_first", action="store_false")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="HEADER=FIELD",
+        help="map a column (repeatable); FIELD 'ignore' leaves it out",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +116,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "backup":
         return _backup(config, args.path)
+    if args.command == "import":
+        return _import(config, args)
     return _run(config)
+
+
+def _import(config: Config, args: argparse.Namespace) -> int:
+    from handlers.import_cli import ImportRequest, import_file
+
+    request = ImportRequest(
+        path=args.file,
+        owner=args.owner,
+        mode=args.mode,
+        day_first=args.day_first,
+        mapping=args.map,
+        region=config.locale.default_region,
+        max_rows=config.imports.max_rows,
+        max_file_mb=config.imports.max_file_mb,
+    )
+    return import_file(config.database.url, request)
 
 
 def _summary(config: Config) -> str:

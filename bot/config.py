@@ -128,6 +128,20 @@ class DealsConfig(_Section):
         return stages
 
 
+class ReportsConfig(_Section):
+    """`/report` charts; an empty font path uses the bundled Noto Sans SC or a system CJK font."""
+
+    font_path: str = ""
+
+
+class ImportsConfig(_Section):
+    """Spreadsheet imports: how long an import can be undone, and how big a file may be."""
+
+    undo_hours: int = Field(default=72, ge=1, le=24 * 90)
+    max_rows: int = Field(default=200_000, ge=1, le=5_000_000)
+    max_file_mb: int = Field(default=20, ge=1, le=2000)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -141,6 +155,8 @@ class Config(_Section):
     reminders: RemindersConfig = RemindersConfig()
     deals: DealsConfig = DealsConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    reports: ReportsConfig = ReportsConfig()
+    imports: ImportsConfig = ImportsConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:
@@ -203,4 +219,12 @@ def load_config(
         config = config.model_copy(update={"database": DatabaseConfig(url=f"sqlite:///{db_path}")})
     if config.telegram.mode is Mode.WEBHOOK and not config.telegram.webhook.url:
         raise ConfigError(["telegram.webhook.url: required when telegram.mode = 'webhook'"])
+    if (
+        config.telegram.mode is Mode.WEBHOOK
+        and not config.telegram.webhook.secret_token.get_secret_value()
+    ):
+        # Without it anyone who finds the URL can post forged updates to every instance.
+        raise ConfigError(
+            ["telegram.webhook.secret_token: required when telegram.mode = 'webhook'"]
+        )
     return config

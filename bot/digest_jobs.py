@@ -9,6 +9,7 @@ Like `bot.scheduler`, the database is the source of truth and the JobQueue only 
 - reads new customers and deal stage changes of the last `LOOKBACK` from the records (so a
   change made by any path is reported) and posts those not yet posted to each linked group;
 - tells the owner's manager about big deals won or lost.
+- sends the weekly report to members who subscribed to it (`bot.report_jobs`).
 
 Exactly once: every message has a unique key in `notification_log`, inserted (claimed) before
 sending and marked sent after Telegram accepted it. A second instance or a restart finds the
@@ -32,7 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import scheduler
+from bot import report_jobs, scheduler
 from bot.sender import Outcome, Sender, scheduled_bot
 from handlers.context import SERVICES_KEY
 from handlers.digest import KICK_KEY, big_deal_message, digest_messages, feed_messages
@@ -121,6 +122,7 @@ async def run_pass(application: Any) -> int:
     sent = await send_due_digests(services, state)
     sent += await post_feeds(services, state)
     sent += await send_big_deal_notices(services, state)
+    sent += await report_jobs.send_due_reports(services, state)
     return sent
 
 

@@ -3,7 +3,11 @@
 PTB runs updates strictly one after another by default (~20/s with a 50 ms Telegram round
 trip), and `concurrent_updates=True` breaks the order of a conversation. This processor keeps
 a lock per chat: a member's steps run in order while other members are served in parallel.
-Before handling, the update is claimed in the inbox; one already handled is skipped.
+Before handling, the update is claimed in the inbox (a lease for this instance, see
+`storage.inbox`); one already handled, or held by another live instance, is skipped.
+
+Leases are kept alive by `maintain`, which `bot.inbox_leases` runs every `RENEW_EVERY`: it
+renews this instance's leases and marks done what finished while the database was away.
 """
 
 from __future__ import annotations
@@ -12,15 +16,21 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from storage.db import Database
-from storage.inbox import claim_update, mark_handled
+from storage.inbox import claim_update, mark_handled, renew_leases
 
 logger = logging.getLogger(__name__)
+
+# Three renewals fit in a lease: a busy or briefly stalled instance keeps what it holds, and a
+# dead one's updates are taken over about half a minute later.
+LEASE = timedelta(seconds=30)
+RENEW_EVERY = timedelta(seconds=10)
 
 
 def chat_key(update: object) -> object:
@@ -35,11 +45,13 @@ def chat_key(update: object) -> object:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, db: Database, max_concurrent_updates: int = 64) -> None:
+    def __init__(self, db: Database, worker: str, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
         self._db = db
+        self.worker = worker
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
+        self._unmarked: set[int] = set()  # handled, but the database was away to record it
 
     async def initialize(self) -> None:
         """Nothing to allocate: locks are made per chat on demand."""
@@ -66,13 +78,20 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return
         try:
             fresh = await self._db.run(
-                claim_update, update_id=update.update_id, payload=update.to_json()
+                claim_update,
+                update_id=update.update_id,
+                payload=update.to_json(),
+                worker=self.worker,
+                lease=LEASE,
             )
         except Exception:  # the database is down: handle anyway, handlers report the outage
             logger.exception("could not claim update", extra={"update_id": update.update_id})
             fresh = True
         if not fresh:
-            logger.info("skipping an update handled before", extra={"update_id": update.update_id})
+            logger.info(
+                "skipping an update handled before or elsewhere",
+                extra={"update_id": update.update_id},
+            )
             if inspect.iscoroutine(coroutine):
                 coroutine.close()
             return
@@ -80,8 +99,22 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
         finally:
             try:
-                await self._db.run(mark_handled, update_id=update.update_id)
+                await self._db.run(mark_handled, update_ids=[update.update_id])
             except Exception:
                 logger.exception(
-                    "could not mark update handled", extra={"update_id": update.update_id}
+                    "could not mark update handled; will retry",
+                    extra={"update_id": update.update_id},
                 )
+                self._unmarked.add(update.update_id)
+
+    async def maintain(self) -> None:
+        """Renew this instance's leases and record what finished during a database outage.
+
+        An update whose handling ended while the database was away stays leased to us (and
+        renewed) until it is marked, so no other instance replays what the member was already
+        answered about."""
+        if self._unmarked:
+            done = set(self._unmarked)
+            await self._db.run(mark_handled, update_ids=done)
+            self._unmarked -= done
+        await self._db.run(renew_leases, worker=self.worker, lease=LEASE)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
 
@@ -99,15 +99,30 @@ class Sender:
         deadline: float | None = None,
     ) -> Outcome:
         """Send one HTML message when a slot is free; `deadline` is monotonic (the lease end)."""
+        return await self.deliver(
+            chat_id,
+            lambda: self.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
+            ),
+            deadline=deadline,
+        )
+
+    async def deliver(
+        self,
+        chat_id: int,
+        call: Callable[[], Awaitable[object]],
+        *,
+        deadline: float | None = None,
+    ) -> Outcome:
+        """Make one Bot API `call` to `chat_id` (a message, photos) when a slot is free, and
+        say how it went."""
         floods = 0
         while True:
             slot = await self._wait_for_slot(chat_id, deadline)
             if slot is None:
                 return Outcome.SKIPPED
             try:
-                await self.bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup
-                )
+                await call()
             except RetryAfter as exc:
                 floods += 1
                 self._flooded(chat_id, _seconds(exc.retry_after))

@@ -1,8 +1,13 @@
 """The bot object: PTB's ExtBot plus a durable inbox and a patient start-up.
 
-* `get_updates` records each batch in the inbox before PTB confirms it to Telegram. Repeats
-  (Telegram re-delivers after a crash) are returned too, so PTB confirms them; the update
-  processor then skips the ones already handled.
+* `get_updates` records each batch in the inbox before PTB confirms it to Telegram, leased to
+  this instance. Repeats (Telegram re-delivers after a crash) are returned too, so PTB
+  confirms them; the update processor then skips the ones already handled.
+* In webhook mode `InboxQueue` does the same for each posted update before PTB's webhook
+  server answers 200, so an instance that dies after answering loses nothing either.
+* If the database is down, updates are handled anyway without a record: the handlers meet
+  the outage and tell the member to try again (`handlers.errors`). Raising instead would end
+  PTB's polling loop for good.
 * `initialize` retries `getMe` with backoff, so a network outage at start-up delays the bot
   instead of killing it (PTB would exit on the first failure).
 """
@@ -15,10 +20,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
+from bot.processing import LEASE
 from storage.db import Database
 from storage.inbox import record_received
 
@@ -30,21 +37,15 @@ STARTUP_BACKOFF_MAX_S = 60.0
 class CrmBot(ExtBot[None]):
     startup_first_delay_s = 1.0
 
-    def __init__(self, *args: Any, db: Database, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, db: Database, worker: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._db = db
+        self._worker = worker
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
-        if not updates:
-            return updates
-        fresh = set(
-            await self._db.run(
-                record_received, updates=[(u.update_id, u.to_json()) for u in updates]
-            )
-        )
-        if repeats := [u.update_id for u in updates if u.update_id not in fresh]:
-            logger.info("Telegram re-delivered updates", extra={"update_ids": repeats})
+        if updates:
+            await record(self._db, self._worker, updates)
         return updates
 
     async def initialize(self) -> None:
@@ -69,6 +70,33 @@ class CrmBot(ExtBot[None]):
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STARTUP_BACKOFF_MAX_S)
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The application's update queue in webhook mode: an update is in the inbox before
+    PTB's webhook handler answers Telegram 200."""
+
+    def __init__(self, db: Database, worker: str) -> None:
+        super().__init__()
+        self._db = db
+        self._worker = worker
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update):
+            await record(self._db, self._worker, [item])
+        await super().put(item)
+
+
+async def record(db: Database, worker: str, updates: Sequence[Update]) -> None:
+    """Record `updates` leased to `worker`; log repeats; survive a database outage."""
+    batch = [(u.update_id, u.to_json()) for u in updates]
+    try:
+        fresh = set(await db.run(record_received, updates=batch, worker=worker, lease=LEASE))
+    except SQLAlchemyError as exc:
+        logger.warning("database unavailable, handling updates without the inbox: %s", exc)
+        return
+    if repeats := [u.update_id for u in updates if u.update_id not in fresh]:
+        logger.info("Telegram re-delivered updates", extra={"update_ids": repeats})
 
 
 def updates_from_payloads(payloads: Sequence[str], bot: ExtBot[None]) -> list[Update]:

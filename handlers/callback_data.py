@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from storage.models import Role
+from storage.parsing import MAX_RECORD_ID
 
 VERSION = "v1"
 MAX_BYTES = 64
-_ID = r"(0|[1-9][0-9]{0,17})"
+_ID = r"(0|[1-9][0-9]{0,9})"  # and at most MAX_RECORD_ID: checked in `unpack`
 
 
 @dataclass(frozen=True)
@@ -218,11 +219,12 @@ class DealAction:
 class ImportAction:
     """A button of a spreadsheet import (batch `batch_id`): open `col`umn `a`, `map` column `a`
     to target field number `b` (or `skip` it), choose the `date` order `b` of column `a`,
-    choose the duplicate `mode` `a`, `preview`, `start`, `cancel`, or `undo` / `confirm` undo."""
+    choose the duplicate `mode` `a`, `preview`, `start`, `cancel`, or `undo` and then `confirm`
+    or `keep` (leave the import as it is)."""
 
     kind: ClassVar[str] = "imp"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(col|map|skip|date|mode|review|preview|start|cancel|undo|confirm):{_ID}"
+        rf"(col|map|skip|date|mode|review|preview|start|cancel|undo|confirm|keep):{_ID}"
         r"(?::(0|[1-9][0-9]{0,2}))?(?::(0|[1-9][0-9]{0,2}))?"
     )
     action: str
@@ -289,7 +291,17 @@ def unpack(raw: str | None) -> CallbackData | None:
     if version != VERSION or cls is None:
         return None
     match = cls.pattern.fullmatch(body)
-    return cls.parse(match) if match else None
+    data = cls.parse(match) if match else None
+    if data is None or any(_beyond_keys(value) for value in vars(data).values()):
+        return None
+    return data
+
+
+def _beyond_keys(value: object) -> bool:
+    """A number no record id can be: querying it would fail on PostgreSQL, not find nothing."""
+    if isinstance(value, str):
+        value = int(value) if value.isascii() and value.isdigit() else 0
+    return isinstance(value, int) and value > MAX_RECORD_ID
 
 
 def pattern_for(kind: type[CallbackData]) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
-from handlers.context import CrmContext
+from handlers.context import LANGUAGE_KEY, CrmContext
+from handlers.i18n import resolve_language
+from storage.db import is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,21 @@ async def on_error(update: object, context: CrmContext) -> None:
     logger.error("error while handling an update", exc_info=error, extra=info)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    temporary = isinstance(error, OperationalError | PoolTimeout)
-    key = "error.temporary" if temporary else "error.unexpected"
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Telegram itself is unreachable (retried already, `bot.api_retry`), or a send timed
+        # out and may well have arrived: another message would fail or confuse.
+        return
+    if context.translator is None and update.effective_user is not None:
+        # The gate did not get to pick the language (the database is away): what this process
+        # remembers, else Telegram's language (another instance may have seen the member last).
+        remembered = context.user_data.get(LANGUAGE_KEY) if context.user_data is not None else None
+        language = resolve_language(
+            remembered,
+            update.effective_user.language_code,
+            context.services.config.locale.default_language,
+        )
+        context.translator = context.services.catalogs.translator(language)
+    key = "error.temporary" if is_unavailable(error) else "error.unexpected"
     reference = update.update_id
     try:
         if update.callback_query is not None:

@@ -18,21 +18,14 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
-from storage.export import Value
+from storage.export import BOM, Value, defuse
 
 FORMATS = ("csv", "xlsx")
 MEDIA_TYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 JOINERS = {"phones": "; ", "tags": ", "}
-BOM = "\ufeff"
-
-
-def defuse(text: str) -> str:
-    """Text a spreadsheet would evaluate, made literal with a leading apostrophe."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def cell(column: str, value: Value, *, tz: ZoneInfo) -> str:

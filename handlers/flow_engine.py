@@ -22,6 +22,7 @@ from handlers.callback_data import FlowButton, pattern_for
 from handlers.context import CrmContext
 from handlers.flow import CONFIRM, EDIT, WARN, Field, Flow, State, env_of, error_text, label_of
 from handlers.flow_render import question, render, summary
+from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.drafts import commit_draft, delete_draft, get_draft, save_draft
@@ -196,9 +197,8 @@ class FlowEngine:
         found = await step_field.search(context, text.strip())
         state.options = [list(option) for option in found]
         key = "flow.search_results" if found else "flow.search_none"
-        await self._ask(
-            context, chat_id, state, update_id, prefix=context.t(key, query=text.strip()) + "\n\n"
-        )
+        prefix = context.t(key, query=clip(text.strip())) + "\n\n"
+        await self._ask(context, chat_id, state, update_id, prefix=prefix)
 
     async def _accept(
         self,

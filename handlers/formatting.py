@@ -78,3 +78,12 @@ def format_phone(e164: str, *, region: str) -> str:
     same_region = phonenumbers.region_code_for_number(number) == region.upper()
     style = PhoneNumberFormat.NATIONAL if same_region else PhoneNumberFormat.INTERNATIONAL
     return phonenumbers.format_number(number, style)
+
+
+ECHO_LIMIT = 200
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """User input echoed back, cut to `limit` characters: a 4096-character search quoted in a
+    reply would push the reply over Telegram's message limit."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

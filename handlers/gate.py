@@ -49,7 +49,15 @@ async def gate(update: Update, context: CrmContext) -> None:
     if profile is None:
         raise ApplicationHandlerStop
     services = context.services
-    member = await context.db.run(get_active_member, profile=profile, admin_ids=services.admin_ids)
+    try:
+        member = await context.db.run(
+            get_active_member, profile=profile, admin_ids=services.admin_ids
+        )
+    except Exception as exc:
+        # Nothing after the gate may run without knowing who writes (PTB would go on to the
+        # next group): report it once (the error handler tells the member) and stop here.
+        await context.application.process_error(update, exc)
+        raise ApplicationHandlerStop from exc
     language = resolve_language(
         member.language if member else None,
         profile.language_code,

@@ -1,17 +1,122 @@
-"""`/import` and spreadsheet uploads: placeholder wired into the application (issue 7)."""
+"""Importing customers from a spreadsheet: `/import`, a CSV/XLSX document, `/import undo`.
+
+A member sends the file at any time no entry flow is waiting for an answer (an open flow's
+answers are taken in an earlier group, so a document meant for a step never lands here);
+`/import` alone explains what to send. The file is downloaded, parsed and stored as a draft
+batch in the database's workers, then reviewed with buttons (`handlers.import_review`), run
+in the background with a progress message (`handlers.import_run` via `bot.import_jobs`),
+and can be undone with a confirmation (`handlers.import_undo`).
+
+    document --unreadable / too big--> what is accepted
+    document --> review message (see handlers.import_review)
+    /cancel during the review --> the draft batch is cancelled
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler
+import logging
+from pathlib import PurePath
 
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from handlers import common, import_review, import_undo
 from handlers.context import CrmContext
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
+from handlers.import_views import number, target_label
+from storage.import_files import UnreadableFile
+from storage.import_mapping import TARGETS
+from storage.imports import BatchStatus, cancel_batch, create_batch, latest_batches
+
+logger = logging.getLogger(__name__)
 
 FLOWS: tuple[Flow, ...] = ()
+SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+MB = 1024 * 1024
+
+
+async def import_command(update: Update, context: CrmContext) -> None:
+    """`/import` explains what to send; `/import undo` offers to undo the latest import."""
+    assert update.effective_chat is not None
+    args = [arg.lower() for arg in context.args or []]
+    if args[:1] == ["undo"]:
+        await import_undo.undo_latest(update, context)
+        return
+    fields = ", ".join(target_label(context.t, target) for target in TARGETS)
+    limits = context.services.config.imports
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t(
+            "import.explain",
+            fields=fields,
+            rows=number(limits.max_rows, context.language),
+            mb=limits.max_file_mb,
+        ),
+    )
+
+
+async def on_document(update: Update, context: CrmContext) -> None:
+    """Download the file, store it as a draft batch (parsed in a worker), show the review."""
+    message = update.effective_message
+    assert message is not None
+    assert message.document is not None
+    document, chat_id = message.document, message.chat_id
+    limits = context.services.config.imports
+    name = document.file_name or "file"
+    if PurePath(name).suffix.lower() not in SUFFIXES:
+        await context.bot.send_message(chat_id, context.t("import.unreadable.not_a_table"))
+        return
+    if (document.file_size or 0) > limits.max_file_mb * MB:
+        await context.bot.send_message(chat_id, context.t("import.too_big", mb=limits.max_file_mb))
+        return
+    telegram_file = await context.bot.get_file(document.file_id)
+    content = bytes(await telegram_file.download_as_bytearray())
+    member = context.require_member()
+    try:
+        batch = await context.db.run(
+            create_batch,
+            actor=member,
+            owner_id=context.member_id,
+            chat_id=chat_id,
+            file_name=name,
+            content=content,
+            region=context.services.config.locale.default_region,
+            max_rows=limits.max_rows,
+        )
+    except UnreadableFile as problem:
+        key = f"import.unreadable.{problem.code}"
+        rows = number(limits.max_rows, context.language)
+        await context.bot.send_message(chat_id, context.t(key, rows=rows))
+        return
+    assert batch.id is not None
+    logger.info("import %s: %s rows from %s", batch.id, batch.total_rows, chat_id)
+    text, keyboard = await import_review.show_review(context, batch.id)
+    await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+
+
+async def cancel(update: Update, context: CrmContext) -> None:
+    """`/cancel` during a review cancels the draft import; otherwise the usual /cancel."""
+    assert update.effective_chat is not None
+    batches = await context.db.read(latest_batches, actor=context.require_member())
+    drafts = [
+        b.id
+        for b in batches
+        if b.status == BatchStatus.DRAFT and b.member_id == context.member_id and b.id
+    ]
+    if not drafts:
+        await common.cancel(update, context)
+        return
+    for batch_id in drafts:
+        await context.db.run(cancel_batch, actor=context.require_member(), batch_id=batch_id)
+    await context.bot.send_message(update.effective_chat.id, context.t("import.cancelled"))
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return []
+    del engine  # no entry flow: the review's state lives in the batch row
+    return [
+        CommandHandler("import", import_command),
+        CommandHandler("cancel", cancel),  # before common's /cancel (same group, earlier)
+        MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, on_document),
+        *import_review.build_handlers(),
+    ]

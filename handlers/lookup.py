@@ -42,6 +42,7 @@ from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
 from storage.customers import list_phones, recent_customers
 from storage.models import Customer, Member
+from storage.parsing import parse_record_id
 from storage.search import find_customers, get_saved_search, save_search
 
 FLOWS: tuple[Flow, ...] = ()
@@ -135,10 +136,11 @@ async def page(update: Update, context: CrmContext) -> None:
 async def open_customer(update: Update, context: CrmContext) -> None:
     assert update.effective_chat is not None
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
+    customer_id = parse_record_id(args[0]) if len(args) == 1 else None
+    if customer_id is None:
         await context.bot.send_message(update.effective_chat.id, context.t("lookup.usage"))
         return
-    await send_card(context, update.effective_chat.id, int(args[0].lstrip("#")))
+    await send_card(context, update.effective_chat.id, customer_id)
 
 
 def _inline_matches(

@@ -19,12 +19,23 @@ logger = logging.getLogger(__name__)
 async def edit_message(
     query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Edit the message a button belongs to; pressing twice ("not modified") is fine."""
+    """Edit the message a button belongs to; pressing twice ("not modified") is fine.
+
+    A message that cannot take text (a file, a photo: the button's data did not come from
+    it) or can no longer be edited (too old) gets the answer as a new message instead.
+    """
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
-        if "message is not modified" not in exc.message.lower():
+        reason = exc.message.lower()
+        if "message is not modified" in reason:
+            return
+        if not any(cause in reason for cause in _UNEDITABLE) or query.message is None:
             raise
+        await query.get_bot().send_message(query.message.chat.id, text, reply_markup=markup)
+
+
+_UNEDITABLE = ("no text in the message", "message can't be edited", "message to edit not found")
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None) -> None:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 logger = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 5
 _IMMEDIATE = "crm_begin_immediate"
 
 
@@ -58,9 +62,71 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # prepare_threshold=None: auto-prepared generic plans made ILIKE search 1000x slower.
+    # After a server restart every pooled connection is dead: pre-ping replaces each on its
+    # next checkout (and invalidates the pool), so the engine reconnects by itself; a
+    # connect timeout keeps an unreachable server from hanging a worker thread (psycopg's
+    # default waits forever), and pool_timeout bounds the wait for a free connection.
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, connect_args={"prepare_threshold": None}
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        pool_timeout=10,
+        connect_args={"prepare_threshold": None, "connect_timeout": CONNECT_TIMEOUT_S},
     )
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a network
+    cut, a full pool, SQLite's lock timeout): worth trying again in a moment."""
+    if isinstance(error, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _install_nul_filter(engine: Engine) -> None:
+    """Drop NUL characters from every bound string. A Telegram client can send them, and
+    PostgreSQL refuses them in text ("cannot contain NUL (0x00) bytes"), which turned a search
+    or a save into an error; SQLite gets the same treatment so both store the same text."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _on_execute(
+        _conn: Connection, _cursor: Any, statement: str, parameters: Any, *_args: Any
+    ) -> tuple[str, Any]:
+        return statement, _without_nul(parameters)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(item) for item in value)
+    return value
+
+
+class FairLock:
+    """A lock taken in arrival order. SQLite lets one writer in at a time and its busy handler
+    only polls (every 100 ms at best), so a writer that commits and begins again at once (an
+    import's next chunk) kept other chats' writes waiting for seconds; a plain
+    threading.Lock lets the releasing thread barge back in the same way. Queuing this
+    process's writers here bounds each wait by the transactions ahead of it."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._turn:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turn.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._turn:
+            self._serving += 1
+            self._turn.notify_all()
 
 
 class Database:
@@ -69,7 +135,11 @@ class Database:
     def __init__(self, url: str, *, workers: int = 4) -> None:
         self.url = url
         self.engine = create_db_engine(url)
+        _install_nul_filter(self.engine)
         self._writer = self.engine.execution_options(**{_IMMEDIATE: True})
+        self._write_turns: AbstractContextManager[None] = (
+            FairLock() if self.is_sqlite else nullcontext()
+        )
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
     @property
@@ -79,8 +149,15 @@ class Database:
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any exception."""
-        bind = self._writer if write else self.engine
-        with Session(bind, expire_on_commit=False) as session, session.begin():
+        if not write:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+            return
+        with (
+            self._write_turns,
+            Session(self._writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def run_sync(

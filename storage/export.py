@@ -22,6 +22,16 @@ from storage.access import owner_scope
 from storage.models import Customer, CustomerPhone, Deal, Interaction, Member, Purchase
 
 Value = str | int | float | Decimal | date | datetime | list[str] | None
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"  # first in a CSV, or Excel reads its Chinese as mojibake
+
+
+def defuse(text: str) -> str:
+    """Text a spreadsheet would evaluate, made literal with a leading apostrophe.
+
+    Shared by every file we hand out (exports, an import's error file).
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @dataclass(frozen=True)

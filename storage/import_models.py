@@ -10,12 +10,38 @@ and afterwards for the undo.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import UTCDateTime, utcnow
+
+
+class BatchStatus(StrEnum):
+    DRAFT = "draft"  # columns being mapped in the chat
+    QUEUED = "queued"  # confirmed, waiting for a worker
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # rolled back: the database is as it was before
+    UNDONE = "undone"
+    CANCELLED = "cancelled"
+
+
+class DuplicateMode(StrEnum):
+    """What a row matching an existing customer (by phone or email) does."""
+
+    SKIP = "skip"
+    UPDATE = "update"
+    CREATE = "create"
+
+
+class RowOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    REJECTED = "rejected"
 
 
 def _at(*, nullable: bool = True) -> Any:

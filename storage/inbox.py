@@ -1,9 +1,15 @@
-"""The update inbox: every accepted Telegram update, keyed by update_id.
+"""The update inbox: every accepted Telegram update, keyed by update_id, leased to one instance.
 
 Telegram considers an update delivered as soon as the next poll confirms it (or the webhook
 answered 200), before we handled it (PITFALLS). Recording it here first means a crash with a
-backlog loses nothing (pending rows are replayed at start) and a re-delivered update is
-recognised and skipped.
+backlog loses nothing (pending rows are replayed) and a re-delivered update is recognised and
+skipped.
+
+With several instances on one database, a pending update is leased to the instance handling
+it (`claimed_by`, `claimed_until`); the holder renews its leases while it lives. Another
+instance only takes a pending update whose lease ran out (its holder died), atomically: a
+conditional UPDATE for one update, `FOR UPDATE SKIP LOCKED` for a batch on PostgreSQL, and the
+BEGIN IMMEDIATE transaction of `Database.run` on SQLite.
 """
 
 from __future__ import annotations
@@ -11,8 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import false, or_, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from storage.models import InboxUpdate, utcnow
@@ -23,50 +33,177 @@ class InboxStatus(StrEnum):
     DONE = "done"
 
 
-def record_received(session: Session, *, updates: Iterable[tuple[int, str]]) -> list[int]:
-    """Store new updates as pending; return the ids that were new (the others are repeats)."""
-    batch = list(updates)
+def record_received(
+    session: Session,
+    *,
+    updates: Iterable[tuple[int, str]],
+    worker: str | None = None,
+    lease: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Store new updates as pending; return the ids that were new (the others are repeats).
+
+    With `worker` and `lease` the new rows are leased to that worker, so no other instance
+    replays them while it handles them. Without, they are free for the next replay. A repeat
+    keeps its row as it is; two instances recording the same update at once is no error.
+    """
+    batch: dict[int, str] = {}
+    for update_id, payload in updates:
+        batch.setdefault(update_id, payload)
     if not batch:
         return []
-    ids = [update_id for update_id, _ in batch]
-    known = set(
-        session.exec(select(InboxUpdate.update_id).where(col(InboxUpdate.update_id).in_(ids)))
+    now = now or utcnow()
+    until = now + lease if worker is not None and lease is not None else None
+    values = [
+        {
+            "update_id": update_id,
+            "payload": payload,
+            "status": InboxStatus.PENDING.value,
+            "received_at": now,
+            "claimed_by": worker if until else None,
+            "claimed_until": until,
+        }
+        for update_id, payload in batch.items()
+    ]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxUpdate)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(col(InboxUpdate.update_id))
     )
-    fresh = []
-    for update_id, payload in batch:
-        if update_id not in known:
-            session.add(InboxUpdate(update_id=update_id, payload=payload))
-            known.add(update_id)
-            fresh.append(update_id)
-    return fresh
+    fresh = set(session.scalars(statement))
+    return [update_id for update_id in batch if update_id in fresh]
 
 
-def claim_update(session: Session, *, update_id: int, payload: str) -> bool:
-    """True when this update should be handled now: it is new, or recorded but not yet done."""
-    row = session.get(InboxUpdate, update_id)
-    if row is None:
-        session.add(InboxUpdate(update_id=update_id, payload=payload))
-        return True
-    return row.status == InboxStatus.PENDING
-
-
-def mark_handled(session: Session, *, update_id: int) -> None:
-    session.execute(
+def claim_update(
+    session: Session,
+    *,
+    update_id: int,
+    payload: str,
+    worker: str,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> bool:
+    """True when `worker` should handle this update now: it is new, or pending and not held
+    by another live instance. False for a repeat of a handled update, or one another instance
+    holds. The lease is taken in the same statement that checks it."""
+    now = now or utcnow()
+    until = now + lease
+    taken = session.execute(
         update(InboxUpdate)
-        .where(col(InboxUpdate.update_id) == update_id)
-        .values(status=InboxStatus.DONE, handled_at=utcnow())
+        .where(
+            col(InboxUpdate.update_id) == update_id,
+            col(InboxUpdate.status) == InboxStatus.PENDING,
+            or_(
+                col(InboxUpdate.claimed_by) == worker,
+                col(InboxUpdate.claimed_until).is_(None),
+                col(InboxUpdate.claimed_until) <= now,
+            ),
+        )
+        .values(claimed_by=worker, claimed_until=until)
+        .execution_options(synchronize_session=False)
     )
+    if _rowcount(taken):
+        return True
+    if session.get(InboxUpdate, update_id) is not None:
+        return False
+    try:
+        with session.begin_nested():  # another instance may insert the same update right now
+            session.add(
+                InboxUpdate(
+                    update_id=update_id, payload=payload, claimed_by=worker, claimed_until=until
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
-def list_pending(session: Session, *, limit: int = 1000) -> list[InboxUpdate]:
-    """Updates accepted but never finished: the backlog of a process that died."""
-    return list(
-        session.exec(
-            select(InboxUpdate)
-            .where(col(InboxUpdate.status) == InboxStatus.PENDING)
+def claim_stale(
+    session: Session,
+    *,
+    worker: str,
+    lease: timedelta,
+    limit: int = 500,
+    now: datetime | None = None,
+    include_leased: bool = False,
+) -> list[tuple[int, str]]:
+    """Lease to `worker` the pending updates nobody holds (their instance died or never
+    leased them); (update_id, payload) oldest first. Concurrent callers get disjoint rows.
+
+    `include_leased` takes live leases too: for a process that knows it is the only one (a
+    polling bot at start, whose predecessor's leases are all that is left)."""
+    now = now or utcnow()
+    free = or_(
+        col(InboxUpdate.claimed_until).is_(None),
+        col(InboxUpdate.claimed_until) <= now,
+        true() if include_leased else false(),
+    )
+    pending = col(InboxUpdate.status) == InboxStatus.PENDING
+    # Lock first, then update: as `IN (subquery ... LIMIT n FOR UPDATE SKIP LOCKED)` the
+    # planner may run the subquery again and take more than `limit` rows.
+    stale = list(
+        session.scalars(
+            select(InboxUpdate.update_id)
+            .where(pending, free)
             .order_by(col(InboxUpdate.update_id))
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
+    )
+    if not stale:
+        return []
+    rows = session.execute(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id).in_(stale))
+        .values(claimed_by=worker, claimed_until=now + lease)
+        .returning(col(InboxUpdate.update_id), col(InboxUpdate.payload))
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted((int(update_id), str(payload)) for update_id, payload in rows)
+
+
+def renew_leases(
+    session: Session, *, worker: str, lease: timedelta, now: datetime | None = None
+) -> int:
+    """Extend every pending update `worker` holds: it is alive and still on them."""
+    until = (now or utcnow()) + lease
+    result = session.execute(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.claimed_by) == worker, col(InboxUpdate.status) == InboxStatus.PENDING
+        )
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+def release_leases(session: Session, *, worker: str) -> int:
+    """Give back what `worker` holds unhandled (clean shutdown): the next replay anywhere
+    takes it at once instead of after the lease."""
+    result = session.execute(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.claimed_by) == worker, col(InboxUpdate.status) == InboxStatus.PENDING
+        )
+        .values(claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+def mark_handled(session: Session, *, update_ids: Iterable[int]) -> None:
+    ids = list(update_ids)
+    if not ids:
+        return
+    session.execute(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id).in_(ids))
+        .values(status=InboxStatus.DONE, handled_at=utcnow(), claimed_until=None)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -77,4 +214,8 @@ def prune_handled(session: Session, *, older_than: timedelta, now: datetime | No
             col(InboxUpdate.status) == InboxStatus.DONE, col(InboxUpdate.handled_at) < cutoff
         )
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return _rowcount(result)
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)

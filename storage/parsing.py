@@ -87,6 +87,22 @@ def parse_text(text: str | None, *, field: str, required: bool = True) -> str | 
     return cleaned
 
 
+# --- record ids ---------------------------------------------------------------------------
+
+# Primary keys are INTEGER on PostgreSQL: a larger number names no record, and sending it in a
+# query fails with "integer out of range" instead of finding nothing.
+MAX_RECORD_ID = 2**31 - 1
+_RECORD_ID = re.compile(r"#?([0-9]{1,10})")
+
+
+def parse_record_id(text: str) -> int | None:
+    """A record id as typed ("42" or "#42"), or None: not ASCII digits, or beyond any key."""
+    match = _RECORD_ID.fullmatch(text.strip())
+    if match is None or int(match[1]) > MAX_RECORD_ID:
+        return None
+    return int(match[1])
+
+
 # --- phones -------------------------------------------------------------------------------
 
 _PHONE_REASONS = {

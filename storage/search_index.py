@@ -8,6 +8,7 @@ save. `storage.search` queries these keys; the migration indexes exactly these e
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table, Text, update
@@ -53,6 +54,17 @@ def reversed_e164_sql(dialect: str) -> str:
     return " || ".join(f"substr(e164, {i}, 1)" for i in range(20, 0, -1))
 
 
+def sqlite_search_key_sql(row: str) -> str:
+    """search_key from a customer row in SQL (name, company, email and tags, ASCII-lowercased):
+    what the SQLite triggers store before `search_keys` completes it."""
+    tags = f"(SELECT group_concat(value, ' ') FROM json_each({row}.tags))"
+    return (
+        f"lower({row}.name || ' ' || coalesce({row}.company, '') || ' '"
+        f" || coalesce({row}.email, '') || ' ' || coalesce({tags}, ''))"
+    )
+
+
+@lru_cache(maxsize=65536)  # names repeat a lot, in a team and in a big import
 def pinyin_keys(name: str) -> tuple[str | None, str | None]:
     """("zhangwei", "zw") for 张伟: the pinyin of the name's Chinese characters and its
     initials; (None, None) for a name without any."""
@@ -64,22 +76,29 @@ def pinyin_keys(name: str) -> tuple[str | None, str | None]:
     return "".join(syllables).casefold(), "".join(s[0] for s in syllables).casefold()
 
 
+def search_keys(
+    name: str, company: str | None, email: str | None, tags: list[str] | None
+) -> dict[str, str | None]:
+    """What Python adds to the triggers' keys: pinyin, and Unicode-aware lowercase (SQLite's
+    lower() only folds ASCII). One definition for a single save and for a bulk import."""
+    full, initials = pinyin_keys(name)
+    words = [name, company, email, *(tags or [])]
+    return {
+        "name_key": name.strip().casefold(),
+        "search_key": " ".join(w for w in words if w).casefold(),
+        "pinyin_key": full,
+        "initials": initials,
+    }
+
+
 def index_customer(session: Session, *, customer_id: int) -> None:
-    """Complete a customer's search keys after a save: pinyin, and Unicode-aware lowercase
-    (SQLite's lower() only folds ASCII). Call it after creating or renaming a customer."""
+    """Complete a customer's search keys after a save. Call it after creating or renaming."""
     customer = session.get(Customer, customer_id)
     if customer is None:
         return
-    full, initials = pinyin_keys(customer.name)
-    words = [customer.name, customer.company, customer.email, *(customer.tags or [])]
     session.flush()
     session.execute(
         update(customer_search)
         .where(customer_search.c.customer_id == customer_id)
-        .values(
-            name_key=customer.name.strip().casefold(),
-            search_key=" ".join(w for w in words if w).casefold(),
-            pinyin_key=full,
-            initials=initials,
-        )
+        .values(**search_keys(customer.name, customer.company, customer.email, customer.tags))
     )

@@ -154,6 +154,27 @@ def send_photo(state: EmulatorState, params: dict[str, Any]) -> dict[str, Any]:
     return _post_from_bot(state, params, body, html=html)
 
 
+def send_media_group(state: EmulatorState, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """An album of 2-10 photos: one message each, sharing a `media_group_id`."""
+    state.writable_chat(params.get("chat_id"))
+    media = params.get("media")
+    if not isinstance(media, list) or not 2 <= len(media) <= 10:
+        raise bad_request("media must include 2-10 items")
+    group_id = f"album{len(state.files)}"
+    sent = []
+    for item in media:
+        if not isinstance(item, dict) or item.get("type") != "photo":
+            raise bad_request("only photo albums are emulated")
+        value = item.get("media")
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        body, html = _caption_body(item)
+        body["photo"] = photo_json(_media(state, value, "photo", folder="photos", ext="jpg"))
+        body["media_group_id"] = group_id
+        sent.append(_post_from_bot(state, params, body, html=html))
+    return sent
+
+
 def send_chat_action(state: EmulatorState, params: dict[str, Any]) -> bool:
     state.writable_chat(params.get("chat_id"))
     return True
@@ -252,6 +273,7 @@ HANDLERS: dict[str, Handler] = {
     "sendmessage": send_message,
     "senddocument": send_document,
     "sendphoto": send_photo,
+    "sendmediagroup": send_media_group,
     "sendchataction": send_chat_action,
     "editmessagetext": edit_message_text,
     "editmessagecaption": edit_message_caption,

@@ -86,6 +86,7 @@ RATE_LIMITED_METHODS = frozenset(
         "sendmessage",
         "senddocument",
         "sendphoto",
+        "sendmediagroup",
         "editmessagetext",
         "editmessagecaption",
         "editmessagereplymarkup",

@@ -191,5 +191,14 @@ def test_load_config_requires_webhook_url_in_webhook_mode(tmp_path: Path) -> Non
 
 
 def test_load_config_accepts_webhook_mode_with_url(tmp_path: Path) -> None:
-    text = '[telegram]\nmode = "webhook"\n[telegram.webhook]\nurl = "https://crm.example.com/t"\n'
+    text = (
+        '[telegram]\nmode = "webhook"\n[telegram.webhook]\nurl = "https://crm.example.com/t"\n'
+        'secret_token = "s3cret"\n'
+    )
     assert load(tmp_path, text).telegram.mode is Mode.WEBHOOK
+
+
+def test_load_config_requires_webhook_secret_in_webhook_mode(tmp_path: Path) -> None:
+    text = '[telegram]\nmode = "webhook"\n[telegram.webhook]\nurl = "https://crm.example.com/t"\n'
+    [line] = config_error(tmp_path, text)
+    assert line.startswith("telegram.webhook.secret_token: ")

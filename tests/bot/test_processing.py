@@ -7,14 +7,17 @@ import inspect
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 
-from bot.processing import PerChatUpdateProcessor
+from bot import processing
+from bot.processing import LEASE, PerChatUpdateProcessor
 from storage.db import Database
-from storage.inbox import InboxStatus, claim_update, mark_handled
+from storage.inbox import InboxStatus, claim_update, mark_handled, record_received
 from storage.models import InboxUpdate
 
 CHAT_A, CHAT_B = 5001, 5002
+WORKER = "this-instance"
 GUARD_S = 10  # fails a hung test instead of waiting for pytest's timeout; never waited out
 
 
@@ -49,7 +52,7 @@ def serial_db(db: Database) -> Iterator[Database]:
 
 @pytest.fixture
 async def processor(serial_db: Database) -> AsyncIterator[PerChatUpdateProcessor]:
-    async with PerChatUpdateProcessor(serial_db) as update_processor:
+    async with PerChatUpdateProcessor(serial_db, WORKER) as update_processor:
         yield update_processor
 
 
@@ -114,8 +117,8 @@ async def test_process_update_skips_update_handled_before(
     processor: PerChatUpdateProcessor, serial_db: Database
 ) -> None:
     update = message_update(7, CHAT_A)
-    serial_db.run_sync(claim_update, update_id=7, payload=update.to_json())
-    serial_db.run_sync(mark_handled, update_id=7)
+    serial_db.run_sync(record_received, updates=[(7, update.to_json())])
+    serial_db.run_sync(mark_handled, update_ids=[7])
     ran = False
 
     async def handler() -> None:
@@ -146,7 +149,7 @@ async def test_process_update_handles_pending_update_from_inbox(
     processor: PerChatUpdateProcessor, serial_db: Database
 ) -> None:
     update = message_update(9, CHAT_A)
-    serial_db.run_sync(claim_update, update_id=9, payload=update.to_json())
+    serial_db.run_sync(record_received, updates=[(9, update.to_json())])  # no lease: a backlog
     ran: list[int] = []
 
     async def handler() -> None:
@@ -168,3 +171,38 @@ async def test_process_update_leaves_no_locks_behind(
         await asyncio.gather(*(processor.process_update(u, nothing()) for u in updates))
     assert processor._locks == {}
     assert processor._waiting == {}
+
+
+async def test_process_update_skips_update_another_live_instance_holds(
+    processor: PerChatUpdateProcessor, serial_db: Database
+) -> None:
+    update = message_update(20, CHAT_A)
+    serial_db.run_sync(
+        claim_update, update_id=20, payload=update.to_json(), worker="other", lease=LEASE
+    )
+    ran = False
+
+    async def handler() -> None:
+        nonlocal ran
+        ran = True
+
+    await processor.process_update(update, handler())
+    assert ran is False
+    assert status(serial_db, 20) == InboxStatus.PENDING  # the other instance finishes it
+
+
+async def test_maintain_marks_what_finished_while_the_database_was_away(
+    processor: PerChatUpdateProcessor, serial_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_away(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("UPDATE", {}, Exception("connection refused"))
+
+    async def nothing() -> None:
+        return None
+
+    with monkeypatch.context() as patch:
+        patch.setattr(processing, "mark_handled", database_away)
+        await processor.process_update(message_update(21, CHAT_A), nothing())
+    assert status(serial_db, 21) == InboxStatus.PENDING
+    await processor.maintain()
+    assert status(serial_db, 21) == InboxStatus.DONE

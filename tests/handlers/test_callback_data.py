@@ -26,8 +26,9 @@ from handlers.callback_data import (
     unpack,
 )
 from storage.models import Role
+from storage.parsing import MAX_RECORD_ID
 
-LARGEST_ID = 10**18 - 1  # 18 digits: the widest id the patterns accept
+LARGEST_ID = MAX_RECORD_ID  # the widest id unpack accepts (PostgreSQL INTEGER keys)
 
 EVERY_KIND: list[CallbackData] = [
     LangChoice("en"),
@@ -89,6 +90,7 @@ EVERY_KIND: list[CallbackData] = [
     ImportAction("mode", 42, 2),
     ImportAction("start", 42),
     ImportAction("confirm", 42),
+    ImportAction("keep", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -141,6 +143,9 @@ REJECTED = [
     "v1:imp:drop:1",
     "v1:team:open:1.5",
     f"v1:team:open:{LARGEST_ID + 1}",
+    f"v1:cus:open:{10**10 - 1}",
+    f"v1:team:manager:1:{LARGEST_ID + 1}",
+    f"v1:cus:reassign:1:{LARGEST_ID + 1}",
     "v1:team:open:1:sales:x",
     "v1:team:role:1:owner",
     "v1:team:manager:1:-2",

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handlers.formatting import (
+    ECHO_LIMIT,
+    clip,
     format_birthday,
     format_date,
     format_money,
@@ -91,3 +93,10 @@ def test_format_money(money: Money, lang: str, expected: str) -> None:
 )
 def test_format_phone(e164: str, region: str, expected: str) -> None:
     assert format_phone(e164, region=region) == expected
+
+
+def test_clip_keeps_short_echoes_and_cuts_long_ones_to_the_limit() -> None:
+    assert clip("Zhang Wei") == "Zhang Wei"
+    assert clip("x" * ECHO_LIMIT) == "x" * ECHO_LIMIT
+    long = clip("0" * 4096)
+    assert (len(long), long[-1]) == (ECHO_LIMIT, "…")

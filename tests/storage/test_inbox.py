@@ -1,4 +1,5 @@
-"""The update inbox: every accepted update once, its status, the backlog and its pruning."""
+"""The update inbox: every accepted update once, its status, leases, the backlog and its
+pruning."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ from datetime import UTC, datetime, timedelta
 from storage.db import Database
 from storage.inbox import (
     InboxStatus,
+    claim_stale,
     claim_update,
-    list_pending,
     mark_handled,
     prune_handled,
     record_received,
+    release_leases,
+    renew_leases,
 )
 from storage.models import InboxUpdate
 
 HANDLED_AT = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 RETENTION = timedelta(days=7)
+LEASE = timedelta(seconds=30)
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def payload(update_id: int) -> str:
@@ -25,6 +30,22 @@ def payload(update_id: int) -> str:
 
 def row(db: Database, update_id: int) -> InboxUpdate | None:
     return db.read_sync(lambda session: session.get(InboxUpdate, update_id))
+
+
+def claim(db: Database, update_id: int, worker: str, *, now: datetime = NOW) -> bool:
+    return db.run_sync(
+        claim_update,
+        update_id=update_id,
+        payload=payload(update_id),
+        worker=worker,
+        lease=LEASE,
+        now=now,
+    )
+
+
+def stale(db: Database, worker: str, *, now: datetime = NOW, limit: int = 500) -> list[int]:
+    rows = db.run_sync(claim_stale, worker=worker, lease=LEASE, now=now, limit=limit)
+    return [update_id for update_id, _ in rows]
 
 
 def handled_long_ago(db: Database, update_id: int) -> None:
@@ -54,7 +75,7 @@ def test_record_received_skips_ids_seen_in_earlier_batch(db: Database) -> None:
 
 def test_record_received_keeps_status_of_repeated_update(db: Database) -> None:
     db.run_sync(record_received, updates=[(7, payload(7))])
-    db.run_sync(mark_handled, update_id=7)
+    db.run_sync(mark_handled, update_ids=[7])
     db.run_sync(record_received, updates=[(7, payload(7))])
     stored = row(db, 7)
     assert stored is not None
@@ -66,7 +87,7 @@ def test_record_received_returns_nothing_for_empty_batch(db: Database) -> None:
 
 
 def test_claim_update_stores_new_update_as_pending(db: Database) -> None:
-    assert db.run_sync(claim_update, update_id=11, payload=payload(11)) is True
+    assert claim(db, 11, "a") is True
     stored = row(db, 11)
     assert stored is not None
     assert (stored.status, stored.payload) == (InboxStatus.PENDING, payload(11))
@@ -74,18 +95,18 @@ def test_claim_update_stores_new_update_as_pending(db: Database) -> None:
 
 def test_claim_update_accepts_pending_update(db: Database) -> None:
     db.run_sync(record_received, updates=[(12, payload(12))])
-    assert db.run_sync(claim_update, update_id=12, payload=payload(12)) is True
+    assert claim(db, 12, "a") is True
 
 
 def test_claim_update_refuses_handled_update(db: Database) -> None:
-    db.run_sync(claim_update, update_id=13, payload=payload(13))
-    db.run_sync(mark_handled, update_id=13)
-    assert db.run_sync(claim_update, update_id=13, payload=payload(13)) is False
+    claim(db, 13, "a")
+    db.run_sync(mark_handled, update_ids=[13])
+    assert claim(db, 13, "a") is False
 
 
 def test_mark_handled_sets_done_and_time_of_that_update_only(db: Database) -> None:
     db.run_sync(record_received, updates=[(21, payload(21)), (22, payload(22))])
-    db.run_sync(mark_handled, update_id=21)
+    db.run_sync(mark_handled, update_ids=[21])
     done, other = row(db, 21), row(db, 22)
     assert done is not None
     assert other is not None
@@ -95,16 +116,78 @@ def test_mark_handled_sets_done_and_time_of_that_update_only(db: Database) -> No
     assert (other.status, other.handled_at) == (InboxStatus.PENDING, None)
 
 
-def test_list_pending_orders_by_update_id_without_handled(db: Database) -> None:
+def test_claim_stale_takes_unleased_pending_oldest_first(db: Database) -> None:
     db.run_sync(record_received, updates=[(33, payload(33)), (31, payload(31))])
     db.run_sync(record_received, updates=[(30, payload(30)), (32, payload(32))])
-    db.run_sync(mark_handled, update_id=32)
-    assert [r.update_id for r in db.read_sync(list_pending)] == [30, 31, 33]
+    db.run_sync(mark_handled, update_ids=[32])
+    rows = db.run_sync(claim_stale, worker="b", lease=LEASE, now=NOW)
+    assert rows == [(30, payload(30)), (31, payload(31)), (33, payload(33))]
+    stored = row(db, 30)
+    assert stored is not None
+    assert (stored.claimed_by, stored.claimed_until) == ("b", NOW + LEASE)
 
 
-def test_list_pending_stops_at_limit(db: Database) -> None:
+def test_claim_stale_stops_at_limit(db: Database) -> None:
     db.run_sync(record_received, updates=[(i, payload(i)) for i in (44, 42, 43, 41)])
-    assert [r.update_id for r in db.read_sync(list_pending, limit=2)] == [41, 42]
+    assert stale(db, "b", limit=2) == [41, 42]
+    assert stale(db, "c", limit=2) == [43, 44]
+
+
+def test_claim_stale_leaves_live_leases_and_takes_expired_ones(db: Database) -> None:
+    db.run_sync(record_received, updates=[(61, payload(61))], worker="a", lease=LEASE, now=NOW)
+    assert stale(db, "b", now=NOW + LEASE - timedelta(seconds=1)) == []
+    assert stale(db, "b", now=NOW + LEASE) == [61]
+    assert stale(db, "c", now=NOW + LEASE) == []  # b holds it now
+
+
+def test_claim_stale_including_leased_takes_live_leases_too(db: Database) -> None:
+    db.run_sync(record_received, updates=[(62, payload(62))], worker="a", lease=LEASE, now=NOW)
+    rows = db.run_sync(claim_stale, worker="b", lease=LEASE, now=NOW, include_leased=True)
+    assert [update_id for update_id, _ in rows] == [62]
+    db.run_sync(mark_handled, update_ids=[62])  # handled rows stay handled
+    assert db.run_sync(claim_stale, worker="c", lease=LEASE, include_leased=True) == []
+
+
+def test_claim_update_refuses_update_another_live_instance_holds(db: Database) -> None:
+    assert claim(db, 71, "a") is True
+    assert claim(db, 71, "b", now=NOW + LEASE - timedelta(seconds=1)) is False
+    assert claim(db, 71, "a", now=NOW + LEASE - timedelta(seconds=1)) is True  # its own
+    assert claim(db, 71, "b", now=NOW + 2 * LEASE) is True  # a died: the lease ran out
+    stored = row(db, 71)
+    assert stored is not None
+    assert (stored.claimed_by, stored.claimed_until) == ("b", NOW + 3 * LEASE)
+
+
+def test_claim_update_takes_update_recorded_by_itself(db: Database) -> None:
+    db.run_sync(record_received, updates=[(72, payload(72))], worker="a", lease=LEASE, now=NOW)
+    assert claim(db, 72, "b") is False
+    assert claim(db, 72, "a") is True
+
+
+def test_renew_leases_extends_only_own_pending_updates(db: Database) -> None:
+    for update_id, worker in ((81, "a"), (82, "a"), (83, "b")):
+        claim(db, update_id, worker)
+    db.run_sync(mark_handled, update_ids=[82])
+    later = NOW + timedelta(seconds=20)
+    assert db.run_sync(renew_leases, worker="a", lease=LEASE, now=later) == 1
+    assert stale(db, "c", now=NOW + LEASE) == [83]
+    assert stale(db, "c", now=later + LEASE) == [81]
+
+
+def test_release_leases_frees_own_pending_updates_at_once(db: Database) -> None:
+    claim(db, 91, "a")
+    claim(db, 92, "b")
+    assert db.run_sync(release_leases, worker="a") == 1
+    assert stale(db, "c") == [91]
+
+
+def test_mark_handled_clears_the_lease(db: Database) -> None:
+    claim(db, 93, "a")
+    db.run_sync(mark_handled, update_ids=[93])
+    stored = row(db, 93)
+    assert stored is not None
+    assert (stored.status, stored.claimed_until) == (InboxStatus.DONE, None)
+    assert claim(db, 93, "a") is False
 
 
 def test_prune_handled_deletes_handled_rows_older_than_retention(db: Database) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from storage.parsing import (
     MAX_LENGTHS,
+    MAX_RECORD_ID,
     Birthday,
     Money,
     ParseError,
@@ -20,6 +21,7 @@ from storage.parsing import (
     parse_phones,
     parse_probability,
     parse_quantity,
+    parse_record_id,
     parse_text,
 )
 
@@ -265,3 +267,18 @@ def test_parse_birthday_accepts(text: str, expected: Birthday) -> None:
 )
 def test_parse_birthday_rejects(text: str, key: str) -> None:
     assert parse_birthday(text, today=TODAY) == ParseError(key)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("42", 42), ("#42", 42), (" 7 ", 7), ("0", 0), (str(MAX_RECORD_ID), MAX_RECORD_ID)],
+)
+def test_parse_record_id_reads_ids_as_typed(text: str, expected: int) -> None:
+    assert parse_record_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "#", "-1", "+1", "1.5", "abc", "²", "٣", "1 2", str(MAX_RECORD_ID + 1), "9" * 18]
+)
+def test_parse_record_id_refuses_what_names_no_record(text: str) -> None:
+    assert parse_record_id(text) is None

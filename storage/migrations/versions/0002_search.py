@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
-from storage.search_index import pinyin_keys, reversed_e164_sql
+from storage.search_index import pinyin_keys, reversed_e164_sql, sqlite_search_key_sql
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -24,16 +24,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _sqlite_key(row: str) -> str:
-    """search_key from a customer row: name, company, email and tags, lowercased."""
-    tags = f"(SELECT group_concat(value, ' ') FROM json_each({row}.tags))"
-    return (
-        f"lower({row}.name || ' ' || coalesce({row}.company, '') || ' '"
-        f" || coalesce({row}.email, '') || ' ' || coalesce({tags}, ''))"
-    )
-
-
-_SQLITE_KEY = _sqlite_key("new")
+_SQLITE_KEY = sqlite_search_key_sql("new")
 
 SQLITE_STATEMENTS = (
     """CREATE VIRTUAL TABLE customer_search_fts USING fts5(
@@ -75,7 +66,7 @@ SQLITE_STATEMENTS = (
     f"""INSERT INTO customer_search
             (customer_id, owner_id, deleted, name_key, email_key, search_key)
         SELECT c.id, c.owner_id, c.deleted_at IS NOT NULL, lower(trim(c.name)),
-               lower(c.email), {_sqlite_key("c")}
+               lower(c.email), {sqlite_search_key_sql("c")}
         FROM customer AS c""",
 )
 

@@ -1,0 +1,169 @@
+"""Per-update latency of our bot against the python-telegram-bot floor, in the same run.
+
+    python -m bench latency [--customers 1000000] [--samples 200] [--backend sqlite]
+
+First the floor: PTB's smallest bot (an Application with one MessageHandler that echoes the
+text, default settings) polls a fresh Bot API emulator and answers `--samples` messages.
+Then our bot, built by `build_application` over a database with `--customers` customers
+(see bench/seed.py), answers as the admin types, one update at a time:
+  entry   the name step of /newcustomer (the draft is saved, the phone prompt arrives)
+  search  /find <the name of a seeded customer> (the results page arrives)
+  card    /customer <id of a seeded customer> (the card arrives)
+Latency is from the emulator accepting the user's message to it accepting the bot's reply.
+Each kind is warmed up first, and every reply is checked to be the expected one. Samples are
+spaced so replies stay under Telegram's 30 messages a second, which our bot's rate limiter
+enforces (the echo bot has none). The target is p99 at most twice the floor's p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench.driver import TOKEN, BenchError, Replies, Texts, running_crm_bot, running_echo_bot
+from bench.figures import Figure, percentile, report
+from bench.seed import ADMIN_TELEGRAM_ID, Seeded, seeded_database
+from bot.emulator import BotApiEmulator
+
+TARGET_RATIO = 2.0
+# Between samples, for both bots: our bot's AIORateLimiter keeps to Telegram's 30 messages a
+# second, so back-to-back samples (an entry sample is four messages) would time the limiter,
+# not the update. The throughput benchmark is where the limit shows.
+PAUSE_S = 0.15
+USER_ID = ADMIN_TELEGRAM_ID
+
+Step = Callable[[int], Awaitable[float]]
+
+
+async def _sample(step: Step, samples: int, warmup: int) -> list[float]:
+    """Warm up, then time `samples` steps, a pause apart (see PAUSE_S)."""
+    timings = []
+    for i in range(warmup + samples):
+        ms = await step(i)
+        if i >= warmup:
+            timings.append(ms)
+        await asyncio.sleep(PAUSE_S)
+    return timings
+
+
+async def floor_latencies(samples: int, warmup: int) -> list[float]:
+    """The echo bot's per-update latency on its own emulator."""
+    async with BotApiEmulator(token=TOKEN, bot_username="echo_bench_bot") as emu:
+        emu.add_user(USER_ID, "Bench")
+        replies = Replies(emu)
+        async with running_echo_bot(emu):
+
+            async def echo(i: int) -> float:
+                ms, (reply,) = await replies.exchange(USER_ID, f"hello {i}")
+                if reply.text != f"hello {i}":
+                    raise BenchError(f"the echo bot answered {reply.text!r}")
+                return ms
+
+            return await _sample(echo, samples, warmup)
+
+
+def crm_steps(replies: Replies, seeded: Seeded, texts: Texts) -> dict[str, Step]:
+    """The three measured exchanges; each checks the reply is the one the step expects."""
+    rng = random.Random(42)
+    ask_phone = texts.shown("customer.ask.phones").splitlines()[0]
+
+    async def entry(i: int) -> float:
+        await replies.exchange(USER_ID, "/newcustomer", replies=2)
+        ms, (reply,) = await replies.exchange(USER_ID, f"Bench Person {i}")
+        if not reply.text.startswith(ask_phone):
+            raise BenchError(f"after the name the bot said {reply.text!r}")
+        await replies.exchange(USER_ID, "/cancel")
+        return ms
+
+    async def search(_i: int) -> float:
+        name = rng.choice(seeded.samples)["name"]
+        ms, (reply,) = await replies.exchange(USER_ID, f"/find {name}")
+        if not any(name in label for label in reply.button_labels):
+            raise BenchError(f"/find {name} answered {reply.text!r} {reply.button_labels}")
+        return ms
+
+    async def card(_i: int) -> float:
+        customer = rng.choice(seeded.samples)
+        ms, (reply,) = await replies.exchange(USER_ID, f"/customer {customer['id']}")
+        if customer["name"] not in reply.text:
+            raise BenchError(f"/customer {customer['id']} answered {reply.text!r}")
+        return ms
+
+    return {"entry": entry, "search": search, "card": card}
+
+
+async def crm_latencies(
+    url: str, seeded: Seeded, samples: int, warmup: int
+) -> dict[str, list[float]]:
+    errors: list[BaseException] = []
+    async with BotApiEmulator(token=TOKEN, bot_username="crm_bench_bot") as emu:
+        emu.add_user(USER_ID, "Admin")
+        replies = Replies(emu)
+        async with running_crm_bot(emu, url, [USER_ID], errors):
+            await replies.exchange(USER_ID, "/help")  # the admin is registered on first contact
+            steps = crm_steps(replies, seeded, Texts())
+            timings = {kind: await _sample(step, samples, warmup) for kind, step in steps.items()}
+    if errors:
+        raise BenchError(f"the bot's error handler was reached: {errors[:3]!r}")
+    return timings
+
+
+def figures(floor: list[float], ours: dict[str, list[float]]) -> list[Figure]:
+    floor_p50, floor_p99 = percentile(floor, 50), percentile(floor, 99)
+    rows = [
+        Figure("latency floor (PTB echo) p50", floor_p50, "ms"),
+        Figure("latency floor (PTB echo) p99", floor_p99, "ms"),
+    ]
+    target = f"p99 <= {TARGET_RATIO:g}x floor at {1_000_000:,} customers"
+    for kind, times in ours.items():
+        p99 = percentile(times, 99)
+        ratio = p99 / floor_p99
+        rows += [
+            Figure(f"latency {kind} p50", percentile(times, 50), "ms"),
+            Figure(f"latency {kind} p50 / floor p50", percentile(times, 50) / floor_p50, "x"),
+            Figure(f"latency {kind} p99", p99, "ms"),
+            Figure(
+                f"latency {kind} p99 / floor p99",
+                ratio,
+                "x",
+                target,
+                ratio <= TARGET_RATIO,
+            ),
+        ]
+    return rows
+
+
+async def run(backend: str, customers: int, samples: int, warmup: int) -> list[Figure]:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        seeded_database(backend, customers, Path(folder)) as (url, seeded),
+    ):
+        floor = await floor_latencies(samples, warmup)
+        ours = await crm_latencies(url, seeded, samples, warmup)
+    return [
+        Figure(f"latency run: customers ({backend})", customers, ""),
+        *figures(floor, ours),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench latency", description=__doc__)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    rows = asyncio.run(run(args.backend, args.customers, args.samples, args.warmup))
+    report(rows)
+    return 0 if all(row.ok is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Background imports: one asyncio task per running batch, resumed after a restart.
+
+The chat side (`handlers.import_review`) starts a batch by calling the launcher kept under
+`LAUNCH_KEY`. Batches left QUEUED or RUNNING by a stop or a crash are launched again at
+start-up and by a ticker every `TICK` (a crashed worker's lease runs out after
+`storage.import_apply.LEASE`); `run_batch` is resumable, rows already applied are known. The
+database is the record: a task only drives `handlers.import_run.run_and_report` and is
+forgotten when it ends.
+
+On shutdown running imports get `SHUTDOWN_GRACE` to finish (and report); then they are asked
+to stop after the chunk in flight (the import thread cannot be interrupted inside a chunk),
+and what they wrote stays for the resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot import scheduler
+from handlers.context import SERVICES_KEY
+from handlers.import_review import LAUNCH_KEY
+from handlers.import_run import run_and_report
+from handlers.services import Services
+from storage.imports import resumable_batches
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "import_jobs"
+TICK = timedelta(minutes=1)
+SHUTDOWN_GRACE = 10.0  # seconds
+
+
+@dataclass
+class ImportJobs:
+    worker: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    tasks: dict[int, asyncio.Task[Any]] = field(default_factory=dict)
+    resuming: asyncio.Task[None] | None = None
+
+
+def install(application: Any) -> None:
+    """Make the launcher available to the handlers and resume interrupted imports."""
+    state = ImportJobs(worker=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    application.bot_data[STATE_KEY] = state
+    application.bot_data[LAUNCH_KEY] = lambda batch_id, message_id, language: launch(
+        application, batch_id, message_id, language
+    )
+    start_resume(application)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _tick, interval=TICK, first=TICK, name="resume-imports", job_kwargs=scheduler.JOB_KWARGS
+    )
+
+
+def launch(
+    application: Any, batch_id: int, message_id: int | None, language: str | None = None
+) -> None:
+    """Run `batch_id` in the background unless this process already runs it."""
+    state = state_of(application)
+    if batch_id in state.tasks or state.stop.is_set():
+        return
+    services: Services = application.bot_data[SERVICES_KEY]
+    task = asyncio.create_task(
+        run_and_report(
+            services,
+            application.bot,
+            batch_id=batch_id,
+            worker=state.worker,
+            message_id=message_id,
+            language=language,
+            stop=state.stop,
+        ),
+        name=f"import-{batch_id}",
+    )
+    state.tasks[batch_id] = task
+    task.add_done_callback(lambda done: _forget(state, batch_id, done))
+
+
+def state_of(application: Any) -> ImportJobs:
+    state: ImportJobs = application.bot_data[STATE_KEY]
+    return state
+
+
+async def _tick(context: Any) -> None:
+    start_resume(context.application)
+
+
+def start_resume(application: Any) -> None:
+    state = state_of(application)
+    if state.resuming is None or state.resuming.done():
+        state.resuming = asyncio.create_task(_resume(application), name="resume-imports")
+
+
+async def _resume(application: Any) -> None:
+    services: Services = application.bot_data[SERVICES_KEY]
+    for batch_id in await services.db.read(resumable_batches, now=services.clock()):
+        if batch_id not in state_of(application).tasks:
+            logger.info("resuming import %s", batch_id)
+            launch(application, batch_id, None)
+
+
+def _forget(state: ImportJobs, batch_id: int, task: asyncio.Task[Any]) -> None:
+    if state.tasks.get(batch_id) is task:
+        del state.tasks[batch_id]
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("import task %s failed", batch_id, exc_info=task.exception())
+
+
+async def shutdown(application: Any) -> None:
+    """Let running imports finish (bounded), then stop the rest between two chunks."""
+    state: ImportJobs | None = application.bot_data.get(STATE_KEY)
+    if state is None:
+        return
+    if state.resuming is not None:
+        await state.resuming
+    tasks = list(state.tasks.values())
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+    state.stop.set()
+    if pending:
+        logger.info("stopping %d running imports: they resume at the next start", len(pending))
+        await asyncio.wait(pending)

@@ -1,0 +1,102 @@
+"""The weekly report for members who asked for it (`/subscribe report weekly`), sent with the
+digests: at the weekly digest slot (`notifications.weekly_day` at `reminders.digest_time`,
+in the member's timezone, once their working hours have begun).
+
+Called from `bot.digest_jobs.run_pass`, and exactly once in the same way: the unique key
+`report.weekly:<member>:<local date of the slot>` is claimed in `notification_log` before
+anything is sent, so a second pass, a second instance or a restart sends nothing. The report
+covers the 7 full local days before the slot's day; its charts are drawn in a thread, and
+the text and the album of images go through the shared paced `Sender`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import digest_jobs, scheduler
+from bot.sender import Outcome
+from handlers.report import render_report, report_text, send_charts
+from handlers.services import Services
+from storage.digest import claim_notification, unsettled_keys
+from storage.members import set_reachable
+from storage.models import Member
+from storage.reports import build_report, report_period
+from storage.subscriptions import REPORT, WEEKLY, list_subscribers
+from storage.working_hours import next_delivery_time, parse_clock
+
+logger = logging.getLogger(__name__)
+
+KIND = "report.weekly"
+
+
+async def send_due_reports(services: Services, state: digest_jobs.DigestState) -> int:
+    """Send each subscriber's weekly report if its slot has come; messages accepted."""
+    config = services.config
+    now = services.clock()
+    sent = 0
+    for member in await services.db.read(list_subscribers, kind=REPORT, cadence=WEEKLY):
+        tz = ZoneInfo(member.timezone or config.locale.timezone)
+        day, slot = digest_jobs.latest_slot(now, tz, config.reminders.digest_time)
+        if digest_jobs.WEEKDAYS[day.weekday()] != config.notifications.weekly_day:
+            continue
+        start = parse_clock(member.work_start) or config.reminders.work_start
+        end = parse_clock(member.work_end) or config.reminders.work_end
+        if now < next_delivery_time(slot, tz=tz, work_start=start, work_end=end, exact=False):
+            continue  # before their working hours: a later pass sends it
+        sent += await _send_report(services, state, member, slot, tz)
+    return sent
+
+
+async def _send_report(
+    services: Services,
+    state: digest_jobs.DigestState,
+    member: Member,
+    slot: datetime,
+    tz: ZoneInfo,
+) -> int:
+    assert member.id is not None
+    day = slot.astimezone(tz).date()
+    key = f"{KIND}:{member.id}:{day.isoformat()}"
+    now = services.clock()
+    if not await services.db.read(unsettled_keys, keys=[key], now=now):
+        return 0
+    attempt = await services.db.run(
+        claim_notification,
+        kind=KIND,
+        key=key,
+        worker=state.worker,
+        now=now,
+        lease=digest_jobs.LEASE,
+        member_id=member.id,
+        period_end=slot,
+    )
+    if not attempt:
+        return 0
+    config = services.config
+    report = await services.db.read(
+        build_report,
+        actor=member,
+        period=report_period("week", last=day - timedelta(days=1), tz=tz),
+        stages=config.deals.stages,
+        currency=config.locale.currency,
+        tz=tz,
+    )
+    t = services.catalogs.translator(member.language or config.locale.default_language)
+    charts = await render_report(t, report, font_path=config.reports.font_path)
+    lease = digest_jobs.LEASE - scheduler.LEASE_MARGIN
+    deadline = state.sender.monotonic() + lease.total_seconds()
+    outcome = await state.sender.send(
+        member.telegram_id, report_text(t, report, role=member.role), deadline=deadline
+    )
+    if charts and outcome is Outcome.SENT:
+        outcome = await state.sender.deliver(
+            member.telegram_id,
+            lambda: send_charts(state.sender.bot, member.telegram_id, charts),
+            deadline=deadline,
+        )
+    if outcome is Outcome.BLOCKED:
+        await services.db.run(set_reachable, member_id=member.id, reachable=False)
+    await digest_jobs._record(services, state, [key], outcome, attempt)
+    return (1 + len(charts)) if outcome is Outcome.SENT else 0

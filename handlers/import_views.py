@@ -1,0 +1,241 @@
+"""What the import's review message looks like at each step: pure text and keyboard builders.
+
+The review is one message edited in place: the columns and where each one goes, the
+targets to pick for one column, a date-order question per ambiguous date column, and the
+preview with the duplicate counts and the duplicate mode. Every view is built from
+`storage.imports.review`, so the same button gives the same view after a restart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+from babel.numbers import format_decimal
+from telegram import InlineKeyboardMarkup
+
+from handlers.callback_data import ImportAction
+from handlers.formatting import format_birthday, format_phone
+from handlers.i18n import Html
+from handlers.keyboards import Row, inline_keyboard
+from storage.import_mapping import TARGETS
+from storage.imports import DuplicateMode, ImportReview
+from storage.parsing import Birthday
+
+T = Callable[..., str]
+MODES = tuple(DuplicateMode)
+SAMPLE_CHARS = 30
+LABEL_CHARS = 28
+_STORED_DATE = re.compile(r"(?:(\d{4})-)?(\d{2})-(\d{2})")
+_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\b")
+
+
+def number(value: int, lang: str) -> str:
+    """12,000 / 12,000: thousands separated the reader's way."""
+    return format_decimal(value, locale="zh_Hans_CN" if lang == "zh" else "en")
+
+
+def short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def target_label(t: T, target: str | None) -> str:
+    return t(f"import.target.{target}") if target else t("import.target_none")
+
+
+def readable(target: str, value: str, region: str, lang: str) -> str:
+    """A stored value as the member reads it elsewhere: national phones, spelled-out dates."""
+    if target == "phone" and value.startswith("+"):
+        return ", ".join(format_phone(p, region=region) for p in value.split(", "))
+    if target == "birthday" and (match := _STORED_DATE.fullmatch(value)):
+        year = int(match[1]) if match[1] else None
+        try:
+            birthday = Birthday(month=int(match[2]), day=int(match[3]), year=year)
+            return format_birthday(birthday, lang=lang)
+        except ValueError:
+            return value
+    return value
+
+
+def current_mode(review: ImportReview) -> DuplicateMode:
+    return DuplicateMode(review.batch.settings.get("duplicate_mode", DuplicateMode.SKIP))
+
+
+# --- columns ---------------------------------------------------------------------------------
+
+
+def columns_view(
+    t: T, review: ImportReview, lang: str, *, notice: str = ""
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Each column with where it goes and a sample; a button per column, then Continue."""
+    batch_id = _id(review)
+    lines = [
+        t(
+            "import.review.title",
+            file=review.batch.file_name,
+            rows=number(review.total_rows, lang),
+        ),
+        "",
+    ]
+    for index, header in enumerate(review.headers):
+        target = review.targets[index]
+        lines.append(
+            t(
+                "import.review.column" if target else "import.review.column_ignored",
+                number=index + 1,
+                header=short(header, LABEL_CHARS),
+                target=target_label(t, target),
+                sample=short(review.samples[index] or "—", SAMPLE_CHARS),
+            )
+        )
+    lines += ["", t("import.review.hint")]
+    if notice:
+        lines += ["", notice]
+    buttons = [
+        (f"{i + 1}. {short(header, LABEL_CHARS)}", ImportAction("col", batch_id, i))
+        for i, header in enumerate(review.headers)
+    ]
+    rows: list[Row] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([(t("import.button.continue"), ImportAction("preview", batch_id))])
+    rows.append([(t("import.button.cancel"), ImportAction("cancel", batch_id))])
+    return "\n".join(lines), inline_keyboard(rows)
+
+
+def column_view(
+    t: T, review: ImportReview, column: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The fields one column can go to, the current one ticked, plus Don't import and Back."""
+    batch_id = _id(review)
+    current = review.targets[column]
+    text = t(
+        "import.column.ask",
+        number=column + 1,
+        header=short(review.headers[column], LABEL_CHARS),
+        sample=short(review.samples[column] or "—", SAMPLE_CHARS),
+    )
+    buttons = [
+        (
+            ("✓ " if target == current else "") + target_label(t, target),
+            ImportAction("map", batch_id, column, index),
+        )
+        for index, target in enumerate(TARGETS)
+    ]
+    rows: list[Row] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    ignore = ("✓ " if current is None else "") + t("import.button.ignore")
+    rows.append(
+        [
+            (ignore, ImportAction("skip", batch_id, column)),
+            (t("import.button.back"), ImportAction("review", batch_id)),
+        ]
+    )
+    return text, inline_keyboard(rows)
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+def _date_readings(sample: str) -> tuple[date, date] | None:
+    """(day first, month first) readings of a sample like 03/04/2025, when both are dates."""
+    match = _NUMERIC_DATE.match(sample)
+    if match is None:
+        return None
+    first, second, year = int(match[1]), int(match[2]), int(match[3])
+    year += 2000 if year < 100 else 0
+    try:
+        return date(year, second, first), date(year, first, second)
+    except ValueError:
+        return None
+
+
+def date_view(
+    t: T, review: ImportReview, column: int, lang: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Asked once per ambiguous date column, with the sample read both ways on the buttons."""
+    batch_id = _id(review)
+    sample = review.samples[column] or ""
+    readings = _date_readings(sample)
+    if readings is None:
+        day_first, month_first = t("import.date.day_first"), t("import.date.month_first")
+    else:
+        day_first, month_first = (
+            format_birthday(Birthday(month=d.month, day=d.day, year=d.year), lang=lang)
+            for d in readings
+        )
+    text = t(
+        "import.date.ask",
+        header=short(review.headers[column], LABEL_CHARS),
+        sample=short(sample, SAMPLE_CHARS),
+    )
+    rows: list[Row] = [
+        [(day_first, ImportAction("date", batch_id, column, 1))],
+        [(month_first, ImportAction("date", batch_id, column, 0))],
+        [(t("import.button.back"), ImportAction("review", batch_id))],
+    ]
+    return text, inline_keyboard(rows)
+
+
+# --- preview ---------------------------------------------------------------------------------
+
+
+def preview_view(
+    t: T, review: ImportReview, lang: str, *, notice: str = ""
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The first rows as they will be stored, the duplicate counts and the choices left."""
+    batch_id = _id(review)
+    lines = [t("import.preview.title", file=review.batch.file_name), ""]
+    region = review.batch.settings.get("region", "")
+    for row in review.preview:
+        values = " · ".join(
+            t(
+                "import.preview.value",
+                field=target_label(t, target),
+                value=short(readable(target, value, region, lang), 40),
+            )
+            for target, value in row.values.items()
+            if value
+        )
+        # Row numbers as the spreadsheet shows them: the headers are row 1.
+        number_shown = row.row_number + 1
+        lines.append(t("import.preview.row", number=number_shown, values=Html(values or "—")))
+        if row.problem:
+            lines.append(t("import.preview.problem", reason=t(f"import.reason.{row.problem}")))
+    lines += [
+        "",
+        t(
+            "import.preview.counts",
+            total=number(review.total_rows, lang),
+            in_db=number(review.duplicates_in_db, lang),
+            in_file=number(review.duplicates_in_file, lang),
+            rejected=number(review.rejected, lang),
+        ),
+    ]
+    if review.already_imported:
+        lines.append(t("import.preview.already", count=number(review.already_imported, lang)))
+    lines += ["", t("import.preview.mode_ask")]
+    if notice:
+        lines += ["", notice]
+    mode = current_mode(review)
+    rows: list[Row] = [
+        [
+            (
+                ("✓ " if choice == mode else "") + t(f"import.mode.{choice.value}"),
+                ImportAction("mode", batch_id, index),
+            )
+        ]
+        for index, choice in enumerate(MODES)
+    ]
+    rows.append([(t("import.button.start"), ImportAction("start", batch_id))])
+    rows.append(
+        [
+            (t("import.button.columns"), ImportAction("review", batch_id)),
+            (t("import.button.cancel"), ImportAction("cancel", batch_id)),
+        ]
+    )
+    return "\n".join(lines), inline_keyboard(rows)
+
+
+def _id(review: ImportReview) -> int:
+    assert review.batch.id is not None
+    return review.batch.id

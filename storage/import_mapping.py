@@ -1,0 +1,165 @@
+"""Which customer field each spreadsheet column fills, guessed from English and Chinese headers.
+
+Headers are compared without case, spaces or punctuation ("E-mail", "e mail", "EMAIL" are
+one word). An exact synonym wins over a header that merely contains one ("客户手机号" holds
+"手机号"); each field is given to one column only, the first that claims it. Date columns
+written like 03/04/2025 are ambiguous until one value has a part above 12 or the member
+chooses day-first or month-first for the column.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from storage.import_files import SheetTable
+
+TARGETS: tuple[str, ...] = (
+    "name",
+    "phone",
+    "email",
+    "company",
+    "position",
+    "industry",
+    "region",
+    "birthday",
+    "source",
+    "category",
+    "tags",
+    "needs",
+    "gender",
+)
+"""Customer fields an import can fill; a button carries the index in this tuple."""
+
+DATE_TARGETS = ("birthday",)
+
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "name": (
+        "name", "full name", "customer name", "client name", "contact", "contact name",
+        "contact person", "姓名", "名字", "客户名称", "客户姓名", "客户名", "客户", "联系人",
+        "联系人姓名", "名称",
+    ),
+    "phone": (
+        "phone", "phones", "phone number", "mobile", "mobile phone", "mobile number", "cell",
+        "cell phone", "tel", "telephone", "电话", "手机", "手机号", "手机号码", "联系电话",
+        "电话号码", "联系方式", "座机",
+    ),
+    "email": ("email", "e-mail", "email address", "mail", "邮箱", "电子邮件", "电子邮箱", "邮件"),
+    "company": (
+        "company", "company name", "organization", "organisation", "employer", "business",
+        "firm", "公司", "公司名称", "单位", "单位名称", "工作单位", "企业", "企业名称",
+    ),
+    "position": ("position", "job title", "title", "role", "job", "职位", "职务", "职称", "岗位"),
+    "industry": ("industry", "sector", "行业", "所属行业", "行业类别"),
+    "region": (
+        "region", "city", "province", "state", "area", "location", "地区", "城市", "省份", "区域",
+        "所在地", "所在地区", "省市",
+    ),
+    "birthday": (
+        "birthday", "date of birth", "birth date", "dob", "born", "生日", "出生日期", "出生年月",
+        "生日日期",
+    ),
+    "source": (
+        "source", "lead source", "channel", "来源", "渠道", "客户来源", "获客渠道", "来源渠道",
+    ),
+    "category": (
+        "category", "type", "customer type", "level", "grade", "segment", "类别", "分类",
+        "客户等级", "客户类别", "客户类型", "客户分类", "等级", "类型",
+    ),
+    "tags": ("tags", "tag", "labels", "label", "keywords", "标签", "关键词"),
+    "needs": (
+        "needs", "need", "notes", "note", "remarks", "remark", "comment", "comments",
+        "requirements", "description", "备注", "需求", "说明", "客户需求", "描述",
+    ),
+    "gender": ("gender", "sex", "性别"),
+}  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Letters, digits and CJK only, case-folded: the form headers are compared in."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+_EXACT = {fold(word): target for target, words in _SYNONYMS.items() for word in words}
+# Words generic enough to sit inside unrelated headers ("客户经理", "hotel") match only exactly.
+_EXACT_ONLY = {"客户", "名称", "类型", "等级", "企业", "单位", "说明", "描述", "分类", "类别"}
+_CONTAINED = sorted(
+    (
+        (word, target)
+        for word, target in _EXACT.items()
+        if word not in _EXACT_ONLY and len(word) >= (5 if word.isascii() else 2)
+    ),
+    key=lambda item: len(item[0]),
+    reverse=True,
+)
+
+
+def guess_targets(headers: Sequence[str]) -> list[str | None]:
+    """One target (or None: ignore) per column; a target is used once."""
+    keys = [fold(h) for h in headers]
+    targets: list[str | None] = [None] * len(headers)
+    used: set[str] = set()
+    for i, key in enumerate(keys):
+        target = _EXACT.get(key)
+        if target is not None and target not in used:
+            targets[i] = target
+            used.add(target)
+    for i, key in enumerate(keys):
+        if targets[i] is not None or not key:
+            continue
+        for word, target in _CONTAINED:
+            if word in key and target not in used:
+                targets[i] = target
+                used.add(target)
+                break
+    return targets
+
+
+_SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+
+
+def day_first_of(values: Sequence[str]) -> bool | None:
+    """True/False when some "a/b/yyyy" value has a part above 12; None when none decides."""
+    for value in values:
+        m = _SLASHED.fullmatch(value.strip())
+        if m is None:
+            continue
+        first, second = int(m[1]), int(m[2])
+        if first > 12 >= second:
+            return True
+        if second > 12 >= first:
+            return False
+    return None
+
+
+def _has_slashed(values: Sequence[str]) -> bool:
+    return any(_SLASHED.fullmatch(v.strip()) for v in values)
+
+
+def date_columns(targets: Sequence[str | None]) -> list[int]:
+    return [i for i, target in enumerate(targets) if target in DATE_TARGETS]
+
+
+def ambiguous_date_columns(table: SheetTable, targets: Sequence[str | None]) -> list[int]:
+    """Date columns with "a/b/yyyy" values where nothing tells day-first from month-first."""
+    found = []
+    for column in date_columns(targets):
+        values = [row[column] for row in table.rows]
+        if _has_slashed(values) and day_first_of(values) is None:
+            found.append(column)
+    return found
+
+
+def decided_date_orders(
+    table: SheetTable, targets: Sequence[str | None], chosen: dict[str, bool]
+) -> dict[int, bool]:
+    """Day-first per date column: the member's choice, else what the values show."""
+    orders: dict[int, bool] = {}
+    for column in date_columns(targets):
+        if str(column) in chosen:
+            orders[column] = chosen[str(column)]
+        elif (found := day_first_of([row[column] for row in table.rows])) is not None:
+            orders[column] = found
+    return orders

@@ -1,0 +1,177 @@
+"""One spreadsheet row -> the customer it describes, with manual entry's rules, or why not.
+
+Pure and database-free, so the review (preview and counts) and the run share it exactly. Each
+cell goes through `storage.parsing` like a typed answer: phones to E.164 in the team's region
+(several per cell allowed), emails normalised, text length limits, birthdays with or without
+the year. Choice fields accept the chat's codes and common English/Chinese words for them
+("男", "female", "转介绍"); an unknown gender is rejected, while an unknown source or category
+is kept as written (spreadsheets have their own channels, e.g. "微信"), within 32 characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from storage.import_mapping import fold
+from storage.parsing import MAX_LENGTHS, ParseError, parse_birthday, parse_email, parse_phones
+
+MAX_CHOICE_LENGTH = 32  # customer.source / customer.category columns
+MAX_TAGS = 20
+_TAG_SPLIT = re.compile(r"[,，;；、#\s]+")  # as handlers/field_parsers.tags
+_SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+_WITH_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(?::\d{2})?")
+_TEXT_FIELDS = ("company", "position", "industry", "region", "needs")
+
+_CHOICES: dict[str, dict[str, str]] = {
+    "gender": {
+        "male": "male", "m": "male", "man": "male", "男": "male", "男性": "male", "先生": "male",
+        "female": "female", "f": "female", "woman": "female", "女": "female", "女性": "female",
+        "女士": "female",
+    },
+    "source": {
+        "referral": "referral", "推荐": "referral", "转介绍": "referral", "介绍": "referral",
+        "website": "website", "web": "website", "官网": "website", "网站": "website",
+        "advertising": "advertising", "ad": "advertising", "ads": "advertising",
+        "广告": "advertising", "event": "event", "活动": "event", "展会": "event",
+        "coldcall": "cold_call", "陌拜": "cold_call", "陌生拜访": "cold_call",
+        "电话营销": "cold_call", "other": "other", "其他": "other",
+    },
+    "category": {
+        "potential": "potential", "潜在": "potential", "潜在客户": "potential",
+        "意向客户": "potential", "existing": "existing", "现有": "existing",
+        "现有客户": "existing", "老客户": "existing", "已成交": "existing", "loyal": "loyal",
+        "忠实": "loyal", "忠实客户": "loyal", "vip": "loyal", "重要客户": "loyal",
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RowValues:
+    """A valid row: customer columns, its phones, display text per target, and fingerprint."""
+
+    fields: dict[str, Any]
+    phones: list[str]
+    display: dict[str, str]
+    fingerprint: str
+
+    @property
+    def keys(self) -> list[str]:
+        """What duplicates are matched by: the phones and the lowercased email."""
+        email = self.fields.get("email")
+        return [*self.phones, *([email.lower()] if email else [])]
+
+
+@dataclass(frozen=True)
+class RowRules:
+    targets: Sequence[str | None]
+    region: str
+    day_first: Mapping[int, bool]  # per date column; missing = undecided
+    today: date
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _text(value: str, field: str) -> str:
+    cleaned = " ".join(value.split())
+    if len(cleaned) > MAX_LENGTHS[field]:
+        raise Rejected("too_long")
+    return cleaned
+
+
+def _birthday(value: str, day_first: bool | None, today: date) -> tuple[dict[str, Any], str]:
+    if m := _SLASHED.fullmatch(value):
+        if day_first is None:  # undecided: the run cannot start, the preview shows it as is
+            return {}, value
+        day, month = (m[1], m[2]) if day_first else (m[2], m[1])
+        value = f"{m[3]}-{int(month):02d}-{int(day):02d}"
+    elif m := _WITH_TIME.fullmatch(value):
+        value = m[1]
+    parsed = parse_birthday(value, today=today)
+    if isinstance(parsed, ParseError):
+        raise Rejected("bad_date")
+    shown = f"{parsed.month:02d}-{parsed.day:02d}"
+    # The year goes with the day even when missing: an update must not keep an old year.
+    fields = {
+        "birthday_month": parsed.month,
+        "birthday_day": parsed.day,
+        "birthday_year": parsed.year,
+    }
+    if parsed.year is not None:
+        shown = f"{parsed.year}-{shown}"
+    return fields, shown
+
+
+def _choice(value: str, field: str) -> str:
+    code = _CHOICES[field].get(fold(value))
+    if code is not None:
+        return code
+    if field == "gender":
+        raise Rejected("bad_gender")
+    if len(value) > MAX_CHOICE_LENGTH:
+        raise Rejected("too_long")
+    return value
+
+
+def _tags(value: str) -> list[str]:
+    words = [w for w in _TAG_SPLIT.split(value) if w]
+    if any(len(w) > MAX_LENGTHS["tag"] for w in words):
+        raise Rejected("too_long")
+    return list(dict.fromkeys(words))[:MAX_TAGS]
+
+
+def _cell_values(
+    target: str, value: str, column: int, rules: RowRules
+) -> tuple[dict[str, Any], str]:
+    if target == "name" or target in _TEXT_FIELDS:
+        text = _text(value, target)
+        return {target: text}, text
+    if target == "email":
+        email = parse_email(value)
+        if isinstance(email, ParseError):
+            raise Rejected("bad_email")
+        return {"email": email}, email
+    if target == "birthday":
+        return _birthday(value, rules.day_first.get(column), rules.today)
+    if target == "tags":
+        tags = _tags(value)
+        return {"tags": tags}, ", ".join(tags)
+    code = _choice(value, target)
+    return {target: code}, code
+
+
+def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
+    """The row as it will be stored; raises Rejected with a reason code from REASONS."""
+    if not any(cells[i] for i, target in enumerate(rules.targets) if target == "name"):
+        raise Rejected("missing_name")
+    fields: dict[str, Any] = {}
+    display: dict[str, str] = {}
+    phones: list[str] = []
+    for column, target in enumerate(rules.targets):
+        value = cells[column] if target is not None else ""
+        if not value or target is None:
+            continue
+        if target == "phone":
+            parsed = parse_phones(value, region=rules.region)
+            if isinstance(parsed, ParseError):
+                raise Rejected("bad_phone")
+            phones = parsed
+            display["phone"] = ", ".join(parsed)
+            continue
+        values, shown = _cell_values(target, value, column, rules)
+        fields.update(values)
+        display[target] = shown
+    if not fields.get("name"):
+        raise Rejected("missing_name")
+    digest = hashlib.sha256(
+        "\x1f".join(f"{t}={display.get(t, '')}" for t in sorted(display)).encode()
+    ).hexdigest()
+    return RowValues(fields, phones, display, digest)

@@ -1,0 +1,272 @@
+"""The set-based queries and writes of an import: lookups by key, bulk search keys, restores.
+
+An import touches thousands of customers per chunk, so nothing here loads ORM objects one by
+one: lookups are `IN` queries over a chunk's keys and writes are executemany statements.
+`restore_updated` and `delete_created` are shared by the failure rollback and the undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, delete, false, insert, select, text, update
+from sqlmodel import Session, col
+
+from storage.audit import jsonable
+from storage.import_models import BatchStatus, ImportBatch, ImportRow, RowOutcome
+from storage.models import AuditEntry, Customer, CustomerPhone, utcnow
+from storage.search_index import customer_search, search_keys
+
+T = TypeVar("T")
+IN_CHUNK = 500  # ids per IN list: far below SQLite's and PostgreSQL's parameter limits
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+PHONE = CustomerPhone.__table__  # type: ignore[attr-defined]
+IMPORT_ROW = ImportRow.__table__  # type: ignore[attr-defined]
+AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+
+UPDATABLE = (
+    "name", "email", "company", "position", "industry", "region", "gender", "birthday_month",
+    "birthday_day", "birthday_year", "source", "category", "tags", "needs",
+)  # fmt: skip
+"""Customer columns an import can write; `before` keeps these plus the bookkeeping below."""
+BOOKKEEPING = ("import_batch_id", "updated_by_id", "updated_at")
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A live customer holding a phone or email that a row also has."""
+
+    customer_id: int
+    owner_id: int
+    import_batch_id: int | None
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def imported_fingerprints(session: Session, fingerprints: Iterable[str]) -> dict[str, int]:
+    """fingerprint -> the batch that created or updated a customer from such a row.
+
+    Batches undone or failed (rolled back) do not count: their rows may be imported again.
+    """
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(fingerprints))):
+        rows = session.execute(
+            select(col(ImportRow.fingerprint), col(ImportRow.batch_id))
+            .join(ImportBatch, col(ImportBatch.id) == col(ImportRow.batch_id))
+            .where(
+                col(ImportRow.fingerprint).in_(part),
+                col(ImportRow.outcome).in_((RowOutcome.CREATED, RowOutcome.UPDATED)),
+                col(ImportBatch.status).not_in((BatchStatus.UNDONE, BatchStatus.FAILED)),
+            )
+        )
+        for fingerprint, batch_id in rows:
+            found.setdefault(fingerprint, batch_id)
+    return found
+
+
+def existing_by_phone(session: Session, phones: Iterable[str]) -> dict[str, Existing]:
+    found: dict[str, Existing] = {}
+    for part in chunks(sorted(set(phones))):
+        rows = session.execute(
+            select(
+                col(CustomerPhone.e164),
+                col(Customer.id),
+                col(Customer.owner_id),
+                col(Customer.import_batch_id),
+            )
+            .join(Customer, col(Customer.id) == col(CustomerPhone.customer_id))
+            .where(col(CustomerPhone.e164).in_(part), col(Customer.deleted_at).is_(None))
+            .order_by(col(Customer.id))
+        )
+        for e164, customer_id, owner_id, batch_id in rows:
+            found.setdefault(e164, Existing(customer_id, owner_id, batch_id))
+    return found
+
+
+def existing_by_email(session: Session, emails: Iterable[str]) -> dict[str, Existing]:
+    """Keyed by the lowercased email, through the indexed `customer_search.email_key`."""
+    found: dict[str, Existing] = {}
+    for part in chunks(sorted({e.lower() for e in emails})):
+        rows = session.execute(
+            select(
+                customer_search.c.email_key,
+                col(Customer.id),
+                col(Customer.owner_id),
+                col(Customer.import_batch_id),
+            )
+            .join(Customer, col(Customer.id) == customer_search.c.customer_id)
+            .where(customer_search.c.email_key.in_(part), customer_search.c.deleted == false())
+            .order_by(col(Customer.id))
+        )
+        for email_key, customer_id, owner_id, batch_id in rows:
+            found.setdefault(email_key, Existing(customer_id, owner_id, batch_id))
+    return found
+
+
+def _keys(customer: dict[str, Any]) -> dict[str, str | None]:
+    c = customer
+    return search_keys(c["name"], c.get("company"), c.get("email"), c.get("tags"))
+
+
+def reindex(session: Session, customers: Iterable[dict[str, Any]]) -> None:
+    """What `search_index.index_customer` adds after a save, for many customers at once.
+
+    Each dict needs id, name, company, email and tags (the triggers did the rest).
+    """
+    params = [{"_id": c["id"], **_keys(c)} for c in customers]
+    if params:
+        session.execute(
+            update(customer_search)
+            .where(customer_search.c.customer_id == bindparam("_id"))
+            .values(
+                name_key=bindparam("name_key"),
+                search_key=bindparam("search_key"),
+                pinyin_key=bindparam("pinyin_key"),
+                initials=bindparam("initials"),
+            ),
+            params,
+            execution_options={"synchronize_session": False},
+        )
+
+
+def insert_search_rows(session: Session, customers: Sequence[dict[str, Any]]) -> None:
+    """SQLite: the complete search rows of customers about to be inserted, written first.
+
+    The insert trigger then finds the row and leaves it (`INSERT OR IGNORE`, migration 0004),
+    so FTS5 tokenises each customer once instead of three times (trigger row, then the
+    pinyin update's delete and insert). The customer rows do not exist yet: foreign keys are
+    checked at commit for this transaction only.
+    """
+    session.execute(text("PRAGMA defer_foreign_keys = ON"))
+    rows = [
+        {
+            "customer_id": c["id"],
+            "owner_id": c["owner_id"],
+            "deleted": False,
+            "email_key": c["email"].translate(_ASCII_LOWER) if c.get("email") else None,
+            **_keys(c),
+        }
+        for c in customers
+    ]
+    session.execute(insert(customer_search), rows)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def snapshot(row: dict[str, Any], phones: list[str]) -> dict[str, Any]:
+    """A customer's importable values, bookkeeping and phones, as JSON for `ImportRow.before`."""
+    fields = {name: jsonable(row[name]) for name in (*UPDATABLE, *BOOKKEEPING)}
+    return {"fields": fields, "phones": phones}
+
+
+def load_state(session: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Current values (UPDATABLE, BOOKKEEPING, owner) and phones of the given customers."""
+    state: dict[int, dict[str, Any]] = {}
+    columns = [CUSTOMER.c[name] for name in ("id", "owner_id", *UPDATABLE, *BOOKKEEPING)]
+    for part in chunks(sorted(set(ids))):
+        for row in session.execute(select(*columns).where(CUSTOMER.c.id.in_(part))).mappings():
+            state[row["id"]] = {**row, "phones": []}
+        for customer_id, e164 in session.execute(
+            select(PHONE.c.customer_id, PHONE.c.e164)
+            .where(PHONE.c.customer_id.in_(part))
+            .order_by(PHONE.c.id)
+        ):
+            state[customer_id]["phones"].append(e164)
+    return state
+
+
+def restore_updated(session: Session, *, batch_id: int) -> list[int]:
+    """Put every customer this batch updated back as it was; returns their ids.
+
+    Rows are undone latest first, so a customer updated by several rows ends as before the
+    first. Customers the batch created itself have no `before` (they are deleted instead).
+    """
+    rows = session.execute(
+        select(col(ImportRow.customer_id), col(ImportRow.before))
+        .where(
+            col(ImportRow.batch_id) == batch_id,
+            col(ImportRow.outcome) == RowOutcome.UPDATED,
+            col(ImportRow.before).is_not(None),
+        )
+        .order_by(col(ImportRow.row_number).desc())
+    ).all()
+    for customer_id, before in rows:
+        fields = dict(before["fields"])
+        if fields.get("updated_at"):
+            fields["updated_at"] = datetime.fromisoformat(fields["updated_at"])
+        session.execute(update(CUSTOMER).where(CUSTOMER.c.id == customer_id).values(**fields))
+        session.execute(
+            delete(PHONE).where(
+                PHONE.c.customer_id == customer_id, PHONE.c.e164.not_in(before["phones"])
+            )
+        )
+    ids = sorted({customer_id for customer_id, _ in rows})
+    state = load_state(session, ids)
+    reindex(session, ({"id": i, **state[i]} for i in ids))
+    return ids
+
+
+def batch_customer_ids(session: Session, *, batch_id: int, outcome: RowOutcome) -> list[int]:
+    found = session.execute(
+        select(col(ImportRow.customer_id)).where(
+            col(ImportRow.batch_id) == batch_id, col(ImportRow.outcome) == outcome
+        )
+    ).scalars()
+    return sorted({customer_id for customer_id in found if customer_id is not None})
+
+
+def delete_created(session: Session, ids: Sequence[int], *, since: datetime) -> None:
+    """Remove customers a failed batch created, with their phones, search rows and audit."""
+    for part in chunks(ids):
+        session.execute(delete(customer_search).where(customer_search.c.customer_id.in_(part)))
+        session.execute(delete(PHONE).where(PHONE.c.customer_id.in_(part)))
+        session.execute(
+            delete(AUDIT).where(
+                AUDIT.c.entity_type == "customer", AUDIT.c.entity_id.in_(part), AUDIT.c.at >= since
+            )
+        )
+        session.execute(delete(CUSTOMER).where(CUSTOMER.c.id.in_(part)))
+
+
+def delete_update_audit(session: Session, ids: Sequence[int], *, since: datetime) -> None:
+    for part in chunks(ids):
+        session.execute(
+            delete(AUDIT).where(
+                AUDIT.c.entity_type == "customer",
+                AUDIT.c.action == "update",
+                AUDIT.c.entity_id.in_(part),
+                AUDIT.c.at >= since,
+            )
+        )
+
+
+def add_audit(session: Session, entries: list[dict[str, Any]]) -> None:
+    if entries:
+        session.execute(insert(AUDIT), entries)
+
+
+def roll_back(session: Session, *, batch_id: int, error: str) -> ImportBatch:
+    """Undo every write of a failed batch and mark it FAILED: the database is as before."""
+    batch = session.get(ImportBatch, batch_id, with_for_update=True)
+    assert batch is not None
+    since = batch.started_at or batch.created_at
+    updated = restore_updated(session, batch_id=batch_id)
+    delete_update_audit(session, updated, since=since)
+    created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
+    delete_created(session, created, since=since)
+    session.execute(IMPORT_ROW.delete().where(IMPORT_ROW.c.batch_id == batch_id))
+    batch.status = BatchStatus.FAILED
+    batch.error = error[:2000]
+    batch.processed_rows = batch.created_count = batch.updated_count = 0
+    batch.skipped_count = batch.rejected_count = 0
+    batch.claimed_by = batch.claimed_until = None
+    batch.finished_at = utcnow()
+    session.add(batch)
+    return batch

@@ -1,0 +1,293 @@
+"""A spreadsheet import's life: set up (mapping, date order, duplicate mode), start, undo.
+
+The review and error file live in `storage.import_review`, the run in
+`storage.import_apply.run_batch`; both are re-exported here, the one module the chat uses.
+
+A batch belongs to the member who uploaded it: only they or an admin can see, change, start
+or undo it (anyone else gets `NotFound`, as for any record). The customers go to `owner_id`,
+which must be someone the importer may see (sales: themselves; managers: their team).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from storage.access import require_member
+from storage.import_apply import LEASE, run_batch
+from storage.import_files import UnreadableFile, read_sheet
+from storage.import_mapping import DATE_TARGETS, TARGETS, guess_targets
+from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, RowOutcome
+from storage.import_review import (
+    ImportNotReady,
+    ImportReview,
+    PreviewRow,
+    batch_table,
+    get_batch,
+    rejected_rows_file,
+    review,
+    undecided_columns,
+)
+from storage.import_store import (
+    CUSTOMER,
+    add_audit,
+    batch_customer_ids,
+    chunks,
+    restore_updated,
+)
+from storage.models import Member, Role, utcnow
+
+__all__ = [  # the contract the chat side uses, defined here or in the modules named above
+    "LEASE",
+    "REASONS",
+    "TARGETS",
+    "BatchStatus",
+    "DuplicateMode",
+    "ImportNotReady",
+    "ImportReview",
+    "PreviewRow",
+    "UndoExpired",
+    "UndoSummary",
+    "UnreadableFile",
+    "get_batch",
+    "rejected_rows_file",
+    "review",
+    "run_batch",
+]
+
+REASONS: tuple[str, ...] = (
+    "missing_name",
+    "too_long",
+    "bad_phone",
+    "bad_email",
+    "bad_date",
+    "bad_gender",
+    "duplicate_in_file",
+    "duplicate_in_db",
+    "already_imported",
+    "empty_row",
+)
+"""Every `ImportRow.reason`: the first six reject a row, the rest skip it."""
+
+
+class UndoExpired(Exception):
+    """The undo period of the batch is over."""
+
+
+@dataclass
+class UndoSummary:
+    created: int
+    updated: int
+    deadline: datetime
+
+
+def create_batch(
+    session: Session,
+    *,
+    actor: Member,
+    owner_id: int,
+    chat_id: int | None,
+    file_name: str,
+    content: bytes,
+    region: str,
+    max_rows: int,
+) -> ImportBatch:
+    """Read the file and store it with a first guess of the mapping; raises UnreadableFile."""
+    require_member(session, actor=actor, member_id=owner_id)
+    table = read_sheet(content, file_name, max_rows=max_rows)
+    batch = ImportBatch(
+        member_id=actor.id,
+        owner_id=owner_id,
+        chat_id=chat_id,
+        file_name=file_name[:255],
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        total_rows=len(table.rows),
+        settings={
+            "headers": table.headers,
+            "targets": guess_targets(table.headers),
+            "date_orders": {},
+            "duplicate_mode": DuplicateMode.SKIP.value,
+            "encoding": table.encoding,
+            "delimiter": table.delimiter,
+            "region": region,
+        },
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def find_owner(session: Session, *, reference: str) -> Member | None:
+    """An active member by "@username", member id, or else Telegram id (for `crm-bot import`)."""
+    reference = reference.strip()
+    if reference.startswith("@"):
+        query = select(Member).where(func.lower(Member.username) == reference[1:].lower())
+        return session.exec(query.where(col(Member.active))).first()
+    if not reference.isdigit():
+        return None
+    number = int(reference)
+    columns = (Member.id, Member.telegram_id) if number < 2**31 else (Member.telegram_id,)
+    for column in columns:
+        found = session.exec(select(Member).where(col(column) == number, col(Member.active)))
+        if (member := found.first()) is not None:
+            return member
+    return None
+
+
+def _draft(session: Session, actor: Member, batch_id: int) -> ImportBatch:
+    batch = get_batch(session, actor=actor, batch_id=batch_id)
+    if batch.status != BatchStatus.DRAFT:
+        raise ImportNotReady("not_draft")
+    return batch
+
+
+def set_target(
+    session: Session, *, actor: Member, batch_id: int, column: int, target: str | None
+) -> ImportBatch:
+    """Map `column` to `target` (None: ignore it); the column that had the target loses it."""
+    batch = _draft(session, actor, batch_id)
+    settings = dict(batch.settings)
+    targets: list[str | None] = list(settings["targets"])
+    if not 0 <= column < len(targets) or (target is not None and target not in TARGETS):
+        raise ValueError(f"no column {column} or target {target!r}")
+    orders = dict(settings["date_orders"])
+    for i, old in enumerate(targets):
+        if target is not None and old == target:
+            targets[i] = None
+            orders.pop(str(i), None)
+    if target not in DATE_TARGETS:
+        orders.pop(str(column), None)
+    targets[column] = target
+    batch.settings = settings | {"targets": targets, "date_orders": orders}
+    session.add(batch)
+    return batch
+
+
+def set_date_order(
+    session: Session, *, actor: Member, batch_id: int, column: int, day_first: bool
+) -> ImportBatch:
+    batch = _draft(session, actor, batch_id)
+    orders = dict(batch.settings["date_orders"]) | {str(column): day_first}
+    batch.settings = dict(batch.settings) | {"date_orders": orders}
+    session.add(batch)
+    return batch
+
+
+def set_duplicate_mode(
+    session: Session, *, actor: Member, batch_id: int, mode: DuplicateMode
+) -> ImportBatch:
+    batch = _draft(session, actor, batch_id)
+    batch.settings = dict(batch.settings) | {"duplicate_mode": DuplicateMode(mode).value}
+    session.add(batch)
+    return batch
+
+
+def start_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatch:
+    """DRAFT -> QUEUED once a column is the name and every ambiguous date column is decided."""
+    batch = _draft(session, actor, batch_id)
+    if "name" not in batch.settings["targets"]:
+        raise ImportNotReady("no_name_column")
+    if undecided_columns(batch_table(batch), batch):
+        raise ImportNotReady("dates_undecided")
+    batch.status = BatchStatus.QUEUED
+    session.add(batch)
+    return batch
+
+
+def cancel_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatch:
+    batch = _draft(session, actor, batch_id)
+    batch.status = BatchStatus.CANCELLED
+    batch.content = b""
+    batch.finished_at = utcnow()
+    session.add(batch)
+    return batch
+
+
+def resumable_batches(session: Session, *, now: datetime) -> list[int]:
+    """Queued or running batches nobody holds a live lease on: to run at start-up."""
+    return list(
+        session.exec(
+            select(ImportBatch.id)
+            .where(
+                col(ImportBatch.status).in_((BatchStatus.QUEUED, BatchStatus.RUNNING)),
+                (col(ImportBatch.claimed_until).is_(None))
+                | (col(ImportBatch.claimed_until) < now),
+            )
+            .order_by(col(ImportBatch.id))
+        ).all()  # type: ignore[arg-type]
+    )
+
+
+def latest_batches(session: Session, *, actor: Member, limit: int = 5) -> list[ImportBatch]:
+    """The actor's most recent imports (an admin's: everyone's), newest first."""
+    query = select(ImportBatch).where(col(ImportBatch.status) != BatchStatus.CANCELLED)
+    if actor.role != Role.ADMIN:
+        query = query.where(col(ImportBatch.member_id) == actor.id)
+    return list(
+        session.exec(
+            query.order_by(col(ImportBatch.created_at).desc(), col(ImportBatch.id).desc()).limit(
+                limit
+            )
+        )
+    )
+
+
+def _undoable(
+    session: Session, actor: Member, batch_id: int, now: datetime, undo_period: timedelta
+) -> tuple[ImportBatch, UndoSummary]:
+    batch = get_batch(session, actor=actor, batch_id=batch_id)
+    if batch.status != BatchStatus.DONE or batch.finished_at is None:
+        raise ImportNotReady("not_done")
+    deadline = batch.finished_at + undo_period
+    if now > deadline:
+        raise UndoExpired
+    created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
+    updated = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.UPDATED)
+    return batch, UndoSummary(len(created), len(set(updated) - set(created)), deadline)
+
+
+def undo_summary(
+    session: Session, *, actor: Member, batch_id: int, now: datetime, undo_period: timedelta
+) -> UndoSummary:
+    """What an undo would do, for the confirmation; NotFound, UndoExpired or ImportNotReady."""
+    return _undoable(session, actor, batch_id, now, undo_period)[1]
+
+
+def undo_batch(
+    session: Session, *, actor: Member, batch_id: int, now: datetime, undo_period: timedelta
+) -> UndoSummary:
+    """Soft-delete the customers the batch created and restore the ones it updated."""
+    batch, summary = _undoable(session, actor, batch_id, now, undo_period)
+    restored = restore_updated(session, batch_id=batch_id)
+    created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
+    for part in chunks(created):
+        session.execute(
+            update(CUSTOMER)
+            .where(CUSTOMER.c.id.in_(part), CUSTOMER.c.deleted_at.is_(None))
+            .values(deleted_at=now, updated_at=now, updated_by_id=actor.id)
+        )
+    undone = {"import_batch_id": [batch_id, None]}
+    add_audit(
+        session,
+        [
+            {
+                "actor_id": actor.id,
+                "action": "delete" if customer_id in created else "update",
+                "entity_type": "customer",
+                "entity_id": customer_id,
+                "changes": undone,
+                "at": now,
+            }
+            for customer_id in sorted({*created, *restored})
+        ],
+    )
+    batch.status = BatchStatus.UNDONE
+    batch.undone_at = now
+    batch.undone_by_id = actor.id
+    session.add(batch)
+    return summary

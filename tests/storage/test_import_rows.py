@@ -1,0 +1,101 @@
+"""One row -> customer values with manual entry's rules, or the reason it is rejected."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from storage.import_rows import Rejected, RowRules, normalise_row
+
+TARGETS = ["name", "phone", "email", "birthday", "gender", "source", "category", "tags", None]
+
+
+def rules(day_first: dict[int, bool] | None = None) -> RowRules:
+    return RowRules(
+        targets=TARGETS, region="CN", day_first=day_first or {}, today=date(2026, 11, 23)
+    )
+
+
+def row(**cells: str) -> list[str]:
+    values = dict.fromkeys(("name", "phone", "email", "birthday", "gender", "source",
+                            "category", "tags", "other"), "")  # fmt: skip
+    values.update(cells)
+    return list(values.values())
+
+
+def test_normalise_row_stores_values_as_manual_entry_does() -> None:
+    values = normalise_row(
+        row(
+            name="  张  伟 ",
+            phone="138 0013 8000; +1 650-253-0000",
+            email="Zhang.Wei@EXAMPLE.com",
+            birthday="1990年3月4日",
+            gender="男",
+            source="转介绍",
+            category="VIP",
+            tags="#重点, expo 重点",
+            other="ignored",
+        ),
+        rules(),
+    )
+    assert values.fields == {
+        "name": "张 伟",
+        "email": "Zhang.Wei@example.com",
+        "birthday_month": 3,
+        "birthday_day": 4,
+        "birthday_year": 1990,
+        "gender": "male",
+        "source": "referral",
+        "category": "loyal",
+        "tags": ["重点", "expo"],
+    }
+    assert values.phones == ["+8613800138000", "+16502530000"]
+    assert values.display["birthday"] == "1990-03-04"
+    assert values.display["phone"] == "+8613800138000, +16502530000"
+
+
+@pytest.mark.parametrize(
+    ("day_first", "expected"), [(True, (4, 3)), (False, (3, 4))], ids=["day", "month"]
+)
+def test_normalise_row_reads_slashed_dates_in_the_chosen_order(
+    day_first: bool, expected: tuple[int, int]
+) -> None:
+    values = normalise_row(row(name="Ada", birthday="03/04/1990"), rules({3: day_first}))
+    assert (values.fields["birthday_month"], values.fields["birthday_day"]) == expected
+
+
+def test_normalise_row_keeps_unknown_source_and_category_as_written() -> None:
+    values = normalise_row(row(name="Ada", source="微信群", category="A类"), rules())
+    assert values.fields["source"] == "微信群"
+    assert values.fields["category"] == "A类"
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason"),
+    [
+        ({"phone": "13800138000"}, "missing_name"),
+        ({"name": "x" * 101}, "too_long"),
+        ({"name": "Ada", "phone": "12345"}, "bad_phone"),
+        ({"name": "Ada", "email": "ada@"}, "bad_email"),
+        ({"name": "Ada", "birthday": "31/02/1990"}, "bad_date"),
+        ({"name": "Ada", "birthday": "2030-01-01"}, "bad_date"),
+        ({"name": "Ada", "gender": "robot"}, "bad_gender"),
+        ({"name": "Ada", "tags": "t" * 31}, "too_long"),
+        ({"name": "Ada", "source": "s" * 33}, "too_long"),
+    ],
+)
+def test_normalise_row_rejects_with_a_reason(cells: dict[str, str], reason: str) -> None:
+    with pytest.raises(Rejected) as caught:
+        normalise_row(row(**cells), rules({3: True}))
+    assert caught.value.reason == reason
+
+
+def test_fingerprint_is_the_same_for_the_same_values_typed_differently() -> None:
+    first = normalise_row(row(name="Ada", phone="13800138000", email="a@EXAMPLE.com"), rules())
+    second = normalise_row(
+        row(name=" Ada ", phone="+86 138-0013-8000", email="a@example.com"), rules()
+    )
+    third = normalise_row(row(name="Ada", phone="13800138001"), rules())
+    assert first.fingerprint == second.fingerprint
+    assert first.fingerprint != third.fingerprint
