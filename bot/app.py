@@ -96,6 +96,7 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         config=config, db=db, catalogs=Catalogs(), admin_ids=frozenset(config.access.admins)
     )
     worker = inbox_leases.new_worker_id()
+    recorded: set[int] = set()  # updates this instance recorded and leased to itself
     bot = CrmBot(
         token or config.require_token(),
         base_url=config.telegram.base_url,
@@ -106,12 +107,13 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         rate_limiter=api_retry.RetryingRateLimiter(max_retries=3),
         db=db,
         worker=worker,
+        recorded=recorded,
     )
     builder = ApplicationBuilder().bot(bot)
     if config.telegram.mode is Mode.WEBHOOK:
-        builder = builder.update_queue(InboxQueue(db, worker))
+        builder = builder.update_queue(InboxQueue(db, worker, recorded))
     application: CrmApplication = (
-        builder.concurrent_updates(PerChatUpdateProcessor(db, worker))
+        builder.concurrent_updates(PerChatUpdateProcessor(db, worker, recorded))
         .context_types(ContextTypes(context=CrmContext))
         .build()
     )

@@ -37,15 +37,18 @@ STARTUP_BACKOFF_MAX_S = 60.0
 class CrmBot(ExtBot[None]):
     startup_first_delay_s = 1.0
 
-    def __init__(self, *args: Any, db: Database, worker: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, db: Database, worker: str, recorded: set[int], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._db = db
         self._worker = worker
+        self._recorded = recorded
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
         if updates:
-            await record(self._db, self._worker, updates)
+            self._recorded |= await record(self._db, self._worker, updates)
         return updates
 
     async def initialize(self) -> None:
@@ -76,27 +79,32 @@ class InboxQueue(asyncio.Queue[object]):
     """The application's update queue in webhook mode: an update is in the inbox before
     PTB's webhook handler answers Telegram 200."""
 
-    def __init__(self, db: Database, worker: str) -> None:
+    def __init__(self, db: Database, worker: str, recorded: set[int]) -> None:
         super().__init__()
         self._db = db
         self._worker = worker
+        self._recorded = recorded
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
-            await record(self._db, self._worker, [item])
+            self._recorded |= await record(self._db, self._worker, [item])
         await super().put(item)
 
 
-async def record(db: Database, worker: str, updates: Sequence[Update]) -> None:
-    """Record `updates` leased to `worker`; log repeats; survive a database outage."""
+async def record(db: Database, worker: str, updates: Sequence[Update]) -> set[int]:
+    """Record `updates` leased to `worker`; log repeats; survive a database outage.
+
+    Returns the ids recorded as new: they are already leased to this instance, so the update
+    processor starts them without a second write (`bot.processing`)."""
     batch = [(u.update_id, u.to_json()) for u in updates]
     try:
         fresh = set(await db.run(record_received, updates=batch, worker=worker, lease=LEASE))
     except SQLAlchemyError as exc:
         logger.warning("database unavailable, handling updates without the inbox: %s", exc)
-        return
+        return set()
     if repeats := [u.update_id for u in updates if u.update_id not in fresh]:
         logger.info("Telegram re-delivered updates", extra={"update_ids": repeats})
+    return fresh
 
 
 def updates_from_payloads(payloads: Sequence[str], bot: ExtBot[None]) -> list[Update]:

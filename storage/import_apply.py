@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,6 +51,7 @@ from storage.import_store import (
     snapshot,
 )
 from storage.models import Member, Role, utcnow
+from storage.search_index import pinyin_keys
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +154,8 @@ def _release(session: Session, *, batch_id: int, worker: str) -> ImportBatch:
 
 
 def _prepare(rows: Sequence[list[str]], start: int, rules: RowRules) -> Prepared:
-    """Normalise a chunk (CPU only, before the write transaction opens)."""
+    """Normalise a chunk (CPU only, before the write transaction opens), and work out each
+    name's pinyin for its search keys here rather than in the writer."""
     prepared: Prepared = []
     for offset, cells in enumerate(rows):
         number = start + offset + 1
@@ -161,9 +163,11 @@ def _prepare(rows: Sequence[list[str]], start: int, rules: RowRules) -> Prepared
             prepared.append((number, "empty_row"))
             continue
         try:
-            prepared.append((number, normalise_row(cells, rules)))
+            values = normalise_row(cells, rules)
         except Rejected as rejected:
             prepared.append((number, rejected.reason))
+            continue
+        prepared.append((number, replace(values, pinyin=pinyin_keys(values.fields["name"]))))
     return prepared
 
 
@@ -202,6 +206,7 @@ class _Chunk:
     state: dict[int, dict[str, Any]]
     new: list[dict[str, Any]] = field(default_factory=list)
     new_phones: list[list[str]] = field(default_factory=list)
+    new_pinyin: list[tuple[str | None, str | None] | None] = field(default_factory=list)
     updated: dict[int, list[str]] = field(default_factory=dict)  # id -> phones to add
     rows: list[dict[str, Any]] = field(default_factory=list)  # import_row values
     counts: dict[str, int] = field(default_factory=dict)
@@ -281,6 +286,7 @@ def _decide(chunk: _Chunk, number: int, values: RowValues) -> None:
         index = len(chunk.new)
         chunk.new.append(dict(values.fields))
         chunk.new_phones.append(list(values.phones))
+        chunk.new_pinyin.append(values.pinyin)
         for key in keys:
             chunk.by_key.setdefault(key, index)
         chunk.outcome(number, values, RowOutcome.CREATED, new=index)
@@ -293,6 +299,8 @@ def _decide(chunk: _Chunk, number: int, values: RowValues) -> None:
         chunk.outcome(number, values, RowOutcome.SKIPPED, reason=reason)
     elif isinstance(match, int):
         chunk.new[match].update(values.fields)
+        if "name" in values.fields:
+            chunk.new_pinyin[match] = values.pinyin
         phones = chunk.new_phones[match]
         phones.extend(p for p in values.phones if p not in phones)
         chunk.outcome(number, values, RowOutcome.UPDATED, new=match)
@@ -334,7 +342,7 @@ def _write(session: Session, chunk: _Chunk) -> None:
             row["id"] = customer_id
         sqlite = session.get_bind().dialect.name == "sqlite"
         if sqlite:
-            insert_search_rows(session, params)
+            insert_search_rows(session, params, chunk.new_pinyin)
         session.execute(insert(CUSTOMER), params)
         pairs = zip(ids, chunk.new_phones, strict=True)
         phones = [{"customer_id": i, "e164": p} for i, ps in pairs for p in ps]

@@ -58,6 +58,7 @@ class RowValues:
     phones: list[str]
     display: dict[str, str]
     fingerprint: str
+    pinyin: tuple[str | None, str | None] | None = None  # the name's, when worked out ahead
 
     @property
     def keys(self) -> list[str]:

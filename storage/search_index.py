@@ -77,11 +77,16 @@ def pinyin_keys(name: str) -> tuple[str | None, str | None]:
 
 
 def search_keys(
-    name: str, company: str | None, email: str | None, tags: list[str] | None
+    name: str,
+    company: str | None,
+    email: str | None,
+    tags: list[str] | None,
+    pinyin: tuple[str | None, str | None] | None = None,
 ) -> dict[str, str | None]:
-    """What Python adds to the triggers' keys: pinyin, and Unicode-aware lowercase (SQLite's
-    lower() only folds ASCII). One definition for a single save and for a bulk import."""
-    full, initials = pinyin_keys(name)
+    """What Python adds to the triggers' keys: pinyin (`pinyin`, when worked out ahead, is
+    `pinyin_keys(name)`), and Unicode-aware lowercase (SQLite's lower() only folds ASCII).
+    One definition for a single save and for a bulk import."""
+    full, initials = pinyin if pinyin is not None else pinyin_keys(name)
     words = [name, company, email, *(tags or [])]
     return {
         "name_key": name.strip().casefold(),

@@ -52,7 +52,7 @@ def serial_db(db: Database) -> Iterator[Database]:
 
 @pytest.fixture
 async def processor(serial_db: Database) -> AsyncIterator[PerChatUpdateProcessor]:
-    async with PerChatUpdateProcessor(serial_db, WORKER) as update_processor:
+    async with PerChatUpdateProcessor(serial_db, WORKER, set()) as update_processor:
         yield update_processor
 
 
@@ -206,3 +206,32 @@ async def test_maintain_marks_what_finished_while_the_database_was_away(
     assert status(serial_db, 21) == InboxStatus.PENDING
     await processor.maintain()
     assert status(serial_db, 21) == InboxStatus.DONE
+
+
+async def test_an_update_this_instance_recorded_starts_without_a_claim(
+    serial_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    update = message_update(8, CHAT_A)
+    serial_db.run_sync(
+        record_received, updates=[(8, update.to_json())], worker=WORKER, lease=LEASE
+    )
+    claims: list[int] = []
+
+    def counting_claim(session: object, **kwargs: object) -> bool:
+        claims.append(int(kwargs["update_id"]))  # type: ignore[call-overload]
+        return claim_update(session, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processing, "claim_update", counting_claim)
+    handled: list[int] = []
+
+    async def handle() -> None:
+        handled.append(8)
+
+    recorded = {8}
+    async with PerChatUpdateProcessor(serial_db, WORKER, recorded) as update_processor:
+        await update_processor.process_update(update, handle())
+        assert (claims, handled, recorded) == ([], [8], set())
+        await update_processor.process_update(update, handle())  # Telegram sends it again
+    assert claims == [8], "a repeat is claimed (and found done)"
+    assert handled == [8]
+    assert status(serial_db, 8) == InboxStatus.DONE

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
-from telegram import Bot
 
 from bot.emulator import BotApiEmulator
 from bot.telegram_bot import CrmBot
@@ -19,7 +18,7 @@ from storage.db import Database
 from storage.inbox import record_received
 from storage.models import Customer, CustomerPhone, InboxUpdate, Invite, utcnow
 from tests.conftest import ADMIN_ID, TOKEN, RunningBot
-from tests.e2e.helpers import eventually, join, rows, shown, start_code
+from tests.e2e.helpers import eventually, join, rows, shown, start_code, taken_behind_the_bots_back
 from tests.e2e.process import count, spawn_bot, write_config
 from tests.e2e.user import ScriptedUser
 
@@ -59,10 +58,7 @@ async def test_updates_accepted_before_a_crash_are_handled_after_restart(
     await running_bot.stop()
     # What a process that died right after accepting a batch leaves behind: an update in the
     # inbox that Telegram considers delivered and will never send again.
-    await emu.send_text(ADMIN_ID, "/help")
-    async with Bot(TOKEN, base_url=emu.base_url) as raw:
-        (update,) = await raw.get_updates(timeout=0)
-        await raw.get_updates(offset=update.update_id + 1, timeout=0)
+    update = await taken_behind_the_bots_back(emu, ADMIN_ID, "/help")
     db = Database(db_url)
     db.run_sync(record_received, updates=[(update.update_id, update.to_json())])
     db.close()
