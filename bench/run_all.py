@@ -63,6 +63,7 @@ def jobs(customers: int, pg_customers: int) -> list[Job]:
     """The benchmarks, in order; full sizes use `customers` (1,000,000 by default), and
     `pg_customers` on PostgreSQL (seeded afresh each time, about 4 minutes per million)."""
     size, pg_size = str(customers), str(pg_customers)
+    quick_throughput = ["throughput", "--customers", "2000", "--members", "20", "--rounds", "2"]
     return [
         Job(
             "latency",
@@ -72,36 +73,17 @@ def jobs(customers: int, pg_customers: int) -> list[Job]:
         Job(
             "throughput",
             ["throughput", "--customers", size, "--backend", "sqlite"],
-            ["throughput", "--customers", "2000", "--members", "20", "--rounds", "2"],
+            quick_throughput,
         ),
         Job(
             "throughput",
             ["throughput", "--customers", size, "--backend", "sqlite", "--no-limiter"],
-            [
-                "throughput",
-                "--customers",
-                "2000",
-                "--members",
-                "20",
-                "--rounds",
-                "2",
-                "--no-limiter",
-            ],
+            [*quick_throughput, "--no-limiter"],
         ),
         Job(
             "throughput",
             ["throughput", "--customers", pg_size, "--backend", "postgresql"],
-            [
-                "throughput",
-                "--customers",
-                "2000",
-                "--members",
-                "20",
-                "--rounds",
-                "2",
-                "--backend",
-                "postgresql",
-            ],
+            [*quick_throughput, "--backend", "postgresql"],
         ),
         Job(
             "startup",

@@ -14,7 +14,8 @@ Like `bot.scheduler`, the database is the source of truth and the JobQueue only 
 Exactly once: every message has a unique key in `notification_log`, inserted (claimed) before
 sending and marked sent after Telegram accepted it. A second instance or a restart finds the
 key and sends nothing; a claim of a process that died mid-send is a lease another pass takes
-over (see `storage.digest.claim_notification`). Sends go through the scheduler's paced
+over (see `storage.digest.claim_notification`; the claim and the bookkeeping after a send are
+shared with the report in `bot.notify`). Sends go through the scheduler's paced
 `Sender`, so reminders and notifications share Telegram's limits.
 
 A 403 stops cleanly with no retries: a blocked manager becomes unreachable, a group that
@@ -23,31 +24,35 @@ removed the bot loses its feed. Network errors and floods are retried from the n
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import report_jobs, scheduler
+from bot.notify import (
+    LEASE,
+    WEEKDAYS,
+    NotifyState,
+    claim_slot,
+    due_slot,
+    record,
+    send_deadline,
+)
 from bot.sender import Outcome, Sender, scheduled_bot
 from handlers.context import SERVICES_KEY
 from handlers.digest import KICK_KEY, big_deal_message, digest_messages, feed_messages
 from handlers.services import Services
 from storage.digest import (
     DAILY,
-    SENT,
     WEEKLY,
     claim_notification,
     claim_notifications,
-    finish_notification,
     last_period_end,
     list_digest_recipients,
-    retry_notification,
     team_digest,
     unsettled_keys,
 )
@@ -56,7 +61,6 @@ from storage.members import set_reachable
 from storage.models import Member
 from storage.notification_models import TeamFeed
 from storage.parsing import Money
-from storage.working_hours import next_delivery_time, parse_clock
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +68,9 @@ STATE_KEY = "digest_jobs"
 # Tests park the ticker (or call `run_pass` directly) instead of sleeping.
 TICK = timedelta(seconds=20)
 FIRST_TICK = timedelta(seconds=2)
-LEASE = timedelta(minutes=5)
-RETRY_AFTER = timedelta(minutes=1)
-MAX_ATTEMPTS = 10
 LOOKBACK = timedelta(days=1)  # feed events older than this when first seen are not posted
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FEED = "feed"
 BIG_DEAL = "big_deal"
-
-
-@dataclass
-class DigestState:
-    worker: str
-    sender: Sender
-    task: asyncio.Task[int] | None = None
 
 
 def install(application: Any) -> None:
@@ -87,7 +80,7 @@ def install(application: Any) -> None:
         sender = scheduler.state_of(application).sender
     else:
         sender = Sender(scheduled_bot(application.bot), is_open=lambda: application.running)
-    application.bot_data[STATE_KEY] = DigestState(worker=worker, sender=sender)
+    application.bot_data[STATE_KEY] = NotifyState(worker=worker, sender=sender)
     application.bot_data[KICK_KEY] = lambda: start_pass(application)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
@@ -99,8 +92,8 @@ def install(application: Any) -> None:
     )
 
 
-def state_of(application: Any) -> DigestState:
-    state: DigestState = application.bot_data[STATE_KEY]
+def state_of(application: Any) -> NotifyState:
+    state: NotifyState = application.bot_data[STATE_KEY]
     return state
 
 
@@ -129,32 +122,18 @@ async def run_pass(application: Any) -> int:
 # --- digests -----------------------------------------------------------------------------------
 
 
-def latest_slot(now: datetime, tz: ZoneInfo, at: time) -> tuple[date, datetime]:
-    """The local date and UTC instant of the last `at` o'clock (wall time in `tz`) <= now."""
-    local_date = now.astimezone(tz).date()
-    for day in (local_date, local_date - timedelta(days=1)):
-        slot = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
-        if slot <= now:
-            return day, slot
-    day = local_date - timedelta(days=2)  # only reachable around a DST jump
-    return day, datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
-
-
-async def send_due_digests(services: Services, state: DigestState) -> int:
-    config = services.config
+async def send_due_digests(services: Services, state: NotifyState) -> int:
     now = services.clock()
     sent = 0
     for recipient in await services.db.read(list_digest_recipients):
-        tz = ZoneInfo(recipient.timezone or config.locale.timezone)
-        day, slot = latest_slot(now, tz, config.reminders.digest_time)
+        due = due_slot(services, recipient, now)
+        if due is None:
+            continue  # before their working hours: a later pass sends the same day's digest
+        tz, day, slot = due
         if slot < recipient.created_at:
             continue  # they were not a manager yet: nothing is owed
-        start = parse_clock(recipient.work_start) or config.reminders.work_start
-        end = parse_clock(recipient.work_end) or config.reminders.work_end
-        if now < next_delivery_time(slot, tz=tz, work_start=start, work_end=end, exact=False):
-            continue  # before their working hours: a later pass sends the same day's digest
         kinds = [DAILY]
-        if WEEKDAYS[day.weekday()] == config.notifications.weekly_day:
+        if WEEKDAYS[day.weekday()] == services.config.notifications.weekly_day:
             kinds.append(WEEKLY)
         for kind in kinds:
             sent += await _send_digest(services, state, recipient, kind, day, slot, tz)
@@ -163,7 +142,7 @@ async def send_due_digests(services: Services, state: DigestState) -> int:
 
 async def _send_digest(
     services: Services,
-    state: DigestState,
+    state: NotifyState,
     recipient: Member,
     kind: str,
     day: date,
@@ -171,22 +150,13 @@ async def _send_digest(
     tz: ZoneInfo,
 ) -> int:
     assert recipient.id is not None
-    key = f"{kind}:{recipient.id}:{day.isoformat()}"
-    now = services.clock()
-    if not await services.db.read(unsettled_keys, keys=[key], now=now):
-        return 0
-    attempt = await services.db.run(
-        claim_notification,
-        kind=kind,
-        key=key,
-        worker=state.worker,
-        now=now,
-        lease=LEASE,
-        member_id=recipient.id,
-        period_end=slot,
+    claimed = await claim_slot(
+        services, state, kind=kind, member_id=recipient.id, day=day, slot=slot
     )
-    if not attempt:
+    if claimed is None:
         return 0
+    key, attempt = claimed
+    now = services.clock()
     since = slot - timedelta(days=7 if kind == WEEKLY else 1)
     if kind == DAILY:
         last = await services.db.read(last_period_end, member_id=recipient.id, kind=DAILY)
@@ -207,7 +177,7 @@ async def _send_digest(
     outcome = await _send_all(state, recipient.telegram_id, texts)
     if outcome is Outcome.BLOCKED:
         await services.db.run(set_reachable, member_id=recipient.id, reachable=False)
-    await _record(services, state, [key], outcome, attempt)
+    await record(services, state, [key], outcome, attempt)
     return len(texts) if outcome is Outcome.SENT else 0
 
 
@@ -221,14 +191,14 @@ def _big(services: Services) -> Money:
     )
 
 
-async def post_feeds(services: Services, state: DigestState) -> int:
+async def post_feeds(services: Services, state: NotifyState) -> int:
     sent = 0
     for feed in await services.db.read(list_active_feeds):
         sent += await _post_feed(services, state, feed)
     return sent
 
 
-async def _post_feed(services: Services, state: DigestState, feed: TeamFeed) -> int:
+async def _post_feed(services: Services, state: NotifyState, feed: TeamFeed) -> int:
     """One post per feed per pass with every new event, so a busy team stays under the
     group limit (20 messages a minute)."""
     now = services.clock()
@@ -258,11 +228,11 @@ async def _post_feed(services: Services, state: DigestState, feed: TeamFeed) -> 
             "team feed stopped: Telegram refused the group", extra={"chat_id": feed.chat_id}
         )
         await services.db.run(deactivate_feed, chat_id=feed.chat_id, now=services.clock())
-    await _record(services, state, claimed, outcome, attempt=1)
+    await record(services, state, claimed, outcome, attempt=1)
     return len(texts) if outcome is Outcome.SENT else 0
 
 
-async def send_big_deal_notices(services: Services, state: DigestState) -> int:
+async def send_big_deal_notices(services: Services, state: NotifyState) -> int:
     now = services.clock()
     notices = await services.db.read(
         big_deal_notices, since=now - LOOKBACK, until=now, big=_big(services)
@@ -289,41 +259,19 @@ async def send_big_deal_notices(services: Services, state: DigestState) -> int:
         outcome = await _send_all(state, notice.chat_id, [big_deal_message(t, notice)])
         if outcome is Outcome.BLOCKED:
             await services.db.run(set_reachable, member_id=notice.manager_id, reachable=False)
-        await _record(services, state, [notice.key], outcome, attempt)
+        await record(services, state, [notice.key], outcome, attempt)
         sent += outcome is Outcome.SENT
     return sent
 
 
-# --- sending and bookkeeping -------------------------------------------------------------------
+# --- sending -----------------------------------------------------------------------------------
 
 
-async def _send_all(state: DigestState, chat_id: int, texts: list[str]) -> Outcome:
+async def _send_all(state: NotifyState, chat_id: int, texts: list[str]) -> Outcome:
     """Send the parts of one message in order; the first part that is not SENT decides."""
-    deadline = state.sender.monotonic() + (LEASE - scheduler.LEASE_MARGIN).total_seconds()
+    deadline = send_deadline(state)
     for text in texts:
         outcome = await state.sender.send(chat_id, text, deadline=deadline)
         if outcome is not Outcome.SENT:
             return outcome
     return Outcome.SENT
-
-
-async def _record(
-    services: Services, state: DigestState, keys: list[str], outcome: Outcome, attempt: int
-) -> None:
-    """Sent, final (blocked / refused / out of attempts), or back for a later pass."""
-    now = services.clock()
-    final = {Outcome.SENT: SENT, Outcome.BLOCKED: "blocked", Outcome.FAILED: "failed"}
-    if outcome in final or attempt >= MAX_ATTEMPTS:
-        result = final.get(outcome, "failed")
-        if result != SENT:
-            logger.warning("notification not delivered (%s): %s", result, keys)
-        for key in keys:
-            await services.db.run(
-                finish_notification, key=key, worker=state.worker, now=now, outcome=result
-            )
-        return
-    not_before = now if outcome is Outcome.SKIPPED else now + RETRY_AFTER
-    for key in keys:
-        await services.db.run(
-            retry_notification, key=key, worker=state.worker, not_before=not_before
-        )

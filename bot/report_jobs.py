@@ -15,65 +15,48 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import digest_jobs, scheduler
+from bot.notify import WEEKDAYS, NotifyState, claim_slot, due_slot, record, send_deadline
 from bot.sender import Outcome
 from handlers.report import render_report, report_text, send_charts
 from handlers.services import Services
-from storage.digest import claim_notification, unsettled_keys
 from storage.members import set_reachable
 from storage.models import Member
 from storage.reports import build_report, report_period
 from storage.subscriptions import REPORT, WEEKLY, list_subscribers
-from storage.working_hours import next_delivery_time, parse_clock
 
 logger = logging.getLogger(__name__)
 
 KIND = "report.weekly"
 
 
-async def send_due_reports(services: Services, state: digest_jobs.DigestState) -> int:
+async def send_due_reports(services: Services, state: NotifyState) -> int:
     """Send each subscriber's weekly report if its slot has come; messages accepted."""
-    config = services.config
     now = services.clock()
     sent = 0
     for member in await services.db.read(list_subscribers, kind=REPORT, cadence=WEEKLY):
-        tz = ZoneInfo(member.timezone or config.locale.timezone)
-        day, slot = digest_jobs.latest_slot(now, tz, config.reminders.digest_time)
-        if digest_jobs.WEEKDAYS[day.weekday()] != config.notifications.weekly_day:
-            continue
-        start = parse_clock(member.work_start) or config.reminders.work_start
-        end = parse_clock(member.work_end) or config.reminders.work_end
-        if now < next_delivery_time(slot, tz=tz, work_start=start, work_end=end, exact=False):
+        due = due_slot(services, member, now)
+        if due is None:
             continue  # before their working hours: a later pass sends it
+        tz, day, slot = due
+        if WEEKDAYS[day.weekday()] != services.config.notifications.weekly_day:
+            continue
         sent += await _send_report(services, state, member, slot, tz)
     return sent
 
 
 async def _send_report(
     services: Services,
-    state: digest_jobs.DigestState,
+    state: NotifyState,
     member: Member,
     slot: datetime,
     tz: ZoneInfo,
 ) -> int:
     assert member.id is not None
     day = slot.astimezone(tz).date()
-    key = f"{KIND}:{member.id}:{day.isoformat()}"
-    now = services.clock()
-    if not await services.db.read(unsettled_keys, keys=[key], now=now):
+    claimed = await claim_slot(services, state, kind=KIND, member_id=member.id, day=day, slot=slot)
+    if claimed is None:
         return 0
-    attempt = await services.db.run(
-        claim_notification,
-        kind=KIND,
-        key=key,
-        worker=state.worker,
-        now=now,
-        lease=digest_jobs.LEASE,
-        member_id=member.id,
-        period_end=slot,
-    )
-    if not attempt:
-        return 0
+    key, attempt = claimed
     config = services.config
     report = await services.db.read(
         build_report,
@@ -85,8 +68,7 @@ async def _send_report(
     )
     t = services.catalogs.translator(member.language or config.locale.default_language)
     charts = await render_report(t, report, font_path=config.reports.font_path)
-    lease = digest_jobs.LEASE - scheduler.LEASE_MARGIN
-    deadline = state.sender.monotonic() + lease.total_seconds()
+    deadline = send_deadline(state)
     outcome = await state.sender.send(
         member.telegram_id, report_text(t, report, role=member.role), deadline=deadline
     )
@@ -98,5 +80,5 @@ async def _send_report(
         )
     if outcome is Outcome.BLOCKED:
         await services.db.run(set_reachable, member_id=member.id, reachable=False)
-    await digest_jobs._record(services, state, [key], outcome, attempt)
+    await record(services, state, [key], outcome, attempt)
     return (1 + len(charts)) if outcome is Outcome.SENT else 0

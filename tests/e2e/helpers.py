@@ -1,18 +1,25 @@
-"""Small test helpers: catalog text as the user sees it (HTML removed), polling waits."""
+"""Small test helpers: catalog text as the user sees it (HTML removed), polling waits,
+webhook set-up."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import re
+import socket
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
+from telegram import Bot, Update
 
+from bot.app import CrmApplication, services_of
+from bot.config import Config, Mode, TelegramConfig, WebhookConfig
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
+from tests.conftest import ADMIN_ID, TOKEN, RunningBot, make_config
 from tests.e2e.user import ScriptedUser
 
 _TAG = re.compile(r"<[^>]+>")
@@ -76,3 +83,53 @@ def rows(db_url: str, model: Any) -> list[Any]:
     found = db.run_sync(lambda s: list(s.exec(select(model).order_by(model.id))))
     db.close()
     return found
+
+
+async def taken_behind_the_bots_back(emu: BotApiEmulator, chat_id: int, text: str) -> Update:
+    """`text` from the user, fetched and confirmed by another client: Telegram will not send it
+    again, as after a process that accepted it and died."""
+    await emu.send_text(chat_id, text)
+    async with Bot(TOKEN, base_url=emu.base_url) as raw:
+        (update,) = await raw.get_updates(timeout=0)
+        await raw.get_updates(offset=update.update_id + 1, timeout=0)
+    return update
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_config(
+    emu: BotApiEmulator, db_url: str, *, port: int, url: str, secret: str
+) -> Config:
+    """The test config in webhook mode: served on 127.0.0.1:`port`, Telegram told `url`."""
+    telegram = TelegramConfig(
+        base_url=emu.base_url,
+        base_file_url=emu.base_file_url,
+        mode=Mode.WEBHOOK,
+        webhook=WebhookConfig(listen="127.0.0.1", port=port, url=url, secret_token=secret),
+    )
+    return make_config(emu, db_url).model_copy(update={"telegram": telegram})
+
+
+def forged_update(update_id: int) -> dict[str, Any]:
+    """A `/help` from the admin as someone who is not Telegram would post it to a webhook."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": ADMIN_ID, "type": "private"},
+            "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Ada"},
+            "text": "/help",
+        },
+    }
+
+
+def pinned(running_bot: RunningBot, now: datetime) -> CrmApplication:
+    """The running application with its clock stopped at `now` (what jobs take as now)."""
+    assert running_bot.application is not None
+    services_of(running_bot.application).clock = lambda: now
+    return running_bot.application

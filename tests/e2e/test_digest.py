@@ -4,15 +4,13 @@ The tickers are parked: each test runs the notification pass itself with the clo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import Session
 
-from bot import digest_jobs, scheduler
-from bot.app import CrmApplication, services_of
+from bot import digest_jobs
 from bot.emulator import BotApiEmulator
 from handlers.formatting import format_money
 from handlers.i18n import Catalogs
@@ -21,7 +19,7 @@ from storage.members import get_member_by_telegram_id, set_reachable
 from storage.models import Customer, Deal, Interaction, Role
 from storage.parsing import Money
 from tests.conftest import RunningBot
-from tests.e2e.helpers import shown
+from tests.e2e.helpers import pinned, shown
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_member, pk
 
@@ -33,24 +31,7 @@ IN_PERIOD = SLOT - timedelta(hours=2)
 MANAGER_ID = 2001
 
 
-@pytest.fixture(autouse=True)
-def parked_tickers(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in (scheduler, digest_jobs):
-        monkeypatch.setattr(module, "FIRST_TICK", timedelta(hours=1))
-        monkeypatch.setattr(module, "TICK", timedelta(hours=1))
-
-
-@pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
-    yield db
-    db.close()
-
-
-def pinned(running_bot: RunningBot, now: datetime = NOW) -> CrmApplication:
-    assert running_bot.application is not None
-    services_of(running_bot.application).clock = lambda: now
-    return running_bot.application
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 def seed_team(session: Session, language: str) -> None:
@@ -130,7 +111,7 @@ async def test_digest_reaches_manager_with_the_seeded_counts(
 ) -> None:
     manager = ScriptedUser(emu, MANAGER_ID, "Mia", language_code=lang)
     database.run_sync(seed_team, lang)
-    assert await digest_jobs.run_pass(pinned(running_bot)) == 1
+    assert await digest_jobs.run_pass(pinned(running_bot, NOW)) == 1
     text = (await manager.reply()).text
     assert shown(catalogs, lang, "digest.member", name="Li") in text
     for line in expected_lines(catalogs, lang):
@@ -142,8 +123,8 @@ async def test_digest_is_not_sent_twice_across_a_restart(
 ) -> None:
     ScriptedUser(emu, MANAGER_ID, "Mia")
     database.run_sync(seed_team, "en")
-    assert await digest_jobs.run_pass(pinned(running_bot)) == 1
-    assert await digest_jobs.run_pass(pinned(running_bot)) == 0
+    assert await digest_jobs.run_pass(pinned(running_bot, NOW)) == 1
+    assert await digest_jobs.run_pass(pinned(running_bot, NOW)) == 0
     await running_bot.restart()
     assert await digest_jobs.run_pass(pinned(running_bot, NOW + timedelta(hours=3))) == 0
     assert len(emu.bot_messages(MANAGER_ID)) == 1
@@ -177,7 +158,7 @@ async def test_next_digest_starts_where_the_last_one_ended(
 ) -> None:
     manager = ScriptedUser(emu, MANAGER_ID, "Mia")
     database.run_sync(seed_team, "en")
-    await digest_jobs.run_pass(pinned(running_bot))
+    await digest_jobs.run_pass(pinned(running_bot, NOW))
     await manager.reply()
     assert await digest_jobs.run_pass(pinned(running_bot, NOW + timedelta(days=1))) == 1
     text = (await manager.reply()).text
@@ -204,10 +185,10 @@ async def test_digest_refused_with_403_is_not_retried_and_marks_manager_unreacha
     emu.faults.fail(
         "sendMessage", error_code=403, description="Forbidden: bot was blocked by the user"
     )
-    assert await digest_jobs.run_pass(pinned(running_bot)) == 0
+    assert await digest_jobs.run_pass(pinned(running_bot, NOW)) == 0
     manager = database.read_sync(get_member_by_telegram_id, telegram_id=MANAGER_ID)
     assert manager is not None
     assert manager.unreachable_at is not None
     database.run_sync(set_reachable, member_id=pk(manager), reachable=True)
-    assert await digest_jobs.run_pass(pinned(running_bot)) == 0  # that day's digest is final
+    assert await digest_jobs.run_pass(pinned(running_bot, NOW)) == 0  # that day's digest is final
     assert emu.bot_messages(MANAGER_ID) == []

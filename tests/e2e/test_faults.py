@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
-from telegram import Bot
 
 from bot import app as bot_app
 from bot import digest_jobs, inbox_leases, scheduler
@@ -33,19 +32,12 @@ from storage.inbox import record_received
 from storage.members import get_member_by_telegram_id
 from storage.models import Customer, CustomerPhone, InboxUpdate, Reminder, utcnow
 from storage.reminders import create_follow_up
-from tests.conftest import ADMIN_ID, TOKEN, RunningBot
-from tests.e2e.helpers import answer, eventually, join, rows, shown
+from tests.conftest import ADMIN_ID, RunningBot
+from tests.e2e.helpers import answer, eventually, join, rows, shown, taken_behind_the_bots_back
 from tests.e2e.user import ScriptedUser
 from tests.tcp_proxy import TcpProxy
 
 SAM = 2002
-
-
-@pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
-    yield db
-    db.close()
 
 
 # --- (a) the Bot API has a bad few seconds ------------------------------------------------
@@ -243,10 +235,8 @@ async def test_polling_bot_replays_a_dead_predecessors_leased_updates_at_start(
     await admin.send("/start")
     await admin.reply()
     await running_bot.stop()
-    await emu.send_text(ADMIN_ID, "/help")
-    async with Bot(TOKEN, base_url=emu.base_url) as raw:  # the predecessor took it, then died
-        (update,) = await raw.get_updates(timeout=0)
-        await raw.get_updates(offset=update.update_id + 1, timeout=0)
+    # The predecessor took it, then died.
+    update = await taken_behind_the_bots_back(emu, ADMIN_ID, "/help")
     database.run_sync(
         record_received,
         updates=[(update.update_id, update.to_json())],

@@ -5,15 +5,13 @@ database, whichever path made them. Tickers are parked; each test runs the pass 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import Session, col, select
 
-from bot import digest_jobs, scheduler
+from bot import digest_jobs
 from bot.app import CrmApplication
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
@@ -30,18 +28,7 @@ MANAGER_ID, SALES_ID, GROUP_ID = 2001, 2002, -5001
 STAGES = ("lead", "won", "lost")
 
 
-@pytest.fixture(autouse=True)
-def parked_tickers(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in (scheduler, digest_jobs):
-        monkeypatch.setattr(module, "FIRST_TICK", timedelta(hours=1))
-        monkeypatch.setattr(module, "TICK", timedelta(hours=1))
-
-
-@pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
-    yield db
-    db.close()
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from sqlmodel import Session, select
 from bot import digest_jobs, inbox_leases, scheduler
 from bot.app import CrmApplication, build_application, services_of, start_application
 from bot.app import stop_application as stop_instance
-from bot.config import Mode, TelegramConfig, WebhookConfig
 from bot.emulator import BotApiEmulator
 from bot.processing import LEASE, PerChatUpdateProcessor
 from handlers.i18n import Catalogs
@@ -35,9 +34,16 @@ from storage.db import Database
 from storage.inbox import record_received
 from storage.models import Customer, CustomerPhone, InboxUpdate, Reminder, Role
 from storage.reminders import create_follow_up
-from tests.conftest import ADMIN_ID, TOKEN, make_config
-from tests.e2e.helpers import answer, eventually, rows, shown
-from tests.e2e.test_webhook import free_port
+from tests.conftest import ADMIN_ID, TOKEN
+from tests.e2e.helpers import (
+    answer,
+    eventually,
+    forged_update,
+    free_port,
+    rows,
+    shown,
+    webhook_config,
+)
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_member
 
@@ -55,12 +61,7 @@ def pg_url(db_url: str) -> str:
     return db_url
 
 
-@pytest.fixture(autouse=True)
-def parked_tickers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reminders and digests are delivered when the test says so, on both instances at once."""
-    for module in (scheduler, digest_jobs):
-        monkeypatch.setattr(module, "FIRST_TICK", timedelta(hours=1))
-        monkeypatch.setattr(module, "TICK", timedelta(hours=1))
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 @dataclass
@@ -107,16 +108,8 @@ async def cluster(emu: BotApiEmulator, pg_url: str) -> AsyncIterator[Cluster]:
     apps = []
     try:
         for port in ports:
-            config = make_config(emu, pg_url)
-            telegram = TelegramConfig(
-                base_url=emu.base_url,
-                base_file_url=emu.base_file_url,
-                mode=Mode.WEBHOOK,
-                webhook=WebhookConfig(
-                    listen="127.0.0.1", port=port, url=public_url, secret_token=SECRET
-                ),
-            )
-            app = build_application(config.model_copy(update={"telegram": telegram}), token=TOKEN)
+            config = webhook_config(emu, pg_url, port=port, url=public_url, secret=SECRET)
+            app = build_application(config, token=TOKEN)
             await start_application(app)
             services_of(app).clock = lambda: NOW
             apps.append(app)
@@ -294,16 +287,7 @@ async def test_digests_are_sent_once_in_total_by_two_instances(
 
 
 async def test_every_instance_refuses_updates_without_the_shared_secret(cluster: Cluster):
-    forged = {
-        "update_id": 999_001,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": ADMIN_ID, "type": "private"},
-            "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Ada"},
-            "text": "/help",
-        },
-    }
+    forged = forged_update(999_001)
     async with httpx.AsyncClient() as client:
         for url in cluster.urls:
             missing = await client.post(url, json=forged)

@@ -4,7 +4,6 @@ plans and delivers itself with the services clock pinned."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -55,13 +54,6 @@ def app(running_bot: RunningBot, clock: Clock) -> CrmApplication:
     del clock
     assert running_bot.application is not None
     return running_bot.application
-
-
-@pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
-    yield db
-    db.close()
 
 
 def add_customer(database: Database, **values: object) -> int:

@@ -4,7 +4,7 @@ delivery pass itself (`scheduler.deliver_due`) with the services clock pinned.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,13 +44,6 @@ def app(running_bot: RunningBot) -> CrmApplication:
     assert running_bot.application is not None
     services_of(running_bot.application).clock = lambda: NOW
     return running_bot.application
-
-
-@pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
-    yield db
-    db.close()
 
 
 async def registered(user: ScriptedUser) -> None:

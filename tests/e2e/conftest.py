@@ -1,0 +1,28 @@
+"""Fixtures the end-to-end tests share on top of `tests/conftest.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot import digest_jobs, scheduler
+from storage.db import Database
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    """The test's database, for seeding rows and reading back what the bot stored."""
+    db = Database(db_url)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def parked_tickers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reminders and digests are delivered when the test says so (`deliver_due`, `run_pass`),
+    never by a ticker firing mid-test."""
+    for module in (scheduler, digest_jobs):
+        monkeypatch.setattr(module, "FIRST_TICK", timedelta(hours=1))
+        monkeypatch.setattr(module, "TICK", timedelta(hours=1))
