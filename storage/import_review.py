@@ -18,7 +18,7 @@ from storage.access import NotFound
 from storage.export import BOM, defuse
 from storage.import_files import SheetTable, read_sheet
 from storage.import_mapping import ambiguous_date_columns, decided_date_orders
-from storage.import_models import ImportBatch, ImportRow, RowOutcome
+from storage.import_models import ImportBatch, ImportFile, ImportRow, RowOutcome
 from storage.import_rows import Rejected, RowRules, normalise_row
 from storage.import_store import existing_by_email, existing_by_phone, imported_fingerprints
 from storage.models import Member, Role, utcnow
@@ -61,8 +61,15 @@ def get_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatch:
     return batch
 
 
-def batch_table(batch: ImportBatch) -> SheetTable:
-    return read_sheet(batch.content, batch.file_name, max_rows=max(batch.total_rows, 1))
+def file_content(session: Session, *, batch_id: int) -> bytes:
+    """The uploaded file; empty once the batch was cancelled."""
+    stored = session.get(ImportFile, batch_id)
+    return stored.content if stored is not None else b""
+
+
+def batch_table(session: Session, batch: ImportBatch) -> SheetTable:
+    content = file_content(session, batch_id=batch.id or 0)
+    return read_sheet(content, batch.file_name, max_rows=max(batch.total_rows, 1))
 
 
 def undecided_columns(table: SheetTable, batch: ImportBatch) -> list[int]:
@@ -82,7 +89,7 @@ def review(
     returns in milliseconds, for re-showing the mapping after each change.
     """
     batch = get_batch(session, actor=actor, batch_id=batch_id)
-    table = batch_table(batch)
+    table = batch_table(session, batch)
     targets = batch.settings["targets"]
     rules = RowRules(
         targets=targets,
@@ -167,7 +174,7 @@ def rejected_rows_file(
         return None
     batch = session.get(ImportBatch, batch_id)
     assert batch is not None
-    table = batch_table(batch)
+    table = batch_table(session, batch)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow([defuse(h) for h in [*table.headers, "reason"]])

@@ -14,14 +14,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from storage.access import require_member
 from storage.import_apply import LEASE, run_batch
 from storage.import_files import UnreadableFile, read_sheet
 from storage.import_mapping import DATE_TARGETS, TARGETS, guess_targets
-from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, RowOutcome
+from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, ImportFile, RowOutcome
 from storage.import_review import (
     ImportNotReady,
     ImportReview,
@@ -105,7 +105,6 @@ def create_batch(
         chat_id=chat_id,
         file_name=file_name[:255],
         file_sha256=hashlib.sha256(content).hexdigest(),
-        content=content,
         total_rows=len(table.rows),
         settings={
             "headers": table.headers,
@@ -119,6 +118,8 @@ def create_batch(
     )
     session.add(batch)
     session.flush()
+    assert batch.id is not None
+    session.add(ImportFile(batch_id=batch.id, content=content))
     return batch
 
 
@@ -192,7 +193,7 @@ def start_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatc
     batch = _draft(session, actor, batch_id)
     if "name" not in batch.settings["targets"]:
         raise ImportNotReady("no_name_column")
-    if undecided_columns(batch_table(batch), batch):
+    if undecided_columns(batch_table(session, batch), batch):
         raise ImportNotReady("dates_undecided")
     batch.status = BatchStatus.QUEUED
     session.add(batch)
@@ -202,7 +203,7 @@ def start_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatc
 def cancel_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatch:
     batch = _draft(session, actor, batch_id)
     batch.status = BatchStatus.CANCELLED
-    batch.content = b""
+    session.execute(delete(ImportFile).where(col(ImportFile.batch_id) == batch_id))
     batch.finished_at = utcnow()
     session.add(batch)
     return batch

@@ -113,8 +113,9 @@ class Customer(Tracked, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="member.id")
-    name: str = Field(max_length=200, index=True)
-    email: str | None = Field(default=None, max_length=254, index=True)
+    # Not indexed: lookups by name or email go through `customer_search` (storage/search.py).
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254)
     company: str | None = Field(default=None, max_length=200)
     position: str | None = Field(default=None, max_length=200)
     industry: str | None = Field(default=None, max_length=200)

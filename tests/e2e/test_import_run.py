@@ -16,6 +16,7 @@ from handlers import import_run
 from handlers.i18n import Catalogs
 from storage import imports
 from storage.db import Database
+from storage.import_apply import CHUNK_ROWS
 from storage.import_models import ImportBatch
 from tests.conftest import RunningBot
 from tests.e2e.helpers import first_line, join, rows, shown
@@ -214,8 +215,9 @@ async def test_an_import_stopped_by_a_shutdown_resumes_where_it_left_off(
     preview = await to_preview(admin, await upload(admin, "s.csv", "\n".join(lines).encode()))
     await admin.press("▶ Start import", message=preview)
     progress = await admin.edited(preview)
-    first = await admin.edited(progress)  # a chunk or two are in (1,000 or 2,000 rows each)
-    assert first.text in {f"⏳ Importing… {n},000 / 8,000 rows" for n in range(1, 5)}
+    first = await admin.edited(progress)  # a chunk or a few are in
+    chunks = range(CHUNK_ROWS, 8_000, CHUNK_ROWS)
+    assert first.text in {f"⏳ Importing… {done:,} / 8,000 rows" for done in chunks}
     await running_bot.stop()  # asks the run to stop after the chunk in flight
     (batch,) = rows(db_url, ImportBatch)
     assert batch.status == "running"

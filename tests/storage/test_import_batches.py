@@ -14,6 +14,7 @@ from sqlalchemy import text
 import storage
 from storage.access import NotFound
 from storage.db import Database
+from storage.import_review import file_content
 from storage.imports import (
     REASONS,
     BatchStatus,
@@ -167,7 +168,7 @@ def test_cancel_batch_drops_the_file(db: Database) -> None:
     batch_id = upload(db, sales, csv_bytes("A,,,"))
     batch = db.run_sync(cancel_batch, actor=sales, batch_id=batch_id)
     assert batch.status == BatchStatus.CANCELLED
-    assert db.read_sync(get_batch, actor=sales, batch_id=batch_id).content == b""
+    assert db.read_sync(file_content, batch_id=batch_id) == b""
     assert db.read_sync(latest_batches, actor=sales) == []
 
 

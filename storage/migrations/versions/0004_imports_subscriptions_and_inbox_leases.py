@@ -1,4 +1,4 @@
-"""imports (import_batch, import_row), subscriptions, and leases on the update inbox
+"""imports (import_batch, import_file, import_row), subscriptions, and leases on the update inbox
 
 Revision ID: 0004
 Revises: 0003
@@ -37,6 +37,16 @@ def _replace_search_insert_trigger(conflict: str) -> None:
         op.execute(_search_insert_trigger(conflict))
 
 
+def _set_fts_automerge(segments: int) -> None:
+    """How many index segments FTS5 lets pile up before merging them (default 4). Merging
+    less often made a 100,000-row import ~10% faster; searches read a few more segments."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "INSERT INTO customer_search_fts(customer_search_fts, rank)"
+            f" VALUES ('automerge', {segments})"
+        )
+
+
 def _string(length: int) -> sa.String:
     return sa.String(length=length)
 
@@ -54,7 +64,6 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), nullable=True),
         sa.Column("file_name", _string(255), nullable=False),
         sa.Column("file_sha256", _string(64), nullable=False),
-        sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("status", _string(16), nullable=False),
         sa.Column("total_rows", sa.Integer(), nullable=False),
@@ -92,6 +101,16 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "import_file",
+        sa.Column("batch_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["import_batch.id"], name=op.f("fk_import_file_batch_id_import_batch")
+        ),
+        sa.PrimaryKeyConstraint("batch_id", name=op.f("pk_import_file")),
+    )
+
+    op.create_table(
         "import_row",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
@@ -110,7 +129,6 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("import_row", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_import_row_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_import_row_customer_id"), ["customer_id"], unique=False
         )
@@ -138,13 +156,22 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("claimed_by", _string(64), nullable=True))
         batch_op.add_column(sa.Column("claimed_until", _at(), nullable=True))
     _replace_search_insert_trigger("OR IGNORE")
+    _set_fts_automerge(16)
+    # Every insert paid for these and no query used them: lookups by name and email go
+    # through customer_search (and lower(email) could not use a plain index anyway).
+    op.drop_index("ix_customer_email", table_name="customer")
+    op.drop_index("ix_customer_name", table_name="customer")
 
 
 def downgrade() -> None:
+    op.create_index("ix_customer_name", "customer", ["name"], unique=False)
+    op.create_index("ix_customer_email", "customer", ["email"], unique=False)
     _replace_search_insert_trigger("")
+    _set_fts_automerge(4)
     with op.batch_alter_table("inbox_update", schema=None) as batch_op:
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("claimed_by")
     op.drop_table("subscription")
     op.drop_table("import_row")
+    op.drop_table("import_file")
     op.drop_table("import_batch")
