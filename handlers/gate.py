@@ -15,7 +15,14 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from handlers.context import CrmContext
 from handlers.i18n import resolve_language
-from storage.members import TelegramProfile, get_active_member, set_reachable
+from storage.members import (
+    TelegramProfile,
+    get_active_member,
+    get_member_by_telegram_id,
+    is_current,
+    set_reachable,
+)
+from storage.models import Member
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +51,24 @@ def is_invite_start(update: Update) -> bool:
     )
 
 
+async def _active_member(
+    context: CrmContext, profile: TelegramProfile, admin_ids: frozenset[int]
+) -> Member | None:
+    """Read the member; write only when something must change (an admin from the config to
+    register or re-promote, a new name or username)."""
+    member = await context.db.read(get_member_by_telegram_id, telegram_id=profile.telegram_id)
+    if not is_current(member, profile=profile, admin_ids=admin_ids):
+        return await context.db.run(get_active_member, profile=profile, admin_ids=admin_ids)
+    return member if member is not None and member.active else None
+
+
 async def gate(update: Update, context: CrmContext) -> None:
     profile = profile_of(update)
     if profile is None:
         raise ApplicationHandlerStop
     services = context.services
     try:
-        member = await context.db.run(
-            get_active_member, profile=profile, admin_ids=services.admin_ids
-        )
+        member = await _active_member(context, profile, services.admin_ids)
     except Exception as exc:
         # Nothing after the gate may run without knowing who writes (PTB would go on to the
         # next group): report it once (the error handler tells the member) and stop here.

@@ -78,6 +78,24 @@ def get_active_member(
     return member
 
 
+def is_current(
+    member: Member | None, *, profile: TelegramProfile, admin_ids: frozenset[int]
+) -> bool:
+    """True when `get_active_member` would write nothing for this profile: the common case,
+    which the gate then serves with a read (a write transaction on every update was a large
+    part of each update's latency, and on SQLite every writer waits its turn)."""
+    if profile.telegram_id in admin_ids and (
+        member is None
+        or member.role != Role.ADMIN
+        or not member.active
+        or member.manager_id is not None
+    ):
+        return False
+    if member is None or not member.active:
+        return True
+    return (member.display_name, member.username) == (profile.display_name, profile.username)
+
+
 def list_members(session: Session, *, actor: Member) -> list[Member]:
     """The members actor may see, managers and admins first, then by name."""
     members = session.exec(select(Member).where(member_scope(actor)))

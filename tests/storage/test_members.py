@@ -10,7 +10,13 @@ from sqlmodel import Session, col, select
 from storage.access import NotAllowed
 from storage.audit import list_audit
 from storage.db import Database
-from storage.members import get_active_member, list_members, set_reachable, update_member
+from storage.members import (
+    get_active_member,
+    is_current,
+    list_members,
+    set_reachable,
+    update_member,
+)
 from storage.models import AuditEntry, Member, Role
 from tests.factories import make_member, make_profile, pk
 
@@ -303,3 +309,40 @@ def test_update_member_demoting_a_manager_releases_their_team(db: Database) -> N
         assert session.get_one(Member, pk(other)).manager_id is None
         entries = list_audit(session, entity_type="member", entity_id=pk(sales))
         assert [e.changes for e in entries] == [{"manager_id": [pk(manager), None]}]
+
+
+@pytest.mark.parametrize(
+    ("stored", "in_config", "renamed", "current"),
+    [
+        (None, False, False, True),  # a stranger: nothing to write, they stay a stranger
+        (None, True, False, False),  # an admin from the config writing first: registered
+        ({"role": Role.SALES}, False, False, True),
+        ({"role": Role.SALES}, False, True, False),  # a new Telegram name is picked up
+        ({"role": Role.SALES, "active": False}, False, True, True),  # deactivated: untouched
+        ({"role": Role.SALES}, True, False, False),  # named admin in the config: promoted
+        ({"role": Role.ADMIN, "active": False}, True, False, False),  # re-activated
+        ({"role": Role.ADMIN}, True, False, True),
+    ],
+)
+def test_is_current_is_true_exactly_when_get_active_member_writes_nothing(
+    db: Database,
+    stored: dict[str, object] | None,
+    in_config: bool,
+    renamed: bool,
+    current: bool,
+) -> None:
+    """The gate reads instead of writing when `is_current`: the two must agree."""
+    with db.session() as session:
+        member = make_member(session, **stored) if stored is not None else None  # type: ignore[arg-type]
+        telegram_id = member.telegram_id if member is not None else 424242
+        profile = make_profile(
+            telegram_id=telegram_id,
+            display_name=member.display_name if member and not renamed else "New Name",
+            username=member.username if member else None,
+        )
+        admin_ids = frozenset({telegram_id}) if in_config else frozenset()
+        assert is_current(member, profile=profile, admin_ids=admin_ids) is current
+        get_active_member(session, profile=profile, admin_ids=admin_ids)
+        wrote = bool(session.new or session.dirty)
+        session.rollback()
+    assert wrote is not current
