@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from storage.access import owner_scope, require_customer
 from storage.audit import record_audit
 from storage.models import Attachment, Customer, CustomerPhone, Member
-from storage.search_index import index_customer
+from storage.search_index import customer_search, index_customer
 
 NAME_SIMILARITY = 85  # rapidfuzz ratio at which "Zhang Wei" and "Zhang  Wei." count as one
 
@@ -104,9 +104,11 @@ def find_duplicates(
         for customer in rows:
             found.setdefault(customer.id, (customer, "phone"))  # type: ignore[arg-type]
     if email:
-        rows = session.exec(
-            select(Customer).where(
-                func.lower(Customer.email) == email.casefold(), col(Customer.deleted_at).is_(None)
+        rows = session.exec(  # through the indexed search key, not a scan of every customer
+            select(Customer)
+            .join(customer_search, customer_search.c.customer_id == col(Customer.id))
+            .where(
+                customer_search.c.email_key == email.lower(), col(Customer.deleted_at).is_(None)
             )
         )
         for customer in rows:
