@@ -21,7 +21,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import CrmApplication, build_application, start_application, stop_application
+from bot.app import (
+    CrmApplication,
+    build_application,
+    freeze_startup_objects,
+    start_application,
+    stop_application,
+    watch_errors,
+)
 from bot.config import AccessConfig, Config, DatabaseConfig, TelegramConfig
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
@@ -109,8 +116,9 @@ async def running_crm_bot(
     async def record(_update: object, context: Any) -> None:
         errors.append(context.error)
 
-    application.add_error_handler(record)
+    watch_errors(application, record)
     await start_application(application, poll_timeout=1)
+    freeze_startup_objects()  # as `serve` does in `crm-bot run`
     try:
         yield application
     finally:

@@ -14,7 +14,9 @@ Handler groups, in the order an update meets them:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +28,8 @@ from telegram.request import HTTPXRequest
 
 from bot import api_retry, digest_jobs, import_jobs, inbox_leases, scheduler
 from bot.config import Config, Mode
-from bot.processing import PerChatUpdateProcessor
+from bot.inbox_writer import InboxWriter
+from bot.processing import LEASE, PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, InboxQueue
 from handlers import (
     agenda,
@@ -59,6 +62,7 @@ from handlers.services import Services
 from storage.dates import warm_up as warm_up_dates
 from storage.db import Database
 from storage.inbox import prune_handled
+from storage.member_cache import MemberCache
 from storage.migrate import upgrade_database
 
 logger = logging.getLogger(__name__)
@@ -93,10 +97,14 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
     db = Database(config.database.url)
     upgrade_database(db.engine)
     services = Services(
-        config=config, db=db, catalogs=Catalogs(), admin_ids=frozenset(config.access.admins)
+        config=config,
+        db=db,
+        catalogs=Catalogs(),
+        members=MemberCache(db.engine),
+        admin_ids=frozenset(config.access.admins),
     )
-    worker = inbox_leases.new_worker_id()
-    recorded: set[int] = set()  # updates this instance recorded and leased to itself
+    webhook = config.telegram.mode is Mode.WEBHOOK
+    inbox = InboxWriter(db, inbox_leases.new_worker_id(), LEASE, in_chat_order=webhook)
     bot = CrmBot(
         token or config.require_token(),
         base_url=config.telegram.base_url,
@@ -105,15 +113,13 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT_S + POLL_READ_SLACK_S),
         defaults=Defaults(parse_mode=ParseMode.HTML),
         rate_limiter=api_retry.RetryingRateLimiter(max_retries=3),
-        db=db,
-        worker=worker,
-        recorded=recorded,
+        inbox=inbox,
     )
     builder = ApplicationBuilder().bot(bot)
-    if config.telegram.mode is Mode.WEBHOOK:
-        builder = builder.update_queue(InboxQueue(db, worker, recorded))
+    if webhook:
+        builder = builder.update_queue(InboxQueue(inbox))
     application: CrmApplication = (
-        builder.concurrent_updates(PerChatUpdateProcessor(db, worker, recorded))
+        builder.concurrent_updates(PerChatUpdateProcessor(db, inbox))
         .context_types(ContextTypes(context=CrmContext))
         .build()
     )
@@ -136,6 +142,15 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
     )
     application.add_error_handler(on_error)
     return application
+
+
+def watch_errors(
+    application: CrmApplication,
+    callback: Callable[[object, CrmContext], Coroutine[Any, Any, None]],
+) -> None:
+    """Run `callback` on every error before the bot's own error handler, which ends the
+    update there (`handlers.errors.on_error`): how tests and benchmarks count errors."""
+    application.error_handlers = {callback: True, **application.error_handlers}
 
 
 def services_of(application: CrmApplication) -> Services:
@@ -197,6 +212,14 @@ async def start_application(
     await application.start()
 
 
+def freeze_startup_objects() -> None:
+    """Keep what start-up loaded (dateparser's locale data, catalogs, handlers) out of the
+    garbage collector's full passes: walking it stalled every chat for up to 140 ms. Only in
+    `serve`, a process's one bot (tests start hundreds, and each would pay a full pass)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def stop_application(application: CrmApplication) -> None:
     assert application.updater is not None
     if application.updater.running:
@@ -212,6 +235,7 @@ async def stop_application(application: CrmApplication) -> None:
 async def serve(application: CrmApplication, stop: asyncio.Event) -> None:
     """Run until `stop` is set (SIGINT/SIGTERM in `crm-bot run`), then shut down cleanly."""
     await start_application(application)
+    freeze_startup_objects()
     logger.info("bot @%s is running", application.bot.username)
     try:
         await stop.wait()

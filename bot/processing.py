@@ -4,7 +4,9 @@ PTB runs updates strictly one after another by default (~20/s with a 50 ms Teleg
 trip), and `concurrent_updates=True` breaks the order of a conversation. This processor keeps
 a lock per chat: a member's steps run in order while other members are served in parallel.
 Before handling, the update is claimed in the inbox (a lease for this instance, see
-`storage.inbox`); one already handled, or held by another live instance, is skipped.
+`storage.inbox`); one already handled, or held by another live instance, is skipped. With
+several instances (webhook mode) the lock spans them too: an update whose chat's earlier
+update is being handled at another instance waits for it (`_wait_for_earlier`).
 
 Leases are kept alive by `maintain`, which `bot.inbox_leases` runs every `RENEW_EVERY`: it
 renews this instance's leases and marks done what finished while the database was away.
@@ -22,8 +24,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.inbox_writer import InboxWriter, chat_of
 from storage.db import Database
-from storage.inbox import claim_update, mark_handled, renew_leases
+from storage.inbox import claim_update, earlier_elsewhere, mark_handled, renew_leases
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,10 @@ logger = logging.getLogger(__name__)
 # dead one's updates are taken over about half a minute later.
 LEASE = timedelta(seconds=30)
 RENEW_EVERY = timedelta(seconds=10)
+# How long an update waits for its chat's earlier update at another instance: a lease, the
+# longest that instance can hold it without being alive.
+ORDER_WAIT = LEASE
+ORDER_POLL_S = 0.05
 
 
 def chat_key(update: object) -> object:
@@ -45,15 +52,13 @@ def chat_key(update: object) -> object:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(
-        self, db: Database, worker: str, recorded: set[int], max_concurrent_updates: int = 64
-    ) -> None:
+    def __init__(self, db: Database, inbox: InboxWriter, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
         self._db = db
-        self.worker = worker
-        # Ids this instance just recorded in the inbox, leased to itself (bot.telegram_bot):
+        # What this instance recorded in the inbox is leased to itself (bot.inbox_writer):
         # started without a claim, one write transaction less per update.
-        self._recorded = recorded
+        self._inbox = inbox
+        self.worker = inbox.worker
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
         self._unmarked: set[int] = set()  # handled, but the database was away to record it
@@ -81,8 +86,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if not isinstance(update, Update):
             await coroutine
             return
-        fresh = update.update_id in self._recorded or await self._claim(update)
-        self._recorded.discard(update.update_id)
+        fresh = self._inbox.take(update.update_id) or await self._claim(update)
         if not fresh:
             logger.info(
                 "skipping an update handled before or elsewhere",
@@ -91,10 +95,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if inspect.iscoroutine(coroutine):
                 coroutine.close()
             return
+        if self._inbox.queued_behind(update.update_id):
+            await self._wait_for_earlier(update)
         try:
             await coroutine
         finally:
             try:
+                await self._inbox.written(update.update_id)
                 await self._db.run(mark_handled, update_ids=[update.update_id])
             except Exception:
                 logger.exception(
@@ -103,6 +110,34 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 )
                 self._unmarked.add(update.update_id)
 
+    async def _wait_for_earlier(self, update: Update) -> None:
+        """Let another instance finish this chat's earlier update first (webhook mode).
+
+        It ends when that update is handled or its lease runs out (its instance died; the
+        replay takes it over), or after `ORDER_WAIT`, whichever comes first."""
+        chat_id = chat_of(update)
+        assert chat_id is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ORDER_WAIT.total_seconds()
+        while loop.time() < deadline:
+            await asyncio.sleep(ORDER_POLL_S)
+            try:
+                earlier = await self._db.read(
+                    earlier_elsewhere,
+                    chat_id=chat_id,
+                    update_id=update.update_id,
+                    worker=self.worker,
+                )
+            except Exception:  # the database is away: go on, the handler reports it
+                logger.exception("could not check the chat's earlier updates")
+                return
+            if not earlier:
+                return
+        logger.warning(
+            "started an update while an earlier one of its chat is still handled elsewhere",
+            extra={"update_id": update.update_id, "chat_id": chat_id},
+        )
+
     async def _claim(self, update: Update) -> bool:
         """Take an update this instance did not record itself (a repeat, or a replay)."""
         try:
@@ -110,6 +145,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 claim_update,
                 update_id=update.update_id,
                 payload=update.to_json(),
+                chat_id=chat_of(update),
                 worker=self.worker,
                 lease=LEASE,
             )

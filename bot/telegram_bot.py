@@ -1,10 +1,11 @@
 """The bot object: PTB's ExtBot plus a durable inbox and a patient start-up.
 
-* `get_updates` records each batch in the inbox before PTB confirms it to Telegram, leased to
-  this instance. Repeats (Telegram re-delivers after a crash) are returned too, so PTB
-  confirms them; the update processor then skips the ones already handled.
-* In webhook mode `InboxQueue` does the same for each posted update before PTB's webhook
-  server answers 200, so an instance that dies after answering loses nothing either.
+* `get_updates` has each batch recorded in the inbox, leased to this instance, before the next
+  call confirms it to Telegram (`bot.inbox_writer`: new updates are written while they are
+  handled). Repeats (Telegram re-delivers after a crash) are returned too, so PTB confirms
+  them; the update processor then skips the ones already handled.
+* In webhook mode `InboxQueue` records each posted update before PTB's webhook server answers
+  200, so an instance that dies after answering loses nothing either.
 * If the database is down, updates are handled anyway without a record: the handlers meet
   the outage and tell the member to try again (`handlers.errors`). Raising instead would end
   PTB's polling loop for good.
@@ -20,14 +21,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
-from bot.processing import LEASE
-from storage.db import Database
-from storage.inbox import record_received
+from bot.inbox_writer import InboxWriter
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +35,15 @@ STARTUP_BACKOFF_MAX_S = 60.0
 class CrmBot(ExtBot[None]):
     startup_first_delay_s = 1.0
 
-    def __init__(
-        self, *args: Any, db: Database, worker: str, recorded: set[int], **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, inbox: InboxWriter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._db = db
-        self._worker = worker
-        self._recorded = recorded
+        self._inbox = inbox
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        await self._inbox.flush()  # this call confirms the last batch: it must be recorded
         updates = await super().get_updates(*args, **kwargs)
         if updates:
-            self._recorded |= await record(self._db, self._worker, updates)
+            await self._inbox.record_polled(updates)
         return updates
 
     async def initialize(self) -> None:
@@ -79,32 +74,14 @@ class InboxQueue(asyncio.Queue[object]):
     """The application's update queue in webhook mode: an update is in the inbox before
     PTB's webhook handler answers Telegram 200."""
 
-    def __init__(self, db: Database, worker: str, recorded: set[int]) -> None:
+    def __init__(self, inbox: InboxWriter) -> None:
         super().__init__()
-        self._db = db
-        self._worker = worker
-        self._recorded = recorded
+        self._inbox = inbox
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
-            self._recorded |= await record(self._db, self._worker, [item])
+            await self._inbox.record([item])
         await super().put(item)
-
-
-async def record(db: Database, worker: str, updates: Sequence[Update]) -> set[int]:
-    """Record `updates` leased to `worker`; log repeats; survive a database outage.
-
-    Returns the ids recorded as new: they are already leased to this instance, so the update
-    processor starts them without a second write (`bot.processing`)."""
-    batch = [(u.update_id, u.to_json()) for u in updates]
-    try:
-        fresh = set(await db.run(record_received, updates=batch, worker=worker, lease=LEASE))
-    except SQLAlchemyError as exc:
-        logger.warning("database unavailable, handling updates without the inbox: %s", exc)
-        return set()
-    if repeats := [u.update_id for u in updates if u.update_id not in fresh]:
-        logger.info("Telegram re-delivered updates", extra={"update_ids": repeats})
-    return fresh
 
 
 def updates_from_payloads(payloads: Sequence[str], bot: ExtBot[None]) -> list[Update]:

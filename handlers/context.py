@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from handlers.i18n import Translator
 from handlers.services import Services
 from storage.db import Database
-from storage.models import Member
+from storage.models import Draft, Member
 
 SERVICES_KEY = "services"
 LANGUAGE_KEY = "language"
@@ -30,6 +30,9 @@ class CrmContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.member: Member | None = None
         self.translator: Translator | None = None
+        # The member's draft as the gate read it with the member (`gate.wants_draft`); a
+        # one-element tuple, so "read, no draft" differs from "not read".
+        self._prefetched_draft: tuple[Draft | None] | None = None
 
     @property
     def services(self) -> Services:
@@ -58,6 +61,15 @@ class CrmContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         member_id = self.require_member().id
         assert member_id is not None
         return member_id
+
+    def prefetch_draft(self, draft: Draft | None) -> None:
+        self._prefetched_draft = (draft,)
+
+    def take_prefetched_draft(self) -> tuple[Draft | None] | None:
+        """The draft the gate read for this update, for the flow engine's first look at the
+        message; once (a later read must see what this update wrote)."""
+        prefetched, self._prefetched_draft = self._prefetched_draft, None
+        return prefetched
 
     def require_member(self) -> Member:
         """The gate guarantees a member for every handler after it; this makes that explicit."""

@@ -11,6 +11,7 @@ import logging
 
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from handlers.context import LANGUAGE_KEY, CrmContext
 from handlers.i18n import resolve_language
@@ -20,6 +21,14 @@ logger = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: CrmContext) -> None:
+    """Log and tell the member once; no later handler group answers the same update (a
+    fallback would add "I did not understand that" to the error message)."""
+    await _report(update, context)
+    if isinstance(update, Update):
+        raise ApplicationHandlerStop
+
+
+async def _report(update: object, context: CrmContext) -> None:
     error = context.error
     info: dict[str, object] = {}
     if isinstance(update, Update):

@@ -26,6 +26,7 @@ from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.drafts import commit_draft, delete_draft, get_draft, save_draft
+from storage.models import Draft
 from storage.parsing import ParseError
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class FlowEngine:
 
     async def on_message(self, update: Update, context: CrmContext) -> None:
         """Any non-command message while a draft is open answers its current step."""
-        state = await self._load(context, update)
+        state = await self._load(context, update, context.take_prefetched_draft())
         if state is None:
             return
         message = update.effective_message
@@ -375,8 +376,17 @@ class FlowEngine:
 
     # --- persistence -------------------------------------------------------------------------
 
-    async def _load(self, context: CrmContext, update: Update | None = None) -> State | None:
-        draft = await context.db.read(get_draft, member_id=context.member_id)
+    async def _load(
+        self,
+        context: CrmContext,
+        update: Update | None = None,
+        prefetched: tuple[Draft | None] | None = None,
+    ) -> State | None:
+        """The open entry; `prefetched` is the draft the gate read with the member."""
+        if prefetched is not None:
+            (draft,) = prefetched
+        else:
+            draft = await context.db.read(get_draft, member_id=context.member_id)
         if draft is None or draft.flow not in self.flows:
             return None
         if (

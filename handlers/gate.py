@@ -15,6 +15,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from handlers.context import CrmContext
 from handlers.i18n import resolve_language
+from storage.drafts import member_and_draft
 from storage.members import (
     TelegramProfile,
     get_active_member,
@@ -51,13 +52,39 @@ def is_invite_start(update: Update) -> bool:
     )
 
 
+def wants_draft(update: Update) -> bool:
+    """A private message that is not a command: most likely an answer to an open entry,
+    whose draft the flow engine reads next (`handlers.flow_engine.on_message`)."""
+    message = update.message
+    return bool(
+        message
+        and message.chat.type == ChatType.PRIVATE
+        and not (message.text or "").startswith("/")
+    )
+
+
 async def _active_member(
-    context: CrmContext, profile: TelegramProfile, admin_ids: frozenset[int]
+    update: Update, context: CrmContext, profile: TelegramProfile, admin_ids: frozenset[int]
 ) -> Member | None:
-    """Read the member; write only when something must change (an admin from the config to
-    register or re-promote, a new name or username)."""
-    member = await context.db.read(get_member_by_telegram_id, telegram_id=profile.telegram_id)
+    """The member (from `storage.member_cache`, else read, with the draft an answer needs);
+    write only when something must change (an admin from the config to register or
+    re-promote, a new name or username)."""
+    cache = context.services.members
+    member = cache.get(profile.telegram_id)
+    if member is None:
+        generation = cache.generation
+        if wants_draft(update):
+            member, draft = await context.db.read(
+                member_and_draft, telegram_id=profile.telegram_id
+            )
+            context.prefetch_draft(draft)
+        else:
+            member = await context.db.read(
+                get_member_by_telegram_id, telegram_id=profile.telegram_id
+            )
+        cache.put(profile.telegram_id, member, generation)
     if not is_current(member, profile=profile, admin_ids=admin_ids):
+        context.take_prefetched_draft()  # the member may be new or changed: read it again
         return await context.db.run(get_active_member, profile=profile, admin_ids=admin_ids)
     return member if member is not None and member.active else None
 
@@ -68,7 +95,7 @@ async def gate(update: Update, context: CrmContext) -> None:
         raise ApplicationHandlerStop
     services = context.services
     try:
-        member = await _active_member(context, profile, services.admin_ids)
+        member = await _active_member(update, context, profile, services.admin_ids)
     except Exception as exc:
         # Nothing after the gate may run without knowing who writes (PTB would go on to the
         # next group): report it once (the error handler tells the member) and stop here.

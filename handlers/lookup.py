@@ -12,6 +12,9 @@ gets "no longer valid". Every search applies the access rule (storage/search.py)
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from telegram import (
     ForceReply,
@@ -43,7 +46,9 @@ from storage.access import NotFound
 from storage.customers import list_phones, recent_customers
 from storage.models import Customer, Member
 from storage.parsing import parse_record_id
-from storage.search import find_customers, get_saved_search, save_search
+from storage.search import find_customers, get_saved_search, new_search_id, save_search
+
+logger = logging.getLogger(__name__)
 
 FLOWS: tuple[Flow, ...] = ()
 PAGE_SIZE = 8
@@ -67,33 +72,59 @@ def _find_page(
     return found[:PAGE_SIZE], len(found) > PAGE_SIZE
 
 
-async def _results(
-    context: CrmContext, search_id: int, query: str, page: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    found, more = await context.db.read(
+async def _find(context: CrmContext, query: str, page: int) -> tuple[list[Customer], bool]:
+    return await context.db.read(
         _find_page,
         actor=context.require_member(),
         query=query,
         page=page,
         region=context.services.config.locale.default_region,
     )
+
+
+def _results(
+    context: CrmContext,
+    found: list[Customer],
+    more: bool,
+    query: str,
+    page: int,
+    search_id: int | None,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The results page; page buttons only with a saved search (`search_id`) behind them."""
     if not found:
         key = "lookup.none" if page == 0 else "lookup.no_more"
         return context.t(key, query=query), None
     rows = [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found]
     nav = []
-    if page > 0:
+    if search_id is not None and page > 0:
         nav.append((context.t("lookup.prev"), SearchPage(search_id, page - 1)))
-    if more:
+    if search_id is not None and more:
         nav.append((context.t("lookup.next"), SearchPage(search_id, page + 1)))
     text = context.t("lookup.results", query=query, page=page + 1)
     return text, inline_keyboard([*rows, nav])
 
 
 async def _search(context: CrmContext, chat_id: int, query: str) -> None:
-    search_id = await context.db.run(save_search, actor=context.require_member(), query=query)
-    text, markup = await _results(context, search_id, query, 0)
+    found, more = await _find(context, query, 0)
+    # Only a second page needs the query kept (most searches fit on one), and it is written
+    # after the results went out: the member does not wait for it.
+    search_id = new_search_id() if more else None
+    text, markup = _results(context, found, more, query, 0, search_id)
     await context.bot.send_message(chat_id, text, reply_markup=markup)
+    if search_id is not None:
+        await _keep(context, query, search_id)
+
+
+async def _keep(context: CrmContext, query: str, search_id: int) -> None:
+    try:
+        kept = await context.db.run(
+            save_search, actor=context.require_member(), query=query, search_id=search_id
+        )
+    except SQLAlchemyError as exc:  # the results are out; only their page buttons expire
+        logger.warning("could not keep a search for its page buttons: %s", exc)
+        return
+    if not kept:
+        logger.warning("search id taken; the page buttons will say expired")
 
 
 async def find(update: Update, context: CrmContext) -> None:
@@ -129,7 +160,8 @@ async def page(update: Update, context: CrmContext) -> None:
         await answer_query(query, context.t("lookup.expired"))
         return
     await answer_query(query)
-    body, markup = await _results(context, data.query_id, text, data.page)
+    found, more = await _find(context, text, data.page)
+    body, markup = _results(context, found, more, text, data.page, data.query_id)
     await edit_message(query, body, markup)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.config import Config
 from handlers.i18n import Catalogs
 from storage.db import Database
+from storage.member_cache import MemberCache
 from storage.models import utcnow
 
 
@@ -17,5 +18,6 @@ class Services:
     config: Config
     db: Database
     catalogs: Catalogs
+    members: MemberCache
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     clock: Callable[[], datetime] = utcnow  # injectable: tests pin "now"

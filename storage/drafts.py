@@ -10,15 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
-from storage.models import Draft, utcnow
+from storage.members import get_member_by_telegram_id
+from storage.models import Draft, Member, utcnow
 
 T = TypeVar("T")
+_TABLE = Draft.__table__  # type: ignore[attr-defined]
 
 
 def get_draft(session: Session, *, member_id: int) -> Draft | None:
     return session.exec(select(Draft).where(col(Draft.member_id) == member_id)).first()
+
+
+def member_and_draft(session: Session, *, telegram_id: int) -> tuple[Member | None, Draft | None]:
+    """The member behind a Telegram user and their draft, in one transaction: what the gate
+    reads for an answer to an open entry (one database round trip less per step)."""
+    member = get_member_by_telegram_id(session, telegram_id=telegram_id)
+    if member is None or member.id is None:
+        return member, None
+    return member, get_draft(session, member_id=member.id)
 
 
 def save_draft(
@@ -31,17 +44,27 @@ def save_draft(
     data: dict[str, Any],
     history: list[str],
     update_id: int | None,
-) -> Draft:
-    """Create or replace the member's draft with the new step and answers."""
-    draft = get_draft(session, member_id=member_id)
-    if draft is None:
-        draft = Draft(member_id=member_id, chat_id=chat_id, flow=flow, step=step)
-        session.add(draft)
-    draft.chat_id, draft.flow, draft.step = chat_id, flow, step
-    draft.data, draft.history = dict(data), list(history)
-    draft.last_update_id = update_id
-    draft.updated_at = utcnow()
-    return draft
+) -> None:
+    """Create or replace the member's draft with the new step and answers.
+
+    One Core upsert: this runs on every answered step, and loading the draft to change it
+    cost twice as much."""
+    now = utcnow()
+    values = {
+        "chat_id": chat_id,
+        "flow": flow,
+        "step": step,
+        "data": dict(data),
+        "history": list(history),
+        "last_update_id": update_id,
+        "updated_at": now,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(_TABLE)
+        .values(member_id=member_id, created_at=now, **values)
+        .on_conflict_do_update(index_elements=["member_id"], set_=values)
+    )
 
 
 def delete_draft(session: Session, *, member_id: int) -> bool:

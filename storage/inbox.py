@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import false, or_, true, update
+from sqlalchemy import false, func, or_, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -27,16 +27,26 @@ from sqlmodel import Session, col, delete, select
 
 from storage.models import InboxUpdate, utcnow
 
+_TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
+
 
 class InboxStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
 
 
+class Received(NamedTuple):
+    """An update as the inbox stores it; `chat_id` is its chat, else its user."""
+
+    update_id: int
+    payload: str
+    chat_id: int | None = None
+
+
 def record_received(
     session: Session,
     *,
-    updates: Iterable[tuple[int, str]],
+    updates: Iterable[Received | tuple[int, str]],
     worker: str | None = None,
     lease: timedelta | None = None,
     now: datetime | None = None,
@@ -47,33 +57,91 @@ def record_received(
     replays them while it handles them. Without, they are free for the next replay. A repeat
     keeps its row as it is; two instances recording the same update at once is no error.
     """
-    batch: dict[int, str] = {}
-    for update_id, payload in updates:
-        batch.setdefault(update_id, payload)
+    batch: dict[int, Received] = {}
+    for item in updates:
+        received = Received(*item)
+        batch.setdefault(received.update_id, received)
     if not batch:
         return []
     now = now or utcnow()
     until = now + lease if worker is not None and lease is not None else None
     values = [
         {
-            "update_id": update_id,
-            "payload": payload,
+            "update_id": received.update_id,
+            "payload": received.payload,
+            "chat_id": received.chat_id,
             "status": InboxStatus.PENDING.value,
             "received_at": now,
             "claimed_by": worker if until else None,
             "claimed_until": until,
         }
-        for update_id, payload in batch.items()
+        for received in batch.values()
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(InboxUpdate)
+    statement = (  # Core, not the ORM: this runs for every update and costs half as much
+        insert(_TABLE)
         .values(values)
         .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(col(InboxUpdate.update_id))
+        .returning(_TABLE.c.update_id)
     )
-    fresh = set(session.scalars(statement))
+    fresh = set(session.execute(statement).scalars())
     return [update_id for update_id in batch if update_id in fresh]
+
+
+def record_in_chat_order(
+    session: Session,
+    *,
+    updates: Iterable[Received],
+    worker: str,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> tuple[list[int], set[int]]:
+    """`record_received` for an instance among several: (new ids, ids queued behind).
+
+    An update is queued behind when an earlier update of its chat is pending at another live
+    instance: the member's previous message, still being handled there. On PostgreSQL the
+    chats are locked for the transaction first, so of two instances recording one chat's
+    updates at the same moment the second sees the first's row."""
+    batch = list(updates)
+    now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        for chat_id in sorted({r.chat_id for r in batch if r.chat_id is not None}):
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"inbox-chat:{chat_id}"},
+            )
+    fresh = record_received(session, updates=batch, worker=worker, lease=lease, now=now)
+    new = set(fresh)
+    behind = {
+        r.update_id
+        for r in batch
+        if r.update_id in new
+        and r.chat_id is not None
+        and earlier_elsewhere(
+            session, chat_id=r.chat_id, update_id=r.update_id, worker=worker, now=now
+        )
+    }
+    return fresh, behind
+
+
+def earlier_elsewhere(
+    session: Session, *, chat_id: int, update_id: int, worker: str, now: datetime | None = None
+) -> bool:
+    """Whether an update of `chat_id` older than `update_id` is pending at another live
+    instance (its lease running)."""
+    now = now or utcnow()
+    found = session.execute(
+        select(_TABLE.c.update_id)
+        .where(
+            _TABLE.c.chat_id == chat_id,
+            _TABLE.c.status == InboxStatus.PENDING.value,
+            _TABLE.c.update_id < update_id,
+            _TABLE.c.claimed_by != worker,
+            _TABLE.c.claimed_until > now,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def claim_update(
@@ -81,6 +149,7 @@ def claim_update(
     *,
     update_id: int,
     payload: str,
+    chat_id: int | None = None,
     worker: str,
     lease: timedelta,
     now: datetime | None = None,
@@ -112,7 +181,11 @@ def claim_update(
         with session.begin_nested():  # another instance may insert the same update right now
             session.add(
                 InboxUpdate(
-                    update_id=update_id, payload=payload, claimed_by=worker, claimed_until=until
+                    update_id=update_id,
+                    payload=payload,
+                    chat_id=chat_id,
+                    claimed_by=worker,
+                    claimed_until=until,
                 )
             )
             session.flush()
@@ -165,6 +238,14 @@ def claim_stale(
     return sorted((int(update_id), str(payload)) for update_id, payload in rows)
 
 
+def next_update_id_after(session: Session, *, update_id: int) -> int | None:
+    """The lowest id the inbox holds above `update_id` (None: none above it)."""
+    found = session.scalar(
+        select(func.min(InboxUpdate.update_id)).where(col(InboxUpdate.update_id) > update_id)
+    )
+    return None if found is None else int(found)
+
+
 def renew_leases(
     session: Session, *, worker: str, lease: timedelta, now: datetime | None = None
 ) -> int:
@@ -200,10 +281,9 @@ def mark_handled(session: Session, *, update_ids: Iterable[int]) -> None:
     if not ids:
         return
     session.execute(
-        update(InboxUpdate)
-        .where(col(InboxUpdate.update_id).in_(ids))
-        .values(status=InboxStatus.DONE, handled_at=utcnow(), claimed_until=None)
-        .execution_options(synchronize_session=False)
+        update(_TABLE)
+        .where(_TABLE.c.update_id.in_(ids))
+        .values(status=InboxStatus.DONE.value, handled_at=utcnow(), claimed_until=None)
     )
 
 

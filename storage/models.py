@@ -282,6 +282,7 @@ class InboxUpdate(SQLModel, table=True):
     """Every Telegram update we accepted, by update_id: durable backlog and duplicate filter."""
 
     __tablename__ = "inbox_update"
+    __table_args__ = (Index("ix_inbox_update_chat_id", "chat_id", "status"),)
 
     update_id: int = Field(
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
@@ -294,3 +295,6 @@ class InboxUpdate(SQLModel, table=True):
     # replay leaves it alone until the lease runs out (the holder died).
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = _at()
+    # The chat (else the user) the update belongs to: an instance starts a chat's update only
+    # once the earlier ones of that chat are handled, wherever they were received.
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)

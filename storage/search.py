@@ -17,7 +17,9 @@ SQLite 3.40 silently misses 2-character CJK patterns):
      expression index, so "8000" finds +8613800138000 without a scan
   5. substring of name, company, email, tags and pinyin: FTS5 trigram (SQLite) or pg_trgm
      GIN (PostgreSQL) for 3+ characters; under 3 characters (e.g. "王伟") a scan in id order
-     that stops at the page's end, bounded by the owner scope when there is one
+     that stops at the page's end, bounded by the owner scope when there is one. On
+     PostgreSQL a common substring ("acme golden": thousands of rows) is found by walking the
+     scope in name order instead (storage/search_walk.py)
 
 Within a tier rows are ordered by name. Every tier applies the access rule and skips deleted
 customers; the customers are loaded once more through the same rule.
@@ -26,7 +28,8 @@ customers; the customers are loaded once more through the same rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -41,6 +44,8 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from storage.access import NotFound, actor_id, owner_scope, require_customer
@@ -53,9 +58,10 @@ from storage.models import (
     Interaction,
     Member,
     Reminder,
+    Role,
     utcnow,
 )
-from storage.purchases import purchases_total
+from storage.purchases import spent_per_currency
 from storage.reminders import ReminderStatus
 from storage.search_index import (
     customer_search,
@@ -63,16 +69,21 @@ from storage.search_index import (
     reversed_e164_sql,
     saved_search,
 )
+from storage.search_walk import BY_NAME_BYTES, walk_or_index
 
 MIN_TRIGRAM = 3
 MIN_PHONE_DIGITS = 4
 MAX_SUFFIX_MATCHES = 2000  # 4 digits at 1M numbers: ~100 share a suffix
 MAX_QUERY = 200
 SAVED_SEARCH_TTL = timedelta(days=7)
+MAX_SAVED_SEARCH_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 _HIGH = "\uffff"  # sorts after every character a key can hold: the end of a prefix range
 _PHONE_LIKE = re.compile(r"[+\d\s().\-]+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _PINYIN_QUERY = re.compile(r"[a-z ]+")
+
+Tier = Callable[[int], Iterable[int]]
+"""One tier of a search: given how many ids are wanted, its ids, best first."""
 
 
 def normalise_query(query: str) -> str:
@@ -97,7 +108,7 @@ def find_customers(
     for tier in _tiers(session, actor, q, region):
         if len(found) >= want:
             break
-        found.update(dict.fromkeys(session.scalars(tier.limit(want + len(found)))))
+        found.update(dict.fromkeys(tier(want + len(found))))
     ids = list(found)[offset:want]
     if not ids:
         return []
@@ -112,14 +123,14 @@ def find_customers(
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _tiers(session: Session, actor: Member, q: str, region: str) -> Iterable[Select[Any]]:
-    """The queries of each tier in order (generated lazily: later tiers often never run)."""
+def _tiers(session: Session, actor: Member, q: str, region: str) -> Iterable[Tier]:
+    """Each tier in order (generated lazily: later tiers often never run)."""
     cs = customer_search.c
     dialect = session.get_bind().dialect.name
     digits = "".join(ch for ch in q if ch.isdigit())
     if _PHONE_LIKE.fullmatch(q) and len(digits) >= MIN_PHONE_DIGITS:
         if e164 := _e164(q, region):
-            yield _phone_ids(actor, col(CustomerPhone.e164) == e164)
+            yield _run(session, _phone_ids(actor, col(CustomerPhone.e164) == e164))
         # The phone index first, then the scope: left to itself SQLite walked the owner's
         # rows and tested each number (50 ms at 1M for a salesperson).
         reversed_e164: Any = literal_column(reversed_e164_sql(dialect))
@@ -128,40 +139,52 @@ def _tiers(session: Session, actor: Member, q: str, region: str) -> Iterable[Sel
             .where(_prefix(reversed_e164, digits[::-1], dialect))
             .limit(MAX_SUFFIX_MATCHES)
         ).all()
-        yield (
+        yield _run(
+            session,
             _scoped(actor)
             .where(customer_search.c.customer_id.in_(suffix_ids))
-            .order_by(customer_search.c.name_key, customer_search.c.customer_id)
+            .order_by(customer_search.c.name_key, customer_search.c.customer_id),
         )
         return
     if "@" in q:
-        yield _scoped(actor).where(cs.email_key == q).order_by(cs.customer_id)
+        yield _run(session, _scoped(actor).where(cs.email_key == q).order_by(cs.customer_id))
     compact = q.replace(" ", "") if _PINYIN_QUERY.fullmatch(q) else None
     exact = [cs.name_key == q]
     if compact:
         exact += [cs.pinyin_key == compact, cs.initials == compact]
-    yield _scoped(actor).where(or_(*exact)).order_by(cs.name_key, cs.customer_id)
-    yield (
+    yield _run(session, _scoped(actor).where(or_(*exact)).order_by(cs.name_key, cs.customer_id))
+    yield _run(
+        session,
         _scoped(actor)
         .where(_prefix(cs.name_key, q, dialect))
-        .order_by(cs.name_key, cs.customer_id)
+        .order_by(cs.name_key, cs.customer_id),
     )
     if compact:
         for column in (cs.pinyin_key, cs.initials):
-            yield (
+            yield _run(
+                session,
                 _scoped(actor)
                 .where(_prefix(column, compact, dialect))
-                .order_by(column, cs.customer_id)
+                .order_by(column, cs.customer_id),
             )
     if len(q) < MIN_TRIGRAM:
         pattern = f"%{_escape_like(q)}%"
-        yield (
+        yield _run(
+            session,
             _scoped(actor)
             .where(cs.search_key.like(pattern, escape="\\"))
-            .order_by(cs.customer_id.desc())
+            .order_by(cs.customer_id.desc()),
         )
         return
-    yield _substring(actor, q, compact, dialect).order_by(cs.name_key, cs.customer_id)
+    if dialect == "sqlite":
+        fts = _fts_substring(actor, q, compact)
+        yield _run(session, fts.order_by(cs.name_key, cs.customer_id))
+        return
+    yield lambda limit: _substring(session, actor, q, compact, limit)
+
+
+def _run(session: Session, statement: Select[Any]) -> Tier:
+    return lambda limit: session.scalars(statement.limit(limit))
 
 
 def _scoped(actor: Member) -> Select[Any]:
@@ -179,25 +202,38 @@ def _phone_ids(actor: Member, condition: Any) -> Select[Any]:
     )
 
 
-def _substring(actor: Member, q: str, compact: str | None, dialect: str) -> Select[Any]:
+def _fts_substring(actor: Member, q: str, compact: str | None) -> Select[Any]:
     cs = customer_search.c
-    if dialect == "sqlite":
-        phrases = [q] if not compact or compact == q else [q, compact]
-        match = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
-        return (
-            select(cs.customer_id)
-            .select_from(customer_search_fts)
-            .join(customer_search, cs.customer_id == customer_search_fts.c.rowid)
-            .where(
-                literal_column("customer_search_fts").op("MATCH")(match),
-                cs.deleted == false(),
-                owner_scope(actor, cs.owner_id),
-            )
+    phrases = [q] if not compact or compact == q else [q, compact]
+    match = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
+    return (
+        select(cs.customer_id)
+        .select_from(customer_search_fts)
+        .join(customer_search, cs.customer_id == customer_search_fts.c.rowid)
+        .where(
+            literal_column("customer_search_fts").op("MATCH")(match),
+            cs.deleted == false(),
+            owner_scope(actor, cs.owner_id),
         )
+    )
+
+
+def _substring(
+    session: Session, actor: Member, q: str, compact: str | None, limit: int
+) -> Sequence[int]:
+    """PostgreSQL's substring tier: pg_trgm GIN, or a walk in name order (search_walk.py).
+
+    A manager's team is spread over the name index (a walk would read ~10 rows per team row),
+    so the index answers a manager.
+    """
+    cs = customer_search.c
     conditions = [cs.search_key.like(f"%{_escape_like(q)}%", escape="\\")]
     if compact:
         conditions.append(cs.pinyin_key.like(f"%{_escape_like(compact)}%", escape="\\"))
-    return _scoped(actor).where(or_(*conditions))
+    match = or_(*conditions)
+    if actor.role != Role.MANAGER:
+        return walk_or_index(session, scoped=_scoped(actor), match=match, limit=limit)
+    return session.scalars(_scoped(actor).where(match).order_by(*BY_NAME_BYTES).limit(limit)).all()
 
 
 def _prefix(column: Any, prefix: str, dialect: str) -> Any:
@@ -224,8 +260,15 @@ def _escape_like(value: str) -> str:
 # --- saved searches: the query behind a results page's « » buttons ---------------------------
 
 
-def save_search(session: Session, *, actor: Member, query: str) -> int:
-    """Keep `query` for the page buttons (64 bytes of callback data cannot hold it).
+def new_search_id() -> int:
+    """An id for a search to keep, chosen before it is stored: the results go out with their
+    page buttons first, and the query is written after (off the member's wait)."""
+    return secrets.randbelow(MAX_SAVED_SEARCH_ID) + 1
+
+
+def save_search(session: Session, *, actor: Member, query: str, search_id: int) -> bool:
+    """Keep `query` under `search_id` for the page buttons (64 bytes of callback data cannot
+    hold it); False in the rare case the id is taken (its buttons then say "expired").
 
     Kept in the database, so buttons work after a restart; a member's searches older than a
     week are dropped here.
@@ -238,12 +281,14 @@ def save_search(session: Session, *, actor: Member, query: str) -> int:
             saved_search.c.created_at < now - SAVED_SEARCH_TTL,
         )
     )
-    result = session.execute(
-        saved_search.insert()
-        .values(member_id=member_id, query=query[:MAX_QUERY], created_at=now)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stored = session.execute(
+        insert(saved_search)
+        .values(id=search_id, member_id=member_id, query=query[:MAX_QUERY], created_at=now)
+        .on_conflict_do_nothing(index_elements=["id"])
         .returning(saved_search.c.id)
-    )
-    return int(result.scalar_one())
+    ).first()
+    return stored is not None
 
 
 def get_saved_search(session: Session, *, actor: Member, search_id: int) -> str:
@@ -329,5 +374,5 @@ def get_customer_card(
         more_interactions=len(notes) > notes_limit,
         open_deals=list(deals),
         reminders=list(reminders),
-        purchases=purchases_total(session, actor=actor, customer_id=customer_id),
+        purchases=spent_per_currency(session, customer_id=customer_id),
     )

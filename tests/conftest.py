@@ -17,7 +17,13 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.app import CrmApplication, build_application, start_application, stop_application
+from bot.app import (
+    CrmApplication,
+    build_application,
+    start_application,
+    stop_application,
+    watch_errors,
+)
 from bot.config import AccessConfig, Config, DatabaseConfig, LocaleConfig, TelegramConfig
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
@@ -136,7 +142,7 @@ class RunningBot:
 
     async def start(self) -> CrmApplication:
         application = build_application(make_config(self.emu, self.db_url), token=TOKEN)
-        application.add_error_handler(self._record_error)
+        watch_errors(application, self._record_error)
         await start_application(application, poll_timeout=1)
         self.application = application
         return application

@@ -7,6 +7,7 @@ import random
 import string
 
 from sqlmodel import Session
+from telegram import Update
 
 from storage.members import TelegramProfile
 from storage.models import Customer, Member, Role, utcnow
@@ -86,3 +87,23 @@ def make_customer(
     session.add(customer)
     session.flush()
     return customer
+
+
+def message_update(update_id: int, chat_id: int, text: str = "hi") -> Update:
+    """A private text message as Telegram delivers it, for the update-processing tests."""
+    user = {"id": chat_id, "is_bot": False, "first_name": "Li"}
+    update = Update.de_json(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": 1_767_225_600,
+                "chat": {"id": chat_id, "type": "private", "first_name": "Li"},
+                "from": user,
+                "text": text,
+            },
+        },
+        bot=None,
+    )
+    assert update is not None
+    return update

@@ -8,36 +8,18 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy.exc import OperationalError
-from telegram import Update
 
 from bot import processing
+from bot.inbox_writer import InboxWriter
 from bot.processing import LEASE, PerChatUpdateProcessor
 from storage.db import Database
 from storage.inbox import InboxStatus, claim_update, mark_handled, record_received
 from storage.models import InboxUpdate
+from tests.factories import message_update
 
 CHAT_A, CHAT_B = 5001, 5002
 WORKER = "this-instance"
 GUARD_S = 10  # fails a hung test instead of waiting for pytest's timeout; never waited out
-
-
-def message_update(update_id: int, chat_id: int, text: str = "hi") -> Update:
-    user = {"id": chat_id, "is_bot": False, "first_name": "Li"}
-    update = Update.de_json(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "date": 1_767_225_600,
-                "chat": {"id": chat_id, "type": "private", "first_name": "Li"},
-                "from": user,
-                "text": text,
-            },
-        },
-        bot=None,
-    )
-    assert update is not None
-    return update
 
 
 @pytest.fixture
@@ -52,7 +34,8 @@ def serial_db(db: Database) -> Iterator[Database]:
 
 @pytest.fixture
 async def processor(serial_db: Database) -> AsyncIterator[PerChatUpdateProcessor]:
-    async with PerChatUpdateProcessor(serial_db, WORKER, set()) as update_processor:
+    inbox = InboxWriter(serial_db, WORKER, LEASE)
+    async with PerChatUpdateProcessor(serial_db, inbox) as update_processor:
         yield update_processor
 
 
@@ -212,9 +195,8 @@ async def test_an_update_this_instance_recorded_starts_without_a_claim(
     serial_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     update = message_update(8, CHAT_A)
-    serial_db.run_sync(
-        record_received, updates=[(8, update.to_json())], worker=WORKER, lease=LEASE
-    )
+    inbox = InboxWriter(serial_db, WORKER, LEASE)
+    await inbox.record([update])
     claims: list[int] = []
 
     def counting_claim(session: object, **kwargs: object) -> bool:
@@ -227,10 +209,9 @@ async def test_an_update_this_instance_recorded_starts_without_a_claim(
     async def handle() -> None:
         handled.append(8)
 
-    recorded = {8}
-    async with PerChatUpdateProcessor(serial_db, WORKER, recorded) as update_processor:
+    async with PerChatUpdateProcessor(serial_db, inbox) as update_processor:
         await update_processor.process_update(update, handle())
-        assert (claims, handled, recorded) == ([], [8], set())
+        assert (claims, handled, inbox.take(8)) == ([], [8], False)
         await update_processor.process_update(update, handle())  # Telegram sends it again
     assert claims == [8], "a repeat is claimed (and found done)"
     assert handled == [8]

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -162,6 +163,33 @@ async def test_one_conversation_hopping_between_instances_makes_one_customer(
     await eventually(lambda: {status for _, status in rows_of_inbox(pg_url)} == {"done"})
     workers = {by for by, _ in rows_of_inbox(pg_url)}
     assert workers == {worker_of(app) for app in cluster.apps}
+
+
+async def test_a_chats_next_update_waits_while_another_instance_handles_the_one_before(
+    emu: BotApiEmulator,
+    cluster: Cluster,
+    catalogs: Catalogs,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """/newcustomer reaches the first instance, which is slow to start it; the name typed
+    right after reaches the second. The second waits, so the name lands in the new entry
+    (handled at once, it would have met no entry and been refused as unknown text)."""
+    first = cluster.apps[0].update_processor
+    started_late = first.do_process_update
+
+    async def slow_start(update: object, coroutine: Any) -> None:
+        await asyncio.sleep(0.5)
+        await started_late(update, coroutine)
+
+    monkeypatch.setattr(first, "do_process_update", slow_start)
+    cluster.balancer._turn = 0
+    admin = ScriptedUser(emu, ADMIN_ID, "Ada")
+    await admin.send("/newcustomer")
+    await admin.send("Li Lei")
+    *_, prompt = await admin.replies(3)
+    assert prompt.text.startswith(shown(catalogs, "en", "customer.ask.phones").splitlines()[0])
+    assert [cluster.balancer.served[url] for url in cluster.urls] == [1, 1]
 
 
 def rows_of_inbox(pg_url: str) -> list[tuple[str | None, str]]:

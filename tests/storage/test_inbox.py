@@ -3,15 +3,19 @@ pruning."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
 from storage.inbox import (
     InboxStatus,
+    Received,
     claim_stale,
     claim_update,
+    earlier_elsewhere,
     mark_handled,
     prune_handled,
+    record_in_chat_order,
     record_received,
     release_leases,
     renew_leases,
@@ -209,3 +213,54 @@ def test_prune_handled_keeps_pending_rows_however_old(db: Database) -> None:
     now = datetime.now(UTC) + timedelta(days=365)
     assert db.run_sync(prune_handled, older_than=RETENTION, now=now) == 0
     assert row(db, 53) is not None
+
+
+def in_chat(update_id: int, chat_id: int = 77) -> Received:
+    return Received(update_id, payload(update_id), chat_id)
+
+
+def test_an_update_is_queued_behind_its_chats_earlier_update_at_a_live_instance(
+    db: Database,
+) -> None:
+    db.run_sync(record_in_chat_order, updates=[in_chat(1)], worker="a", lease=LEASE)
+    db.run_sync(record_in_chat_order, updates=[in_chat(5, chat_id=78)], worker="a", lease=LEASE)
+    assert db.run_sync(
+        record_in_chat_order, updates=[in_chat(2), in_chat(6, chat_id=79)], worker="b", lease=LEASE
+    ) == ([2, 6], {2}), "only the chat with an earlier update elsewhere waits"
+    assert db.run_sync(record_in_chat_order, updates=[in_chat(3)], worker="a", lease=LEASE) == (
+        [3],
+        {3},
+    ), "b still handles 2"
+    db.run_sync(mark_handled, update_ids=[1, 2])
+    assert not db.read_sync(earlier_elsewhere, chat_id=77, update_id=4, worker="a")
+
+
+def test_an_earlier_update_whose_lease_ran_out_holds_nothing_up(db: Database) -> None:
+    db.run_sync(record_in_chat_order, updates=[in_chat(1)], worker="dead", lease=LEASE, now=NOW)
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert not db.read_sync(earlier_elsewhere, chat_id=77, update_id=2, worker="b", now=later)
+    assert db.read_sync(earlier_elsewhere, chat_id=77, update_id=2, worker="b", now=NOW)
+
+
+def test_a_chats_update_recorded_during_anothers_record_waits_and_sees_it(
+    db: Database,
+) -> None:
+    """Instance a records update 10 and has not committed when instance b records 11 of the
+    same chat: b must wait for a's transaction (the chat lock on PostgreSQL, the single
+    writer on SQLite) and then find 10 pending at a. Reading before a committed, b would
+    have gone ahead beside it."""
+    results: list[tuple[list[int], set[int]]] = []
+
+    def instance_b() -> None:
+        results.append(
+            db.run_sync(record_in_chat_order, updates=[in_chat(11)], worker="b", lease=LEASE)
+        )
+
+    second = threading.Thread(target=instance_b)
+    with db.session() as session:
+        record_in_chat_order(session, updates=[in_chat(10)], worker="a", lease=LEASE)
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive(), "b recorded while a's record was still open"
+    second.join()
+    assert results == [([11], {11})]

@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
+from storage import search_walk
 from storage.access import NotFound
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.models import Customer, Member, Role, utcnow
-from storage.search import find_customers, get_saved_search, save_search
+from storage.search import (
+    MAX_SAVED_SEARCH_ID,
+    find_customers,
+    get_saved_search,
+    new_search_id,
+    save_search,
+)
 from storage.search_index import index_customer
 from tests.factories import make_member, pk
 
@@ -117,7 +124,47 @@ def test_rename_keeps_search_in_step(db: Database, team: dict[str, Member]):
 
 
 def test_saved_search_is_the_members_own(db: Database, team: dict[str, Member]):
-    search_id = db.run_sync(save_search, actor=team["sales"], query="acme")
+    search_id = new_search_id()
+    assert db.run_sync(save_search, actor=team["sales"], query="acme", search_id=search_id)
     assert db.read_sync(get_saved_search, actor=team["sales"], search_id=search_id) == "acme"
     with pytest.raises(NotFound):
         db.read_sync(get_saved_search, actor=team["other"], search_id=search_id)
+
+
+def test_a_taken_search_id_keeps_the_first_query(db: Database, team: dict[str, Member]):
+    assert db.run_sync(
+        save_search, actor=team["sales"], query="acme", search_id=MAX_SAVED_SEARCH_ID
+    )
+    assert not db.run_sync(
+        save_search, actor=team["other"], query="globex", search_id=MAX_SAVED_SEARCH_ID
+    )
+    found = db.read_sync(get_saved_search, actor=team["sales"], search_id=MAX_SAVED_SEARCH_ID)
+    assert found == "acme"
+
+
+@pytest.mark.parametrize(("probe", "walk"), [(1, 3), (2, 5), (6, 9), (8, 20), (1000, 10000)])
+def test_find_substring_pages_in_name_order_walked_or_indexed(
+    db: Database, team: dict[str, Member], monkeypatch: pytest.MonkeyPatch, probe: int, walk: int
+):
+    # Tiny windows send PostgreSQL's substring tier down each path (walk, walk on, index; a
+    # manager's search always the index), window edges falling between same-name customers.
+    monkeypatch.setattr(search_walk, "PROBE_ROWS", probe)
+    monkeypatch.setattr(search_walk, "WALK_ROWS", walk)
+    with db.session() as s:
+        own = [
+            add(s, team["sales"], f"Person {i // 2:02}", company="Orbit" if i % 3 else "Other")
+            for i in range(12)
+        ]
+        theirs = add(s, team["other"], "Person 99", company="Orbit")
+        matching = sorted((c for c in own if c.company == "Orbit"), key=lambda c: (c.name, pk(c)))
+        own_ids = [pk(c) for c in matching]
+    expected = {"sales": own_ids, "manager": own_ids, "admin": [*own_ids, pk(theirs)]}
+    for role, ids in expected.items():
+        found = [
+            pk(c)
+            for offset in range(0, 12, 3)
+            for c in db.read_sync(
+                find_customers, actor=team[role], query="orbit", limit=3, offset=offset
+            )
+        ]
+        assert found == ids
