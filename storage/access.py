@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import BindParameter, ColumnElement, bindparam, or_, true
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, Deal, Interaction, Member, Role
@@ -23,10 +23,15 @@ class NotAllowed(Exception):
     """The actor may see the target but not perform this action (e.g. change roles)."""
 
 
-def team_member_ids(actor: Member) -> Any:
+# For statements built once and run many times (`role_scope`): the actor's id as a parameter.
+ACTOR_ID = "actor_id"
+
+
+def team_member_ids(actor: Member | BindParameter[int]) -> Any:
     """A subquery of the member ids whose records `actor` may see (managers: self and team)."""
+    actor_key = actor if isinstance(actor, BindParameter) else actor.id
     return select(Member.id).where(
-        or_(col(Member.id) == actor.id, col(Member.manager_id) == actor.id)
+        or_(col(Member.id) == actor_key, col(Member.manager_id) == actor_key)
     )
 
 
@@ -37,6 +42,17 @@ def owner_scope(actor: Member, owner_column: Any) -> ColumnElement[bool]:
     if actor.role == Role.MANAGER:
         return col(owner_column).in_(team_member_ids(actor))
     return col(owner_column) == actor.id
+
+
+def role_scope(role: Role, owner_column: Any) -> ColumnElement[bool]:
+    """`owner_scope` for any actor of `role`, whose id is the `ACTOR_ID` parameter: for a
+    statement built once per role (building one cost more than running it)."""
+    actor: BindParameter[int] = bindparam(ACTOR_ID)
+    if role == Role.ADMIN:
+        return true()
+    if role == Role.MANAGER:
+        return col(owner_column).in_(team_member_ids(actor))
+    return col(owner_column) == actor
 
 
 def member_scope(actor: Member) -> ColumnElement[bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage.access import owner_scope, require_customer
@@ -157,14 +157,15 @@ def get_customer(session: Session, *, actor: Member, customer_id: int) -> Custom
     return require_customer(session, actor=actor, customer_id=customer_id)
 
 
+_PHONES = (  # built once: the card shows the phones on every open
+    select(CustomerPhone.e164)
+    .where(col(CustomerPhone.customer_id) == bindparam("customer_id"))
+    .order_by(col(CustomerPhone.id))
+)
+
+
 def list_phones(session: Session, *, customer_id: int) -> list[str]:
-    return list(
-        session.exec(
-            select(CustomerPhone.e164)
-            .where(col(CustomerPhone.customer_id) == customer_id)
-            .order_by(col(CustomerPhone.id))
-        )
-    )
+    return list(session.scalars(_PHONES, {"customer_id": customer_id}))
 
 
 def recent_customers(session: Session, *, actor: Member, limit: int = 5) -> list[Customer]:

@@ -33,11 +33,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import phonenumbers
 from sqlalchemy import (
+    BindParameter,
     Select,
+    bindparam,
     delete,
     false,
     literal_column,
@@ -48,7 +51,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from storage.access import NotFound, actor_id, owner_scope, require_customer
+from storage.access import ACTOR_ID, NotFound, actor_id, owner_scope, role_scope
 from storage.customers import list_phones
 from storage.deals import CLOSED_STAGES
 from storage.models import (
@@ -320,6 +323,51 @@ class CustomerCard:
     purchases: dict[str, Decimal]
 
 
+@cache
+def _card_statements(
+    role: Role,
+) -> tuple[Select[Customer, str], Select[Interaction], Select[Deal], Select[Reminder]]:
+    """The card's queries for an actor of `role`, built once: building them cost more than
+    running them (~2.5 ms of the ~5 ms a card took at 1,000,000 customers)."""
+    customer_id: BindParameter[int] = bindparam("customer_id")
+    customer = (
+        select(Customer, col(Member.display_name))
+        .outerjoin(Member, col(Member.id) == col(Customer.owner_id))
+        .where(
+            col(Customer.id) == customer_id,
+            col(Customer.deleted_at).is_(None),
+            role_scope(role, Customer.owner_id),
+        )
+    )
+    notes = (
+        select(Interaction)
+        .where(col(Interaction.customer_id) == customer_id, col(Interaction.deleted_at).is_(None))
+        .order_by(col(Interaction.happened_at).desc(), col(Interaction.id).desc())
+        .offset(bindparam("notes_offset"))
+        .limit(bindparam("notes_limit"))
+    )
+    deals = (
+        select(Deal)
+        .where(
+            col(Deal.customer_id) == customer_id,
+            col(Deal.deleted_at).is_(None),
+            col(Deal.stage).not_in(CLOSED_STAGES),
+        )
+        .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
+    )
+    reminders = (
+        select(Reminder)
+        .where(
+            col(Reminder.customer_id) == customer_id,
+            col(Reminder.member_id) == bindparam(ACTOR_ID),
+            col(Reminder.status) == ReminderStatus.PENDING,
+        )
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .limit(5)
+    )
+    return customer, notes, deals, reminders
+
+
 def get_customer_card(
     session: Session,
     *,
@@ -333,46 +381,24 @@ def get_customer_card(
     Reminders are personal (storage/reminders.py), so the card lists the actor's own pending
     reminders about this customer, not a teammate's.
     """
-    customer = require_customer(session, actor=actor, customer_id=customer_id)
-    owner = session.get(Member, customer.owner_id)
+    by_customer, notes_page, open_deals, own_reminders = _card_statements(Role(actor.role))
+    params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor)}
+    found = session.execute(by_customer, params).first()
+    if found is None:
+        raise NotFound
+    customer, owner_name = found
     notes = list(
         session.scalars(
-            select(Interaction)
-            .where(
-                col(Interaction.customer_id) == customer_id,
-                col(Interaction.deleted_at).is_(None),
-            )
-            .order_by(col(Interaction.happened_at).desc(), col(Interaction.id).desc())
-            .offset(notes_offset)
-            .limit(notes_limit + 1)
+            notes_page, {**params, "notes_offset": notes_offset, "notes_limit": notes_limit + 1}
         )
-    )
-    deals = session.scalars(
-        select(Deal)
-        .where(
-            col(Deal.customer_id) == customer_id,
-            col(Deal.deleted_at).is_(None),
-            col(Deal.stage).not_in(CLOSED_STAGES),
-        )
-        .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
-    )
-    reminders = session.scalars(
-        select(Reminder)
-        .where(
-            col(Reminder.customer_id) == customer_id,
-            col(Reminder.member_id) == actor_id(actor),
-            col(Reminder.status) == ReminderStatus.PENDING,
-        )
-        .order_by(col(Reminder.due_at), col(Reminder.id))
-        .limit(5)
     )
     return CustomerCard(
         customer=customer,
         phones=list_phones(session, customer_id=customer_id),
-        owner_name=owner.display_name if owner else "",
+        owner_name=owner_name or "",
         interactions=notes[:notes_limit],
         more_interactions=len(notes) > notes_limit,
-        open_deals=list(deals),
-        reminders=list(reminders),
+        open_deals=list(session.scalars(open_deals, params)),
+        reminders=list(session.scalars(own_reminders, params)),
         purchases=spent_per_currency(session, customer_id=customer_id),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.access import (
     NotFound,
@@ -17,6 +17,7 @@ from storage.access import (
 )
 from storage.db import Database
 from storage.models import Customer, Member, Role
+from storage.search import get_customer_card
 from tests.factories import make_customer, make_member
 
 
@@ -140,6 +141,37 @@ def test_require_customer_hides_deleted_customer_from_admin(db: Database) -> Non
         assert customer.id is not None
         with pytest.raises(NotFound):
             require_customer(session, actor=team.admin, customer_id=customer.id)
+
+
+@pytest.mark.parametrize("actor_name", ["admin", "manager_a", "sales_a", "manager_b", "loner"])
+def test_customer_card_shows_exactly_what_the_access_rule_allows(
+    db: Database, actor_name: str
+) -> None:
+    """The card's statements are built once per role (`role_scope`): the same rule as
+    `owner_scope`, with each actor's own id, including a deleted customer hidden from all."""
+    with db.session() as session:
+        team = with_customers(session)
+        make_customer(session, owner=team.admin, deleted=True)
+        actor = getattr(team, actor_name)
+        opened: set[int] = set()
+        for customer in session.exec(select(Customer)):
+            assert customer.id is not None
+            try:
+                card = get_customer_card(session, actor=actor, customer_id=customer.id)
+            except NotFound:
+                continue
+            assert card.customer.id == customer.id
+            owner = session.get(Member, customer.owner_id)
+            assert owner is not None
+            assert card.owner_name == owner.display_name
+            opened.add(customer.id)
+        allowed = session.exec(
+            select(Customer.id).where(
+                owner_scope(actor, Customer.owner_id), col(Customer.deleted_at).is_(None)
+            )
+        )
+        assert opened == set(allowed)
+        assert opened  # every actor owns a customer
 
 
 def test_require_member_returns_team_member_to_manager(db: Database) -> None:
