@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import false, func, or_, text, true, update
+from sqlalchemy import bindparam, false, func, or_, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -276,15 +276,18 @@ def release_leases(session: Session, *, worker: str) -> int:
     return _rowcount(result)
 
 
+_MARK_HANDLED = (  # built once: this runs after every update
+    update(_TABLE)
+    .where(_TABLE.c.update_id.in_(bindparam("ids", expanding=True)))
+    .values(status=InboxStatus.DONE.value, handled_at=bindparam("now"), claimed_until=None)
+)
+
+
 def mark_handled(session: Session, *, update_ids: Iterable[int]) -> None:
     ids = list(update_ids)
     if not ids:
         return
-    session.execute(
-        update(_TABLE)
-        .where(_TABLE.c.update_id.in_(ids))
-        .values(status=InboxStatus.DONE.value, handled_at=utcnow(), claimed_until=None)
-    )
+    session.execute(_MARK_HANDLED, {"ids": ids, "now": utcnow()})
 
 
 def prune_handled(session: Session, *, older_than: timedelta, now: datetime | None = None) -> int:

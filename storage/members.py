@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.access import NotAllowed, may_administer_members, member_scope, require_member
@@ -21,8 +22,13 @@ class TelegramProfile:
     language_code: str | None = None
 
 
+# Built once: the gate reads a member for most updates, and building the query cost more
+# than running it.
+_BY_TELEGRAM_ID = select(Member).where(col(Member.telegram_id) == bindparam("telegram_id"))
+
+
 def get_member_by_telegram_id(session: Session, *, telegram_id: int) -> Member | None:
-    return session.exec(select(Member).where(col(Member.telegram_id) == telegram_id)).first()
+    return session.scalars(_BY_TELEGRAM_ID, {"telegram_id": telegram_id}).first()
 
 
 def get_active_member(
