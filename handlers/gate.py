@@ -94,13 +94,9 @@ async def gate(update: Update, context: CrmContext) -> None:
     if profile is None:
         raise ApplicationHandlerStop
     services = context.services
-    try:
-        member = await _active_member(update, context, profile, services.admin_ids)
-    except Exception as exc:
-        # Nothing after the gate may run without knowing who writes (PTB would go on to the
-        # next group): report it once (the error handler tells the member) and stop here.
-        await context.application.process_error(update, exc)
-        raise ApplicationHandlerStop from exc
+    # If this fails (the database is away), the error handler tells the member and ends the
+    # update: nothing after the gate runs without knowing who writes.
+    member = await _active_member(update, context, profile, services.admin_ids)
     language = resolve_language(
         member.language if member else None,
         profile.language_code,

@@ -26,33 +26,39 @@ class NotAllowed(Exception):
 # For statements built once and run many times (`role_scope`): the actor's id as a parameter.
 ACTOR_ID = "actor_id"
 
+ActorKey = int | None | BindParameter[int]
+"""The actor's id, as a value or as a parameter bound when the statement runs."""
 
-def team_member_ids(actor: Member | BindParameter[int]) -> Any:
+
+def team_member_ids(actor: Member) -> Any:
     """A subquery of the member ids whose records `actor` may see (managers: self and team)."""
-    actor_key = actor if isinstance(actor, BindParameter) else actor.id
+    return _team_ids(actor.id)
+
+
+def _team_ids(actor_key: ActorKey) -> Any:
     return select(Member.id).where(
         or_(col(Member.id) == actor_key, col(Member.manager_id) == actor_key)
     )
 
 
+def _scope(role: str, owner_column: Any, actor_key: ActorKey) -> ColumnElement[bool]:
+    """The rule itself: admins everything, managers their own and their team's, sales own."""
+    if role == Role.ADMIN:
+        return true()
+    if role == Role.MANAGER:
+        return col(owner_column).in_(_team_ids(actor_key))
+    return col(owner_column) == actor_key
+
+
 def owner_scope(actor: Member, owner_column: Any) -> ColumnElement[bool]:
     """The WHERE clause restricting records owned through `owner_column` to what actor sees."""
-    if actor.role == Role.ADMIN:
-        return true()
-    if actor.role == Role.MANAGER:
-        return col(owner_column).in_(team_member_ids(actor))
-    return col(owner_column) == actor.id
+    return _scope(actor.role, owner_column, actor.id)
 
 
 def role_scope(role: Role, owner_column: Any) -> ColumnElement[bool]:
     """`owner_scope` for any actor of `role`, whose id is the `ACTOR_ID` parameter: for a
     statement built once per role (building one cost more than running it)."""
-    actor: BindParameter[int] = bindparam(ACTOR_ID)
-    if role == Role.ADMIN:
-        return true()
-    if role == Role.MANAGER:
-        return col(owner_column).in_(team_member_ids(actor))
-    return col(owner_column) == actor
+    return _scope(role, owner_column, bindparam(ACTOR_ID))
 
 
 def member_scope(actor: Member) -> ColumnElement[bool]:
