@@ -101,8 +101,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
         finally:
             try:
-                await self._inbox.written(update.update_id)
-                await self._db.run(mark_handled, update_ids=[update.update_id])
+                await self._inbox.finish(update.update_id)
             except Exception:
                 logger.exception(
                     "could not mark update handled; will retry",

@@ -49,6 +49,7 @@ def record_received(
     updates: Iterable[Received | tuple[int, str]],
     worker: str | None = None,
     lease: timedelta | None = None,
+    handled: bool = False,
     now: datetime | None = None,
 ) -> list[int]:
     """Store new updates as pending; return the ids that were new (the others are repeats).
@@ -56,6 +57,8 @@ def record_received(
     With `worker` and `lease` the new rows are leased to that worker, so no other instance
     replays them while it handles them. Without, they are free for the next replay. A repeat
     keeps its row as it is; two instances recording the same update at once is no error.
+    `handled=True` stores them as done at once: updates this instance has already answered
+    (`bot.inbox_writer`), one write instead of a record and a mark.
     """
     batch: dict[int, Received] = {}
     for item in updates:
@@ -64,15 +67,17 @@ def record_received(
     if not batch:
         return []
     now = now or utcnow()
-    until = now + lease if worker is not None and lease is not None else None
+    until = now + lease if worker is not None and lease is not None and not handled else None
+    status = InboxStatus.DONE if handled else InboxStatus.PENDING
     values = [
         {
             "update_id": received.update_id,
             "payload": received.payload,
             "chat_id": received.chat_id,
-            "status": InboxStatus.PENDING.value,
+            "status": status.value,
             "received_at": now,
-            "claimed_by": worker if until else None,
+            "handled_at": now if handled else None,
+            "claimed_by": worker if until or handled else None,
             "claimed_until": until,
         }
         for received in batch.values()

@@ -14,7 +14,7 @@ from telegram import Update
 from bot import inbox_writer
 from bot.inbox_writer import InboxWriter
 from storage.db import Database
-from storage.inbox import InboxStatus, mark_handled, record_received
+from storage.inbox import InboxStatus, record_received
 from storage.models import InboxUpdate
 from tests.factories import message_update
 
@@ -29,6 +29,12 @@ def polled(*update_ids: int) -> list[Update]:
 
 def row(db: Database, update_id: int) -> InboxUpdate | None:
     return db.read_sync(lambda session: session.get(InboxUpdate, update_id))
+
+
+def stored_as(db: Database, update_id: int) -> tuple[str, str | None] | None:
+    """(status, claimed_by) of the update's row, None without one."""
+    stored = row(db, update_id)
+    return None if stored is None else (stored.status, stored.claimed_by)
 
 
 @pytest.fixture
@@ -78,41 +84,59 @@ async def test_first_batch_is_recorded_before_it_is_handled(
     assert (stored.claimed_by, stored.chat_id) == (WORKER, CHAT)
 
 
-async def test_newer_updates_are_written_in_the_background_and_flushed(
-    db: Database, writes: list[list[int]], hold_writes: Callable[[], asyncio.Event]
-) -> None:
-    inbox = InboxWriter(db, WORKER, LEASE)
-    await inbox.record_polled(polled(20))
-    release = hold_writes()
-    await inbox.record_polled(polled(21, 22))  # returns while the write waits
-    assert inbox.take(21), "held for this run before it is written"
-    assert inbox.take(22)
-    assert row(db, 21) is None
-    flushed = asyncio.ensure_future(inbox.flush())
-    await asyncio.sleep(0.05)
-    assert not flushed.done(), "the next poll waits for the write"
-    release.set()
-    await flushed
-    assert writes == [[20], [21, 22]]
-    assert all(r is not None and r.claimed_by == WORKER for r in (row(db, 21), row(db, 22)))
-
-
-async def test_marking_handled_waits_for_the_record(
-    db: Database, hold_writes: Callable[[], asyncio.Event]
+async def test_an_update_answered_before_the_next_poll_is_recorded_once_as_handled(
+    db: Database, writes: list[list[int]]
 ) -> None:
     inbox = InboxWriter(db, WORKER, LEASE)
     await inbox.record_polled(polled(30))
-    release = hold_writes()
     await inbox.record_polled(polled(31))
-    waiting = asyncio.ensure_future(inbox.written(31))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()
-    release.set()
-    await waiting
-    db.run_sync(mark_handled, update_ids=[31])
+    assert writes == [[30]], "a surely new update is not written before it is handled"
+    assert inbox.take(31)
+    flushed = asyncio.ensure_future(inbox.flush())
+    await asyncio.sleep(0)
+    assert not flushed.done(), "the next poll waits for the answer"
+    await inbox.finish(31)
+    await flushed
+    assert writes == [[30], [31]], "one write for the record and the mark"
+    assert stored_as(db, 31) == (InboxStatus.DONE, WORKER)
     stored = row(db, 31)
     assert stored is not None
-    assert stored.status == InboxStatus.DONE
+    assert (stored.chat_id, stored.handled_at is not None) == (CHAT, True)
+
+
+async def test_the_next_poll_records_a_slow_update_as_pending_after_the_grace(
+    db: Database, writes: list[list[int]]
+) -> None:
+    inbox = InboxWriter(db, WORKER, LEASE)
+    await inbox.record_polled(polled(32))
+    await inbox.record_polled(polled(33))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await inbox.flush()  # the handler of 33 is still running
+    assert loop.time() - started >= inbox_writer.DEFER_S * 0.9
+    assert stored_as(db, 33) == (InboxStatus.PENDING, WORKER)
+    await inbox.finish(33)
+    assert writes == [[32], [33]]
+    assert stored_as(db, 33) == (InboxStatus.DONE, WORKER)
+
+
+async def test_finishing_waits_for_the_pending_record_then_marks(
+    db: Database, hold_writes: Callable[[], asyncio.Event]
+) -> None:
+    inbox = InboxWriter(db, WORKER, LEASE)
+    await inbox.record_polled(polled(34))
+    await inbox.flush()
+    release = hold_writes()
+    await inbox.record_polled(polled(35))
+    flushed = asyncio.ensure_future(inbox.flush())
+    await asyncio.sleep(inbox_writer.DEFER_S * 2)  # the pending write has started, and waits
+    finished = asyncio.ensure_future(inbox.finish(35))
+    await asyncio.sleep(0.05)
+    assert not finished.done()
+    assert not flushed.done()
+    release.set()
+    await asyncio.gather(finished, flushed)
+    assert stored_as(db, 35) == (InboxStatus.DONE, WORKER)
 
 
 async def test_an_id_the_inbox_already_holds_is_checked_even_above_the_newest(
@@ -134,16 +158,27 @@ async def test_an_id_the_inbox_already_holds_is_checked_even_above_the_newest(
 async def test_a_poll_cancelled_while_flushing_leaves_the_write_to_finish(
     db: Database, hold_writes: Callable[[], asyncio.Event]
 ) -> None:
-    """Stopping the bot cancels the poll that waits in `flush`: the write goes on."""
+    """Stopping the bot cancels the poll that waits in `flush`: a write it started goes on,
+    and what it had not started yet is recorded by PTB's last poll at stop."""
     inbox = InboxWriter(db, WORKER, LEASE)
     await inbox.record_polled(polled(60))
+    await inbox.flush()
     release = hold_writes()
     await inbox.record_polled(polled(61))
     poll = asyncio.ensure_future(inbox.flush())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(inbox_writer.DEFER_S * 2)
+    poll.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+    await inbox.record_polled(polled(62))
+    poll = asyncio.ensure_future(inbox.flush())
+    await asyncio.sleep(0.01)  # within the grace: nothing written yet
     poll.cancel()
     with pytest.raises(asyncio.CancelledError):
         await poll
     release.set()
     await inbox.written(61)
     assert row(db, 61) is not None
+    assert row(db, 62) is None
+    await inbox.flush()  # the last poll at stop
+    assert row(db, 62) is not None

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot import processing
+from bot import inbox_writer, processing
 from bot.inbox_writer import InboxWriter
 from bot.processing import LEASE, PerChatUpdateProcessor
 from storage.db import Database
@@ -184,7 +184,7 @@ async def test_maintain_marks_what_finished_while_the_database_was_away(
         return None
 
     with monkeypatch.context() as patch:
-        patch.setattr(processing, "mark_handled", database_away)
+        patch.setattr(inbox_writer, "mark_handled", database_away)
         await processor.process_update(message_update(21, CHAT_A), nothing())
     assert status(serial_db, 21) == InboxStatus.PENDING
     await processor.maintain()

@@ -264,3 +264,24 @@ def test_a_chats_update_recorded_during_anothers_record_waits_and_sees_it(
         assert second.is_alive(), "b recorded while a's record was still open"
     second.join()
     assert results == [([11], {11})]
+
+
+def test_an_update_recorded_as_handled_is_done_and_never_replayed(db: Database) -> None:
+    """The polling path records an update it has already answered in one write."""
+    recorded = db.run_sync(
+        record_received,
+        updates=[Received(301, payload(301), 77)],
+        worker="a",
+        handled=True,
+        now=NOW,
+    )
+    assert recorded == [301]
+    stored = row(db, 301)
+    assert stored is not None
+    assert (stored.status, stored.handled_at, stored.claimed_until) == (
+        InboxStatus.DONE,
+        NOW,
+        None,
+    )
+    assert stale(db, "b", now=NOW + LEASE * 3) == []
+    assert not claim(db, 301, "b", now=NOW + LEASE * 3), "a re-delivery is a repeat"
