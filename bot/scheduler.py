@@ -44,7 +44,14 @@ from handlers.context import SERVICES_KEY, CrmContext
 from handlers.reminders import Reader, reminder_message
 from handlers.services import Services
 from handlers.settings import nudge_rules
-from storage.nudges import NUDGE_KINDS, NudgeInfo, claim_deliverable, finish_nudge, plan_nudges
+from storage.nudges import (
+    NUDGE_KINDS,
+    NudgeInfo,
+    claim_deliverable,
+    create_nudges,
+    finish_nudge,
+    wanted_nudges,
+)
 from storage.reminders import (
     ReminderView,
     mark_failed,
@@ -117,9 +124,12 @@ async def _plan_tick(context: CrmContext) -> None:
 async def plan_due_nudges(application: Any) -> int:
     """Create the birthday and stay-in-touch reminders due by now; the number created."""
     services: Services = application.bot_data[SERVICES_KEY]
-    made = await services.db.run(
-        plan_nudges, now=services.clock(), rules=nudge_rules(services.config)
+    # Worked out in a read, then written: the write transaction holds SQLite's one writer
+    # only for the new rows (a keyed insert is safe to repeat).
+    wanted = await services.db.read(
+        wanted_nudges, now=services.clock(), rules=nudge_rules(services.config)
     )
+    made = await services.db.run(create_nudges, wanted=wanted) if wanted else 0
     if made:
         logger.info("planned %d nudges", made)
     return made

@@ -11,7 +11,14 @@ from sqlmodel import Session, col, select
 from storage.db import Database
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Member, Reminder
-from storage.nudges import NudgeRules, claim_deliverable, plan_nudges, set_member_schedule
+from storage.nudges import (
+    NudgeRules,
+    claim_deliverable,
+    create_nudges,
+    plan_nudges,
+    set_member_schedule,
+    wanted_nudges,
+)
 from storage.reminders import create_follow_up
 from storage.working_hours import WorkingHours
 from tests.factories import make_customer, make_member
@@ -205,3 +212,28 @@ def test_changing_timezone_and_hours_replans_unsent_nudges(db: Database) -> None
         assert row.due_at == datetime(2031, 3, 1, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 
     db.run_sync(scenario)
+
+
+def test_nudges_worked_out_apart_from_their_write_are_made_once(db: Database) -> None:
+    """The scheduler reads what is wanted, then writes: another instance may have written the
+    same nudges in between, and an instance may write twice."""
+
+    def setup(session: Session) -> int:
+        owner = make_member(session)
+        customer_with(session, owner, birthday_month=3, birthday_day=1)
+        customer_with(session, owner, birthday_month=3, birthday_day=1)
+        assert owner.id is not None
+        return owner.id
+
+    owner_id = db.run_sync(setup)
+    wanted = db.read_sync(wanted_nudges, now=NOW, rules=RULES)
+    assert len(wanted) == 2
+    assert db.run_sync(create_nudges, wanted=wanted[:1]) == 1  # the other instance, first
+    assert db.run_sync(create_nudges, wanted=wanted) == 1
+    assert db.run_sync(create_nudges, wanted=wanted) == 0
+    keys = db.read_sync(
+        lambda session: sorted(
+            session.scalars(select(Reminder.dedupe_key).where(col(Reminder.member_id) == owner_id))
+        )
+    )
+    assert keys == sorted(w.key for w in wanted)
