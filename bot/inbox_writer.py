@@ -181,7 +181,7 @@ class InboxWriter:
             )
         except SQLAlchemyError as exc:
             logger.warning("database unavailable, an answered update goes unrecorded: %s", exc)
-            return True  # nothing to mark: Telegram is told by the next poll, as for any
+            return True  # nothing to mark; like any update handled during an outage
         self._warn_if_repeated(batch, fresh)
         return len(fresh) == len(batch)
 
