@@ -110,7 +110,9 @@ def wanted_nudges(
 ) -> list[WantedNudge]:
     """The nudges now's rules call for, made or not: a read, so the scheduler can run it
     outside a write transaction (at 1,000,000 customers it took ~250 ms, and SQLite's one
-    writer would have made every member's save wait that long)."""
+    writer would have made every member's save wait that long). A customer contacted or
+    deleted before the write gets a nudge that delivery drops (`_still_wanted`); a schedule
+    change in between plans under the same keys, so one of the two inserts is skipped."""
     return [
         WantedNudge(member.id or 0, customer.id or 0, key, due_at)
         for customer, member in _candidates(session, now=now, rules=rules, member_id=member_id)
