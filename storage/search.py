@@ -11,8 +11,8 @@ SQLite 3.40 silently misses 2-character CJK patterns):
 
   1. exact phone (E.164 index) or exact email (`email_key` index)
   2. whole name, then whole pinyin ("zhangwei"), then initials ("zw"), each a tier of its
-     own in id order (for a query with no Latin letters the name prefix tier starts with
-     the whole name anyway)
+     own in id order (a query of anything but Latin letters and spaces has no pinyin, and
+     the name prefix tier starts with its whole-name matches anyway)
   3. name / pinyin / initials prefix: an index range (`>= q AND < q || U+FFFF`; on
      PostgreSQL `LIKE 'q%'` on a text_pattern_ops index)
   4. phone suffix (last 4+ digits, any format): a prefix range on the reversed number, an
