@@ -29,7 +29,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
@@ -44,6 +44,7 @@ from storage.inbox import (
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long the next getUpdates waits for the updates of the last poll to be answered (and so
 # recorded in one write, as handled) before it records the rest as pending. Most answers take
@@ -148,8 +149,8 @@ class InboxWriter:
         )
 
     def _start_write(
-        self, ids: list[int], write: Callable[[list[Received]], Awaitable[bool]]
-    ) -> asyncio.Future[bool]:
+        self, ids: list[int], write: Callable[[list[Received]], Awaitable[T]]
+    ) -> asyncio.Future[T]:
         """Take `ids` out of the unwritten and write them in the background with `write`."""
         batch = [_received(self._unwritten.pop(update_id)[1]) for update_id in ids]
         if not self._unwritten:
@@ -164,11 +165,10 @@ class InboxWriter:
         for update_id in ids:
             self._writes.pop(update_id, None)
 
-    async def _write_new(self, batch: list[Received]) -> bool:
+    async def _write_new(self, batch: list[Received]) -> None:
         """Record polled updates still being handled, as pending."""
         fresh = await self._write(batch)
         self._warn_if_repeated(batch, fresh)
-        return fresh is not None
 
     async def _write_handled(self, batch: list[Received]) -> bool:
         """Record a polled update after its answer, as handled; False if it was there already
