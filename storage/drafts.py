@@ -24,6 +24,10 @@ _TABLE = Draft.__table__  # type: ignore[attr-defined]
 
 
 _BY_MEMBER = select(Draft).where(col(Draft.member_id) == bindparam("member_id"))  # built once
+# Save takes the draft's row lock first: a second Save of the same draft (a double tap that
+# reached two instances) waits there, then finds the draft gone and saves nothing. SQLite
+# has no row locks; its BEGIN IMMEDIATE already lets one writer in at a time.
+_BY_MEMBER_FOR_SAVE = _BY_MEMBER.with_for_update()
 
 
 def get_draft(session: Session, *, member_id: int) -> Draft | None:
@@ -96,7 +100,7 @@ def commit_draft(
     This is what makes Save exactly-once: a double tap, a re-delivered update or a second
     instance finds the draft gone (or at another revision) and creates nothing.
     """
-    draft = get_draft(session, member_id=member_id)
+    draft = session.scalars(_BY_MEMBER_FOR_SAVE, {"member_id": member_id}).first()
     if draft is None or draft.data.get("rev") != revision:
         return None
     result = save(session)

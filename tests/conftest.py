@@ -1,8 +1,9 @@
 """Shared fixtures: real databases on both backends, the Bot API emulator, the real bot.
 
 Every test that takes `db_url` runs on SQLite and on PostgreSQL. PostgreSQL gets a schema of
-its own per test, so tests never see each other's rows. If PostgreSQL is not reachable the
-PostgreSQL half fails loudly: set CRM_TEST_BACKENDS=sqlite to leave it out on purpose.
+its own per test, so tests never see each other's rows. Which server: CRM_TEST_POSTGRES_URL,
+else the machine's on 127.0.0.1:5432, else a throwaway one the run starts itself
+(tests/postgres_server.py). CRM_TEST_BACKENDS=sqlite leaves PostgreSQL out on purpose.
 """
 
 from __future__ import annotations
@@ -30,15 +31,26 @@ from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.migrate import upgrade_database
 from tests.e2e.user import ScriptedUser
+from tests.postgres_server import MACHINE_URL, PostgresChoice, choose_postgres
 
 # Opt into PTB's timedelta `retry_after`; the old int form warns (and warnings are errors).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-POSTGRES_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").split(",")
+POSTGRES = PostgresChoice(MACHINE_URL)  # chosen once per run, in pytest_configure
 TOKEN = "123456:TEST-token-for-the-emulator"
 EXTENSIONS_SCHEMA = "test_extensions"
 ADMIN_ID = 1001
+
+
+def pytest_configure() -> None:
+    global POSTGRES
+    if "postgresql" in BACKENDS:
+        POSTGRES = choose_postgres()
+
+
+def pytest_report_header() -> str | None:
+    return POSTGRES.note
 
 
 @pytest.fixture(params=BACKENDS)
@@ -61,20 +73,20 @@ def _database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'crm.sqlite3'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+    admin = create_engine(POSTGRES.url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         _install_extensions(admin)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:
         pytest.fail(
-            f"PostgreSQL at {POSTGRES_URL} is not usable ({exc}). Start it (see .ci/run) or "
+            f"PostgreSQL at {POSTGRES.url} is not usable ({exc}). Start it (see .ci/run) or "
             "set CRM_TEST_BACKENDS=sqlite to run without it."
         )
-    separator = "&" if "?" in POSTGRES_URL else "?"
+    separator = "&" if "?" in POSTGRES.url else "?"
     # Extensions live in their own schema, on every test's path; `public` is not on it, so
     # nothing a developer keeps there can leak into a test.
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema},{EXTENSIONS_SCHEMA}"
+    yield f"{POSTGRES.url}{separator}options=-csearch_path%3D{schema},{EXTENSIONS_SCHEMA}"
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()

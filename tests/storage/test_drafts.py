@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlmodel import col, select
+import pytest
+from sqlmodel import Session, col, select
 
 from storage.db import Database
-from storage.drafts import delete_draft, get_draft, save_draft
-from storage.models import Draft, Member
-from tests.factories import make_member, pk
+from storage.drafts import commit_draft, delete_draft, get_draft, save_draft
+from storage.models import Customer, Draft, Member
+from tests.factories import make_customer, make_member, pk
 
 DATA: dict[str, Any] = {
     "name": "王伟 Wáng Wěi",
@@ -108,3 +112,101 @@ def test_delete_draft_leaves_other_members_drafts(db: Database) -> None:
     save(db, other)
     db.run_sync(delete_draft, member_id=pk(member))
     assert len(drafts_of(db, other)) == 1
+
+
+# Save is exactly once: these call commit_draft directly, so removing its guard fails them.
+
+
+def count_customers(db: Database) -> int:
+    return db.read_sync(lambda session: len(list(session.exec(select(Customer)))))
+
+
+def saver(member: Member, calls: list[int]) -> Callable[[Session], Customer]:
+    def save_customer(session: Session) -> Customer:
+        calls.append(1)
+        return make_customer(session, owner=member)
+
+    return save_customer
+
+
+def a_draft_at(db: Database, member: Member, revision: int) -> None:
+    save(db, member, data={"name": "Zhang Wei", "rev": revision})
+
+
+def test_commit_draft_saves_once_and_deletes_the_draft(db: Database) -> None:
+    member = a_member(db)
+    a_draft_at(db, member, 3)
+    calls: list[int] = []
+    first = db.run_sync(commit_draft, member_id=pk(member), revision=3, save=saver(member, calls))
+    second = db.run_sync(commit_draft, member_id=pk(member), revision=3, save=saver(member, calls))
+    assert first is not None
+    assert second is None
+    assert calls == [1]
+    assert count_customers(db) == 1
+    assert drafts_of(db, member) == []
+
+
+def test_commit_draft_refuses_a_stale_revision(db: Database) -> None:
+    member = a_member(db)
+    a_draft_at(db, member, 4)
+    calls: list[int] = []
+    result = db.run_sync(commit_draft, member_id=pk(member), revision=3, save=saver(member, calls))
+    assert result is None
+    assert calls == []
+    assert count_customers(db) == 0
+    assert len(drafts_of(db, member)) == 1
+
+
+def test_commit_draft_without_a_draft_saves_nothing(db: Database) -> None:
+    member = a_member(db)
+    calls: list[int] = []
+    result = db.run_sync(commit_draft, member_id=pk(member), revision=1, save=saver(member, calls))
+    assert result is None
+    assert calls == []
+
+
+def test_commit_draft_keeps_the_draft_when_the_save_fails(db: Database) -> None:
+    member = a_member(db)
+    a_draft_at(db, member, 1)
+
+    def failing_save(session: Session) -> None:
+        make_customer(session, owner=member)
+        raise RuntimeError("the save broke halfway")
+
+    with pytest.raises(RuntimeError):
+        db.run_sync(commit_draft, member_id=pk(member), revision=1, save=failing_save)
+    assert count_customers(db) == 0
+    assert len(drafts_of(db, member)) == 1
+
+
+def test_two_saves_at_the_same_moment_create_one_record(db: Database) -> None:
+    """Two instances pressing Save of one draft at once (PostgreSQL has no writer lock)."""
+    member = a_member(db)
+    a_draft_at(db, member, 1)
+    calls: list[int] = []
+    second_saving = threading.Event()
+
+    def slow_save(session: Session) -> Customer:
+        calls.append(1)
+        # Give the other Save every chance to reach its own save while this one holds on.
+        second_saving.wait(timeout=0.5)
+        return make_customer(session, owner=member)
+
+    def fast_save(session: Session) -> Customer:
+        calls.append(2)
+        second_saving.set()
+        return make_customer(session, owner=member)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(
+            db.run_sync, commit_draft, member_id=pk(member), revision=1, save=slow_save
+        )
+        while not calls:  # the first Save is inside its transaction
+            threading.Event().wait(0.005)
+        second = pool.submit(
+            db.run_sync, commit_draft, member_id=pk(member), revision=1, save=fast_save
+        )
+        results = [first.result(), second.result()]
+    assert calls == [1]
+    assert sum(result is not None for result in results) == 1
+    assert count_customers(db) == 1
