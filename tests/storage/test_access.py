@@ -112,6 +112,16 @@ def test_require_customer_returns_team_members_customer_to_manager(db: Database)
         assert found.id == customer.id
 
 
+def test_require_customer_returns_the_one_asked_for_among_those_visible(db: Database) -> None:
+    with db.session() as session:
+        team = make_team(session)
+        customers = [make_customer(session, owner=team.sales_a) for _ in range(3)]
+        for customer in reversed(customers):
+            assert customer.id is not None
+            found = require_customer(session, actor=team.sales_a, customer_id=customer.id)
+            assert found.id == customer.id
+
+
 @pytest.mark.parametrize("case", ["missing", "deleted", "someone_elses"])
 def test_require_customer_raises_the_same_not_found_when_unavailable(
     db: Database, case: str
