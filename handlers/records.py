@@ -5,7 +5,8 @@
     card --Delete--> "really?" --Yes--> archived (hidden everywhere) ... /restore (admins)
                      lists deleted customers, deals and notes --Restore--> back
     card --Merge into…--> "merge_customer" flow: search the customer to keep -> confirm
-                          --Save--> the duplicate's records move over, the duplicate is deleted
+                          --Save--> the duplicate's records move over, the duplicate is deleted;
+                          both owners are told when they differ
     card --Reassign--> pick a member of the team --> new owner; both salespeople are told
 
 Deals and notes are changed the same way in records_deals.py and records_notes.py; their edit
@@ -38,6 +39,7 @@ from handlers.records_deals import CONFIRMED, Outcome, edit_fields
 from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
 from storage.access import NotFound
 from storage.customer_changes import (
+    Merged,
     archive_customer,
     current_values,
     list_deleted_customers,
@@ -88,22 +90,50 @@ def _save_merge(context: CrmContext, values: dict[str, Any], _attachments: list[
     actor = context.require_member()
     survivor, duplicate = values["survivor"], values["duplicate"]
 
-    def save(session: Session) -> Outcome:
+    def save(session: Session) -> tuple[Outcome, Merged | None]:
         if picked_id(survivor) == picked_id(duplicate):
-            return Outcome("records.merge.same")
+            return Outcome("records.merge.same"), None
         try:
-            merge_customers(
+            merged = merge_customers(
                 session,
                 actor=actor,
                 survivor_id=picked_id(survivor),
                 duplicate_id=picked_id(duplicate),
             )
         except NotFound:
-            return Outcome("common.not_found")
+            return Outcome("common.not_found"), None
         params = {"duplicate": duplicate["label"], "survivor": survivor["label"]}
-        return Outcome("records.merge.done", params, picked_id(survivor))
+        return Outcome("records.merge.done", params, picked_id(survivor)), merged
 
     return save
+
+
+async def _after_merge(
+    context: CrmContext, chat_id: int, saved: tuple[Outcome, Merged | None]
+) -> None:
+    """When the duplicate had another owner, both owners are told: the old one without the
+    survivor's name (it is not theirs to see), the new one what came with it."""
+    outcome, merged = saved
+    await _after_save(context, chat_id, outcome)
+    if merged is None or merged.old_owner.id == merged.new_owner.id:
+        return
+    params = {"duplicate": merged.duplicate.name, "actor": context.require_member().display_name}
+    await _tell(
+        context,
+        merged.new_owner,
+        "records.merge.told_new",
+        survivor=merged.survivor.name,
+        id=merged.survivor.id,
+        count=merged.reminders_moved,
+        **params,
+    )
+    await _tell(
+        context,
+        merged.old_owner,
+        "records.merge.told_old",
+        owner=merged.new_owner.display_name,
+        **params,
+    )
 
 
 async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:
@@ -118,7 +148,7 @@ FLOWS: tuple[Flow, ...] = (
         name=MERGE_FLOW,
         fields=(Field("duplicate", required=True, search=search), customer_field("survivor")),
         save=_save_merge,
-        after_save=_after_save,
+        after_save=_after_merge,
     ),
     *records_deals.FLOWS,
     *records_notes.FLOWS,

@@ -7,6 +7,7 @@ id or callback learns nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, bindparam, or_, true
@@ -98,8 +99,30 @@ def require_customer(session: Session, *, actor: Member, customer_id: int) -> Cu
     return customer
 
 
+def visible_customers(
+    session: Session, *, actor: Member, customer_ids: Iterable[int | None]
+) -> dict[int, Customer]:
+    """Those of `customer_ids` the actor may see now, by id: for a text built for a member
+    about records picked by something other than their scope (their reminders, say), whose
+    customer may have been reassigned, merged or deleted since."""
+    wanted = {i for i in customer_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(Customer).where(
+            col(Customer.id).in_(wanted),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Customer.owner_id),
+        )
+    )
+    return {c.id: c for c in rows if c.id is not None}
+
+
 def require_deal(session: Session, *, actor: Member, deal_id: int) -> Deal:
-    """A deal the actor may see; a deal of a deleted customer is as gone as a deleted deal."""
+    """A deal the actor may see; a deal of a deleted customer is as gone as a deleted deal.
+
+    Its customer must be in scope too, not only the deal's owner: a deal is shown and changed
+    with its customer's name, so one left behind by an old owner must stay out of reach."""
     deal = session.exec(
         select(Deal)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
@@ -108,6 +131,7 @@ def require_deal(session: Session, *, actor: Member, deal_id: int) -> Deal:
             col(Deal.deleted_at).is_(None),
             col(Customer.deleted_at).is_(None),
             owner_scope(actor, Deal.owner_id),
+            owner_scope(actor, Customer.owner_id),
         )
     ).first()
     if deal is None:

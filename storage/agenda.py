@@ -3,7 +3,9 @@
 The agenda is personal, like reminders: the member's own follow-ups (overdue ones included,
 they are still to do), birthdays of the customers they own, and their own open deals whose
 expected close date falls in the period. The period is a range of local dates in the
-member's timezone; the caller turns it into the UTC end instant.
+member's timezone; the caller turns it into the UTC end instant. A customer's name is shown
+only while the access rule lets the member see it (a follow-up of a customer reassigned since
+keeps its own text).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from storage.access import owner_scope
 from storage.deals import CLOSED_STAGES
 from storage.models import Customer, Deal, Member, Reminder
 from storage.reminders import OPEN_STATUSES, ReminderKind
@@ -76,7 +79,9 @@ def _follow_ups(session: Session, actor: Member, until: datetime) -> list[Follow
         .outerjoin(
             Customer,
             and_(
-                col(Customer.id) == col(Reminder.customer_id), col(Customer.deleted_at).is_(None)
+                col(Customer.id) == col(Reminder.customer_id),
+                col(Customer.deleted_at).is_(None),
+                owner_scope(actor, Customer.owner_id),  # reassigned since: the text stays
             ),
         )
         .where(
@@ -139,6 +144,7 @@ def _deals(session: Session, actor: Member, first: date, last: date) -> list[Dea
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
         .where(
             col(Deal.owner_id) == actor.id,
+            owner_scope(actor, Customer.owner_id),
             col(Deal.stage).not_in(CLOSED_STAGES),
             col(Deal.deleted_at).is_(None),
             col(Customer.deleted_at).is_(None),

@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
-from storage.access import NotFound, actor_id, member_scope, require_customer
+from storage.access import (
+    NotFound,
+    actor_id,
+    member_scope,
+    require_customer,
+    visible_customers,
+)
 from storage.audit import diff, record_audit, snapshot
 from storage.models import (
     Attachment,
@@ -30,10 +36,10 @@ from storage.models import (
     Role,
     utcnow,
 )
+from storage.reminders import OPEN_STATUSES
 from storage.search_index import index_customer
 
 ENTITY = "customer"
-PENDING = "pending"
 # The fields `update_customer` may change: what the entry flow asks, under the same names.
 EDITABLE = (
     "name",
@@ -57,6 +63,17 @@ class Reassigned:
     """What the chat needs to tell both salespeople."""
 
     customer: Customer
+    old_owner: Member
+    new_owner: Member
+    reminders_moved: int
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What the chat needs to tell the duplicate's owner and the survivor's, when they differ."""
+
+    survivor: Customer
+    duplicate: Customer
     old_owner: Member
     new_owner: Member
     reminders_moved: int
@@ -169,9 +186,12 @@ def restore_customer(session: Session, *, actor: Member, customer_id: int) -> Cu
 
 def merge_customers(
     session: Session, *, actor: Member, survivor_id: int, duplicate_id: int
-) -> Customer:
+) -> Merged:
     """Move the duplicate's phones, notes, deals, purchases, reminders and attachments to the
-    survivor, then soft-delete the duplicate. Managers and admins only; both must be visible."""
+    survivor, then soft-delete the duplicate. Managers and admins only; both must be visible.
+
+    What moved belongs to the survivor's owner from now on (`_hand_over`): the duplicate's
+    owner may not see the survivor, and must not keep reading it through a reminder or deal."""
     if actor.role == Role.SALES or survivor_id == duplicate_id:
         raise NotFound
     survivor = require_customer(session, actor=actor, customer_id=survivor_id)
@@ -200,6 +220,7 @@ def merge_customers(
             .values(customer_id=survivor_id)
         )
         moved[label] = result.rowcount  # type: ignore[attr-defined]
+    reminders_moved = _hand_over(session, customer=survivor, from_owner_id=duplicate.owner_id)
     _set_deleted(session, actor, duplicate, utcnow(), action=None)
     _touch(session, actor, survivor)
     record_audit(
@@ -218,7 +239,9 @@ def merge_customers(
         entity_id=duplicate_id,
         changes={"merged_into": [None, survivor_id], "deleted": [False, True]},
     )
-    return survivor
+    old_owner = session.get_one(Member, duplicate.owner_id)
+    new_owner = session.get_one(Member, survivor.owner_id)
+    return Merged(survivor, duplicate, old_owner, new_owner, reminders_moved)
 
 
 def list_reassign_targets(session: Session, *, actor: Member, customer_id: int) -> list[Member]:
@@ -242,8 +265,8 @@ def list_reassign_targets(session: Session, *, actor: Member, customer_id: int) 
 def reassign_customer(
     session: Session, *, actor: Member, customer_id: int, new_owner_id: int
 ) -> Reassigned:
-    """Hand a customer to another member in the actor's scope; the old owner's pending
-    reminders about it move along, since the new owner now does the follow-up."""
+    """Hand a customer to another member in the actor's scope, with its deals, purchases
+    and open reminders (`_hand_over`), since the new owner now does the follow-up."""
     if actor.role == Role.SALES:
         raise NotFound
     customer = require_customer(session, actor=actor, customer_id=customer_id)
@@ -255,17 +278,9 @@ def reassign_customer(
     old_owner = session.get(Member, customer.owner_id)
     if new_owner is None or old_owner is None or new_owner.id == old_owner.id:
         raise NotFound
-    moved = session.execute(
-        update(Reminder)
-        .where(
-            col(Reminder.customer_id) == customer_id,
-            col(Reminder.member_id) == old_owner.id,
-            col(Reminder.status) == PENDING,
-        )
-        .values(member_id=new_owner_id, updated_at=utcnow())
-    ).rowcount  # type: ignore[attr-defined]
     customer.owner_id = new_owner_id
     _touch(session, actor, customer)
+    moved = _hand_over(session, customer=customer, from_owner_id=old_owner.id)
     record_audit(
         session,
         actor_id=actor_id(actor),
@@ -305,6 +320,40 @@ def list_customer_history(
         HistoryEntry(e.action, name or "—", e.at, dict(e.changes), e.entity_type, e.entity_id)
         for e, name in rows
     ]
+
+
+def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | None) -> int:
+    """After the customer changed hands: its deals and purchases go to its owner (they are
+    reached through their own owner, so one left behind would still be listed, opened and
+    changed by the old owner), and so do its open reminders of the previous owner or of
+    anyone who may no longer see it. The number of reminders moved.
+
+    A reminder of someone who still sees the customer (the manager's own) stays theirs."""
+    owner_id, now = customer.owner_id, utcnow()
+    for model in (Deal, Purchase):
+        session.execute(
+            update(model)
+            .where(col(model.customer_id) == customer.id, col(model.owner_id) != owner_id)
+            .values(owner_id=owner_id, updated_at=now)
+        )
+    reminders = session.exec(
+        select(Reminder).where(
+            col(Reminder.customer_id) == customer.id,
+            col(Reminder.status).in_(OPEN_STATUSES),
+            col(Reminder.member_id) != owner_id,
+        )
+    ).all()
+    members = {r.member_id: session.get_one(Member, r.member_id) for r in reminders}
+    moved = 0
+    for reminder in reminders:
+        member = members[reminder.member_id]
+        if member.id == from_owner_id or not visible_customers(
+            session, actor=member, customer_ids=[customer.id]
+        ):
+            reminder.member_id, reminder.updated_at = owner_id, now
+            moved += 1
+    session.flush()
+    return moved
 
 
 def _touch(session: Session, actor: Member, customer: Customer) -> None:

@@ -139,6 +139,7 @@ def list_open_deals(session: Session, *, actor: Member, limit: int = 50) -> list
             .join(Customer, col(Customer.id) == col(Deal.customer_id))
             .where(
                 owner_scope(actor, Deal.owner_id),
+                owner_scope(actor, Customer.owner_id),  # as `require_deal`: opened from here
                 col(Deal.stage).not_in(CLOSED_STAGES),
                 col(Deal.deleted_at).is_(None),
                 col(Customer.deleted_at).is_(None),

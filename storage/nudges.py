@@ -11,7 +11,7 @@ stay-in-touch nudge whose customer was contacted meanwhile is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
@@ -23,7 +23,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, Interaction, Member, Reminder, utcnow
-from storage.reminders import ReminderKind, ReminderStatus, ReminderView, claim_deliveries
+from storage.reminders import (
+    ReminderKind,
+    ReminderStatus,
+    ReminderView,
+    claim_deliveries,
+    reminder_customers,
+)
 from storage.working_hours import (
     WorkingHours,
     birthday_in,
@@ -293,13 +299,14 @@ def claim_deliverable(
     """`claim_deliveries`, minus what must wait for working hours or is no longer wanted."""
     views = claim_deliveries(session, now=now, worker=worker, limit=limit, lease=lease)
     members = _members(session, {v.reminder.member_id for v in views})
-    customers = _customers(session, {v.reminder.customer_id for v in views})
+    # As its member may see it now: a customer reassigned or merged away gets them no nudge.
+    customers = reminder_customers(session, [v.reminder for v in views], members=members)
     kept: list[ReminderView] = []
     nudges: dict[int, NudgeInfo] = {}
     held = 0
     for view in views:
         reminder, member = view.reminder, members[view.reminder.member_id]
-        customer = customers.get(reminder.customer_id or 0)
+        customer = customers.get(view.id)
         if reminder.kind in NUDGE_KINDS and not _still_wanted(reminder, customer, now, rules):
             _release_as(session, reminder, worker, status=ReminderStatus.DONE, done_at=now)
             held += 1
@@ -325,8 +332,9 @@ def finish_nudge(session: Session, *, reminder_id: int) -> None:
 def _still_wanted(
     reminder: Reminder, customer: Customer | None, now: datetime, rules: NudgeRules
 ) -> bool:
-    """A deleted customer gets no nudge; a contact logged since the nudge was planned (or a
-    snooze) makes a stay-in-touch nudge moot once the customer is no longer overdue."""
+    """A customer deleted, or no longer visible to the member, gets no nudge; a contact logged
+    since the nudge was planned (or a snooze) makes a stay-in-touch nudge moot once the
+    customer is no longer overdue."""
     if customer is None:
         return False
     if reminder.kind == ReminderKind.BIRTHDAY:
@@ -372,13 +380,3 @@ def _members(session: Session, ids: set[int]) -> dict[int, Member]:
         return {}
     rows = session.exec(select(Member).where(col(Member.id).in_(ids)))
     return {m.id: m for m in rows if m.id is not None}
-
-
-def _customers(session: Session, ids: Iterable[int | None]) -> dict[int, Customer]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    rows = session.exec(
-        select(Customer).where(col(Customer.id).in_(wanted), col(Customer.deleted_at).is_(None))
-    )
-    return {c.id: c for c in rows if c.id is not None}

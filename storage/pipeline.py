@@ -58,7 +58,12 @@ def list_my_deals_by_stage(
     rows = session.exec(
         select(Deal, Customer.name)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
-        .where(*_open(col(Deal.owner_id) == actor_id(actor)))
+        .where(
+            *_open(
+                col(Deal.owner_id) == actor_id(actor),
+                owner_scope(actor, Customer.owner_id),  # shown with the customer's name
+            )
+        )
         .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
         .limit(limit)
     )

@@ -31,7 +31,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.access import NotAllowed, NotFound, actor_id, require_customer
+from storage.access import NotAllowed, NotFound, actor_id, require_customer, visible_customers
 from storage.audit import diff, record_audit, snapshot
 from storage.members import set_reachable
 from storage.models import Customer, Interaction, Member, Reminder, utcnow
@@ -244,25 +244,17 @@ def claim_deliveries(
 def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderView]:
     """Attach chat, language, timezone, customer name and last note to each reminder.
 
-    The customer was checked against the access rule when the reminder was made; a customer
-    deleted since is simply left out of the message.
+    The customer goes through the access rule for the reminder's member now, when the text is
+    built, not only when the reminder was made: a customer deleted, reassigned or merged into
+    someone else's since is left out of the message (the member's own text stays).
     """
-    member_ids = {r.member_id for r in reminders}
-    customer_ids = {r.customer_id for r in reminders if r.customer_id is not None}
-    members = {m.id: m for m in session.exec(select(Member).where(col(Member.id).in_(member_ids)))}
-    customers = {
-        c.id: c
-        for c in session.exec(
-            select(Customer).where(
-                col(Customer.id).in_(customer_ids), col(Customer.deleted_at).is_(None)
-            )
-        )
-    }
-    notes = {customer_id: _last_note(session, customer_id) for customer_id in customers}
+    members = _members_of(session, reminders)
+    customers = reminder_customers(session, reminders, members=members)
+    notes = {c.id: _last_note(session, c.id) for c in customers.values()}
     views = []
     for reminder in reminders:
         member = members[reminder.member_id]
-        customer = customers.get(reminder.customer_id)
+        customer = customers.get(reminder.id or 0)
         views.append(
             ReminderView(
                 reminder=reminder,
@@ -270,10 +262,41 @@ def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderVi
                 language=member.language,
                 timezone=member.timezone,
                 customer_name=customer.name if customer else None,
-                last_note=notes.get(reminder.customer_id) if customer else None,
+                last_note=notes.get(customer.id) if customer else None,
             )
         )
     return views
+
+
+def reminder_customers(
+    session: Session,
+    reminders: Sequence[Reminder],
+    *,
+    members: dict[int, Member] | None = None,
+) -> dict[int, Customer]:
+    """By reminder id, the customer of each reminder that its member may see now (one query
+    per member: the access rule is applied as that member)."""
+    members = _members_of(session, reminders) if members is None else members
+    by_member: dict[int, list[Reminder]] = {}
+    for reminder in reminders:
+        if reminder.customer_id is not None:
+            by_member.setdefault(reminder.member_id, []).append(reminder)
+    found: dict[int, Customer] = {}
+    for member_id, own in by_member.items():
+        visible = visible_customers(
+            session, actor=members[member_id], customer_ids=(r.customer_id for r in own)
+        )
+        for reminder in own:
+            if (customer := visible.get(reminder.customer_id or 0)) is not None:
+                found[reminder.id or 0] = customer
+    return found
+
+
+def _members_of(session: Session, reminders: Sequence[Reminder]) -> dict[int, Member]:
+    ids = {r.member_id for r in reminders}
+    if not ids:
+        return {}
+    return {m.id or 0: m for m in session.exec(select(Member).where(col(Member.id).in_(ids)))}
 
 
 def _last_note(session: Session, customer_id: int | None) -> str | None:

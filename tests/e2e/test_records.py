@@ -10,12 +10,14 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.emulator import BotApiEmulator
-from handlers.callback_data import CustomerAction, pack
+from handlers.callback_data import CustomerAction, DealAction, pack
 from handlers.i18n import Catalogs
 from storage.audit import list_audit
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
-from storage.models import AuditEntry, Customer, Interaction, Member, Reminder, utcnow
+from storage.deals import DealCreate, create_deal
+from storage.interactions import InteractionCreate, create_interaction
+from storage.models import AuditEntry, Customer, Deal, Interaction, Member, Reminder, utcnow
 from tests.e2e.helpers import join, shown
 from tests.e2e.user import ScriptedUser
 
@@ -350,3 +352,97 @@ async def test_reassign_to_someone_who_blocked_the_bot_still_succeeds(
     told_old = await sales.reply()
     assert "Wang Fang" in told_old.text
     assert customer(db_url, customer_id).owner_id == in_db(db_url, lambda s: member(s, 2004).id)
+
+
+async def test_after_a_reassign_the_old_owner_reads_and_moves_nothing_of_the_customer(
+    emu: BotApiEmulator, admin: ScriptedUser, sales: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    """Li Na's deal and her reminder already delivered go to Wang Fang with the customer; what
+    Wang Fang writes next never reaches Li Na, and her old stage button changes nothing."""
+    wang = await join(emu, admin, 2004, "Wang Fang")
+    customer_id = seed(db_url, 2002, "Moving Customer")
+
+    def prepare(session: Session) -> tuple[int, int]:
+        li_na = member(session, 2002)
+        data = DealCreate(customer_id=customer_id, title="Forty chairs", stage="lead")
+        deal = create_deal(session, actor=li_na, data=data)
+        sent = Reminder(member_id=li_na.id or 0, customer_id=customer_id, kind="follow_up",
+                        due_at=utcnow() - timedelta(hours=1), status="sent")  # fmt: skip
+        session.add(sent)
+        session.flush()
+        return deal.id or 0, sent.id or 0
+
+    deal_id, reminder_id = in_db(db_url, prepare)
+    await open_card(admin, customer_id)
+    await admin.press(shown(catalogs, "en", "records.button.reassign"))
+    choose = await admin.reply()
+    await admin.press("Wang Fang", message=choose)
+    await admin.edited(choose)
+    await wang.reply()
+    await sales.reply()
+
+    def secret_note(session: Session) -> None:
+        data = InteractionCreate(customer_id, "call", utcnow(), summary="SECRET price 9,000")
+        create_interaction(session, actor=member(session, 2004), data=data)
+
+    in_db(db_url, secret_note)
+    await sales.send("/reminders")
+    assert (await sales.reply()).text == shown(catalogs, "en", "reminders.none")
+    await sales.send("/deals")
+    listing = await sales.reply()
+    assert listing.text == shown(catalogs, "en", "deals.none")
+    await sales.press_data(pack(DealAction("stage", deal_id, "1")), listing)
+    assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
+    assert in_db(db_url, lambda s: s.get_one(Deal, deal_id).stage) == "lead"
+    await wang.send("/reminders")
+    await wang.reply()
+    assert "SECRET price 9,000" in "".join(m.text for m in await wang.replies(1))
+    wang_id = in_db(db_url, lambda s: member(s, 2004).id)
+    assert in_db(db_url, lambda s: s.get_one(Deal, deal_id).owner_id) == wang_id
+    assert in_db(db_url, lambda s: s.get_one(Reminder, reminder_id).member_id) == wang_id
+
+
+async def test_merge_across_owners_hands_over_and_tells_both(
+    emu: BotApiEmulator, admin: ScriptedUser, sales: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    """Li Na's duplicate merged into Wang Fang's customer: its deal and open reminder become
+    Wang Fang's, and each is told, Li Na without the name of a customer she may not see."""
+    wang = await join(emu, admin, 2004, "Wang Fang")
+    survivor = seed(db_url, 2004, "Keep Wang", company="Acme")
+    duplicate = seed(db_url, 2002, "Dup Li")
+
+    def prepare(session: Session) -> tuple[int, int]:
+        li_na = member(session, 2002)
+        data = DealCreate(customer_id=duplicate, title="Forty chairs", stage="lead")
+        deal = create_deal(session, actor=li_na, data=data)
+        sent = Reminder(member_id=li_na.id or 0, customer_id=duplicate, kind="follow_up",
+                        due_at=utcnow() - timedelta(hours=1), status="sent")  # fmt: skip
+        session.add(sent)
+        session.flush()
+        return deal.id or 0, sent.id or 0
+
+    deal_id, reminder_id = in_db(db_url, prepare)
+    await open_card(admin, duplicate)
+    await admin.press(shown(catalogs, "en", "records.button.merge"))
+    await admin.replies(2)
+    await admin.send("acme")
+    results = await admin.reply()
+    await admin.press("Keep Wang · Acme", message=results)
+    summary = await admin.reply()
+    await admin.press(shown(catalogs, "en", "flow.button.save"), message=summary)
+    await admin.replies(2)
+    told = {"duplicate": "Dup Li", "actor": "Ada"}
+    assert (await wang.reply()).text == shown(
+        catalogs, "en", "records.merge.told_new", survivor="Keep Wang", id=survivor, count=1,
+        **told,
+    )  # fmt: skip
+    told_old = await sales.reply()
+    assert told_old.text == shown(
+        catalogs, "en", "records.merge.told_old", owner="Wang Fang", **told
+    )
+    assert "Keep Wang" not in told_old.text
+    await sales.send("/reminders")
+    assert (await sales.reply()).text == shown(catalogs, "en", "reminders.none")
+    wang_id = in_db(db_url, lambda s: member(s, 2004).id)
+    assert in_db(db_url, lambda s: s.get_one(Deal, deal_id).owner_id) == wang_id
+    assert in_db(db_url, lambda s: s.get_one(Reminder, reminder_id).member_id) == wang_id

@@ -308,3 +308,40 @@ def test_history_includes_the_customers_deals_and_notes(db: Database) -> None:
         ("customer", customer_id, "create"),
     ]
     assert history[1].changes == {"title": ["50 chairs", "60 chairs"]}
+
+
+def test_reassign_to_another_team_hands_over_deals_purchases_and_lost_reminders(
+    db: Database,
+) -> None:
+    """The old owner's sent reminder and the old manager's own one both move (neither may see
+    the customer any more); a finished one stays where it was."""
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        add_children(session, people.sales, customer_id)
+        due = utcnow() - timedelta(hours=1)
+        sent = Reminder(member_id=pk(people.sales), customer_id=customer_id, kind="k",
+                        due_at=due, status="sent")  # fmt: skip
+        managers = Reminder(member_id=pk(people.manager), customer_id=customer_id, kind="k",
+                            due_at=due)  # fmt: skip
+        done = Reminder(member_id=pk(people.manager), customer_id=customer_id, kind="k",
+                        due_at=due, status="done")  # fmt: skip
+        session.add_all([sent, managers, done])
+        session.flush()
+        result = reassign_customer(
+            session,
+            actor=people.admin,
+            customer_id=customer_id,
+            new_owner_id=pk(people.other_sales),
+        )
+        owners = {
+            model.__name__: set(
+                session.exec(select(model.owner_id).where(col(model.customer_id) == customer_id))
+            )
+            for model in (Deal, Purchase)
+        }
+        members = [session.get_one(Reminder, r.id).member_id for r in (sent, managers, done)]
+    new = people.other_sales.id
+    assert owners == {"Deal": {new}, "Purchase": {new}}
+    assert members == [new, new, people.manager.id]
+    assert result.reminders_moved == 3  # with add_children's pending one

@@ -9,13 +9,18 @@ from sqlmodel import Session, func, select
 
 from storage import reminders
 from storage.access import NotAllowed, NotFound
+from storage.agenda import get_agenda
 from storage.audit import list_audit
 from storage.db import Database
+from storage.interactions import InteractionCreate, create_interaction
+from storage.members import update_member
 from storage.models import Member, Reminder, Role, utcnow
 from storage.reminders import (
     ReminderKind,
+    claim_deliveries,
     create_follow_up,
     list_pending_reminders,
+    list_reminder_views,
     mark_done,
     snooze,
 )
@@ -205,3 +210,34 @@ def test_snooze_of_others_is_not_found_even_for_their_manager(db: Database) -> N
         audit = list_audit(session, entity_type="reminder", entity_id=reminder.id)
     assert reminder.due_at == due_at
     assert [entry.action for entry in audit] == ["create"]
+
+
+def test_reminder_text_leaves_out_a_customer_its_member_no_longer_sees(db: Database) -> None:
+    """A manager's reminder about a salesperson's customer, after the salesperson moved to
+    another team: the list, the delivery and the agenda keep the reminder's own text but show
+    neither the customer's name nor its last note."""
+    with db.session() as session:
+        admin = make_member(session, role=Role.ADMIN)
+        manager, other_manager = (make_member(session, role=Role.MANAGER) for _ in range(2))
+        sales = make_member(session, manager=manager)
+        customer = make_customer(session, owner=sales, name="Moved Along")
+        assert customer.id is not None
+        data = InteractionCreate(customer.id, "call", utcnow(), summary="SECRET price")
+        create_interaction(session, actor=sales, data=data)
+        follow_up(session, manager, due_in=timedelta(minutes=-1), customer_id=customer.id)
+        assert list_reminder_views(session, actor=manager)[0].customer_name == "Moved Along"
+        update_member(session, actor=admin, member_id=sales.id or 0, manager_id=other_manager.id)
+        [listed] = list_reminder_views(session, actor=manager)
+        [claimed] = claim_deliveries(
+            session, now=utcnow(), worker="w", limit=10, lease=timedelta(minutes=5)
+        )
+        today = utcnow().date()
+        agenda = get_agenda(
+            session, actor=manager, first=today, last=today, until=utcnow() + timedelta(days=1)
+        )
+    for view in (listed, claimed):
+        assert (view.customer_name, view.last_note) == (None, None)
+        assert view.reminder.text == "Call back about the quote"
+    assert [(i.text, i.customer_name) for i in agenda.follow_ups] == [
+        ("Call back about the quote", None)
+    ]
