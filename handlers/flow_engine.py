@@ -111,7 +111,8 @@ class FlowEngine:
         """Persist the state with a new revision, then send the step's question."""
         step_field = state.flow.field(state.step)
         if step_field is not None and step_field.suggest and not state.options:
-            state.options = [list(o) for o in await step_field.suggest(context, state.values)]
+            suggested = await step_field.suggest(context, state.values)
+            state.options = [list(o) for o in step_field.offerable(suggested, state.values)]
         state.revision += 1
         await self._persist(context, chat_id, state, update_id)
         text, keyboard = render(context, state)
@@ -195,7 +196,7 @@ class FlowEngine:
         chat_id: int,
     ) -> None:
         assert step_field.search is not None
-        found = await step_field.search(context, text.strip())
+        found = step_field.offerable(await step_field.search(context, text.strip()), state.values)
         state.options = [list(option) for option in found]
         key = "flow.search_results" if found else "flow.search_none"
         prefix = context.t(key, query=clip(text.strip())) + "\n\n"

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import NotFound, actor_id, member_scope, require_customer
 from storage.audit import diff, record_audit, snapshot
+from storage.customers import record_contact
 from storage.models import (
     Attachment,
     AuditEntry,
@@ -171,7 +172,11 @@ def merge_customers(
     session: Session, *, actor: Member, survivor_id: int, duplicate_id: int
 ) -> Customer:
     """Move the duplicate's phones, notes, deals, purchases, reminders and attachments to the
-    survivor, then soft-delete the duplicate. Managers and admins only; both must be visible."""
+    survivor, then soft-delete the duplicate. Managers and admins only; both must be visible.
+
+    The survivor's last contact becomes the later of the two: the duplicate's notes came
+    along, and a customer contacted yesterday under the other record is not stale.
+    """
     if actor.role == Role.SALES or survivor_id == duplicate_id:
         raise NotFound
     survivor = require_customer(session, actor=actor, customer_id=survivor_id)
@@ -200,6 +205,8 @@ def merge_customers(
             .values(customer_id=survivor_id)
         )
         moved[label] = result.rowcount  # type: ignore[attr-defined]
+    if duplicate.last_contact_at is not None:
+        record_contact(session, customer_id=survivor_id, at=duplicate.last_contact_at)
     _set_deleted(session, actor, duplicate, utcnow(), action=None)
     _touch(session, actor, survivor)
     record_audit(
