@@ -15,7 +15,7 @@ from storage.db import Database
 from storage.deals import DealCreate, create_deal
 from storage.models import Customer, Deal, Member, Purchase, Role, utcnow
 from storage.purchases import PurchaseCreate, create_purchase, purchases_total
-from tests.factories import make_customer, make_member, pk
+from tests.factories import last_contact_of, make_customer, make_member, pk
 
 
 def buy(
@@ -141,11 +141,6 @@ def test_purchases_total_of_other_salespersons_customer_is_not_found(db: Databas
             purchases_total(session, actor=sales, customer_id=customer.id)
 
 
-def _last_contact(session: Session, customer: Customer) -> datetime | None:
-    session.expire_all()
-    return session.get_one(Customer, customer.id).last_contact_at
-
-
 def test_create_purchase_is_a_contact_on_its_date(db: Database) -> None:
     with db.session() as session:
         sales = make_member(session)
@@ -154,8 +149,8 @@ def test_create_purchase_is_a_contact_on_its_date(db: Database) -> None:
         week_ago = (utcnow() - timedelta(days=7)).date()
         data = PurchaseCreate(customer_id=pk(customer), product="Desk", purchased_on=week_ago)
         create_purchase(session, actor=sales, data=data)
-        assert _last_contact(session, customer) == datetime.combine(week_ago, time.min, UTC)
+        assert last_contact_of(session, customer) == datetime.combine(week_ago, time.min, UTC)
         before = utcnow()
         today = replace(data, purchased_on=before.date())
         create_purchase(session, actor=sales, data=today)
-        assert (_last_contact(session, customer) or before) >= before
+        assert (last_contact_of(session, customer) or before) >= before
