@@ -33,7 +33,7 @@ from storage.customer_changes import HistoryEntry, list_customer_history
 from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Role, utcnow
-from storage.parsing import Money
+from storage.parsing import Money, clean_text
 from storage.search import CustomerCard, get_customer_card
 
 NOTES_PER_PAGE = 5
@@ -352,8 +352,12 @@ def build_card_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmConte
         match = CARD_ID.search(replied.split("\n")[0])
         assert match is not None
         assert message.text is not None
+        summary = clean_text(message.text).strip()  # a note may keep its line breaks
+        if not summary:
+            await message.reply_text(context.t("parse.text.empty"))
+            return
         data = InteractionCreate(
-            customer_id=int(match[1]), kind=NOTE_KIND, happened_at=utcnow(), summary=message.text
+            customer_id=int(match[1]), kind=NOTE_KIND, happened_at=utcnow(), summary=summary
         )
         try:
             await context.db.run(create_interaction, actor=context.require_member(), data=data)

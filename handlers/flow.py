@@ -73,9 +73,18 @@ class Field:
     when: Callable[[dict[str, Any]], bool] | None = None
     accepts_voice: bool = False
     accepts_contact: bool = False
+    # Another search step whose pick is never offered here (a merge's two customers).
+    not_same_as: str | None = None
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices
+
+    def offerable(self, options: list[Option], values: dict[str, Any]) -> list[Option]:
+        """Search results or suggestions without the record picked in `not_same_as`."""
+        picked = values.get(self.not_same_as) if self.not_same_as else None
+        if not isinstance(picked, dict):
+            return options
+        return [option for option in options if option[0] != picked.get("id")]
 
     def applies(self, values: dict[str, Any]) -> bool:
         return self.when is None or self.when(values)

@@ -27,7 +27,7 @@ from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.drafts import commit_draft, delete_draft, get_draft, save_draft
 from storage.models import Draft
-from storage.parsing import ParseError
+from storage.parsing import ParseError, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,21 +61,24 @@ class FlowEngine:
         values: dict[str, Any] | None = None,
         attachments: list[list[str]] | None = None,
     ) -> None:
-        """Begin a flow, prefilled if given; an unfinished draft is offered first."""
+        """Begin a flow, prefilled if given; an unfinished draft is offered first.
+
+        Prefilled text (a /log or /remind sentence, a shared contact's name) skipped the
+        parsers, so it is cleaned here like a typed answer in `_answer`.
+        """
         chat_id = _chat_id(update)
+        values = _cleaned(values or {})
         existing = await self._load(context)
         if existing is not None:
             existing.pending = {
                 "flow": flow_name,
-                "values": values or {},
+                "values": values,
                 "attachments": attachments or [],
             }
             await self._offer_resume(context, chat_id, existing, update.update_id)
             return
         flow = self.flows[flow_name]
-        state = State(
-            flow=flow, step="", values=dict(values or {}), attachments=list(attachments or [])
-        )
+        state = State(flow=flow, step="", values=values, attachments=list(attachments or []))
         state.step = flow.first_open_step(state.values)
         await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
         await self._ask(context, chat_id, state, update.update_id)
@@ -111,7 +114,8 @@ class FlowEngine:
         """Persist the state with a new revision, then send the step's question."""
         step_field = state.flow.field(state.step)
         if step_field is not None and step_field.suggest and not state.options:
-            state.options = [list(o) for o in await step_field.suggest(context, state.values)]
+            suggested = await step_field.suggest(context, state.values)
+            state.options = [list(o) for o in step_field.offerable(suggested, state.values)]
         state.revision += 1
         await self._persist(context, chat_id, state, update_id)
         text, keyboard = render(context, state)
@@ -163,6 +167,7 @@ class FlowEngine:
                 context, chat_id, state, update_id, prefix=context.t("flow.wrong_type") + "\n\n"
             )
             return
+        text = clean_text(text)
         if step_field.search is not None:
             await self._search(context, state, step_field, text, update_id, chat_id)
             return
@@ -195,7 +200,7 @@ class FlowEngine:
         chat_id: int,
     ) -> None:
         assert step_field.search is not None
-        found = await step_field.search(context, text.strip())
+        found = step_field.offerable(await step_field.search(context, text.strip()), state.values)
         state.options = [list(option) for option in found]
         key = "flow.search_results" if found else "flow.search_none"
         prefix = context.t(key, query=clip(text.strip())) + "\n\n"
@@ -425,6 +430,21 @@ class FlowEngine:
             [MessageHandler(answers, self.on_message)],
             [CallbackQueryHandler(self.on_button, pattern=pattern_for(FlowButton))],
         )
+
+
+def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
+    """Prefilled values with every text in them cleaned (`storage.parsing.clean_text`)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return clean_text(value)
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        return value
+
+    return {key: clean(value) for key, value in values.items()}
 
 
 def _chat_id(update: Update) -> int:

@@ -49,7 +49,7 @@ from storage.customers import (
 from storage.dates import When
 from storage.deals import DealCreate, create_deal
 from storage.models import Customer, Deal
-from storage.parsing import MAX_LENGTHS
+from storage.parsing import MAX_LENGTHS, clean_text
 from storage.search import find_customers
 
 FLOW_NAME = "quick_log"
@@ -231,7 +231,7 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
     async def quick_log(update: Update, context: CrmContext) -> None:
         message = update.effective_message
         assert message is not None
-        text = command_text(message.text or "")
+        text = command_text(clean_text(message.text or ""))  # cleaned before it is read
         if not text:
             await context.bot.send_message(message.chat_id, context.t("quick_log.usage"))
             return

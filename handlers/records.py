@@ -17,6 +17,7 @@ deleted or foreign customer, or a role that may not do this, gets the same "not 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -146,7 +147,10 @@ FLOWS: tuple[Flow, ...] = (
     Flow(name=EDIT_FLOW, fields=EDIT_FIELDS, save=_save_edit, after_save=_after_save),
     Flow(
         name=MERGE_FLOW,
-        fields=(Field("duplicate", required=True, search=search), customer_field("survivor")),
+        fields=(
+            Field("duplicate", required=True, search=search, not_same_as="survivor"),
+            dataclasses.replace(customer_field("survivor"), not_same_as="duplicate"),
+        ),
         save=_save_merge,
         after_save=_after_merge,
     ),

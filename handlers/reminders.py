@@ -45,7 +45,7 @@ from storage.access import NotFound
 from storage.customers import get_customer
 from storage.dates import search_when
 from storage.models import Customer, Member, Reminder
-from storage.parsing import ParseError, parse_text
+from storage.parsing import ParseError, clean_text, parse_text
 from storage.reminders import (
     ReminderView,
     create_follow_up,
@@ -292,7 +292,7 @@ def _view_of(actor: Member, reminder_id: int) -> Callable[[Session], ReminderVie
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
     async def remind(update: Update, context: CrmContext) -> None:
         assert update.message is not None
-        sentence = (update.message.text or "").partition(" ")[2].strip()
+        sentence = clean_text(update.message.text or "").partition(" ")[2].strip()
         values = await _read_sentence(context, sentence) if sentence else {}
         await engine.start(update, context, "remind", values=values)
 

@@ -23,6 +23,7 @@ from storage.access import (
     visible_customers,
 )
 from storage.audit import diff, record_audit, snapshot
+from storage.customers import record_contact
 from storage.models import (
     Attachment,
     AuditEntry,
@@ -191,7 +192,10 @@ def merge_customers(
     survivor, then soft-delete the duplicate. Managers and admins only; both must be visible.
 
     What moved belongs to the survivor's owner from now on (`_hand_over`): the duplicate's
-    owner may not see the survivor, and must not keep reading it through a reminder or deal."""
+    owner may not see the survivor, and must not keep reading it through a reminder or deal.
+    The survivor's last contact becomes the later of the two: the duplicate's notes came
+    along, and a customer contacted yesterday under the other record is not stale.
+    """
     if actor.role == Role.SALES or survivor_id == duplicate_id:
         raise NotFound
     survivor = require_customer(session, actor=actor, customer_id=survivor_id)
@@ -221,6 +225,8 @@ def merge_customers(
         )
         moved[label] = result.rowcount  # type: ignore[attr-defined]
     reminders_moved = _hand_over(session, customer=survivor, from_owner_id=duplicate.owner_id)
+    if duplicate.last_contact_at is not None:
+        record_contact(session, customer_id=survivor_id, at=duplicate.last_contact_at)
     _set_deleted(session, actor, duplicate, utcnow(), action=None)
     _touch(session, actor, survivor)
     record_audit(

@@ -8,9 +8,10 @@ a salesperson must learn that a colleague already owns this customer, though not
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.access import owner_scope, require_customer
@@ -82,6 +83,22 @@ def create_customer(session: Session, *, actor: Member, data: CustomerCreate) ->
         changes={k: [None, v] for k, v in vars(data).items() if v not in (None, [], "")},
     )
     return customer
+
+
+def record_contact(session: Session, *, customer_id: int, at: datetime) -> None:
+    """Move a customer's last contact forward to `at`, never back, in the caller's transaction.
+
+    Every touch calls it (a note, a purchase, a new deal, a stage move, a merge), since the
+    stay-in-touch nudges and the digest's stale count promise that any of them counts as
+    contact. A late entry for an old visit does not make the customer look neglected, and
+    the condition sits in the UPDATE, so of two touches at once the later one stays.
+    """
+    last = col(Customer.last_contact_at)
+    session.execute(
+        update(Customer)
+        .where(col(Customer.id) == customer_id, or_(last.is_(None), last < at))
+        .values(last_contact_at=at)
+    )
 
 
 def find_duplicates(

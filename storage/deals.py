@@ -4,6 +4,7 @@ A deal is owned by the salesperson who works it. When a manager or admin opens a
 team customer it goes to the customer's owner, so it shows up in that salesperson's pipeline
 rather than in the manager's. Every stage move is kept as a `DealStageChange` (who, when, why)
 besides the audit entry, because the pipeline history is shown to members, the audit log is not.
+Opening a deal and moving its stage are contact with the customer (`record_contact`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import actor_id, owner_for, owner_scope, require_customer, require_deal
 from storage.audit import diff, record_audit, snapshot
+from storage.customers import record_contact
 from storage.models import Customer, Deal, DealStageChange, Member, utcnow
 
 WON = "won"
@@ -67,6 +69,7 @@ def create_deal(session: Session, *, actor: Member, data: DealCreate) -> Deal:
             deal_id=deal_id, to_stage=data.stage, changed_by_id=actor_id(actor), changed_at=now
         )
     )
+    record_contact(session, customer_id=data.customer_id, at=now)
     record_audit(
         session,
         actor_id=actor.id,
@@ -115,6 +118,7 @@ def change_stage(
     else:
         deal.closed_at, deal.close_reason = None, None
     deal.updated_by_id, deal.updated_at = actor.id, now
+    record_contact(session, customer_id=deal.customer_id, at=now)
     after = snapshot(stage=deal.stage, closed_at=deal.closed_at, close_reason=deal.close_reason)
     record_audit(
         session,

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import owner_scope
 from storage.models import Customer, CustomerPhone, Deal, Interaction, Member, Purchase
+from storage.parsing import clean_text
 
 Value = str | int | float | Decimal | date | datetime | list[str] | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -27,10 +28,13 @@ BOM = "\ufeff"  # first in a CSV, or Excel reads its Chinese as mojibake
 
 
 def defuse(text: str) -> str:
-    """Text a spreadsheet would evaluate, made literal with a leading apostrophe.
+    """Text a spreadsheet would evaluate, made literal with a leading apostrophe, and without
+    control or bidirectional characters (`clean_text`: rows stored before entry cleaned them
+    still carry them, and openpyxl refuses a control character in a cell).
 
     Shared by every file we hand out (exports, an import's error file).
     """
+    text = clean_text(text)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -18,7 +18,14 @@ from datetime import date
 from typing import Any
 
 from storage.import_mapping import fold
-from storage.parsing import MAX_LENGTHS, ParseError, parse_birthday, parse_email, parse_phones
+from storage.parsing import (
+    MAX_LENGTHS,
+    ParseError,
+    clean_text,
+    parse_birthday,
+    parse_email,
+    parse_phones,
+)
 
 MAX_CHOICE_LENGTH = 32  # customer.source / customer.category columns
 MAX_TAGS = 20
@@ -150,7 +157,12 @@ def _cell_values(
 
 
 def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
-    """The row as it will be stored; raises Rejected with a reason code from REASONS."""
+    """The row as it will be stored; raises Rejected with a reason code from REASONS.
+
+    Cells are cleaned first (`clean_text`), as typed answers are: a name that is only control
+    characters counts as missing.
+    """
+    cells = [clean_text(cell) for cell in cells]
     if not any(cells[i] for i, target in enumerate(rules.targets) if target == "name"):
         raise Rejected("missing_name")
     fields: dict[str, Any] = {}

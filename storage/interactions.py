@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import actor_id, owner_scope, require_customer
 from storage.audit import diff, record_audit, snapshot
+from storage.customers import record_contact
 from storage.models import Attachment, Customer, Interaction, Member
 
 INTERACTION_KINDS = ("call", "visit", "meeting", "email", "message")
@@ -59,11 +60,8 @@ class InteractionCreate:
 
 
 def create_interaction(session: Session, *, actor: Member, data: InteractionCreate) -> Interaction:
-    """Record a note with its files and move the customer's last contact forward.
-
-    `last_contact_at` only moves forward, so a note entered late for an old visit does not
-    make a customer look neglected.
-    """
+    """Record a note with its files and move the customer's last contact forward to when it
+    happened (`record_contact`)."""
     customer = require_customer(session, actor=actor, customer_id=data.customer_id)
     interaction = Interaction(
         customer_id=data.customer_id,
@@ -90,8 +88,7 @@ def create_interaction(session: Session, *, actor: Member, data: InteractionCrea
                 created_by_id=actor_id(actor),
             )
         )
-    if customer.last_contact_at is None or customer.last_contact_at < data.happened_at:
-        customer.last_contact_at = data.happened_at
+    record_contact(session, customer_id=data.customer_id, at=data.happened_at)
     after = snapshot(
         customer_id=data.customer_id,
         kind=data.kind,

@@ -22,6 +22,7 @@ class InviteProblem(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     ALREADY_MEMBER = "already_member"
+    WITHDRAWN = "withdrawn"  # the inviter is deactivated or may no longer invite this role
 
 
 def create_invite(
@@ -49,7 +50,10 @@ def redeem_invite(
     """Register the Telegram user with the invite's role, using the code up atomically.
 
     The conditional UPDATE makes two simultaneous redemptions of one code impossible on
-    SQLite and PostgreSQL alike.
+    SQLite and PostgreSQL alike. A link is only as good as its inviter now: one sent by a
+    member since deactivated, or whose current role may not invite this role (a manager made
+    a salesperson), is refused and stays unused, since it would place a newcomer in a team
+    nobody leads any more.
     """
     now = now or utcnow()
     invite = session.exec(select(Invite).where(col(Invite.code) == code)).first()
@@ -59,6 +63,9 @@ def redeem_invite(
         return InviteProblem.USED
     if invite.expires_at <= now:
         return InviteProblem.EXPIRED
+    inviter = session.get(Member, invite.created_by_id)
+    if inviter is None or not inviter.active or not may_invite(inviter, Role(invite.role)):
+        return InviteProblem.WITHDRAWN
     member = get_member_by_telegram_id(session, telegram_id=profile.telegram_id)
     if member is not None and member.active:
         return InviteProblem.ALREADY_MEMBER
@@ -74,8 +81,10 @@ def redeem_invite(
         session.add(member)
     member.username = profile.username
     member.display_name = profile.display_name
+    # A manager since made admin leads no team: the newcomer joins without one.
+    manager_id = invite.manager_id if inviter.role == Role.MANAGER else None
     member.role = invite.role
-    member.manager_id = invite.manager_id
+    member.manager_id = manager_id
     member.active = True
     member.updated_at = now
     session.flush()
@@ -86,6 +95,6 @@ def redeem_invite(
         action="invite",
         entity_type="member",
         entity_id=member.id,  # type: ignore[arg-type]
-        changes={"role": [None, invite.role], "manager_id": [None, invite.manager_id]},
+        changes={"role": [None, invite.role], "manager_id": [None, manager_id]},
     )
     return member

@@ -3,7 +3,8 @@
 Every parser is a pure function that never raises: it returns the value or a `ParseError`
 whose `key` is a catalog message (handlers/locales/*/parsing.po) that says what is wrong and
 shows an accepted example, so a chat step can ask again and keep the draft. Input is NFKC
-normalised first, so full-width digits, ＠ and ￥ typed on Chinese keyboards work.
+normalised first, so full-width digits, ＠ and ￥ typed on Chinese keyboards work, and
+cleaned (`clean_text`) of control characters and bidirectional overrides.
 
 Decisions:
 - Emails: domain lowercased (email-validator's normal form), local part kept as typed.
@@ -72,13 +73,38 @@ MAX_QUANTITY = Decimal(10) ** 9
 _CENT = Decimal("0.01")
 
 
+# Control characters (Unicode category Cc) but the line breaks and tab of multi-line text, and
+# the Bidi_Control characters: marks, embeddings, overrides and isolates.
+_UNSAFE = dict.fromkeys(
+    [
+        *(c for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r"),
+        0x061C,
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+)
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters (a BEL, an ESC sequence) or bidirectional controls.
+
+    Names typed, pasted or imported carried them into the database and out into exports:
+    invisible, they make two equal-looking names differ, and an override (U+202E) shows a
+    name reversed wherever it is displayed. Tabs and line breaks stay for multi-line text;
+    single-line fields collapse them with the rest of the whitespace (`parse_text`).
+    """
+    return text.translate(_UNSAFE)
+
+
 def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
+    return clean_text(unicodedata.normalize("NFKC", text)).strip()
 
 
 def parse_text(text: str | None, *, field: str, required: bool = True) -> str | ParseError:
-    """Free text with whitespace collapsed; "" for an optional field left empty."""
-    cleaned = " ".join((text or "").split())
+    """Free text, cleaned, with whitespace collapsed; "" for an optional field left empty."""
+    cleaned = " ".join(clean_text(text or "").split())
     if not cleaned:
         return ParseError("parse.text.empty") if required else ""
     limit = MAX_LENGTHS[field]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import bindparam, func
@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 
 from storage.access import NotFound, actor_id, owner_for, require_customer, require_deal
 from storage.audit import diff, record_audit, snapshot
-from storage.models import Member, Purchase
+from storage.customers import record_contact
+from storage.models import Member, Purchase, utcnow
 
 _CENT = Decimal("0.01")
 
@@ -37,7 +38,8 @@ def create_purchase(session: Session, *, actor: Member, data: PurchaseCreate) ->
     """Record a purchase for a customer the actor may see.
 
     A deal given must be one of this customer's: another customer's deal (a stale button, a
-    forged id) is refused with the same NotFound as an invisible one.
+    forged id) is refused with the same NotFound as an invisible one. The purchase is contact
+    with the customer on its date (`record_contact`).
     """
     customer = require_customer(session, actor=actor, customer_id=data.customer_id)
     if data.deal_id is not None:
@@ -50,6 +52,7 @@ def create_purchase(session: Session, *, actor: Member, data: PurchaseCreate) ->
     session.add(purchase)
     session.flush()
     assert purchase.id is not None
+    record_contact(session, customer_id=data.customer_id, at=_contact_time(data.purchased_on))
     record_audit(
         session,
         actor_id=actor.id,
@@ -59,6 +62,15 @@ def create_purchase(session: Session, *, actor: Member, data: PurchaseCreate) ->
         changes=diff({}, snapshot(**asdict(data), owner_id=purchase.owner_id)),
     )
     return purchase
+
+
+def _contact_time(purchased_on: date) -> datetime:
+    """Now for a purchase of today (or a later date), else the start of its day: a purchase
+    entered late does not count as a contact made today."""
+    now = utcnow()
+    if purchased_on >= now.date():
+        return now
+    return datetime.combine(purchased_on, time.min, tzinfo=UTC)
 
 
 def purchases_total(session: Session, *, actor: Member, customer_id: int) -> dict[str, Decimal]:

@@ -66,6 +66,7 @@ from storage.models import (
     Role,
     utcnow,
 )
+from storage.parsing import clean_text
 from storage.purchases import spent_per_currency
 from storage.reminders import ReminderStatus
 from storage.search_index import (
@@ -88,7 +89,8 @@ Tier = Callable[[int], Iterable[int]]
 
 
 def normalise_query(query: str) -> str:
-    return " ".join(query.split()).casefold()[:MAX_QUERY]
+    """Cleaned like stored text (`clean_text`): a name pasted with a direction mark matches."""
+    return " ".join(clean_text(query).split()).casefold()[:MAX_QUERY]
 
 
 def find_customers(

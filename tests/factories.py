@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import string
+from datetime import datetime
 
 from sqlmodel import Session
 from telegram import Update
@@ -107,3 +108,9 @@ def message_update(update_id: int, chat_id: int, text: str = "hi") -> Update:
     )
     assert update is not None
     return update
+
+
+def last_contact_of(session: Session, customer: Customer) -> datetime | None:
+    """The customer's last contact as stored (touches move it with an UPDATE)."""
+    session.expire_all()
+    return session.get_one(Customer, customer.id).last_contact_at

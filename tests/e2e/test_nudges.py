@@ -16,9 +16,10 @@ from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.members import get_member_by_telegram_id, set_member_language
-from storage.models import Member, Reminder
+from storage.models import Customer, Member, Reminder, utcnow
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import shown
+from tests.e2e.test_deal_flow import add_deal, open_card
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
 
@@ -195,3 +196,23 @@ def _member(session: Session) -> Member:
     member = get_member_by_telegram_id(session, telegram_id=ADMIN_ID)
     assert member is not None
     return member
+
+
+async def test_stage_move_meanwhile_counts_as_contact_and_drops_the_nudge(
+    app: CrmApplication, admin: ScriptedUser, database: Database, clock: Clock, db_url: str
+) -> None:
+    """The stage move is recorded at the real time, so the clock is pinned just after it, at
+    14:00 in Shanghai (working hours, or the nudge would wait for them)."""
+    clock.now = utcnow().replace(hour=6, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    await member_of(admin)
+    customer_id = add_customer(database)
+    deal_id = add_deal(db_url, admin, customer_id)
+    stale = {"category": "loyal", "last_contact_at": clock.now - timedelta(days=45)}
+    database.run_sync(lambda s: s.get_one(Customer, customer_id).sqlmodel_update(stale))
+    assert await scheduler.plan_due_nudges(app) == 1
+    card = await open_card(admin, deal_id)
+    await admin.press("Negotiation", message=card)
+    await admin.edited(card)
+    assert await scheduler.deliver_due(app) == 0  # contacted since it was planned
+    [row] = nudges(database)
+    assert (row.kind, row.status) == ("stay_in_touch", "done")

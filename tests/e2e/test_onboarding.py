@@ -138,3 +138,51 @@ async def test_member_opening_an_invite_leaves_it_unused(admin: ScriptedUser, ca
     await admin.reply()
     assert (await admin.reply()).text == shown(catalogs, "en", "start.already_member")
     assert first_line(catalogs, "en", "start.already_member") in admin.transcript()
+
+
+async def _manager_with_sales_link(emu: BotApiEmulator, admin: ScriptedUser) -> str:
+    """Mia joins as a manager and makes a link for a salesperson of her team."""
+    mia = await join(emu, admin, 3003, "Mia", "A manager")
+    await mia.send("/invite")
+    return (await mia.reply()).text
+
+
+async def _admin_changes_mia(admin: ScriptedUser, button: str) -> None:
+    await admin.send("/team")
+    team = await admin.reply()
+    await admin.press("Mia · manager", message=team)
+    card = await admin.edited(team)
+    await admin.press(button, message=card)
+    await admin.edited(card)
+
+
+async def _refused_and_unused(emu: BotApiEmulator, link: str, catalogs: Catalogs, db_url: str):
+    sam = ScriptedUser(emu, 2002, "Sam")
+    await sam.send(f"/start {start_code(link)}")
+    assert (await sam.reply()).text == shown(
+        catalogs, "en", "invite.problem.withdrawn", user_id=2002
+    )
+    await sam.send("/help")
+    assert (await sam.reply()).text == shown(catalogs, "en", "gate.stranger", user_id=2002)
+    db = Database(db_url)
+    with db.session() as session:
+        invite = session.exec(select(Invite).where(Invite.code == start_code(link))).one()
+        assert (invite.used_at, invite.used_by_id) == (None, None)
+        assert session.exec(select(Member).where(Member.telegram_id == 2002)).first() is None
+    db.close()
+
+
+async def test_deactivated_managers_invite_link_is_refused(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    link = await _manager_with_sales_link(emu, admin)
+    await _admin_changes_mia(admin, "Deactivate")
+    await _refused_and_unused(emu, link, catalogs, db_url)
+
+
+async def test_manager_demoted_to_sales_cannot_be_joined_through_old_link(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    link = await _manager_with_sales_link(emu, admin)
+    await _admin_changes_mia(admin, "Make salesperson")
+    await _refused_and_unused(emu, link, catalogs, db_url)

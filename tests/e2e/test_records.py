@@ -446,3 +446,30 @@ async def test_merge_across_owners_hands_over_and_tells_both(
     wang_id = in_db(db_url, lambda s: member(s, 2004).id)
     assert in_db(db_url, lambda s: s.get_one(Deal, deal_id).owner_id) == wang_id
     assert in_db(db_url, lambda s: s.get_one(Reminder, reminder_id).member_id) == wang_id
+async def test_merge_never_offers_the_customer_itself_and_keeps_the_later_contact(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    await admin.send("/help")
+    await admin.reply()
+    survivor = seed(db_url, 1001, "Keep Me", company="Acme")
+    duplicate = seed(db_url, 1001, "Keep Me Twice")
+    contacted = utcnow() - timedelta(days=3)
+
+    def contact(session: Session) -> None:
+        session.get_one(Customer, survivor).last_contact_at = contacted - timedelta(days=60)
+        session.get_one(Customer, duplicate).last_contact_at = contacted
+
+    in_db(db_url, contact)
+    await open_card(admin, duplicate)
+    await admin.press(shown(catalogs, "en", "records.button.merge"))
+    _, ask = await admin.replies(2)
+    assert "Keep Me · Acme" in ask.button_labels  # the recent customers, without itself
+    assert "Keep Me Twice" not in ask.button_labels
+    await admin.send("keep me")
+    results = await admin.reply()
+    assert "Keep Me Twice" not in results.button_labels
+    await admin.press("Keep Me · Acme", message=results)
+    summary = await admin.reply()
+    await admin.press(shown(catalogs, "en", "flow.button.save"), message=summary)
+    await admin.replies(2)
+    assert customer(db_url, survivor).last_contact_at == contacted

@@ -184,6 +184,26 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
     assert gone.changes["merged_into"] == [None, survivor]
 
 
+@pytest.mark.parametrize("later", ["survivor", "duplicate"])
+def test_merge_keeps_the_later_last_contact_of_the_two(db: Database, later: str) -> None:
+    recent, old = utcnow() - timedelta(days=2), utcnow() - timedelta(days=80)
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales)
+        duplicate = add_customer(session, people.teammate)
+        session.get_one(Customer, survivor).last_contact_at = (
+            old if later != "survivor" else recent
+        )
+        session.get_one(Customer, duplicate).last_contact_at = (
+            recent if later != "survivor" else old
+        )
+        merge_customers(
+            session, actor=people.manager, survivor_id=survivor, duplicate_id=duplicate
+        )
+    with db.session() as session:
+        assert session.get_one(Customer, survivor).last_contact_at == recent
+
+
 @pytest.mark.parametrize("who", ["sales", "other_team"])
 def test_merge_refused_for_sales_or_outside_scope(db: Database, who: str) -> None:
     with db.session() as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,7 +22,7 @@ from storage.deals import (
     list_stage_changes,
 )
 from storage.models import Customer, Deal, DealStageChange, Member, Role, utcnow
-from tests.factories import make_customer, make_member
+from tests.factories import last_contact_of, make_customer, make_member
 
 STAGES = ("lead", "qualified", "proposal", "won", "lost")
 
@@ -326,3 +326,27 @@ def test_list_stage_changes_of_other_salespersons_deal_is_not_found(db: Database
         assert deal.id is not None
         with pytest.raises(NotFound):
             list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+
+
+def test_create_deal_is_a_contact_with_the_customer(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        customer.last_contact_at = utcnow() - timedelta(days=90)
+        before = utcnow()
+        new_deal(session, people.sales, customer)
+        assert (last_contact_of(session, customer) or before) > before
+
+
+def test_change_stage_is_a_contact_with_the_customer(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        deal = new_deal(session, people.sales, customer)
+        assert deal.id is not None
+        customer.last_contact_at = utcnow() - timedelta(days=90)
+        before = utcnow()
+        change_stage(
+            session, actor=people.sales, deal_id=deal.id, stage="won", reason="", stages=STAGES
+        )
+        assert (last_contact_of(session, customer) or before) > before

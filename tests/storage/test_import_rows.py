@@ -99,3 +99,17 @@ def test_fingerprint_is_the_same_for_the_same_values_typed_differently() -> None
     third = normalise_row(row(name="Ada", phone="13800138001"), rules())
     assert first.fingerprint == second.fingerprint
     assert first.fingerprint != third.fingerprint
+
+
+def test_normalise_row_strips_control_and_bidi_characters() -> None:
+    values = normalise_row(
+        row(name="Zh\x1bang\u202eWei", source="微\x07信", tags="vip\u2066,\x1bexpo"), rules()
+    )
+    assert values.fields["name"] == "ZhangWei"
+    assert (values.fields["source"], values.fields["tags"]) == ("微信", ["vip", "expo"])
+
+
+def test_normalise_row_name_of_only_control_characters_is_missing() -> None:
+    with pytest.raises(Rejected) as rejected:
+        normalise_row(row(name="\x07\u202e", phone="13800138000"), rules())
+    assert rejected.value.reason == "missing_name"

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from storage.access import NotAllowed
 from storage.audit import list_audit
@@ -184,6 +184,43 @@ def test_redeem_invite_reactivates_deactivated_member_with_new_role(db: Database
         Role.MANAGER,
         None,
     )
+
+
+def _change_inviter(db: Database, invite: Invite, **values: object) -> None:
+    def change(session: Session) -> None:
+        inviter = session.get_one(Member, invite.created_by_id)
+        for name, value in values.items():
+            setattr(inviter, name, value)
+
+    db.run_sync(change)
+
+
+@pytest.mark.parametrize(
+    ("inviter_role", "role", "change"),
+    [
+        (Role.MANAGER, Role.SALES, {"active": False}),
+        (Role.MANAGER, Role.SALES, {"role": Role.SALES}),
+        (Role.ADMIN, Role.MANAGER, {"role": Role.MANAGER}),
+        (Role.ADMIN, Role.SALES, {"active": False}),
+    ],
+)
+def test_redeem_invite_refuses_when_inviter_may_no_longer_invite(
+    db: Database, inviter_role: Role, role: Role, change: dict[str, object]
+) -> None:
+    invite = invite_from(db, role, inviter_role=inviter_role)
+    _change_inviter(db, invite, **change)
+    profile = make_profile()
+    assert redeem(db, invite.code, profile) == InviteProblem.WITHDRAWN
+    assert members_with(db, profile.telegram_id) == []
+    assert stored_invite(db, invite.code).used_at is None
+
+
+def test_redeem_invite_of_manager_since_made_admin_joins_no_team(db: Database) -> None:
+    invite = invite_from(db, Role.SALES, inviter_role=Role.MANAGER)
+    _change_inviter(db, invite, role=Role.ADMIN)
+    member = redeem(db, invite.code, make_profile())
+    assert isinstance(member, Member)
+    assert (member.role, member.manager_id) == (Role.SALES, None)
 
 
 def test_redeem_invite_concurrently_registers_exactly_one_member(db: Database) -> None:

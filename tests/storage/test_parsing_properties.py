@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from storage.parsing import (
     Birthday,
     Money,
     ParseError,
+    clean_text,
     extract_amounts,
     extract_emails,
     extract_phones,
@@ -38,11 +40,64 @@ _ALPHABET = st.sampled_from(
 TEXTS = st.one_of(st.text(max_size=60), st.text(_ALPHABET, max_size=30))
 FAST = settings(max_examples=200, deadline=None)
 
+# Bidi_Control in the Unicode character database: marks, embeddings, overrides, isolates.
+BIDI_CONTROLS = frozenset(
+    [
+        "\u061c",
+        "\u200e",
+        "\u200f",
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+    ]
+)
+_INVISIBLE = st.sampled_from(
+    sorted(
+        BIDI_CONTROLS | {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"}
+    )
+)
+# Ordinary text with control and bidirectional characters mixed in, as pasted or imported.
+HOSTILE = st.text(st.one_of(_INVISIBLE, st.characters(), _ALPHABET), max_size=60)
+
+
+def _unsafe(char: str) -> bool:
+    """What no stored text may hold: controls (but tab and line breaks), bidi controls."""
+    return char in BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in "\t\n\r")
+
 
 @FAST
 @given(TEXTS)
 def test_parse_text_never_raises(text: str) -> None:
     assert isinstance(parse_text(text, field="tag", required=False), str | ParseError)
+
+
+@FAST
+@given(HOSTILE)
+def test_clean_text_drops_exactly_the_unsafe_characters(text: str) -> None:
+    cleaned = clean_text(text)
+    assert cleaned == "".join(c for c in text if not _unsafe(c))
+    assert clean_text(cleaned) == cleaned
+
+
+@FAST
+@given(HOSTILE, st.booleans())
+def test_parse_text_never_lets_control_or_bidi_characters_through(
+    text: str, required: bool
+) -> None:
+    parsed = parse_text(text, field="summary", required=required)
+    assert isinstance(parsed, str | ParseError)
+    if isinstance(parsed, str):
+        assert not any(_unsafe(c) or c in "\t\n\r" for c in parsed)
+        assert parsed or not required  # emptied by the cleaning: a required field asks again
+
+
+@FAST
+@given(HOSTILE)
+def test_phone_and_email_parsers_never_raise_on_control_characters(text: str) -> None:
+    assert isinstance(parse_phones(text, region="CN"), list | ParseError)
+    email = parse_email(text)
+    assert isinstance(email, str | ParseError)
+    if isinstance(email, str):
+        assert not any(_unsafe(c) for c in email)
 
 
 @FAST

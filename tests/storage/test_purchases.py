@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from storage.db import Database
 from storage.deals import DealCreate, create_deal
 from storage.models import Customer, Deal, Member, Purchase, Role, utcnow
 from storage.purchases import PurchaseCreate, create_purchase, purchases_total
-from tests.factories import make_customer, make_member
+from tests.factories import last_contact_of, make_customer, make_member, pk
 
 
 def buy(
@@ -138,3 +139,18 @@ def test_purchases_total_of_other_salespersons_customer_is_not_found(db: Databas
         assert customer.id is not None
         with pytest.raises(NotFound):
             purchases_total(session, actor=sales, customer_id=customer.id)
+
+
+def test_create_purchase_is_a_contact_on_its_date(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        customer.last_contact_at = utcnow() - timedelta(days=90)
+        week_ago = (utcnow() - timedelta(days=7)).date()
+        data = PurchaseCreate(customer_id=pk(customer), product="Desk", purchased_on=week_ago)
+        create_purchase(session, actor=sales, data=data)
+        assert last_contact_of(session, customer) == datetime.combine(week_ago, time.min, UTC)
+        before = utcnow()
+        today = replace(data, purchased_on=before.date())
+        create_purchase(session, actor=sales, data=today)
+        assert (last_contact_of(session, customer) or before) >= before

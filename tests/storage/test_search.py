@@ -50,6 +50,14 @@ def test_find_two_character_chinese_inside_names(db: Database, team: dict[str, M
     assert names(db, team["admin"], "王伟") == ["王伟明", "李王伟"]
 
 
+def test_find_ignores_control_and_bidi_characters_in_the_query(
+    db: Database, team: dict[str, Member]
+):
+    assert names(db, team["admin"], "\u200f王\x07伟明\u202c") == ["王伟明"]
+    assert names(db, team["admin"], "Gr\x1bace\u2066") == ["Grace Hopper"]
+    assert names(db, team["admin"], "\x07\u202e") == []
+
+
 def test_find_three_character_chinese(db: Database, team: dict[str, Member]):
     assert names(db, team["admin"], "王伟明") == ["王伟明"]
 
