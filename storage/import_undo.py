@@ -51,6 +51,7 @@ class UndoExpired(Exception):
 
 @dataclass
 class UndoSummary:
+    file_name: str
     created: int
     updated: int
     deadline: datetime
@@ -60,6 +61,7 @@ class UndoSummary:
 class UndoResult:
     """What the undo did, per customer: each one is counted once."""
 
+    file_name: str
     removed: int = 0  # created by the import, untouched since: soft-deleted
     restored: int = 0  # updated by the import: everything it changed is back
     changed: int = 0  # changed by someone since: kept (created) or only partly restored
@@ -113,7 +115,8 @@ def _undoable(
         raise UndoExpired
     created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
     updated = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.UPDATED)
-    return batch, UndoSummary(len(created), len(set(updated) - set(created)), deadline)
+    updated_only = len(set(updated) - set(created))
+    return batch, UndoSummary(batch.file_name, len(created), updated_only, deadline)
 
 
 def undo_summary(
@@ -137,7 +140,7 @@ def undo_batch(
     written = _written(session, batch)
     current = _current(session, list(written))
     attached = _attached(session, [i for i, w in written.items() if w.created])
-    result = UndoResult()
+    result = UndoResult(batch.file_name)
     removed: list[int] = []
     audit: list[dict[str, Any]] = []
     restored: list[dict[str, Any]] = []

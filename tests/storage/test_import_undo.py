@@ -35,6 +35,7 @@ from tests.storage.import_helpers import (
 )
 
 PERIOD = timedelta(hours=72)
+FILE = "customers.csv"  # the name `upload` gives every file
 OLD_PHONE, NEW_PHONE, LATER_PHONE = "+8613800138000", "+8613900139000", "+8613700137000"
 UPDATE = csv_bytes("Old Name,13800138000;13900139000,new@example.com,NewCo")
 
@@ -61,7 +62,7 @@ def test_an_email_edited_after_the_import_keeps_the_edit(db: Database) -> None:
     old = existing_customer(db, sales, email="old@example.com")
     done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
     edit(db, sales, old, email="mine@example.com")
-    assert undo(db, sales, done) == UndoResult(changed=1)
+    assert undo(db, sales, done) == UndoResult(FILE, changed=1)
     restored = live_customers(db)["Old Name"]
     assert (restored["email"], restored["company"]) == ("mine@example.com", "OldCo")
     assert restored["phones"] == [OLD_PHONE]
@@ -72,16 +73,14 @@ def test_a_phone_added_after_the_import_survives(db: Database) -> None:
     old = existing_customer(db, sales)
     done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
     edit(db, sales, old, phones=[OLD_PHONE, NEW_PHONE, LATER_PHONE])
-    assert undo(db, sales, done) == UndoResult(restored=1)
+    assert undo(db, sales, done) == UndoResult(FILE, restored=1)
     restored = live_customers(db)["Old Name"]
     assert restored["phones"] == sorted([OLD_PHONE, LATER_PHONE])
     assert (restored["email"], restored["company"], restored["batch"]) == (None, "OldCo", None)
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 10])
-def test_several_rows_for_one_customer_are_undone_together(
-    db: Database, chunk_rows: int
-) -> None:
+def test_several_rows_for_one_customer_are_undone_together(db: Database, chunk_rows: int) -> None:
     """Rows updating one customer in one chunk or across chunks, and a customer created by a
     row and updated by a later one: all are folded into what the batch left."""
     sales = add_member(db)
@@ -94,7 +93,7 @@ def test_several_rows_for_one_customer_are_undone_together(
     )
     done = import_now(db, sales, content, mode=DuplicateMode.UPDATE, chunk_rows=chunk_rows)
     assert (done.created_count, done.updated_count) == (1, 3)
-    assert undo(db, sales, done) == UndoResult(removed=1, restored=1)
+    assert undo(db, sales, done) == UndoResult(FILE, removed=1, restored=1)
     assert live_customers(db) == {
         "Old Name": {
             "company": "OldCo",
@@ -110,7 +109,7 @@ def test_a_created_customer_nobody_touched_is_soft_deleted(db: Database) -> None
     sales = add_member(db)
     done = import_now(db, sales, csv_bytes("Fresh,13600136000,f@example.com,F"))
     fresh = customer_id(db, "Fresh")
-    assert undo(db, sales, done) == UndoResult(removed=1)
+    assert undo(db, sales, done) == UndoResult(FILE, removed=1)
     row = db.read_sync(lambda s: s.get(Customer, fresh))
     assert row is not None
     assert row.deleted_at is not None
@@ -129,7 +128,7 @@ def test_a_created_customer_edited_or_used_since_is_kept(db: Database) -> None:
         summary="called",
     )
     db.run_sync(create_interaction, actor=sales, data=note)
-    assert undo(db, sales, done) == UndoResult(removed=1, changed=2)
+    assert undo(db, sales, done) == UndoResult(FILE, removed=1, changed=2)
     assert sorted(live_customers(db)) == ["Edited", "Noted"]
 
 
@@ -153,7 +152,7 @@ def test_customers_reassigned_deleted_or_merged_since_are_left(db: Database) -> 
     db.run_sync(
         merge_customers, actor=manager, survivor_id=old, duplicate_id=customer_id(db, "Dup")
     )
-    assert undo(db, manager, done) == UndoResult(reassigned=2, gone=2)
+    assert undo(db, manager, done) == UndoResult(FILE, reassigned=2, gone=2)
     found = live_customers(db)
     assert sorted(found) == ["Moved", "Old Name"]
     assert {c["owner"] for c in found.values()} == {pk(other)}
