@@ -214,7 +214,9 @@ def restore_updated(session: Session, *, batch_id: int) -> list[int]:
         )
         .order_by(col(ImportRow.row_number).desc())
     )
-    rows = [(customer_id, before) for customer_id, before in found if "fields" in before]
+    rows = [
+        (customer_id, before) for customer_id, before in found if before and "fields" in before
+    ]
     for customer_id, before in rows:
         fields = dict(before["fields"])
         if fields.get("updated_at"):

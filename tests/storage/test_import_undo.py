@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from storage.customer_changes import (
     archive_customer,
@@ -15,7 +16,7 @@ from storage.customer_changes import (
     update_customer,
 )
 from storage.db import Database
-from storage.import_models import ImportBatch
+from storage.import_models import ImportBatch, ImportRow
 from storage.imports import (
     DuplicateMode,
     ImportNotReady,
@@ -186,3 +187,21 @@ def test_undoable_imports_are_the_members_own_recent_ones_that_changed_something
     assert listed(sales, utcnow() + PERIOD + timedelta(minutes=1)) == []
     second = import_now(db, sales, csv_bytes("D,,,"))
     assert listed(sales, utcnow()) == [pk(second), pk(last)]
+
+
+def test_an_import_without_undo_records_leaves_its_customers(db: Database) -> None:
+    """Rows written before the records existed cannot say what changed since: nothing is
+    put back or removed on a guess."""
+    sales = add_member(db)
+    existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE + b"Fresh,13600136000,,F\n", mode=DuplicateMode.UPDATE)
+
+    def forget(session: Session) -> None:
+        session.execute(
+            update(ImportRow).where(col(ImportRow.batch_id) == done.id).values(before=None)
+        )
+
+    db.run_sync(forget)
+    assert undo(db, sales, done) == UndoResult(FILE, changed=2)
+    assert sorted(live_customers(db)) == ["Fresh", "Old Name"]
+    assert live_customers(db)["Old Name"]["company"] == "NewCo"
