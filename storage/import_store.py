@@ -183,12 +183,17 @@ def undo_record(
     return (before or {}) | {"wrote": {k: jsonable(v) for k, v in wrote.items()}, "added": added}
 
 
-def load_state(session: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Current values (UPDATABLE, BOOKKEEPING, owner) and phones of the given customers."""
+def load_state(
+    session: Session, ids: Iterable[int], *, lock: bool = False
+) -> dict[int, dict[str, Any]]:
+    """Current values (UPDATABLE, BOOKKEEPING, owner, deleted_at) and phones of the given
+    customers; `lock`: their rows stay locked until the transaction ends (the undo)."""
     state: dict[int, dict[str, Any]] = {}
-    columns = [CUSTOMER.c[name] for name in ("id", "owner_id", *UPDATABLE, *BOOKKEEPING)]
+    names = ("id", "owner_id", "deleted_at", *UPDATABLE, *BOOKKEEPING)
+    columns = [CUSTOMER.c[name] for name in names]
     for part in chunks(sorted(set(ids))):
-        for row in session.execute(select(*columns).where(CUSTOMER.c.id.in_(part))).mappings():
+        query = select(*columns).where(CUSTOMER.c.id.in_(part))
+        for row in session.execute(query.with_for_update() if lock else query).mappings():
             state[row["id"]] = {**row, "phones": []}
         for customer_id, e164 in session.execute(
             select(PHONE.c.customer_id, PHONE.c.e164)

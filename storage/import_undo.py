@@ -36,6 +36,7 @@ from storage.import_store import (
     add_audit,
     batch_customer_ids,
     chunks,
+    load_state,
     reindex,
 )
 from storage.models import Attachment, Deal, Interaction, Member, Purchase, Reminder
@@ -138,7 +139,7 @@ def undo_batch(
     session.execute(select(BATCH.c.id).where(BATCH.c.id == batch_id).with_for_update())
     batch, _ = _undoable(session, actor, batch_id, now, undo_period)
     written = _written(session, batch)
-    current = _current(session, list(written))
+    current = load_state(session, written, lock=True)
     attached = _attached(session, [i for i, w in written.items() if w.created])
     result = UndoResult(batch.file_name)
     removed: list[int] = []
@@ -179,8 +180,8 @@ def undo_batch(
             .where(CUSTOMER.c.id.in_(part), CUSTOMER.c.deleted_at.is_(None))
             .values(deleted_at=now, updated_at=now, updated_by_id=actor.id)
         )
-    changes = {"deleted_at": [None, now.isoformat()], "import_batch_id": [batch_id, None]}
-    audit += [_entry(actor, "delete", customer_id, changes, now) for customer_id in removed]
+    deleted = {"deleted_at": [None, now.isoformat()], "import_batch_id": [batch_id, None]}
+    audit += [_entry(actor, "delete", customer_id, deleted, now) for customer_id in removed]
     reindex(session, restored)
     add_audit(session, audit)
     batch.status = BatchStatus.UNDONE
@@ -191,6 +192,7 @@ def undo_batch(
 
 
 def _written(session: Session, batch: ImportBatch) -> dict[int, _Written]:
+    """Per customer: before the batch, and after its last row (rows applied in file order)."""
     rows = session.execute(
         select(col(ImportRow.customer_id), col(ImportRow.outcome), col(ImportRow.before))
         .where(
@@ -217,24 +219,6 @@ def _written(session: Session, batch: ImportBatch) -> dict[int, _Written]:
         w.after.update(record["wrote"])
         w.added += [p for p in record["added"] if p not in w.added]
     return found
-
-
-def _current(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The customers as they are now, their rows locked until the undo commits."""
-    names = ("id", "owner_id", "deleted_at", "import_batch_id", *UPDATABLE)
-    columns = [CUSTOMER.c[name] for name in names]
-    state: dict[int, dict[str, Any]] = {}
-    for part in chunks(sorted(ids)):
-        query = select(*columns).where(CUSTOMER.c.id.in_(part)).with_for_update()
-        for row in session.execute(query).mappings():
-            state[row["id"]] = {**row, "phones": []}
-        for customer_id, e164 in session.execute(
-            select(PHONE.c.customer_id, PHONE.c.e164)
-            .where(PHONE.c.customer_id.in_(part))
-            .order_by(PHONE.c.id)
-        ):
-            state[customer_id]["phones"].append(e164)
-    return state
 
 
 def _attached(session: Session, ids: list[int]) -> set[int]:
