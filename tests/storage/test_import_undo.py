@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 from storage.customer_changes import (
@@ -205,3 +208,57 @@ def test_an_import_without_undo_records_leaves_its_customers(db: Database) -> No
     assert undo(db, sales, done) == UndoResult(FILE, changed=2)
     assert sorted(live_customers(db)) == ["Fresh", "Old Name"]
     assert live_customers(db)["Old Name"]["company"] == "NewCo"
+
+
+@pytest.fixture
+def second(db: Database) -> Iterator[Database]:
+    """Another instance of the bot: its own engine and pool on the same database."""
+    other = Database(db.url)
+    yield other
+    other.close()
+
+
+def test_a_second_undo_at_the_same_time_waits_for_the_first_and_is_refused(
+    db: Database, second: Database
+) -> None:
+    """The first undo holds its transaction open; the second (another instance) must wait
+    for it, then find the batch undone, instead of undoing it again."""
+    sales = add_member(db)
+    done = import_now(db, sales, csv_bytes("Fresh,,,F"))
+    undone, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def first(session: Session) -> UndoResult:
+        result = undo_batch(
+            session, actor=sales, batch_id=pk(done), now=utcnow(), undo_period=PERIOD
+        )
+        if not db.is_sqlite:
+            outcome["pid"] = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        undone.set()
+        release.wait(timeout=30)
+        return result
+
+    def run_first() -> None:
+        outcome["first"] = db.run_sync(first)
+
+    def run_second() -> None:
+        with pytest.raises(ImportNotReady) as refused:
+            undo(second, sales, done)
+        outcome["second"] = refused.value.code
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
+    threads[0].start()
+    assert undone.wait(timeout=30)
+    threads[1].start()
+    if not db.is_sqlite:  # SQLite: BEGIN IMMEDIATE makes the second wait; nothing to watch
+        waiting_for = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+        )
+        deadline = time.monotonic() + 10
+        while not db.read_sync(lambda s: s.execute(waiting_for, {"pid": outcome["pid"]}).scalar()):
+            assert time.monotonic() < deadline, "the second undo never waited for the first"
+            release.wait(timeout=0.01)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert (outcome["first"], outcome["second"]) == (UndoResult(FILE, removed=1), "undone")
