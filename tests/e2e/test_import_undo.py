@@ -123,3 +123,23 @@ async def test_a_forged_undo_of_another_members_import_is_refused(
     assert (await lee.reply()).text == shown(catalogs, "en", "common.not_found")
     assert len(customers(db_url)) == 4
     assert rows(db_url, ImportBatch)[0].status == "done"
+
+
+async def test_undo_in_chinese(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs
+) -> None:
+    wang = await join(emu, admin, 2006, "Wang", language_code="zh")
+    content = "姓名,电话\n张伟,13800138000\n".encode()
+    await finish(wang, await to_preview(wang, await upload(wang, "客户.csv", content), "zh"), "zh")
+    await wang.send("/import undo")
+    choice = await wang.reply()
+    assert choice.button_labels[0].endswith(" · 客户.csv · 新建 1，更新 0")
+    await wang.press("客户.csv", message=choice)
+    ask = await wang.reply()
+    assert ask.text == shown(
+        catalogs, "zh", "import.undo.ask", file="客户.csv", created=1, updated=0
+    )
+    done = await press(wang, ask, "是的，撤销")
+    assert done.text == shown(
+        catalogs, "zh", "import.undo.done", file="客户.csv", removed=1, restored=0
+    )
