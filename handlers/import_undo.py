@@ -1,8 +1,15 @@
-"""Undoing a finished import: a confirmation naming the counts, then the undo itself.
+"""Undoing a finished import: choose it, confirm, then a report of what was undone and left.
 
-Reached from the Undo button under an import's result or by `/import undo` (the member's
-latest finished import). Only the importer or an admin may undo, within `imports.undo_hours`
-of the import's end; storage enforces both, so a late or foreign press gets a polite refusal.
+Reached from the Undo button under an import's result, or by `/import undo`, which lists the
+member's recent imports that changed something (date, file, counts) to choose from. Only the
+importer or an admin may undo, within `imports.undo_hours` of the import's end; storage
+enforces both, so a late, repeated or foreign press gets a polite refusal. The undo leaves
+what someone changed since the import, and the report says how many and why
+(`storage.import_undo`).
+
+    /import undo --> list of imports --press one--> confirmation (also from the result's Undo)
+    confirmation --Yes--> report (undone, and left: changed / reassigned / deleted)
+    confirmation --No--> "the import stays"
 """
 
 from __future__ import annotations
@@ -13,22 +20,59 @@ from telegram import Update
 
 from handlers.callback_data import ImportAction
 from handlers.context import CrmContext
-from handlers.import_views import number
-from handlers.keyboards import inline_keyboard
+from handlers.formatting import format_when
+from handlers.import_views import number, short
+from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, edit_message
 from storage.access import NotFound
 from storage.imports import (
-    BatchStatus,
     ImportNotReady,
     UndoExpired,
-    latest_batches,
+    UndoResult,
+    list_undoable_batches,
     undo_batch,
     undo_summary,
 )
 
+FILE_CHARS = 24
+LEFT = ("changed", "reassigned", "gone")  # UndoResult's counts of customers left, and why
+
 
 def _period(context: CrmContext) -> timedelta:
     return timedelta(hours=context.services.config.imports.undo_hours)
+
+
+async def choose(update: Update, context: CrmContext) -> None:
+    """`/import undo`: the member's recent imports that changed something, one button each."""
+    assert update.effective_chat is not None
+    batches = await context.db.read(
+        list_undoable_batches,
+        actor=context.require_member(),
+        now=context.services.clock(),
+        undo_period=_period(context),
+    )
+    if not batches:
+        await context.bot.send_message(update.effective_chat.id, context.t("import.undo.nothing"))
+        return
+    lang = context.language
+    rows: list[Row] = []
+    for batch in batches:
+        assert batch.id is not None
+        assert batch.finished_at is not None
+        label = context.t(
+            "import.undo.choice",
+            when=format_when(batch.finished_at, tz=context.tz, lang=lang),
+            file=short(batch.file_name, FILE_CHARS),
+            created=number(batch.created_count, lang),
+            updated=number(batch.updated_count, lang),
+        )
+        rows.append([(label, ImportAction("undo", batch.id))])
+    hours = context.services.config.imports.undo_hours
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t("import.undo.choose", hours=hours),
+        reply_markup=inline_keyboard(rows),
+    )
 
 
 async def ask(context: CrmContext, chat_id: int, batch_id: int) -> None:
@@ -53,24 +97,11 @@ async def ask(context: CrmContext, chat_id: int, batch_id: int) -> None:
     )
     text = context.t(
         "import.undo.ask",
+        file=summary.file_name,
         created=number(summary.created, lang),
         updated=number(summary.updated, lang),
     )
     await context.bot.send_message(chat_id, text, reply_markup=keyboard)
-
-
-async def undo_latest(update: Update, context: CrmContext) -> None:
-    """`/import undo`: the member's latest finished import."""
-    assert update.effective_chat is not None
-    batches = await context.db.read(latest_batches, actor=context.require_member())
-    done = [
-        b for b in batches if b.status == BatchStatus.DONE and b.member_id == context.member_id
-    ]
-    if not done:
-        await context.bot.send_message(update.effective_chat.id, context.t("import.undo.nothing"))
-        return
-    assert done[0].id is not None
-    await ask(context, update.effective_chat.id, done[0].id)
 
 
 async def on_button(update: Update, context: CrmContext, data: ImportAction) -> None:
@@ -86,7 +117,7 @@ async def on_button(update: Update, context: CrmContext, data: ImportAction) -> 
         await edit_message(query, context.t("import.undo.kept"))
         return
     try:
-        summary = await context.db.run(
+        result = await context.db.run(
             undo_batch,
             actor=context.require_member(),
             batch_id=data.batch_id,
@@ -101,13 +132,24 @@ async def on_button(update: Update, context: CrmContext, data: ImportAction) -> 
         await edit_message(query, _refusal(context, refusal))
         return
     await answer_query(query)
+    await edit_message(query, _report(context, result))
+
+
+def _report(context: CrmContext, result: UndoResult) -> str:
+    """What was undone, then one line per reason some customers were left as they are."""
     lang = context.language
-    text = context.t(
-        "import.undo.done",
-        created=number(summary.created, lang),
-        updated=number(summary.updated, lang),
-    )
-    await edit_message(query, text)
+    lines = [
+        context.t(
+            "import.undo.done",
+            file=result.file_name,
+            removed=number(result.removed, lang),
+            restored=number(result.restored, lang),
+        )
+    ]
+    for reason in LEFT:
+        if count := getattr(result, reason):
+            lines.append(context.t(f"import.undo.left.{reason}", count=number(count, lang)))
+    return "\n".join(lines)
 
 
 def _refusal(context: CrmContext, refusal: Exception) -> str:
@@ -115,5 +157,7 @@ def _refusal(context: CrmContext, refusal: Exception) -> str:
         hours = context.services.config.imports.undo_hours
         return context.t("import.undo.expired", hours=hours)
     if isinstance(refusal, ImportNotReady):
-        return context.t("import.undo.not_done")
+        return context.t(
+            "import.undo.already" if refusal.code == "undone" else "import.undo.not_done"
+        )
     return context.t("common.not_found")

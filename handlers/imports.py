@@ -37,11 +37,11 @@ MB = 1024 * 1024
 
 
 async def import_command(update: Update, context: CrmContext) -> None:
-    """`/import` explains what to send; `/import undo` offers to undo the latest import."""
+    """`/import` explains what to send; `/import undo` lists recent imports to undo."""
     assert update.effective_chat is not None
     args = [arg.lower() for arg in context.args or []]
     if args[:1] == ["undo"]:
-        await import_undo.undo_latest(update, context)
+        await import_undo.choose(update, context)
         return
     fields = ", ".join(target_label(context.t, target) for target in TARGETS)
     limits = context.services.config.imports

@@ -50,6 +50,7 @@ from storage.import_store import (
     reindex,
     roll_back,
     snapshot,
+    undo_record,
 )
 from storage.models import Member, Role, utcnow
 from storage.search_index import pinyin_keys
@@ -318,8 +319,9 @@ def _decide(chunk: _Chunk, number: int, values: RowValues) -> None:
         chunk.updated.setdefault(match.customer_id, []).extend(added)
         for key in keys:
             chunk.by_key.setdefault(key, match)
+        record = undo_record(before, values.fields, added)
         chunk.outcome(
-            number, values, RowOutcome.UPDATED, customer_id=match.customer_id, before=before
+            number, values, RowOutcome.UPDATED, customer_id=match.customer_id, before=record
         )
 
 
@@ -373,6 +375,8 @@ def _write(session: Session, chunk: _Chunk) -> None:
         new = row.pop("_new")
         if new is not None:
             row["customer_id"] = ids[new]
+            if row["outcome"] == RowOutcome.CREATED:  # as merged with later rows of the chunk
+                row["before"] = undo_record(None, chunk.new[new], chunk.new_phones[new])
     bulk_insert(session, IMPORT_ROW, chunk.rows)
     add_audit(session, _audit_entries(chunk, ids, now))
 

@@ -84,7 +84,8 @@ class ImportRow(SQLModel, table=True):
     """What one file row did: created or updated a customer, was skipped, or was rejected.
 
     `fingerprint` (the row's normalised content) makes re-importing the same rows a no-op;
-    `before` holds an updated customer's previous values for the undo.
+    `before` is the undo record of a row that created or updated a customer: the values before
+    and what the row wrote (`storage.import_store.undo_record`).
     """
 
     __tablename__ = "import_row"

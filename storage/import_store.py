@@ -2,7 +2,8 @@
 
 An import touches thousands of customers per chunk, so nothing here loads ORM objects one by
 one: lookups are `IN` queries over a chunk's keys and writes are executemany statements.
-`restore_updated` and `delete_created` are shared by the failure rollback and the undo.
+`restore_updated` and `delete_created` put back everything a failed batch wrote; the undo of a
+finished batch (`storage.import_undo`) reads the records `undo_record` builds.
 """
 
 from __future__ import annotations
@@ -168,17 +169,31 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def snapshot(row: dict[str, Any], phones: list[str]) -> dict[str, Any]:
-    """A customer's importable values, bookkeeping and phones, as JSON for `ImportRow.before`."""
+    """A customer's importable values, bookkeeping, phones and owner, as JSON (`undo_record`)."""
     fields = {name: jsonable(row[name]) for name in (*UPDATABLE, *BOOKKEEPING)}
-    return {"fields": fields, "phones": phones}
+    return {"fields": fields, "phones": phones, "owner_id": row["owner_id"]}
 
 
-def load_state(session: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Current values (UPDATABLE, BOOKKEEPING, owner) and phones of the given customers."""
+def undo_record(
+    before: dict[str, Any] | None, wrote: dict[str, Any], added: list[str]
+) -> dict[str, Any]:
+    """`ImportRow.before` of a row that created or updated a customer: the customer before the
+    batch first wrote to it (`snapshot`, None on later writes) and what this row wrote, so the
+    undo can tell what someone changed since (`storage.import_undo`)."""
+    return (before or {}) | {"wrote": {k: jsonable(v) for k, v in wrote.items()}, "added": added}
+
+
+def load_state(
+    session: Session, ids: Iterable[int], *, lock: bool = False
+) -> dict[int, dict[str, Any]]:
+    """Current values (UPDATABLE, BOOKKEEPING, owner, deleted_at) and phones of the given
+    customers; `lock`: their rows stay locked until the transaction ends (the undo)."""
     state: dict[int, dict[str, Any]] = {}
-    columns = [CUSTOMER.c[name] for name in ("id", "owner_id", *UPDATABLE, *BOOKKEEPING)]
+    names = ("id", "owner_id", "deleted_at", *UPDATABLE, *BOOKKEEPING)
+    columns = [CUSTOMER.c[name] for name in names]
     for part in chunks(sorted(set(ids))):
-        for row in session.execute(select(*columns).where(CUSTOMER.c.id.in_(part))).mappings():
+        query = select(*columns).where(CUSTOMER.c.id.in_(part))
+        for row in session.execute(query.with_for_update() if lock else query).mappings():
             state[row["id"]] = {**row, "phones": []}
         for customer_id, e164 in session.execute(
             select(PHONE.c.customer_id, PHONE.c.e164)
@@ -190,12 +205,12 @@ def load_state(session: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]
 
 
 def restore_updated(session: Session, *, batch_id: int) -> list[int]:
-    """Put every customer this batch updated back as it was; returns their ids.
+    """Put every customer this (failed) batch updated back as it was; returns their ids.
 
     Rows are undone latest first, so a customer updated by several rows ends as before the
     first. Customers the batch created itself have no `before` (they are deleted instead).
     """
-    rows = session.execute(
+    found = session.execute(
         select(col(ImportRow.customer_id), col(ImportRow.before))
         .where(
             col(ImportRow.batch_id) == batch_id,
@@ -203,7 +218,10 @@ def restore_updated(session: Session, *, batch_id: int) -> list[int]:
             col(ImportRow.before).is_not(None),
         )
         .order_by(col(ImportRow.row_number).desc())
-    ).all()
+    )
+    rows = [
+        (customer_id, before) for customer_id, before in found if before and "fields" in before
+    ]
     for customer_id, before in rows:
         fields = dict(before["fields"])
         if fields.get("updated_at"):

@@ -1,7 +1,8 @@
 """A spreadsheet import's life: set up (mapping, date order, duplicate mode), start, undo.
 
 The review and error file live in `storage.import_review`, the run in
-`storage.import_apply.run_batch`; both are re-exported here, the one module the chat uses.
+`storage.import_apply.run_batch`, the undo in `storage.import_undo`; all are re-exported
+here, the one module the chat uses.
 
 A batch belongs to the member who uploaded it: only they or an admin can see, change, start
 or undo it (anyone else gets `NotFound`, as for any record). The customers go to `owner_id`,
@@ -11,17 +12,16 @@ which must be someone the importer may see (sales: themselves; managers: their t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from storage.access import require_member
 from storage.import_apply import LEASE, run_batch
 from storage.import_files import UnreadableFile, read_sheet
 from storage.import_mapping import DATE_TARGETS, TARGETS, guess_targets
-from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, ImportFile, RowOutcome
+from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, ImportFile
 from storage.import_review import (
     ImportNotReady,
     ImportReview,
@@ -32,12 +32,13 @@ from storage.import_review import (
     review,
     undecided_columns,
 )
-from storage.import_store import (
-    CUSTOMER,
-    add_audit,
-    batch_customer_ids,
-    chunks,
-    restore_updated,
+from storage.import_undo import (
+    UndoExpired,
+    UndoResult,
+    UndoSummary,
+    list_undoable_batches,
+    undo_batch,
+    undo_summary,
 )
 from storage.models import Member, Role, utcnow
 
@@ -51,12 +52,16 @@ __all__ = [  # the contract the chat side uses, defined here or in the modules n
     "ImportReview",
     "PreviewRow",
     "UndoExpired",
+    "UndoResult",
     "UndoSummary",
     "UnreadableFile",
     "get_batch",
+    "list_undoable_batches",
     "rejected_rows_file",
     "review",
     "run_batch",
+    "undo_batch",
+    "undo_summary",
 ]
 
 REASONS: tuple[str, ...] = (
@@ -72,17 +77,6 @@ REASONS: tuple[str, ...] = (
     "empty_row",
 )
 """Every `ImportRow.reason`: the first six reject a row, the rest skip it."""
-
-
-class UndoExpired(Exception):
-    """The undo period of the batch is over."""
-
-
-@dataclass
-class UndoSummary:
-    created: int
-    updated: int
-    deadline: datetime
 
 
 def create_batch(
@@ -236,59 +230,3 @@ def latest_batches(session: Session, *, actor: Member, limit: int = 5) -> list[I
             )
         )
     )
-
-
-def _undoable(
-    session: Session, actor: Member, batch_id: int, now: datetime, undo_period: timedelta
-) -> tuple[ImportBatch, UndoSummary]:
-    batch = get_batch(session, actor=actor, batch_id=batch_id)
-    if batch.status != BatchStatus.DONE or batch.finished_at is None:
-        raise ImportNotReady("not_done")
-    deadline = batch.finished_at + undo_period
-    if now > deadline:
-        raise UndoExpired
-    created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
-    updated = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.UPDATED)
-    return batch, UndoSummary(len(created), len(set(updated) - set(created)), deadline)
-
-
-def undo_summary(
-    session: Session, *, actor: Member, batch_id: int, now: datetime, undo_period: timedelta
-) -> UndoSummary:
-    """What an undo would do, for the confirmation; NotFound, UndoExpired or ImportNotReady."""
-    return _undoable(session, actor, batch_id, now, undo_period)[1]
-
-
-def undo_batch(
-    session: Session, *, actor: Member, batch_id: int, now: datetime, undo_period: timedelta
-) -> UndoSummary:
-    """Soft-delete the customers the batch created and restore the ones it updated."""
-    batch, summary = _undoable(session, actor, batch_id, now, undo_period)
-    restored = restore_updated(session, batch_id=batch_id)
-    created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
-    for part in chunks(created):
-        session.execute(
-            update(CUSTOMER)
-            .where(CUSTOMER.c.id.in_(part), CUSTOMER.c.deleted_at.is_(None))
-            .values(deleted_at=now, updated_at=now, updated_by_id=actor.id)
-        )
-    undone = {"import_batch_id": [batch_id, None]}
-    add_audit(
-        session,
-        [
-            {
-                "actor_id": actor.id,
-                "action": "delete" if customer_id in created else "update",
-                "entity_type": "customer",
-                "entity_id": customer_id,
-                "changes": undone,
-                "at": now,
-            }
-            for customer_id in sorted({*created, *restored})
-        ],
-    )
-    batch.status = BatchStatus.UNDONE
-    batch.undone_at = now
-    batch.undone_by_id = actor.id
-    session.add(batch)
-    return summary

@@ -134,18 +134,21 @@ async def test_undo_asks_with_the_counts_then_removes_the_import(
     result = await finish(admin, preview)
     await admin.press("↩ Undo this import", message=result)
     ask = await admin.reply()
-    assert ask.text == shown(catalogs, "en", "import.undo.ask", created=1, updated=1)
+    assert ask.text == shown(catalogs, "en", "import.undo.ask", file="u.csv", created=1, updated=1)
     keep = await press(admin, ask, "No, keep it")
     assert keep.text == shown(catalogs, "en", "import.undo.kept")
     assert len(customers(db_url)) == 2
     await admin.send("/import undo")
+    await admin.press("u.csv", message=await admin.reply())
     ask = await admin.reply()
     done = await press(admin, ask, "Yes, undo it")
-    assert done.text == shown(catalogs, "en", "import.undo.done", created=1, updated=1)
+    assert done.text == shown(
+        catalogs, "en", "import.undo.done", file="u.csv", removed=1, restored=1
+    )
     ((name, company),) = [(c.name, c.company) for c in customers(db_url)]
     assert (name, company) == ("Zhang Wei", "OldCo")
     await admin.press("↩ Undo this import", message=result)  # a second time: nothing left
-    assert (await admin.reply()).text == shown(catalogs, "en", "import.undo.not_done")
+    assert (await admin.reply()).text == shown(catalogs, "en", "import.undo.already")
 
 
 async def test_undo_after_the_period_is_refused(

@@ -1,0 +1,264 @@
+"""Undoing an import undoes only what nobody changed since, and says what it left and why."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text, update
+from sqlmodel import Session, col, select
+
+from storage.customer_changes import (
+    archive_customer,
+    merge_customers,
+    reassign_customer,
+    update_customer,
+)
+from storage.db import Database
+from storage.import_models import ImportBatch, ImportRow
+from storage.imports import (
+    DuplicateMode,
+    ImportNotReady,
+    UndoResult,
+    list_undoable_batches,
+    undo_batch,
+)
+from storage.interactions import InteractionCreate, create_interaction
+from storage.models import Customer, Member, Role, utcnow
+from tests.factories import pk
+from tests.storage.import_helpers import (
+    add_member,
+    csv_bytes,
+    existing_customer,
+    import_now,
+    live_customers,
+)
+
+PERIOD = timedelta(hours=72)
+FILE = "customers.csv"  # the name `upload` gives every file
+OLD_PHONE, NEW_PHONE, LATER_PHONE = "+8613800138000", "+8613900139000", "+8613700137000"
+UPDATE = csv_bytes("Old Name,13800138000;13900139000,new@example.com,NewCo")
+
+
+def undo(db: Database, actor: Member, batch: ImportBatch) -> UndoResult:
+    return db.run_sync(
+        undo_batch, actor=actor, batch_id=pk(batch), now=utcnow(), undo_period=PERIOD
+    )
+
+
+def edit(db: Database, actor: Member, customer_id: int, **changes: Any) -> None:
+    db.run_sync(update_customer, actor=actor, customer_id=customer_id, changes=changes)
+
+
+def customer_id(db: Database, name: str) -> int:
+    def find(session: Session) -> int:
+        return pk(session.exec(select(Customer).where(Customer.name == name)).one())
+
+    return db.read_sync(find)
+
+
+def test_an_email_edited_after_the_import_keeps_the_edit(db: Database) -> None:
+    sales = add_member(db)
+    old = existing_customer(db, sales, email="old@example.com")
+    done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
+    edit(db, sales, old, email="mine@example.com")
+    assert undo(db, sales, done) == UndoResult(FILE, changed=1)
+    restored = live_customers(db)["Old Name"]
+    assert (restored["email"], restored["company"]) == ("mine@example.com", "OldCo")
+    assert restored["phones"] == [OLD_PHONE]
+
+
+def test_a_phone_added_after_the_import_survives(db: Database) -> None:
+    sales = add_member(db)
+    old = existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
+    edit(db, sales, old, phones=[OLD_PHONE, NEW_PHONE, LATER_PHONE])
+    assert undo(db, sales, done) == UndoResult(FILE, restored=1)
+    restored = live_customers(db)["Old Name"]
+    assert restored["phones"] == sorted([OLD_PHONE, LATER_PHONE])
+    assert (restored["email"], restored["company"], restored["batch"]) == (None, "OldCo", None)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 10])
+def test_several_rows_for_one_customer_are_undone_together(db: Database, chunk_rows: int) -> None:
+    """Rows updating one customer in one chunk or across chunks, and a customer created by a
+    row and updated by a later one: all are folded into what the batch left."""
+    sales = add_member(db)
+    existing_customer(db, sales)
+    content = csv_bytes(
+        "Old Name,13800138000,,NewCo",
+        "Old Name,13800138000;13900139000,a@example.com,",
+        "Fresh,13600136000,,F",
+        "Fresh,13600136000;13500135000,,G",
+    )
+    done = import_now(db, sales, content, mode=DuplicateMode.UPDATE, chunk_rows=chunk_rows)
+    assert (done.created_count, done.updated_count) == (1, 3)
+    assert undo(db, sales, done) == UndoResult(FILE, removed=1, restored=1)
+    assert live_customers(db) == {
+        "Old Name": {
+            "company": "OldCo",
+            "email": None,
+            "phones": [OLD_PHONE],
+            "batch": None,
+            "owner": pk(sales),
+        }
+    }
+
+
+def test_a_created_customer_nobody_touched_is_soft_deleted(db: Database) -> None:
+    sales = add_member(db)
+    done = import_now(db, sales, csv_bytes("Fresh,13600136000,f@example.com,F"))
+    fresh = customer_id(db, "Fresh")
+    assert undo(db, sales, done) == UndoResult(FILE, removed=1)
+    row = db.read_sync(lambda s: s.get(Customer, fresh))
+    assert row is not None
+    assert row.deleted_at is not None
+
+
+def test_a_created_customer_edited_or_used_since_is_kept(db: Database) -> None:
+    """Deleting it would throw away someone's work: it stays, reported as changed."""
+    sales = add_member(db)
+    content = csv_bytes("Edited,13600136000,,F", "Noted,13500135000,,F", "Plain,,,F")
+    done = import_now(db, sales, content)
+    edit(db, sales, customer_id(db, "Edited"), company="Fixed")
+    note = InteractionCreate(
+        customer_id=customer_id(db, "Noted"),
+        kind="call",
+        happened_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+        summary="called",
+    )
+    db.run_sync(create_interaction, actor=sales, data=note)
+    assert undo(db, sales, done) == UndoResult(FILE, removed=1, changed=2)
+    assert sorted(live_customers(db)) == ["Edited", "Noted"]
+
+
+def test_customers_reassigned_deleted_or_merged_since_are_left(db: Database) -> None:
+    manager = add_member(db, Role.MANAGER)
+    sales = add_member(db, manager=manager)
+    other = add_member(db, manager=manager)
+    old = existing_customer(db, sales)
+    content = csv_bytes(
+        "Old Name,13800138000,,NewCo", "Moved,13600136000,,M", "Gone,13500135000,,G", "Dup,,,D"
+    )
+    done = import_now(db, manager, content, owner=sales, mode=DuplicateMode.UPDATE)
+    for name in ("Moved", "Old Name"):
+        db.run_sync(
+            reassign_customer,
+            actor=manager,
+            customer_id=customer_id(db, name),
+            new_owner_id=pk(other),
+        )
+    db.run_sync(archive_customer, actor=manager, customer_id=customer_id(db, "Gone"))
+    db.run_sync(
+        merge_customers, actor=manager, survivor_id=old, duplicate_id=customer_id(db, "Dup")
+    )
+    assert undo(db, manager, done) == UndoResult(FILE, reassigned=2, gone=2)
+    found = live_customers(db)
+    assert sorted(found) == ["Moved", "Old Name"]
+    assert {c["owner"] for c in found.values()} == {pk(other)}
+    assert found["Old Name"]["company"] == "NewCo"  # the new owner's now: left as it is
+
+
+def test_undo_twice_is_refused(db: Database) -> None:
+    sales = add_member(db)
+    done = import_now(db, sales, csv_bytes("Fresh,,,F"))
+    undo(db, sales, done)
+    with pytest.raises(ImportNotReady) as caught:
+        undo(db, sales, done)
+    assert caught.value.code == "undone"
+
+
+def test_undoable_imports_are_the_members_own_recent_ones_that_changed_something(
+    db: Database,
+) -> None:
+    sales, admin = add_member(db), add_member(db, Role.ADMIN)
+    first = import_now(db, sales, csv_bytes("A,,,"))
+    import_now(db, sales, csv_bytes("A,,,"))  # already imported: changes nothing
+    import_now(db, admin, csv_bytes("B,,,"))
+    last = import_now(db, sales, csv_bytes("C,,,"))
+    undo(db, sales, first)
+
+    def listed(actor: Member, now: datetime) -> list[int]:
+        found = db.read_sync(list_undoable_batches, actor=actor, now=now, undo_period=PERIOD)
+        return [pk(b) for b in found]
+
+    assert listed(sales, utcnow()) == [pk(last)]
+    assert listed(sales, utcnow() + PERIOD + timedelta(minutes=1)) == []
+    second = import_now(db, sales, csv_bytes("D,,,"))
+    assert listed(sales, utcnow()) == [pk(second), pk(last)]
+
+
+def test_an_import_without_undo_records_leaves_its_customers(db: Database) -> None:
+    """Rows written before the records existed cannot say what changed since: nothing is
+    put back or removed on a guess."""
+    sales = add_member(db)
+    existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE + b"Fresh,13600136000,,F\n", mode=DuplicateMode.UPDATE)
+
+    def forget(session: Session) -> None:
+        session.execute(
+            update(ImportRow).where(col(ImportRow.batch_id) == done.id).values(before=None)
+        )
+
+    db.run_sync(forget)
+    assert undo(db, sales, done) == UndoResult(FILE, changed=2)
+    assert sorted(live_customers(db)) == ["Fresh", "Old Name"]
+    assert live_customers(db)["Old Name"]["company"] == "NewCo"
+
+
+@pytest.fixture
+def second(db: Database) -> Iterator[Database]:
+    """Another instance of the bot: its own engine and pool on the same database."""
+    other = Database(db.url)
+    yield other
+    other.close()
+
+
+def test_a_second_undo_at_the_same_time_waits_for_the_first_and_is_refused(
+    db: Database, second: Database
+) -> None:
+    """The first undo holds its transaction open; the second (another instance) must wait
+    for it, then find the batch undone, instead of undoing it again."""
+    sales = add_member(db)
+    done = import_now(db, sales, csv_bytes("Fresh,,,F"))
+    undone, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def first(session: Session) -> UndoResult:
+        result = undo_batch(
+            session, actor=sales, batch_id=pk(done), now=utcnow(), undo_period=PERIOD
+        )
+        if not db.is_sqlite:
+            outcome["pid"] = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        undone.set()
+        release.wait(timeout=30)
+        return result
+
+    def run_first() -> None:
+        outcome["first"] = db.run_sync(first)
+
+    def run_second() -> None:
+        with pytest.raises(ImportNotReady) as refused:
+            undo(second, sales, done)
+        outcome["second"] = refused.value.code
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
+    threads[0].start()
+    assert undone.wait(timeout=30)
+    threads[1].start()
+    if not db.is_sqlite:  # SQLite: BEGIN IMMEDIATE makes the second wait; nothing to watch
+        waiting_for = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+        )
+        deadline = time.monotonic() + 10
+        while not db.read_sync(lambda s: s.execute(waiting_for, {"pid": outcome["pid"]}).scalar()):
+            assert time.monotonic() < deadline, "the second undo never waited for the first"
+            release.wait(timeout=0.01)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert (outcome["first"], outcome["second"]) == (UndoResult(FILE, removed=1), "undone")
