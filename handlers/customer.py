@@ -26,6 +26,7 @@ from handlers.telegram_helpers import answer_query, button_data
 from storage.access import NotFound
 from storage.customers import (
     CustomerCreate,
+    DuplicateMatch,
     create_customer,
     find_duplicates,
     get_customer,
@@ -121,6 +122,11 @@ async def _check(context: CrmContext, values: dict[str, Any]) -> Warning | None:
         name=values["name"],
         company=values.get("company"),
     )
+    return duplicate_warning(context, matches)
+
+
+def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> Warning | None:
+    """The matches the member may see, to open; a colleague's, named only by its owner."""
     if not matches:
         return None
     lines = [context.t("customer.dup.title")]

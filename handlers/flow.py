@@ -8,10 +8,16 @@ member's `draft` row, so a restart, `kill -9` or another instance continues at t
 
     <field> --answer / Skip--> next field, or `confirm` after the last (or after an edit)
     <field> --Back--> the previous step
+    <field> --Clear--> "really?" --Yes, clear--> as an empty answer; --No--> <field> again
     confirm --Save--> [check: duplicates -> `warn` --Add anyway--> save] --> record saved,
                       draft deleted in the same transaction (exactly once)
     confirm --Edit--> `edit` (pick a field) --> <field> --answer--> confirm
     any step --/cancel or Cancel--> draft discarded, nothing saved
+
+Skip means "leave as is": a field that has a value (prefilled, answered earlier, or the
+record's current value in an edit) keeps it, so Skip is offered on a required field too once
+it has one. Emptying a field is the explicit Clear, offered on optional fields that have a
+value and confirmed first, because Save then erases what was there.
 
 Catalog keys by convention: `<flow>.title`, `<flow>.ask.<field>` (the question with an
 example), `<flow>.field.<field>` (its label on the summary card).
@@ -35,6 +41,11 @@ EDIT = "edit"
 WARN = "warn"
 
 Option = tuple[str, str]  # (value, label shown on its button)
+
+
+def is_empty(value: Any) -> bool:
+    """No answer: what Skip leaves empty and what Clear makes of a field."""
+    return value in (None, "", [])
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,9 @@ class Flow:
     check: Callable[[CrmContext, dict[str, Any]], Awaitable[Warning | None]] | None = None
     open_record: Callable[[CrmContext, int, str], Awaitable[None]] | None = None
     accepts_photos: bool = False
+    # An edit's summary lists its field even when empty ("—"): a cleared value shows what
+    # Save will leave, where an entry's summary simply omits what was never answered.
+    show_empty: bool = False
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -120,13 +134,13 @@ class Flow:
     def next_open_step(self, after: str | None, values: dict[str, Any]) -> str:
         """The next question without an answer: prefilled ones are not asked again."""
         step = self.next_step(after, values)
-        while step != CONFIRM and values.get(step) not in (None, "", []):
+        while step != CONFIRM and not is_empty(values.get(step)):
             step = self.next_step(step, values)
         return step
 
     def required_answered(self, values: dict[str, Any]) -> bool:
         return all(
-            values.get(f.name) not in (None, "", [])
+            not is_empty(values.get(f.name))
             for f in self.fields
             if f.required and f.applies(values)
         )
@@ -154,6 +168,7 @@ class State:
     attachments: list[list[str]] = field(default_factory=list)
     warning: str | None = None
     pending: dict[str, Any] | None = None
+    clearing: bool = False  # the step's field waits for "Yes, clear" / "No"
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -164,7 +179,22 @@ class State:
             "attachments": self.attachments,
             "warning": self.warning,
             "pending": self.pending,
+            "clearing": self.clearing,
         }
+
+    @classmethod
+    def begin(
+        cls,
+        flow: Flow,
+        values: dict[str, Any],
+        attachments: list[list[str]],
+        ask: str | None = None,
+    ) -> State:
+        """A new entry at its first unanswered question, or at `ask` even though prefilled:
+        an edit asks the one field it changes, showing the record's current value."""
+        state = cls(flow=flow, step="", values=dict(values), attachments=list(attachments))
+        state.step = ask if ask and flow.field(ask) else flow.first_open_step(state.values)
+        return state
 
     @classmethod
     def from_data(
@@ -181,6 +211,7 @@ class State:
             attachments=list(data.get("attachments", [])),
             warning=data.get("warning"),
             pending=data.get("pending"),
+            clearing=bool(data.get("clearing")),
         )
 
 

@@ -20,7 +20,18 @@ from telegram.ext import filters as tg_filters
 
 from handlers.callback_data import FlowButton, pattern_for
 from handlers.context import CrmContext
-from handlers.flow import CONFIRM, EDIT, WARN, Field, Flow, State, env_of, error_text, label_of
+from handlers.flow import (
+    CONFIRM,
+    EDIT,
+    WARN,
+    Field,
+    Flow,
+    State,
+    env_of,
+    error_text,
+    is_empty,
+    label_of,
+)
 from handlers.flow_render import question, render, summary
 from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
@@ -60,8 +71,10 @@ class FlowEngine:
         *,
         values: dict[str, Any] | None = None,
         attachments: list[list[str]] | None = None,
+        ask: str | None = None,
     ) -> None:
-        """Begin a flow, prefilled if given; an unfinished draft is offered first.
+        """Begin a flow, prefilled if given, at `ask` if given (see `State.begin`); an
+        unfinished draft is offered first.
 
         Prefilled text (a /log or /remind sentence, a shared contact's name) skipped the
         parsers, so it is cleaned here like a typed answer in `_answer`.
@@ -74,12 +87,12 @@ class FlowEngine:
                 "flow": flow_name,
                 "values": values,
                 "attachments": attachments or [],
+                "ask": ask,
             }
             await self._offer_resume(context, chat_id, existing, update.update_id)
             return
         flow = self.flows[flow_name]
-        state = State(flow=flow, step="", values=values, attachments=list(attachments or []))
-        state.step = flow.first_open_step(state.values)
+        state = State.begin(flow, values, attachments or [], ask)
         await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
         await self._ask(context, chat_id, state, update.update_id)
 
@@ -132,6 +145,7 @@ class FlowEngine:
         assert message is not None
         chat_id = message.chat_id
         state.pending = None  # answering the open step is the clearest way of continuing it
+        state.clearing = False  # and a typed answer to a field replaces its value outright
         if state.step in (CONFIRM, EDIT, WARN):
             await self._ask(
                 context,
@@ -268,15 +282,40 @@ class FlowEngine:
         await self._accept(context, press.chat_id, state, step_field, value, press.update_id)
 
     async def _on_skip(self, press: Press) -> None:
+        """Leave the field as it is: empty if it was, its value if it had one."""
         context, state = press.context, press.state
         step_field = state.flow.field(state.step)
-        if step_field is None or step_field.required:
+        if step_field is None:
             return
-        await edit_message(
-            press.query,
-            question(context, state, step_field) + f"\n→ {context.t('flow.skipped')}",
-        )
-        await self._accept(context, press.chat_id, state, step_field, None, press.update_id)
+        kept = state.values.get(step_field.name)
+        if step_field.required and is_empty(kept):
+            return
+        note = context.t("flow.skipped" if is_empty(kept) else "flow.kept")
+        await edit_message(press.query, question(context, state, step_field) + f"\n→ {note}")
+        await self._accept(context, press.chat_id, state, step_field, kept, press.update_id)
+
+    async def _on_clear(self, press: Press) -> None:
+        """Clear asks first ("yes" empties the field, "no" asks the question again): a cleared
+        value is gone at Save, so it takes a second, deliberate press."""
+        context, state = press.context, press.state
+        step_field = state.flow.field(state.step)
+        if (
+            step_field is None
+            or step_field.required
+            or is_empty(state.values.get(step_field.name))
+            or press.arg not in ("", "yes", "no")
+            or state.clearing != bool(press.arg)
+        ):
+            return
+        if press.arg == "yes":
+            text = render(context, state)[0] + f"\n→ {context.t('flow.cleared')}"
+            await edit_message(press.query, text)
+            state.clearing = False
+            await self._accept(context, press.chat_id, state, step_field, None, press.update_id)
+            return
+        await edit_message(press.query, render(context, state)[0])
+        state.clearing = not press.arg
+        await self._next(press)
 
     async def _on_back(self, press: Press) -> None:
         state = press.state
@@ -324,13 +363,12 @@ class FlowEngine:
         await edit_message(press.query, context.t("cancel.done"))
         if pending.get("flow") in self.flows:
             flow = self.flows[pending["flow"]]
-            fresh = State(
-                flow=flow,
-                step="",
-                values=dict(pending.get("values", {})),
-                attachments=list(pending.get("attachments", [])),
+            fresh = State.begin(
+                flow,
+                pending.get("values", {}),
+                pending.get("attachments", []),
+                pending.get("ask"),
             )
-            fresh.step = flow.first_open_step(fresh.values)
             await context.bot.send_message(press.chat_id, context.t(f"{flow.name}.title"))
             await self._ask(context, press.chat_id, fresh, press.update_id)
 

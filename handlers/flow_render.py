@@ -11,7 +11,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers.callback_data import FlowButton
 from handlers.context import CrmContext
-from handlers.flow import CONFIRM, EDIT, WARN, Field, State, env_of, label_of
+from handlers.flow import CONFIRM, EDIT, WARN, Field, State, env_of, is_empty, label_of
 from handlers.keyboards import inline_keyboard
 
 
@@ -46,13 +46,22 @@ def render(context: CrmContext, state: State) -> tuple[str, InlineKeyboardMarkup
         return state.warning or "", inline_keyboard(rows)
     step_field = flow.field(state.step)
     assert step_field is not None
+    if state.clearing:
+        rows = [
+            [
+                (context.t("flow.button.clear_yes"), FlowButton(rev, "clear", "yes")),
+                (context.t("flow.button.clear_no"), FlowButton(rev, "clear", "no")),
+            ]
+        ]
+        label = context.t(f"{flow.name}.field.{step_field.name}")
+        return context.t("flow.clear_confirm", field=label), inline_keyboard(rows)
     return question(context, state, step_field), _field_keyboard(context, state, step_field, back)
 
 
 def question(context: CrmContext, state: State, step_field: Field) -> str:
     text = context.t(f"{state.flow.name}.ask.{step_field.name}")
     current = state.values.get(step_field.name)
-    if current not in (None, "", []):
+    if not is_empty(current):
         text += "\n\n" + context.t("flow.current", value=show(context, step_field, current))
     return text
 
@@ -60,6 +69,7 @@ def question(context: CrmContext, state: State, step_field: Field) -> str:
 def _field_keyboard(
     context: CrmContext, state: State, step_field: Field, back: list[Any]
 ) -> InlineKeyboardMarkup | None:
+    """Choices, then Clear (optional fields with a value), then Skip (leave as is) and Back."""
     rev = state.revision
     choices = step_field.choices_for(env_of(context))
     rows: list[list[Any]] = [
@@ -69,16 +79,13 @@ def _field_keyboard(
     rows += [
         [(label, FlowButton(rev, "pick", str(i)))] for i, (_, label) in enumerate(state.options)
     ]
-    rows.append(
-        [
-            *(
-                []
-                if step_field.required
-                else [(context.t("flow.button.skip"), FlowButton(rev, "skip"))]
-            ),
-            *back,
-        ]
-    )
+    empty = is_empty(state.values.get(step_field.name))
+    if not step_field.required and not empty:
+        rows.append([(context.t("flow.button.clear"), FlowButton(rev, "clear"))])
+    last = list(back)
+    if not (step_field.required and empty):
+        last.insert(0, (context.t("flow.button.skip"), FlowButton(rev, "skip")))
+    rows.append(last)
     if not state.editing and state.flow.required_answered(state.values):
         rows.append([(context.t("flow.button.finish"), FlowButton(rev, "finish"))])
     return inline_keyboard(rows)
@@ -88,13 +95,13 @@ def summary(context: CrmContext, state: State) -> str:
     lines = [context.t("flow.summary_title", title=context.t(f"{state.flow.name}.title"))]
     for step_field in state.flow.fields:
         value = state.values.get(step_field.name)
-        if value in (None, "", []) or not step_field.applies(state.values):
+        if not step_field.applies(state.values) or (is_empty(value) and not state.flow.show_empty):
             continue
         lines.append(
             context.t(
                 "flow.summary_line",
                 label=context.t(f"{state.flow.name}.field.{step_field.name}"),
-                value=show(context, step_field, value),
+                value="—" if is_empty(value) else show(context, step_field, value),
             )
         )
     if photos := sum(1 for a in state.attachments if a[0] == "photo"):

@@ -1,7 +1,9 @@
 """Changing a customer from its card: Edit a field, Delete (soft), Merge, Reassign; `/restore`.
 
     card --Edit--> pick a field --> "edit_customer" flow: that one question (the entry flow's
-                   parser and wording) -> confirm --Save--> update_customer -> card again
+                   parser and wording, its current value kept by Skip, emptied only by a
+                   confirmed Clear) -> confirm --Save--> [a phone or email another customer
+                   has: the entry flow's duplicate warning] --> update_customer -> card again
     card --Delete--> "really?" --Yes--> archived (hidden everywhere) ... /restore (admins)
                      lists deleted customers, deals and notes --Restore--> back
     card --Merge into…--> "merge_customer" flow: search the customer to keep -> confirm
@@ -28,15 +30,22 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from handlers import records_deals, records_notes
 from handlers.callback_data import VERSION, CustomerAction
 from handlers.context import CrmContext
-from handlers.customer import FIELDS
+from handlers.customer import FIELDS, duplicate_warning, show_customer
 from handlers.customer_card import send_card
 from handlers.customer_pick import customer_field, picked_id, search
 from handlers.customer_pick import label as customer_label
-from handlers.flow import Field, Flow
+from handlers.flow import Field, Flow, Warning
 from handlers.flow_engine import FlowEngine
-from handlers.flow_render import show
 from handlers.keyboards import Row, inline_keyboard
-from handlers.records_deals import CONFIRMED, Outcome, edit_fields
+from handlers.records_deals import (
+    CONFIRMED,
+    ORIGINAL_KEY,
+    EditStart,
+    Outcome,
+    edit_fields,
+    edited,
+    start_edit,
+)
 from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
 from storage.access import NotFound
 from storage.customer_changes import (
@@ -50,15 +59,14 @@ from storage.customer_changes import (
     restore_customer,
     update_customer,
 )
-from storage.customers import get_customer
+from storage.customers import find_duplicates, get_customer
 from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)
 
 EDIT_FLOW = "edit_customer"
 MERGE_FLOW = "merge_customer"
-FIELD_KEY = "_field"  # hidden values of the edit flow: which field, which customer
-CUSTOMER_KEY = "_customer"
+CUSTOMER_KEY = "_customer"  # the edit flow's hidden key for its customer (see records_deals)
 ACTIONS = ("edit", "delete", "restore", "merge", "reassign")
 PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(ACTIONS)}):"
 
@@ -68,10 +76,10 @@ EDIT_FIELDS = edit_fields(FIELDS, tuple(f.name for f in FIELDS))
 
 
 def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
-    """Only the edited field, and only if answered (Review without an answer changes nothing)."""
-    actor, name = context.require_member(), values[FIELD_KEY]
+    """Only the edited field, and only if its value changed."""
+    actor, change = context.require_member(), edited(values)
     customer_id = picked_id(values[CUSTOMER_KEY])
-    changes = {name: values[name]} if name in values else {}
+    changes = dict([change]) if change else {}
 
     def save(session: Session) -> Outcome:
         if not changes:
@@ -85,6 +93,25 @@ def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[l
         return Outcome("records.edit.saved", {"name": customer.name}, customer_id)
 
     return save
+
+
+async def _check_edit(context: CrmContext, values: dict[str, Any]) -> Warning | None:
+    """A phone or email the edit adds that another customer has: the entry flow's warning."""
+    change = edited(values)
+    if change is None or change[0] not in ("phones", "email"):
+        return None
+    name, value = change
+    was = values.get(ORIGINAL_KEY) or []
+    matches = await context.db.read(
+        find_duplicates,
+        actor=context.require_member(),
+        phones=[p for p in value or [] if p not in was] if name == "phones" else [],
+        email=value if name == "email" else None,
+        name="",
+        company=None,  # a similar name at the company is the entry's check, not an edit's
+        exclude_id=picked_id(values[CUSTOMER_KEY]),
+    )
+    return duplicate_warning(context, matches)
 
 
 def _save_merge(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
@@ -144,7 +171,15 @@ async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> No
 
 
 FLOWS: tuple[Flow, ...] = (
-    Flow(name=EDIT_FLOW, fields=EDIT_FIELDS, save=_save_edit, after_save=_after_save),
+    Flow(
+        name=EDIT_FLOW,
+        fields=EDIT_FIELDS,
+        save=_save_edit,
+        after_save=_after_save,
+        check=_check_edit,
+        open_record=show_customer,
+        show_empty=True,
+    ),
     Flow(
         name=MERGE_FLOW,
         fields=(
@@ -191,21 +226,11 @@ async def _edit(
         )
         return
     chosen = FIELDS[index]
-    now = values.get(chosen.name)
-    shown = show(context, chosen, now) if now not in (None, "", []) else "—"
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.t(
-            "records.edit.intro",
-            name=values["name"],
-            field=context.t(f"customer.field.{chosen.name}"),
-            value=shown,
-        ),
+    label_key = f"customer.field.{chosen.name}"
+    start = EditStart(
+        EDIT_FLOW, chosen, label_key, values["name"], action.customer_id, CUSTOMER_KEY
     )
-    picked = {"id": str(action.customer_id), "label": values["name"]}
-    await engine.start(
-        update, context, EDIT_FLOW, values={FIELD_KEY: chosen.name, CUSTOMER_KEY: picked}
-    )
+    await start_edit(update, context, engine, start, values.get(chosen.name))
 
 
 async def _delete(update: Update, context: CrmContext, action: CustomerAction) -> None:

@@ -1,7 +1,8 @@
 """Changing a deal: Edit a field, Delete (soft), Restore (admins), from the buttons in `/deals`.
 
     /deals --✏️--> pick a field --> "edit_deal" flow: that one question (the entry flow's
-                   parser and wording) -> confirm --Save--> update_deal -> deal card again
+                   parser and wording, its current value kept by Skip, emptied only by a
+                   confirmed Clear) -> confirm --Save--> update_deal -> deal card again
     /deals --🗑--> "really?" --Yes--> archived (gone from /deals, pipeline and cards)
     /restore (admins) lists deleted deals --Restore--> back
 
@@ -29,7 +30,6 @@ from handlers.deal import FIELDS as DEAL_FIELDS
 from handlers.deal import show_deal
 from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
-from handlers.flow_render import show
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
@@ -42,8 +42,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EDIT_FLOW = "edit_deal"
-FIELD_KEY = "_field"  # hidden values of an edit flow: which field, which record
+FIELD_KEY = "_field"  # hidden values of an edit flow: which field, which record,
 RECORD_KEY = "_record"
+ORIGINAL_KEY = "_was"  # and the field's value when the edit began
 CONFIRMED = "1"
 ACTIONS = ("edit", "delete", "restore")
 PATTERN = rf"^{VERSION}:{DealAction.kind}:({'|'.join(ACTIONS)}):"
@@ -82,6 +83,15 @@ def edit_fields(fields: tuple[Any, ...], names: tuple[str, ...]) -> tuple[Any, .
 EDIT_FIELDS = edit_fields(DEAL_FIELDS, ("title", "amount", "close", "probability", *COLUMNS))
 
 
+def edited(values: dict[str, Any]) -> tuple[str, Any] | None:
+    """The edited field and its new value, or None if it is what it was when the edit began
+    (Skip keeps it): then nothing is written, not even over a colleague's change meanwhile."""
+    name = values[FIELD_KEY]
+    if name not in values or values[name] == values.get(ORIGINAL_KEY):
+        return None
+    return name, values[name]
+
+
 def changes_for(name: str, value: Any) -> dict[str, Any]:
     """An edit-flow answer as deal columns (amount and currency travel together)."""
     if name == "amount":
@@ -108,10 +118,10 @@ def flow_value(deal: Deal, name: str) -> Any:
 
 
 def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
-    """Only the edited field, and only if answered (Review without an answer changes nothing)."""
-    actor, name = context.require_member(), values[FIELD_KEY]
+    """Only the edited field, and only if its value changed."""
+    actor, change = context.require_member(), edited(values)
     deal_id = int(values[RECORD_KEY]["id"])
-    changes = changes_for(name, values[name]) if name in values else {}
+    changes = changes_for(*change) if change else {}
 
     def save(session: Session) -> Outcome:
         if not changes:
@@ -141,34 +151,39 @@ async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> No
 
 @dataclass(frozen=True)
 class EditStart:
-    """Which edit flow, which of its fields, its label key, the record's name and id."""
+    """Which edit flow, which of its fields, its label key, the record's name and id, and the
+    hidden key the flow keeps the record under."""
 
     flow: str
     field: Field
     label_key: str
     name: str
     record_id: int
+    record_key: str = RECORD_KEY
 
 
 async def start_edit(
     update: Update, context: CrmContext, engine: FlowEngine, start: EditStart, now: Any
 ) -> None:
-    """The chosen field's "now: ..." line, then the edit flow asking just that field."""
+    """Which record and field, then the edit flow asking just that field with its current
+    value as the answer: shown as "Now: ...", kept by Skip, removed only by Clear."""
     assert update.effective_chat is not None
-    intro = context.t(
-        "records.edit.intro",
-        name=start.name,
-        field=context.t(start.label_key),
-        value=show(context, start.field, now) if now not in (None, "", []) else "—",
-    )
+    intro = context.t("records.edit.intro", name=start.name, field=context.t(start.label_key))
     await context.bot.send_message(update.effective_chat.id, intro)
+    name = start.field.name
     picked = {"id": str(start.record_id), "label": start.name}
-    values = {FIELD_KEY: start.field.name, RECORD_KEY: picked}
-    await engine.start(update, context, start.flow, values=values)
+    values = {FIELD_KEY: name, start.record_key: picked, ORIGINAL_KEY: now, name: now}
+    await engine.start(update, context, start.flow, values=values, ask=name)
 
 
 FLOWS: tuple[Flow, ...] = (
-    Flow(name=EDIT_FLOW, fields=EDIT_FIELDS, save=_save_edit, after_save=_after_save),
+    Flow(
+        name=EDIT_FLOW,
+        fields=EDIT_FIELDS,
+        save=_save_edit,
+        after_save=_after_save,
+        show_empty=True,
+    ),
 )
 
 

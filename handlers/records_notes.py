@@ -33,11 +33,11 @@ from handlers.keyboards import Row, inline_keyboard
 from handlers.note import FIELDS as NOTE_FIELDS
 from handlers.records_deals import (
     CONFIRMED,
-    FIELD_KEY,
     RECORD_KEY,
     EditStart,
     Outcome,
     edit_fields,
+    edited,
     guarded,
     start_edit,
 )
@@ -114,10 +114,10 @@ async def send_note(context: CrmContext, chat_id: int, note_id: int) -> None:
 
 
 def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
-    """Only the edited field, and only if answered (Review without an answer changes nothing)."""
-    actor, name = context.require_member(), values[FIELD_KEY]
+    """Only the edited field, and only if its value changed."""
+    actor, change = context.require_member(), edited(values)
     note_id = int(values[RECORD_KEY]["id"])
-    changes = changes_for(name, values[name]) if name in values else {}
+    changes = changes_for(*change) if change else {}
 
     def save(session: Session) -> Outcome:
         if not changes:
@@ -138,7 +138,13 @@ async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> No
 
 
 FLOWS: tuple[Flow, ...] = (
-    Flow(name=EDIT_FLOW, fields=EDIT_FIELDS, save=_save_edit, after_save=_after_save),
+    Flow(
+        name=EDIT_FLOW,
+        fields=EDIT_FIELDS,
+        save=_save_edit,
+        after_save=_after_save,
+        show_empty=True,
+    ),
 )
 
 

@@ -109,8 +109,10 @@ def find_duplicates(
     email: str | None,
     name: str,
     company: str | None,
+    exclude_id: int | None = None,
 ) -> list[DuplicateMatch]:
-    """Same phone or email (case-insensitive) anywhere, or a very similar name at the company."""
+    """Same phone or email (case-insensitive) anywhere, or a very similar name at the company;
+    `exclude_id` is the customer being edited, who is no duplicate of itself."""
     found: dict[int, tuple[Customer, str]] = {}
     if phones:
         rows = session.exec(
@@ -142,6 +144,8 @@ def find_duplicates(
         for customer in rows:
             if fuzz.ratio(customer.name.casefold(), name.casefold()) >= NAME_SIMILARITY:
                 found.setdefault(customer.id, (customer, "name"))  # type: ignore[arg-type]
+    if exclude_id is not None:
+        found.pop(exclude_id, None)
     if not found:
         return []
     visible = set(

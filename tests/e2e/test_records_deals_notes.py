@@ -102,9 +102,10 @@ async def test_edit_deal_amount_rejects_a_bad_value_then_saves_and_audits(
     assert choose.text == shown(catalogs, "en", "records.edit.choose", name="Chairs")
     assert shown(catalogs, "en", "deal.field.stage") not in choose.button_labels
     await admin.press(shown(catalogs, "en", "deal.field.amount"), message=choose)
-    intro, _title, question = await admin.replies(3)
-    assert "100" in intro.text
-    assert question.text == shown(catalogs, "en", "edit_deal.ask.amount")
+    _intro, _title, question = await admin.replies(3)
+    assert question.text == shown(catalogs, "en", "edit_deal.ask.amount") + "\n\n" + shown(
+        catalogs, "en", "flow.current", value="CN¥100"
+    )
     await admin.send("lots")
     retry = await admin.reply()
     error = parse_amount("lots", default_currency="CNY")

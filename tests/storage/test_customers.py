@@ -23,3 +23,23 @@ def test_find_duplicates_matches_an_email_whatever_its_case(db: Database) -> Non
             company=None,
         )
     assert [(m.customer_id, m.reason) for m in matches] == [(existing.id, "email")]
+
+
+def test_find_duplicates_leaves_out_the_customer_being_edited(db: Database) -> None:
+    with db.session() as session:
+        admin = make_member(session, role=Role.ADMIN)
+        phones = ["+8613800138000"]
+        edited = create_customer(
+            session, actor=admin, data=CustomerCreate(name="A", phones=phones)
+        )
+        other = create_customer(session, actor=admin, data=CustomerCreate(name="B", phones=phones))
+        matches = find_duplicates(
+            session,
+            actor=admin,
+            phones=phones,
+            email=None,
+            name="",
+            company=None,
+            exclude_id=edited.id,
+        )
+    assert [(m.customer_id, m.reason) for m in matches] == [(other.id, "phone")]
