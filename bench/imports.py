@@ -146,14 +146,15 @@ def run(rows: int, backend: str) -> int:
             chat_id=None,
             file_name="customers.csv",
             content=content,
+            table=imports.read_sheet(content, "customers.csv", max_rows=rows + 1),
             region="CN",
-            max_rows=rows + 1,
         )
         assert batch.id is not None
         created = time.perf_counter()
         review = db.read_sync(imports.review, actor=admin, batch_id=batch.id)
         reviewed = time.perf_counter()
-        db.run_sync(imports.start_batch, actor=admin, batch_id=batch.id)
+        table = db.read_sync(imports.batch_sheet, actor=admin, batch_id=batch.id)
+        db.run_sync(imports.start_batch, actor=admin, batch_id=batch.id, table=table)
         chunk_ends: list[float] = [time.perf_counter()]
         cpu = time.process_time()
         done = imports.run_batch(

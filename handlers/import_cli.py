@@ -25,10 +25,12 @@ from storage.imports import (
     DuplicateMode,
     ImportNotReady,
     UnreadableFile,
+    batch_sheet,
     cancel_batch,
     create_batch,
     find_owner,
     get_batch,
+    read_sheet,
     rejected_rows_file,
     review,
     run_batch,
@@ -88,19 +90,22 @@ def _prepare(db: Database, actor: Member, request: ImportRequest) -> int:
     owner = db.read_sync(find_owner, reference=request.owner)
     if owner is None or owner.id is None:
         raise UsageError(f"--owner {request.owner}: no active member with that id or username")
+    content = request.path.read_bytes()
     try:
-        batch = db.run_sync(
-            create_batch,
-            actor=actor,
-            owner_id=owner.id,
-            chat_id=None,
-            file_name=request.path.name,
-            content=request.path.read_bytes(),
-            region=request.region,
-            max_rows=request.max_rows,
-        )
+        table = read_sheet(content, request.path.name, max_rows=request.max_rows)
     except UnreadableFile as exc:
-        raise UsageError(f"{request.path}: cannot read it as a table ({exc.code})") from exc
+        over = f", limit {exc.limit}" if exc.limit is not None else ""
+        raise UsageError(f"{request.path}: cannot read it as a table ({exc.code}{over})") from exc
+    batch = db.run_sync(
+        create_batch,
+        actor=actor,
+        owner_id=owner.id,
+        chat_id=None,
+        file_name=request.path.name,
+        content=content,
+        table=table,
+        region=request.region,
+    )
     assert batch.id is not None
     try:
         return _configure(db, actor, request, batch.id)
@@ -129,7 +134,8 @@ def _configure(db: Database, actor: Member, request: ImportRequest, batch_id: in
             )
     _print_mapping(checked.headers, checked.targets)
     try:
-        db.run_sync(start_batch, actor=actor, batch_id=batch_id)
+        table = db.read_sync(batch_sheet, actor=actor, batch_id=batch_id)
+        db.run_sync(start_batch, actor=actor, batch_id=batch_id, table=table)
     except ImportNotReady as exc:
         hints = {
             "no_name_column": "no column is mapped to name (use --map 'Header=name')",

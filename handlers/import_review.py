@@ -39,6 +39,7 @@ from storage.imports import (
     BatchStatus,
     ImportNotReady,
     ImportReview,
+    batch_sheet,
     cancel_batch,
     get_batch,
     review,
@@ -129,7 +130,8 @@ async def _apply(context: CrmContext, data: ImportAction) -> View:
         await context.db.run(cancel_batch, actor=actor, batch_id=batch_id)
         return t("import.cancelled"), None
     elif data.action == "start":
-        batch = await context.db.run(start_batch, actor=actor, batch_id=batch_id)
+        table = await context.db.read(batch_sheet, actor=actor, batch_id=batch_id)
+        batch = await context.db.run(start_batch, actor=actor, batch_id=batch_id, table=table)
         text = t("import.progress", done=number(0, lang), total=number(batch.total_rows, lang))
         return text, None
     if change is not None:

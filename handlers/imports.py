@@ -2,10 +2,11 @@
 
 A member sends the file at any time no entry flow is waiting for an answer (an open flow's
 answers are taken in an earlier group, so a document meant for a step never lands here);
-`/import` alone explains what to send. The file is downloaded, parsed and stored as a draft
-batch in the database's workers, then reviewed with buttons (`handlers.import_review`), run
-in the background with a progress message (`handlers.import_run` via `bot.import_jobs`),
-and can be undone with a confirmation (`handlers.import_undo`).
+`/import` alone explains what to send. The file is downloaded, parsed in a thread (outside
+any transaction: a big or hostile file holds no database lock) and stored as a draft batch,
+then reviewed with buttons (`handlers.import_review`), run in the background with a progress
+message (`handlers.import_run` via `bot.import_jobs`), and can be undone with a
+confirmation (`handlers.import_undo`).
 
     document --unreadable / too big--> what is accepted
     document --> review message (see handlers.import_review)
@@ -14,6 +15,7 @@ and can be undone with a confirmation (`handlers.import_undo`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import PurePath
 
@@ -25,9 +27,15 @@ from handlers.context import CrmContext
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
 from handlers.import_views import number, target_label
-from storage.import_files import UnreadableFile
 from storage.import_mapping import TARGETS
-from storage.imports import BatchStatus, cancel_batch, create_batch, latest_batches
+from storage.imports import (
+    BatchStatus,
+    UnreadableFile,
+    cancel_batch,
+    create_batch,
+    latest_batches,
+    read_sheet,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +65,11 @@ async def import_command(update: Update, context: CrmContext) -> None:
 
 
 async def on_document(update: Update, context: CrmContext) -> None:
-    """Download the file, store it as a draft batch (parsed in a worker), show the review."""
+    """Download the file, parse it in a thread, store it as a draft batch, show the review."""
     message = update.effective_message
     assert message is not None
     assert message.document is not None
-    document, chat_id = message.document, message.chat_id
+    document, chat_id, lang = message.document, message.chat_id, context.language
     limits = context.services.config.imports
     name = document.file_name or "file"
     if PurePath(name).suffix.lower() not in SUFFIXES:
@@ -72,23 +80,24 @@ async def on_document(update: Update, context: CrmContext) -> None:
         return
     telegram_file = await context.bot.get_file(document.file_id)
     content = bytes(await telegram_file.download_as_bytearray())
-    member = context.require_member()
-    try:
-        batch = await context.db.run(
-            create_batch,
-            actor=member,
-            owner_id=context.member_id,
-            chat_id=chat_id,
-            file_name=name,
-            content=content,
-            region=context.services.config.locale.default_region,
-            max_rows=limits.max_rows,
-        )
+    try:  # seconds of CPU for a big file: in a thread, and outside the write transaction
+        table = await asyncio.to_thread(read_sheet, content, name, max_rows=limits.max_rows)
     except UnreadableFile as problem:
-        key = f"import.unreadable.{problem.code}"
-        rows = number(limits.max_rows, context.language)
-        await context.bot.send_message(chat_id, context.t(key, rows=rows))
+        rows, limit = number(limits.max_rows, lang), number(problem.limit or 0, lang)
+        await context.bot.send_message(
+            chat_id, context.t(f"import.unreadable.{problem.code}", rows=rows, limit=limit)
+        )
         return
+    batch = await context.db.run(
+        create_batch,
+        actor=context.require_member(),
+        owner_id=context.member_id,
+        chat_id=chat_id,
+        file_name=name,
+        content=content,
+        table=table,
+        region=context.services.config.locale.default_region,
+    )
     assert batch.id is not None
     logger.info("import %s: %s rows from %s", batch.id, batch.total_rows, chat_id)
     text, keyboard = await import_review.show_review(context, batch.id)

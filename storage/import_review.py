@@ -72,6 +72,11 @@ def batch_table(session: Session, batch: ImportBatch) -> SheetTable:
     return read_sheet(content, batch.file_name, max_rows=max(batch.total_rows, 1))
 
 
+def batch_sheet(session: Session, *, actor: Member, batch_id: int) -> SheetTable:
+    """The batch's file as a table, if the actor may see the batch (for `start_batch`)."""
+    return batch_table(session, get_batch(session, actor=actor, batch_id=batch_id))
+
+
 def undecided_columns(table: SheetTable, batch: ImportBatch) -> list[int]:
     chosen = batch.settings["date_orders"]
     targets = batch.settings["targets"]

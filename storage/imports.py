@@ -19,14 +19,14 @@ from sqlmodel import Session, col, select
 
 from storage.access import require_member
 from storage.import_apply import LEASE, run_batch
-from storage.import_files import UnreadableFile, read_sheet
+from storage.import_files import SheetTable, UnreadableFile, read_sheet
 from storage.import_mapping import DATE_TARGETS, TARGETS, guess_targets
 from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, ImportFile
 from storage.import_review import (
     ImportNotReady,
     ImportReview,
     PreviewRow,
-    batch_table,
+    batch_sheet,
     get_batch,
     rejected_rows_file,
     review,
@@ -55,8 +55,10 @@ __all__ = [  # the contract the chat side uses, defined here or in the modules n
     "UndoResult",
     "UndoSummary",
     "UnreadableFile",
+    "batch_sheet",
     "get_batch",
     "list_undoable_batches",
+    "read_sheet",
     "rejected_rows_file",
     "review",
     "run_batch",
@@ -87,12 +89,15 @@ def create_batch(
     chat_id: int | None,
     file_name: str,
     content: bytes,
+    table: SheetTable,
     region: str,
-    max_rows: int,
 ) -> ImportBatch:
-    """Read the file and store it with a first guess of the mapping; raises UnreadableFile."""
+    """Store the file with a first guess of the mapping.
+
+    `table` is `read_sheet(content, ...)`, read by the caller before: parsing is seconds of
+    CPU for a big file, and in here it would hold the write lock all that time (every other
+    member's write waited for it)."""
     require_member(session, actor=actor, member_id=owner_id)
-    table = read_sheet(content, file_name, max_rows=max_rows)
     batch = ImportBatch(
         member_id=actor.id,
         owner_id=owner_id,
@@ -182,12 +187,17 @@ def set_duplicate_mode(
     return batch
 
 
-def start_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatch:
-    """DRAFT -> QUEUED once a column is the name and every ambiguous date column is decided."""
+def start_batch(
+    session: Session, *, actor: Member, batch_id: int, table: SheetTable
+) -> ImportBatch:
+    """DRAFT -> QUEUED once a column is the name and every ambiguous date column is decided.
+
+    `table` is the batch's file, from `batch_sheet` in a read transaction before this one:
+    the file never changes, and parsing it here would hold the write lock for seconds."""
     batch = _draft(session, actor, batch_id)
     if "name" not in batch.settings["targets"]:
         raise ImportNotReady("no_name_column")
-    if undecided_columns(batch_table(session, batch), batch):
+    if undecided_columns(table, batch):
         raise ImportNotReady("dates_undecided")
     batch.status = BatchStatus.QUEUED
     session.add(batch)

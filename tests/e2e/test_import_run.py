@@ -173,7 +173,14 @@ async def test_an_import_interrupted_by_a_restart_is_resumed(
     (batch,) = rows(db_url, ImportBatch)
     await running_bot.stop()
     with_member(
-        db_url, admin, lambda s, m: imports.start_batch(s, actor=m, batch_id=batch.id)
+        db_url,
+        admin,
+        lambda s, m: imports.start_batch(
+            s,
+            actor=m,
+            batch_id=batch.id,
+            table=imports.batch_sheet(s, actor=m, batch_id=batch.id),
+        ),
     )  # queued, as if the bot stopped right after Start
     await running_bot.start()
     progress = await admin.reply(timeout=30)

@@ -8,7 +8,7 @@ import pytest
 
 from handlers.i18n import LANGUAGES, Catalogs
 from handlers.import_views import MODES, _date_readings, number, short
-from storage.import_files import UnreadableFile
+from storage.import_files import CAPPED, UnreadableFile
 from storage.import_mapping import TARGETS
 from storage.imports import REASONS, ImportNotReady
 
@@ -27,11 +27,14 @@ def test_every_target_and_mode_has_a_label(catalogs: Catalogs, language: str) ->
     assert [key for key in keys if not messages.get(key)] == []
 
 
-@pytest.mark.parametrize("code", ["empty", "not_a_table", "bad_encoding", "too_many_rows"])
+@pytest.mark.parametrize("code", ["empty", "no_sheet", "not_a_table", "bad_encoding", *CAPPED])
 def test_every_unreadable_file_code_has_text(catalogs: Catalogs, code: str) -> None:
     assert UnreadableFile(code).code == code
     for language in LANGUAGES:
-        assert catalogs.messages[language].get(f"import.unreadable.{code}")
+        text = catalogs.messages[language].get(f"import.unreadable.{code}")
+        assert text
+        if code in CAPPED:  # the member is told the cap
+            assert "{rows}" in text if code == "too_many_rows" else "{limit}" in text
 
 
 def test_not_ready_codes_the_chat_handles_exist() -> None:

@@ -10,7 +10,15 @@ from sqlmodel import Session, col, select
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.import_models import ImportBatch, ImportRow
-from storage.imports import DuplicateMode, create_batch, run_batch, set_duplicate_mode, start_batch
+from storage.imports import (
+    DuplicateMode,
+    batch_sheet,
+    create_batch,
+    read_sheet,
+    run_batch,
+    set_duplicate_mode,
+    start_batch,
+)
 from storage.models import Customer, CustomerPhone, Member, Role
 from tests.factories import make_member, pk
 
@@ -40,12 +48,18 @@ def upload(
         chat_id=None,
         file_name="customers.csv",
         content=content,
+        table=read_sheet(content, "customers.csv", max_rows=1000),
         region="CN",
-        max_rows=1000,
     )
     assert batch.id is not None
     db.run_sync(set_duplicate_mode, actor=actor, batch_id=batch.id, mode=mode)
     return batch.id
+
+
+def start(db: Database, actor: Member, batch_id: int) -> ImportBatch:
+    """Queue the batch as the chat does: its file read first, then the write."""
+    table = db.read_sync(batch_sheet, actor=actor, batch_id=batch_id)
+    return db.run_sync(start_batch, actor=actor, batch_id=batch_id, table=table)
 
 
 def import_now(
@@ -58,7 +72,7 @@ def import_now(
     **run: Any,
 ) -> ImportBatch:
     batch_id = upload(db, actor, content, owner=owner, mode=mode)
-    db.run_sync(start_batch, actor=actor, batch_id=batch_id)
+    start(db, actor, batch_id)
     return run_batch(db, batch_id=batch_id, worker="test", **run)
 
 

@@ -26,11 +26,11 @@ from storage.imports import (
     create_batch,
     get_batch,
     latest_batches,
+    read_sheet,
     rejected_rows_file,
     review,
     set_date_order,
     set_target,
-    start_batch,
     undo_batch,
     undo_summary,
 )
@@ -43,6 +43,7 @@ from tests.storage.import_helpers import (
     existing_customer,
     import_now,
     live_customers,
+    start,
     upload,
 )
 
@@ -107,15 +108,15 @@ def test_start_batch_needs_a_name_column_and_decided_dates(db: Database) -> None
     content = csv_bytes("A,03/04/1990", header="Name,Birthday\n")
     batch_id = upload(db, sales, content)
     with pytest.raises(ImportNotReady) as caught:
-        db.run_sync(start_batch, actor=sales, batch_id=batch_id)
+        start(db, sales, batch_id)
     assert caught.value.code == "dates_undecided"
     db.run_sync(set_date_order, actor=sales, batch_id=batch_id, column=1, day_first=True)
     db.run_sync(set_target, actor=sales, batch_id=batch_id, column=0, target=None)
     with pytest.raises(ImportNotReady) as caught:
-        db.run_sync(start_batch, actor=sales, batch_id=batch_id)
+        start(db, sales, batch_id)
     assert caught.value.code == "no_name_column"
     db.run_sync(set_target, actor=sales, batch_id=batch_id, column=0, target="name")
-    assert db.run_sync(start_batch, actor=sales, batch_id=batch_id).status == BatchStatus.QUEUED
+    assert start(db, sales, batch_id).status == BatchStatus.QUEUED
     with pytest.raises(ImportNotReady) as caught:
         db.run_sync(set_target, actor=sales, batch_id=batch_id, column=0, target=None)
     assert caught.value.code == "not_draft"
@@ -285,8 +286,8 @@ def test_create_batch_keeps_the_owner_and_chat(db: Database) -> None:
         chat_id=-100123,
         file_name="x.csv",
         content=csv_bytes("A,,,"),
+        table=read_sheet(csv_bytes("A,,,"), "x.csv", max_rows=5),
         region="US",
-        max_rows=5,
     )
     assert (batch.owner_id, batch.chat_id, batch.member_id) == (pk(sales), -100123, pk(manager))
     assert batch.settings["region"] == "US"

@@ -1,14 +1,28 @@
-"""Reading uploaded spreadsheets: encodings, delimiters, XLSX cell types, and what is refused."""
+"""Reading uploaded spreadsheets: encodings, delimiters, XLSX cell types, what is refused,
+and hostile files (caps, a lying XLSX `<dimension>`, malformed files)."""
 
 from __future__ import annotations
 
 import io
+import time
+import zipfile
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from storage.import_files import UnreadableFile, read_sheet
+from storage import import_files
+from storage.import_files import MAX_CELL_CHARS, MAX_COLUMNS, UnreadableFile, read_sheet
+from tests.storage.hostile_files import (
+    HUGE_DIMENSION,
+    LONG_FIELD_CSV,
+    SMALL_DIMENSION,
+    SMALL_DIMENSION_ROWS,
+    WIDE_CSV,
+    forged_xlsx,
+)
 
 ROWS = [
     ["姓名", "电话", "备注"],
@@ -121,3 +135,149 @@ def test_read_sheet_refuses_too_many_xlsx_rows() -> None:
     with pytest.raises(UnreadableFile) as caught:
         read_sheet(content, "a.xlsx", max_rows=2)
     assert caught.value.code == "too_many_rows"
+
+
+# --- hostile files: caps, a lying <dimension>, malformed files -----------------------------
+
+
+def test_read_sheet_ignores_a_declared_dimension_far_beyond_the_cells() -> None:
+    started = time.monotonic()
+    table = read_sheet(HUGE_DIMENSION, "h.xlsx", max_rows=200_000)
+    assert time.monotonic() - started < 2  # padded to A1:XFD20000 it took ~26 s
+    assert table.headers == ["Name", "Phone"]
+    assert table.rows == [["Zhang Wei", "13800138000"]]
+
+
+def test_read_sheet_reads_cells_outside_a_declared_dimension() -> None:
+    table = read_sheet(SMALL_DIMENSION, "s.xlsx", max_rows=100)
+    assert table.headers == SMALL_DIMENSION_ROWS[0]
+    assert table.rows == SMALL_DIMENSION_ROWS[1:]
+
+
+def test_read_sheet_does_not_count_trailing_empty_cells_and_rows() -> None:
+    cells = {"A1": "Name", "A2": "Ada", "XFD2": " ", "GS3": "", "B1048576": "  "}
+    content = forged_xlsx(cells, dimension="A1:XFD1048576", empty_rows=(999_999_999,))
+    started = time.monotonic()
+    table = read_sheet(content, "t.xlsx", max_rows=2)
+    assert time.monotonic() - started < 2
+    assert (table.headers, table.rows) == (["Name"], [["Ada"]])
+    wide = b"Name" + b"," * 100_000 + b"\nAda" + b"," * 100_000 + b"\n" + b",\n" * 10
+    assert read_sheet(wide, "t.csv", max_rows=1).rows == [["Ada"]]
+
+
+def test_read_sheet_keeps_the_rows_a_sheet_skips_and_counts_them() -> None:
+    content = forged_xlsx({"A1": "Name", "A2": "Ada", "A5": "Bob"})
+    assert read_sheet(content, "g.xlsx", max_rows=4).rows == [["Ada"], [""], [""], ["Bob"]]
+    far = forged_xlsx({"A1": "Name", "A2": "Ada", "A999999999": "Bob"})
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(far, "g.xlsx", max_rows=200_000)
+    assert (caught.value.code, caught.value.limit) == ("too_many_rows", 200_000)
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (forged_xlsx({"A1": "Name", "A2": "Ada", "GS2": "x"}), "c.xlsx"),  # column 201
+        (WIDE_CSV, "c.csv"),
+        (b"Name\n" + b"x," * 100_000 + b"\n", "c.csv"),
+    ],
+    ids=["xlsx", "csv-header", "csv-row"],
+)
+def test_read_sheet_refuses_too_many_columns(content: bytes, name: str) -> None:
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(content, name, max_rows=10)
+    assert (caught.value.code, caught.value.limit) == ("too_many_columns", MAX_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (LONG_FIELD_CSV, "l.csv"),
+        (b'Name,Notes\nZhang Wei,"' + b"x" * 200_000 + b'"\n', "l.csv"),
+        (b"x" * 200_000 + b"\n", "l.csv"),
+        (forged_xlsx({"A1": "Name", "A2": "x" * 200_000}), "l.xlsx"),
+    ],
+    ids=["csv", "csv-quoted", "csv-one-field", "xlsx"],
+)
+def test_read_sheet_refuses_a_cell_too_long(content: bytes, name: str) -> None:
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(content, name, max_rows=10)
+    assert (caught.value.code, caught.value.limit) == ("cell_too_long", MAX_CELL_CHARS)
+
+
+def test_read_sheet_refuses_too_many_filled_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_files, "MAX_CELLS", 5)
+    assert read_sheet(b"Name,Phone\nA,1\nB\n\n,,,,\n", "c.csv", max_rows=10).rows
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(b"Name,Phone\nA,1\nB,2\n", "c.csv", max_rows=10)
+    assert (caught.value.code, caught.value.limit) == ("too_many_cells", 5)
+
+
+def test_read_sheet_refuses_too_much_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_files, "MAX_TEXT_CHARS", 10)
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(forged_xlsx({"A1": "Name", "A2": "Zhang Wei"}), "t.xlsx", max_rows=10)
+    assert (caught.value.code, caught.value.limit) == ("too_much_text", 10)
+
+
+def test_read_sheet_refuses_an_xlsx_too_big_once_unpacked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_files, "MAX_UNPACKED_MB", 1)
+    bomb = forged_xlsx({"A1": "Name", "A2": "Ada"}, padding=2 * 1024 * 1024)
+    assert len(bomb) < 20_000
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(bomb, "b.xlsx", max_rows=10)
+    assert (caught.value.code, caught.value.limit) == ("too_big_unpacked", 1)
+
+
+def _zip(parts: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "code"),
+    [
+        (bytes(range(256)) * 40, "garbage.csv", "not_a_table"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(32)) * 50, "photo.csv", "not_a_table"),
+        (_zip({"notes.txt": b"hello"}), "archive.xlsx", "not_a_table"),
+        (_zip({"notes.txt": b"hello"}), "archive.csv", "not_a_table"),
+        (forged_xlsx({}, sheets=False), "none.xlsx", "no_sheet"),
+        (forged_xlsx({}), "blank.xlsx", "empty"),
+        (forged_xlsx({"A1": "Name"})[:-40], "cut.xlsx", "not_a_table"),
+        (b"", "empty.csv", "empty"),
+    ],
+    ids=["binary", "png", "zip", "zip-as-csv", "no-sheet", "no-cells", "truncated", "empty"],
+)
+def test_read_sheet_names_what_is_wrong_with_a_malformed_file(
+    content: bytes, name: str, code: str
+) -> None:
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(content, name, max_rows=10)
+    assert caught.value.code == code
+
+
+def test_read_sheet_refuses_broken_sheet_xml() -> None:
+    content = forged_xlsx({"A1": "Name", "A2": "Ada"})
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(broken, "w") as target:
+        for part in source.infolist():
+            data = source.read(part)
+            if part.filename.endswith("sheet1.xml"):
+                data = data.replace(b"</sheetData>", b"<row r='x'><c r='??'>")
+            target.writestr(part.filename, data)
+    with pytest.raises(UnreadableFile) as caught:
+        read_sheet(broken.getvalue(), "b.xlsx", max_rows=10)
+    assert caught.value.code == "not_a_table"
+
+
+@settings(max_examples=200, deadline=None)
+@given(content=st.binary(max_size=2000), name=st.sampled_from(["a.csv", "a.xlsx"]))
+def test_read_sheet_gives_a_table_or_a_reason_for_any_bytes(content: bytes, name: str) -> None:
+    try:
+        table = read_sheet(content, name, max_rows=50)
+    except UnreadableFile:
+        return  # a reason, not a crash: the chat has a text for each code (test_import_views)
+    assert all(len(row) == len(table.headers) for row in table.rows)

@@ -19,7 +19,6 @@ from storage.imports import (
     DuplicateMode,
     resumable_batches,
     run_batch,
-    start_batch,
 )
 from storage.models import Role, utcnow
 from storage.search import find_customers
@@ -32,6 +31,7 @@ from tests.storage.import_helpers import (
     import_now,
     live_customers,
     row_outcomes,
+    start,
     upload,
 )
 
@@ -216,7 +216,7 @@ class Crash(KeyboardInterrupt):
 def test_a_run_killed_mid_way_resumes_after_its_lease_and_doubles_nothing(db: Database) -> None:
     admin = add_member(db, Role.ADMIN)
     batch_id = upload(db, admin, FILE)
-    db.run_sync(start_batch, actor=admin, batch_id=batch_id)
+    start(db, admin, batch_id)
 
     def crash(batch: ImportBatch) -> None:
         raise Crash
@@ -292,7 +292,7 @@ def test_a_failure_reported_after_a_chunk_rolls_back_created_and_updated(db: Dat
 def test_a_run_stopped_by_its_caller_keeps_its_rows_and_resumes_at_once(db: Database) -> None:
     admin = add_member(db, Role.ADMIN)
     batch_id = upload(db, admin, FILE)
-    db.run_sync(start_batch, actor=admin, batch_id=batch_id)
+    start(db, admin, batch_id)
 
     def stop(batch: ImportBatch) -> None:
         raise LeaseLost("shutting down")
