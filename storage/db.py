@@ -108,6 +108,27 @@ def is_unavailable(error: BaseException | None) -> bool:
     return state is None or state.startswith(_POSTGRES_AWAY)
 
 
+class Unreachable(Exception):
+    """The database took no connection; the message is the driver's reason, on one line."""
+
+
+def check_connection(url: str) -> None:
+    """Connect once and let go, or raise `Unreachable`: start-up and `check-config` ask this
+    first, so a missing SQLite folder, a refused port or an unknown database is one line with
+    the reason instead of a traceback from deep inside the migrations."""
+    engine = create_db_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        first_line = (str(exc.orig).splitlines() or [type(exc.orig).__name__])[0]
+        reason = " ".join(first_line.split())
+        password = engine.url.password
+        raise Unreachable(reason.replace(password, "***") if password else reason) from exc
+    finally:
+        engine.dispose()
+
+
 def _install_nul_filter(engine: Engine) -> None:
     """Drop NUL characters from every bound string. A Telegram client can send them, and
     PostgreSQL refuses them in text ("cannot contain NUL (0x00) bytes"), which turned a search
