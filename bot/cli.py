@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply database migrations")
-    commands.add_parser("check-config", help="validate the config file without starting")
+    commands.add_parser(
+        "check-config", help="validate the config file and try the database, without starting"
+    )
     export = commands.add_parser("export", help="write every record of one kind to a file")
     export.add_argument("kind", choices=("customers", "deals", "notes", "purchases"))
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
