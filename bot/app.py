@@ -233,11 +233,24 @@ async def stop_application(application: CrmApplication) -> None:
 
 
 async def serve(application: CrmApplication, stop: asyncio.Event) -> None:
-    """Run until `stop` is set (SIGINT/SIGTERM in `crm-bot run`), then shut down cleanly."""
-    await start_application(application)
-    freeze_startup_objects()
-    logger.info("bot @%s is running", application.bot.username)
+    """Run until `stop` is set (SIGINT/SIGTERM in `crm-bot run`), then shut down cleanly.
+
+    Start-up can wait for long (`CrmBot.initialize` retries an unreachable Bot API for as
+    long as it takes), so it runs as a task that `stop` cancels: a signal ends the process
+    at any moment, not only once the bot is up."""
+    starting = asyncio.create_task(start_application(application))
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            logger.info("stopped while starting")
+            return
+        starting.result()  # a failed start (a rejected token) is raised here
+        freeze_startup_objects()
+        logger.info("bot @%s is running", application.bot.username)
+        await stopping
     finally:
+        for task in (starting, stopping):
+            task.cancel()
+        await asyncio.gather(starting, stopping, return_exceptions=True)
         await stop_application(application)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from bot.logs import setup_logging
 logger = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
+DATABASE_FIRST_DELAY_S = 1.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply database migrations")
-    commands.add_parser("check-config", help="validate the config file without starting")
+    commands.add_parser(
+        "check-config", help="validate the config file and try the database, without starting"
+    )
     export = commands.add_parser("export", help="write every record of one kind to a file")
     export.add_argument("kind", choices=("customers", "deals", "notes", "purchases"))
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
@@ -103,8 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = config.telegram.token.get_secret_value()
     setup_logging(level=config.logging.level, fmt=config.logging.format, secrets=[token])
     if args.command == "check-config":
-        sys.stdout.write(_summary(config))
-        return 0
+        return _check_config(config)
     if args.command == "db":
         return _db_upgrade(config)
     if args.command == "export":
@@ -137,10 +140,30 @@ def _import(config: Config, args: argparse.Namespace) -> int:
     return import_file(config.database.url, request)
 
 
+def _check_config(config: Config) -> int:
+    """The config is valid; the database must also take a connection."""
+    from storage.db import Unreachable, check_connection
+
+    try:
+        check_connection(config.database.url)
+    except Unreachable as exc:
+        sys.stderr.write(f"config error: {_unreachable(config.database.url, exc)}\n")
+        return EXIT_CONFIG
+    sys.stdout.write(_summary(config))
+    return 0
+
+
+def _masked(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _unreachable(url: str, exc: Exception) -> str:
+    return f"database.url: {_masked(url)} is not reachable: {exc}"
+
+
 def _summary(config: Config) -> str:
-    url = make_url(config.database.url).render_as_string(hide_password=True)
     return (
-        f"config OK: mode={config.telegram.mode.value}, database={url}, "
+        f"config OK: mode={config.telegram.mode.value}, database={_masked(config.database.url)}, "
         f"api={config.telegram.base_url}, admins={len(config.access.admins)}\n"
     )
 
@@ -182,7 +205,8 @@ def _run(config: Config) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await serve(build_application(config), stop)
+        if await _wait_for_database(config.database.url, stop):
+            await serve(build_application(config), stop)
 
     try:
         asyncio.run(run())
@@ -190,6 +214,27 @@ def _run(config: Config) -> int:
         sys.stderr.write("config error: telegram.token: rejected by the Bot API\n")
         return EXIT_CONFIG
     return 0
+
+
+async def _wait_for_database(url: str, stop: asyncio.Event) -> bool:
+    """Retry the first connection with backoff, as `CrmBot.initialize` retries the Bot API:
+    the database may start after the bot (or its folder be mounted late). False when `stop`
+    came first."""
+    from bot.telegram_bot import STARTUP_BACKOFF_MAX_S
+    from storage.db import Unreachable, check_connection
+
+    delay = DATABASE_FIRST_DELAY_S
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(check_connection, url)
+        except Unreachable as exc:
+            logger.warning("%s; retrying in %.0f s", _unreachable(url, exc), delay)
+        else:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, STARTUP_BACKOFF_MAX_S)
+    return False
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from handlers.context import LANGUAGE_KEY, CrmContext
 from handlers.i18n import resolve_language
+from handlers.telegram_helpers import answer_query
 from storage.db import is_unavailable
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,11 @@ async def _report(update: object, context: CrmContext) -> None:
         info["update_id"] = update.update_id
         if update.effective_user is not None:
             info["user_id"] = update.effective_user.id
-    logger.error("error while handling an update", exc_info=error, extra=info)
+    # The member is given the update id as the reference: support finds this line by it.
+    reference = info.get("update_id", "-")
+    logger.error(
+        "error while handling an update (reference %s)", reference, exc_info=error, extra=info
+    )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
@@ -53,12 +58,20 @@ async def _report(update: object, context: CrmContext) -> None:
         )
         context.translator = context.services.catalogs.translator(language)
     key = "error.temporary" if is_unavailable(error) else "error.unexpected"
-    reference = update.update_id
+    if update.callback_query is not None:
+        await _stop_spinner(update.callback_query, info)
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer()
         await context.bot.send_message(
             update.effective_chat.id, context.t(key, reference=reference)
         )
     except TelegramError:
         logger.warning("could not tell the user about the error", extra=info)
+
+
+async def _stop_spinner(query: CallbackQuery, info: dict[str, object]) -> None:
+    """Answer the button if its handler did not get to (a handler that did makes Telegram
+    refuse a second answer); the message to the chat goes out whatever happens here."""
+    try:
+        await answer_query(query)
+    except TelegramError:
+        logger.warning("could not answer the button that failed", extra=info)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -78,12 +79,54 @@ def create_db_engine(url: str) -> Engine:
     )
 
 
+# SQLite's primary result codes that mean the file cannot be used right now (busy past the
+# timeout, cannot be opened, I/O error), as opposed to a statement it refused.
+_SQLITE_AWAY = {5, 10, 14}  # SQLITE_BUSY, SQLITE_IOERR, SQLITE_CANTOPEN
+# PostgreSQL SQLSTATEs of a lost or refused connection: class 08, the server shutting down or
+# starting (57P01-57P03), too many connections. libpq's own connect failures carry none.
+_POSTGRES_AWAY = ("08", "57P01", "57P02", "57P03", "53300")
+
+
 def is_unavailable(error: BaseException | None) -> bool:
     """The database could not be reached or dropped the connection (a restart, a network
-    cut, a full pool, SQLite's lock timeout): worth trying again in a moment."""
-    if isinstance(error, PoolTimeout | OperationalError | InterfaceError):
+    cut, a full pool, SQLite's lock timeout): worth trying again in a moment.
+
+    Only the connection says so: pysqlite raises OperationalError for a syntax error or an
+    unknown column too, and those are bugs, which no amount of waiting repairs."""
+    if isinstance(error, PoolTimeout):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error.orig, sqlite3.Error):
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_AWAY
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    state = getattr(error.orig, "sqlstate", None)
+    return state is None or state.startswith(_POSTGRES_AWAY)
+
+
+class Unreachable(Exception):
+    """The database took no connection; the message is the driver's reason, on one line."""
+
+
+def check_connection(url: str) -> None:
+    """Connect once and let go, or raise `Unreachable`: start-up and `check-config` ask this
+    first, so a missing SQLite folder, a refused port or an unknown database is one line with
+    the reason instead of a traceback from deep inside the migrations."""
+    engine = create_db_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        first_line = (str(exc.orig).splitlines() or [type(exc.orig).__name__])[0]
+        reason = " ".join(first_line.split())
+        password = engine.url.password
+        raise Unreachable(reason.replace(password, "***") if password else reason) from exc
+    finally:
+        engine.dispose()
 
 
 def _install_nul_filter(engine: Engine) -> None:

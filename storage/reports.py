@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, union_all
+from sqlalchemy import ColumnElement, case, func, literal, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col
 
@@ -246,11 +246,18 @@ def _won(
 
     The bucket is a CASE over the buckets' UTC bounds, so local days are cut in the
     member's timezone on both backends; a subquery names it so PostgreSQL can group by it.
+    A period of one bucket (a month's first day, or its first days before a Monday) has no
+    bound to compare with, and a CASE without a WHEN is a syntax error: its bucket is 0.
     """
     starts = bucket_starts(period)
     bounds = [local_moment(day, time(0, 0), tz) for day in starts[1:]]
-    bucket = case(
-        *((col(Deal.closed_at) < bound, i) for i, bound in enumerate(bounds)), else_=len(bounds)
+    bucket = (
+        case(
+            *((col(Deal.closed_at) < bound, i) for i, bound in enumerate(bounds)),
+            else_=len(bounds),
+        )
+        if bounds
+        else literal(0)
     )
     won = (
         core_select(

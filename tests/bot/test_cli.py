@@ -14,6 +14,8 @@ import pytest
 from bot.cli import EXIT_CONFIG, main
 from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade_database
+from tests.conftest import POSTGRES_URL
+from tests.e2e.helpers import free_port
 from tests.factories import make_customer, make_member
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,26 +41,49 @@ def config_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def good_config(tmp_path: Path) -> Path:
+def config_with_database(tmp_path: Path, url: str) -> Path:
     return config_file(
         tmp_path,
-        f'[telegram]\ntoken = "{TOKEN}"\n'
-        f'[database]\nurl = "postgresql://crm:{PASSWORD}@db.example.com:5432/crm"\n'
-        "[access]\nadmins = [1, 2]\n",
+        f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "{url}"\n[access]\nadmins = [1, 2]\n',
     )
+
+
+def with_password(url: str) -> str:
+    """`url` with a password (the test server trusts local connections, so any will do)."""
+    user, _, rest = url.removeprefix("postgresql://").partition("@")
+    return f"postgresql://{user}:{PASSWORD}@{rest}"
 
 
 def test_check_config_prints_summary_without_secrets(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--config", str(good_config(tmp_path)), "check-config"]) == 0
+    path = config_with_database(tmp_path, with_password(POSTGRES_URL))
+    assert main(["--config", str(path), "check-config"]) == 0
     out, err = capsys.readouterr()
     [line] = out.splitlines()
-    assert line.startswith("config OK: mode=polling, database=postgresql://crm:")
-    assert "db.example.com" in line
+    assert line.startswith("config OK: mode=polling, database=postgresql://")
+    assert "127.0.0.1" in line
     assert "admins=2" in line
     assert TOKEN not in out + err
     assert PASSWORD not in out + err
+
+
+@pytest.mark.parametrize("away", ["refused", "missing-folder"])
+def test_check_config_with_the_database_away_is_one_line_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], away: str
+) -> None:
+    url = (
+        f"postgresql://crm:{PASSWORD}@127.0.0.1:{free_port()}/crm"
+        if away == "refused"
+        else f"sqlite:///{tmp_path / 'no-such-folder' / 'crm.sqlite3'}"
+    )
+    assert main(["--config", str(config_with_database(tmp_path, url)), "check-config"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    [line] = err.splitlines()
+    assert line.startswith("config error: database.url: ")
+    assert "not reachable" in line
+    assert PASSWORD not in line
 
 
 def test_check_config_reports_each_bad_key_and_exits_2(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from sqlalchemy import text
 from sqlmodel import select
 from telegram import Update
 from telegram.ext import CommandHandler
@@ -9,6 +13,7 @@ from telegram.ext import CommandHandler
 from bot.emulator import BotApiEmulator
 from handlers.callback_data import TeamAction, pack
 from handlers.commands import COMMANDS, commands_for
+from handlers.context import CrmContext
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.drafts import save_draft
@@ -210,4 +215,28 @@ async def test_unexpected_error_is_logged_and_user_told_plainly(
     assert reply.text == shown(catalogs, "en", "error.unexpected", reference=update_id)
     await eventually(lambda: running_bot.errors)
     assert [type(e) for e in running_bot.errors] == [RuntimeError]
+    running_bot.errors.clear()
+
+
+async def test_statement_the_database_refuses_is_a_bug_with_a_reference_in_the_log(
+    emu: BotApiEmulator,
+    running_bot: RunningBot,
+    admin: ScriptedUser,
+    catalogs: Catalogs,
+    caplog: pytest.LogCaptureFixture,
+):
+    """SQLite raises OperationalError for "no such column" too: that is no outage."""
+
+    async def buggy_query(_update: Update, context: CrmContext) -> None:
+        await context.db.read(lambda session: session.execute(text("SELECT nope FROM member")))
+
+    assert running_bot.application is not None
+    running_bot.application.add_handler(CommandHandler("buggy", buggy_query), group=-1)
+    await admin.send("/buggy")
+    reply = await admin.reply()
+    reference = int(reply.text.rsplit(" ", 1)[-1].strip(").）"))
+    assert reply.text == shown(catalogs, "en", "error.unexpected", reference=reference)
+    await eventually(lambda: running_bot.errors)
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert str(reference) in logged.getMessage()
     running_bot.errors.clear()

@@ -9,6 +9,8 @@
     The update that failed is not replayed later: the member was told to send it again.
 (c) A polling bot dies holding leased updates: the next start replays them at once (a polling
     bot is always alone), instead of waiting for the dead process's leases to run out.
+(d) Telegram refuses an edit nobody expects after a button was answered: the member is still
+    told, although Telegram refuses to answer the button a second time.
 """
 
 from __future__ import annotations
@@ -247,3 +249,25 @@ async def test_polling_bot_replays_a_dead_predecessors_leased_updates_at_start(
     await running_bot.start()
     assert (await admin.reply()).text.startswith(shown(catalogs, "en", "help.title"))
     assert time.monotonic() - started < 10
+
+
+# --- (d) a button fails after it was answered ----------------------------------------------
+
+
+async def test_button_failing_after_its_answer_still_tells_the_member(
+    emu: BotApiEmulator, running_bot: RunningBot, admin: ScriptedUser, catalogs: Catalogs
+):
+    await admin.send("/newcustomer")
+    await admin.replies(2)
+    await answer(admin, "Li Na")
+    answered_before = len(emu.callback_answers)
+    emu.faults.fail(
+        "editMessageText", error_code=400, description="Bad Request: MESSAGE_ID_INVALID"
+    )
+    await admin.press("Review ✓")
+    told = await admin.reply()
+    reference = int(told.text.rsplit(" ", 1)[-1].strip(").）"))
+    assert told.text == shown(catalogs, "en", "error.unexpected", reference=reference)
+    assert len(emu.callback_answers) == answered_before + 1  # by the handler, before it failed
+    assert [type(e).__name__ for e in running_bot.errors] == ["BadRequest"]
+    running_bot.errors.clear()

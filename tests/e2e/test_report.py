@@ -34,6 +34,7 @@ from tests.storage.test_reports import customer, deal, note
 NOW = datetime(2031, 1, 15, 1, 0, tzinfo=UTC)
 MONDAY = NOW - timedelta(days=2)  # the weekly slot's day (config default "mon"), 09:00
 IN_PERIOD = datetime(2031, 1, 12, 4, 0, tzinfo=UTC)
+PERIOD_START = datetime(2031, 4, 1, 1, 0, tzinfo=UTC)  # Tuesday 1 Apr, 09:00 in Shanghai
 MIA, LI, WU = 2001, 2002, 2003
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHARTS = 3
@@ -115,6 +116,30 @@ async def test_report_for_a_salesperson_shows_their_numbers_and_charts(
     assert text.startswith(title(catalogs, lang, period))
     assert shown(catalogs, lang, "report.scope.sales") in text
     assert summary(catalogs, lang, customers=3, deals=1, activities=3) in text
+    assert_png_photos(emu, await li.replies(CHARTS))
+
+
+@pytest.mark.parametrize("period", ["week", "month", "quarter"])
+async def test_report_on_the_first_morning_of_a_period_shows_its_numbers(
+    emu: BotApiEmulator,
+    running_bot: RunningBot,
+    database: Database,
+    catalogs: Catalogs,
+    period: str,
+) -> None:
+    li = ScriptedUser(emu, LI, "Li")
+
+    def won_last_night(session: Session) -> None:
+        member = make_member(session, telegram_id=LI, display_name="Li")
+        deal(session, member, ["lead", "won"], "1000", at=PERIOD_START - timedelta(hours=1))
+        note(session, member, at=PERIOD_START - timedelta(hours=1))
+
+    database.run_sync(won_last_night)
+    pinned(running_bot, PERIOD_START)
+    await li.send(f"/report {period}")
+    text = (await li.reply()).text
+    assert text.startswith(title(catalogs, "en", period))
+    assert summary(catalogs, "en", customers=1, deals=1, activities=1) in text
     assert_png_photos(emu, await li.replies(CHARTS))
 
 

@@ -291,3 +291,29 @@ def test_nothing_in_the_period_is_an_empty_report(db: Database) -> None:
         result = report(session, sales)
     assert result.empty
     assert result.categories == [Tally("loyal", 1)]
+
+
+@pytest.mark.parametrize("kind", ["week", "month", "quarter"])
+@pytest.mark.parametrize(
+    "last",
+    [
+        date(2031, 1, 1),  # the first day of a month, a quarter and a year (a Wednesday)
+        date(2031, 2, 2),  # a month's first two days, Saturday and Sunday: still one bucket
+        date(2031, 9, 1),  # a first day that is a Monday
+        date(2031, 1, 15),  # mid-period
+        date(2031, 3, 31),  # the last day of a month and a quarter
+        date(2031, 12, 31),  # the last day of a year
+        date(2032, 2, 29),  # a leap day
+    ],
+)
+def test_wins_are_bucketed_on_any_day_of_any_period(db: Database, kind: str, last: date) -> None:
+    noon = datetime(last.year, last.month, last.day, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+    with db.session() as session:
+        sales = make_member(session)
+        deal(session, sales, ["won"], "40", closed_at=noon)
+        result = report(session, sales, kind, last=last)
+    starts = bucket_starts(result.period)
+    assert [b.first for b in result.won_over_time] == starts
+    assert starts[0] == result.period.first
+    assert result.won_over_time[-1] == Bucket(starts[-1], 1, Decimal("40.00"))
+    assert result.won == 1
