@@ -237,3 +237,12 @@ async def test_reply_to_card_over_the_note_limit_is_refused_like_the_note_flow(
         lambda s: list(s.exec(select(Interaction).where(Interaction.customer_id == customer_id))),
     )
     assert notes == []
+
+
+async def test_find_with_the_longest_query_answers_with_it_shortened(
+    admin: ScriptedUser, catalogs: Catalogs
+) -> None:
+    query = LONG * 2000  # 4,000 of Telegram's units: the message itself was allowed
+    await admin.send(f"/find {query}")
+    answer = await admin.reply()
+    assert answer.text == shown(catalogs, "en", "lookup.none", query=clip(query))
