@@ -37,6 +37,8 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.telegram_bot import ScheduledBot
+
 logger = logging.getLogger(__name__)
 
 GLOBAL_PER_SECOND = 29.0  # Telegram's ~30/s, less a margin for network jitter
@@ -56,7 +58,9 @@ def scheduled_bot(bot: Bot) -> Bot:
     """A plain Bot (no AIORateLimiter) sharing `bot`'s token, server and connection pool."""
     base_url = bot.base_url.removesuffix(bot.token)
     base_file_url = bot.base_file_url.removesuffix(bot.token)
-    return Bot(bot.token, base_url=base_url, base_file_url=base_file_url, request=bot.request)
+    return ScheduledBot(
+        bot.token, base_url=base_url, base_file_url=base_file_url, request=bot.request
+    )
 
 
 class Sender:

@@ -11,6 +11,9 @@
   PTB's polling loop for good.
 * `initialize` retries `getMe` with backoff, so a network outage at start-up delays the bot
   instead of killing it (PTB would exit on the first failure).
+* Every text and caption goes out within Telegram's length limits (`within_limits`), here
+  and on the scheduled bot (`ScheduledBot`): a view that grew past them is shortened, never
+  refused with "message is too long".
 """
 
 from __future__ import annotations
@@ -21,15 +24,33 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.inbox_writer import InboxWriter
+from handlers.text_limits import MAX_CAPTION, MAX_TEXT, fit_html, html_length
 
 logger = logging.getLogger(__name__)
 
 STARTUP_BACKOFF_MAX_S = 60.0
+
+
+def within_limits(endpoint: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A request's HTML text or caption fitted to Telegram's limit (handlers/text_limits.py).
+
+    Views shorten their own long items first; a cut here means one did not, so it is logged.
+    """
+    if data.get("parse_mode") != ParseMode.HTML:
+        return data
+    fitted = dict(data)
+    for key, limit in (("text", MAX_TEXT), ("caption", MAX_CAPTION)):
+        value = data.get(key)
+        if isinstance(value, str) and (length := html_length(value)) > limit:
+            logger.warning("%s: %s of %d characters cut to %d", endpoint, key, length, limit)
+            fitted[key] = fit_html(value, limit)
+    return fitted
 
 
 class CrmBot(ExtBot[None]):
@@ -38,6 +59,10 @@ class CrmBot(ExtBot[None]):
     def __init__(self, *args: Any, inbox: InboxWriter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._inbox = inbox
+
+    async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
+        """Where PTB puts a request on the wire, after filling in the defaults (parse mode)."""
+        return await super()._do_post(endpoint, within_limits(endpoint, data), **kwargs)
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         await self._inbox.flush()  # this call confirms the last batch: it must be recorded
@@ -68,6 +93,13 @@ class CrmBot(ExtBot[None]):
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STARTUP_BACKOFF_MAX_S)
+
+
+class ScheduledBot(Bot):
+    """The plain bot of scheduled deliveries (bot/sender.py), within the same limits."""
+
+    async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
+        return await super()._do_post(endpoint, within_limits(endpoint, data), **kwargs)
 
 
 class InboxQueue(asyncio.Queue[object]):

@@ -20,7 +20,7 @@ from handlers.callback_data import CallbackData, CustomerAction, DealAction, Rem
 from handlers.context import CrmContext
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
-from handlers.formatting import format_date, format_when
+from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.reminders import Reader
 from storage.agenda import Agenda, get_agenda
@@ -99,7 +99,7 @@ def _render(context: CrmContext, agenda: Agenda, *, title: str) -> tuple[str, An
         for item in agenda.follow_ups:
             when = format_when(item.due_at, tz=tz, lang=lang, now=now)
             key = "agenda.overdue" if item.due_at < now else "agenda.follow_up"
-            label = item.text or item.customer_name or ""
+            label = clip(item.text or item.customer_name or "", SUMMARY_PREVIEW)
             lines.append(t(key, when=when, text=label, customer=item.customer_name or "—"))
             if item.customer_id is not None and item.customer_name:
                 button = t("agenda.button.customer", name=item.customer_name)

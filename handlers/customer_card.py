@@ -23,17 +23,19 @@ from handlers import field_parsers as fp
 from handlers.callback_data import VERSION, CustomerAction, NoteAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
+from handlers.flow import error_text
 from handlers.flow_engine import FlowEngine
-from handlers.formatting import format_money, format_when
+from handlers.formatting import clip, format_money, format_when
 from handlers.i18n import Html
-from handlers.keyboards import inline_keyboard
+from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
+from handlers.text_limits import MAX_TEXT, fit_html, html_length
 from storage.access import NotFound
 from storage.customer_changes import HistoryEntry, list_customer_history
 from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Role, utcnow
-from storage.parsing import Money, clean_text
+from storage.parsing import Money, ParseError, parse_text
 from storage.search import CustomerCard, get_customer_card
 
 NOTES_PER_PAGE = 5
@@ -42,6 +44,16 @@ CARD_ID = re.compile(r"#(\d{1,18})\s*$")
 TEXT_FIELDS = ("email", "company", "position", "industry", "region")
 CHOICE_FIELDS = ("gender", "source", "category")
 HISTORY_PER_PAGE = 8
+# Free text on the card is shown to this many characters with "…"; the note's "📝 #id" button
+# opens it whole. Deals and reminders are shorter, the full ones are in /deals and /reminders.
+# A history value is shorter still, and each entry is held to its share of the page, so a
+# page of long edits still fits in one message.
+NOTE_PREVIEW = 300
+NOTE_PREVIEWS = (NOTE_PREVIEW, 200, 120, 60)
+CARD_DEALS = 5
+ITEM_PREVIEW = 80
+HISTORY_VALUE = 150
+HISTORY_ENTRY = (MAX_TEXT - 300) // HISTORY_PER_PAGE
 NOTE_BUTTONS_PER_ROW = 5
 CARD_ACTIONS = ("open", "remind", "history", "more")
 # The CallbackQueryHandler pattern: handlers/customer.py keeps note|deal|purchase, and
@@ -77,8 +89,8 @@ def field_lines(context: CrmContext, customer: Customer, phones: list[str]) -> l
             lines.append(_field(context, name, _label(context, f"customer.{name}.{value}", value)))
     if customer.tags:
         lines.append(_field(context, "tags", ", ".join(customer.tags)))
-    if customer.needs:
-        lines.append(_field(context, "needs", customer.needs))
+    if customer.needs:  # whole under Edit, which shows the value it changes
+        lines.append(_field(context, "needs", clip(customer.needs, NOTE_PREVIEW)))
     return lines
 
 
@@ -87,32 +99,47 @@ def card_title(context: CrmContext, customer: Customer) -> str:
 
 
 def render_card(context: CrmContext, card: CustomerCard) -> str:
+    """The card in one message: with every field at its longest, the note previews shrink
+    until it fits, rather than the end of the card being cut off."""
     customer = card.customer
-    lines = [card_title(context, customer), *field_lines(context, customer, card.phones)]
-    lines.append(context.t("lookup.card.owner", owner=card.owner_name))
-    lines += ["", context.t("lookup.card.notes")]
-    lines += [
-        # the id matches the note's "📝 #id" button under the card
-        context.t("records.note.line", line=Html(note_line(context, n)), id=n.id)
-        for n in card.interactions
-    ] or [context.t("lookup.card.none")]
+    head = [card_title(context, customer), *field_lines(context, customer, card.phones)]
+    head += [context.t("lookup.card.owner", owner=card.owner_name), ""]
+    head.append(context.t("lookup.card.notes"))
+    tail = _card_tail(context, card)
+    for preview in NOTE_PREVIEWS:
+        notes = [
+            # the id matches the note's "📝 #id" button under the card
+            context.t("records.note.line", line=Html(note_line(context, n, preview)), id=n.id)
+            for n in card.interactions
+        ] or [context.t("lookup.card.none")]
+        text = "\n".join([*head, *notes, *tail])
+        if html_length(text) <= MAX_TEXT:
+            break
+    return text
+
+
+def _card_tail(context: CrmContext, card: CustomerCard) -> list[str]:
+    lines: list[str] = []
     if card.open_deals:
         lines += ["", context.t("lookup.card.deals")]
-        for deal in card.open_deals:
+        for deal in card.open_deals[:CARD_DEALS]:
             amount = (
                 format_money(Money(deal.amount, deal.currency), lang=context.language)
                 if deal.amount is not None and deal.currency
                 else "—"
             )
             stage = _label(context, f"deal.stage.{deal.stage}", deal.stage)
-            lines.append(
-                context.t("lookup.card.deal", title=deal.title, amount=amount, stage=stage)
-            )
+            title = clip(deal.title, ITEM_PREVIEW)
+            lines.append(context.t("lookup.card.deal", title=title, amount=amount, stage=stage))
+        if len(card.open_deals) > CARD_DEALS:
+            more = len(card.open_deals) - CARD_DEALS
+            lines.append(context.t("lookup.card.deals_more", count=more))
     if card.reminders:
         lines += ["", context.t("lookup.card.reminders")]
         for reminder in card.reminders:
             when = format_when(reminder.due_at, tz=context.tz, lang=context.language)
-            lines.append(context.t("lookup.card.reminder", when=when, text=reminder.text or ""))
+            text = clip(reminder.text or "", ITEM_PREVIEW)
+            lines.append(context.t("lookup.card.reminder", when=when, text=text))
     if card.purchases:
         total = ", ".join(
             format_money(Money(amount, currency), lang=context.language)
@@ -120,15 +147,15 @@ def render_card(context: CrmContext, card: CustomerCard) -> str:
         )
         lines += ["", context.t("lookup.card.purchases", total=total)]
     lines += ["", context.t("lookup.card.reply_hint")]
-    return "\n".join(lines)
+    return lines
 
 
-def note_line(context: CrmContext, note: Any) -> str:
+def note_line(context: CrmContext, note: Any, preview: int = NOTE_PREVIEW) -> str:
     return context.t(
         "lookup.card.note",
         when=format_when(note.happened_at, tz=context.tz, lang=context.language),
         kind=_label(context, f"note.kind.{note.kind}", note.kind),
-        summary=note.summary or note.outcome or "—",
+        summary=clip(note.summary or note.outcome or "—", preview),
     )
 
 
@@ -147,13 +174,9 @@ def card_keyboard(
             button("records.button.merge", "merge"),
             button("records.button.reassign", "reassign"),
         ]
-    notes = [(context.t("records.note.button", id=i), NoteAction("open", i)) for i in note_ids]
     return inline_keyboard(
         [
-            *(
-                notes[i : i + NOTE_BUTTONS_PER_ROW]
-                for i in range(0, len(notes), NOTE_BUTTONS_PER_ROW)
-            ),
+            *note_rows(context, note_ids),
             [
                 button("lookup.button.note", "note"),
                 button("lookup.button.deal", "deal"),
@@ -167,6 +190,14 @@ def card_keyboard(
             lifecycle,
         ]
     )
+
+
+def note_rows(context: CrmContext, note_ids: Sequence[int]) -> list[Row]:
+    """A "📝 #id" button per listed note: it opens the note whole (the card shortens it)."""
+    notes = [(context.t("records.note.button", id=i), NoteAction("open", i)) for i in note_ids]
+    return [
+        notes[i : i + NOTE_BUTTONS_PER_ROW] for i in range(0, len(notes), NOTE_BUTTONS_PER_ROW)
+    ]
 
 
 async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None:
@@ -205,13 +236,17 @@ async def _more(update: Update, context: CrmContext, action: CustomerAction) -> 
     await answer_query(query)
     customer = card.customer
     lines = [context.t("lookup.more.title", name=customer.name, page=page + 1)]
-    lines += [note_line(context, n) for n in card.interactions] or [context.t("lookup.more.none")]
+    lines += [
+        context.t("records.note.line", line=Html(note_line(context, n)), id=n.id)
+        for n in card.interactions
+    ] or [context.t("lookup.more.none")]
     nav = []
     if page > 1:
         nav.append(("«", CustomerAction("more", action.customer_id, str(page - 1))))
     if card.more_interactions:
         nav.append(("»", CustomerAction("more", action.customer_id, str(page + 1))))
-    await _page_reply(update, "\n".join(lines), inline_keyboard([nav]))
+    rows: list[Row] = [*note_rows(context, [n.id or 0 for n in card.interactions]), nav]
+    await _page_reply(update, "\n".join(lines), inline_keyboard(rows))
 
 
 async def _page_reply(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -279,10 +314,7 @@ def history_lines(context: CrmContext, entry: HistoryEntry) -> list[str]:
     if entry.entity_type != "customer":  # one of the customer's deals, notes or purchases
         subject = context.t(f"records.subject.{entry.entity_type}", id=entry.entity_id)
         action = f"{subject}: {action}"
-    lines = [
-        "",
-        context.t("records.history.entry", when=when, who=entry.actor_name, action=action),
-    ]
+    lines = [context.t("records.history.entry", when=when, who=entry.actor_name, action=action)]
     flow = FIELD_LABELS.get(entry.entity_type, "customer")
     for name, change in entry.changes.items():
         old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
@@ -291,11 +323,11 @@ def history_lines(context: CrmContext, entry: HistoryEntry) -> list[str]:
             context.t(
                 "records.history.change",
                 field=label or _label(context, f"records.change.{name}", name),
-                old=_shown(context, old),
-                new=_shown(context, new),
+                old=clip(_shown(context, old), HISTORY_VALUE),
+                new=clip(_shown(context, new), HISTORY_VALUE),
             )
         )
-    return lines
+    return ["", fit_html("\n".join(lines), HISTORY_ENTRY)]
 
 
 def _shown(context: CrmContext, value: Any) -> str:
@@ -351,10 +383,10 @@ def build_card_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmConte
         replied = message.reply_to_message.text or ""
         match = CARD_ID.search(replied.split("\n")[0])
         assert match is not None
-        assert message.text is not None
-        summary = clean_text(message.text).strip()  # a note may keep its line breaks
-        if not summary:
-            await message.reply_text(context.t("parse.text.empty"))
+        summary = parse_text(message.text, field="summary")
+        if isinstance(summary, ParseError):  # as the note flow answers it, with its example
+            refusal = error_text(context, summary)
+            await message.reply_text(f"{refusal}\n\n{context.t('note.ask.summary')}")
             return
         data = InteractionCreate(
             customer_id=int(match[1]), kind=NOTE_KIND, happened_at=utcnow(), summary=summary

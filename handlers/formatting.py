@@ -17,6 +17,7 @@ from babel.dates import format_datetime
 from babel.numbers import format_currency
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from handlers.text_limits import utf16_len
 from storage.parsing import Birthday, Money
 
 _LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
@@ -84,6 +85,14 @@ ECHO_LIMIT = 200
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
-    """User input echoed back, cut to `limit` characters: a 4096-character search quoted in a
-    reply would push the reply over Telegram's message limit."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """User input echoed back, or one item of a card or list, cut to `limit` of Telegram's
+    characters (UTF-16 units, "…" included): a 4096-character search quoted in a reply would
+    push the reply over Telegram's message limit, and one long note would crowd out the rest."""
+    if utf16_len(text) <= limit:
+        return text
+    used = 0
+    for index, char in enumerate(text):
+        used += utf16_len(char)
+        if used > limit - 1:
+            return text[:index] + "…"
+    return text

@@ -40,6 +40,7 @@ from handlers.customer_card import build_card_handlers, send_card, short_card
 from handlers.customer_pick import label as customer_label
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
+from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
@@ -93,14 +94,14 @@ def _results(
     """The results page; page buttons only with a saved search (`search_id`) behind them."""
     if not found:
         key = "lookup.none" if page == 0 else "lookup.no_more"
-        return context.t(key, query=query), None
+        return context.t(key, query=clip(query)), None
     rows = [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found]
     nav = []
     if search_id is not None and page > 0:
         nav.append((context.t("lookup.prev"), SearchPage(search_id, page - 1)))
     if search_id is not None and more:
         nav.append((context.t("lookup.next"), SearchPage(search_id, page + 1)))
-    text = context.t("lookup.results", query=query, page=page + 1)
+    text = context.t("lookup.results", query=clip(query), page=page + 1)
     return text, inline_keyboard([*rows, nav])
 
 

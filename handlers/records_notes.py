@@ -42,6 +42,7 @@ from handlers.records_deals import (
     start_edit,
 )
 from handlers.telegram_helpers import button_data, edit_message
+from handlers.text_limits import split_html
 from storage.access import NotFound
 from storage.models import Interaction, Member
 from storage.record_changes import (
@@ -100,7 +101,11 @@ def note_keyboard(context: CrmContext, note_id: int) -> InlineKeyboardMarkup | N
 
 
 async def send_note(context: CrmContext, chat_id: int, note_id: int) -> None:
-    """The note with its buttons, or the same "not found" for a missing or foreign id."""
+    """The note whole with its buttons, or the same "not found" for a missing or foreign id.
+
+    Cards and lists shorten a note and point here, so a note longer than one message (a 2,000
+    character summary of emoji is 4,000 of Telegram's units) comes in several, buttons last.
+    """
     try:
         note, customer = await context.db.read(
             get_interaction, actor=context.require_member(), interaction_id=note_id
@@ -108,9 +113,10 @@ async def send_note(context: CrmContext, chat_id: int, note_id: int) -> None:
     except NotFound:
         await context.bot.send_message(chat_id, context.t("common.not_found"))
         return
-    await context.bot.send_message(
-        chat_id, note_text(context, note, customer), reply_markup=note_keyboard(context, note_id)
-    )
+    *parts, last = split_html(note_text(context, note, customer))
+    for part in parts:
+        await context.bot.send_message(chat_id, part)
+    await context.bot.send_message(chat_id, last, reply_markup=note_keyboard(context, note_id))
 
 
 def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:

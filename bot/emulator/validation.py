@@ -236,13 +236,15 @@ def parse_text(text: Any, parse_mode: Any, *, caption: bool = False) -> ParsedTe
     if mode and mode not in ("html", "markdown", "markdownv2"):
         raise bad_request("unsupported parse_mode")
     parsed = parse_html(text) if mode == "html" else ParsedText(text, [])
+    # Telegram counts the limits as it counts entity offsets, in UTF-16 code units: an emoji
+    # outside the Basic Multilingual Plane takes two.
     if caption:
-        if len(parsed.text) > MAX_CAPTION:
+        if utf16_len(parsed.text) > MAX_CAPTION:
             raise bad_request("message caption is too long")
     else:
         if not parsed.text.strip():
             raise bad_request("message text is empty")
-        if len(parsed.text) > MAX_TEXT:
+        if utf16_len(parsed.text) > MAX_TEXT:
             raise bad_request("message is too long")
     return parsed
 

@@ -171,6 +171,21 @@ async def test_text_over_4096_characters_is_rejected(bot: Bot) -> None:
         await bot.send_message(USER_ID, "x" * 4097)
 
 
+async def test_text_limit_counts_after_entity_parsing_in_utf16_units(bot: Bot) -> None:
+    await bot.send_message(USER_ID, "<b>" + "&lt;" * 4096 + "</b>", parse_mode="HTML")
+    await bot.send_message(USER_ID, "😀" * 2048)
+
+    with pytest.raises(BadRequest, match="(?i)message is too long"):
+        await bot.send_message(USER_ID, "😀" * 2048 + "x")
+
+
+async def test_caption_limit_counts_utf16_units(bot: Bot) -> None:
+    await bot.send_photo(USER_ID, b"\xff\xd8jpeg", caption="😀" * 512)
+
+    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        await bot.send_photo(USER_ID, b"\xff\xd8jpeg", caption="😀" * 512 + "x")
+
+
 async def test_empty_text_after_html_parsing_is_rejected(bot: Bot) -> None:
     with pytest.raises(BadRequest, match="(?i)message text is empty"):
         await bot.send_message(USER_ID, "<b> </b>", parse_mode="HTML")

@@ -100,3 +100,8 @@ def test_clip_keeps_short_echoes_and_cuts_long_ones_to_the_limit() -> None:
     assert clip("x" * ECHO_LIMIT) == "x" * ECHO_LIMIT
     long = clip("0" * 4096)
     assert (len(long), long[-1]) == (ECHO_LIMIT, "…")
+
+
+def test_clip_counts_telegram_units() -> None:
+    assert clip("😀" * 10, 9) == "😀" * 4 + "…"
+    assert clip("😀" * 10, 20) == "😀" * 10
