@@ -30,7 +30,7 @@ from bot import api_retry, digest_jobs, import_jobs, inbox_leases, scheduler
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import LEASE, PerChatUpdateProcessor
-from bot.telegram_bot import CrmBot, InboxQueue
+from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
 from handlers import (
     agenda,
     common,
@@ -118,11 +118,18 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
     builder = ApplicationBuilder().bot(bot)
     if webhook:
         builder = builder.update_queue(InboxQueue(inbox))
+    processor = PerChatUpdateProcessor(db, inbox)
     application: CrmApplication = (
-        builder.concurrent_updates(PerChatUpdateProcessor(db, inbox))
+        builder.concurrent_updates(processor)
         .context_types(ContextTypes(context=CrmContext))
         .build()
     )
+
+    async def replay(payload: str) -> None:
+        (update,) = updates_from_payloads([payload], application.bot)
+        await application.process_update(update)
+
+    processor.replay_with(replay)
     application.bot_data[SERVICES_KEY] = services
     engine = FlowEngine([flow for module in ENTRY_MODULES for flow in module.FLOWS])
     flow_answers, flow_buttons = engine.build_handlers()

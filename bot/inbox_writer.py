@@ -60,7 +60,7 @@ class InboxWriter:
     ) -> None:
         self._db = db
         self.worker = worker
-        self._lease = lease
+        self.lease = lease
         # Several instances (webhook mode): note updates queued behind an earlier update of
         # their chat that another instance is handling (`storage.inbox.record_in_chat_order`).
         self._in_chat_order = in_chat_order
@@ -205,12 +205,12 @@ class InboxWriter:
         try:
             if self._in_chat_order:
                 recorded, behind = await self._db.run(
-                    record_in_chat_order, updates=batch, worker=self.worker, lease=self._lease
+                    record_in_chat_order, updates=batch, worker=self.worker, lease=self.lease
                 )
                 self._behind |= behind
             else:
                 recorded = await self._db.run(
-                    record_received, updates=batch, worker=self.worker, lease=self._lease
+                    record_received, updates=batch, worker=self.worker, lease=self.lease
                 )
             fresh = set(recorded)
         except SQLAlchemyError as exc:

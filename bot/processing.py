@@ -6,7 +6,9 @@ a lock per chat: a member's steps run in order while other members are served in
 Before handling, the update is claimed in the inbox (a lease for this instance, see
 `storage.inbox`); one already handled, or held by another live instance, is skipped. With
 several instances (webhook mode) the lock spans them too: an update whose chat's earlier
-update is being handled at another instance waits for it (`_wait_for_earlier`).
+update is being handled at another instance waits for it (`_earlier_first`). If that
+instance died, the earlier update is taken over and handled here as soon as its lease runs
+out, before the later one: handled after it, it would have been refused as already past.
 
 Leases are kept alive by `maintain`, which `bot.inbox_leases` runs every `RENEW_EVERY`: it
 renews this instance's leases and marks done what finished while the database was away.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,17 +28,19 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.inbox_writer import InboxWriter, chat_of
 from storage.db import Database
-from storage.inbox import claim_update, earlier_elsewhere, mark_handled, renew_leases
+from storage.inbox import claim_update, earliest_pending, mark_handled, renew_leases
+from storage.models import InboxUpdate, utcnow
 
 logger = logging.getLogger(__name__)
 
 # Three renewals fit in a lease: a busy or briefly stalled instance keeps what it holds, and a
-# dead one's updates are taken over about half a minute later.
-LEASE = timedelta(seconds=30)
-RENEW_EVERY = timedelta(seconds=10)
-# How long an update waits for its chat's earlier update at another instance: a lease, the
-# longest that instance can hold it without being alive.
-ORDER_WAIT = LEASE
+# dead one's updates are taken over 15 s later (at once by the chat's next update waiting for
+# them, else by the next replay tick: within 20 s).
+LEASE = timedelta(seconds=15)
+RENEW_EVERY = timedelta(seconds=5)
+# How long an update waits for its chat's earlier update while another instance renews its
+# lease (alive but slow): a lease, and a renewal's margin for clocks that differ.
+ORDER_WAIT = LEASE + RENEW_EVERY
 ORDER_POLL_S = 0.05
 
 
@@ -62,6 +66,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
         self._unmarked: set[int] = set()  # handled, but the database was away to record it
+        self._replay: Callable[[str], Awaitable[Any]] | None = None
+
+    def replay_with(self, handle: Callable[[str], Awaitable[Any]]) -> None:
+        """How a taken-over update's stored payload is run through the application's
+        handlers (the application is built after its processor)."""
+        self._replay = handle
 
     async def initialize(self) -> None:
         """Nothing to allocate: locks are made per chat on demand."""
@@ -86,7 +96,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if not isinstance(update, Update):
             await coroutine
             return
-        fresh = self._inbox.take(update.update_id) or await self._claim(update)
+        fresh = update.update_id not in self._unmarked and (
+            self._inbox.take(update.update_id) or await self._claim(update)
+        )
         if not fresh:
             logger.info(
                 "skipping an update handled before or elsewhere",
@@ -96,7 +108,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 coroutine.close()
             return
         if self._inbox.queued_behind(update.update_id):
-            await self._wait_for_earlier(update)
+            await self._earlier_first(update)
         try:
             await coroutine
         finally:
@@ -109,33 +121,65 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 )
                 self._unmarked.add(update.update_id)
 
-    async def _wait_for_earlier(self, update: Update) -> None:
-        """Let another instance finish this chat's earlier update first (webhook mode).
+    async def _earlier_first(self, update: Update) -> None:
+        """Let this chat's earlier updates be handled first (webhook mode).
 
-        It ends when that update is handled or its lease runs out (its instance died; the
-        replay takes it over), or after `ORDER_WAIT`, whichever comes first."""
+        One another live instance holds is waited for, up to `ORDER_WAIT`; one whose lease ran
+        out (its instance died) or that nobody holds is taken over and handled here now."""
         chat_id = chat_of(update)
         assert chat_id is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ORDER_WAIT.total_seconds()
-        while loop.time() < deadline:
-            await asyncio.sleep(ORDER_POLL_S)
+        while True:
             try:
                 earlier = await self._db.read(
-                    earlier_elsewhere,
-                    chat_id=chat_id,
-                    update_id=update.update_id,
-                    worker=self.worker,
+                    earliest_pending, chat_id=chat_id, update_id=update.update_id
                 )
+                if earlier is None or earlier.update_id in self._unmarked:
+                    return
+                if not _held_elsewhere(earlier, self.worker) and await self._take_over(earlier):
+                    continue
             except Exception:  # the database is away: go on, the handler reports it
                 logger.exception("could not check the chat's earlier updates")
                 return
-            if not earlier:
+            if loop.time() >= deadline:
+                logger.warning(
+                    "started an update while an earlier one of its chat is still handled "
+                    "elsewhere",
+                    extra={"update_id": update.update_id, "chat_id": chat_id},
+                )
                 return
-        logger.warning(
-            "started an update while an earlier one of its chat is still handled elsewhere",
-            extra={"update_id": update.update_id, "chat_id": chat_id},
+            await asyncio.sleep(ORDER_POLL_S)
+
+    async def _take_over(self, earlier: InboxUpdate) -> bool:
+        """Lease `earlier` to this instance and handle it now; False if another took it."""
+        assert self._replay is not None, "replay_with was not called"
+        taken = await self._db.run(
+            claim_update,
+            update_id=earlier.update_id,
+            payload=earlier.payload,
+            chat_id=earlier.chat_id,
+            worker=self.worker,
+            lease=self._inbox.lease,
         )
+        if not taken:
+            return False
+        logger.info(
+            "handling an earlier update of the chat first", extra={"update_id": earlier.update_id}
+        )
+        self._inbox.take(earlier.update_id)  # a copy of it queued here is then found done
+        try:
+            await self._replay(earlier.payload)
+        finally:
+            try:
+                await self._inbox.finish(earlier.update_id)
+            except Exception:
+                logger.exception(
+                    "could not mark update handled; will retry",
+                    extra={"update_id": earlier.update_id},
+                )
+                self._unmarked.add(earlier.update_id)
+        return True
 
     async def _claim(self, update: Update) -> bool:
         """Take an update this instance did not record itself (a repeat, or a replay)."""
@@ -163,3 +207,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await self._db.run(mark_handled, update_ids=done)
             self._unmarked -= done
         await self._db.run(renew_leases, worker=self.worker, lease=LEASE)
+
+
+def _held_elsewhere(row: InboxUpdate, worker: str) -> bool:
+    """Another instance holds it and is alive (renews its lease)."""
+    return (
+        row.claimed_by != worker and row.claimed_until is not None and row.claimed_until > utcnow()
+    )

@@ -437,6 +437,8 @@ class FlowEngine:
             and draft.last_update_id is not None
             and update.update_id <= draft.last_update_id
         ):
+            if update.update_id < draft.last_update_id:
+                await _answer_late(update, context)
             logger.info(
                 "update already applied to the draft", extra={"update_id": update.update_id}
             )
@@ -483,6 +485,18 @@ def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return {key: clean(value) for key, value in values.items()}
+
+
+async def _answer_late(update: Update, context: CrmContext) -> None:
+    """An update older than the one the draft last applied lost its place (its instance died
+    and a later update went first): the member hears that it was not used, never silence."""
+    if update.callback_query is not None:
+        await answer_query(update.callback_query, context.t("common.stale_button"))
+        return
+    message = update.effective_message
+    if message is not None:
+        text = clip(message.text or message.caption or "…")
+        await context.bot.send_message(message.chat_id, context.t("flow.arrived_late", text=text))
 
 
 def _chat_id(update: Update) -> int:

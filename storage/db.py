@@ -57,6 +57,12 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def writing(engine: Engine) -> Engine:
+    """`engine` with each transaction begun by BEGIN IMMEDIATE on SQLite: the write lock is
+    taken at the start, not at the first write (no effect on PostgreSQL)."""
+    return engine.execution_options(**{_IMMEDIATE: True})
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and explicit transaction starts."""
     if url.startswith("sqlite"):
@@ -191,7 +197,7 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url)
         _install_nul_filter(self.engine)
-        self._writer = self.engine.execution_options(**{_IMMEDIATE: True})
+        self._writer = writing(self.engine)
         self._write_turns: AbstractContextManager[None] = (
             FairLock() if self.is_sqlite else nullcontext()
         )

@@ -103,8 +103,9 @@ def record_in_chat_order(
 ) -> tuple[list[int], set[int]]:
     """`record_received` for an instance among several: (new ids, ids queued behind).
 
-    An update is queued behind when an earlier update of its chat is pending at another live
-    instance: the member's previous message, still being handled there. On PostgreSQL the
+    An update is queued behind when an earlier update of its chat is pending: the member's
+    previous message, still being handled at another instance, or left by one that died (then
+    the instance that handles this one takes it over first, `bot.processing`). On PostgreSQL the
     chats are locked for the transaction first, so of two instances recording one chat's
     updates at the same moment the second sees the first's row."""
     batch = list(updates)
@@ -122,31 +123,23 @@ def record_in_chat_order(
         for r in batch
         if r.update_id in new
         and r.chat_id is not None
-        and earlier_elsewhere(
-            session, chat_id=r.chat_id, update_id=r.update_id, worker=worker, now=now
-        )
+        and earliest_pending(session, chat_id=r.chat_id, update_id=r.update_id) is not None
     }
     return fresh, behind
 
 
-def earlier_elsewhere(
-    session: Session, *, chat_id: int, update_id: int, worker: str, now: datetime | None = None
-) -> bool:
-    """Whether an update of `chat_id` older than `update_id` is pending at another live
-    instance (its lease running)."""
-    now = now or utcnow()
-    found = session.execute(
-        select(_TABLE.c.update_id)
+def earliest_pending(session: Session, *, chat_id: int, update_id: int) -> InboxUpdate | None:
+    """The oldest unhandled update of `chat_id` before `update_id`: what must go first."""
+    return session.scalars(
+        select(InboxUpdate)
         .where(
-            _TABLE.c.chat_id == chat_id,
-            _TABLE.c.status == InboxStatus.PENDING.value,
-            _TABLE.c.update_id < update_id,
-            _TABLE.c.claimed_by != worker,
-            _TABLE.c.claimed_until > now,
+            col(InboxUpdate.chat_id) == chat_id,
+            col(InboxUpdate.status) == InboxStatus.PENDING,
+            col(InboxUpdate.update_id) < update_id,
         )
+        .order_by(col(InboxUpdate.update_id))
         .limit(1)
     ).first()
-    return found is not None
 
 
 def claim_update(

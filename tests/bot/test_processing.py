@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from bot import inbox_writer, processing
 from bot.inbox_writer import InboxWriter
 from bot.processing import LEASE, PerChatUpdateProcessor
 from storage.db import Database
-from storage.inbox import InboxStatus, claim_update, mark_handled, record_received
-from storage.models import InboxUpdate
+from storage.inbox import InboxStatus, Received, claim_update, mark_handled, record_received
+from storage.models import InboxUpdate, utcnow
 from tests.factories import message_update
 
 CHAT_A, CHAT_B = 5001, 5002
@@ -216,3 +218,40 @@ async def test_an_update_this_instance_recorded_starts_without_a_claim(
     assert claims == [8], "a repeat is claimed (and found done)"
     assert handled == [8]
     assert status(serial_db, 8) == InboxStatus.DONE
+
+
+async def test_an_update_behind_a_dead_instances_update_handles_that_one_first(
+    serial_db: Database,
+) -> None:
+    """Instance "dead" accepted update 30 of the chat and was killed before handling it; 31
+    reaches this instance. Once 30's lease runs out this instance takes it over and handles
+    it, then 31: handled after 31, 30 was refused as already past (the member's phone
+    number was lost)."""
+    earlier, later = message_update(30, CHAT_A), message_update(31, CHAT_A)
+    serial_db.run_sync(
+        record_received,
+        updates=[Received(30, earlier.to_json(), CHAT_A)],
+        worker="dead",
+        lease=LEASE,
+    )
+    inbox = InboxWriter(serial_db, WORKER, LEASE, in_chat_order=True)
+    await inbox.record([later])
+
+    def lease_ran_out(session: Session) -> None:
+        session.get_one(InboxUpdate, 30).claimed_until = utcnow()
+
+    serial_db.run_sync(lease_ran_out)
+    handled: list[int] = []
+
+    async def replay(payload: str) -> None:
+        handled.append(json.loads(payload)["update_id"])
+
+    async def handle_later() -> None:
+        handled.append(31)
+
+    async with PerChatUpdateProcessor(serial_db, inbox) as update_processor:
+        update_processor.replay_with(replay)
+        async with asyncio.timeout(GUARD_S):
+            await update_processor.process_update(later, handle_later())
+    assert handled == [30, 31]
+    assert (status(serial_db, 30), status(serial_db, 31)) == (InboxStatus.DONE,) * 2

@@ -12,7 +12,7 @@ from storage.inbox import (
     Received,
     claim_stale,
     claim_update,
-    earlier_elsewhere,
+    earliest_pending,
     mark_handled,
     prune_handled,
     record_in_chat_order,
@@ -232,14 +232,17 @@ def test_an_update_is_queued_behind_its_chats_earlier_update_at_a_live_instance(
         {3},
     ), "b still handles 2"
     db.run_sync(mark_handled, update_ids=[1, 2])
-    assert not db.read_sync(earlier_elsewhere, chat_id=77, update_id=4, worker="a")
+    assert db.read_sync(earliest_pending, chat_id=77, update_id=4).update_id == 3
 
 
-def test_an_earlier_update_whose_lease_ran_out_holds_nothing_up(db: Database) -> None:
+def test_an_earlier_update_whose_lease_ran_out_still_goes_first(db: Database) -> None:
+    """Its instance died: the next update of the chat waits behind it and takes it over."""
     db.run_sync(record_in_chat_order, updates=[in_chat(1)], worker="dead", lease=LEASE, now=NOW)
     later = NOW + LEASE + timedelta(seconds=1)
-    assert not db.read_sync(earlier_elsewhere, chat_id=77, update_id=2, worker="b", now=later)
-    assert db.read_sync(earlier_elsewhere, chat_id=77, update_id=2, worker="b", now=NOW)
+    assert db.run_sync(
+        record_in_chat_order, updates=[in_chat(2)], worker="b", lease=LEASE, now=later
+    ) == ([2], {2})
+    assert db.read_sync(earliest_pending, chat_id=77, update_id=2).update_id == 1
 
 
 def test_a_chats_update_recorded_during_anothers_record_waits_and_sees_it(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -79,6 +81,49 @@ def test_upgrade_twice_keeps_revision_and_rows(db: Database) -> None:
     upgrade_database(db.engine)
     assert current_revision(db.engine) == head_revision()
     assert db.read_sync(lambda session: session.get(Member, member.id)) is not None
+
+
+# Imports first, then waits for the go on stdin: the two upgrades start at the same moment.
+START_UPGRADE = """
+import sys
+from storage.db import Database
+from storage.migrate import upgrade_database
+
+database = Database(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+upgrade_database(database.engine)
+database.close()
+"""
+
+
+def test_two_starts_at_once_on_an_empty_database_both_upgrade(db_url: str) -> None:
+    """Two instances started together: without the migration lock both created the schema
+    and one died on alembic_version's primary key (PostgreSQL) or on a locked or existing
+    table (SQLite); with it the second waits and finds the schema at head. Processes, not
+    threads: Alembic keeps the running migration's context in module globals."""
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", START_UPGRADE, db_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for process in starts:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+    for process in starts:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outcomes = [(process.wait(timeout=120), process.communicate()[1]) for process in starts]
+    assert [code for code, _ in outcomes] == [0, 0], [log[-2000:] for _, log in outcomes]
+    database = Database(db_url)
+    assert current_revision(database.engine) == head_revision()
+    database.close()
 
 
 def test_utc_datetime_reads_back_aware_utc_of_same_instant(db: Database) -> None:
