@@ -449,6 +449,8 @@ async def test_merge_across_owners_hands_over_and_tells_both(
     wang_id = in_db(db_url, lambda s: member(s, 2004).id)
     assert in_db(db_url, lambda s: s.get_one(Deal, deal_id).owner_id) == wang_id
     assert in_db(db_url, lambda s: s.get_one(Reminder, reminder_id).member_id) == wang_id
+
+
 async def test_merge_never_offers_the_customer_itself_and_keeps_the_later_contact(
     admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ) -> None:
