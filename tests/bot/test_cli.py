@@ -14,7 +14,7 @@ import pytest
 from bot.cli import EXIT_CONFIG, main
 from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade_database
-from tests.conftest import POSTGRES_URL
+from tests import conftest
 from tests.e2e.helpers import free_port
 from tests.factories import make_customer, make_member
 
@@ -57,7 +57,7 @@ def with_password(url: str) -> str:
 def test_check_config_prints_summary_without_secrets(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = config_with_database(tmp_path, with_password(POSTGRES_URL))
+    path = config_with_database(tmp_path, with_password(conftest.POSTGRES.url))
     assert main(["--config", str(path), "check-config"]) == 0
     out, err = capsys.readouterr()
     [line] = out.splitlines()

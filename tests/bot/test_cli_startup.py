@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import POSTGRES_URL, TOKEN
+from tests import conftest
+from tests.conftest import TOKEN
 from tests.e2e.helpers import free_port
 
 PASSWORD = "pg-s3cret-pw"
@@ -85,7 +86,7 @@ async def test_run_stops_on_a_signal_while_the_bot_api_is_unreachable(
 
 def unreachable_databases(tmp_path: Path) -> dict[str, str]:
     closed = f"postgresql://crm:{PASSWORD}@127.0.0.1:{free_port()}/crm"
-    server = POSTGRES_URL.split("@", 1)[1].split("/", 1)[0]
+    server = conftest.POSTGRES.url.split("@", 1)[1].split("/", 1)[0]
     unknown = f"postgresql://postgres:{PASSWORD}@{server}/crm_no_such_database"
     missing_folder = f"sqlite:///{tmp_path / 'no-such-folder' / 'crm.sqlite3'}"
     return {"refused": closed, "unknown": unknown, "missing-folder": missing_folder}
