@@ -31,7 +31,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 # Binary bytes no text file holds (tab, newlines and form feed aside): many of them mean the
 # file is not a CSV at all (an image or a program renamed), whatever its name says.
 _BINARY = bytes(range(0x00, 0x09)) + b"\x0b" + bytes(range(0x0E, 0x20))
-_BINARY_SHARE = 0.01
+_BINARY_SHARE = 0.10  # a stray control character in a short CSV is cleaned, not refused
 
 MAX_COLUMNS = 200  # columns holding text; the review offers a button per column
 MAX_CELLS = 3_000_000  # filled cells: 200,000 rows of 15 columns

@@ -93,12 +93,13 @@ async def test_reply_to_a_card_saves_a_clean_note(
     await admin.send(f"/customer {customer_id}")
     card = await admin.reply()
     await emu.send_text(admin.user_id, "\x07\u202e", reply_to_message_id=card.message_id)
-    assert (await admin.reply()).text == shown(catalogs, "en", "parse.text.empty")
+    refusal = (await admin.reply()).text  # as the note flow refuses it, with its question
+    assert refusal.startswith(shown(catalogs, "en", "parse.text.empty"))
     text = "called\x1b,\nwants \u202e50 units"
     await emu.send_text(admin.user_id, text, reply_to_message_id=card.message_id)
     await admin.reply()
     (note,) = rows(db_url, Interaction)
-    assert note.summary == "called,\nwants 50 units"  # a note keeps its line breaks
+    assert note.summary == "called, wants 50 units"  # as the note flow stores a summary
 
 
 async def test_imported_row_is_stored_without_control_or_bidi_characters(
