@@ -14,6 +14,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -42,10 +43,7 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # WAL stays set in the file: changing the mode needs a lock another start's migration
-        # may hold (SQLite answers "database is locked" at once), so set it only when unset.
-        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -64,6 +62,21 @@ def writing(engine: Engine) -> Engine:
     """`engine` with each transaction begun by BEGIN IMMEDIATE on SQLite: the write lock is
     taken at the start, not at the first write (no effect on PostgreSQL)."""
     return engine.execution_options(**{_IMMEDIATE: True})
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL mode, set once in the file. While another process converts a new file to WAL or
+    migrates it, SQLite answers "database is locked" here at once, without its busy handler
+    (two starts at once on an empty database): retry for a few seconds."""
+    for attempt in range(50):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 49:
+                raise
+            time.sleep(0.1)
 
 
 def create_db_engine(url: str) -> Engine:
