@@ -187,7 +187,7 @@ def _save(
         create_logged_note,
         actor=context.require_member(),
         customer=customer,
-        note=note_data(values, attachments, customer_id=0),  # customer_id: as the deal's
+        note=note_data(values, attachments, customer_id=0),  # set there too
         follow_up=follow_up_of(values),
         deal=deal,
     )
