@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -19,11 +18,12 @@ from handlers import field_parsers as fp
 from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
-from handlers.flow import Choice, Field, Flow, Warning
+from handlers.flow import Choice, Field, Flow, SaveWarning
 from handlers.flow_engine import FlowEngine
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data
 from storage.access import NotFound
+from storage.calls import StorageCall
 from storage.customers import (
     CustomerCreate,
     DuplicateMatch,
@@ -62,7 +62,9 @@ FIELDS = (
 )
 
 
-def _save(context: CrmContext, values: dict[str, Any], attachments: list[list[str]]) -> Any:
+def _save(
+    context: CrmContext, values: dict[str, Any], attachments: list[list[str]]
+) -> StorageCall[Customer]:
     birthday = values.get("birthday") or {}
     data = CustomerCreate(
         name=values["name"],
@@ -82,12 +84,7 @@ def _save(context: CrmContext, values: dict[str, Any], attachments: list[list[st
         needs=values.get("needs"),
         photos=[(file_id, unique) for kind, file_id, unique in attachments if kind == "photo"],
     )
-    actor = context.require_member()
-
-    def save(session: Session) -> Customer:
-        return create_customer(session, actor=actor, data=data)
-
-    return save
+    return StorageCall(create_customer, actor=context.require_member(), data=data)
 
 
 async def _after_save(context: CrmContext, chat_id: int, customer: Customer) -> None:
@@ -112,7 +109,7 @@ def next_steps_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboard
     )
 
 
-async def _check(context: CrmContext, values: dict[str, Any]) -> Warning | None:
+async def _check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
     """Same phone or email anywhere, or a look-alike name at the same company."""
     matches = await context.db.read(
         find_duplicates,
@@ -125,7 +122,7 @@ async def _check(context: CrmContext, values: dict[str, Any]) -> Warning | None:
     return duplicate_warning(context, matches)
 
 
-def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> Warning | None:
+def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> SaveWarning | None:
     """The matches the member may see, to open; a colleague's, named only by its owner."""
     if not matches:
         return None
@@ -143,7 +140,7 @@ def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> War
             )
         else:
             lines.append(context.t(f"customer.dup.{match.reason}_other", owner=match.owner_name))
-    return Warning("\n".join(lines), options)
+    return SaveWarning("\n".join(lines), options)
 
 
 async def show_customer(context: CrmContext, chat_id: int, customer_id: str) -> None:

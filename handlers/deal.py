@@ -16,10 +16,8 @@ stages change at once. Storage records every move (who, when, why). A won deal's
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -35,6 +33,7 @@ from handlers.keyboards import inline_keyboard
 from handlers.purchase import FLOW_NAME as PURCHASE_FLOW_NAME
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
+from storage.calls import StorageCall
 from storage.customers import get_customer
 from storage.deals import (
     CLOSED_STAGES,
@@ -87,7 +86,7 @@ REASON_FIELDS = (
 
 def _save(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> Callable[[Session], Deal]:
+) -> StorageCall[Deal]:
     money = fp.to_money(values.get("amount"))
     data = DealCreate(
         customer_id=picked_id(values["customer"]),
@@ -100,12 +99,7 @@ def _save(
         budget_notes=values.get("budget"),
         decision_maker_notes=values.get("decision_maker"),
     )
-    actor = context.require_member()
-
-    def save(session: Session) -> Deal:
-        return create_deal(session, actor=actor, data=data)
-
-    return save
+    return StorageCall(create_deal, actor=context.require_member(), data=data)
 
 
 async def show_deal(context: CrmContext, chat_id: int, deal: Deal) -> None:
@@ -159,21 +153,15 @@ async def _after_save(context: CrmContext, chat_id: int, deal: Deal) -> None:
 
 def _save_reason(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> Callable[[Session], Deal]:
-    actor = context.require_member()
-    stages = tuple(context.services.config.deals.stages)
-
-    def save(session: Session) -> Deal:
-        return change_stage(
-            session,
-            actor=actor,
-            deal_id=picked_id(values["deal"]),
-            stage=values["stage"],
-            reason=values["reason"],
-            stages=stages,
-        )
-
-    return save
+) -> StorageCall[Deal]:
+    return StorageCall(
+        change_stage,
+        actor=context.require_member(),
+        deal_id=picked_id(values["deal"]),
+        stage=values["stage"],
+        reason=values["reason"],
+        stages=tuple(context.services.config.deals.stages),
+    )
 
 
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)

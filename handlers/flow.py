@@ -31,9 +31,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from handlers.context import CrmContext
+from storage.calls import StorageCall
 from storage.parsing import ParseError
 
 CONFIRM = "confirm"
@@ -102,7 +101,7 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Warning:
+class SaveWarning:
     """Shown instead of saving (e.g. a duplicate): the text and records the member may open."""
 
     text: str
@@ -113,11 +112,12 @@ class Warning:
 class Flow:
     name: str
     fields: tuple[Field, ...]
-    # Builds the storage call that creates the record(s): run with the draft's deletion in one
-    # transaction. Gets the answers and the attachments ([kind, file_id, unique_id] lists).
-    save: Callable[[CrmContext, dict[str, Any], list[list[str]]], Callable[[Session], Any]]
+    # Names the storage call that creates the record(s): the engine runs it with the draft's
+    # deletion in one transaction. Gets the answers and the attachments ([kind, file_id,
+    # unique_id] lists).
+    save: Callable[[CrmContext, dict[str, Any], list[list[str]]], StorageCall[Any]]
     after_save: Callable[[CrmContext, int, Any], Awaitable[None]]
-    check: Callable[[CrmContext, dict[str, Any]], Awaitable[Warning | None]] | None = None
+    check: Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]] | None = None
     open_record: Callable[[CrmContext, int, str], Awaitable[None]] | None = None
     accepts_photos: bool = False
     # An edit's summary lists its field even when empty ("—"): a cleared value shows what

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -36,19 +35,17 @@ from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
 from storage.import_mapping import TARGETS
 from storage.imports import (
-    BatchStatus,
     ImportNotReady,
     ImportReview,
     batch_sheet,
     cancel_batch,
-    get_batch,
+    get_draft_review,
     review,
     set_date_order,
     set_duplicate_mode,
     set_target,
     start_batch,
 )
-from storage.models import Member
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +54,6 @@ logger = logging.getLogger(__name__)
 LAUNCH_KEY = "import_launch"
 Launch = Callable[[int, int | None, str | None], None]
 View = tuple[str, InlineKeyboardMarkup | None]
-
-
-def draft_review(session: Session, *, actor: Member, batch_id: int) -> ImportReview:
-    """The review of a batch still being set up (a cancelled one no longer keeps its file)."""
-    if get_batch(session, actor=actor, batch_id=batch_id).status != BatchStatus.DRAFT:
-        raise ImportNotReady("not_draft")
-    return review(session, actor=actor, batch_id=batch_id)
 
 
 async def show_review(context: CrmContext, batch_id: int) -> View:
@@ -137,7 +127,7 @@ async def _apply(context: CrmContext, data: ImportAction) -> View:
     if change is not None:
         fn = change.pop("fn")
         await context.db.run(fn, actor=actor, batch_id=batch_id, **change)
-    found = await context.db.read(draft_review, actor=actor, batch_id=batch_id)
+    found = await context.db.read(get_draft_review, actor=actor, batch_id=batch_id)
     if data.action == "col" and data.a is not None and data.a < len(found.headers):
         return column_view(t, found, data.a)
     if data.action in ("preview", "date", "mode"):
@@ -151,7 +141,7 @@ async def _not_ready(context: CrmContext, batch_id: int, code: str) -> View | No
         return None
     try:
         found = await context.db.read(
-            draft_review, actor=context.require_member(), batch_id=batch_id
+            get_draft_review, actor=context.require_member(), batch_id=batch_id
         )
     except ImportNotReady:
         return None

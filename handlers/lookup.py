@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 from telegram import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -44,10 +42,10 @@ from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
-from storage.customers import list_phones, recent_customers
-from storage.models import Customer, Member
+from storage.lookups import find_customer_page, find_customers_with_phones
+from storage.models import Customer
 from storage.parsing import parse_record_id
-from storage.search import find_customers, get_saved_search, new_search_id, save_search
+from storage.search import get_saved_search, new_search_id, save_search
 
 logger = logging.getLogger(__name__)
 
@@ -59,26 +57,13 @@ INLINE_RESULTS = 20
 PROMPT_MARK = "🔎"
 
 
-def _find_page(
-    session: Session, *, actor: Member, query: str, page: int, region: str
-) -> tuple[list[Customer], bool]:
-    found = find_customers(
-        session,
-        actor=actor,
-        query=query,
-        limit=PAGE_SIZE + 1,
-        offset=page * PAGE_SIZE,
-        region=region,
-    )
-    return found[:PAGE_SIZE], len(found) > PAGE_SIZE
-
-
 async def _find(context: CrmContext, query: str, page: int) -> tuple[list[Customer], bool]:
     return await context.db.read(
-        _find_page,
+        find_customer_page,
         actor=context.require_member(),
         query=query,
         page=page,
+        page_size=PAGE_SIZE,
         region=context.services.config.locale.default_region,
     )
 
@@ -117,14 +102,11 @@ async def _search(context: CrmContext, chat_id: int, query: str) -> None:
 
 
 async def _keep(context: CrmContext, query: str, search_id: int) -> None:
-    try:
-        kept = await context.db.run(
-            save_search, actor=context.require_member(), query=query, search_id=search_id
-        )
-    except SQLAlchemyError as exc:  # the results are out; only their page buttons expire
-        logger.warning("could not keep a search for its page buttons: %s", exc)
-        return
-    if not kept:
+    # Best effort: the results are out; if this fails, only their page buttons expire.
+    kept = await context.db.run_best_effort(
+        save_search, actor=context.require_member(), query=query, search_id=search_id
+    )
+    if kept is False:
         logger.warning("search id taken; the page buttons will say expired")
 
 
@@ -176,26 +158,15 @@ async def open_customer(update: Update, context: CrmContext) -> None:
     await send_card(context, update.effective_chat.id, customer_id)
 
 
-def _inline_matches(
-    session: Session, *, actor: Member, query: str, region: str
-) -> list[tuple[Customer, list[str]]]:
-    if query.strip():
-        found = find_customers(
-            session, actor=actor, query=query, limit=INLINE_RESULTS, region=region
-        )
-    else:
-        found = recent_customers(session, actor=actor, limit=INLINE_RESULTS)
-    return [(c, list_phones(session, customer_id=c.id or 0)) for c in found]
-
-
 async def inline(update: Update, context: CrmContext) -> None:
     """Matching customers as articles; personal and uncached, since results depend on who asks."""
     inline_query = update.inline_query
     assert inline_query is not None
     matches = await context.db.read(
-        _inline_matches,
+        find_customers_with_phones,
         actor=context.require_member(),
         query=inline_query.query,
+        limit=INLINE_RESULTS,
         region=context.services.config.locale.default_region,
     )
     results = [

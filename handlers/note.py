@@ -14,10 +14,8 @@ offered first (then the recently touched ones; typing searches as usual).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
@@ -27,17 +25,16 @@ from handlers.context import CrmContext
 from handlers.flow import Choice, Env, Field, Flow, Option
 from handlers.flow_engine import FlowEngine
 from handlers.i18n import Html
+from storage.calls import StorageCall
 from storage.interactions import (
     INTERACTION_KINDS,
     AttachmentRef,
     InteractionCreate,
-    create_interaction,
     customers_near,
     recently_touched_customers,
 )
-from storage.models import Interaction, Member, Reminder
+from storage.notes import FollowUp, NoteSaved, create_note
 from storage.parsing import ParseError
-from storage.reminders import create_follow_up
 
 FLOW_NAME = "note"
 NOW = "now"
@@ -46,11 +43,6 @@ NO_FOLLOW_UP = "none"
 _NO_WORDS = frozenset({NO_FOLLOW_UP, "no", "无", "不用", "不需要"})
 _FOLLOW_UPS = ("tomorrow", "in 3 days", "next week")
 SUGGESTIONS = 8
-
-
-class NoteSaved(NamedTuple):
-    interaction: Interaction
-    follow_up: Reminder | None
 
 
 # --- the steps, in the order the member meets them ---------------------------------------------
@@ -142,56 +134,36 @@ FIELDS = (
 # --- saving ----------------------------------------------------------------------------------
 
 
-def save_note(
-    session: Session,
-    *,
-    actor: Member,
-    customer_id: int,
-    values: dict[str, Any],
-    attachments: list[list[str]],
-) -> NoteSaved:
-    """The note, then its follow-up (if any), in the caller's transaction."""
-    interaction = create_interaction(
-        session,
-        actor=actor,
-        data=InteractionCreate(
-            customer_id=customer_id,
-            kind=values["kind"],
-            happened_at=fp.to_datetime(values["happened"]),
-            summary=values["summary"],
-            outcome=values.get("notes") or None,
-            latitude=values.get("latitude"),
-            longitude=values.get("longitude"),
-            attachments=[AttachmentRef(*ref) for ref in attachments],
-        ),
-    )
-    due = values.get("follow_up")
-    if not due:
-        return NoteSaved(interaction, None)
-    reminder = create_follow_up(
-        session,
-        actor=actor,
-        due_at=fp.to_datetime(due),
-        text=values["summary"],
+def note_data(
+    values: dict[str, Any], attachments: list[list[str]], customer_id: int
+) -> InteractionCreate:
+    """The note the answers describe (shared with the quick log)."""
+    return InteractionCreate(
         customer_id=customer_id,
-        exact_time=bool(due["has_time"]),
-        dedupe_key=f"note:{actor.id}:{interaction.id}",
+        kind=values["kind"],
+        happened_at=fp.to_datetime(values["happened"]),
+        summary=values["summary"],
+        outcome=values.get("notes") or None,
+        latitude=values.get("latitude"),
+        longitude=values.get("longitude"),
+        attachments=[AttachmentRef(*ref) for ref in attachments],
     )
-    return NoteSaved(interaction, reminder)
+
+
+def follow_up_of(values: dict[str, Any]) -> FollowUp | None:
+    due = values.get("follow_up")
+    return FollowUp(fp.to_datetime(due), bool(due["has_time"])) if due else None
 
 
 def _save(
     context: CrmContext, values: dict[str, Any], attachments: list[list[str]]
-) -> Callable[[Session], NoteSaved]:
-    actor = context.require_member()
-    customer_id = customer_pick.picked_id(values["customer"])
-
-    def save(session: Session) -> NoteSaved:
-        return save_note(
-            session, actor=actor, customer_id=customer_id, values=values, attachments=attachments
-        )
-
-    return save
+) -> StorageCall[NoteSaved]:
+    return StorageCall(
+        create_note,
+        actor=context.require_member(),
+        data=note_data(values, attachments, customer_pick.picked_id(values["customer"])),
+        follow_up=follow_up_of(values),
+    )
 
 
 def saved_text(context: CrmContext, saved: NoteSaved) -> str:

@@ -12,11 +12,9 @@ the deal rides along as a value the flow never asks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
@@ -27,6 +25,7 @@ from handlers.customer_pick import label as customer_label
 from handlers.flow import Choice, Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_money
+from storage.calls import StorageCall
 from storage.customers import get_customer
 from storage.models import Purchase
 from storage.parsing import Money
@@ -60,7 +59,7 @@ FIELDS = (
 
 def _save(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> Callable[[Session], Purchase]:
+) -> StorageCall[Purchase]:
     money = fp.to_money(values.get("amount"))
     quantity = values.get("quantity")
     purchased_on = fp.to_date(values["date"])
@@ -74,12 +73,7 @@ def _save(
         currency=money.currency if money else None,
         deal_id=picked_id(values["deal"]) if values.get("deal") else None,
     )
-    actor = context.require_member()
-
-    def save(session: Session) -> Purchase:
-        return create_purchase(session, actor=actor, data=data)
-
-    return save
+    return StorageCall(create_purchase, actor=context.require_member(), data=data)
 
 
 async def _after_save(context: CrmContext, chat_id: int, purchase: Purchase) -> None:

@@ -17,10 +17,8 @@ field even when it is prefilled, so only prefilled-free steps may follow one tha
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
@@ -33,34 +31,29 @@ from handlers.note import (
     FOLLOW_UP_CHOICES,
     KIND_CHOICES,
     NOW,
-    NoteSaved,
     follow_up,
+    follow_up_of,
     hidden,
-    save_note,
+    note_data,
 )
 from handlers.note import saved_text as note_saved_text
 from handlers.quick_log_parse import QuickLog, command_text, parse_quick_log
+from storage.calls import StorageCall
 from storage.customers import (
     CustomerCreate,
-    create_customer,
     find_duplicates,
     get_customer,
 )
 from storage.dates import When
-from storage.deals import DealCreate, create_deal
-from storage.models import Customer, Deal
+from storage.deals import DealCreate
+from storage.models import Customer
+from storage.notes import LogSaved, create_logged_note
 from storage.parsing import MAX_LENGTHS, clean_text
 from storage.search import find_customers
 
 FLOW_NAME = "quick_log"
 NOT_GIVEN = False  # an optional answer the message did not contain: shown as "—", editable
 _MATCH_ORDER = ("phone", "email", "name")
-
-
-class LogSaved(NamedTuple):
-    note: NoteSaved
-    new_customer: Customer | None
-    deal: Deal | None
 
 
 def _or_not_given(show: fp.Show | None = None) -> fp.Show:
@@ -169,48 +162,35 @@ async def prefill(context: CrmContext, found: QuickLog, env: Env) -> dict[str, A
 
 def _save(
     context: CrmContext, values: dict[str, Any], attachments: list[list[str]]
-) -> Callable[[Session], LogSaved]:
-    actor = context.require_member()
-    stage = context.services.config.deals.stages[0]
-    money = fp.to_money(values.get("amount") or None)
-
-    def save(session: Session) -> LogSaved:
-        new_customer = None
-        if values.get("customer"):
-            customer_id = customer_pick.picked_id(values["customer"])
-        else:
-            new_customer = create_customer(
-                session,
-                actor=actor,
-                data=CustomerCreate(
-                    name=values["name"],
-                    phones=values.get("phones") or [],
-                    email=values.get("email") or None,
-                    company=values.get("company") or None,
-                ),
-            )
-            assert new_customer.id is not None
-            customer_id = new_customer.id
-        note = save_note(
-            session, actor=actor, customer_id=customer_id, values=values, attachments=attachments
+) -> StorageCall[LogSaved]:
+    customer: int | CustomerCreate
+    if values.get("customer"):
+        customer = customer_pick.picked_id(values["customer"])
+    else:
+        customer = CustomerCreate(
+            name=values["name"],
+            phones=values.get("phones") or [],
+            email=values.get("email") or None,
+            company=values.get("company") or None,
         )
-        deal = None
-        if money is not None:
-            title = values.get("deal_title") or values["summary"][: MAX_LENGTHS["title"]]
-            deal = create_deal(
-                session,
-                actor=actor,
-                data=DealCreate(
-                    customer_id=customer_id,
-                    title=title,
-                    stage=stage,
-                    amount=money.amount,
-                    currency=money.currency,
-                ),
-            )
-        return LogSaved(note, new_customer, deal)
-
-    return save
+    money = fp.to_money(values.get("amount") or None)
+    deal = None
+    if money is not None:
+        deal = DealCreate(
+            customer_id=0,  # the customer's, set by create_logged_note
+            title=values.get("deal_title") or values["summary"][: MAX_LENGTHS["title"]],
+            stage=context.services.config.deals.stages[0],
+            amount=money.amount,
+            currency=money.currency,
+        )
+    return StorageCall(
+        create_logged_note,
+        actor=context.require_member(),
+        customer=customer,
+        note=note_data(values, attachments, customer_id=0),  # set there too
+        follow_up=follow_up_of(values),
+        deal=deal,
+    )
 
 
 async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> None:

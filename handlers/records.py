@@ -23,7 +23,6 @@ import dataclasses
 import logging
 from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -34,7 +33,7 @@ from handlers.customer import FIELDS, duplicate_warning, show_customer
 from handlers.customer_card import send_card
 from handlers.customer_pick import customer_field, picked_id, search
 from handlers.customer_pick import label as customer_label
-from handlers.flow import Field, Flow, Warning
+from handlers.flow import Field, Flow, SaveWarning
 from handlers.flow_engine import FlowEngine
 from handlers.keyboards import Row, inline_keyboard
 from handlers.records_deals import (
@@ -48,6 +47,7 @@ from handlers.records_deals import (
 )
 from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
 from storage.access import NotFound
+from storage.calls import StorageCall
 from storage.customer_changes import (
     Merged,
     archive_customer,
@@ -75,27 +75,27 @@ PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(ACTIONS)}):"
 EDIT_FIELDS = edit_fields(FIELDS, tuple(f.name for f in FIELDS))
 
 
-def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
+def _save_edit(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> StorageCall[Outcome]:
     """Only the edited field, and only if its value changed."""
-    actor, change = context.require_member(), edited(values)
+    change = edited(values)
     customer_id = picked_id(values[CUSTOMER_KEY])
-    changes = dict([change]) if change else {}
-
-    def save(session: Session) -> Outcome:
-        if not changes:
-            return Outcome("records.edit.unchanged", record_id=customer_id)
-        try:
-            customer = update_customer(
-                session, actor=actor, customer_id=customer_id, changes=changes
-            )
-        except NotFound:
-            return Outcome("common.not_found")
-        return Outcome("records.edit.saved", {"name": customer.name}, customer_id)
-
-    return save
+    if change is None:
+        return StorageCall.done(Outcome("records.edit.unchanged", record_id=customer_id))
+    return (
+        StorageCall(
+            update_customer,
+            actor=context.require_member(),
+            customer_id=customer_id,
+            changes=dict([change]),
+        )
+        .returning(lambda c: Outcome("records.edit.saved", {"name": c.name}, customer_id))
+        .or_if_missing(Outcome("common.not_found"))
+    )
 
 
-async def _check_edit(context: CrmContext, values: dict[str, Any]) -> Warning | None:
+async def _check_edit(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
     """A phone or email the edit adds that another customer has: the entry flow's warning."""
     change = edited(values)
     if change is None or change[0] not in ("phones", "email"):
@@ -114,26 +114,25 @@ async def _check_edit(context: CrmContext, values: dict[str, Any]) -> Warning | 
     return duplicate_warning(context, matches)
 
 
-def _save_merge(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
-    actor = context.require_member()
+def _save_merge(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> StorageCall[tuple[Outcome, Merged | None]]:
     survivor, duplicate = values["survivor"], values["duplicate"]
-
-    def save(session: Session) -> tuple[Outcome, Merged | None]:
-        if picked_id(survivor) == picked_id(duplicate):
-            return Outcome("records.merge.same"), None
-        try:
-            merged = merge_customers(
-                session,
-                actor=actor,
-                survivor_id=picked_id(survivor),
-                duplicate_id=picked_id(duplicate),
-            )
-        except NotFound:
-            return Outcome("common.not_found"), None
-        params = {"duplicate": duplicate["label"], "survivor": survivor["label"]}
-        return Outcome("records.merge.done", params, picked_id(survivor)), merged
-
-    return save
+    if picked_id(survivor) == picked_id(duplicate):
+        return StorageCall.done((Outcome("records.merge.same"), None))
+    params = {"duplicate": duplicate["label"], "survivor": survivor["label"]}
+    done = Outcome("records.merge.done", params, picked_id(survivor))
+    missing: tuple[Outcome, Merged | None] = (Outcome("common.not_found"), None)
+    return (
+        StorageCall(
+            merge_customers,
+            actor=context.require_member(),
+            survivor_id=picked_id(survivor),
+            duplicate_id=picked_id(duplicate),
+        )
+        .returning(lambda merged: (done, merged))
+        .or_if_missing(missing)
+    )
 
 
 async def _after_merge(

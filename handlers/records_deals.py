@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -33,6 +32,7 @@ from handlers.flow_engine import FlowEngine
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
+from storage.calls import StorageCall
 from storage.deals import get_deal
 from storage.models import Deal, Member
 from storage.record_changes import archive_deal, list_deleted_deals, restore_deal, update_deal
@@ -117,22 +117,20 @@ def flow_value(deal: Deal, name: str) -> Any:
     return getattr(deal, COLUMNS[name])
 
 
-def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
+def _save_edit(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> StorageCall[Outcome]:
     """Only the edited field, and only if its value changed."""
-    actor, change = context.require_member(), edited(values)
+    change = edited(values)
     deal_id = int(values[RECORD_KEY]["id"])
     changes = changes_for(*change) if change else {}
-
-    def save(session: Session) -> Outcome:
-        if not changes:
-            return Outcome("records.edit.unchanged", record_id=deal_id)
-        try:
-            deal = update_deal(session, actor=actor, deal_id=deal_id, changes=changes)
-        except NotFound:
-            return Outcome("common.not_found")
-        return Outcome("records.edit.saved", {"name": deal.title}, deal_id)
-
-    return save
+    if not changes:
+        return StorageCall.done(Outcome("records.edit.unchanged", record_id=deal_id))
+    return (
+        StorageCall(update_deal, actor=context.require_member(), deal_id=deal_id, changes=changes)
+        .returning(lambda deal: Outcome("records.edit.saved", {"name": deal.title}, deal_id))
+        .or_if_missing(Outcome("common.not_found"))
+    )
 
 
 async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:

@@ -18,7 +18,6 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -44,6 +43,7 @@ from handlers.records_deals import (
 from handlers.telegram_helpers import button_data, edit_message
 from handlers.text_limits import split_html
 from storage.access import NotFound
+from storage.calls import StorageCall
 from storage.models import Interaction, Member
 from storage.record_changes import (
     archive_interaction,
@@ -119,22 +119,26 @@ async def send_note(context: CrmContext, chat_id: int, note_id: int) -> None:
     await context.bot.send_message(chat_id, last, reply_markup=note_keyboard(context, note_id))
 
 
-def _save_edit(context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]) -> Any:
+def _save_edit(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> StorageCall[Outcome]:
     """Only the edited field, and only if its value changed."""
-    actor, change = context.require_member(), edited(values)
+    change = edited(values)
     note_id = int(values[RECORD_KEY]["id"])
     changes = changes_for(*change) if change else {}
-
-    def save(session: Session) -> Outcome:
-        if not changes:
-            return Outcome("records.edit.unchanged", record_id=note_id)
-        try:
-            update_interaction(session, actor=actor, interaction_id=note_id, changes=changes)
-        except NotFound:
-            return Outcome("common.not_found")
-        return Outcome("records.note.saved", record_id=note_id)
-
-    return save
+    if not changes:
+        return StorageCall.done(Outcome("records.edit.unchanged", record_id=note_id))
+    saved = Outcome("records.note.saved", record_id=note_id)
+    return (
+        StorageCall(
+            update_interaction,
+            actor=context.require_member(),
+            interaction_id=note_id,
+            changes=changes,
+        )
+        .returning(lambda _note: saved)
+        .or_if_missing(Outcome("common.not_found"))
+    )
 
 
 async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:

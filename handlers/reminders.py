@@ -26,7 +26,6 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -42,20 +41,20 @@ from handlers.formatting import format_when
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
+from storage.calls import StorageCall
 from storage.customers import get_customer
 from storage.dates import search_when
-from storage.models import Customer, Member, Reminder
+from storage.lookups import find_customer_named
+from storage.models import Reminder
 from storage.parsing import ParseError, clean_text, parse_text
 from storage.reminders import (
     ReminderView,
     create_follow_up,
-    describe,
-    get_reminder,
+    get_reminder_view,
     list_reminder_views,
     mark_done,
     snooze,
 )
-from storage.search import find_customers
 
 Translate = Callable[..., str]
 
@@ -63,8 +62,6 @@ LIST_LIMIT = 10
 NOTE_PREVIEW = 200
 MORNING = time(9, 0)
 _TRAILING_LINK = re.compile(r"(?:\s+(?:at|on|by|in|for)\b)?[\s,.;:，。；：、]*$", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]{2,}")
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 # --- the reminder message ---------------------------------------------------------------------
@@ -173,22 +170,16 @@ REMIND_FIELDS = (
 
 def _save_remind(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> Callable[[Session], Reminder]:
-    actor = context.require_member()
+) -> StorageCall[Reminder]:
     customer = values.get("customer") or {}
-    customer_id = int(customer["id"]) if customer.get("id") else None
-
-    def save(session: Session) -> Reminder:
-        return create_follow_up(
-            session,
-            actor=actor,
-            due_at=fp.to_datetime(values["when"]),
-            text=values["text"],
-            customer_id=customer_id,
-            exact_time=bool(values["when"].get("has_time")),
-        )
-
-    return save
+    return StorageCall(
+        create_follow_up,
+        actor=context.require_member(),
+        due_at=fp.to_datetime(values["when"]),
+        text=values["text"],
+        customer_id=int(customer["id"]) if customer.get("id") else None,
+        exact_time=bool(values["when"].get("has_time")),
+    )
 
 
 async def _after_remind(context: CrmContext, chat_id: int, reminder: Reminder) -> None:
@@ -199,14 +190,13 @@ async def _after_remind(context: CrmContext, chat_id: int, reminder: Reminder) -
 
 def _save_snooze(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> Callable[[Session], Reminder]:
-    actor = context.require_member()
-    reminder_id, until = int(values["reminder_id"]), fp.to_datetime(values["when"])
-
-    def save(session: Session) -> Reminder:
-        return snooze(session, actor=actor, reminder_id=reminder_id, until=until)
-
-    return save
+) -> StorageCall[Reminder]:
+    return StorageCall(
+        snooze,
+        actor=context.require_member(),
+        reminder_id=int(values["reminder_id"]),
+        until=fp.to_datetime(values["when"]),
+    )
 
 
 async def _after_snooze(context: CrmContext, chat_id: int, reminder: Reminder) -> None:
@@ -225,36 +215,6 @@ FLOWS = (
 # --- reading a /remind sentence ---------------------------------------------------------------
 
 
-def _name_matches(customer: Customer, token: str, text: str) -> bool:
-    """A whole part of a Latin name ("Zhang" of "Zhang Wei"), or a CJK name inside the text."""
-    name = customer.name.casefold()
-    return token.casefold() in name.split() or (
-        bool(_CJK_RUN.search(name)) and name.replace(" ", "") in text.casefold()
-    )
-
-
-def _tokens(text: str) -> list[str]:
-    """Latin words, and every two-character piece of CJK runs (Chinese has no spaces)."""
-    tokens = [w for w in _WORD.findall(text) if not _CJK_RUN.fullmatch(w)]
-    for run in _CJK_RUN.findall(text):
-        tokens += [run[i : i + 2] for i in range(len(run) - 1)]
-    return list(dict.fromkeys(tokens))[:30]
-
-
-def _match_customer(actor: Member, text: str) -> Callable[[Session], Customer | None]:
-    """The one customer of the actor's the sentence names, or None (none or ambiguous)."""
-
-    def match(session: Session) -> Customer | None:
-        found: dict[int, Customer] = {}
-        for token in _tokens(text):
-            for customer in find_customers(session, actor=actor, query=token):
-                if customer.id is not None and _name_matches(customer, token, text):
-                    found[customer.id] = customer
-        return next(iter(found.values())) if len(found) == 1 else None
-
-    return match
-
-
 async def _read_sentence(context: CrmContext, sentence: str) -> dict[str, Any]:
     """The `remind` flow's prefilled values: when, text and customer found in the sentence."""
     now, tz = context.services.clock(), context.tz
@@ -271,7 +231,9 @@ async def _read_sentence(context: CrmContext, sentence: str) -> dict[str, Any]:
     text = _parse_text(rest, None) if rest else None
     if isinstance(text, str):
         values["text"] = text
-    customer = await context.db.read(_match_customer(context.require_member(), rest))
+    customer = await context.db.read(
+        find_customer_named, actor=context.require_member(), text=rest
+    )
     if customer is not None:
         values["customer"] = {"id": str(customer.id), "label": customer_label(customer)}
     elif "text" in values and "when" in values:
@@ -280,13 +242,6 @@ async def _read_sentence(context: CrmContext, sentence: str) -> dict[str, Any]:
 
 
 # --- handlers ---------------------------------------------------------------------------------
-
-
-def _view_of(actor: Member, reminder_id: int) -> Callable[[Session], ReminderView]:
-    def load(session: Session) -> ReminderView:
-        return describe(session, [get_reminder(session, actor=actor, reminder_id=reminder_id)])[0]
-
-    return load
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
@@ -322,7 +277,7 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         assert update.effective_chat is not None
         actor, rid = context.require_member(), action.reminder_id
         try:
-            view = await context.db.read(_view_of(actor, rid))
+            view = await context.db.read(get_reminder_view, actor=actor, reminder_id=rid)
         except NotFound:
             await answer_query(query, context.t("common.not_found"))
             return

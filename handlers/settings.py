@@ -14,12 +14,10 @@ is typed in a one-field flow that validates it and shows it back before Save.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -31,6 +29,7 @@ from handlers.flow import Env, Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
+from storage.calls import StorageCall
 from storage.models import Member
 from storage.nudges import NudgeRules, set_member_schedule
 from storage.parsing import ParseError
@@ -118,27 +117,26 @@ def _show_range(value: dict[str, str], _context: CrmContext) -> str:
 
 def _saver(
     context: CrmContext, *, timezone: str | None = None, hours: WorkingHours | None = None
-) -> Callable[[Session], Member]:
-    rules, now = nudge_rules(context.services.config), context.services.clock()
-    member_id = context.member_id
-
-    def save(session: Session) -> Member:
-        return set_member_schedule(
-            session, member_id=member_id, rules=rules, now=now, timezone=timezone, hours=hours
-        )
-
-    return save
+) -> StorageCall[Member]:
+    return StorageCall(
+        set_member_schedule,
+        member_id=context.member_id,
+        rules=nudge_rules(context.services.config),
+        now=context.services.clock(),
+        timezone=timezone,
+        hours=hours,
+    )
 
 
 def _save_tz(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> Callable[[Session], Member]:
+) -> StorageCall[Member]:
     return _saver(context, timezone=values["tz"])
 
 
 def _save_hours(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> Callable[[Session], Member]:
+) -> StorageCall[Member]:
     hours = WorkingHours(
         time.fromisoformat(values["hours"]["start"]), time.fromisoformat(values["hours"]["end"])
     )

@@ -23,7 +23,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
@@ -255,6 +255,17 @@ class Database:
         """Run a storage function that may write, in its own transaction, off the event loop."""
         call = partial(self.run_sync, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def run_best_effort(
+        self, fn: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T | None:
+        """Like `run` for a write the member can do without: None, logged, if the database
+        refused it, so the caller goes on instead of reaching the error handler."""
+        try:
+            return await self.run(fn, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            logger.warning("best-effort %s failed: %s", getattr(fn, "__name__", fn), exc)
+            return None
 
     async def read(
         self, fn: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs

@@ -95,7 +95,8 @@ def delete_draft(session: Session, *, member_id: int) -> bool:
 def commit_draft(
     session: Session, *, member_id: int, revision: int, save: Callable[[Session], T]
 ) -> T | None:
-    """Run `save` and delete the draft in one transaction; None if it was saved already.
+    """Run `save` (a flow's `storage.calls.StorageCall`) and delete the draft in one
+    transaction; None if it was saved already.
 
     This is what makes Save exactly-once: a double tap, a re-delivered update or a second
     instance finds the draft gone (or at another revision) and creates nothing.

@@ -18,7 +18,7 @@ from storage.access import NotFound
 from storage.export import BOM, defuse
 from storage.import_files import SheetTable, read_sheet
 from storage.import_mapping import ambiguous_date_columns, decided_date_orders
-from storage.import_models import ImportBatch, ImportFile, ImportRow, RowOutcome
+from storage.import_models import BatchStatus, ImportBatch, ImportFile, ImportRow, RowOutcome
 from storage.import_rows import Rejected, RowRules, normalise_row
 from storage.import_store import existing_by_email, existing_by_phone, imported_fingerprints
 from storage.models import Member, Role, utcnow
@@ -133,6 +133,13 @@ def review(
         rejected=rejected if counts else 0,
         counted=counts,
     )
+
+
+def get_draft_review(session: Session, *, actor: Member, batch_id: int) -> ImportReview:
+    """The review of a batch still being set up (a cancelled one no longer keeps its file)."""
+    if get_batch(session, actor=actor, batch_id=batch_id).status != BatchStatus.DRAFT:
+        raise ImportNotReady("not_draft")
+    return review(session, actor=actor, batch_id=batch_id)
 
 
 def _raw(cells: list[str], targets: list[str | None]) -> dict[str, str]:

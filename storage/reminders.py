@@ -195,6 +195,11 @@ def get_reminder(session: Session, *, actor: Member, reminder_id: int) -> Remind
     return _require_own(session, actor=actor, reminder_id=reminder_id)
 
 
+def get_reminder_view(session: Session, *, actor: Member, reminder_id: int) -> ReminderView:
+    """One of the actor's reminders as its message shows it; NotFound if not theirs."""
+    return describe(session, [get_reminder(session, actor=actor, reminder_id=reminder_id)])[0]
+
+
 def list_reminder_views(session: Session, *, actor: Member, limit: int = 10) -> list[ReminderView]:
     """The actor's open reminders as their messages show them (for `/reminders`)."""
     return describe(session, list_pending_reminders(session, actor=actor, limit=limit))

@@ -1,0 +1,67 @@
+"""Customer searches the chat composes from `storage.search`: a page of /find results, inline
+mode's matches with their phones, and the customer a /remind sentence names."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from storage.customers import list_phones, recent_customers
+from storage.models import Customer, Member
+from storage.search import find_customers
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def find_customer_page(
+    session: Session, *, actor: Member, query: str, page: int, page_size: int, region: str
+) -> tuple[list[Customer], bool]:
+    """One page of matches, and whether another page follows (one more row is read)."""
+    found = find_customers(
+        session,
+        actor=actor,
+        query=query,
+        limit=page_size + 1,
+        offset=page * page_size,
+        region=region,
+    )
+    return found[:page_size], len(found) > page_size
+
+
+def find_customers_with_phones(
+    session: Session, *, actor: Member, query: str, limit: int, region: str
+) -> list[tuple[Customer, list[str]]]:
+    """Matches of `query` (the most recent customers for a blank one), each with its phones."""
+    if query.strip():
+        found = find_customers(session, actor=actor, query=query, limit=limit, region=region)
+    else:
+        found = recent_customers(session, actor=actor, limit=limit)
+    return [(c, list_phones(session, customer_id=c.id or 0)) for c in found]
+
+
+def find_customer_named(session: Session, *, actor: Member, text: str) -> Customer | None:
+    """The one customer of the actor's the text names, or None (none or ambiguous)."""
+    found: dict[int, Customer] = {}
+    for token in _tokens(text):
+        for customer in find_customers(session, actor=actor, query=token):
+            if customer.id is not None and _name_matches(customer, token, text):
+                found[customer.id] = customer
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _name_matches(customer: Customer, token: str, text: str) -> bool:
+    """A whole part of a Latin name ("Zhang" of "Zhang Wei"), or a CJK name inside the text."""
+    name = customer.name.casefold()
+    return token.casefold() in name.split() or (
+        bool(_CJK_RUN.search(name)) and name.replace(" ", "") in text.casefold()
+    )
+
+
+def _tokens(text: str) -> list[str]:
+    """Latin words, and every two-character piece of CJK runs (Chinese has no spaces)."""
+    tokens = [w for w in _WORD.findall(text) if not _CJK_RUN.fullmatch(w)]
+    for run in _CJK_RUN.findall(text):
+        tokens += [run[i : i + 2] for i in range(len(run) - 1)]
+    return list(dict.fromkeys(tokens))[:30]
