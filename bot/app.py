@@ -29,7 +29,7 @@ from telegram.request import HTTPXRequest
 from bot import api_retry, digest_jobs, import_jobs, inbox_leases, scheduler
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
-from bot.processing import LEASE, PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
 from handlers import (
     agenda,
@@ -104,7 +104,8 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         admin_ids=frozenset(config.access.admins),
     )
     webhook = config.telegram.mode is Mode.WEBHOOK
-    inbox = InboxWriter(db, inbox_leases.new_worker_id(), LEASE, in_chat_order=webhook)
+    lease = timedelta(seconds=config.instances.update_lease_seconds)
+    inbox = InboxWriter(db, inbox_leases.new_worker_id(), lease, in_chat_order=webhook)
     bot = CrmBot(
         token or config.require_token(),
         base_url=config.telegram.base_url,

@@ -142,6 +142,15 @@ class ImportsConfig(_Section):
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
+class InstancesConfig(_Section):
+    """Several instances on one database: how long an instance holds an update it accepted.
+
+    It is how long a member may wait after an instance dies; a shorter lease is renewed more
+    often (every third of it), so one stalled longer than that loses its updates to others."""
+
+    update_lease_seconds: int = Field(default=15, ge=1, le=300)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -157,6 +166,7 @@ class Config(_Section):
     notifications: NotificationsConfig = NotificationsConfig()
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()
+    instances: InstancesConfig = InstancesConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:

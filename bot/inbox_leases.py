@@ -1,11 +1,12 @@
 """The inbox across instances: this process's worker id, lease upkeep, and the replay.
 
 Every instance records each update it receives in the inbox, leased to itself (see
-`storage.inbox`). Every `RENEW_EVERY` this ticker renews those leases and then replays what
-nobody holds: updates of an instance that died (its leases ran out) or that were recorded
-without a lease. So a survivor handles a dead instance's backlog within about `LEASE` plus
-one tick. A polling bot (always a single instance) replays everything pending at start. On a
-clean stop the instance gives its leases back, so nothing waits for them to run out.
+`storage.inbox`). Every third of the lease (`[instances] update_lease_seconds`) this ticker
+renews those leases and then replays what nobody holds: updates of an instance that died (its
+leases ran out) or that were recorded without a lease. So a survivor handles a dead
+instance's backlog within about a lease plus one tick. A polling bot (always a single
+instance) replays everything pending at start. On a clean stop the instance gives its leases
+back, so nothing waits for them to run out.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Mode
-from bot.processing import LEASE, RENEW_EVERY, PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import updates_from_payloads
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.services import Services
@@ -38,8 +39,9 @@ def new_worker_id() -> str:
 
 def install(application: Any) -> None:
     assert application.job_queue is not None
+    every = _processor(application).renew_every
     application.job_queue.run_repeating(
-        _tick, interval=RENEW_EVERY, first=RENEW_EVERY, name="inbox-leases", job_kwargs=JOB_KWARGS
+        _tick, interval=every, first=every, name="inbox-leases", job_kwargs=JOB_KWARGS
     )
 
 
@@ -63,7 +65,7 @@ async def replay_stale(application: Any, *, include_leased: bool = False) -> int
     services: Services = application.bot_data[SERVICES_KEY]
     processor = _processor(application)
     stale = await services.db.run(
-        claim_stale, worker=processor.worker, lease=LEASE, include_leased=include_leased
+        claim_stale, worker=processor.worker, lease=processor.lease, include_leased=include_leased
     )
     # put_nowait: past the webhook queue's recording, these rows are in the inbox already.
     for update in updates_from_payloads([payload for _, payload in stale], application.bot):

@@ -10,8 +10,9 @@ update is being handled at another instance waits for it (`_earlier_first`). If 
 instance died, the earlier update is taken over and handled here as soon as its lease runs
 out, before the later one: handled after it, it would have been refused as already past.
 
-Leases are kept alive by `maintain`, which `bot.inbox_leases` runs every `RENEW_EVERY`: it
-renews this instance's leases and marks done what finished while the database was away.
+Leases (`[instances] update_lease_seconds`) are kept alive by `maintain`, which
+`bot.inbox_leases` runs every `renew_every`: it renews this instance's leases and marks done
+what finished while the database was away.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -34,13 +34,9 @@ from storage.models import InboxUpdate, utcnow
 logger = logging.getLogger(__name__)
 
 # Three renewals fit in a lease: a busy or briefly stalled instance keeps what it holds, and a
-# dead one's updates are taken over 15 s later (at once by the chat's next update waiting for
-# them, else by the next replay tick: within 20 s).
-LEASE = timedelta(seconds=15)
-RENEW_EVERY = timedelta(seconds=5)
-# How long an update waits for its chat's earlier update while another instance renews its
-# lease (alive but slow): a lease, and a renewal's margin for clocks that differ.
-ORDER_WAIT = LEASE + RENEW_EVERY
+# dead one's updates are taken over a lease later (at once by the chat's next update waiting
+# for them, else by the next replay tick: within a lease and a third).
+RENEWALS_PER_LEASE = 3
 ORDER_POLL_S = 0.05
 
 
@@ -63,6 +59,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # started without a claim, one write transaction less per update.
         self._inbox = inbox
         self.worker = inbox.worker
+        self.lease = inbox.lease
+        self.renew_every = inbox.lease / RENEWALS_PER_LEASE
+        # How long an update waits for its chat's earlier update while another instance renews
+        # its lease (alive but slow): a lease, and a renewal's margin for clocks that differ.
+        self._order_wait = self.lease + self.renew_every
         self._locks: dict[object, asyncio.Lock] = {}
         self._waiting: dict[object, int] = {}
         self._unmarked: set[int] = set()  # handled, but the database was away to record it
@@ -124,12 +125,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _earlier_first(self, update: Update) -> None:
         """Let this chat's earlier updates be handled first (webhook mode).
 
-        One another live instance holds is waited for, up to `ORDER_WAIT`; one whose lease ran
-        out (its instance died) or that nobody holds is taken over and handled here now."""
+        One another live instance holds is waited for, up to a lease and a renewal; one whose
+        lease ran out (its instance died) or that nobody holds is taken over and handled here
+        now."""
         chat_id = chat_of(update)
         assert chat_id is not None
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + ORDER_WAIT.total_seconds()
+        deadline = loop.time() + self._order_wait.total_seconds()
         while True:
             try:
                 earlier = await self._db.read(
@@ -160,7 +162,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             payload=earlier.payload,
             chat_id=earlier.chat_id,
             worker=self.worker,
-            lease=self._inbox.lease,
+            lease=self.lease,
         )
         if not taken:
             return False
@@ -190,7 +192,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 payload=update.to_json(),
                 chat_id=chat_of(update),
                 worker=self.worker,
-                lease=LEASE,
+                lease=self.lease,
             )
         except Exception:  # the database is down: handle anyway, handlers report the outage
             logger.exception("could not claim update", extra={"update_id": update.update_id})
@@ -206,7 +208,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             done = set(self._unmarked)
             await self._db.run(mark_handled, update_ids=done)
             self._unmarked -= done
-        await self._db.run(renew_leases, worker=self.worker, lease=LEASE)
+        await self._db.run(renew_leases, worker=self.worker, lease=self.lease)
 
 
 def _held_elsewhere(row: InboxUpdate, worker: str) -> bool:

@@ -39,8 +39,9 @@ def alembic_config(url: str) -> AlembicConfig:
     return config
 
 
-def upgrade_database(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op when it already is."""
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest by default); a no-op when it already is.
+    An older revision is for tests of a data migration: seed the state it repairs first."""
     config = alembic_config(str(engine.url))
     with writing(engine).connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -51,7 +52,7 @@ def upgrade_database(engine: Engine) -> None:
                 if not sqlite:
                     connection.execute(_PG_MIGRATION_LOCK)
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
         finally:
             if sqlite:  # the connection goes back to the pool
                 _set_busy_timeout(connection, SQLITE_BUSY_TIMEOUT_MS)

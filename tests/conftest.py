@@ -144,16 +144,19 @@ def make_config(emu: BotApiEmulator, db_url: str, **locale: Any) -> Config:
 
 
 class RunningBot:
-    """The real application, started as `crm-bot run` starts it; errors it hits are kept."""
+    """The real application, started as `crm-bot run` starts it; errors it hits are kept.
+    `sections` replace the test config's (`instances=InstancesConfig(...)`)."""
 
-    def __init__(self, emu: BotApiEmulator, db_url: str) -> None:
+    def __init__(self, emu: BotApiEmulator, db_url: str, **sections: Any) -> None:
         self.emu = emu
         self.db_url = db_url
+        self.sections = sections
         self.errors: list[BaseException] = []
         self.application: CrmApplication | None = None
 
     async def start(self) -> CrmApplication:
-        application = build_application(make_config(self.emu, self.db_url), token=TOKEN)
+        config = make_config(self.emu, self.db_url).model_copy(update=self.sections)
+        application = build_application(config, token=TOKEN)
         watch_errors(application, self._record_error)
         await start_application(application, poll_timeout=1)
         self.application = application

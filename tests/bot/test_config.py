@@ -108,6 +108,8 @@ def test_load_config_makes_default_database_path_absolute(
         ('[deals]\nstages = ["lead", "lost"]\n', "deals.stages"),
         ("[telegram.webhook]\nport = 0\n", "telegram.webhook.port"),
         ('[logging]\nlevel = "LOUD"\n', "logging.level"),
+        ("[instances]\nupdate_lease_seconds = 0\n", "instances.update_lease_seconds"),
+        ("[instances]\nupdate_lease_seconds = 301\n", "instances.update_lease_seconds"),
         ("surprise = 1\n", "surprise"),
     ],
 )
@@ -116,6 +118,21 @@ def test_load_config_reports_bad_value_on_one_line_naming_key(
 ) -> None:
     [line] = config_error(tmp_path, text)
     assert line.startswith(f"{key}: ")
+
+
+def test_update_lease_defaults_to_15_seconds(tmp_path: Path) -> None:
+    assert load(tmp_path, "").instances.update_lease_seconds == 15
+
+
+@pytest.mark.parametrize("seconds", [1, 300])
+def test_update_lease_accepts_1_to_300_seconds(tmp_path: Path, seconds: int) -> None:
+    config = load(tmp_path, f"[instances]\nupdate_lease_seconds = {seconds}\n")
+    assert config.instances.update_lease_seconds == seconds
+
+
+def test_update_lease_out_of_range_names_the_bound(tmp_path: Path) -> None:
+    [line] = config_error(tmp_path, "[instances]\nupdate_lease_seconds = 301\n")
+    assert line == "instances.update_lease_seconds: Input should be less than or equal to 300"
 
 
 def test_load_config_reports_unknown_key_as_unknown(tmp_path: Path) -> None:

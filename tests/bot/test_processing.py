@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -13,7 +14,7 @@ from sqlmodel import Session
 
 from bot import inbox_writer, processing
 from bot.inbox_writer import InboxWriter
-from bot.processing import LEASE, PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor
 from storage.db import Database
 from storage.inbox import InboxStatus, Received, claim_update, mark_handled, record_received
 from storage.models import InboxUpdate, utcnow
@@ -21,6 +22,7 @@ from tests.factories import message_update
 
 CHAT_A, CHAT_B = 5001, 5002
 WORKER = "this-instance"
+LEASE = timedelta(seconds=15)
 GUARD_S = 10  # fails a hung test instead of waiting for pytest's timeout; never waited out
 
 

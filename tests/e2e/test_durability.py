@@ -176,7 +176,7 @@ def _inbox(db_url: str) -> list[tuple[int, str]]:
 
 
 def _expire_inbox_leases(db_url: str) -> None:
-    """What waiting out `bot.processing.LEASE` after a kill does, without the wait."""
+    """What waiting out `[instances] update_lease_seconds` after a kill does, without the wait."""
     db = Database(db_url)
     db.run_sync(
         lambda s: s.execute(

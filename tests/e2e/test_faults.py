@@ -26,7 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from bot import app as bot_app
-from bot import digest_jobs, inbox_leases, scheduler
+from bot import digest_jobs, scheduler
+from bot.config import InstancesConfig
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
@@ -154,12 +155,12 @@ def proxy(pg_url: str) -> Iterator[TcpProxy]:
 
 @pytest.fixture
 async def proxied_bot(
-    emu: BotApiEmulator, pg_url: str, proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch
+    emu: BotApiEmulator, pg_url: str, proxy: TcpProxy
 ) -> AsyncIterator[RunningBot]:
-    monkeypatch.setattr(inbox_leases, "RENEW_EVERY", timedelta(seconds=0.3))
     where = urlsplit(pg_url)
     proxied = pg_url.replace(f"@{where.netloc.split('@')[1]}", f"@127.0.0.1:{proxy.port}")
-    bot = RunningBot(emu, proxied)
+    # Upkeep ticks every third of a second: the test sees several while it watches.
+    bot = RunningBot(emu, proxied, instances=InstancesConfig(update_lease_seconds=1))
     await bot.start()
     yield bot
     await bot.stop()

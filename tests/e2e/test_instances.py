@@ -29,7 +29,7 @@ from bot import digest_jobs, inbox_leases, scheduler
 from bot.app import CrmApplication, build_application, services_of, start_application
 from bot.app import stop_application as stop_instance
 from bot.emulator import BotApiEmulator
-from bot.processing import LEASE, PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.inbox import record_received
@@ -50,6 +50,7 @@ from tests.factories import make_member
 
 SECRET = "shared-s3cret"
 NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=15)  # the default `[instances] update_lease_seconds`
 MEMBERS, PER_MEMBER = 15, 2
 MANAGERS = 10
 BATCH_TEXT = re.compile(r"Batch reminder \d+-\d+")

@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 
 from bot import inbox_leases
 from bot.app import build_application, start_application, stop_application
+from bot.config import InstancesConfig
 from bot.emulator import BotApiEmulator
-from bot.processing import LEASE
+from bot.processing import PerChatUpdateProcessor
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.inbox import Received, record_received
@@ -32,6 +33,8 @@ from tests.e2e.process import spawn_bot
 from tests.e2e.user import ScriptedUser
 
 SECRET = "shared-s3cret"
+# Short, so a member's wait after a kill (a lease) is short here too.
+LEASE_S = 2
 
 
 async def test_a_replayed_update_whose_place_was_taken_is_answered(
@@ -66,7 +69,7 @@ async def test_a_killed_instances_update_is_handled_before_the_chats_next_one(
 ):
     """Instance A accepts the phone number and is killed (-9) before handling it; the e-mail
     sent next reaches B. B handles the phone first, then the e-mail, once A's lease ran out
-    (the bound the README gives: `LEASE` after A died)."""
+    (the bound the README gives: a lease after A died)."""
     if db_url.startswith("sqlite"):
         pytest.skip("several instances need PostgreSQL: a SQLite file belongs to one process")
     port_a, port_b = free_port(), free_port()
@@ -77,12 +80,12 @@ async def test_a_killed_instances_update_is_handled_before_the_chats_next_one(
         f'base_file_url = "{emu.base_file_url}"\nmode = "webhook"\n'
         f'[telegram.webhook]\nlisten = "127.0.0.1"\nport = {port_a}\nurl = "{url_a}"\n'
         f'secret_token = "{SECRET}"\n[database]\nurl = "{db_url}"\n'
-        f"[access]\nadmins = [{ADMIN_ID}]\n",
+        f"[access]\nadmins = [{ADMIN_ID}]\n[instances]\nupdate_lease_seconds = {LEASE_S}\n",
         encoding="utf-8",
     )
-    b = build_application(
-        webhook_config(emu, db_url, port=port_b, url=url_b, secret=SECRET), token=TOKEN
-    )
+    config_b = webhook_config(emu, db_url, port=port_b, url=url_b, secret=SECRET)
+    instances = InstancesConfig(update_lease_seconds=LEASE_S)
+    b = build_application(config_b.model_copy(update={"instances": instances}), token=TOKEN)
     await start_application(b)
     process = await spawn_bot(config_a, tmp_path / "a.log")
     try:
@@ -103,7 +106,7 @@ async def test_a_killed_instances_update_is_handled_before_the_chats_next_one(
         _hold(db_url, name_id, by=None)  # the other instance finished it
         emu.set_webhook_targets([url_b])
         await admin.send("zw@acme.cn")
-        first, second = await admin.replies(2, timeout=LEASE.total_seconds() + 10)
+        first, second = await admin.replies(2, timeout=LEASE_S + 10)
         assert shown(catalogs, "en", "parse.phone.invalid", region="CN") not in first.text
         await admin.press("Review ✓")
         summary = await admin.reply()
@@ -148,3 +151,19 @@ def _hold(db_url: str, update_id: int, *, by: str | None) -> None:
     db = Database(db_url)
     db.run_sync(change)
     db.close()
+
+
+async def test_updates_are_leased_as_configured_and_renewed_every_third(
+    emu: BotApiEmulator, db_url: str
+):
+    bot = RunningBot(emu, db_url, instances=InstancesConfig(update_lease_seconds=3))
+    application = await bot.start()
+    try:
+        assert application.job_queue is not None
+        [upkeep] = application.job_queue.get_jobs_by_name("inbox-leases")
+        assert upkeep.job.trigger.interval == timedelta(seconds=1)
+        assert isinstance(application.update_processor, PerChatUpdateProcessor)
+        assert application.update_processor.lease == timedelta(seconds=3)
+    finally:
+        await bot.stop()
+    assert not bot.errors

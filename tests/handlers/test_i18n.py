@@ -119,6 +119,13 @@ def test_chinese_texts_are_translated(catalogs: Catalogs) -> None:
     assert untranslated == []
 
 
+def test_chinese_texts_address_the_member_politely(catalogs: Catalogs) -> None:
+    """Always 您, never the familiar 你: the bot speaks to customers' salespeople at work,
+    and a catalog that mixes both reads as careless."""
+    familiar = [key for key, text in catalogs.messages["zh"].items() if "你" in text]
+    assert familiar == []
+
+
 def test_source_scan_finds_translation_calls() -> None:
     """Guards the scan itself: it sees literal, f-string and variable keys."""
     patterns = {pattern for _, pattern, _, _ in TRANSLATION_CALLS}
