@@ -196,6 +196,24 @@ class SearchPage:
 
 
 @dataclass(frozen=True)
+class ListPage:
+    """Another page of a list command: `deals`, `rem` (/reminders), `today` or `week`. The
+    list is read again for the presser, so the page shows only what they may see now."""
+
+    kind: ClassVar[str] = "page"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"(deals|rem|today|week):(0|[1-9][0-9]{0,3})")
+    list_name: str
+    page: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.list_name, str(self.page))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> ListPage:
+        return cls(list_name=match[1], page=int(match[2]))
+
+
+@dataclass(frozen=True)
 class DealAction:
     """A button on a deal: `open` it, move it to `stage` number `value` (its index in the
     configured stages), or record a `purchase` from it."""
@@ -253,6 +271,7 @@ CallbackData = (
     | DealAction
     | ReminderAction
     | SearchPage
+    | ListPage
     | SettingsAction
     | NoteAction
     | ImportAction
@@ -268,6 +287,7 @@ KINDS: dict[str, type[CallbackData]] = {
         DealAction,
         ReminderAction,
         SearchPage,
+        ListPage,
         SettingsAction,
         NoteAction,
         ImportAction,

@@ -3,7 +3,7 @@
 The scheduler (bot.scheduler) sends the message `reminder_message` renders; its buttons are
 Done (records completion, then offers to log a note), Snooze (1 hour, tomorrow 09:00, next
 Monday 09:00, or "Pick a time": the one-field `snooze` flow), Open customer and Log a note.
-`/reminders` shows the member's open reminders as the same messages.
+`/reminders` shows the member's open reminders as the same messages, 10 a page.
 
 `/remind call Zhang about the quote tomorrow 10am` finds the time in the sentence (member's
 timezone, future preferred), takes the rest as the text, matches a customer of theirs by
@@ -40,6 +40,7 @@ from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_when
 from handlers.keyboards import inline_keyboard
+from handlers.paging import Page, nav_row, page_number
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
 from storage.customers import get_customer
@@ -48,6 +49,7 @@ from storage.models import Customer, Member, Reminder
 from storage.parsing import ParseError, clean_text, parse_text
 from storage.reminders import (
     ReminderView,
+    count_open_reminders,
     create_follow_up,
     describe,
     get_reminder,
@@ -289,6 +291,32 @@ def _view_of(actor: Member, reminder_id: int) -> Callable[[Session], ReminderVie
     return load
 
 
+async def reminders_page(update: Update, context: CrmContext, page: int) -> None:
+    """A page of the member's open reminders, each its own message with its buttons; over a
+    page, a last message says which page this is and leads to the others."""
+    assert update.effective_chat is not None
+    chat_id, reader, actor = update.effective_chat.id, _reader(context), context.require_member()
+    total = await context.db.read(count_open_reminders, actor=actor)
+    if not total:
+        await context.bot.send_message(chat_id, context.t("reminders.none"))
+        return
+    number, pages = page_number(page, total, LIST_LIMIT)
+    views = await context.db.read(
+        list_reminder_views, actor=actor, limit=LIST_LIMIT, offset=number * LIST_LIMIT
+    )
+    title = context.t("reminders.list_title", count=total)
+    if pages > 1:
+        title = context.t("reminders.list_page", count=total, page=number + 1, pages=pages)
+    await context.bot.send_message(chat_id, title)
+    for view in views:
+        text, markup = reminder_message(reader, view, late=view.reminder.due_at < reader.now)
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+    if pages > 1:
+        nav = nav_row(context.t, "rem", Page(views, number, pages, total))
+        footer = context.t("reminders.list_footer", page=number + 1, pages=pages)
+        await context.bot.send_message(chat_id, footer, reply_markup=inline_keyboard([nav]))
+
+
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
     async def remind(update: Update, context: CrmContext) -> None:
         assert update.message is not None
@@ -297,20 +325,7 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         await engine.start(update, context, "remind", values=values)
 
     async def list_reminders(update: Update, context: CrmContext) -> None:
-        assert update.effective_chat is not None
-        chat_id, reader = update.effective_chat.id, _reader(context)
-        views = await context.db.read(
-            list_reminder_views, actor=context.require_member(), limit=LIST_LIMIT + 1
-        )
-        if not views:
-            await context.bot.send_message(chat_id, context.t("reminders.none"))
-            return
-        key = "reminders.list_more" if len(views) > LIST_LIMIT else "reminders.list_title"
-        await context.bot.send_message(chat_id, context.t(key, count=min(len(views), LIST_LIMIT)))
-        for view in views[:LIST_LIMIT]:
-            late = view.reminder.due_at < reader.now
-            text, markup = reminder_message(reader, view, late=late)
-            await context.bot.send_message(chat_id, text, reply_markup=markup)
+        await reminders_page(update, context, 0)
 
     async def on_button(update: Update, context: CrmContext) -> None:
         """Every reminder button: the id is loaded as the member's own, or it is not found."""
