@@ -13,12 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackData, CustomerAction, DealAction, ReminderAction
+from handlers.callback_data import (
+    CallbackData,
+    CustomerAction,
+    DealAction,
+    ListPage,
+    ReminderAction,
+)
 from handlers.context import CrmContext
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
@@ -149,7 +156,7 @@ def _render(
         lines.append(entry.line)
         if entry.button is not None:
             rows.append([entry.button])
-    rows.append(nav_row(context.t, list_name, shown))
+    rows.append(nav_row(context.t, shown, partial(ListPage, list_name)))
     return "\n".join(lines), inline_keyboard(rows)
 
 

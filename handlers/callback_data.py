@@ -238,8 +238,8 @@ class DealAction:
 class ImportAction:
     """A button of a spreadsheet import (batch `batch_id`): open `col`umn `a`, `map` column `a`
     to target field number `b` (or `skip` it), choose the `date` order `b` of column `a`,
-    choose the duplicate `mode` `a`, `preview`, `start`, `cancel`, or `undo` and then `confirm`
-    or `keep` (leave the import as it is)."""
+    choose the duplicate `mode` `a`, show page `a` of the columns `review`, `preview`, `start`,
+    `cancel`, or `undo` and then `confirm` or `keep` (leave the import as it is)."""
 
     kind: ClassVar[str] = "imp"
     pattern: ClassVar[re.Pattern[str]] = re.compile(

@@ -53,18 +53,18 @@ def page_of(items: Sequence[T], page: int, size: int) -> Page[T]:
 
 
 def nav_row(
-    t: Callable[..., str], list_name: str, page: Page[T]
+    t: Callable[..., str], page: Page[T], to: Callable[[int], CallbackData]
 ) -> list[tuple[str, CallbackData]]:
-    """‹ Prev · n/N · Next ›, or nothing for a list of one page. n/N reads the page again."""
+    """‹ Prev · n/N · Next ›, or nothing for a list of one page; `to(n)` is page n's button
+    data (n/N reads the page again)."""
     if page.pages <= 1:
         return []
     row: list[tuple[str, CallbackData]] = []
     if page.number > 0:
-        row.append((t("paging.prev"), ListPage(list_name, page.number - 1)))
-    position = t("paging.position", page=page.number + 1, pages=page.pages)
-    row.append((position, ListPage(list_name, page.number)))
+        row.append((t("paging.prev"), to(page.number - 1)))
+    row.append((t("paging.position", page=page.number + 1, pages=page.pages), to(page.number)))
     if page.number < page.pages - 1:
-        row.append((t("paging.next"), ListPage(list_name, page.number + 1)))
+        row.append((t("paging.next"), to(page.number + 1)))
     return row
 
 

@@ -13,11 +13,12 @@ pointed to /deals; storage applies the access rule either way.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import DealAction
+from handlers.callback_data import DealAction, ListPage
 from handlers.context import CrmContext
 from handlers.deal import stage_label
 from handlers.flow import Flow
@@ -77,7 +78,7 @@ async def deals_page(update: Update, context: CrmContext, page: int) -> None:
         ]
         for stage, deal, customer in shown.items
     ]
-    rows.append(nav_row(context.t, "deals", shown))
+    rows.append(nav_row(context.t, shown, partial(ListPage, "deals")))
     await show(update, context, ("\n".join(lines), inline_keyboard(rows)))
 
 

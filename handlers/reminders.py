@@ -23,6 +23,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import field_parsers as fp
-from handlers.callback_data import ReminderAction, pattern_for
+from handlers.callback_data import ListPage, ReminderAction, pattern_for
 from handlers.context import CrmContext
 from handlers.customer import show_customer
 from handlers.customer_pick import customer_field
@@ -312,7 +313,7 @@ async def reminders_page(update: Update, context: CrmContext, page: int) -> None
         text, markup = reminder_message(reader, view, late=view.reminder.due_at < reader.now)
         await context.bot.send_message(chat_id, text, reply_markup=markup)
     if pages > 1:
-        nav = nav_row(context.t, "rem", Page(views, number, pages, total))
+        nav = nav_row(context.t, Page(views, number, pages, total), partial(ListPage, "rem"))
         footer = context.t("reminders.list_footer", page=number + 1, pages=pages)
         await context.bot.send_message(chat_id, footer, reply_markup=inline_keyboard([nav]))
 
