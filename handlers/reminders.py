@@ -155,6 +155,32 @@ def _when(context: CrmContext, at: datetime) -> str:
     return format_when(at, tz=context.tz, lang=context.language, now=context.services.clock())
 
 
+async def reminders_page(update: Update, context: CrmContext, page: int) -> None:
+    """A page of the member's open reminders, each its own message with its buttons; over a
+    page, a last message says which page this is and leads to the others."""
+    assert update.effective_chat is not None
+    chat_id, reader, actor = update.effective_chat.id, _reader(context), context.require_member()
+    total = await context.db.read(count_open_reminders, actor=actor)
+    if not total:
+        await context.bot.send_message(chat_id, context.t("reminders.none"))
+        return
+    number, pages = page_number(page, total, LIST_LIMIT)
+    views = await context.db.read(
+        list_reminder_views, actor=actor, limit=LIST_LIMIT, offset=number * LIST_LIMIT
+    )
+    title = context.t("reminders.list_title", count=total)
+    if pages > 1:
+        title = context.t("reminders.list_page", count=total, page=number + 1, pages=pages)
+    await context.bot.send_message(chat_id, title)
+    for view in views:
+        text, markup = reminder_message(reader, view, late=view.reminder.due_at < reader.now)
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+    if pages > 1:
+        nav = nav_row(context.t, Page(views, number, pages, total), partial(ListPage, "rem"))
+        footer = context.t("reminders.list_footer", page=number + 1, pages=pages)
+        await context.bot.send_message(chat_id, footer, reply_markup=inline_keyboard([nav]))
+
+
 # --- the `remind` and `snooze` flows ----------------------------------------------------------
 
 
@@ -290,32 +316,6 @@ def _view_of(actor: Member, reminder_id: int) -> Callable[[Session], ReminderVie
         return describe(session, [get_reminder(session, actor=actor, reminder_id=reminder_id)])[0]
 
     return load
-
-
-async def reminders_page(update: Update, context: CrmContext, page: int) -> None:
-    """A page of the member's open reminders, each its own message with its buttons; over a
-    page, a last message says which page this is and leads to the others."""
-    assert update.effective_chat is not None
-    chat_id, reader, actor = update.effective_chat.id, _reader(context), context.require_member()
-    total = await context.db.read(count_open_reminders, actor=actor)
-    if not total:
-        await context.bot.send_message(chat_id, context.t("reminders.none"))
-        return
-    number, pages = page_number(page, total, LIST_LIMIT)
-    views = await context.db.read(
-        list_reminder_views, actor=actor, limit=LIST_LIMIT, offset=number * LIST_LIMIT
-    )
-    title = context.t("reminders.list_title", count=total)
-    if pages > 1:
-        title = context.t("reminders.list_page", count=total, page=number + 1, pages=pages)
-    await context.bot.send_message(chat_id, title)
-    for view in views:
-        text, markup = reminder_message(reader, view, late=view.reminder.due_at < reader.now)
-        await context.bot.send_message(chat_id, text, reply_markup=markup)
-    if pages > 1:
-        nav = nav_row(context.t, Page(views, number, pages, total), partial(ListPage, "rem"))
-        footer = context.t("reminders.list_footer", page=number + 1, pages=pages)
-        await context.bot.send_message(chat_id, footer, reply_markup=inline_keyboard([nav]))
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
