@@ -83,7 +83,8 @@ def test_split_parts_fit_and_keep_every_character(pieces: list[str], limit: int)
     source = _balanced(pieces)
     parts = [parse_html(part).text for part in split_html(source, limit)]
     assert all(utf16_len(part) <= limit for part in parts)
-    assert "".join(parts).replace("\n", "") == parse_html(source).text.replace("\n", "")
+    # Whitespace at a cut may go (a message of spaces alone is refused by Telegram).
+    assert "".join("".join(parts).split()) == "".join(parse_html(source).text.split())
 
 
 def test_split_blocks_cuts_only_between_blocks_counting_like_telegram() -> None:
@@ -104,6 +105,6 @@ def test_split_blocks_splits_a_block_too_long_for_one_message() -> None:
 def test_split_blocks_fit_and_keep_every_block(blocks: list[str], limit: int) -> None:
     messages = split_blocks(blocks, limit, separator="\n")
     assert all(html_length(message) <= limit for message in messages)
-    texts = [parse_html(block).text for block in blocks if parse_html(block).text.strip()]
-    joined = "".join(parse_html(message).text for message in messages).replace("\n", "")
-    assert joined == "".join(texts).replace("\n", "")
+    kept = "".join(parse_html(message).text for message in messages)
+    given_text = "".join(parse_html(block).text for block in blocks)
+    assert "".join(kept.split()) == "".join(given_text.split())  # spaces at a cut may go
