@@ -43,6 +43,7 @@ from handlers import (
     invite,
     lookup,
     note,
+    paging,
     pipeline,
     purchase,
     quick_log,
@@ -89,6 +90,13 @@ ENTRY_MODULES = (
     imports,
     report,
 )
+# Lists shown a page at a time: the name in their page buttons -> their page (handlers/paging.py).
+PAGED_LISTS = {
+    "deals": pipeline.deals_page,
+    "rem": reminders.reminders_page,
+    "today": agenda.today_page,
+    "week": agenda.week_page,
+}
 INBOX_RETENTION = timedelta(days=7)
 
 
@@ -144,6 +152,7 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
             *common.build_handlers(),
             *invite.build_handlers(),
             *team.build_handlers(),
+            *paging.build_handlers(PAGED_LISTS),
             *common.build_fallbacks(),  # last: only what no flow claimed
         ],
         group=0,

@@ -5,23 +5,33 @@ their deals expected to close in the period, in the member's timezone; every cus
 deal is a button that opens it (routed by `handlers.lookup` and `handlers.deal`). Nudges
 carry buttons to log a note, open the customer and (stay in touch) snooze.
 
-    /today | /week --> agenda message, one button per customer or deal
+    /today | /week --> agenda message, one button per customer or deal, 8 lines a page
+                       (handlers/paging.py)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackData, CustomerAction, DealAction, ReminderAction
+from handlers.callback_data import (
+    CallbackData,
+    CustomerAction,
+    DealAction,
+    ListPage,
+    ReminderAction,
+)
 from handlers.context import CrmContext
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
+from handlers.paging import nav_row, page_of, show
 from handlers.reminders import Reader
 from storage.agenda import Agenda, get_agenda
 from storage.nudges import NudgeInfo
@@ -30,6 +40,7 @@ from storage.working_hours import age_on, local_moment
 
 FLOWS: tuple[Flow, ...] = ()
 SUMMARY_PREVIEW = 120
+PER_PAGE = 8
 
 
 # --- nudges (sent by bot.scheduler) -----------------------------------------------------------
@@ -87,48 +98,71 @@ def _period(context: CrmContext, days: int) -> tuple[date, date, datetime]:
     return first, last, local_moment(last + timedelta(days=1), datetime.min.time(), tz)
 
 
-def _render(context: CrmContext, agenda: Agenda, *, title: str) -> tuple[str, Any]:
+@dataclass(frozen=True)
+class _Entry:
+    """One line of the agenda under its section heading, and the button that opens it."""
+
+    heading: str
+    line: str
+    button: tuple[str, CallbackData] | None
+
+
+def _entries(context: CrmContext, agenda: Agenda) -> list[_Entry]:
     t, lang, tz, now = context.t, context.language, context.tz, context.services.clock()
+    follow_ups, birthdays = t("agenda.section.follow_ups"), t("agenda.section.birthdays")
+    deals = t("agenda.section.deals")
+    entries = []
+    for item in agenda.follow_ups:
+        when = format_when(item.due_at, tz=tz, lang=lang, now=now)
+        key = "agenda.overdue" if item.due_at < now else "agenda.follow_up"
+        label = clip(item.text or item.customer_name or "", SUMMARY_PREVIEW)
+        line = t(key, when=when, text=label, customer=item.customer_name or "—")
+        button = None
+        if item.customer_id is not None and item.customer_name:
+            name = t("agenda.button.customer", name=item.customer_name)
+            button = (name, CustomerAction("open", item.customer_id))
+        entries.append(_Entry(follow_ups, line, button))
+    for bday in agenda.birthdays:
+        day = format_date(bday.occurs, lang=lang)
+        if bday.age is None:
+            line = t("agenda.birthday", name=bday.customer_name, date=day)
+        else:
+            line = t("agenda.birthday_age", name=bday.customer_name, date=day, age=bday.age)
+        name = t("agenda.button.birthday", name=bday.customer_name)
+        entries.append(_Entry(birthdays, line, (name, CustomerAction("open", bday.customer_id))))
+    for deal in agenda.deals:
+        day = format_date(deal.expected_close_date, lang=lang)
+        line = t("agenda.deal", title=deal.title, customer=deal.customer_name, date=day)
+        label = t("agenda.button.deal", title=deal.title)
+        entries.append(_Entry(deals, line, (label, DealAction("open", deal.deal_id))))
+    return entries
+
+
+def _render(
+    context: CrmContext, agenda: Agenda, *, title: str, list_name: str, page: int
+) -> tuple[str, Any]:
+    """Page `page` of the agenda, `PER_PAGE` lines under their section headings."""
     lines = [title]
-    rows: list[list[tuple[str, CallbackData]]] = []
     if agenda.empty:
-        lines.append(t("agenda.empty"))
+        lines.append(context.t("agenda.empty"))
         return "\n".join(lines), None
-    if agenda.follow_ups:
-        lines += ["", t("agenda.section.follow_ups")]
-        for item in agenda.follow_ups:
-            when = format_when(item.due_at, tz=tz, lang=lang, now=now)
-            key = "agenda.overdue" if item.due_at < now else "agenda.follow_up"
-            label = clip(item.text or item.customer_name or "", SUMMARY_PREVIEW)
-            lines.append(t(key, when=when, text=label, customer=item.customer_name or "—"))
-            if item.customer_id is not None and item.customer_name:
-                button = t("agenda.button.customer", name=item.customer_name)
-                rows.append([(button, CustomerAction("open", item.customer_id))])
-    if agenda.birthdays:
-        lines += ["", t("agenda.section.birthdays")]
-        for bday in agenda.birthdays:
-            day = format_date(bday.occurs, lang=lang)
-            if bday.age is None:
-                lines.append(t("agenda.birthday", name=bday.customer_name, date=day))
-            else:
-                lines.append(
-                    t("agenda.birthday_age", name=bday.customer_name, date=day, age=bday.age)
-                )
-            button = t("agenda.button.birthday", name=bday.customer_name)
-            rows.append([(button, CustomerAction("open", bday.customer_id))])
-    if agenda.deals:
-        lines += ["", t("agenda.section.deals")]
-        for deal in agenda.deals:
-            day = format_date(deal.expected_close_date, lang=lang)
-            lines.append(t("agenda.deal", title=deal.title, customer=deal.customer_name, date=day))
-            rows.append(
-                [(t("agenda.button.deal", title=deal.title), DealAction("open", deal.deal_id))]
-            )
+    shown = page_of(_entries(context, agenda), page, PER_PAGE)
+    rows: list[list[tuple[str, CallbackData]]] = []
+    heading = ""
+    for entry in shown.items:
+        if entry.heading != heading:
+            heading = entry.heading
+            lines += ["", heading]
+        lines.append(entry.line)
+        if entry.button is not None:
+            rows.append([entry.button])
+    rows.append(nav_row(context.t, shown, partial(ListPage, list_name)))
     return "\n".join(lines), inline_keyboard(rows)
 
 
-async def _show(update: Update, context: CrmContext, *, days: int, title_key: str) -> None:
-    assert update.effective_chat is not None
+async def _show(
+    update: Update, context: CrmContext, *, days: int, title_key: str, list_name: str, page: int
+) -> None:
     first, last, until = _period(context, days)
     agenda = await context.db.read(
         get_agenda, actor=context.require_member(), first=first, last=last, until=until
@@ -139,17 +173,29 @@ async def _show(update: Update, context: CrmContext, *, days: int, title_key: st
         first=format_date(first, lang=lang),
         last=format_date(last, lang=lang),
     )
-    text, markup = _render(context, agenda, title=title)
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    view = _render(context, agenda, title=title, list_name=list_name, page=page)
+    await show(update, context, view)
+
+
+async def today_page(update: Update, context: CrmContext, page: int) -> None:
+    await _show(
+        update, context, days=1, title_key="agenda.title.today", list_name="today", page=page
+    )
+
+
+async def week_page(update: Update, context: CrmContext, page: int) -> None:
+    await _show(
+        update, context, days=7, title_key="agenda.title.week", list_name="week", page=page
+    )
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
     del engine  # the agenda asks nothing; its buttons belong to the customer and deal flows
 
     async def today(update: Update, context: CrmContext) -> None:
-        await _show(update, context, days=1, title_key="agenda.title.today")
+        await today_page(update, context, 0)
 
     async def week(update: Update, context: CrmContext) -> None:
-        await _show(update, context, days=7, title_key="agenda.title.week")
+        await week_page(update, context, 0)
 
     return [CommandHandler("today", today), CommandHandler("week", week)]

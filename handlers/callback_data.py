@@ -196,6 +196,24 @@ class SearchPage:
 
 
 @dataclass(frozen=True)
+class ListPage:
+    """Another page of a list command: `deals`, `rem` (/reminders), `today` or `week`. The
+    list is read again for the presser, so the page shows only what they may see now."""
+
+    kind: ClassVar[str] = "page"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"(deals|rem|today|week):(0|[1-9][0-9]{0,3})")
+    list_name: str
+    page: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.list_name, str(self.page))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> ListPage:
+        return cls(list_name=match[1], page=int(match[2]))
+
+
+@dataclass(frozen=True)
 class DealAction:
     """A button on a deal: `open` it, move it to `stage` number `value` (its index in the
     configured stages), or record a `purchase` from it."""
@@ -220,8 +238,8 @@ class DealAction:
 class ImportAction:
     """A button of a spreadsheet import (batch `batch_id`): open `col`umn `a`, `map` column `a`
     to target field number `b` (or `skip` it), choose the `date` order `b` of column `a`,
-    choose the duplicate `mode` `a`, `preview`, `start`, `cancel`, or `undo` and then `confirm`
-    or `keep` (leave the import as it is)."""
+    choose the duplicate `mode` `a`, show page `a` of the columns `review`, `preview`, `start`,
+    `cancel`, or `undo` and then `confirm` or `keep` (leave the import as it is)."""
 
     kind: ClassVar[str] = "imp"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
@@ -253,6 +271,7 @@ CallbackData = (
     | DealAction
     | ReminderAction
     | SearchPage
+    | ListPage
     | SettingsAction
     | NoteAction
     | ImportAction
@@ -268,6 +287,7 @@ KINDS: dict[str, type[CallbackData]] = {
         DealAction,
         ReminderAction,
         SearchPage,
+        ListPage,
         SettingsAction,
         NoteAction,
         ImportAction,

@@ -26,6 +26,7 @@ from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_money, format_when
 from handlers.i18n import Html, Translator
+from handlers.text_limits import split_blocks
 from storage.access import NotAllowed
 from storage.digest import SalesDigest, TeamDigest
 from storage.feeds import BigDealNotice, FeedEvent, deactivate_feed, link_feed
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 FLOWS: tuple[Flow, ...] = ()
 # bot.digest_jobs keeps a callable here that starts a notification pass now.
 KICK_KEY = "digest_kick"
-MESSAGE_LIMIT = 4000  # Telegram's 4096, less room for the HTML the catalog adds
 GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
 GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
 
@@ -65,7 +65,7 @@ def digest_messages(
     blocks += [_member_block(t, line, stale_days) for line in digest.members]
     if digest.unreachable:
         blocks.append(t("digest.unreachable", names=", ".join(digest.unreachable)))
-    return split_messages(blocks)
+    return split_blocks(blocks)
 
 
 def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
@@ -105,7 +105,7 @@ def _amounts(t: Translator, amounts: list[Money]) -> Html:
 
 def feed_messages(t: Translator, events: Iterable[FeedEvent]) -> list[str]:
     """A feed post: one line per event, oldest first."""
-    return split_messages([feed_line(t, event) for event in events], separator="\n")
+    return split_blocks([feed_line(t, event) for event in events], separator="\n")
 
 
 def feed_line(t: Translator, event: FeedEvent) -> str:
@@ -132,21 +132,6 @@ def big_deal_message(t: Translator, notice: BigDealNotice) -> str:
         customer=event.customer_name,
         amount=format_money(event.amount, lang=t.language),
     )
-
-
-def split_messages(blocks: list[str], *, separator: str = "\n\n") -> list[str]:
-    """Join blocks into as few messages as fit Telegram's limit, never splitting a block."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        candidate = f"{current}{separator}{block}" if current else block
-        if current and len(candidate) > MESSAGE_LIMIT:
-            messages.append(current)
-            candidate = block
-        current = candidate
-    if current:
-        messages.append(current)
-    return messages
 
 
 # --- chat side ---------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ working after a restart; a button of a batch that is no longer being set up (sta
 cancelled, someone else's) gets one polite answer. Starting hands the batch to the runner
 `bot.import_jobs` installed (`LAUNCH_KEY`), which edits this same message into the progress.
 
-    review --column--> targets --pick / Don't import / Back--> review
+    review (20 columns a page, ‹ Prev · n/N · Next ›) --column--> targets
+           --pick / Don't import / Back--> review, on that column's page
     review --Continue--> date order (one per ambiguous column) --> preview
     preview --mode--> preview;  --Start--> progress;  --Columns--> review;  --Cancel--> done
 """
@@ -26,6 +27,7 @@ from handlers.context import CrmContext
 from handlers.import_views import (
     MODES,
     column_view,
+    columns_page,
     columns_view,
     date_view,
     number,
@@ -132,7 +134,8 @@ async def _apply(context: CrmContext, data: ImportAction) -> View:
         return column_view(t, found, data.a)
     if data.action in ("preview", "date", "mode"):
         return _next_view(context, found)
-    return columns_view(t, found, lang)
+    page = columns_page(data.a or 0) if data.action in ("map", "skip") else data.a or 0
+    return columns_view(t, found, lang, page=page)
 
 
 async def _not_ready(context: CrmContext, batch_id: int, code: str) -> View | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from babel.numbers import format_decimal
 from telegram import InlineKeyboardMarkup
@@ -19,6 +20,7 @@ from handlers.callback_data import ImportAction
 from handlers.formatting import format_birthday, format_phone
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
+from handlers.paging import nav_row, page_of
 from storage.import_mapping import TARGETS
 from storage.imports import DuplicateMode, ImportReview
 from storage.parsing import Birthday
@@ -27,6 +29,7 @@ T = Callable[..., str]
 MODES = tuple(DuplicateMode)
 SAMPLE_CHARS = 30
 LABEL_CHARS = 28
+COLUMNS_PER_PAGE = 20  # buttons: Telegram takes at most 100 on a message
 _STORED_DATE = re.compile(r"(?:(\d{4})-)?(\d{2})-(\d{2})")
 _NUMERIC_DATE = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\b")
 
@@ -67,9 +70,10 @@ def current_mode(review: ImportReview) -> DuplicateMode:
 
 
 def columns_view(
-    t: T, review: ImportReview, lang: str, *, notice: str = ""
+    t: T, review: ImportReview, lang: str, *, notice: str = "", page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Each column with where it goes and a sample; a button per column, then Continue."""
+    """The columns of page `page` with where each goes and a sample, a button per column,
+    then ‹ Prev · n/N · Next ›, Continue and Cancel: a wide sheet in pages Telegram accepts."""
     batch_id = _id(review)
     lines = [
         t(
@@ -79,7 +83,8 @@ def columns_view(
         ),
         "",
     ]
-    for index, header in enumerate(review.headers):
+    shown = page_of(list(enumerate(review.headers)), page, COLUMNS_PER_PAGE)
+    for index, header in shown.items:
         target = review.targets[index]
         lines.append(
             t(
@@ -95,12 +100,18 @@ def columns_view(
         lines += ["", notice]
     buttons = [
         (f"{i + 1}. {short(header, LABEL_CHARS)}", ImportAction("col", batch_id, i))
-        for i, header in enumerate(review.headers)
+        for i, header in shown.items
     ]
     rows: list[Row] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(nav_row(t, shown, partial(ImportAction, "review", batch_id)))
     rows.append([(t("import.button.continue"), ImportAction("preview", batch_id))])
     rows.append([(t("import.button.cancel"), ImportAction("cancel", batch_id))])
     return "\n".join(lines), inline_keyboard(rows)
+
+
+def columns_page(column: int) -> int:
+    """The page of the review that shows `column`, to go back to after it is changed."""
+    return column // COLUMNS_PER_PAGE
 
 
 def column_view(
@@ -127,7 +138,7 @@ def column_view(
     rows.append(
         [
             (ignore, ImportAction("skip", batch_id, column)),
-            (t("import.button.back"), ImportAction("review", batch_id)),
+            (t("import.button.back"), ImportAction("review", batch_id, columns_page(column))),
         ]
     )
     return text, inline_keyboard(rows)

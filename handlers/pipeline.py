@@ -1,9 +1,10 @@
 """`/deals` and `/pipeline`: the open pipeline at a glance.
 
     /deals --> own open deals grouped by stage (count and totals per currency),
-               a row per deal: the deal --press--> its card (handlers/deal.py),
-               ✏️ edit / 🗑 delete it (handlers/records_deals.py)
-    /pipeline (managers: team, admins: everyone) --> totals by stage and by salesperson
+               a row per deal, 10 a page (handlers/paging.py): the deal --press--> its card
+               (handlers/deal.py), ✏️ edit / 🗑 delete it (handlers/records_deals.py)
+    /pipeline (managers: team, admins: everyone) --> totals by stage and by salesperson,
+               in as many messages as a large team needs
 
 Amounts are summed per currency and never converted. Sales asking for /pipeline are
 pointed to /deals; storage applies the access rule either way.
@@ -12,23 +13,27 @@ pointed to /deals; storage applies the access rule either way.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import DealAction
+from handlers.callback_data import DealAction, ListPage
 from handlers.context import CrmContext
 from handlers.deal import stage_label
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_money
-from handlers.keyboards import inline_keyboard
+from handlers.keyboards import Row, inline_keyboard
+from handlers.paging import nav_row, page_of, show
+from handlers.text_limits import split_blocks
 from storage.access import NotFound
 from storage.models import Role
 from storage.parsing import Money
 from storage.pipeline import count_pipeline, list_my_deals_by_stage
 
 FLOWS: tuple[Flow, ...] = ()
+DEALS_PER_PAGE = 10
 
 
 def _total(context: CrmContext, totals: dict[str, Decimal]) -> str:
@@ -41,17 +46,21 @@ def _total(context: CrmContext, totals: dict[str, Decimal]) -> str:
 
 
 async def deals(update: Update, context: CrmContext) -> None:
-    assert update.effective_chat is not None
+    await deals_page(update, context, 0)
+
+
+async def deals_page(update: Update, context: CrmContext, page: int) -> None:
+    """Totals per stage over all open deals, then a row per deal, `DEALS_PER_PAGE` a page."""
     groups = await context.db.read(
         list_my_deals_by_stage,
         actor=context.require_member(),
         stages=context.services.config.deals.stages,
     )
     if not groups:
-        await context.bot.send_message(update.effective_chat.id, context.t("deals.none"))
+        await show(update, context, (context.t("deals.none"), None))
         return
     lines = [context.t("deals.title", count=sum(g.count for g in groups))]
-    rows = []
+    listed = []
     for group in groups:
         stage = stage_label(context, group.key)
         lines.append(
@@ -59,17 +68,18 @@ async def deals(update: Update, context: CrmContext) -> None:
                 "deals.stage", stage=stage, count=group.count, total=_total(context, group.totals)
             )
         )
-        rows += [
-            [
-                (f"{stage} · {deal.title} · {customer}", DealAction("open", deal.id or 0)),
-                (context.t("records.button.edit_short"), DealAction("edit", deal.id or 0)),
-                (context.t("records.button.delete_short"), DealAction("delete", deal.id or 0)),
-            ]
-            for deal, customer in group.deals
+        listed += [(stage, deal, customer) for deal, customer in group.deals]
+    shown = page_of(listed, page, DEALS_PER_PAGE)
+    rows: list[Row] = [
+        [
+            (f"{stage} · {deal.title} · {customer}", DealAction("open", deal.id or 0)),
+            (context.t("records.button.edit_short"), DealAction("edit", deal.id or 0)),
+            (context.t("records.button.delete_short"), DealAction("delete", deal.id or 0)),
         ]
-    await context.bot.send_message(
-        update.effective_chat.id, "\n".join(lines), reply_markup=inline_keyboard(rows)
-    )
+        for stage, deal, customer in shown.items
+    ]
+    rows.append(nav_row(context.t, shown, partial(ListPage, "deals")))
+    await show(update, context, ("\n".join(lines), inline_keyboard(rows)))
 
 
 async def pipeline(update: Update, context: CrmContext) -> None:
@@ -102,7 +112,8 @@ async def pipeline(update: Update, context: CrmContext) -> None:
             context.t("pipeline.line", name=g.key, count=g.count, total=_total(context, g.totals))
             for g in totals.by_owner
         ]
-    await context.bot.send_message(update.effective_chat.id, "\n".join(lines))
+    for message in split_blocks(lines, separator="\n"):  # a big team: by salesperson goes on
+        await context.bot.send_message(update.effective_chat.id, message)
 
 
 def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:

@@ -3,7 +3,7 @@
 The scheduler (bot.scheduler) sends the message `reminder_message` renders; its buttons are
 Done (records completion, then offers to log a note), Snooze (1 hour, tomorrow 09:00, next
 Monday 09:00, or "Pick a time": the one-field `snooze` flow), Open customer and Log a note.
-`/reminders` shows the member's open reminders as the same messages.
+`/reminders` shows the member's open reminders as the same messages, 10 a page.
 
 `/remind call Zhang about the quote tomorrow 10am` finds the time in the sentence (member's
 timezone, future preferred), takes the rest as the text, matches a customer of theirs by
@@ -23,6 +23,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import field_parsers as fp
-from handlers.callback_data import ReminderAction, pattern_for
+from handlers.callback_data import ListPage, ReminderAction, pattern_for
 from handlers.context import CrmContext
 from handlers.customer import show_customer
 from handlers.customer_pick import customer_field
@@ -39,6 +40,7 @@ from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_when
 from handlers.keyboards import inline_keyboard
+from handlers.paging import Page, nav_row, page_number
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
 from storage.calls import StorageCall
@@ -49,6 +51,7 @@ from storage.models import Reminder
 from storage.parsing import ParseError, clean_text, parse_text
 from storage.reminders import (
     ReminderView,
+    count_open_reminders,
     create_follow_up,
     get_reminder_view,
     list_reminder_views,
@@ -147,6 +150,32 @@ def snooze_until(choice: str, *, now: datetime, tz: ZoneInfo) -> datetime:
 
 def _when(context: CrmContext, at: datetime) -> str:
     return format_when(at, tz=context.tz, lang=context.language, now=context.services.clock())
+
+
+async def reminders_page(update: Update, context: CrmContext, page: int) -> None:
+    """A page of the member's open reminders, each its own message with its buttons; over a
+    page, a last message says which page this is and leads to the others."""
+    assert update.effective_chat is not None
+    chat_id, reader, actor = update.effective_chat.id, _reader(context), context.require_member()
+    total = await context.db.read(count_open_reminders, actor=actor)
+    if not total:
+        await context.bot.send_message(chat_id, context.t("reminders.none"))
+        return
+    number, pages = page_number(page, total, LIST_LIMIT)
+    views = await context.db.read(
+        list_reminder_views, actor=actor, limit=LIST_LIMIT, offset=number * LIST_LIMIT
+    )
+    title = context.t("reminders.list_title", count=total)
+    if pages > 1:
+        title = context.t("reminders.list_page", count=total, page=number + 1, pages=pages)
+    await context.bot.send_message(chat_id, title)
+    for view in views:
+        text, markup = reminder_message(reader, view, late=view.reminder.due_at < reader.now)
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
+    if pages > 1:
+        nav = nav_row(context.t, Page(views, number, pages, total), partial(ListPage, "rem"))
+        footer = context.t("reminders.list_footer", page=number + 1, pages=pages)
+        await context.bot.send_message(chat_id, footer, reply_markup=inline_keyboard([nav]))
 
 
 # --- the `remind` and `snooze` flows ----------------------------------------------------------
@@ -252,20 +281,7 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         await engine.start(update, context, "remind", values=values)
 
     async def list_reminders(update: Update, context: CrmContext) -> None:
-        assert update.effective_chat is not None
-        chat_id, reader = update.effective_chat.id, _reader(context)
-        views = await context.db.read(
-            list_reminder_views, actor=context.require_member(), limit=LIST_LIMIT + 1
-        )
-        if not views:
-            await context.bot.send_message(chat_id, context.t("reminders.none"))
-            return
-        key = "reminders.list_more" if len(views) > LIST_LIMIT else "reminders.list_title"
-        await context.bot.send_message(chat_id, context.t(key, count=min(len(views), LIST_LIMIT)))
-        for view in views[:LIST_LIMIT]:
-            late = view.reminder.due_at < reader.now
-            text, markup = reminder_message(reader, view, late=late)
-            await context.bot.send_message(chat_id, text, reply_markup=markup)
+        await reminders_page(update, context, 0)
 
     async def on_button(update: Update, context: CrmContext) -> None:
         """Every reminder button: the id is loaded as the member's own, or it is not found."""

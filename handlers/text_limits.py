@@ -116,3 +116,24 @@ def _cut(source: str, budget: int) -> tuple[_Head, str]:
     return _Head("".join(p for p, _ in pieces[:end]), open_tags), "".join(
         p for p, _ in pieces[end:]
     )
+
+
+def split_blocks(
+    blocks: list[str], limit: int = MAX_TEXT, *, separator: str = "\n\n"
+) -> list[str]:
+    """Blocks joined into as few messages as fit, cut only between blocks: a report whose
+    every line matters. A block too long for a message of its own is cut with `split_html`."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}{separator}{block}" if current else block
+        if html_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            messages.append(current)
+        *whole, current = split_html(block, limit) or [""]
+        messages += whole
+    if current.strip():
+        messages.append(current)
+    return messages

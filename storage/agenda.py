@@ -22,8 +22,6 @@ from storage.models import Customer, Deal, Member, Reminder
 from storage.reminders import OPEN_STATUSES, ReminderKind
 from storage.working_hours import age_on, birthday_in
 
-LIMIT = 20
-
 
 @dataclass(frozen=True)
 class FollowUpItem:
@@ -65,7 +63,8 @@ def get_agenda(
     session: Session, *, actor: Member, first: date, last: date, until: datetime
 ) -> Agenda:
     """Follow-ups due before `until` (the end of `last`, as UTC), birthdays and expected
-    closes from `first` to `last` (local dates), each list soonest first."""
+    closes from `first` to `last` (local dates), each list soonest first and whole (the chat
+    shows it a page at a time)."""
     return Agenda(
         follow_ups=_follow_ups(session, actor, until),
         birthdays=_birthdays(session, actor, first, last),
@@ -91,7 +90,6 @@ def _follow_ups(session: Session, actor: Member, until: datetime) -> list[Follow
             col(Reminder.due_at) < until,
         )
         .order_by(col(Reminder.due_at), col(Reminder.id))
-        .limit(LIMIT)
     )
     items = []
     for reminder, customer in rows:
@@ -135,7 +133,7 @@ def _birthdays(session: Session, actor: Member, first: date, last: date) -> list
             if first <= occurs <= last:
                 age = age_on(occurs, customer.birthday_year)
                 items.append(BirthdayItem(customer.id, customer.name, occurs, age))
-    return sorted(items, key=lambda item: (item.occurs, item.customer_name))[:LIMIT]
+    return sorted(items, key=lambda item: (item.occurs, item.customer_name))
 
 
 def _deals(session: Session, actor: Member, first: date, last: date) -> list[DealItem]:
@@ -152,7 +150,6 @@ def _deals(session: Session, actor: Member, first: date, last: date) -> list[Dea
             col(Deal.expected_close_date) <= last,
         )
         .order_by(col(Deal.expected_close_date), col(Deal.id))
-        .limit(LIMIT)
     )
     items = []
     for deal, customer in rows:

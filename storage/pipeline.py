@@ -52,9 +52,10 @@ def _ordered(groups: dict[str, Group], stages: Sequence[str]) -> list[Group]:
 
 
 def list_my_deals_by_stage(
-    session: Session, *, actor: Member, stages: Sequence[str], limit: int = 60
+    session: Session, *, actor: Member, stages: Sequence[str]
 ) -> list[Group]:
-    """The actor's own open deals, grouped by stage, each group with count and totals."""
+    """The actor's own open deals, grouped by stage, each group with count and totals: all of
+    them, so the totals are whole (/deals shows them a page at a time)."""
     rows = session.exec(
         select(Deal, Customer.name)
         .join(Customer, col(Customer.id) == col(Deal.customer_id))
@@ -65,7 +66,6 @@ def list_my_deals_by_stage(
             )
         )
         .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
-        .limit(limit)
     )
     groups: dict[str, Group] = {}
     for deal, customer_name in rows:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -134,7 +134,9 @@ def create_follow_up(
     return reminder
 
 
-def list_pending_reminders(session: Session, *, actor: Member, limit: int = 50) -> list[Reminder]:
+def list_pending_reminders(
+    session: Session, *, actor: Member, limit: int = 50, offset: int = 0
+) -> list[Reminder]:
     """The actor's own open reminders (pending, or sent and not yet Done), soonest first."""
     return list(
         session.exec(
@@ -144,9 +146,19 @@ def list_pending_reminders(session: Session, *, actor: Member, limit: int = 50) 
                 col(Reminder.status).in_(OPEN_STATUSES),
             )
             .order_by(col(Reminder.due_at), col(Reminder.id))
+            .offset(offset)
             .limit(limit)
         )
     )
+
+
+def count_open_reminders(session: Session, *, actor: Member) -> int:
+    """How many reminders `list_pending_reminders` has for the actor, over all its pages."""
+    return session.exec(
+        select(func.count())
+        .select_from(Reminder)
+        .where(col(Reminder.member_id) == actor.id, col(Reminder.status).in_(OPEN_STATUSES))
+    ).one()
 
 
 def mark_done(session: Session, *, actor: Member, reminder_id: int) -> Reminder:
@@ -200,9 +212,12 @@ def get_reminder_view(session: Session, *, actor: Member, reminder_id: int) -> R
     return describe(session, [get_reminder(session, actor=actor, reminder_id=reminder_id)])[0]
 
 
-def list_reminder_views(session: Session, *, actor: Member, limit: int = 10) -> list[ReminderView]:
+def list_reminder_views(
+    session: Session, *, actor: Member, limit: int = 10, offset: int = 0
+) -> list[ReminderView]:
     """The actor's open reminders as their messages show them (for `/reminders`)."""
-    return describe(session, list_pending_reminders(session, actor=actor, limit=limit))
+    reminders = list_pending_reminders(session, actor=actor, limit=limit, offset=offset)
+    return describe(session, reminders)
 
 
 def claim_due(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_TEXT = 4096
+MAX_INLINE_BUTTONS = 100  # Telegram: "reply markup is too long" past this
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_RESULTS = 50
@@ -259,6 +260,8 @@ def validate_reply_markup(markup: Any) -> dict[str, Any] | None:
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad_request("field inline_keyboard must be an Array of Arrays")
+        if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+            raise bad_request("reply markup is too long")
         for row in rows:
             for button in row:
                 _validate_inline_button(button)

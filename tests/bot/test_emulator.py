@@ -171,6 +171,17 @@ async def test_text_over_4096_characters_is_rejected(bot: Bot) -> None:
         await bot.send_message(USER_ID, "x" * 4097)
 
 
+async def test_inline_keyboard_over_100_buttons_is_rejected(bot: Bot) -> None:
+    def keyboard(buttons: int) -> InlineKeyboardMarkup:
+        row = [InlineKeyboardButton(str(i), callback_data=str(i)) for i in range(buttons)]
+        return InlineKeyboardMarkup([row[i : i + 4] for i in range(0, buttons, 4)])
+
+    await bot.send_message(USER_ID, "x", reply_markup=keyboard(100))
+
+    with pytest.raises(BadRequest, match="(?i)reply markup is too long"):
+        await bot.send_message(USER_ID, "x", reply_markup=keyboard(101))
+
+
 async def test_text_limit_counts_after_entity_parsing_in_utf16_units(bot: Bot) -> None:
     await bot.send_message(USER_ID, "<b>" + "&lt;" * 4096 + "</b>", parse_mode="HTML")
     await bot.send_message(USER_ID, "😀" * 2048)

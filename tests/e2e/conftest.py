@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -26,3 +27,18 @@ def parked_tickers(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (scheduler, digest_jobs):
         monkeypatch.setattr(module, "FIRST_TICK", timedelta(hours=1))
         monkeypatch.setattr(module, "TICK", timedelta(hours=1))
+
+
+@pytest.fixture
+def nothing_cut(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fails the test when the bot had to shorten a text to Telegram's limit on its way out
+    (`bot.telegram_bot.within_limits` logs each cut): a view at its limits pages or splits,
+    so the member loses nothing. The emulator refuses what would still be too long."""
+    caplog.set_level(logging.WARNING, logger="bot.telegram_bot")
+    yield
+    cuts = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "bot.telegram_bot" and "cut to" in record.getMessage()
+    ]
+    assert cuts == []

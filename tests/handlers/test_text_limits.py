@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.emulator.validation import parse_html, utf16_len
-from handlers.text_limits import ELLIPSIS, MAX_TEXT, fit_html, html_length, split_html
+from handlers.text_limits import (
+    ELLIPSIS,
+    MAX_TEXT,
+    fit_html,
+    html_length,
+    split_blocks,
+    split_html,
+)
 
 PIECES = st.sampled_from(
     [
@@ -76,4 +83,28 @@ def test_split_parts_fit_and_keep_every_character(pieces: list[str], limit: int)
     source = _balanced(pieces)
     parts = [parse_html(part).text for part in split_html(source, limit)]
     assert all(utf16_len(part) <= limit for part in parts)
-    assert "".join(parts).replace("\n", "") == parse_html(source).text.replace("\n", "")
+    # Whitespace at a cut may go (a message of spaces alone is refused by Telegram).
+    assert "".join("".join(parts).split()) == "".join(parse_html(source).text.split())
+
+
+def test_split_blocks_cuts_only_between_blocks_counting_like_telegram() -> None:
+    block = "<b>name</b> " + "😀" * 1000  # 2,005 of Telegram's units, 1,005 characters
+    messages = split_blocks([block] * 5)
+    assert messages == ["\n\n".join([block] * 2), "\n\n".join([block] * 2), block]
+
+
+def test_split_blocks_splits_a_block_too_long_for_one_message() -> None:
+    messages = split_blocks(["head", "x" * (MAX_TEXT + 10), "tail"])
+    assert [html_length(m) for m in messages] == [4, MAX_TEXT, 10 + 2 + 4]
+
+
+@given(
+    st.lists(st.lists(PIECES, max_size=60).map(_balanced), max_size=40),
+    st.sampled_from([64, 1024, MAX_TEXT]),
+)
+def test_split_blocks_fit_and_keep_every_block(blocks: list[str], limit: int) -> None:
+    messages = split_blocks(blocks, limit, separator="\n")
+    assert all(html_length(message) <= limit for message in messages)
+    kept = "".join(parse_html(message).text for message in messages)
+    given_text = "".join(parse_html(block).text for block in blocks)
+    assert "".join(kept.split()) == "".join(given_text.split())  # spaces at a cut may go

@@ -1,0 +1,97 @@
+"""Long lists a page at a time, with ‹ Prev · n/N · Next › under them.
+
+A list command (/deals, /reminders, /today, /week) shows its first page; the page buttons
+carry the list's name and a page number (`ListPage`). Pressing one reads the list again for
+the presser through the same access-ruled storage query, so a page never shows what they may
+no longer see, and nothing is cut: every record is on some page. A page past the end (the
+list shrank since, or the data was forged) shows the last page.
+
+    /deals | /reminders | /today | /week --> page 1 + nav row
+    nav row --‹ Prev | n/N | Next ›--> that page of the same list, read again
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from handlers.callback_data import CallbackData, ListPage, pattern_for
+from handlers.context import CrmContext
+from handlers.telegram_helpers import answer_query, button_data, edit_message
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+View = tuple[str, InlineKeyboardMarkup | None]
+# Shows page `n` of a list: edits the pressed message, or sends it for a command.
+ShowPage = Callable[[Update, CrmContext, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    number: int  # from 0, within range
+    pages: int
+    total: int
+
+
+def page_number(page: int, total: int, size: int) -> tuple[int, int]:
+    """The page to show (asked for, or the last one) and how many pages `total` items make."""
+    pages = max(1, -(-total // size))
+    return min(max(page, 0), pages - 1), pages
+
+
+def page_of(items: Sequence[T], page: int, size: int) -> Page[T]:
+    number, pages = page_number(page, len(items), size)
+    start = number * size
+    return Page(list(items[start : start + size]), number, pages, len(items))
+
+
+def nav_row(
+    t: Callable[..., str], page: Page[T], to: Callable[[int], CallbackData]
+) -> list[tuple[str, CallbackData]]:
+    """‹ Prev · n/N · Next ›, or nothing for a list of one page; `to(n)` is page n's button
+    data (n/N reads the page again)."""
+    if page.pages <= 1:
+        return []
+    row: list[tuple[str, CallbackData]] = []
+    if page.number > 0:
+        row.append((t("paging.prev"), to(page.number - 1)))
+    row.append((t("paging.position", page=page.number + 1, pages=page.pages), to(page.number)))
+    if page.number < page.pages - 1:
+        row.append((t("paging.next"), to(page.number + 1)))
+    return row
+
+
+async def show(update: Update, context: CrmContext, view: View) -> None:
+    """A page as the answer: the pressed message edited, or a new message for a command."""
+    query = update.callback_query
+    if query is not None:
+        await edit_message(query, *view)
+        return
+    assert update.effective_chat is not None
+    await context.bot.send_message(update.effective_chat.id, view[0], reply_markup=view[1])
+
+
+def build_handlers(lists: Mapping[str, ShowPage]) -> list[BaseHandler[Update, CrmContext, None]]:
+    """One route for every paged list; `lists` names each list's page function."""
+
+    async def on_page(update: Update, context: CrmContext) -> None:
+        data = await button_data(update, context, ListPage)
+        if data is None:
+            return
+        query = update.callback_query
+        assert query is not None
+        show_page = lists.get(data.list_name)
+        if show_page is None:
+            await answer_query(query, context.t("common.stale_button"))
+            return
+        await answer_query(query)
+        await show_page(update, context, data.page)
+
+    return [CallbackQueryHandler(on_page, pattern=pattern_for(ListPage))]
