@@ -42,7 +42,7 @@ from bot.notify import (
     record,
     send_deadline,
 )
-from bot.sender import Outcome, Sender, scheduled_bot
+from bot.sender import Delivery, Sender, scheduled_bot
 from handlers.context import SERVICES_KEY
 from handlers.digest import KICK_KEY, big_deal_message, digest_messages, feed_messages
 from handlers.services import Services
@@ -175,10 +175,10 @@ async def _send_digest(
         t, digest, weekly=kind == WEEKLY, stale_days=settings.stale_days, tz=tz, now=now
     )
     outcome = await _send_all(state, recipient.telegram_id, texts)
-    if outcome is Outcome.BLOCKED:
+    if outcome is Delivery.BLOCKED:
         await services.db.run(set_reachable, member_id=recipient.id, reachable=False)
     await record(services, state, [key], outcome, attempt)
-    return len(texts) if outcome is Outcome.SENT else 0
+    return len(texts) if outcome is Delivery.SENT else 0
 
 
 # --- team feeds and big deals ------------------------------------------------------------------
@@ -223,13 +223,13 @@ async def _post_feed(services: Services, state: NotifyState, feed: TeamFeed) -> 
     t = services.catalogs.translator(feed.language or services.config.locale.default_language)
     texts = feed_messages(t, [by_key[key] for key in claimed])
     outcome = await _send_all(state, feed.chat_id, texts)
-    if outcome is Outcome.BLOCKED:
+    if outcome is Delivery.BLOCKED:
         logger.info(
             "team feed stopped: Telegram refused the group", extra={"chat_id": feed.chat_id}
         )
         await services.db.run(deactivate_feed, chat_id=feed.chat_id, now=services.clock())
     await record(services, state, claimed, outcome, attempt=1)
-    return len(texts) if outcome is Outcome.SENT else 0
+    return len(texts) if outcome is Delivery.SENT else 0
 
 
 async def send_big_deal_notices(services: Services, state: NotifyState) -> int:
@@ -257,21 +257,21 @@ async def send_big_deal_notices(services: Services, state: NotifyState) -> int:
             notice.language or services.config.locale.default_language
         )
         outcome = await _send_all(state, notice.chat_id, [big_deal_message(t, notice)])
-        if outcome is Outcome.BLOCKED:
+        if outcome is Delivery.BLOCKED:
             await services.db.run(set_reachable, member_id=notice.manager_id, reachable=False)
         await record(services, state, [notice.key], outcome, attempt)
-        sent += outcome is Outcome.SENT
+        sent += outcome is Delivery.SENT
     return sent
 
 
 # --- sending -----------------------------------------------------------------------------------
 
 
-async def _send_all(state: NotifyState, chat_id: int, texts: list[str]) -> Outcome:
+async def _send_all(state: NotifyState, chat_id: int, texts: list[str]) -> Delivery:
     """Send the parts of one message in order; the first part that is not SENT decides."""
     deadline = send_deadline(state)
     for text in texts:
         outcome = await state.sender.send(chat_id, text, deadline=deadline)
-        if outcome is not Outcome.SENT:
+        if outcome is not Delivery.SENT:
             return outcome
-    return Outcome.SENT
+    return Delivery.SENT

@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 
-from bot.sender import Outcome, Sender, scheduled_bot
+from bot.sender import Delivery, Sender, scheduled_bot
 from handlers.agenda import nudge_message
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.reminders import Reader, reminder_message
@@ -181,12 +181,12 @@ async def _deliver_chat(
         outcome = await state.sender.send(
             view.chat_id, text, reply_markup=markup, deadline=deadline
         )
-        if outcome is Outcome.SENT:
+        if outcome is Delivery.SENT:
             sent += await _record_sent(services, state, view)
             continue
-        if outcome in (Outcome.BLOCKED, Outcome.SKIPPED):
+        if outcome in (Delivery.BLOCKED, Delivery.SKIPPED):
             unsent = views[index:]
-            if outcome is Outcome.BLOCKED:
+            if outcome is Delivery.BLOCKED:
                 await services.db.run(mark_undeliverable, reminder_id=view.id, worker=state.worker)
                 unsent = views[index + 1 :]
             if unsent:
@@ -209,10 +209,10 @@ async def _record_sent(services: Services, state: SchedulerState, view: Reminder
 
 
 async def _record_failure(
-    services: Services, state: SchedulerState, view: ReminderView, outcome: Outcome
+    services: Services, state: SchedulerState, view: ReminderView, outcome: Delivery
 ) -> None:
     attempts = view.reminder.attempts + 1
-    if outcome is Outcome.FAILED or attempts >= MAX_ATTEMPTS:
+    if outcome is Delivery.FAILED or attempts >= MAX_ATTEMPTS:
         logger.error("giving up on reminder %s after %d attempts", view.id, attempts)
         await services.db.run(
             mark_failed, reminder_id=view.id, worker=state.worker, attempts=attempts
