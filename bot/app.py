@@ -30,6 +30,7 @@ from bot import api_retry, digest_jobs, import_jobs, inbox_leases, scheduler
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import LEASE, PerChatUpdateProcessor
+from bot.services import config_of
 from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
 from handlers import (
     agenda,
@@ -194,7 +195,7 @@ async def start_application(
     application: CrmApplication, *, poll_timeout: int = POLL_TIMEOUT_S
 ) -> None:
     """Initialize, start fetching updates (polling or webhook per config) and start handling."""
-    config = services_of(application).config
+    config = config_of(services_of(application))
     await application.initialize()
     await _post_init(application)
     assert application.updater is not None

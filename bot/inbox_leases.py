@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Mode
 from bot.processing import LEASE, RENEW_EVERY, PerChatUpdateProcessor
+from bot.services import config_of
 from bot.telegram_bot import updates_from_payloads
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.services import Services
@@ -54,7 +55,7 @@ async def replay_at_start(application: Any) -> int:
     pending update was left by this bot's previous run: replay it now, leased or not. In
     webhook mode other instances may be alive and holding theirs."""
     services: Services = application.bot_data[SERVICES_KEY]
-    polling = services.config.telegram.mode is Mode.POLLING
+    polling = config_of(services).telegram.mode is Mode.POLLING
     return await replay_stale(application, include_leased=polling)
 
 
