@@ -2,7 +2,7 @@
 
 Telegram allows about 30 messages a second overall and one a second per private chat. PTB's
 AIORateLimiter has no per-chat limit, does not retry a 429 unless asked, and with retries on
-one 429 pauses every chat (PITFALLS), so scheduled deliveries do not go through it: the sender
+one 429 pauses every chat (docs/stack-facts.md): scheduled deliveries avoid it, and the sender
 uses its own plain `Bot` on the application's connection pool and paces itself.
 
 Pacing sleeps exactly as long as needed, never polls: a send waits until its chat's interval
