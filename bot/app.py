@@ -32,7 +32,6 @@ from bot.inbox_writer import InboxWriter
 from bot.processing import LEASE, PerChatUpdateProcessor
 from bot.services import config_of
 from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
-from bot.ticker import worker_id
 from handlers import (
     agenda,
     common,
@@ -106,7 +105,7 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         admin_ids=frozenset(config.access.admins),
     )
     webhook = config.telegram.mode is Mode.WEBHOOK
-    inbox = InboxWriter(db, worker_id(), LEASE, in_chat_order=webhook)
+    inbox = InboxWriter(db, inbox_leases.new_worker_id(), LEASE, in_chat_order=webhook)
     bot = CrmBot(
         token or config.require_token(),
         base_url=config.telegram.base_url,

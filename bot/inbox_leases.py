@@ -1,4 +1,4 @@
-"""The inbox across instances: lease upkeep and the replay.
+"""The inbox across instances: this process's worker id, lease upkeep, and the replay.
 
 Every instance records each update it receives in the inbox, leased to itself (see
 `storage.inbox`). Every `RENEW_EVERY` this ticker renews those leases and then replays what
@@ -11,6 +11,9 @@ clean stop the instance gives its leases back, so nothing waits for them to run 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,17 +22,26 @@ from bot.config import Mode
 from bot.processing import LEASE, RENEW_EVERY, PerChatUpdateProcessor
 from bot.services import config_of
 from bot.telegram_bot import updates_from_payloads
-from bot.ticker import Ticker
-from handlers.context import SERVICES_KEY
+from handlers.context import SERVICES_KEY, CrmContext
 from handlers.services import Services
 from storage.inbox import claim_stale, release_leases
 
 logger = logging.getLogger(__name__)
 
+JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": 60, "coalesce": True, "max_instances": 1}
+
+
+def new_worker_id() -> str:
+    """Unique per running application: host, process and a random part (tests run two
+    applications in one process)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
 
 def install(application: Any) -> None:
-    ticker = Ticker(application, "inbox-leases", lambda: _upkeep(application))
-    ticker.install(interval=RENEW_EVERY, first=RENEW_EVERY)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _tick, interval=RENEW_EVERY, first=RENEW_EVERY, name="inbox-leases", job_kwargs=JOB_KWARGS
+    )
 
 
 def _processor(application: Any) -> PerChatUpdateProcessor:
@@ -62,10 +74,10 @@ async def replay_stale(application: Any, *, include_leased: bool = False) -> int
     return len(stale)
 
 
-async def _upkeep(application: Any) -> None:
+async def _tick(context: CrmContext) -> None:
     try:
-        await _processor(application).maintain()
-        await replay_stale(application)
+        await _processor(context.application).maintain()
+        await replay_stale(context.application)
     except SQLAlchemyError as exc:  # the database is away: the next tick tries again
         logger.warning("inbox upkeep failed: %s", exc)
 
