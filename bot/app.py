@@ -30,8 +30,8 @@ from bot import api_retry, digest_jobs, import_jobs, inbox_leases, scheduler
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import LEASE, PerChatUpdateProcessor
-from bot.services import config_of
 from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
+from bot.whole_config import config_of
 from handlers import (
     agenda,
     common,

@@ -40,8 +40,8 @@ from bot.notify import (
     send_deadline,
 )
 from bot.sender import Delivery, Sender, scheduled_bot
-from bot.services import config_of
 from bot.ticker import Ticker, worker_id
+from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY
 from handlers.digest import big_deal_message, digest_messages, feed_messages
 from handlers.services import Services

@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Mode
 from bot.processing import LEASE, RENEW_EVERY, PerChatUpdateProcessor
-from bot.services import config_of
 from bot.telegram_bot import updates_from_payloads
+from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.services import Services
 from storage.inbox import claim_stale, release_leases

@@ -1,4 +1,4 @@
-"""The bot's side of `handlers.services.Services`: its whole configuration.
+"""The whole configuration behind `handlers.services.Services`, for the bot.
 
 Handlers see the configuration through the protocols of `handlers.configuration`; the bot
 reads every table (telegram, notification thresholds) of the one it loaded.
