@@ -1,6 +1,6 @@
 """Retries for the bot's answers to members when the Bot API has a bad moment.
 
-PTB never retries a failed call, and AIORateLimiter only retries a 429 (PITFALLS). During a
+PTB never retries a failed call; AIORateLimiter retries only a 429 (docs/stack-facts.md). During a
 Telegram hiccup (5xx, a refused or dropped connection) an answer to a member would be lost
 with the update already handled. `RetryingRateLimiter` keeps AIORateLimiter's pacing and 429
 handling and adds a few retries with exponential backoff for errors that say the request was

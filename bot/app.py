@@ -31,6 +31,7 @@ from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
+from bot.whole_config import config_of
 from handlers import (
     agenda,
     common,
@@ -204,7 +205,7 @@ async def start_application(
     application: CrmApplication, *, poll_timeout: int = POLL_TIMEOUT_S
 ) -> None:
     """Initialize, start fetching updates (polling or webhook per config) and start handling."""
-    config = services_of(application).config
+    config = config_of(services_of(application))
     await application.initialize()
     await _post_init(application)
     assert application.updater is not None

@@ -2,7 +2,7 @@
 big-deal notices, each sent exactly once.
 
 Like `bot.scheduler`, the database is the source of truth and the JobQueue only a ticker
-(PITFALLS: jobs are forgotten on restart and skipped on misfire). Every `TICK` a pass:
+(docs/stack-facts.md: jobs are forgotten on restart and skipped on misfire). Every `TICK` a pass:
 - works out, per manager and admin, the latest digest slot (`digest_time` in their own
   timezone, so daylight-saving changes move it with the wall clock) and sends it unless the
   log has it: a slot missed while the bot was down is sent at start;
@@ -25,9 +25,6 @@ removed the bot loses its feed. Network errors and floods are retried from the n
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,9 +39,11 @@ from bot.notify import (
     record,
     send_deadline,
 )
-from bot.sender import Outcome, Sender, scheduled_bot
+from bot.sender import Delivery, Sender, scheduled_bot
+from bot.ticker import Ticker, worker_id
+from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY
-from handlers.digest import KICK_KEY, big_deal_message, digest_messages, feed_messages
+from handlers.digest import big_deal_message, digest_messages, feed_messages
 from handlers.services import Services
 from storage.digest import (
     DAILY,
@@ -74,38 +73,22 @@ BIG_DEAL = "big_deal"
 
 
 def install(application: Any) -> None:
-    """Register the notification ticker; share the scheduler's sender when there is one."""
-    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Register the notification ticker; share the scheduler's sender when there is one.
+    A closed deal (`handlers.digest.notify_deal_closed`) starts a pass at once."""
     if scheduler.STATE_KEY in application.bot_data:
         sender = scheduler.state_of(application).sender
     else:
         sender = Sender(scheduled_bot(application.bot), is_open=lambda: application.running)
-    application.bot_data[STATE_KEY] = NotifyState(worker=worker, sender=sender)
-    application.bot_data[KICK_KEY] = lambda: start_pass(application)
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        _tick,
-        interval=TICK,
-        first=FIRST_TICK,
-        name="notifications",
-        job_kwargs=scheduler.JOB_KWARGS,
-    )
+    application.bot_data[STATE_KEY] = NotifyState(worker=worker_id(), sender=sender)
+    ticker = Ticker(application, "notifications", lambda: run_pass(application))
+    ticker.install(interval=TICK, first=FIRST_TICK)
+    services: Services = application.bot_data[SERVICES_KEY]
+    services.jobs.kick_digests = ticker.start
 
 
 def state_of(application: Any) -> NotifyState:
     state: NotifyState = application.bot_data[STATE_KEY]
     return state
-
-
-async def _tick(context: Any) -> None:
-    start_pass(context.application)
-
-
-def start_pass(application: Any) -> None:
-    """Start a pass unless one is still running (the ticker and deal closes both call this)."""
-    state = state_of(application)
-    if application.running and (state.task is None or state.task.done()):
-        state.task = application.create_task(run_pass(application), name="notifications")
 
 
 async def run_pass(application: Any) -> int:
@@ -161,7 +144,7 @@ async def _send_digest(
     if kind == DAILY:
         last = await services.db.read(last_period_end, member_id=recipient.id, kind=DAILY)
         since = last if last is not None and last < slot else since
-    settings = services.config.notifications
+    settings = config_of(services).notifications
     digest = await services.db.read(
         team_digest,
         recipient=recipient,
@@ -175,17 +158,17 @@ async def _send_digest(
         t, digest, weekly=kind == WEEKLY, stale_days=settings.stale_days, tz=tz, now=now
     )
     outcome = await _send_all(state, recipient.telegram_id, texts)
-    if outcome is Outcome.BLOCKED:
+    if outcome is Delivery.BLOCKED:
         await services.db.run(set_reachable, member_id=recipient.id, reachable=False)
     await record(services, state, [key], outcome, attempt)
-    return len(texts) if outcome is Outcome.SENT else 0
+    return len(texts) if outcome is Delivery.SENT else 0
 
 
 # --- team feeds and big deals ------------------------------------------------------------------
 
 
 def _big(services: Services) -> Money:
-    settings = services.config.notifications
+    settings = config_of(services).notifications
     return Money(
         settings.big_deal_amount, settings.big_deal_currency or services.config.locale.currency
     )
@@ -223,13 +206,13 @@ async def _post_feed(services: Services, state: NotifyState, feed: TeamFeed) -> 
     t = services.catalogs.translator(feed.language or services.config.locale.default_language)
     texts = feed_messages(t, [by_key[key] for key in claimed])
     outcome = await _send_all(state, feed.chat_id, texts)
-    if outcome is Outcome.BLOCKED:
+    if outcome is Delivery.BLOCKED:
         logger.info(
             "team feed stopped: Telegram refused the group", extra={"chat_id": feed.chat_id}
         )
         await services.db.run(deactivate_feed, chat_id=feed.chat_id, now=services.clock())
     await record(services, state, claimed, outcome, attempt=1)
-    return len(texts) if outcome is Outcome.SENT else 0
+    return len(texts) if outcome is Delivery.SENT else 0
 
 
 async def send_big_deal_notices(services: Services, state: NotifyState) -> int:
@@ -257,21 +240,21 @@ async def send_big_deal_notices(services: Services, state: NotifyState) -> int:
             notice.language or services.config.locale.default_language
         )
         outcome = await _send_all(state, notice.chat_id, [big_deal_message(t, notice)])
-        if outcome is Outcome.BLOCKED:
+        if outcome is Delivery.BLOCKED:
             await services.db.run(set_reachable, member_id=notice.manager_id, reachable=False)
         await record(services, state, [notice.key], outcome, attempt)
-        sent += outcome is Outcome.SENT
+        sent += outcome is Delivery.SENT
     return sent
 
 
 # --- sending -----------------------------------------------------------------------------------
 
 
-async def _send_all(state: NotifyState, chat_id: int, texts: list[str]) -> Outcome:
+async def _send_all(state: NotifyState, chat_id: int, texts: list[str]) -> Delivery:
     """Send the parts of one message in order; the first part that is not SENT decides."""
     deadline = send_deadline(state)
     for text in texts:
         outcome = await state.sender.send(chat_id, text, deadline=deadline)
-        if outcome is not Outcome.SENT:
+        if outcome is not Delivery.SENT:
             return outcome
-    return Outcome.SENT
+    return Delivery.SENT

@@ -1,8 +1,8 @@
 """Background imports: one asyncio task per running batch, resumed after a restart.
 
-The chat side (`handlers.import_review`) starts a batch by calling the launcher kept under
-`LAUNCH_KEY`. Batches left QUEUED or RUNNING by a stop or a crash are launched again at
-start-up and by a ticker every `TICK` (a crashed worker's lease runs out after
+The chat side (`handlers.import_review`) starts a batch by calling the launcher installed as
+`Services.jobs.launch_import`. Batches left QUEUED or RUNNING by a stop or a crash are
+launched again at start-up and by a ticker every `TICK` (a crashed worker's lease runs out after
 `storage.import_apply.LEASE`); `run_batch` is resumable, rows already applied are known. The
 database is the record: a task only drives `handlers.import_run.run_and_report` and is
 forgotten when it ends.
@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot import scheduler
+from bot.ticker import Ticker, worker_id
 from handlers.context import SERVICES_KEY
-from handlers.import_review import LAUNCH_KEY
 from handlers.import_run import run_and_report
 from handlers.services import Services
 from storage.imports import resumable_batches
@@ -43,21 +39,23 @@ class ImportJobs:
     worker: str
     stop: threading.Event = field(default_factory=threading.Event)
     tasks: dict[int, asyncio.Task[Any]] = field(default_factory=dict)
-    resuming: asyncio.Task[None] | None = None
+    resuming: Ticker | None = None
 
 
 def install(application: Any) -> None:
-    """Make the launcher available to the handlers and resume interrupted imports."""
-    state = ImportJobs(worker=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    """Make the launcher available to the handlers and resume interrupted imports (now, while
+    the application starts, and on every tick)."""
+    state = ImportJobs(worker=worker_id())
     application.bot_data[STATE_KEY] = state
-    application.bot_data[LAUNCH_KEY] = lambda batch_id, message_id, language: launch(
+    services: Services = application.bot_data[SERVICES_KEY]
+    services.jobs.launch_import = lambda batch_id, message_id, language: launch(
         application, batch_id, message_id, language
     )
-    start_resume(application)
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        _tick, interval=TICK, first=TICK, name="resume-imports", job_kwargs=scheduler.JOB_KWARGS
+    state.resuming = Ticker(
+        application, "resume-imports", lambda: _resume(application), before_start=True
     )
+    state.resuming.start()
+    state.resuming.install(interval=TICK, first=TICK)
 
 
 def launch(
@@ -89,16 +87,6 @@ def state_of(application: Any) -> ImportJobs:
     return state
 
 
-async def _tick(context: Any) -> None:
-    start_resume(context.application)
-
-
-def start_resume(application: Any) -> None:
-    state = state_of(application)
-    if state.resuming is None or state.resuming.done():
-        state.resuming = asyncio.create_task(_resume(application), name="resume-imports")
-
-
 async def _resume(application: Any) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     for batch_id in await services.db.read(resumable_batches, now=services.clock()):
@@ -119,8 +107,8 @@ async def shutdown(application: Any) -> None:
     state: ImportJobs | None = application.bot_data.get(STATE_KEY)
     if state is None:
         return
-    if state.resuming is not None:
-        await state.resuming
+    if state.resuming is not None and state.resuming.task is not None:
+        await state.resuming.task
     tasks = list(state.tasks.values())
     if not tasks:
         return

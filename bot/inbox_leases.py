@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.config import Mode
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import updates_from_payloads
+from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.services import Services
 from storage.inbox import claim_stale, release_leases
@@ -56,7 +57,7 @@ async def replay_at_start(application: Any) -> int:
     pending update was left by this bot's previous run: replay it now, leased or not. In
     webhook mode other instances may be alive and holding theirs."""
     services: Services = application.bot_data[SERVICES_KEY]
-    polling = services.config.telegram.mode is Mode.POLLING
+    polling = config_of(services).telegram.mode is Mode.POLLING
     return await replay_stale(application, include_leased=polling)
 
 

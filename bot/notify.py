@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import scheduler
-from bot.sender import Outcome, Sender
+from bot.sender import Delivery, Sender
 from handlers.services import Services
 from storage.digest import (
     SENT,
@@ -98,11 +98,11 @@ def send_deadline(state: NotifyState) -> float:
 
 
 async def record(
-    services: Services, state: NotifyState, keys: list[str], outcome: Outcome, attempt: int
+    services: Services, state: NotifyState, keys: list[str], outcome: Delivery, attempt: int
 ) -> None:
     """Sent, final (blocked / refused / out of attempts), or back for a later pass."""
     now = services.clock()
-    final = {Outcome.SENT: SENT, Outcome.BLOCKED: "blocked", Outcome.FAILED: "failed"}
+    final = {Delivery.SENT: SENT, Delivery.BLOCKED: "blocked", Delivery.FAILED: "failed"}
     if outcome in final or attempt >= MAX_ATTEMPTS:
         result = final.get(outcome, "failed")
         if result != SENT:
@@ -112,7 +112,7 @@ async def record(
                 finish_notification, key=key, worker=state.worker, now=now, outcome=result
             )
         return
-    not_before = now if outcome is Outcome.SKIPPED else now + RETRY_AFTER
+    not_before = now if outcome is Delivery.SKIPPED else now + RETRY_AFTER
     for key in keys:
         await services.db.run(
             retry_notification, key=key, worker=state.worker, not_before=not_before

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.notify import WEEKDAYS, NotifyState, claim_slot, due_slot, record, send_deadline
-from bot.sender import Outcome
+from bot.sender import Delivery
 from handlers.report import render_report, report_text, send_charts
 from handlers.services import Services
 from storage.members import set_reachable
@@ -72,13 +72,13 @@ async def _send_report(
     outcome = await state.sender.send(
         member.telegram_id, report_text(t, report, role=member.role), deadline=deadline
     )
-    if charts and outcome is Outcome.SENT:
+    if charts and outcome is Delivery.SENT:
         outcome = await state.sender.deliver(
             member.telegram_id,
             lambda: send_charts(state.sender.bot, member.telegram_id, charts),
             deadline=deadline,
         )
-    if outcome is Outcome.BLOCKED:
+    if outcome is Delivery.BLOCKED:
         await services.db.run(set_reachable, member_id=member.id, reachable=False)
     await record(services, state, [key], outcome, attempt)
-    return (1 + len(charts)) if outcome is Outcome.SENT else 0
+    return (1 + len(charts)) if outcome is Delivery.SENT else 0

@@ -1,12 +1,13 @@
 """Delivery of due reminders: the database is the source of truth, the JobQueue only a ticker.
 
-PTB's JobQueue skips jobs that misfire and forgets them on restart (PITFALLS), so no reminder
-is ever a job. Every `TICK` the ticker makes sure one delivery pass is running; a pass claims
-due reminders in batches (a lease in the database, `storage.reminders.claim_deliveries`),
-renders each in its member's language and timezone, sends it through the paced `Sender`, and
-marks it sent only after Telegram accepted it. A pass runs as an application task, so
-`Application.stop()` waits for it: it stops claiming, finishes the sends in flight and gives
-unsent claims back, and the next start (any instance) delivers them.
+PTB's JobQueue skips jobs that misfire and forgets them on restart (docs/stack-facts.md), so
+no reminder is ever a job. Every `TICK` the ticker (`bot.ticker`) makes sure one delivery
+pass is running; a pass claims due reminders in batches (a lease in the database,
+`storage.reminders.claim_deliveries`), renders each in its member's language and timezone,
+sends it through the paced `Sender`, and marks it sent only after Telegram accepted it. A
+pass runs as an application task, so `Application.stop()` waits for it: it stops claiming,
+finishes the sends in flight and gives unsent claims back, and the next start (any instance)
+delivers them.
 
 Exactly once: a row is claimed by one worker at a time (SKIP LOCKED / BEGIN IMMEDIATE), is
 sent only while its lease has `LEASE_MARGIN` left, and `mark_sent` only applies to our own
@@ -27,9 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,9 +36,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 
-from bot.sender import Outcome, Sender, scheduled_bot
+from bot.sender import Delivery, Sender, scheduled_bot
+from bot.ticker import Ticker, worker_id
 from handlers.agenda import nudge_message
-from handlers.context import SERVICES_KEY, CrmContext
+from handlers.context import SERVICES_KEY
 from handlers.reminders import Reader, reminder_message
 from handlers.services import Services
 from handlers.settings import nudge_rules
@@ -68,7 +67,6 @@ STATE_KEY = "scheduler"
 TICK = timedelta(seconds=5)
 # After the JobQueue starts (a start time already past would wait a whole TICK).
 FIRST_TICK = timedelta(seconds=1)
-JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": 60, "coalesce": True, "max_instances": 1}
 BATCH = 100
 LEASE = timedelta(minutes=5)
 LEASE_MARGIN = timedelta(seconds=40)  # longer than one send's HTTP timeouts (15 s + 15 s)
@@ -83,42 +81,22 @@ PLAN_EVERY = timedelta(minutes=10)
 class SchedulerState:
     worker: str
     sender: Sender
-    task: asyncio.Task[int] | None = None
 
 
 def install(application: Any) -> None:
-    """Register the delivery ticker; the sender gets its own Bot on the app's connection pool."""
-    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Register the delivery and planning tickers; the sender gets its own Bot on the app's
+    connection pool. A delivery pass can take minutes (a burst): a tick never starts a second."""
     sender = Sender(scheduled_bot(application.bot), is_open=lambda: application.running)
-    application.bot_data[STATE_KEY] = SchedulerState(worker=worker, sender=sender)
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        _tick, interval=TICK, first=FIRST_TICK, name="deliver-reminders", job_kwargs=JOB_KWARGS
-    )
-    application.job_queue.run_repeating(
-        _plan_tick,
-        interval=PLAN_EVERY,
-        first=FIRST_TICK,
-        name="plan-nudges",
-        job_kwargs=JOB_KWARGS,
-    )
+    application.bot_data[STATE_KEY] = SchedulerState(worker=worker_id(), sender=sender)
+    deliver = Ticker(application, "deliver-reminders", lambda: deliver_due(application))
+    deliver.install(interval=TICK, first=FIRST_TICK)
+    plan = Ticker(application, "plan-nudges", lambda: plan_due_nudges(application))
+    plan.install(interval=PLAN_EVERY, first=FIRST_TICK)
 
 
 def state_of(application: Any) -> SchedulerState:
     state: SchedulerState = application.bot_data[STATE_KEY]
     return state
-
-
-async def _tick(context: CrmContext) -> None:
-    """Start a delivery pass unless one is still running (a burst can take minutes)."""
-    application = context.application
-    state = state_of(application)
-    if application.running and (state.task is None or state.task.done()):
-        state.task = application.create_task(deliver_due(application), name="deliver-reminders")
-
-
-async def _plan_tick(context: CrmContext) -> None:
-    await plan_due_nudges(context.application)
 
 
 async def plan_due_nudges(application: Any) -> int:
@@ -181,12 +159,12 @@ async def _deliver_chat(
         outcome = await state.sender.send(
             view.chat_id, text, reply_markup=markup, deadline=deadline
         )
-        if outcome is Outcome.SENT:
+        if outcome is Delivery.SENT:
             sent += await _record_sent(services, state, view)
             continue
-        if outcome in (Outcome.BLOCKED, Outcome.SKIPPED):
+        if outcome in (Delivery.BLOCKED, Delivery.SKIPPED):
             unsent = views[index:]
-            if outcome is Outcome.BLOCKED:
+            if outcome is Delivery.BLOCKED:
                 await services.db.run(mark_undeliverable, reminder_id=view.id, worker=state.worker)
                 unsent = views[index + 1 :]
             if unsent:
@@ -209,10 +187,10 @@ async def _record_sent(services: Services, state: SchedulerState, view: Reminder
 
 
 async def _record_failure(
-    services: Services, state: SchedulerState, view: ReminderView, outcome: Outcome
+    services: Services, state: SchedulerState, view: ReminderView, outcome: Delivery
 ) -> None:
     attempts = view.reminder.attempts + 1
-    if outcome is Outcome.FAILED or attempts >= MAX_ATTEMPTS:
+    if outcome is Delivery.FAILED or attempts >= MAX_ATTEMPTS:
         logger.error("giving up on reminder %s after %d attempts", view.id, attempts)
         await services.db.run(
             mark_failed, reminder_id=view.id, worker=state.worker, attempts=attempts

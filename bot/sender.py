@@ -2,7 +2,7 @@
 
 Telegram allows about 30 messages a second overall and one a second per private chat. PTB's
 AIORateLimiter has no per-chat limit, does not retry a 429 unless asked, and with retries on
-one 429 pauses every chat (PITFALLS), so scheduled deliveries do not go through it: the sender
+one 429 pauses every chat (docs/stack-facts.md): scheduled deliveries avoid it, and the sender
 uses its own plain `Bot` on the application's connection pool and paces itself.
 
 Pacing sleeps exactly as long as needed, never polls: a send waits until its chat's interval
@@ -11,7 +11,7 @@ every 1/rate seconds. A 429 pauses that chat for `retry_after` and is retried he
 (a 429 means the message was not delivered). When 429s hit two different chats within the
 pause, the limit is the global one, so the whole sender pauses.
 
-Each send reports an `Outcome` and never raises for Telegram errors; the caller records it in
+Each send reports a `Delivery` and never raises for Telegram errors; the caller records it in
 the database (retry with backoff, unreachable member, failure), so a crash loses no schedule:
 - `SENT`: Telegram accepted it.
 - `RETRY`: network error, 5xx, or still flooded after `max_flood_retries`. A `TimedOut` send
@@ -46,7 +46,9 @@ PER_CHAT_INTERVAL_S = 1.05  # one a second per chat, plus the same margin
 MAX_FLOOD_RETRIES = 5
 
 
-class Outcome(StrEnum):
+class Delivery(StrEnum):
+    """How one send ended (the record edits' `Outcome` in handlers is a different thing)."""
+
     SENT = "sent"
     RETRY = "retry"
     BLOCKED = "blocked"
@@ -101,7 +103,7 @@ class Sender:
         *,
         reply_markup: InlineKeyboardMarkup | None = None,
         deadline: float | None = None,
-    ) -> Outcome:
+    ) -> Delivery:
         """Send one HTML message when a slot is free; `deadline` is monotonic (the lease end)."""
         return await self.deliver(
             chat_id,
@@ -117,32 +119,32 @@ class Sender:
         call: Callable[[], Awaitable[object]],
         *,
         deadline: float | None = None,
-    ) -> Outcome:
+    ) -> Delivery:
         """Make one Bot API `call` to `chat_id` (a message, photos) when a slot is free, and
         say how it went."""
         floods = 0
         while True:
             slot = await self._wait_for_slot(chat_id, deadline)
             if slot is None:
-                return Outcome.SKIPPED
+                return Delivery.SKIPPED
             try:
                 await call()
             except RetryAfter as exc:
                 floods += 1
                 self._flooded(chat_id, _seconds(exc.retry_after))
                 if floods > self.max_flood_retries:
-                    return Outcome.RETRY
+                    return Delivery.RETRY
                 continue
             except Forbidden as exc:
                 logger.info("chat %s blocked the bot: %s", chat_id, exc.message)
-                return Outcome.BLOCKED
+                return Delivery.BLOCKED
             except BadRequest as exc:
                 logger.error("Telegram refused a scheduled message to %s: %s", chat_id, exc)
-                return Outcome.FAILED
+                return Delivery.FAILED
             except TelegramError as exc:  # NetworkError: TimedOut, 5xx, connection errors
                 logger.warning("send to %s failed, will retry: %r", chat_id, exc)
-                return Outcome.RETRY
-            return Outcome.SENT
+                return Delivery.RETRY
+            return Delivery.SENT
 
     async def _wait_for_slot(self, chat_id: int, deadline: float | None) -> float | None:
         """Wait until this chat and the global gate both allow a send; None to give up.

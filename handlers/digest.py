@@ -12,7 +12,7 @@ from the plain data `storage.digest` / `storage.feeds` compute, in the reader's 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -36,8 +36,6 @@ from storage.parsing import Money
 logger = logging.getLogger(__name__)
 
 FLOWS: tuple[Flow, ...] = ()
-# bot.digest_jobs keeps a callable here that starts a notification pass now.
-KICK_KEY = "digest_kick"
 GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
 GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
 
@@ -181,7 +179,7 @@ async def bot_membership_changed(update: Update, context: CrmContext) -> None:
 async def notify_deal_closed(context: CrmContext, deal_id: int) -> None:
     """Post a just-closed deal now rather than at the next tick (optional: the ticker finds
     every stage change in the database anyway, whichever path made it)."""
-    kick: Callable[[], object] | None = context.application.bot_data.get(KICK_KEY)
+    kick = context.services.jobs.kick_digests
     logger.debug("deal %s closed: starting a notification pass", deal_id)
     if kick is not None:
         kick()

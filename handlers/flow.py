@@ -3,7 +3,7 @@
 A flow is data: a tuple of `Field`s, a function that builds the record, and a confirmation.
 One ask/receive pair walks any flow and handles Skip, Back, Edit a field, bad input, wrong
 message types and stale buttons once, for every flow. ConversationHandler is not used: its
-state lives in process memory (PITFALLS), while here each accepted answer is written to the
+state lives in process memory (docs/stack-facts.md); here each accepted answer is written to the
 member's `draft` row, so a restart, `kill -9` or another instance continues at the same step.
 
     <field> --answer / Skip--> next field, or `confirm` after the last (or after an edit)

@@ -4,7 +4,7 @@ choose the duplicate mode, start or cancel.
 Every choice is written to the batch row before the message is edited, so the message keeps
 working after a restart; a button of a batch that is no longer being set up (started,
 cancelled, someone else's) gets one polite answer. Starting hands the batch to the runner
-`bot.import_jobs` installed (`LAUNCH_KEY`), which edits this same message into the progress.
+the bot installed (`Services.jobs.launch_import`), which edits this same message into the progress.
 
     review (20 columns a page, ‹ Prev · n/N · Next ›) --column--> targets
            --pick / Don't import / Back--> review, on that column's page
@@ -15,7 +15,6 @@ cancelled, someone else's) gets one polite answer. Starting hands the batch to t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -51,10 +50,6 @@ from storage.imports import (
 
 logger = logging.getLogger(__name__)
 
-# Set by `bot.import_jobs.install`: launch(batch_id, progress message id, language) runs a
-# queued batch, reporting in the language the member is using now.
-LAUNCH_KEY = "import_launch"
-Launch = Callable[[int, int | None, str | None], None]
 View = tuple[str, InlineKeyboardMarkup | None]
 
 
@@ -96,7 +91,8 @@ async def on_button(update: Update, context: CrmContext) -> None:
     await edit_message(query, *view)
     if started:
         assert query.message is not None
-        launch: Launch = context.application.bot_data[LAUNCH_KEY]
+        launch = context.services.jobs.launch_import
+        assert launch is not None, "bot.import_jobs is not installed"
         launch(data.batch_id, query.message.message_id, context.language)
 
 

@@ -1,6 +1,6 @@
 """Running a queued import off the event loop and telling the member how it went.
 
-`storage.imports.run_batch` is synchronous and CPU-heavy (PITFALLS: ~5k rows/s), so it runs
+`storage.imports.run_batch` is synchronous, CPU-heavy (docs/stack-facts.md: ~5k rows/s), so it runs
 in a thread; after each chunk it calls back from that thread, and the callback hands a
 progress edit to the event loop with `run_coroutine_threadsafe`, at most every
 `PROGRESS_INTERVAL` seconds and never more than one at a time. The loop itself only waits,

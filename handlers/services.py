@@ -6,18 +6,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.config import Config
+from handlers.configuration import Configuration
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.member_cache import MemberCache
 from storage.models import utcnow
 
+# launch(batch_id, progress message id, language): run a queued import in the background,
+# reporting in the language the member is using now.
+Launch = Callable[[int, int | None, str | None], None]
+
+
+@dataclass
+class Jobs:
+    """Background work a handler may start. The bot fills these in when it installs its jobs
+    (`bot.digest_jobs`, `bot.import_jobs`); without them (a test) nothing is started."""
+
+    kick_digests: Callable[[], None] | None = None
+    launch_import: Launch | None = None
+
 
 @dataclass
 class Services:
-    config: Config
+    config: Configuration
     db: Database
     catalogs: Catalogs
     members: MemberCache
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     clock: Callable[[], datetime] = utcnow  # injectable: tests pin "now"
+    jobs: Jobs = field(default_factory=Jobs)

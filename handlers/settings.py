@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.config import Config
 from handlers.callback_data import CallbackData, SettingsAction, pattern_for
 from handlers.common import choose_language
+from handlers.configuration import Configuration
 from handlers.context import CrmContext
 from handlers.flow import Env, Field, Flow
 from handlers.flow_engine import FlowEngine
@@ -48,7 +48,7 @@ PRESETS = (
 )
 
 
-def nudge_rules(config: Config) -> NudgeRules:
+def nudge_rules(config: Configuration) -> NudgeRules:
     """The team's scheduling defaults, as storage needs them (storage never reads config)."""
     reminders = config.reminders
     return NudgeRules(

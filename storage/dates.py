@@ -3,7 +3,7 @@
 Follow-ups, reminders and visit notes all need "when" from a phone keyboard in English or
 Chinese. dateparser reads English well but misses most everyday Chinese phrases, so Chinese is
 resolved by `storage.zh_dates` first and everything else goes to dateparser, always with
-`languages=["en", "zh"]` (without it an unknown input loads every locale: ~1.7 s, PITFALLS.md).
+`languages=["en", "zh"]` (else an unknown input loads every locale: ~1.7 s, docs/stack-facts.md).
 
 Rules, pinned by tests/storage/test_dates.py (echo the resolved date back to the user anyway):
 - Input is read in the member's timezone; `When.at` is UTC. A phrase without a time

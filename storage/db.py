@@ -2,7 +2,7 @@
 
 Storage functions are plain synchronous functions taking a Session first. Chat handlers call
 them through `Database.run` / `Database.read`, which execute them in a small thread pool so a
-query never blocks the event loop (PITFALLS: aiosqlite was slower than this for short queries).
+query never blocks the event loop (aiosqlite was slower for short queries: docs/stack-facts.md).
 
 On SQLite every writing transaction starts with BEGIN IMMEDIATE: a deferred transaction that
 reads and then writes can fail with "database is locked" whatever busy_timeout says.

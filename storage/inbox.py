@@ -1,7 +1,7 @@
 """The update inbox: every accepted Telegram update, keyed by update_id, leased to one instance.
 
 Telegram considers an update delivered as soon as the next poll confirms it (or the webhook
-answered 200), before we handled it (PITFALLS). Recording it here first means a crash with a
+answered 200), before we handled it (docs/update-inbox.md). Recording it here first: a crash with a
 backlog loses nothing (pending rows are replayed) and a re-delivered update is recognised and
 skipped.
 

@@ -1,6 +1,6 @@
 """Reminders a member sets for themselves, the member's own view of them, and delivery.
 
-The database is the source of truth for reminders (PITFALLS: the JobQueue loses jobs on
+The database is the source of truth for reminders (docs/stack-facts.md: the JobQueue loses jobs on
 restart and skips misfires), so a follow-up is just a pending row with a due time; the
 scheduler claims and sends due rows. Reminders are personal: even a manager cannot see,
 finish or snooze a teammate's, so they are loaded by `member_id`, not through `owner_scope`.
@@ -228,8 +228,8 @@ def claim_due(
     Due: pending, `due_at` and any retry time reached, unclaimed or its lease expired, for an
     active member who has not blocked the bot. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so
     concurrent workers take disjoint rows without waiting (plain FOR UPDATE deadlocked, no
-    locking sent 3.5% twice: PITFALLS). SQLite ignores the clause; the BEGIN IMMEDIATE write
-    transaction `Database.run` opens serialises claimers instead.
+    locking sent 3.5% twice: docs/stack-facts.md). SQLite ignores the clause; the BEGIN
+    IMMEDIATE write transaction `Database.run` opens serialises claimers instead.
     """
     rows = list(
         session.exec(

@@ -5,7 +5,7 @@ triggers keep it in step with `customer`, so any writer (the entry flow, an impo
 is covered without calling Python; only the pinyin of Chinese names needs Python, which
 `index_customer` adds after a save (and the migration for older rows).
 
-A query is answered tier by tier, best first, each tier one indexed query (PITFALLS: a
+A query is answered tier by tier, best first, each tier one indexed query (docs/stack-facts.md: a
 `LIKE '%x%'` scans the whole table, trigram cannot serve queries under 3 characters and on
 SQLite 3.40 silently misses 2-character CJK patterns):
 

@@ -2,7 +2,7 @@
 
 dateparser returns None for most of what Chinese salespeople actually type (明天下午3点,
 下周二, 今晚8点, 两周后, 3月15日下午3点: upstream issues #232 and #808, listed in
-PITFALLS.md). Rewriting those phrases into English for dateparser would still leave its weekday
+docs/stack-facts.md). Rewriting them into English for dateparser would still leave its weekday
 rules in charge, so this module recognises them with one regular grammar and resolves them
 itself against the member's local "now". `storage.dates` tries this first and falls back to
 dateparser for everything else.

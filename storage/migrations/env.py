@@ -1,6 +1,9 @@
 """Alembic environment: migrations run on the engine `storage.migrate` hands over."""
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -24,12 +27,25 @@ def run_migrations() -> None:
     engine.dispose()
 
 
+def _render_item(
+    type_: str,
+    obj: Any,
+    autogen_context: AutogenContext,  # noqa: ARG001 (Alembic's signature)
+) -> str | Literal[False]:
+    """Autogenerate writes UTC columns as plain SQLAlchemy types: a migration imports nothing
+    of the live code (tests/storage/test_migrations_self_contained.py)."""
+    if type_ == "type" and isinstance(obj, storage.models.UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,7 +11,7 @@ import pytest
 from telegram import Bot
 
 from bot.emulator import BotApiEmulator, BotMessage
-from bot.sender import Outcome, Sender
+from bot.sender import Delivery, Sender
 from tests.e2e.helpers import eventually
 
 CHATS = list(range(5001, 5041))
@@ -47,7 +47,7 @@ async def test_messages_to_one_chat_are_spaced_by_the_per_chat_interval(
 ) -> None:
     sender = Sender(bot, global_per_second=1000, per_chat_interval=0.3)
     outcomes = await asyncio.gather(*(sender.send(CHATS[0], f"m{i}") for i in range(4)))
-    assert outcomes == [Outcome.SENT] * 4
+    assert outcomes == [Delivery.SENT] * 4
     times = [at for at, _ in arrivals]
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.28
 
@@ -73,7 +73,7 @@ async def test_default_pace_raises_no_429_from_telegrams_limits(
         sender.send(CHATS[0], f"again {i}") for i in range(2)
     ]
     outcomes = await asyncio.gather(*jobs)
-    assert set(outcomes) == {Outcome.SENT}
+    assert set(outcomes) == {Delivery.SENT}
     assert send_calls(emu) == len(jobs)  # not one refused call
 
 
@@ -83,7 +83,7 @@ async def test_429_pauses_the_chat_for_retry_after_then_sends_once(
     emu.faults.fail("sendMessage", error_code=429, description="Too Many Requests", retry_after=1)
     sender = Sender(bot)
     started = time.monotonic()
-    assert await sender.send(CHATS[0], "flooded") == Outcome.SENT
+    assert await sender.send(CHATS[0], "flooded") == Delivery.SENT
     assert [chat for _, chat in arrivals] == [CHATS[0]]
     assert arrivals[0][0] - started >= 1.0
     assert send_calls(emu) == 2
@@ -100,9 +100,9 @@ async def test_429_in_two_chats_pauses_every_chat(
     await eventually(lambda: send_calls(emu) == 2)
     await eventually(lambda: sender.paused_until > time.monotonic())
     started = time.monotonic()
-    assert await sender.send(CHATS[2], "c") == Outcome.SENT
+    assert await sender.send(CHATS[2], "c") == Delivery.SENT
     assert time.monotonic() - started >= 0.8
-    assert await flooded == [Outcome.SENT, Outcome.SENT]
+    assert await flooded == [Delivery.SENT, Delivery.SENT]
 
 
 async def test_persistent_429_is_handed_back_for_a_later_retry(
@@ -112,7 +112,7 @@ async def test_persistent_429_is_handed_back_for_a_later_retry(
         "sendMessage", error_code=429, description="Too Many Requests", retry_after=1, times=3
     )
     sender = Sender(bot, max_flood_retries=1)
-    assert await sender.send(CHATS[0], "x") == Outcome.RETRY
+    assert await sender.send(CHATS[0], "x") == Delivery.RETRY
     assert send_calls(emu) == 2
 
 
@@ -120,31 +120,31 @@ async def test_persistent_429_is_handed_back_for_a_later_retry(
 async def test_5xx_is_reported_for_retry(emu: BotApiEmulator, bot: Bot, code: int) -> None:
     emu.faults.fail("sendMessage", error_code=code, description="Internal Server Error")
     sender = Sender(bot)
-    assert await sender.send(CHATS[0], "x") == Outcome.RETRY
+    assert await sender.send(CHATS[0], "x") == Delivery.RETRY
     assert emu.bot_messages(CHATS[0]) == []
-    assert await sender.send(CHATS[0], "x") == Outcome.SENT
+    assert await sender.send(CHATS[0], "x") == Delivery.SENT
 
 
 async def test_blocked_chat_is_reported_blocked(emu: BotApiEmulator, bot: Bot) -> None:
     emu.block(CHATS[0])
-    assert await Sender(bot).send(CHATS[0], "x") == Outcome.BLOCKED
+    assert await Sender(bot).send(CHATS[0], "x") == Delivery.BLOCKED
     assert emu.bot_messages(CHATS[0]) == []
 
 
 async def test_refused_message_is_reported_failed(emu: BotApiEmulator, bot: Bot) -> None:
-    assert await Sender(bot).send(CHATS[0], "<b>unclosed") == Outcome.FAILED
+    assert await Sender(bot).send(CHATS[0], "<b>unclosed") == Delivery.FAILED
 
 
 async def test_slot_after_the_deadline_is_skipped_without_calling(
     emu: BotApiEmulator, bot: Bot
 ) -> None:
     sender = Sender(bot, per_chat_interval=10)
-    assert await sender.send(CHATS[0], "first") == Outcome.SENT
+    assert await sender.send(CHATS[0], "first") == Delivery.SENT
     deadline = time.monotonic() + 1
-    assert await sender.send(CHATS[0], "second", deadline=deadline) == Outcome.SKIPPED
+    assert await sender.send(CHATS[0], "second", deadline=deadline) == Delivery.SKIPPED
     assert send_calls(emu) == 1
 
 
 async def test_closed_sender_skips(emu: BotApiEmulator, bot: Bot) -> None:
-    assert await Sender(bot, is_open=lambda: False).send(CHATS[0], "x") == Outcome.SKIPPED
+    assert await Sender(bot, is_open=lambda: False).send(CHATS[0], "x") == Delivery.SKIPPED
     assert send_calls(emu) == 0

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot import digest_jobs
-from bot.app import CrmApplication
+from bot.app import CrmApplication, services_of
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
 from storage.db import Database
@@ -195,3 +195,20 @@ async def test_big_win_notifies_the_manager_once(
     )
     assert await digest_jobs.run_pass(app) == 0
     assert len(people.manager.emu.bot_messages(MANAGER_ID)) == 1
+
+
+async def test_kick_from_a_closed_deal_posts_without_waiting_for_the_ticker(
+    emu: BotApiEmulator,
+    app: CrmApplication,
+    people: People,
+    database: Database,
+    catalogs: Catalogs,
+) -> None:
+    """What `handlers.digest.notify_deal_closed` calls: the bot installed it in Services.jobs."""
+    reply = await linked(emu, catalogs)
+    close_deal(database, 5000)
+    kick = services_of(app).jobs.kick_digests
+    assert kick is not None
+    kick()
+    post = (await group_reply(emu, reply.message_id)).text
+    assert shown(catalogs, "en", "feed.customer", owner="Li", customer="Zhang Wei") in post

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -25,8 +23,8 @@ def upgrade() -> None:
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("received_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("handled_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_inbox_update")),
     )
     with op.batch_alter_table("inbox_update", schema=None) as batch_op:
@@ -45,9 +43,9 @@ def upgrade() -> None:
         sa.Column("work_start", sa.String(length=5), nullable=True),
         sa.Column("work_end", sa.String(length=5), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("unreachable_at", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("unreachable_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["manager_id"], ["member.id"], name=op.f("fk_member_manager_id_member")
         ),
@@ -65,7 +63,7 @@ def upgrade() -> None:
         sa.Column("entity_type", sa.String(length=32), nullable=False),
         sa.Column("entity_id", sa.Integer(), nullable=False),
         sa.Column("changes", sa.JSON(), nullable=False),
-        sa.Column("at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"], ["member.id"], name=op.f("fk_audit_entry_actor_id_member")
         ),
@@ -78,9 +76,9 @@ def upgrade() -> None:
         "customer",
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -98,7 +96,7 @@ def upgrade() -> None:
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("needs", sa.Text(), nullable=True),
         sa.Column("contact_cadence_days", sa.Integer(), nullable=True),
-        sa.Column("last_contact_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_contact_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("import_batch_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["member.id"], name=op.f("fk_customer_created_by_id_member")
@@ -131,8 +129,8 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("history", sa.JSON(), nullable=False),
         sa.Column("last_update_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"], ["member.id"], name=op.f("fk_draft_member_id_member")
         ),
@@ -146,9 +144,9 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("manager_id", sa.Integer(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("used_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["member.id"], name=op.f("fk_invite_created_by_id_member")
@@ -182,9 +180,9 @@ def upgrade() -> None:
         "deal",
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=False),
@@ -197,7 +195,7 @@ def upgrade() -> None:
         sa.Column("budget_notes", sa.Text(), nullable=True),
         sa.Column("decision_maker_notes", sa.Text(), nullable=True),
         sa.Column("close_reason", sa.Text(), nullable=True),
-        sa.Column("closed_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("import_batch_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["member.id"], name=op.f("fk_deal_created_by_id_member")
@@ -222,14 +220,14 @@ def upgrade() -> None:
         "interaction",
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("happened_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("happened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("summary", sa.Text(), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=True),
         sa.Column("latitude", sa.Float(), nullable=True),
@@ -263,7 +261,7 @@ def upgrade() -> None:
         sa.Column("telegram_file_id", sa.String(length=255), nullable=False),
         sa.Column("telegram_file_unique_id", sa.String(length=64), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["member.id"], name=op.f("fk_attachment_created_by_id_member")
         ),
@@ -293,7 +291,7 @@ def upgrade() -> None:
         sa.Column("to_stage", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("changed_by_id", sa.Integer(), nullable=False),
-        sa.Column("changed_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["changed_by_id"],
             ["member.id"],
@@ -313,9 +311,9 @@ def upgrade() -> None:
         "purchase",
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=False),
@@ -355,19 +353,19 @@ def upgrade() -> None:
         sa.Column("deal_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("due_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("exact_time", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
-        sa.Column("claimed_until", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("done_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("dedupe_key", sa.String(length=128), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["member.id"], name=op.f("fk_reminder_created_by_id_member")
         ),

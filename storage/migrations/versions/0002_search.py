@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
-from storage.search_index import pinyin_keys, reversed_e164_sql, sqlite_search_key_sql
+from storage.migrations.frozen import pinyin_keys, reversed_e164_sql, sqlite_search_key_sql
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -157,7 +156,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("query", sa.String(length=200), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"], ["member.id"], name=op.f("fk_saved_search_member_id_member")
         ),

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
-
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -27,8 +25,8 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=255), nullable=True),
         sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deactivated_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["manager_id"], ["member.id"], name=op.f("fk_team_feed_manager_id_member")
         ),
@@ -44,13 +42,13 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=128), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=True),
-        sa.Column("period_end", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("period_end", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
-        sa.Column("claimed_until", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["member_id"], ["member.id"], name=op.f("fk_notification_log_member_id_member")
         ),

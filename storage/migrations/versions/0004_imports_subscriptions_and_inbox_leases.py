@@ -10,8 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
-from storage.search_index import sqlite_search_key_sql
+from storage.migrations.frozen import sqlite_search_key_sql
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -51,8 +50,8 @@ def _string(length: int) -> sa.String:
     return sa.String(length=length)
 
 
-def _at() -> storage.models.UTCDateTime:
-    return storage.models.UTCDateTime(timezone=True)
+def _at() -> sa.DateTime:
+    return sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -1,0 +1,43 @@
+"""Frozen copies of the live code that migrations 0002 and 0004 used, as it was then.
+
+Never edit this module: a migration is history, and history must not change when
+`storage.search_index` does. When the live expressions change, write a new migration with
+its own copy (here, under a new name) that rebuilds the triggers and indexes;
+tests/storage/test_migrations_self_contained.py says when the copies and the live code part.
+Only the standard library, SQLAlchemy, Alembic and pypinyin (the backfill's data) are imported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pypinyin import Style, lazy_pinyin
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def reversed_e164_sql(dialect: str) -> str:
+    """The reversed phone number as SQL (0002 indexes exactly this expression); SQLite has no
+    reverse(), so the at most 20 characters are rebuilt one by one, each empty past the end."""
+    if dialect == "postgresql":
+        return "reverse(e164)"
+    return " || ".join(f"substr(e164, {i}, 1)" for i in range(20, 0, -1))
+
+
+def sqlite_search_key_sql(row: str) -> str:
+    """search_key from a customer row in SQL, as the SQLite triggers of 0002 and 0004 store it."""
+    tags = f"(SELECT group_concat(value, ' ') FROM json_each({row}.tags))"
+    return (
+        f"lower({row}.name || ' ' || coalesce({row}.company, '') || ' '"
+        f" || coalesce({row}.email, '') || ' ' || coalesce({tags}, ''))"
+    )
+
+
+def pinyin_keys(name: str) -> tuple[str | None, str | None]:
+    """("zhangwei", "zw") for 张伟, as 0002's backfill stores them; (None, None) without CJK."""
+    if not _CJK.search(name):
+        return None, None
+    syllables = [s for s in lazy_pinyin(name, style=Style.NORMAL, errors="ignore") if s.isalpha()]
+    if not syllables:
+        return None, None
+    return "".join(syllables).casefold(), "".join(s[0] for s in syllables).casefold()
