@@ -14,12 +14,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.callback_data import CallbackData, CustomerAction, DealAction, ReminderAction
 from handlers.context import CrmContext
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import Command, Feature
 from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.reminders import Reader
@@ -28,7 +26,6 @@ from storage.nudges import NudgeInfo
 from storage.reminders import ReminderKind, ReminderView
 from storage.working_hours import age_on, local_moment
 
-FLOWS: tuple[Flow, ...] = ()
 SUMMARY_PREVIEW = 120
 
 
@@ -143,13 +140,13 @@ async def _show(update: Update, context: CrmContext, *, days: int, title_key: st
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine  # the agenda asks nothing; its buttons belong to the customer and deal flows
+async def today(update: Update, context: CrmContext) -> None:
+    await _show(update, context, days=1, title_key="agenda.title.today")
 
-    async def today(update: Update, context: CrmContext) -> None:
-        await _show(update, context, days=1, title_key="agenda.title.today")
 
-    async def week(update: Update, context: CrmContext) -> None:
-        await _show(update, context, days=7, title_key="agenda.title.week")
+async def week(update: Update, context: CrmContext) -> None:
+    await _show(update, context, days=7, title_key="agenda.title.week")
 
-    return [CommandHandler("today", today), CommandHandler("week", week)]
+
+# The agenda asks nothing; its buttons belong to the customer and deal flows.
+FEATURE = Feature(name="agenda", commands=(Command("today", today), Command("week", week)))

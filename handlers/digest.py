@@ -18,12 +18,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler
+from telegram.ext import ChatMemberHandler
 
-from handlers.commands import LEADS
 from handlers.context import CrmContext
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import LEADS, Command, Feature
 from handlers.formatting import format_money, format_when
 from handlers.i18n import Html, Translator
 from storage.access import NotAllowed
@@ -34,7 +32,6 @@ from storage.parsing import Money
 
 logger = logging.getLogger(__name__)
 
-FLOWS: tuple[Flow, ...] = ()
 # bot.digest_jobs keeps a callable here that starts a notification pass now.
 KICK_KEY = "digest_kick"
 MESSAGE_LIMIT = 4000  # Telegram's 4096, less room for the HTML the catalog adds
@@ -202,9 +199,8 @@ async def notify_deal_closed(context: CrmContext, deal_id: int) -> None:
         kick()
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine  # no multi-step flow here
-    return [
-        CommandHandler("feed", feed_command),
-        ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
-    ]
+FEATURE = Feature(
+    name="digest",
+    commands=(Command("feed", feed_command, LEADS),),
+    others=(ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),),
+)

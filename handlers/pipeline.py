@@ -14,21 +14,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.deal import stage_label
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import LEADS, Command, Feature
 from handlers.formatting import format_money
 from handlers.keyboards import inline_keyboard
 from storage.access import NotFound
 from storage.models import Role
 from storage.parsing import Money
 from storage.pipeline import count_pipeline, list_my_deals_by_stage
-
-FLOWS: tuple[Flow, ...] = ()
 
 
 def _total(context: CrmContext, totals: dict[str, Decimal]) -> str:
@@ -105,6 +101,7 @@ async def pipeline(update: Update, context: CrmContext) -> None:
     await context.bot.send_message(update.effective_chat.id, "\n".join(lines))
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return [CommandHandler("deals", deals), CommandHandler("pipeline", pipeline)]
+FEATURE = Feature(
+    name="pipeline",
+    commands=(Command("deals", deals), Command("pipeline", pipeline, LEADS)),
+)

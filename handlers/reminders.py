@@ -28,14 +28,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import field_parsers as fp
-from handlers.callback_data import ReminderAction, pattern_for
+from handlers.callback_data import ReminderAction
 from handlers.context import CrmContext
 from handlers.customer import show_customer
 from handlers.customer_pick import customer_field
 from handlers.customer_pick import label as customer_label
+from handlers.feature import Callback, Command, Feature, Route
 from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_when
@@ -289,7 +289,7 @@ def _view_of(actor: Member, reminder_id: int) -> Callable[[Session], ReminderVie
     return load
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def remind(update: Update, context: CrmContext) -> None:
         assert update.message is not None
         sentence = clean_text(update.message.text or "").partition(" ")[2].strip()
@@ -357,8 +357,13 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         else:
             await show_customer(context, chat_id, str(customer_id))
 
-    return [
-        CommandHandler("remind", remind),
-        CommandHandler("reminders", list_reminders),
-        CallbackQueryHandler(on_button, pattern=pattern_for(ReminderAction)),
-    ]
+    return {"remind": remind, "list_reminders": list_reminders, "on_button": on_button}
+
+
+FEATURE = Feature(
+    name="reminders",
+    commands=(Command("remind", "remind"), Command("reminders", "list_reminders")),
+    routes=(Route(ReminderAction, "on_button"),),
+    flows=FLOWS,
+    bind=bind,
+)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.config import Config
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.member_cache import MemberCache
 from storage.models import utcnow
+
+if TYPE_CHECKING:  # handlers.feature reaches this module through the context
+    from handlers.feature import Command
 
 
 @dataclass
@@ -20,4 +24,5 @@ class Services:
     catalogs: Catalogs
     members: MemberCache
     admin_ids: frozenset[int] = field(default_factory=frozenset)
+    commands: tuple[Command, ...] = ()  # what the features declare: /help and the menus
     clock: Callable[[], datetime] = utcnow  # injectable: tests pin "now"

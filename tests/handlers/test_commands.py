@@ -1,4 +1,4 @@
-"""The command table, the catalogs and the handlers the application registers agree."""
+"""The declared commands, the catalogs and the handlers the application registers agree."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from collections.abc import Iterator
 import pytest
 from telegram.ext import CommandHandler
 
-from bot.app import CrmApplication, build_application, services_of
+from bot.app import FEATURES, CrmApplication, build_application, services_of
 from bot.config import Config, DatabaseConfig
-from handlers.commands import COMMANDS, Command, commands_for
+from handlers.commands import commands_for
+from handlers.feature import Command, all_commands
 from handlers.i18n import LANGUAGES, Catalogs
 from storage.models import Role
+
+COMMANDS = all_commands(FEATURES)
 
 
 @pytest.fixture
@@ -46,6 +49,6 @@ def test_build_application_registers_exactly_the_command_table(
 
 
 def test_commands_for_sales_leaves_out_lead_commands() -> None:
-    names = {command.name for command in commands_for(Role.SALES)}
+    names = {command.name for command in commands_for(COMMANDS, Role.SALES)}
     assert {"start", "help", "cancel"} <= names
     assert {"invite", "team"}.isdisjoint(names)
