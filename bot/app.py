@@ -39,6 +39,7 @@ from handlers import (
     deal,
     digest,
     export,
+    flow_engine,
     gate,
     import_review,
     imports,
@@ -60,7 +61,7 @@ from handlers import (
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.errors import on_error
-from handlers.feature import ENGINE, Feature, all_commands
+from handlers.feature import Feature, all_commands
 from handlers.flow_engine import FLOW_GROUP, FlowEngine
 from handlers.i18n import Catalogs
 from handlers.services import Services
@@ -79,7 +80,7 @@ POLL_READ_SLACK_S = 10  # a long poll that has not answered this long after its 
 # What each feature module declares (`handlers.feature`). Their order is the order of the
 # command menu and of /help; nothing else depends on it.
 FEATURES: tuple[Feature, ...] = (
-    ENGINE,
+    flow_engine.FEATURE,
     start.FEATURE,
     customer.FEATURE,
     deal.FEATURE,
@@ -156,7 +157,7 @@ def register(application: CrmApplication, features: tuple[Feature, ...]) -> None
     """Each handler in its group (see the module's docstring). In group 0 the features'
     commands, buttons and messages exclude each other, so only the fallbacks' place matters."""
     engine = FlowEngine([flow for feature in features for flow in feature.flows])
-    flow_answers, _buttons = engine.build_handlers()  # the buttons are ENGINE's route
+    flow_answers, _buttons = engine.build_handlers()  # the buttons: flow_engine.FEATURE
     application.add_handlers(gate.build_handlers(), group=gate.GATE_GROUP)
     application.add_handlers(flow_answers, group=FLOW_GROUP)
     application.add_handlers(

@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers.callback_data import VERSION, CallbackData, FlowButton, pattern_for
+from handlers.callback_data import VERSION, CallbackData, pattern_for
 from handlers.context import CrmContext
 from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
 from storage.models import Role
+
+if TYPE_CHECKING:  # the engine's module declares a feature too
+    from handlers.flow_engine import FlowEngine
 
 Callback = Callable[[Update, CrmContext], Coroutine[Any, Any, None]]
 # A callback itself, or the name of one that the feature's `bind(engine)` builds.
@@ -102,10 +104,3 @@ def actions_of(kind: type[CallbackData]) -> tuple[str, ...]:
     for a kind without actions."""
     found = re.match(r"\(([a-z|]+)\)", kind.pattern.pattern)
     return tuple(found[1].split("|")) if found else ()
-
-
-ENGINE = Feature(
-    name="flows",
-    routes=(Route(FlowButton, "on_button"),),  # its answers are taken in FLOW_GROUP
-    bind=lambda engine: {"on_button": engine.on_button},
-)
