@@ -6,7 +6,7 @@ with `serve`, so what the tests drive is what production runs.
 Handler groups, in the order an update meets them:
   -10  the gate: strangers stop here; members get `context.member` and their language
    -5  answers to the open entry (any non-command message while a draft exists)
-    0  the commands and buttons of each flow, then the fallbacks (first match wins, so
+    0  what each feature declares (FEATURES), then the fallbacks (first match wins, so
        unknown text and stale or forged buttons get one polite answer only if nothing else
        took them)
 """
@@ -155,7 +155,9 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
 
 def register(application: CrmApplication, features: tuple[Feature, ...]) -> None:
     """Each handler in its group (see the module's docstring). In group 0 the features'
-    commands, buttons and messages exclude each other, so only the fallbacks' place matters."""
+    commands and buttons exclude each other (tests/bot/test_features.py) and so do their
+    messages (a contact, a location, a document, a reply to a prompt or to a card): only
+    the fallbacks' place matters."""
     engine = FlowEngine([flow for feature in features for flow in feature.flows])
     flow_answers, _buttons = engine.build_handlers()  # the buttons: flow_engine.FEATURE
     application.add_handlers(gate.build_handlers(), group=gate.GATE_GROUP)

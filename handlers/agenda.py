@@ -2,7 +2,7 @@
 
 The agenda lists the member's due and overdue follow-ups, their customers' birthdays and
 their deals expected to close in the period, in the member's timezone; every customer or
-deal is a button that opens it (routed by `handlers.lookup` and `handlers.deal`). Nudges
+deal is a button that opens it (routed by `handlers.customer_card` and `handlers.deal`). Nudges
 carry buttons to log a note, open the customer and (stay in touch) snooze.
 
     /today | /week --> agenda message, one button per customer or deal

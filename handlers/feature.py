@@ -79,8 +79,8 @@ class Feature:
     bind: Callable[[FlowEngine], Mapping[str, Callback]] | None = None
 
     def handlers(self, engine: FlowEngine) -> list[AnyHandler]:
-        """Commands, then routes, then messages and other updates: each matches what the
-        others do not (a test checks commands and routes are unique), so order is free."""
+        """Commands, routes, messages and other updates: each matches what no other feature's
+        does (tests/bot/test_features.py checks commands and button actions)."""
         bound = self.bind(engine) if self.bind is not None else {}
 
         def resolve(handler: Handler) -> Callback:
