@@ -117,8 +117,8 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         db=db,
         catalogs=Catalogs(),
         members=MemberCache(db.engine),
-        admin_ids=frozenset(config.access.admins),
         commands=all_commands(FEATURES),
+        admin_ids=frozenset(config.access.admins),
     )
     webhook = config.telegram.mode is Mode.WEBHOOK
     inbox = InboxWriter(db, inbox_leases.new_worker_id(), LEASE, in_chat_order=webhook)

@@ -23,6 +23,6 @@ class Services:
     db: Database
     catalogs: Catalogs
     members: MemberCache
+    commands: tuple[Command, ...]  # what the features declare: /help and the menus
     admin_ids: frozenset[int] = field(default_factory=frozenset)
-    commands: tuple[Command, ...] = ()  # what the features declare: /help and the menus
     clock: Callable[[], datetime] = utcnow  # injectable: tests pin "now"
