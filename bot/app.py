@@ -6,7 +6,7 @@ with `serve`, so what the tests drive is what production runs.
 Handler groups, in the order an update meets them:
   -10  the gate: strangers stop here; members get `context.member` and their language
    -5  answers to the open entry (any non-command message while a draft exists)
-    0  the commands and buttons of each flow, then the fallbacks (first match wins, so
+    0  what each feature declares (FEATURES), then the fallbacks (first match wins, so
        unknown text and stale or forged buttons get one polite answer only if nothing else
        took them)
 """
@@ -36,19 +36,24 @@ from handlers import (
     agenda,
     common,
     customer,
+    customer_card,
     deal,
     digest,
     export,
+    flow_engine,
     gate,
+    import_review,
     imports,
     invite,
     lookup,
     note,
-    paging,
+    paged_lists,
     pipeline,
     purchase,
     quick_log,
     records,
+    records_deals,
+    records_notes,
     reminders,
     report,
     settings,
@@ -58,6 +63,7 @@ from handlers import (
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.errors import on_error
+from handlers.feature import Feature, all_commands
 from handlers.flow_engine import FLOW_GROUP, FlowEngine
 from handlers.i18n import Catalogs
 from handlers.services import Services
@@ -73,31 +79,35 @@ CrmApplication = Application[CrmBot, CrmContext, Any, Any, Any, Any]
 
 POLL_TIMEOUT_S = 25
 POLL_READ_SLACK_S = 10  # a long poll that has not answered this long after its timeout is stuck
-# Each exports FLOWS (entry flows for the engine) and build_handlers(engine).
-ENTRY_MODULES = (
-    customer,
-    deal,
-    purchase,
-    note,
-    quick_log,
-    reminders,
-    lookup,
-    records,
-    pipeline,
-    agenda,
-    settings,
-    digest,
-    export,
-    imports,
-    report,
+# What each feature module declares (`handlers.feature`). Their order is the order of the
+# command menu and of /help; nothing else depends on it.
+FEATURES: tuple[Feature, ...] = (
+    flow_engine.FEATURE,
+    start.FEATURE,
+    customer.FEATURE,
+    deal.FEATURE,
+    note.FEATURE,
+    purchase.FEATURE,
+    quick_log.FEATURE,
+    reminders.FEATURE,
+    lookup.FEATURE,
+    customer_card.FEATURE,
+    pipeline.FEATURE,
+    agenda.FEATURE,
+    settings.FEATURE,
+    digest.FEATURE,
+    records.FEATURE,
+    records_deals.FEATURE,
+    records_notes.FEATURE,
+    export.FEATURE,
+    imports.FEATURE,
+    import_review.FEATURE,
+    report.FEATURE,
+    common.FEATURE,
+    invite.FEATURE,
+    team.FEATURE,
+    paged_lists.FEATURE,
 )
-# Lists shown a page at a time: the name in their page buttons -> their page (handlers/paging.py).
-PAGED_LISTS = {
-    "deals": pipeline.deals_page,
-    "rem": reminders.reminders_page,
-    "today": agenda.today_page,
-    "week": agenda.week_page,
-}
 INBOX_RETENTION = timedelta(days=7)
 
 
@@ -110,6 +120,7 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         db=db,
         catalogs=Catalogs(),
         members=MemberCache(db.engine),
+        commands=all_commands(FEATURES),
         admin_ids=frozenset(config.access.admins),
     )
     webhook = config.telegram.mode is Mode.WEBHOOK
@@ -141,25 +152,27 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
 
     processor.replay_with(replay)
     application.bot_data[SERVICES_KEY] = services
-    engine = FlowEngine([flow for module in ENTRY_MODULES for flow in module.FLOWS])
-    flow_answers, flow_buttons = engine.build_handlers()
+    register(application, FEATURES)
+    application.add_error_handler(on_error)
+    return application
+
+
+def register(application: CrmApplication, features: tuple[Feature, ...]) -> None:
+    """Each handler in its group (see the module's docstring). In group 0 the features'
+    commands and buttons exclude each other (tests/bot/test_features.py) and so do their
+    messages (a contact, a location, a document, a reply to a prompt or to a card): only
+    the fallbacks' place matters."""
+    engine = FlowEngine([flow for feature in features for flow in feature.flows])
+    flow_answers, _buttons = engine.build_handlers()  # the buttons: flow_engine.FEATURE
     application.add_handlers(gate.build_handlers(), group=gate.GATE_GROUP)
     application.add_handlers(flow_answers, group=FLOW_GROUP)
     application.add_handlers(
         [
-            *flow_buttons,
-            *(h for module in ENTRY_MODULES for h in module.build_handlers(engine)),
-            *start.build_handlers(),
-            *common.build_handlers(),
-            *invite.build_handlers(),
-            *team.build_handlers(),
-            *paging.build_handlers(PAGED_LISTS),
-            *common.build_fallbacks(),  # last: only what no flow claimed
+            *(handler for feature in features for handler in feature.handlers(engine)),
+            *common.build_fallbacks(),  # last: only what no feature claimed
         ],
         group=0,
     )
-    application.add_error_handler(on_error)
-    return application
 
 
 def watch_errors(
@@ -181,7 +194,10 @@ async def _post_init(application: CrmApplication) -> None:
     await asyncio.to_thread(warm_up_dates)
     try:
         await register_default_menus(
-            application.bot, services.catalogs, services.config.locale.default_language
+            application.bot,
+            services.commands,
+            services.catalogs,
+            services.config.locale.default_language,
         )
     except TelegramError as exc:
         logger.warning("could not register the command menus: %s", exc)

@@ -2,7 +2,7 @@
 
 The agenda lists the member's due and overdue follow-ups, their customers' birthdays and
 their deals expected to close in the period, in the member's timezone; every customer or
-deal is a button that opens it (routed by `handlers.lookup` and `handlers.deal`). Nudges
+deal is a button that opens it (routed by `handlers.customer_card` and `handlers.deal`). Nudges
 carry buttons to log a note, open the customer and (stay in touch) snooze.
 
     /today | /week --> agenda message, one button per customer or deal, 8 lines a page
@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.callback_data import (
     CallbackData,
@@ -27,8 +26,7 @@ from handlers.callback_data import (
     ReminderAction,
 )
 from handlers.context import CrmContext
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import Command, Feature
 from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.paging import nav_row, page_of, show
@@ -38,7 +36,6 @@ from storage.nudges import NudgeInfo
 from storage.reminders import ReminderKind, ReminderView
 from storage.working_hours import age_on, local_moment
 
-FLOWS: tuple[Flow, ...] = ()
 SUMMARY_PREVIEW = 120
 PER_PAGE = 8
 
@@ -189,13 +186,13 @@ async def week_page(update: Update, context: CrmContext, page: int) -> None:
     )
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine  # the agenda asks nothing; its buttons belong to the customer and deal flows
+async def today(update: Update, context: CrmContext) -> None:
+    await today_page(update, context, 0)
 
-    async def today(update: Update, context: CrmContext) -> None:
-        await today_page(update, context, 0)
 
-    async def week(update: Update, context: CrmContext) -> None:
-        await week_page(update, context, 0)
+async def week(update: Update, context: CrmContext) -> None:
+    await week_page(update, context, 0)
 
-    return [CommandHandler("today", today), CommandHandler("week", week)]
+
+# The agenda asks nothing; its buttons belong to the customer and deal flows.
+FEATURE = Feature(name="agenda", commands=(Command("today", today), Command("week", week)))

@@ -1,16 +1,22 @@
-"""Commands every member has: `/help`, `/cancel`, `/lang`, and the last-resort replies."""
+"""Commands every member has: `/help`, `/cancel`, `/lang`, and the last-resort replies.
+
+`/cancel` also cancels a spreadsheet import under review (handlers/imports.py), so that
+the command has one handler whatever is open.
+"""
 
 from __future__ import annotations
 
 from telegram import ReplyKeyboardRemove, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.callback_data import LangChoice, pattern_for
+from handlers.callback_data import LangChoice
 from handlers.commands import commands_for, register_member_menu
 from handlers.context import CrmContext
+from handlers.feature import Command, Feature, Route
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.drafts import delete_draft
+from storage.imports import BatchStatus, cancel_batch, latest_batches
 from storage.members import set_member_language
 from storage.models import Role
 
@@ -21,7 +27,7 @@ async def help_command(update: Update, context: CrmContext) -> None:
     lines = [context.t("help.title"), ""]
     lines += [
         context.t("help.line", command=c.name, description=context.t(c.description_key))
-        for c in commands_for(Role(member.role))
+        for c in commands_for(context.services.commands, Role(member.role))
     ]
     lines += ["", context.t("help.footer")]
     await context.bot.send_message(update.effective_chat.id, "\n".join(lines))
@@ -36,6 +42,23 @@ async def cancel(update: Update, context: CrmContext) -> None:
         context.t("cancel.done" if discarded else "cancel.nothing"),
         reply_markup=ReplyKeyboardRemove(),
     )
+
+
+async def cancel_command(update: Update, context: CrmContext) -> None:
+    """`/cancel` during a review cancels the draft import; otherwise the usual /cancel."""
+    assert update.effective_chat is not None
+    batches = await context.db.read(latest_batches, actor=context.require_member())
+    drafts = [
+        b.id
+        for b in batches
+        if b.status == BatchStatus.DRAFT and b.member_id == context.member_id and b.id
+    ]
+    if not drafts:
+        await cancel(update, context)
+        return
+    for batch_id in drafts:
+        await context.db.run(cancel_batch, actor=context.require_member(), batch_id=batch_id)
+    await context.bot.send_message(update.effective_chat.id, context.t("import.cancelled"))
 
 
 async def choose_language(update: Update, context: CrmContext) -> None:
@@ -62,7 +85,7 @@ async def language_chosen(update: Update, context: CrmContext) -> None:
     context.remember_language(choice.language)
     await answer_query(query)
     await edit_message(query, context.t("lang.set"))
-    await register_member_menu(context.bot, member, context.translator)
+    await register_member_menu(context.bot, context.services.commands, member, context.translator)
 
 
 async def unknown_text(update: Update, context: CrmContext) -> None:
@@ -76,13 +99,15 @@ async def stale_button(update: Update, context: CrmContext) -> None:
     await answer_query(update.callback_query, context.t("common.stale_button"))
 
 
-def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
-    return [
-        CommandHandler("help", help_command),
-        CommandHandler("cancel", cancel),
-        CommandHandler("lang", choose_language),
-        CallbackQueryHandler(language_chosen, pattern=pattern_for(LangChoice)),
-    ]
+FEATURE = Feature(
+    name="common",
+    commands=(
+        Command("help", help_command),
+        Command("cancel", cancel_command),
+        Command("lang", choose_language),
+    ),
+    routes=(Route(LangChoice, language_chosen),),
+)
 
 
 def build_fallbacks() -> list[BaseHandler[Update, CrmContext, None]]:

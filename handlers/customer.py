@@ -12,12 +12,13 @@ import html
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import filters
 
 from handlers import field_parsers as fp
 from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
+from handlers.feature import Callback, Command, Feature, OnMessage, Route
 from handlers.flow import Choice, Field, Flow, SaveWarning
 from handlers.flow_engine import FlowEngine
 from handlers.keyboards import inline_keyboard
@@ -172,10 +173,9 @@ FLOW = Flow(
     open_record=show_customer,
     accepts_photos=True,
 )
-FLOWS = (FLOW,)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def new_customer(update: Update, context: CrmContext) -> None:
         await engine.start(update, context, FLOW_NAME)
 
@@ -211,9 +211,20 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
             values["phones"] = parsed
         await engine.start(update, context, FLOW_NAME, values=values)
 
-    return [
-        CommandHandler("newcustomer", new_customer),
-        # open / remind / edit / history / more belong to the customer card (handlers.lookup)
-        CallbackQueryHandler(customer_button, pattern=r"^v1:cus:(note|deal|purchase):"),
-        MessageHandler(filters.ChatType.PRIVATE & filters.CONTACT, from_contact),
-    ]
+    return {
+        "new_customer": new_customer,
+        "customer_button": customer_button,
+        "from_contact": from_contact,
+    }
+
+
+FEATURE = Feature(
+    name="customer",
+    commands=(Command("newcustomer", "new_customer"),),
+    # open / remind / history / more belong to the card (handlers.customer_card), edit /
+    # delete / restore / merge / reassign to record maintenance (handlers.records)
+    routes=(Route(CustomerAction, "customer_button", ("note", "deal", "purchase")),),
+    messages=(OnMessage(filters.ChatType.PRIVATE & filters.CONTACT, "from_contact"),),
+    flows=(FLOW,),
+    bind=bind,
+)

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import filters
 
 from handlers import field_parsers as fp
-from handlers.callback_data import VERSION, CustomerAction, NoteAction
+from handlers.callback_data import CustomerAction, NoteAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
+from handlers.feature import Callback, Feature, OnMessage, Route
 from handlers.flow import error_text
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import clip, format_money, format_when
@@ -56,9 +57,6 @@ HISTORY_VALUE = 150
 HISTORY_ENTRY = (MAX_TEXT - 300) // HISTORY_PER_PAGE
 NOTE_BUTTONS_PER_ROW = 5
 CARD_ACTIONS = ("open", "remind", "history", "more")
-# The CallbackQueryHandler pattern: handlers/customer.py keeps note|deal|purchase, and
-# handlers/records.py edit|delete|restore|merge|reassign.
-CARD_PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(CARD_ACTIONS)}):"
 
 
 def _label(context: CrmContext, key: str, fallback: str) -> str:
@@ -341,7 +339,7 @@ def _shown(context: CrmContext, value: Any) -> str:
     return str(value)
 
 
-def build_card_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def card_button(update: Update, context: CrmContext) -> None:
         action = await button_data(update, context, CustomerAction)
         if action is None:
@@ -398,13 +396,7 @@ def build_card_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmConte
             return
         await message.reply_text(context.t("lookup.note_saved"))
 
-    return [
-        CallbackQueryHandler(card_button, pattern=CARD_PATTERN),
-        MessageHandler(
-            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & CardReply(),
-            reply_to_card,
-        ),
-    ]
+    return {"card_button": card_button, "reply_to_card": reply_to_card}
 
 
 class CardReply(filters.MessageFilter):
@@ -417,6 +409,20 @@ class CardReply(filters.MessageFilter):
         if replied.from_user.id != message.get_bot().id:
             return False
         return CARD_ID.search(replied.text.split("\n")[0]) is not None
+
+
+# handlers/customer.py routes note|deal|purchase, handlers/records.py the changes.
+FEATURE = Feature(
+    name="customer_card",
+    routes=(Route(CustomerAction, "card_button", CARD_ACTIONS),),
+    messages=(
+        OnMessage(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & CardReply(),
+            "reply_to_card",
+        ),
+    ),
+    bind=bind,
+)
 
 
 def short_card(context: CrmContext, customer: Customer, phones: list[str]) -> str:

@@ -19,13 +19,13 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import field_parsers as fp
 from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
+from handlers.feature import Callback, Command, Feature, Route
 from handlers.flow import Choice, Env, Field, Flow, label_of
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_date, format_money
@@ -168,10 +168,9 @@ FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
 REASON_FLOW = Flow(
     name=REASON_FLOW_NAME, fields=REASON_FIELDS, save=_save_reason, after_save=_after_save
 )
-FLOWS = (FLOW, REASON_FLOW)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def new_deal(update: Update, context: CrmContext) -> None:
         await engine.start(update, context, FLOW_NAME)
 
@@ -237,8 +236,14 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         }
         await engine.start(update, context, PURCHASE_FLOW_NAME, values=values)
 
-    return [
-        CommandHandler("newdeal", new_deal),
-        # edit / delete / restore belong to record maintenance (handlers.records)
-        CallbackQueryHandler(deal_button, pattern=r"^v1:deal:(open|stage|purchase):"),
-    ]
+    return {"new_deal": new_deal, "deal_button": deal_button}
+
+
+FEATURE = Feature(
+    name="deal",
+    commands=(Command("newdeal", "new_deal"),),
+    # edit / delete / restore belong to record maintenance (handlers.records_deals)
+    routes=(Route(DealAction, "deal_button", ("open", "stage", "purchase")),),
+    flows=(FLOW, REASON_FLOW),
+    bind=bind,
+)

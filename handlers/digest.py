@@ -18,12 +18,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler
+from telegram.ext import ChatMemberHandler
 
-from handlers.commands import LEADS
 from handlers.context import CrmContext
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import LEADS, Command, Feature
 from handlers.formatting import format_money, format_when
 from handlers.i18n import Html, Translator
 from handlers.text_limits import split_blocks
@@ -35,7 +33,6 @@ from storage.parsing import Money
 
 logger = logging.getLogger(__name__)
 
-FLOWS: tuple[Flow, ...] = ()
 GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
 GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
 
@@ -185,9 +182,8 @@ async def notify_deal_closed(context: CrmContext, deal_id: int) -> None:
         kick()
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine  # no multi-step flow here
-    return [
-        CommandHandler("feed", feed_command),
-        ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
-    ]
+FEATURE = Feature(
+    name="digest",
+    commands=(Command("feed", feed_command, LEADS),),
+    others=(ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),),
+)

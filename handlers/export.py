@@ -17,20 +17,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.context import CrmContext
 from handlers.export_files import FORMATS, render
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import Command, Feature
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.export import EXPORTERS
 from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)
-
-FLOWS: tuple[Flow, ...] = ()
 
 
 def parse_request(args: Sequence[str]) -> tuple[str, str] | None:
@@ -96,6 +92,4 @@ async def export(update: Update, context: CrmContext) -> None:
     )
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine  # a single command: no conversation to run
-    return [CommandHandler("export", export)]
+FEATURE = Feature(name="export", commands=(Command("export", export),))

@@ -20,6 +20,7 @@ from telegram.ext import filters as tg_filters
 
 from handlers.callback_data import FlowButton, pattern_for
 from handlers.context import CrmContext
+from handlers.feature import Feature, Route
 from handlers.flow import (
     CONFIRM,
     EDIT,
@@ -502,3 +503,10 @@ async def _answer_late(update: Update, context: CrmContext) -> None:
 def _chat_id(update: Update) -> int:
     assert update.effective_chat is not None
     return update.effective_chat.id
+
+
+FEATURE = Feature(
+    name="flows",
+    routes=(Route(FlowButton, "on_button"),),  # its answers are taken in FLOW_GROUP
+    bind=lambda engine: {"on_button": engine.on_button},
+)

@@ -18,11 +18,11 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from handlers import import_undo
-from handlers.callback_data import ImportAction, pattern_for
+from handlers.callback_data import ImportAction
 from handlers.context import CrmContext
+from handlers.feature import Feature, Route
 from handlers.import_views import (
     MODES,
     column_view,
@@ -150,5 +150,4 @@ async def _not_ready(context: CrmContext, batch_id: int, code: str) -> View | No
     return _next_view(context, found)
 
 
-def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
-    return [CallbackQueryHandler(on_button, pattern=pattern_for(ImportAction))]
+FEATURE = Feature(name="import_review", routes=(Route(ImportAction, on_button),))

@@ -10,7 +10,7 @@ confirmation (`handlers.import_undo`).
 
     document --unreadable / too big--> what is accepted
     document --> review message (see handlers.import_review)
-    /cancel during the review --> the draft batch is cancelled
+    /cancel during the review --> the draft batch is cancelled (handlers/common.py)
 """
 
 from __future__ import annotations
@@ -20,26 +20,21 @@ import logging
 from pathlib import PurePath
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import filters
 
-from handlers import common, import_review, import_undo
+from handlers import import_review, import_undo
 from handlers.context import CrmContext
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import Command, Feature, OnMessage
 from handlers.import_views import number, target_label
 from storage.import_mapping import TARGETS
 from storage.imports import (
-    BatchStatus,
     UnreadableFile,
-    cancel_batch,
     create_batch,
-    latest_batches,
     read_sheet,
 )
 
 logger = logging.getLogger(__name__)
 
-FLOWS: tuple[Flow, ...] = ()
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
 MB = 1024 * 1024
 
@@ -104,28 +99,9 @@ async def on_document(update: Update, context: CrmContext) -> None:
     await context.bot.send_message(chat_id, text, reply_markup=keyboard)
 
 
-async def cancel(update: Update, context: CrmContext) -> None:
-    """`/cancel` during a review cancels the draft import; otherwise the usual /cancel."""
-    assert update.effective_chat is not None
-    batches = await context.db.read(latest_batches, actor=context.require_member())
-    drafts = [
-        b.id
-        for b in batches
-        if b.status == BatchStatus.DRAFT and b.member_id == context.member_id and b.id
-    ]
-    if not drafts:
-        await common.cancel(update, context)
-        return
-    for batch_id in drafts:
-        await context.db.run(cancel_batch, actor=context.require_member(), batch_id=batch_id)
-    await context.bot.send_message(update.effective_chat.id, context.t("import.cancelled"))
-
-
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine  # no entry flow: the review's state lives in the batch row
-    return [
-        CommandHandler("import", import_command),
-        CommandHandler("cancel", cancel),  # before common's /cancel (same group, earlier)
-        MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, on_document),
-        *import_review.build_handlers(),
-    ]
+# No entry flow: the review's state lives in the batch row.
+FEATURE = Feature(
+    name="import",
+    commands=(Command("import", import_command),),
+    messages=(OnMessage(filters.ChatType.PRIVATE & filters.Document.ALL, on_document),),
+)

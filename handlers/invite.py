@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from handlers.callback_data import InviteRole, pattern_for
+from handlers.callback_data import InviteRole
 from handlers.context import CrmContext
+from handlers.feature import LEADS, Command, Feature, Route
 from handlers.formatting import format_when
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
@@ -92,8 +92,8 @@ def _not_allowed(context: CrmContext, allowed: list[Role]) -> str:
     return context.t("invite.not_allowed", roles=roles)
 
 
-def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
-    return [
-        CommandHandler("invite", invite),
-        CallbackQueryHandler(role_chosen, pattern=pattern_for(InviteRole)),
-    ]
+FEATURE = Feature(
+    name="invite",
+    commands=(Command("invite", invite, LEADS),),
+    routes=(Route(InviteRole, role_chosen),),
+)

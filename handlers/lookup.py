@@ -23,21 +23,13 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    InlineQueryHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import InlineQueryHandler, filters
 
-from handlers.callback_data import CustomerAction, SearchPage, pattern_for
+from handlers.callback_data import CustomerAction, SearchPage
 from handlers.context import CrmContext
-from handlers.customer_card import build_card_handlers, send_card, short_card
+from handlers.customer_card import send_card, short_card
 from handlers.customer_pick import label as customer_label
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import Command, Feature, OnMessage, Route
 from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
@@ -49,7 +41,6 @@ from storage.search import get_saved_search, new_search_id, save_search
 
 logger = logging.getLogger(__name__)
 
-FLOWS: tuple[Flow, ...] = ()
 PAGE_SIZE = 8
 INLINE_RESULTS = 20
 # The /find prompt starts with this in every language, so a reply to it is recognised
@@ -196,15 +187,15 @@ class PromptReply(filters.MessageFilter):
         )
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    return [
-        CommandHandler("find", find),
-        CommandHandler("customer", open_customer),
-        CallbackQueryHandler(page, pattern=pattern_for(SearchPage)),
-        MessageHandler(
+FEATURE = Feature(
+    name="lookup",
+    commands=(Command("find", find), Command("customer", open_customer)),
+    routes=(Route(SearchPage, page),),
+    messages=(
+        OnMessage(
             filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & PromptReply(),
             answer_prompt,
         ),
-        *build_card_handlers(engine),
-        InlineQueryHandler(inline),
-    ]
+    ),
+    others=(InlineQueryHandler(inline),),
+)

@@ -17,11 +17,12 @@ import dataclasses
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import filters
 
 from handlers import customer_pick
 from handlers import field_parsers as fp
 from handlers.context import CrmContext
+from handlers.feature import Callback, Command, Feature, OnMessage
 from handlers.flow import Choice, Env, Field, Flow, Option
 from handlers.flow_engine import FlowEngine
 from handlers.i18n import Html
@@ -180,10 +181,9 @@ async def _after_save(context: CrmContext, chat_id: int, saved: NoteSaved) -> No
 
 
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save, accepts_photos=True)
-FLOWS = (FLOW,)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def new_note(update: Update, context: CrmContext) -> None:
         await engine.start(update, context, FLOW_NAME)
 
@@ -195,7 +195,13 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         values = {"kind": "visit", "latitude": location.latitude, "longitude": location.longitude}
         await engine.start(update, context, FLOW_NAME, values=values)
 
-    return [
-        CommandHandler("note", new_note),
-        MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, from_location),
-    ]
+    return {"new_note": new_note, "from_location": from_location}
+
+
+FEATURE = Feature(
+    name="note",
+    commands=(Command("note", "new_note"),),
+    messages=(OnMessage(filters.ChatType.PRIVATE & filters.LOCATION, "from_location"),),
+    flows=(FLOW,),
+    bind=bind,
+)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from handlers.callback_data import CallbackData, ListPage, pattern_for
+from handlers.callback_data import CallbackData, ListPage
 from handlers.context import CrmContext
+from handlers.feature import Route
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,8 @@ async def show(update: Update, context: CrmContext, view: View) -> None:
     await context.bot.send_message(update.effective_chat.id, view[0], reply_markup=view[1])
 
 
-def build_handlers(lists: Mapping[str, ShowPage]) -> list[BaseHandler[Update, CrmContext, None]]:
-    """One route for every paged list; `lists` names each list's page function."""
+def page_route(lists: Mapping[str, ShowPage]) -> Route:
+    """The page buttons of every paged list; `lists` names each list's page function."""
 
     async def on_page(update: Update, context: CrmContext) -> None:
         data = await button_data(update, context, ListPage)
@@ -94,4 +94,4 @@ def build_handlers(lists: Mapping[str, ShowPage]) -> list[BaseHandler[Update, Cr
         await answer_query(query)
         await show_page(update, context, data.page)
 
-    return [CallbackQueryHandler(on_page, pattern=pattern_for(ListPage))]
+    return Route(ListPage, on_page)

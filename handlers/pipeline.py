@@ -16,13 +16,11 @@ from decimal import Decimal
 from functools import partial
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.callback_data import DealAction, ListPage
 from handlers.context import CrmContext
 from handlers.deal import stage_label
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import LEADS, Command, Feature
 from handlers.formatting import format_money
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import nav_row, page_of, show
@@ -32,7 +30,6 @@ from storage.models import Role
 from storage.parsing import Money
 from storage.pipeline import count_pipeline, list_my_deals_by_stage
 
-FLOWS: tuple[Flow, ...] = ()
 DEALS_PER_PAGE = 10
 
 
@@ -116,6 +113,7 @@ async def pipeline(update: Update, context: CrmContext) -> None:
         await context.bot.send_message(update.effective_chat.id, message)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine
-    return [CommandHandler("deals", deals), CommandHandler("pipeline", pipeline)]
+FEATURE = Feature(
+    name="pipeline",
+    commands=(Command("deals", deals), Command("pipeline", pipeline, LEADS)),
+)

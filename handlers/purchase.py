@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import field_parsers as fp
 from handlers.context import CrmContext
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
+from handlers.feature import Callback, Command, Feature
 from handlers.flow import Choice, Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_money
@@ -92,11 +92,15 @@ async def _after_save(context: CrmContext, chat_id: int, purchase: Purchase) -> 
 
 
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
-FLOWS = (FLOW,)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def new_purchase(update: Update, context: CrmContext) -> None:
         await engine.start(update, context, FLOW_NAME)
 
-    return [CommandHandler("purchase", new_purchase)]
+    return {"new_purchase": new_purchase}
+
+
+FEATURE = Feature(
+    name="purchase", commands=(Command("purchase", "new_purchase"),), flows=(FLOW,), bind=bind
+)

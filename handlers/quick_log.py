@@ -20,11 +20,11 @@ import dataclasses
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import customer_pick
 from handlers import field_parsers as fp
 from handlers.context import CrmContext
+from handlers.feature import Callback, Command, Feature
 from handlers.flow import Choice, Env, Field, Flow, env_of
 from handlers.flow_engine import FlowEngine
 from handlers.note import (
@@ -204,10 +204,9 @@ async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> Non
 
 
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
-FLOWS = (FLOW,)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def quick_log(update: Update, context: CrmContext) -> None:
         message = update.effective_message
         assert message is not None
@@ -222,4 +221,9 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         values = await prefill(context, found, env)
         await engine.start(update, context, FLOW_NAME, values=values)
 
-    return [CommandHandler("log", quick_log)]
+    return {"quick_log": quick_log}
+
+
+FEATURE = Feature(
+    name="quick_log", commands=(Command("log", "quick_log"),), flows=(FLOW,), bind=bind
+)

@@ -11,8 +11,8 @@
                           both owners are told when they differ
     card --Reassign--> pick a member of the team --> new owner; both salespeople are told
 
-Deals and notes are changed the same way in records_deals.py and records_notes.py; their edit
-flows and buttons are wired here, so the application sees one records module.
+Deals and notes are changed the same way in records_deals.py and records_notes.py, each its
+own feature; `/restore` lists all three kinds.
 Every id in a button is untrusted: it goes through storage with the actor, and a missing,
 deleted or foreign customer, or a role that may not do this, gets the same "not found".
 """
@@ -24,15 +24,15 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import records_deals, records_notes
-from handlers.callback_data import VERSION, CustomerAction
+from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer import FIELDS, duplicate_warning, show_customer
 from handlers.customer_card import send_card
 from handlers.customer_pick import customer_field, picked_id, search
 from handlers.customer_pick import label as customer_label
+from handlers.feature import Callback, Command, Feature, Route
 from handlers.flow import Field, Flow, SaveWarning
 from handlers.flow_engine import FlowEngine
 from handlers.keyboards import Row, inline_keyboard
@@ -68,7 +68,6 @@ EDIT_FLOW = "edit_customer"
 MERGE_FLOW = "merge_customer"
 CUSTOMER_KEY = "_customer"  # the edit flow's hidden key for its customer (see records_deals)
 ACTIONS = ("edit", "delete", "restore", "merge", "reassign")
-PATTERN = rf"^{VERSION}:{CustomerAction.kind}:({'|'.join(ACTIONS)}):"
 
 
 # The entry flow's fields, each asked only when it is the one being edited.
@@ -188,8 +187,6 @@ FLOWS: tuple[Flow, ...] = (
         save=_save_merge,
         after_save=_after_merge,
     ),
-    *records_deals.FLOWS,
-    *records_notes.FLOWS,
 )
 
 
@@ -398,7 +395,7 @@ async def _tell(context: CrmContext, member: Member, key: str, **params: object)
         logger.info("could not tell member %s: bot blocked", member.id)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def record_button(update: Update, context: CrmContext) -> None:
         action = await button_data(update, context, CustomerAction)
         if action is None:
@@ -414,9 +411,13 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         else:
             await _reassign(update, context, action)
 
-    return [
-        CommandHandler("restore", restore_command),
-        CallbackQueryHandler(record_button, pattern=PATTERN),
-        *records_deals.build_handlers(engine),
-        *records_notes.build_handlers(engine),
-    ]
+    return {"record_button": record_button}
+
+
+FEATURE = Feature(
+    name="records",
+    commands=(Command("restore", restore_command, frozenset({Role.ADMIN})),),
+    routes=(Route(CustomerAction, "record_button", ACTIONS),),
+    flows=FLOWS,
+    bind=bind,
+)

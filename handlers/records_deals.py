@@ -20,13 +20,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from handlers import field_parsers as fp
-from handlers.callback_data import VERSION, DealAction
+from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.deal import FIELDS as DEAL_FIELDS
 from handlers.deal import show_deal
+from handlers.feature import Callback, Feature, Route
 from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.keyboards import Row, inline_keyboard
@@ -47,7 +47,6 @@ RECORD_KEY = "_record"
 ORIGINAL_KEY = "_was"  # and the field's value when the edit began
 CONFIRMED = "1"
 ACTIONS = ("edit", "delete", "restore")
-PATTERN = rf"^{VERSION}:{DealAction.kind}:({'|'.join(ACTIONS)}):"
 # Entry-flow field -> deal column, for the fields that map one to one.
 COLUMNS = {
     "title": "title",
@@ -272,7 +271,7 @@ async def restore_rows(context: CrmContext, member: Member) -> list[Row]:
     return [[(f"♻️ {d.title} #{d.id}", DealAction("restore", d.id or 0))] for d in deleted]
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def deal_button(update: Update, context: CrmContext) -> None:
         action = await button_data(update, context, DealAction)
         if action is None:
@@ -284,4 +283,12 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         else:
             await _restore(update, context, action)
 
-    return [CallbackQueryHandler(deal_button, pattern=PATTERN)]
+    return {"deal_button": deal_button}
+
+
+FEATURE = Feature(
+    name="records_deals",
+    routes=(Route(DealAction, "deal_button", ACTIONS),),
+    flows=FLOWS,
+    bind=bind,
+)

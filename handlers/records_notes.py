@@ -19,11 +19,11 @@ from dataclasses import replace
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from handlers import field_parsers as fp
-from handlers.callback_data import NoteAction, pattern_for
+from handlers.callback_data import NoteAction
 from handlers.context import CrmContext
+from handlers.feature import Callback, Feature, Route
 from handlers.flow import Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_when
@@ -245,7 +245,7 @@ async def restore_rows(context: CrmContext, member: Member) -> list[Row]:
     ]
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def note_button(update: Update, context: CrmContext) -> None:
         action = await button_data(update, context, NoteAction)
         if action is None:
@@ -259,4 +259,9 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         else:
             await _open(update, context, action)
 
-    return [CallbackQueryHandler(note_button, pattern=pattern_for(NoteAction))]
+    return {"note_button": note_button}
+
+
+FEATURE = Feature(
+    name="records_notes", routes=(Route(NoteAction, "note_button"),), flows=FLOWS, bind=bind
+)

@@ -28,14 +28,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import field_parsers as fp
-from handlers.callback_data import ListPage, ReminderAction, pattern_for
+from handlers.callback_data import ListPage, ReminderAction
 from handlers.context import CrmContext
 from handlers.customer import show_customer
 from handlers.customer_pick import customer_field
 from handlers.customer_pick import label as customer_label
+from handlers.feature import Callback, Command, Feature, Route
 from handlers.flow import Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.formatting import format_when
@@ -273,7 +273,7 @@ async def _read_sentence(context: CrmContext, sentence: str) -> dict[str, Any]:
 # --- handlers ---------------------------------------------------------------------------------
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def remind(update: Update, context: CrmContext) -> None:
         assert update.message is not None
         sentence = clean_text(update.message.text or "").partition(" ")[2].strip()
@@ -328,8 +328,13 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
         else:
             await show_customer(context, chat_id, str(customer_id))
 
-    return [
-        CommandHandler("remind", remind),
-        CommandHandler("reminders", list_reminders),
-        CallbackQueryHandler(on_button, pattern=pattern_for(ReminderAction)),
-    ]
+    return {"remind": remind, "list_reminders": list_reminders, "on_button": on_button}
+
+
+FEATURE = Feature(
+    name="reminders",
+    commands=(Command("remind", "remind"), Command("reminders", "list_reminders")),
+    routes=(Route(ReminderAction, "on_button"),),
+    flows=FLOWS,
+    bind=bind,
+)

@@ -21,11 +21,9 @@ from collections.abc import Sequence
 
 from babel.dates import get_day_names
 from telegram import Bot, InputMediaPhoto, Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.context import CrmContext
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.feature import Command, Feature
 from handlers.formatting import format_date, format_money
 from handlers.i18n import Html, Translator
 from handlers.report_charts import Chart, render_charts
@@ -41,7 +39,6 @@ from storage.subscriptions import (
 
 logger = logging.getLogger(__name__)
 
-FLOWS: tuple[Flow, ...] = ()
 _BABEL_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -169,6 +166,7 @@ def _subscribed_text(context: CrmContext) -> str:
     return context.t("subscribe.done", day=day, time=clock)
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
-    del engine  # two single commands: no conversation to run
-    return [CommandHandler("report", report), CommandHandler("subscribe", subscribe)]
+FEATURE = Feature(
+    name="report",
+    commands=(Command("report", report), Command("subscribe", subscribe)),
+)

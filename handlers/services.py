@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from handlers.configuration import Configuration
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.member_cache import MemberCache
 from storage.models import utcnow
+
+if TYPE_CHECKING:  # handlers.feature reaches this module through the context
+    from handlers.feature import Command
 
 # launch(batch_id, progress message id, language): run a queued import in the background,
 # reporting in the language the member is using now.
@@ -32,6 +36,7 @@ class Services:
     db: Database
     catalogs: Catalogs
     members: MemberCache
+    commands: tuple[Command, ...]  # what the features declare: /help and the menus
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     clock: Callable[[], datetime] = utcnow  # injectable: tests pin "now"
     jobs: Jobs = field(default_factory=Jobs)

@@ -19,12 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from handlers.callback_data import CallbackData, SettingsAction, pattern_for
+from handlers.callback_data import CallbackData, SettingsAction
 from handlers.common import choose_language
 from handlers.configuration import Configuration
 from handlers.context import CrmContext
+from handlers.feature import Callback, Command, Feature, Route
 from handlers.flow import Env, Field, Flow
 from handlers.flow_engine import FlowEngine
 from handlers.keyboards import inline_keyboard
@@ -168,7 +168,7 @@ FLOWS = (
 # --- handlers ---------------------------------------------------------------------------------
 
 
-def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, None]]:
+def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def settings(update: Update, context: CrmContext) -> None:
         assert update.effective_chat is not None
         text, markup = _menu(context, context.require_member())
@@ -211,7 +211,13 @@ def build_handlers(engine: FlowEngine) -> list[BaseHandler[Update, CrmContext, N
             text, markup = _menu(context, member)
             await edit_message(query, f"{text}\n\n{context.t('settings.saved')}", markup)
 
-    return [
-        CommandHandler("settings", settings),
-        CallbackQueryHandler(on_button, pattern=pattern_for(SettingsAction)),
-    ]
+    return {"settings": settings, "on_button": on_button}
+
+
+FEATURE = Feature(
+    name="settings",
+    commands=(Command("settings", "settings"),),
+    routes=(Route(SettingsAction, "on_button"),),
+    flows=FLOWS,
+    bind=bind,
+)

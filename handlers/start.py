@@ -7,10 +7,10 @@ the code is redeemed atomically and the new member is greeted in their language.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.commands import register_member_menu
 from handlers.context import CrmContext
+from handlers.feature import Command, Feature
 from handlers.gate import profile_of, refuse_stranger
 from storage.invites import InviteProblem, redeem_invite
 from storage.models import Member
@@ -53,12 +53,11 @@ async def _greet(update: Update, context: CrmContext, member: Member) -> None:
     """Set the member's command menu first, so it is there when they read the greeting."""
     assert update.effective_chat is not None
     assert context.translator is not None
-    await register_member_menu(context.bot, member, context.translator)
+    await register_member_menu(context.bot, context.services.commands, member, context.translator)
     await context.bot.send_message(
         update.effective_chat.id,
         context.t(f"start.welcome.{member.role}", name=member.display_name),
     )
 
 
-def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
-    return [CommandHandler("start", start)]
+FEATURE = Feature(name="start", commands=(Command("start", start),))

@@ -7,11 +7,11 @@ exactly like an id a user types, and "missing" and "not yours" answer alike.
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from handlers.callback_data import TeamAction, pattern_for
+from handlers.callback_data import TeamAction
 from handlers.commands import register_member_menu
 from handlers.context import CrmContext
+from handlers.feature import LEADS, Command, Feature, Route
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotAllowed, NotFound, may_administer_members, require_member
@@ -166,11 +166,12 @@ async def _apply(context: CrmContext, action: TeamAction) -> None:
         **changes,  # type: ignore[arg-type]
     )
     language = member.language or context.services.config.locale.default_language
-    await register_member_menu(context.bot, member, context.services.catalogs.translator(language))
+    translator = context.services.catalogs.translator(language)
+    await register_member_menu(context.bot, context.services.commands, member, translator)
 
 
-def build_handlers() -> list[BaseHandler[Update, CrmContext, None]]:
-    return [
-        CommandHandler("team", team),
-        CallbackQueryHandler(team_button, pattern=pattern_for(TeamAction)),
-    ]
+FEATURE = Feature(
+    name="team",
+    commands=(Command("team", team, LEADS),),
+    routes=(Route(TeamAction, team_button),),
+)
