@@ -113,7 +113,10 @@ def test_run_all_gathers_figures_into_a_results_table(tmp_path: Path):
         check=False,
         env=env,
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # Exit 1 is a missed target (a loaded machine is slower); what counts here is that the
+    # script ran through and wrote its table. Targets are read from the bench's output.
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
     table = results.read_text()
     assert "| figure | value | target | result |" in table
     assert "| search sqlite 2,000 admin name p95 |" in table
