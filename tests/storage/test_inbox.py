@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session
 
 from storage.db import Database
 from storage.inbox import (
@@ -288,3 +292,34 @@ def test_an_update_recorded_as_handled_is_done_and_never_replayed(db: Database) 
     )
     assert stale(db, "b", now=NOW + LEASE * 3) == []
     assert not claim(db, 301, "b", now=NOW + LEASE * 3), "a re-delivery is a repeat"
+
+
+def test_claim_update_of_a_new_update_leaves_other_pending_updates_alone(db: Database) -> None:
+    """Only the update asked for is leased: an earlier free one of the same chat stays free
+    for the replay, and the new one is stored."""
+    db.run_sync(record_received, updates=[Received(80, payload(80), chat_id=5)])
+    assert claim(db, 81, "a") is True
+    earlier, new = row(db, 80), row(db, 81)
+    assert earlier is not None
+    assert new is not None
+    assert (earlier.claimed_by, earlier.claimed_until) == (None, None)
+    assert (new.claimed_by, new.status) == ("a", InboxStatus.PENDING)
+
+
+def test_claim_update_refuses_an_update_another_instance_inserted_meanwhile(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between this instance's look-up and its insert another one stored the update: the
+    insert's conflict means that instance handles it, not both."""
+    db.run_sync(record_received, updates=[(82, payload(82))], handled=True)
+    real_get = Session.get
+
+    def not_there_yet(self: Session, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        return None if entity is InboxUpdate else real_get(self, entity, ident, **kwargs)
+
+    monkeypatch.setattr(Session, "get", not_there_yet)
+    assert claim(db, 82, "a") is False
+    monkeypatch.undo()
+    stored = row(db, 82)
+    assert stored is not None
+    assert (stored.status, stored.claimed_by) == (InboxStatus.DONE, None)

@@ -208,3 +208,14 @@ def test_workers_in_threads_never_claim_the_same_reminder(db: Database) -> None:
     assert errors == []
     assert len(everything) == len(set(everything)) == len(ids)
     assert set(everything) == ids
+
+
+def test_claim_due_takes_the_older_of_two_reminders_due_at_the_same_time(db: Database) -> None:
+    """Equal due times are taken in id order, so a limit never starves the older one; the
+    newer is stored first, so a table read in storage order would give it first."""
+    with db.session() as session:
+        member = make_member(session)
+        newer = due(session, member, at=NOW - timedelta(minutes=1), id=900_002)
+        older = due(session, member, at=NOW - timedelta(minutes=1), id=900_001)
+    assert claim(db, "a", limit=1) == [older]
+    assert claim(db, "b", limit=1) == [newer]
