@@ -323,3 +323,28 @@ def test_claim_update_refuses_an_update_another_instance_inserted_meanwhile(
     stored = row(db, 82)
     assert stored is not None
     assert (stored.status, stored.claimed_by) == (InboxStatus.DONE, None)
+
+
+def test_claim_update_takes_an_update_whose_lease_ends_this_instant(db: Database) -> None:
+    """A lease runs until `claimed_until`, not past it: the same boundary as `claim_stale`."""
+    assert claim(db, 83, "a") is True
+    assert claim(db, 83, "b", now=NOW + LEASE) is True
+
+
+def test_claim_update_stores_the_chat_of_a_new_update(db: Database) -> None:
+    """The chat is what keeps a member's later messages queued behind this one."""
+    assert db.run_sync(
+        claim_update,
+        update_id=84,
+        payload=payload(84),
+        chat_id=5,
+        worker="a",
+        lease=LEASE,
+        now=NOW,
+    )
+    stored = row(db, 84)
+    assert stored is not None
+    assert stored.chat_id == 5
+    assert (
+        db.read_sync(lambda session: earliest_pending(session, chat_id=5, update_id=85)) == stored
+    )
