@@ -348,3 +348,17 @@ def test_claim_update_stores_the_chat_of_a_new_update(db: Database) -> None:
     assert (
         db.read_sync(lambda session: earliest_pending(session, chat_id=5, update_id=85)) == stored
     )
+
+
+def test_release_leases_ends_the_workers_hold_on_pending_updates_only(db: Database) -> None:
+    """Released updates are no longer the worker's (a later renewal does not take them back);
+    updates it recorded as handled keep their record and are not counted."""
+    db.run_sync(record_received, updates=[(85, payload(85))], worker="a", handled=True)
+    assert claim(db, 86, "a") is True
+    assert db.run_sync(release_leases, worker="a") == 1
+    assert db.run_sync(renew_leases, worker="a", lease=LEASE, now=NOW) == 0
+    released, handled = row(db, 86), row(db, 85)
+    assert released is not None
+    assert handled is not None
+    assert (released.claimed_by, released.claimed_until) == (None, None)
+    assert (handled.status, handled.claimed_by) == (InboxStatus.DONE, "a")
