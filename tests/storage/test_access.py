@@ -17,6 +17,7 @@ from storage.access import (
     require_deal,
     require_interaction,
     require_member,
+    visible_customers,
 )
 from storage.db import Database
 from storage.models import Customer, Deal, Interaction, Member, Role, utcnow
@@ -328,3 +329,15 @@ def test_owner_for_gives_sales_their_own_records_and_others_the_customers_owner(
         assert owner_for(team.sales_b, customer) == team.sales_b.id
         assert owner_for(team.manager_a, customer) == team.sales_a.id
         assert owner_for(team.admin, customer) == team.sales_a.id
+
+
+def test_visible_customers_gives_those_asked_for_that_are_alive_and_in_scope(db: Database) -> None:
+    with db.session() as session:
+        team = make_team(session)
+        asked, not_asked = (make_customer(session, owner=team.sales_a) for _ in range(2))
+        deleted = make_customer(session, owner=team.sales_a, deleted=True)
+        others = make_customer(session, owner=team.sales_b)
+        found = visible_customers(
+            session, actor=team.manager_a, customer_ids=[pk(asked), pk(deleted), pk(others), None]
+        )
+    assert list(found) == [asked.id]

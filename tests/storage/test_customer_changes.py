@@ -249,8 +249,45 @@ def test_reassign_moves_pending_reminders_only(db: Database) -> None:
         people.sales.id,
         people.manager.id,
     )
-    assert entry.action == "reassign"
+    assert (result.old_owner.id, result.new_owner.id) == (people.sales.id, people.teammate.id)
+    assert (entry.action, entry.actor_id) == ("reassign", people.manager.id)
     assert entry.changes == {"owner": [people.sales.display_name, people.teammate.display_name]}
+
+
+def test_reassign_hands_over_the_old_owners_reminders_though_they_still_see_the_customer(
+    db: Database,
+) -> None:
+    """A manager's customer given to their salesperson: the manager still sees it, but the
+    follow-up is now the salesperson's."""
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.manager)
+        reminder = Reminder(member_id=pk(people.manager), customer_id=customer_id, kind="k",
+                            due_at=utcnow() + timedelta(days=1))  # fmt: skip
+        session.add(reminder)
+        session.flush()
+        result = reassign_customer(
+            session, actor=people.admin, customer_id=customer_id, new_owner_id=pk(people.sales)
+        )
+        session.refresh(reminder)
+    assert result.reminders_moved == 1
+    assert reminder.member_id == people.sales.id
+
+
+@pytest.mark.parametrize("target", ["inactive", "current_owner"])
+def test_reassign_to_an_inactive_member_or_the_current_owner_is_not_found(
+    db: Database, target: str
+) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        new_owner = people.sales
+        if target == "inactive":
+            new_owner = make_member(session, manager=people.manager, active=False)
+        with pytest.raises(NotFound):
+            reassign_customer(
+                session, actor=people.manager, customer_id=customer_id, new_owner_id=pk(new_owner)
+            )
 
 
 def test_reassign_outside_scope_or_by_sales_is_not_found(db: Database) -> None:

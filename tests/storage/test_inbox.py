@@ -362,3 +362,9 @@ def test_release_leases_ends_the_workers_hold_on_pending_updates_only(db: Databa
     assert handled is not None
     assert (released.claimed_by, released.claimed_until) == (None, None)
     assert (handled.status, handled.claimed_by) == (InboxStatus.DONE, "a")
+
+
+def test_claim_stale_takes_at_most_500_updates_unless_told(db: Database) -> None:
+    """One replay pass stays one short transaction however large the backlog."""
+    db.run_sync(record_received, updates=[(i, payload(i)) for i in range(1, 502)])
+    assert len(db.run_sync(claim_stale, worker="a", lease=LEASE, now=NOW)) == 500
