@@ -368,3 +368,27 @@ def test_claim_stale_takes_at_most_500_updates_unless_told(db: Database) -> None
     """One replay pass stays one short transaction however large the backlog."""
     db.run_sync(record_received, updates=[(i, payload(i)) for i in range(1, 502)])
     assert len(db.run_sync(claim_stale, worker="a", lease=LEASE, now=NOW)) == 500
+
+
+def test_record_in_chat_order_leases_new_updates_to_the_worker(db: Database) -> None:
+    fresh, behind = db.run_sync(
+        record_in_chat_order,
+        updates=[Received(87, payload(87), chat_id=6)],
+        worker="a",
+        lease=LEASE,
+        now=NOW,
+    )
+    assert (fresh, behind) == ([87], set())
+    stored = row(db, 87)
+    assert stored is not None
+    assert (stored.claimed_by, stored.claimed_until, stored.received_at) == ("a", NOW + LEASE, NOW)
+
+
+def test_earliest_pending_is_the_lowest_update_id_whatever_the_order_stored(
+    db: Database,
+) -> None:
+    for update_id in (92, 91, 93):
+        db.run_sync(record_received, updates=[Received(update_id, payload(update_id), chat_id=7)])
+    earliest = db.read_sync(lambda session: earliest_pending(session, chat_id=7, update_id=94))
+    assert earliest is not None
+    assert earliest.update_id == 91
