@@ -181,6 +181,7 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
     assert kept.action == gone.action == "merge"
     assert kept.changes["merged_from"] == [None, duplicate]
     assert kept.changes["deals"] == [0, 1]
+    assert kept.changes["phones"] == [0, 1], "the shared phone is not counted as moved"
     assert gone.changes["merged_into"] == [None, survivor]
 
 
