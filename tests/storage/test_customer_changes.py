@@ -190,7 +190,27 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
         "phones": [0, 2],
         **{label: [0, 1] for label in ("notes", "deals", "purchases", "reminders", "attachments")},
     }
-    assert gone.changes["merged_into"] == [None, survivor]
+    assert gone.changes == {"merged_into": [None, survivor], "deleted": [False, True]}
+    assert kept.actor_id == gone.actor_id == people.manager.id
+
+
+def test_merge_hands_what_moved_to_the_survivors_owner(db: Database) -> None:
+    """The duplicate's owner (here a manager, who still sees the survivor) keeps none of it:
+    the follow-up is the survivor owner's."""
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales)
+        duplicate = add_customer(session, people.manager, name="Zhang  Wei")
+        add_children(session, people.manager, duplicate)
+        merged = merge_customers(
+            session, actor=people.admin, survivor_id=survivor, duplicate_id=duplicate
+        )
+        reminder = session.exec(
+            select(Reminder).where(col(Reminder.customer_id) == survivor)
+        ).one()
+        deal = session.exec(select(Deal).where(col(Deal.customer_id) == survivor)).one()
+    assert merged.reminders_moved == 1
+    assert (reminder.member_id, deal.owner_id) == (people.sales.id, people.sales.id)
 
 
 @pytest.mark.parametrize("later", ["survivor", "duplicate"])
