@@ -210,6 +210,8 @@ def test_merge_hands_what_moved_to_the_survivors_owner(db: Database) -> None:
         ).one()
         deal = session.exec(select(Deal).where(col(Deal.customer_id) == survivor)).one()
     assert merged.reminders_moved == 1
+    assert (merged.survivor.id, merged.duplicate.id) == (survivor, duplicate)
+    assert (merged.old_owner.id, merged.new_owner.id) == (people.manager.id, people.sales.id)
     assert (reminder.member_id, deal.owner_id) == (people.sales.id, people.sales.id)
 
 
