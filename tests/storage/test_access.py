@@ -11,14 +11,18 @@ from storage.access import (
     NotFound,
     may_invite,
     member_scope,
+    owner_for,
     owner_scope,
     require_customer,
+    require_deal,
+    require_interaction,
     require_member,
+    visible_customers,
 )
 from storage.db import Database
-from storage.models import Customer, Member, Role
+from storage.models import Customer, Deal, Interaction, Member, Role, utcnow
 from storage.search import get_customer_card
-from tests.factories import make_customer, make_member
+from tests.factories import make_customer, make_member, pk
 
 
 @dataclass
@@ -218,3 +222,122 @@ def test_require_member_raises_not_found_outside_managers_team(db: Database, tar
 def test_may_invite_follows_role_matrix(actor_role: Role, role: Role, allowed: bool) -> None:
     actor = Member(id=1, telegram_id=1, display_name="Actor", role=actor_role)
     assert may_invite(actor, role) is allowed
+
+
+def add_deal(session: Session, customer: Customer, owner: Member, *, deleted: bool = False) -> int:
+    deal = Deal(customer_id=pk(customer), owner_id=pk(owner), title="Chairs", stage="lead",
+                created_by_id=pk(owner), deleted_at=utcnow() if deleted else None)  # fmt: skip
+    session.add(deal)
+    session.flush()
+    assert deal.id is not None
+    return deal.id
+
+
+def add_note(session: Session, customer: Customer, *, deleted: bool = False) -> int:
+    note = Interaction(customer_id=pk(customer), owner_id=customer.owner_id, kind="call",
+                       happened_at=utcnow(), created_by_id=customer.owner_id,
+                       deleted_at=utcnow() if deleted else None)  # fmt: skip
+    session.add(note)
+    session.flush()
+    assert note.id is not None
+    return note.id
+
+
+def test_require_deal_returns_the_one_asked_for_to_its_owner_and_manager(db: Database) -> None:
+    with db.session() as session:
+        team = make_team(session)
+        customers = [make_customer(session, owner=team.sales_a) for _ in range(3)]
+        deal_ids = [add_deal(session, customer, team.sales_a) for customer in customers]
+        for actor in (team.sales_a, team.manager_a, team.admin):
+            for deal_id in reversed(deal_ids):
+                assert require_deal(session, actor=actor, deal_id=deal_id).id == deal_id
+
+
+@pytest.mark.parametrize(
+    "case", ["missing", "deleted", "of_deleted_customer", "others_deal", "on_others_customer"]
+)
+def test_require_deal_raises_not_found_when_the_deal_or_its_customer_is_out_of_reach(
+    db: Database, case: str
+) -> None:
+    """A deal needs both itself and its customer alive and in scope; another visible deal
+    next to it must not be returned instead."""
+    with db.session() as session:
+        team = make_team(session)
+        own = make_customer(session, owner=team.sales_a)
+        visible = add_deal(session, own, team.sales_a)
+        make_deal = {
+            "missing": lambda: visible + 1000,
+            "deleted": lambda: add_deal(session, own, team.sales_a, deleted=True),
+            "of_deleted_customer": lambda: add_deal(
+                session, make_customer(session, owner=team.sales_a, deleted=True), team.sales_a
+            ),
+            "others_deal": lambda: add_deal(session, own, team.sales_b),
+            "on_others_customer": lambda: add_deal(
+                session, make_customer(session, owner=team.sales_b), team.sales_a
+            ),
+        }[case]
+        deal_id = make_deal()
+        with pytest.raises(NotFound):
+            require_deal(session, actor=team.sales_a, deal_id=deal_id)
+
+
+def test_require_interaction_returns_the_one_asked_for_to_those_who_see_its_customer(
+    db: Database,
+) -> None:
+    with db.session() as session:
+        team = make_team(session)
+        note_ids = [
+            add_note(session, make_customer(session, owner=team.sales_a)) for _ in range(3)
+        ]
+        for actor in (team.sales_a, team.manager_a, team.admin):
+            for note_id in reversed(note_ids):
+                assert (
+                    require_interaction(session, actor=actor, interaction_id=note_id).id == note_id
+                )
+
+
+@pytest.mark.parametrize("case", ["missing", "deleted", "of_deleted_customer", "others"])
+def test_require_interaction_raises_not_found_when_the_note_or_its_customer_is_out_of_reach(
+    db: Database, case: str
+) -> None:
+    with db.session() as session:
+        team = make_team(session)
+        visible = add_note(session, make_customer(session, owner=team.sales_a))
+        make_note = {
+            "missing": lambda: visible + 1000,
+            "deleted": lambda: add_note(
+                session, make_customer(session, owner=team.sales_a), deleted=True
+            ),
+            "of_deleted_customer": lambda: add_note(
+                session, make_customer(session, owner=team.sales_a, deleted=True)
+            ),
+            "others": lambda: add_note(session, make_customer(session, owner=team.sales_b)),
+        }[case]
+        note_id = make_note()
+        for actor in (team.sales_a, team.manager_a):
+            with pytest.raises(NotFound):
+                require_interaction(session, actor=actor, interaction_id=note_id)
+
+
+def test_owner_for_gives_sales_their_own_records_and_others_the_customers_owner(
+    db: Database,
+) -> None:
+    """A manager or admin logging work on a team customer does it for the salesperson."""
+    with db.session() as session:
+        team = make_team(session)
+        customer = make_customer(session, owner=team.sales_a)
+        assert owner_for(team.sales_b, customer) == team.sales_b.id
+        assert owner_for(team.manager_a, customer) == team.sales_a.id
+        assert owner_for(team.admin, customer) == team.sales_a.id
+
+
+def test_visible_customers_gives_those_asked_for_that_are_alive_and_in_scope(db: Database) -> None:
+    with db.session() as session:
+        team = make_team(session)
+        asked, not_asked = (make_customer(session, owner=team.sales_a) for _ in range(2))
+        deleted = make_customer(session, owner=team.sales_a, deleted=True)
+        others = make_customer(session, owner=team.sales_b)
+        found = visible_customers(
+            session, actor=team.manager_a, customer_ids=[pk(asked), pk(deleted), pk(others), None]
+        )
+    assert list(found) == [asked.id]

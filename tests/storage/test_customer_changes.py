@@ -164,7 +164,9 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
         people = make_people(session)
         survivor = add_customer(session, people.sales, phones=["+8613800138000"])
         duplicate = add_customer(
-            session, people.teammate, phones=["+8613800138000", "+8613900139000"]
+            session,
+            people.teammate,
+            phones=["+8613800138000", "+8613900139000", "+8613700137000"],
         )
         add_children(session, people.teammate, duplicate)
         merge_customers(
@@ -174,14 +176,43 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
             rows = session.exec(select(model).where(col(model.customer_id) == survivor)).all()
             assert len(rows) == 1, model
             assert not session.exec(select(model).where(col(model.customer_id) == duplicate)).all()
-        assert list_phones(session, customer_id=survivor) == ["+8613800138000", "+8613900139000"]
+        assert list_phones(session, customer_id=survivor) == [
+            "+8613800138000",
+            "+8613900139000",
+            "+8613700137000",
+        ]
         assert session.get_one(Customer, duplicate).deleted_at is not None
         kept = list_audit(session, entity_type="customer", entity_id=survivor)[0]
         gone = list_audit(session, entity_type="customer", entity_id=duplicate)[0]
     assert kept.action == gone.action == "merge"
-    assert kept.changes["merged_from"] == [None, duplicate]
-    assert kept.changes["deals"] == [0, 1]
-    assert gone.changes["merged_into"] == [None, survivor]
+    assert kept.changes == {  # the shared phone is not counted as moved
+        "merged_from": [None, duplicate],
+        "phones": [0, 2],
+        **{label: [0, 1] for label in ("notes", "deals", "purchases", "reminders", "attachments")},
+    }
+    assert gone.changes == {"merged_into": [None, survivor], "deleted": [False, True]}
+    assert kept.actor_id == gone.actor_id == people.manager.id
+
+
+def test_merge_hands_what_moved_to_the_survivors_owner(db: Database) -> None:
+    """The duplicate's owner (here a manager, who still sees the survivor) keeps none of it:
+    the follow-up is the survivor owner's."""
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales)
+        duplicate = add_customer(session, people.manager, name="Zhang  Wei")
+        add_children(session, people.manager, duplicate)
+        merged = merge_customers(
+            session, actor=people.admin, survivor_id=survivor, duplicate_id=duplicate
+        )
+        reminder = session.exec(
+            select(Reminder).where(col(Reminder.customer_id) == survivor)
+        ).one()
+        deal = session.exec(select(Deal).where(col(Deal.customer_id) == survivor)).one()
+    assert merged.reminders_moved == 1
+    assert (merged.survivor.id, merged.duplicate.id) == (survivor, duplicate)
+    assert (merged.old_owner.id, merged.new_owner.id) == (people.manager.id, people.sales.id)
+    assert (reminder.member_id, deal.owner_id) == (people.sales.id, people.sales.id)
 
 
 @pytest.mark.parametrize("later", ["survivor", "duplicate"])
@@ -249,8 +280,45 @@ def test_reassign_moves_pending_reminders_only(db: Database) -> None:
         people.sales.id,
         people.manager.id,
     )
-    assert entry.action == "reassign"
+    assert (result.old_owner.id, result.new_owner.id) == (people.sales.id, people.teammate.id)
+    assert (entry.action, entry.actor_id) == ("reassign", people.manager.id)
     assert entry.changes == {"owner": [people.sales.display_name, people.teammate.display_name]}
+
+
+def test_reassign_hands_over_the_old_owners_reminders_though_they_still_see_the_customer(
+    db: Database,
+) -> None:
+    """A manager's customer given to their salesperson: the manager still sees it, but the
+    follow-up is now the salesperson's."""
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.manager)
+        reminder = Reminder(member_id=pk(people.manager), customer_id=customer_id, kind="k",
+                            due_at=utcnow() + timedelta(days=1))  # fmt: skip
+        session.add(reminder)
+        session.flush()
+        result = reassign_customer(
+            session, actor=people.admin, customer_id=customer_id, new_owner_id=pk(people.sales)
+        )
+        session.refresh(reminder)
+    assert result.reminders_moved == 1
+    assert reminder.member_id == people.sales.id
+
+
+@pytest.mark.parametrize("target", ["inactive", "current_owner"])
+def test_reassign_to_an_inactive_member_or_the_current_owner_is_not_found(
+    db: Database, target: str
+) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        new_owner = people.sales
+        if target == "inactive":
+            new_owner = make_member(session, manager=people.manager, active=False)
+        with pytest.raises(NotFound):
+            reassign_customer(
+                session, actor=people.manager, customer_id=customer_id, new_owner_id=pk(new_owner)
+            )
 
 
 def test_reassign_outside_scope_or_by_sales_is_not_found(db: Database) -> None:

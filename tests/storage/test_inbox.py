@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session
 
 from storage.db import Database
 from storage.inbox import (
@@ -288,3 +292,103 @@ def test_an_update_recorded_as_handled_is_done_and_never_replayed(db: Database) 
     )
     assert stale(db, "b", now=NOW + LEASE * 3) == []
     assert not claim(db, 301, "b", now=NOW + LEASE * 3), "a re-delivery is a repeat"
+
+
+def test_claim_update_of_a_new_update_leaves_other_pending_updates_alone(db: Database) -> None:
+    """Only the update asked for is leased: an earlier free one of the same chat stays free
+    for the replay, and the new one is stored."""
+    db.run_sync(record_received, updates=[Received(80, payload(80), chat_id=5)])
+    assert claim(db, 81, "a") is True
+    earlier, new = row(db, 80), row(db, 81)
+    assert earlier is not None
+    assert new is not None
+    assert (earlier.claimed_by, earlier.claimed_until) == (None, None)
+    assert (new.claimed_by, new.status) == ("a", InboxStatus.PENDING)
+
+
+def test_claim_update_refuses_an_update_another_instance_inserted_meanwhile(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between this instance's look-up and its insert another one stored the update: the
+    insert's conflict means that instance handles it, not both."""
+    db.run_sync(record_received, updates=[(82, payload(82))], handled=True)
+    real_get = Session.get
+
+    def not_there_yet(self: Session, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        return None if entity is InboxUpdate else real_get(self, entity, ident, **kwargs)
+
+    monkeypatch.setattr(Session, "get", not_there_yet)
+    assert claim(db, 82, "a") is False
+    monkeypatch.undo()
+    stored = row(db, 82)
+    assert stored is not None
+    assert (stored.status, stored.claimed_by) == (InboxStatus.DONE, None)
+
+
+def test_claim_update_takes_an_update_whose_lease_ends_this_instant(db: Database) -> None:
+    """A lease runs until `claimed_until`, not past it: the same boundary as `claim_stale`."""
+    assert claim(db, 83, "a") is True
+    assert claim(db, 83, "b", now=NOW + LEASE) is True
+
+
+def test_claim_update_stores_the_chat_of_a_new_update(db: Database) -> None:
+    """The chat is what keeps a member's later messages queued behind this one."""
+    assert db.run_sync(
+        claim_update,
+        update_id=84,
+        payload=payload(84),
+        chat_id=5,
+        worker="a",
+        lease=LEASE,
+        now=NOW,
+    )
+    stored = row(db, 84)
+    assert stored is not None
+    assert stored.chat_id == 5
+    assert (
+        db.read_sync(lambda session: earliest_pending(session, chat_id=5, update_id=85)) == stored
+    )
+
+
+def test_release_leases_ends_the_workers_hold_on_pending_updates_only(db: Database) -> None:
+    """Released updates are no longer the worker's (a later renewal does not take them back);
+    updates it recorded as handled keep their record and are not counted."""
+    db.run_sync(record_received, updates=[(85, payload(85))], worker="a", handled=True)
+    assert claim(db, 86, "a") is True
+    assert db.run_sync(release_leases, worker="a") == 1
+    assert db.run_sync(renew_leases, worker="a", lease=LEASE, now=NOW) == 0
+    released, handled = row(db, 86), row(db, 85)
+    assert released is not None
+    assert handled is not None
+    assert (released.claimed_by, released.claimed_until) == (None, None)
+    assert (handled.status, handled.claimed_by) == (InboxStatus.DONE, "a")
+
+
+def test_claim_stale_takes_at_most_500_updates_unless_told(db: Database) -> None:
+    """One replay pass stays one short transaction however large the backlog."""
+    db.run_sync(record_received, updates=[(i, payload(i)) for i in range(1, 502)])
+    assert len(db.run_sync(claim_stale, worker="a", lease=LEASE, now=NOW)) == 500
+
+
+def test_record_in_chat_order_leases_new_updates_to_the_worker(db: Database) -> None:
+    fresh, behind = db.run_sync(
+        record_in_chat_order,
+        updates=[Received(87, payload(87), chat_id=6)],
+        worker="a",
+        lease=LEASE,
+        now=NOW,
+    )
+    assert (fresh, behind) == ([87], set())
+    stored = row(db, 87)
+    assert stored is not None
+    assert (stored.claimed_by, stored.claimed_until, stored.received_at) == ("a", NOW + LEASE, NOW)
+
+
+def test_earliest_pending_is_the_lowest_update_id_whatever_the_order_stored(
+    db: Database,
+) -> None:
+    for update_id in (92, 91, 93):
+        db.run_sync(record_received, updates=[Received(update_id, payload(update_id), chat_id=7)])
+    earliest = db.read_sync(lambda session: earliest_pending(session, chat_id=7, update_id=94))
+    assert earliest is not None
+    assert earliest.update_id == 91

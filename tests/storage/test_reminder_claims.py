@@ -11,6 +11,7 @@ from sqlmodel import Session
 from storage.db import Database
 from storage.models import Member, Reminder, utcnow
 from storage.reminders import (
+    ReminderStatus,
     claim_deliveries,
     claim_due,
     list_pending_reminders,
@@ -208,3 +209,81 @@ def test_workers_in_threads_never_claim_the_same_reminder(db: Database) -> None:
     assert errors == []
     assert len(everything) == len(set(everything)) == len(ids)
     assert set(everything) == ids
+
+
+def test_claim_due_takes_the_older_of_two_reminders_due_at_the_same_time(db: Database) -> None:
+    """Equal due times are taken in id order, so a limit never starves the older one; the
+    newer is stored first, so a table read in storage order would give it first."""
+    with db.session() as session:
+        member = make_member(session)
+        newer = due(session, member, at=NOW - timedelta(minutes=1), id=900_002)
+        older = due(session, member, at=NOW - timedelta(minutes=1), id=900_001)
+    assert claim(db, "a", limit=1) == [older]
+    assert claim(db, "b", limit=1) == [newer]
+
+
+def row(db: Database, reminder_id: int) -> Reminder:
+    return db.read_sync(lambda s: s.get_one(Reminder, reminder_id))
+
+
+def test_release_gives_back_only_the_listed_reminders_and_ends_the_claim(db: Database) -> None:
+    with db.session() as session:
+        member = make_member(session)
+        first, second = due(session, member), due(session, member)
+    assert claim(db, "a") == [first, second]
+    assert db.run_sync(release, reminder_ids=[first], worker="a") == 1
+    assert not db.run_sync(mark_sent, reminder_id=first, worker="a", at=NOW)
+    assert claim(db, "b") == [first]
+
+
+def test_mark_sent_records_the_send_and_ends_the_retry_schedule(db: Database) -> None:
+    with db.session() as session:
+        reminder = due(session, make_member(session))
+    retry_at = NOW + timedelta(minutes=1)
+    claim(db, "a")
+    db.run_sync(mark_retry, reminder_id=reminder, worker="a", attempts=1, next_attempt_at=retry_at)
+    before = row(db, reminder).updated_at
+    assert claim(db, "b", now=retry_at) == [reminder]
+    assert db.run_sync(mark_sent, reminder_id=reminder, worker="b", at=retry_at)
+    sent = row(db, reminder)
+    assert (sent.status, sent.sent_at, sent.attempts) == (ReminderStatus.SENT, retry_at, 2)
+    assert (sent.next_attempt_at, sent.claimed_by, sent.claimed_until) == (None, None, None)
+    assert sent.updated_at > before
+
+
+def test_mark_failed_records_the_attempts(db: Database) -> None:
+    with db.session() as session:
+        reminder = due(session, make_member(session))
+    claim(db, "a")
+    assert db.run_sync(mark_failed, reminder_id=reminder, worker="a", attempts=3)
+    assert (row(db, reminder).status, row(db, reminder).attempts) == (ReminderStatus.FAILED, 3)
+
+
+def test_mark_undeliverable_by_a_worker_not_holding_it_changes_nothing(db: Database) -> None:
+    with db.session() as session:
+        member = make_member(session)
+        reminder = due(session, member)
+    claim(db, "a")
+    assert not db.run_sync(mark_undeliverable, reminder_id=reminder, worker="b")
+    assert db.read_sync(lambda s: s.get_one(Member, member.id)).unreachable_at is None
+    assert row(db, reminder).claimed_by == "a"
+
+
+def test_a_reminder_finished_while_still_claimed_is_not_marked_sent(db: Database) -> None:
+    """Whatever finishes a reminder without ending its claim, the sender's mark loses."""
+    with db.session() as session:
+        reminder = due(session, make_member(session))
+    claim(db, "a")
+    with db.session() as session:
+        session.get_one(Reminder, reminder).status = ReminderStatus.DONE
+    assert not db.run_sync(mark_sent, reminder_id=reminder, worker="a", at=NOW)
+    assert row(db, reminder).status == ReminderStatus.DONE
+
+
+def test_claim_deliveries_claims_for_the_worker_up_to_the_limit(db: Database) -> None:
+    with db.session() as session:
+        member = make_member(session)
+        first, _ = due(session, member), due(session, member)
+    [view] = db.run_sync(claim_deliveries, now=NOW, worker="a", limit=1, lease=LEASE)
+    assert view.id == first
+    assert row(db, first).claimed_by == "a"
