@@ -234,9 +234,7 @@ def list_stage_moves(
         .order_by(col(DealStageChange.changed_at).desc(), col(DealStageChange.id).desc())
         .limit(limit)
     ).all()
-    moves = [
-        StageMove(c.from_stage or "", c.to_stage, c.changed_at, name) for c, name in found
-    ]
+    moves = [StageMove(c.from_stage or "", c.to_stage, c.changed_at, name) for c, name in found]
     return moves[::-1], total
 
 
