@@ -87,7 +87,7 @@ async def _history(context: CrmContext, deal_id: int) -> list[str]:
             when=format_when(move.changed_at, tz=context.tz, lang=context.language),
             before=stage_label(context, move.from_stage),
             after=stage_label(context, move.to_stage),
-            who=move.changed_by,
+            member=move.changed_by,
         )
         for move in moves
     )

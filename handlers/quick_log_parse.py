@@ -52,7 +52,8 @@ _ZH_PERSON = (
     ),
 )
 _WANTED = re.compile(
-    r"(?i:\b(?:wants?|needs?|interested in|looking for|for)\s+|想要|想买|需要|要买|采购|要)"
+    r"(?:(?i:\b(?:wants?|needs?|interested in|looking for|for)\s+)"
+    r"|(?:想要|需要|要)(?:采购|购买|买)?|采购|购买|想买)"
     r"(?P<what>.+)"
 )
 _FILLER = re.compile(r"\s+(?i:follow up|next)\b.*$")
