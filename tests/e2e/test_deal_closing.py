@@ -19,6 +19,7 @@ from handlers.i18n import Catalogs
 from storage.models import Deal, DealStageChange
 from tests.e2e.helpers import answer, eventually, join, rows, shown
 from tests.e2e.test_deal_flow import TZ, add_customer, add_deal, open_card, today
+from tests.e2e.test_export import export, read_csv
 from tests.e2e.user import ScriptedUser
 
 
@@ -251,6 +252,27 @@ async def test_budget_is_edited_from_the_deal(who: Who, catalogs: Catalogs, db_u
     budget = "CN¥70,000" if who.lang == "en" else "¥70,000"
     assert t(catalogs, who, "deal.card_budget", budget=budget) in card.text
     assert summary
+
+
+async def test_budget_and_decision_date_are_exported(
+    emu: BotApiEmulator, who: Who, catalogs: Catalogs, db_url: str
+) -> None:
+    deal_id = add_deal(db_url, who.user, add_customer(db_url, who.user, "张伟", "+8613800138000"))
+    await who.user.send("/help")
+    anchor = await who.user.reply()
+    await who.user.press_data(pack(DealAction("edit", deal_id)), anchor)
+    await who.user.press(
+        t(catalogs, who, "deal.field.decision_date"), message=await who.user.reply()
+    )
+    await who.user.replies(3)
+    await answer(who.user, "2030-01-31")
+    await who.user.press(t(catalogs, who, "flow.button.save"))
+    await who.user.replies(2)
+    _name, content = await export(emu, who.user, "/export deals")
+    header, row = read_csv(content)
+    exported = dict(zip(header, row, strict=True))
+    assert exported[t(catalogs, who, "export.column.decision_date")] == "2030-01-31"
+    assert exported[t(catalogs, who, "export.column.budget")] == ""
 
 
 # --- the card's own history ------------------------------------------------------------------
