@@ -216,11 +216,12 @@ class ListPage:
 @dataclass(frozen=True)
 class DealAction:
     """A button on a deal: `open` it, move it to `stage` number `value` (its index in the
-    configured stages), or record a `purchase` from it."""
+    configured stages), `reopen` it (asked, then `value` 1 yes / 0 no), or record a
+    `purchase` from it."""
 
     kind: ClassVar[str] = "deal"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(open|stage|purchase|edit|delete|restore):{_ID}(?::(0|[1-9][0-9]?))?"
+        rf"(open|stage|purchase|reopen|edit|delete|restore):{_ID}(?::(0|[1-9][0-9]?))?"
     )
     action: str
     deal_id: int

@@ -1,15 +1,18 @@
 """`/newdeal`: records a deal for a customer; its card moves it through the pipeline.
 
 Asks the customer (by search, or prefilled from a customer's "New deal" button), the title
-(required), amount, stage (the configured pipeline), expected close date, win probability,
-budget notes and decision-maker notes. Saved, the deal shows as a card with a button per
-other stage. Moving to won or lost first asks why (the small "stage_reason" flow); other
-stages change at once. Storage records every move (who, when, why). A won deal's card offers
-"Record purchase", which starts the purchase flow for its customer and deal.
+(required), amount, the customer's budget and decision date, stage (the configured pipeline),
+expected close date, win probability, budget notes and decision-maker notes. Saved, the deal
+shows as a card (handlers/deal_card.py) with a button per other stage. Moving to won or lost
+first asks why, optionally (the small "deal_won" / "deal_lost" flows); other stages change at
+once. A closed deal offers "Reopen" instead, after a Yes/No question. Storage records every
+move (who, when, why). A won deal's card offers "Record purchase", which starts the purchase
+flow for its customer and deal.
 
-    /newdeal -> customer -> title -> amount -> stage -> close -> probability -> budget
-             -> decision_maker -> confirm --Save--> card
-    card --stage button--> [won/lost: stage_reason (reason -> confirm --Save-->)] -> card
+    /newdeal -> customer -> title -> amount -> budget_amount -> decision_date -> stage
+             -> close -> probability -> budget -> decision_maker -> confirm --Save--> card
+    card --stage button--> [won/lost: deal_won/deal_lost (reason? -> confirm --Save-->)] -> card
+    card (closed) --Reopen--> "really?" --Yes--> card with stage buttons; --No--> as it was
     card (won) --Record purchase--> purchase flow, prefilled
 """
 
@@ -18,17 +21,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from handlers import field_parsers as fp
 from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
+from handlers.deal_card import deal_card, stage_label
 from handlers.feature import Callback, Command, Feature, Route
-from handlers.flow import Choice, Env, Field, Flow, label_of
+from handlers.flow import Choice, Env, Field, Flow
 from handlers.flow_engine import FlowEngine
-from handlers.formatting import format_date, format_money
 from handlers.keyboards import inline_keyboard
 from handlers.purchase import FLOW_NAME as PURCHASE_FLOW_NAME
 from handlers.telegram_helpers import answer_query, button_data, edit_message
@@ -37,29 +40,28 @@ from storage.calls import StorageCall
 from storage.customers import get_customer
 from storage.deals import (
     CLOSED_STAGES,
+    LOST,
     WON,
+    DealClosed,
     DealCreate,
     change_stage,
     create_deal,
     get_deal,
+    reopen_deal,
 )
 from storage.models import Deal
-from storage.parsing import Money
 
 logger = logging.getLogger(__name__)
 
 FLOW_NAME = "deal"
-REASON_FLOW_NAME = "stage_reason"
+REASON_FLOW_NAMES = {WON: "deal_won", LOST: "deal_lost"}  # the question says which
+CONFIRMED, KEPT = "1", "0"  # the Reopen question's Yes and No
 
 
 def stage_choices(env: Env) -> tuple[Choice, ...]:
     """The configured pipeline. The default stages have catalog labels (`deal.stage.<stage>`);
     a stage a team adds in its config has none, and is shown by its own name."""
     return tuple(Choice(stage, f"deal.stage.{stage}") for stage in env.stages)
-
-
-def stage_label(context: CrmContext, stage: str) -> str:
-    return label_of(context, Choice(stage, f"deal.stage.{stage}"))
 
 
 def _never(_values: dict[str, Any]) -> bool:
@@ -71,6 +73,8 @@ FIELDS = (
     customer_field(),
     Field("title", parse=fp.text("title"), required=True),
     Field("amount", parse=fp.money, show=fp.show_money),
+    Field("budget_amount", parse=fp.money, show=fp.show_money),
+    Field("decision_date", parse=fp.day("future"), show=fp.show_date),
     Field("stage", choices=stage_choices, required=True, show=lambda v, c: stage_label(c, v)),
     Field("close", parse=fp.day("future"), show=fp.show_date),
     Field("probability", parse=fp.probability, show=fp.show_percent),
@@ -79,8 +83,7 @@ FIELDS = (
 )
 REASON_FIELDS = (
     Field("deal", when=_never),
-    Field("stage", when=_never),
-    Field("reason", parse=fp.text("reason"), required=True),
+    Field("reason", parse=fp.optional_text("reason")),
 )
 
 
@@ -88,6 +91,7 @@ def _save(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
 ) -> StorageCall[Deal]:
     money = fp.to_money(values.get("amount"))
+    budget = fp.to_money(values.get("budget_amount"))
     data = DealCreate(
         customer_id=picked_id(values["customer"]),
         title=values["title"],
@@ -96,6 +100,9 @@ def _save(
         currency=money.currency if money else None,
         expected_close_date=fp.to_date(values.get("close")),
         probability=values.get("probability"),
+        budget=budget.amount if budget else None,
+        budget_currency=budget.currency if budget else None,
+        decision_date=fp.to_date(values.get("decision_date")),
         budget_notes=values.get("budget"),
         decision_maker_notes=values.get("decision_maker"),
     )
@@ -108,66 +115,32 @@ async def show_deal(context: CrmContext, chat_id: int, deal: Deal) -> None:
     await context.bot.send_message(chat_id, text, reply_markup=keyboard)
 
 
-async def deal_card(context: CrmContext, deal: Deal) -> tuple[str, InlineKeyboardMarkup | None]:
-    customer = await context.db.read(
-        get_customer, actor=context.require_member(), customer_id=deal.customer_id
-    )
-    empty = context.t("deal.card_empty")
-    amount = (
-        format_money(Money(deal.amount, deal.currency), lang=context.language)
-        if deal.amount is not None and deal.currency
-        else empty
-    )
-    close = deal.expected_close_date
-    text = context.t(
-        "deal.card",
-        id=deal.id,
-        title=deal.title,
-        customer=customer_label(customer),
-        amount=amount,
-        stage=stage_label(context, deal.stage),
-        close=format_date(close, lang=context.language) if close else empty,
-    )
-    if deal.close_reason:
-        text += "\n" + context.t("deal.card_reason", reason=deal.close_reason)
-    return text, _card_keyboard(context, deal)
-
-
-def _card_keyboard(context: CrmContext, deal: Deal) -> InlineKeyboardMarkup | None:
-    assert deal.id is not None
-    stages = context.services.config.deals.stages
-    buttons = [
-        (stage_label(context, stage), DealAction("stage", deal.id, str(index)))
-        for index, stage in enumerate(stages)
-        if stage != deal.stage
-    ]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    if deal.stage == WON:
-        rows.append([(context.t("deal.button.purchase"), DealAction("purchase", deal.id))])
-    return inline_keyboard(rows)
-
-
 async def _after_save(context: CrmContext, chat_id: int, deal: Deal) -> None:
     await show_deal(context, chat_id, deal)
 
 
-def _save_reason(
-    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> StorageCall[Deal]:
-    return StorageCall(
-        change_stage,
-        actor=context.require_member(),
-        deal_id=picked_id(values["deal"]),
-        stage=values["stage"],
-        reason=values["reason"],
-        stages=tuple(context.services.config.deals.stages),
+def _reason_flow(stage: str) -> Flow:
+    """Won or lost, with an optional reason: Skip (or typed "skip") closes it without one."""
+
+    def save(
+        context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+    ) -> StorageCall[Deal]:
+        return StorageCall(
+            change_stage,
+            actor=context.require_member(),
+            deal_id=picked_id(values["deal"]),
+            stage=stage,
+            reason=values.get("reason") or None,
+            stages=tuple(context.services.config.deals.stages),
+        )
+
+    return Flow(
+        name=REASON_FLOW_NAMES[stage], fields=REASON_FIELDS, save=save, after_save=_after_save
     )
 
 
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
-REASON_FLOW = Flow(
-    name=REASON_FLOW_NAME, fields=REASON_FIELDS, save=_save_reason, after_save=_after_save
-)
+REASON_FLOWS = tuple(_reason_flow(stage) for stage in CLOSED_STAGES)
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:
@@ -192,6 +165,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if action.action == "stage":
             await move(update, context, deal, action.value)
             return
+        if action.action == "reopen":
+            await reopen(update, context, deal, action.value)
+            return
         await answer_query(query)
         if action.action == "purchase":
             await start_purchase(update, context, deal)
@@ -199,7 +175,8 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             await show_deal(context, update.effective_chat.id, deal)
 
     async def move(update: Update, context: CrmContext, deal: Deal, index: str) -> None:
-        """Won or lost asks why first; any other stage changes at once, on the same card."""
+        """Won or lost asks why first; any other stage changes at once, on the same card. A
+        closed deal is not moved (its card has no stage buttons: this press is old or forged)."""
         query = update.callback_query
         assert query is not None
         assert deal.id is not None
@@ -208,22 +185,58 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             await answer_query(query, context.t("common.stale_button"))
             return
         stage = stages[int(index)]
+        if deal.stage in CLOSED_STAGES and stage != deal.stage:
+            await answer_query(query, context.t("deal.closed_refused"))
+            return
         if stage in CLOSED_STAGES and stage != deal.stage:
             await answer_query(query)
-            chosen = {"deal": {"id": str(deal.id), "label": deal.title}, "stage": stage}
-            await engine.start(update, context, REASON_FLOW_NAME, values=chosen)
+            chosen = {"deal": {"id": str(deal.id), "label": deal.title}}
+            await engine.start(update, context, REASON_FLOW_NAMES[stage], values=chosen)
             return
-        moved = await context.db.run(
-            change_stage,
-            actor=context.require_member(),
-            deal_id=deal.id,
-            stage=stage,
-            reason=None,
-            stages=stages,
-        )
+        try:
+            moved = await context.db.run(
+                change_stage,
+                actor=context.require_member(),
+                deal_id=deal.id,
+                stage=stage,
+                reason=None,
+                stages=stages,
+            )
+        except DealClosed:  # closed by someone else since it was loaded
+            await answer_query(query, context.t("deal.closed_refused"))
+            return
         logger.info("moved a deal to %s", stage, extra={"member_id": context.member_id})
         await answer_query(query, context.t("deal.moved", stage=stage_label(context, stage)))
         text, keyboard = await deal_card(context, moved)
+        await edit_message(query, text, keyboard)
+
+    async def reopen(update: Update, context: CrmContext, deal: Deal, answer: str) -> None:
+        """Reopen asks first; Yes puts the deal back in its last open stage, No keeps it."""
+        query = update.callback_query
+        assert query is not None
+        assert update.effective_chat is not None
+        assert deal.id is not None
+        await answer_query(query)
+        if answer == KEPT:
+            await edit_message(query, context.t("deal.reopen.kept", title=deal.title))
+            return
+        if answer != CONFIRMED:
+            yes = (context.t("deal.reopen.yes"), DealAction("reopen", deal.id, CONFIRMED))
+            no = (context.t("deal.reopen.no"), DealAction("reopen", deal.id, KEPT))
+            await context.bot.send_message(
+                update.effective_chat.id,
+                context.t("deal.reopen.confirm", title=deal.title),
+                reply_markup=inline_keyboard([[yes, no]]),
+            )
+            return
+        reopened = await context.db.run(
+            reopen_deal,
+            actor=context.require_member(),
+            deal_id=deal.id,
+            stages=tuple(context.services.config.deals.stages),
+        )
+        logger.info("reopened a deal", extra={"member_id": context.member_id})
+        text, keyboard = await deal_card(context, reopened)
         await edit_message(query, text, keyboard)
 
     async def start_purchase(update: Update, context: CrmContext, deal: Deal) -> None:
@@ -243,7 +256,7 @@ FEATURE = Feature(
     name="deal",
     commands=(Command("newdeal", "new_deal"),),
     # edit / delete / restore belong to record maintenance (handlers.records_deals)
-    routes=(Route(DealAction, "deal_button", ("open", "stage", "purchase")),),
-    flows=(FLOW, REASON_FLOW),
+    routes=(Route(DealAction, "deal_button", ("open", "stage", "purchase", "reopen")),),
+    flows=(FLOW, *REASON_FLOWS),
     bind=bind,
 )

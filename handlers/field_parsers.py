@@ -43,6 +43,19 @@ def text(field: str) -> Parser:
     return parse
 
 
+SKIP_WORDS = frozenset({"skip", "跳过"})
+
+
+def optional_text(field: str) -> Parser:
+    """Free text where typing "skip" / "跳过" means no answer, as the Skip button does."""
+    parse_it = text(field)
+
+    def parse(value: str, env: Env) -> str | None | ParseError:
+        return None if value.strip().casefold() in SKIP_WORDS else parse_it(value, env)
+
+    return parse
+
+
 def phones(value: str, env: Env) -> list[str] | ParseError:
     return parse_phones(value, region=env.region)
 

@@ -95,7 +95,7 @@ FIELDS = (
     Field("company", parse=fp.text("company"), show=_or_not_given(), when=_new),
     Field("phones", parse=fp.phones, show=_or_not_given(fp.show_phones), when=_new),
     Field("email", parse=fp.email, show=_or_not_given(), when=_new),
-    Field("deal_title", when=hidden),  # the clause the amount came from
+    Field("deal_title", when=hidden),  # what the customer wants, if the message says
 )
 
 
@@ -178,7 +178,10 @@ def _save(
     if money is not None:
         deal = DealCreate(
             customer_id=0,  # the customer's, set by create_logged_note
-            title=values.get("deal_title") or values["summary"][: MAX_LENGTHS["title"]],
+            # what was wanted, else whom it is with: never the amount alone
+            title=values.get("deal_title")
+            or values.get("name")
+            or values["customer"]["label"][: MAX_LENGTHS["title"]],
             stage=context.services.config.deals.stages[0],
             amount=money.amount,
             currency=money.currency,

@@ -51,6 +51,13 @@ _ZH_PERSON = (
         rf"(?P<name>{_ZH_NAME})(?=[，,。；;\s]|$|说|要|想|表示|{_ZH_ACTIVITY})"
     ),
 )
+_WANTED = re.compile(
+    r"(?:(?i:\b(?:wants?|needs?|interested in|looking for|for)\s+)"
+    r"|(?:想要|需要|要)(?:采购|购买|买)?|采购|购买|想买)"
+    r"(?P<what>.+)"
+)
+_FILLER = re.compile(r"\s+(?i:follow up|next)\b.*$")
+_LETTER = re.compile(r"[^\W\d_]")
 _VISIT = re.compile(r"\bvisit(?:ed|ing)?\b|拜访|上门|走访", re.IGNORECASE)
 _CALL = re.compile(r"\b(?:called|phoned|call with)\b|打了?电话给|打电话|通了?电话", re.IGNORECASE)
 
@@ -66,7 +73,7 @@ class QuickLog:
     phones: tuple[str, ...] = ()
     email: str | None = None
     amount: Money | None = None
-    deal_title: str | None = None  # the clause the amount was found in
+    deal_title: str | None = None  # what the customer wants, if the message says
     happened: When | None = None
     follow_up: When | None = None
 
@@ -94,7 +101,7 @@ def parse_quick_log(
         phones=tuple(dict.fromkeys(phone for _, phone in phones)),
         email=emails[0][1] if emails else None,
         amount=amount[1] if amount else None,
-        deal_title=_clause_at(text, amount[0][0]) if amount else None,
+        deal_title=_wanted(_blank(text, spans)) if amount else None,
         happened=happened,
         follow_up=follow_up,
     )
@@ -153,8 +160,12 @@ def _is_future(when: When, *, now: datetime, tz: ZoneInfo) -> bool:
     return when.at.astimezone(tz).date() > now.astimezone(tz).date()
 
 
-def _clause_at(text: str, position: int) -> str:
-    for m in _CLAUSE.finditer(text):
-        if m.start() <= position < m.end():
-            return m.group().strip()[:150]
-    return text.strip()[:150]
+def _wanted(text: str) -> str | None:
+    """What the customer wants ("wants 50 units", "想要50台", "budget 50k for 50 units"), with
+    the amounts, phones and emails already blanked out: a deal named "50k" says nothing."""
+    for clause in _CLAUSE.finditer(text):
+        if m := _WANTED.search(clause.group()):
+            wanted = _FILLER.sub("", m["what"]).strip(" ,，.。")
+            if _LETTER.search(wanted):
+                return wanted[:150]
+    return None

@@ -79,7 +79,10 @@ def edit_fields(fields: tuple[Any, ...], names: tuple[str, ...]) -> tuple[Any, .
     return tuple(replace(f, when=only(f.name)) for f in fields if f.name in names)
 
 
-EDIT_FIELDS = edit_fields(DEAL_FIELDS, ("title", "amount", "close", "probability", *COLUMNS))
+# Money fields: entry-flow field -> (amount column, currency column).
+MONEY = {"amount": ("amount", "currency"), "budget_amount": ("budget", "budget_currency")}
+DATES = {"close": "expected_close_date", "decision_date": "decision_date"}
+EDIT_FIELDS = edit_fields(DEAL_FIELDS, ("title", *MONEY, *DATES, "probability", *COLUMNS))
 
 
 def edited(values: dict[str, Any]) -> tuple[str, Any] | None:
@@ -92,27 +95,31 @@ def edited(values: dict[str, Any]) -> tuple[str, Any] | None:
 
 
 def changes_for(name: str, value: Any) -> dict[str, Any]:
-    """An edit-flow answer as deal columns (amount and currency travel together)."""
-    if name == "amount":
+    """An edit-flow answer as deal columns (an amount and its currency travel together)."""
+    if name in MONEY:
+        amount, currency = MONEY[name]
         money = fp.to_money(value)
-        return (
-            {"amount": money.amount, "currency": money.currency}
-            if money
-            else {"amount": None, "currency": None}
-        )
-    if name == "close":
-        return {"expected_close_date": fp.to_date(value)}
+        return {
+            amount: money.amount if money else None,
+            currency: money.currency if money else None,
+        }
+    if name in DATES:
+        return {DATES[name]: fp.to_date(value)}
     return {COLUMNS[name]: value}
 
 
 def flow_value(deal: Deal, name: str) -> Any:
     """A deal column in the shape the entry flow answers in, to show "now: ..."."""
-    if name == "amount":
-        if deal.amount is None or not deal.currency:
-            return None
-        return {"amount": str(deal.amount), "currency": deal.currency}
-    if name == "close":
-        return deal.expected_close_date.isoformat() if deal.expected_close_date else None
+    if name in MONEY:
+        amount, currency = (getattr(deal, column) for column in MONEY[name])
+        return (
+            None
+            if amount is None or not currency
+            else {"amount": str(amount), "currency": currency}
+        )
+    if name in DATES:
+        day = getattr(deal, DATES[name])
+        return day.isoformat() if day else None
     return getattr(deal, COLUMNS[name])
 
 

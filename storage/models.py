@@ -155,6 +155,9 @@ class Deal(Tracked, table=True):
     stage: str = Field(max_length=32)
     expected_close_date: date | None = None
     probability: int | None = None
+    budget: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
+    budget_currency: str | None = Field(default=None, max_length=3)
+    decision_date: date | None = None
     budget_notes: str | None = Field(default=None, sa_type=Text)
     decision_maker_notes: str | None = Field(default=None, sa_type=Text)
     close_reason: str | None = Field(default=None, sa_type=Text)

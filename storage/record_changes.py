@@ -40,6 +40,9 @@ DEAL_EDITABLE = (
     "currency",
     "expected_close_date",
     "probability",
+    "budget",
+    "budget_currency",
+    "decision_date",
     "budget_notes",
     "decision_maker_notes",
 )
@@ -51,9 +54,12 @@ def update_deal(session: Session, *, actor: Member, deal_id: int, changes: dict[
     _check(changes, DEAL_EDITABLE)
     if changes.get("amount") is not None and not changes.get("currency"):
         raise ValueError("an amount needs a currency")
-    if changes.get("amount") is not None:
-        # As the column stores it, so "100" over 100.00 is no change in the audit.
-        changes = {**changes, "amount": Decimal(changes["amount"]).quantize(CENTS)}
+    if changes.get("budget") is not None and not changes.get("budget_currency"):
+        raise ValueError("a budget needs a currency")
+    for money in ("amount", "budget"):
+        if changes.get(money) is not None:
+            # As the column stores it, so "100" over 100.00 is no change in the audit.
+            changes = {**changes, money: Decimal(changes[money]).quantize(CENTS)}
     deal = require_deal(session, actor=actor, deal_id=deal_id)
     _apply(session, actor, deal, changes, entity_type=DEAL)
     return deal

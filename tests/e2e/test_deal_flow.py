@@ -86,6 +86,13 @@ async def pick_customer(user: ScriptedUser, search: str, label: str) -> None:
     await user.reply()
 
 
+async def skip_budget_and_decision(user: ScriptedUser, skip: str = "Skip »") -> None:
+    """Skip the two questions after the amount: the budget and the decision date."""
+    for _ in range(2):
+        await user.press(skip)
+        await user.reply()
+
+
 async def open_card(user: ScriptedUser, deal_id: int) -> Any:
     """A deal's card, as a button that opens it would show it."""
     await user.send("/help")
@@ -100,13 +107,16 @@ async def open_card(user: ScriptedUser, deal_id: int) -> Any:
 async def test_new_deal_with_every_field(admin: ScriptedUser, catalogs: Catalogs, db_url: str):
     add_customer(db_url, admin, "Zhang Wei", "+8613800138000", company="Acme")
     close = today() + timedelta(days=30)
+    decide = today() + timedelta(days=20)
     await admin.send("/newdeal")
     title, ask = await admin.replies(2)
     assert title.text == shown(catalogs, "en", "deal.title")
     assert ask.text == shown(catalogs, "en", "deal.ask.customer")
     await pick_customer(admin, "zhang", "Zhang Wei · Acme")
     await answer(admin, "50 office chairs")
-    stage_question = await answer(admin, "50k")
+    assert await answer(admin, "50k") == shown(catalogs, "en", "deal.ask.budget_amount")
+    assert await answer(admin, "60k") == shown(catalogs, "en", "deal.ask.decision_date")
+    stage_question = await answer(admin, decide.isoformat())
     assert stage_question == shown(catalogs, "en", "deal.ask.stage")
     await admin.press("Proposal")
     await admin.reply()
@@ -119,26 +129,32 @@ async def test_new_deal_with_every_field(admin: ScriptedUser, catalogs: Catalogs
         "Customer: Zhang Wei · Acme",
         "Title: 50 office chairs",
         "Amount: CN¥50,000",
+        "Budget: CN¥60,000",
+        f"Decision date: {format_date(decide, lang='en')}",
         "Stage: Proposal",
         f"Expected close: {format_date(close, lang='en')}",
         "Probability: 60%",
-        "Budget: Approved for Q3",
+        "Budget notes: Approved for Q3",
         "Decision maker: Mr Li decides",
     ]
     await admin.press("✅ Save")
     card = await admin.reply()
     (deal,) = rows(db_url, Deal)
-    assert card.text == shown(
-        catalogs,
-        "en",
-        "deal.card",
-        id=deal.id,
-        title="50 office chairs",
-        customer="Zhang Wei · Acme",
-        amount="CN¥50,000",
-        stage="Proposal",
-        close=format_date(close, lang="en"),
-    )
+    assert card.text.splitlines() == [
+        *shown(
+            catalogs,
+            "en",
+            "deal.card",
+            id=deal.id,
+            title="50 office chairs",
+            customer="Zhang Wei · Acme",
+            amount="CN¥50,000",
+            stage="Proposal",
+            close=format_date(close, lang="en"),
+        ).splitlines(),
+        shown(catalogs, "en", "deal.card_budget", budget="CN¥60,000"),
+        shown(catalogs, "en", "deal.card_decision", date=format_date(decide, lang="en")),
+    ]
     assert card.button_labels == ["Lead", "Qualified", "Negotiation", "Won", "Lost"]
     assert (deal.amount, deal.currency, deal.stage) == (Decimal("50000.00"), "CNY", "proposal")
     assert (deal.expected_close_date, deal.probability) == (close, 60)
@@ -162,6 +178,7 @@ async def test_new_deal_in_chinese_picking_the_customer_by_phone_digits(
     await pick_customer(li, "8000", "张伟")
     await answer(li, "浦东分店办公椅")
     await answer(li, "1.2万元")
+    await skip_budget_and_decision(li, "跳过 »")
     await li.press("线索")
     await li.reply()
     await li.press("完成并查看 ✓")
@@ -202,6 +219,7 @@ async def test_bad_answers_are_explained_and_earlier_answers_kept(
     assert reply.startswith(shown(catalogs, "en", "parse.amount.invalid"))
     assert reply.endswith(shown(catalogs, "en", "deal.ask.amount"))
     await answer(admin, "50000")
+    await skip_budget_and_decision(admin)
     await admin.press("Negotiation")
     await admin.reply()
     reply = await answer(admin, "the thirty-second of Smarch")
@@ -238,6 +256,7 @@ async def test_skip_back_and_edit_a_field(admin: ScriptedUser, db_url: str):
     back_at_amount = await admin.reply()
     assert "Amount" not in back_at_amount.text  # skipped: nothing to show as "Now:"
     await answer(admin, "US$300")
+    await skip_budget_and_decision(admin)
     await admin.press("Qualified")
     await admin.reply()
     await admin.press("Review ✓")
@@ -291,6 +310,7 @@ async def test_new_deal_from_the_customers_button(
     await answer(admin, "Annual contract")
     await admin.press("Skip »")
     await admin.reply()
+    await skip_budget_and_decision(admin)
     await admin.press("Lead")
     await admin.reply()
     await admin.press("Review ✓")
@@ -329,6 +349,7 @@ async def test_entry_continues_after_a_restart(
     await answer(admin, "50 chairs")
     await running_bot.restart()
     await answer(admin, "50k")  # the amount step, where we were
+    await skip_budget_and_decision(admin)
     await admin.press("Lead")
     await admin.reply()
     await admin.press("Review ✓")
@@ -374,17 +395,18 @@ async def test_won_asks_the_reason_then_offers_the_purchase(
     await admin.press("Won", message=card)
     title, ask = await admin.replies(2)
     assert (title.text, ask.text) == (
-        shown(catalogs, "en", "stage_reason.title"),
-        shown(catalogs, "en", "stage_reason.ask.reason"),
+        shown(catalogs, "en", "deal_won.title"),
+        shown(catalogs, "en", "deal_won.ask.reason"),
     )
     assert rows(db_url, Deal)[0].stage == "proposal"  # nothing changes before the reason
     summary = await answer(admin, "Best price and fast delivery")
-    assert summary.splitlines()[1:] == ["Reason: Best price and fast delivery"]
+    assert summary.splitlines()[1:] == ["Why it was won: Best price and fast delivery"]
     await admin.press("✅ Save")
     won = await admin.reply()
     assert "Stage: Won" in won.text
-    assert won.text.endswith(
-        shown(catalogs, "en", "deal.card_reason", reason="Best price and fast delivery")
+    assert (
+        shown(catalogs, "en", "deal.outcome.won", reason="Best price and fast delivery")
+        in won.text
     )
     assert won.button_labels[-1] == shown(catalogs, "en", "deal.button.purchase")
     (deal,) = rows(db_url, Deal)

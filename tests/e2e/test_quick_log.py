@@ -50,7 +50,7 @@ async def test_log_in_english_saves_customer_note_deal_and_reminder(
     saved = (await admin.reply()).text
     assert saved.splitlines()[:2] == [
         shown(catalogs, "en", "quick_log.saved_customer", name="Zhang Wei"),
-        shown(catalogs, "en", "quick_log.saved_deal", title="budget 50k for 50 units"),
+        shown(catalogs, "en", "quick_log.saved_deal", title="50 units"),
     ]
     (customer,) = rows(db_url, Customer)
     assert (customer.name, customer.company) == ("Zhang Wei", "Acme")
@@ -60,7 +60,7 @@ async def test_log_in_english_saves_customer_note_deal_and_reminder(
     (deal,) = rows(db_url, Deal)
     assert (deal.customer_id, deal.title, deal.amount, deal.currency, deal.stage) == (
         customer.id,
-        "budget 50k for 50 units",
+        "50 units",
         Decimal("50000.00"),
         "CNY",
         "lead",
@@ -89,7 +89,7 @@ async def test_log_in_chinese_is_a_visit(
     (note,) = rows(db_url, Interaction)
     assert (note.kind, note.summary) == ("visit", ZH)
     (deal,) = rows(db_url, Deal)
-    assert (deal.title, deal.amount) == ("预算5万", Decimal("50000.00"))
+    assert (deal.title, deal.amount) == ("50台", Decimal("50000.00"))
     (reminder,) = rows(db_url, Reminder)
     assert reminder.due_at.replace(tzinfo=UTC) == datetime(2025, 1, 21, 7, 0, tzinfo=UTC)
 

@@ -35,7 +35,7 @@ CASES = [
             "company": "Acme",
             "phones": ("+8613800138000",),
             "amount": Money(Decimal("50000.00"), "CNY"),
-            "deal_title": "budget 50k for 50 units",
+            "deal_title": "50 units",
             "follow_up": at(14, 7),
         },
     ),
@@ -47,7 +47,7 @@ CASES = [
             "company": "Acme",
             "phones": ("+8613800138000",),
             "amount": Money(Decimal("50000.00"), "CNY"),
-            "deal_title": "预算5万",
+            "deal_title": "50台",
             "follow_up": at(21, 7),
         },
     ),
@@ -66,13 +66,13 @@ CASES = [
             "name": "Bob",
             "email": "zhang@acme.cn",
             "amount": Money(Decimal("3500.00"), "USD"),
-            "deal_title": "quote $3,500",
+            "deal_title": None,
             "follow_up": at(20, 1, False),
         },
     ),
     (
         "和Acme的张伟开会，报价2万",
-        {"kind": "meeting", "name": "张伟", "company": "Acme", "deal_title": "报价2万"},
+        {"kind": "meeting", "name": "张伟", "company": "Acme", "deal_title": None},
     ),
     ("Acme的李娜说要100台，周五回访", {"name": "李娜", "company": "Acme", "amount": None}),
     (
@@ -93,6 +93,8 @@ CASES = [
         "Visited the Pudong store, wants 50 units",
         {"kind": "visit", "amount": None, "phones": (), "follow_up": None},
     ),
+    ("Called Mark Evans, 50k, follow up Tuesday", {"deal_title": None}),  # not "50k"
+    ("拜访了张伟，要采购20台打印机，预算5万", {"deal_title": "20台打印机"}),
     (
         "见了李娜，+1 650 253 0000，lina@example.com",
         {"name": "李娜", "phones": ("+16502530000",), "email": "lina@example.com"},

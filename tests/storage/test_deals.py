@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from sqlmodel import Session, col, select
@@ -13,6 +14,7 @@ from storage.access import NotFound
 from storage.audit import list_audit
 from storage.db import Database
 from storage.deals import (
+    DealClosed,
     DealCreate,
     UnknownStage,
     change_stage,
@@ -20,6 +22,8 @@ from storage.deals import (
     get_deal,
     list_open_deals,
     list_stage_changes,
+    list_stage_moves,
+    reopen_deal,
 )
 from storage.models import Customer, Deal, DealStageChange, Member, Role, utcnow
 from tests.factories import last_contact_of, make_customer, make_member
@@ -177,33 +181,93 @@ def test_change_stage_to_won_sets_closed_at_and_reason(db: Database) -> None:
     assert update.changes["close_reason"] == [None, "signed"]
 
 
-def test_change_stage_from_lost_back_to_open_clears_closed_at(db: Database) -> None:
+def test_change_stage_of_closed_deal_is_refused(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
         deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
         assert deal.id is not None
-        change_stage(
-            session,
-            actor=people.sales,
-            deal_id=deal.id,
-            stage="lost",
-            reason="price",
-            stages=STAGES,
-        )
-        change_stage(
-            session,
-            actor=people.sales,
-            deal_id=deal.id,
-            stage="proposal",
-            reason=None,
-            stages=STAGES,
-        )
+        move = partial(change_stage, session, actor=people.sales, deal_id=deal.id, stages=STAGES)
+        move(stage="won", reason=None)
+        for stage in ("lost", "lead"):
+            with pytest.raises(DealClosed):
+                move(stage=stage, reason=None)
         history = [
             c.to_stage for c in list_stage_changes(session, actor=people.sales, deal_id=deal.id)
         ]
-    assert deal.closed_at is None
-    assert deal.close_reason is None
-    assert history == ["lead", "lost", "proposal"]
+    assert (deal.stage, deal.closed_at is not None) == ("won", True)
+    assert history == ["lead", "won"]
+
+
+def test_reopen_deal_goes_back_to_the_stage_before_it_closed(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        for stage, reason in (("proposal", None), ("lost", "price")):
+            change_stage(
+                session,
+                actor=people.sales,
+                deal_id=deal.id,
+                stage=stage,
+                reason=reason,
+                stages=STAGES,
+            )
+        reopen_deal(session, actor=people.sales, deal_id=deal.id, stages=STAGES)
+        reopen_deal(session, actor=people.sales, deal_id=deal.id, stages=STAGES)  # repeated
+        history = [
+            (c.from_stage, c.to_stage)
+            for c in list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+        ]
+    assert (deal.stage, deal.closed_at, deal.close_reason) == ("proposal", None, None)
+    assert history == [
+        (None, "lead"),
+        ("lead", "proposal"),
+        ("proposal", "lost"),
+        ("lost", "proposal"),
+    ]
+
+
+def test_reopen_deal_created_closed_goes_to_the_first_open_stage(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        deal = new_deal(session, people.sales, customer, stage="won")
+        assert deal.id is not None
+        reopen_deal(session, actor=people.sales, deal_id=deal.id, stages=STAGES)
+    assert (deal.stage, deal.closed_at) == ("lead", None)
+
+
+def test_reopen_deal_of_other_salespersons_deal_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        deal = new_deal(session, people.sales, customer, stage="won")
+        assert deal.id is not None
+        with pytest.raises(NotFound):
+            reopen_deal(session, actor=people.other_sales, deal_id=deal.id, stages=STAGES)
+    assert deal.stage == "won"
+
+
+def test_list_stage_moves_names_who_moved_it_and_counts_older_moves(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
+        assert deal.id is not None
+        for stage in ("qualified", "proposal", "qualified"):
+            change_stage(
+                session,
+                actor=people.manager,
+                deal_id=deal.id,
+                stage=stage,
+                reason=None,
+                stages=STAGES,
+            )
+        moves, total = list_stage_moves(session, actor=people.sales, deal_id=deal.id, limit=2)
+    assert total == 3
+    assert [(m.from_stage, m.to_stage, m.changed_by) for m in moves] == [
+        ("qualified", "proposal", people.manager.display_name),
+        ("proposal", "qualified", people.manager.display_name),
+    ]
 
 
 def test_change_stage_to_same_stage_records_nothing(db: Database) -> None:
