@@ -49,6 +49,7 @@ from handlers import (
     note,
     paged_lists,
     pipeline,
+    plain_text,
     purchase,
     quick_log,
     records,
@@ -107,6 +108,7 @@ FEATURES: tuple[Feature, ...] = (
     invite.FEATURE,
     team.FEATURE,
     paged_lists.FEATURE,
+    plain_text.FEATURE,  # its text excludes every other feature's; no command
 )
 INBOX_RETENTION = timedelta(days=7)
 

@@ -15,7 +15,7 @@ from handlers.context import CrmContext
 from handlers.feature import Command, Feature, Route
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
-from storage.drafts import delete_draft
+from storage.drafts import cancel_draft
 from storage.imports import BatchStatus, cancel_batch, latest_batches
 from storage.members import set_member_language
 from storage.models import Role
@@ -36,7 +36,7 @@ async def help_command(update: Update, context: CrmContext) -> None:
 async def cancel(update: Update, context: CrmContext) -> None:
     """Discard the draft, whatever flow it belongs to, and ask nothing more."""
     assert update.effective_chat is not None
-    discarded = await context.db.run(delete_draft, member_id=context.member_id)
+    discarded = await context.db.run(cancel_draft, member_id=context.member_id)
     await context.bot.send_message(
         update.effective_chat.id,
         context.t("cancel.done" if discarded else "cancel.nothing"),
