@@ -1,7 +1,9 @@
 """Commands every member has: `/help`, `/cancel`, `/lang`, and the last-resort replies.
 
 `/cancel` also cancels a spreadsheet import under review (handlers/imports.py), so that
-the command has one handler whatever is open.
+the command has one handler whatever is open; a cancel word typed in an entry (catalog
+`cancel.words`) runs it too (handlers/flow_engine.py). Plain text reaches the fallback only
+when it is no text handlers/plain_text.py takes (a reply to another message).
 """
 
 from __future__ import annotations
