@@ -2,8 +2,8 @@
 
 `/cancel` also cancels a spreadsheet import under review (handlers/imports.py), so that
 the command has one handler whatever is open; a cancel word typed in an entry (catalog
-`cancel.words`) runs it too (handlers/flow_engine.py). Plain text reaches the fallback only
-when it is no text handlers/plain_text.py takes (a reply to another message).
+`cancel.words`) runs it too (handlers/flow_engine.py). New plain text is
+handlers/plain_text.py's: the fallback answers a sticker, a photo or an edit outside an entry.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from storage.drafts import cancel_draft
 from storage.imports import BatchStatus, cancel_batch, latest_batches
 from storage.members import set_member_language
 from storage.models import Role
+from storage.parsing import clean_text
 
 
 async def help_command(update: Update, context: CrmContext) -> None:
@@ -44,6 +45,14 @@ async def cancel(update: Update, context: CrmContext) -> None:
         context.t("cancel.done" if discarded else "cancel.nothing"),
         reply_markup=ReplyKeyboardRemove(),
     )
+
+
+def is_cancel_word(context: CrmContext, text: str | None) -> bool:
+    """取消 / cancel / 算了 typed as the whole message (catalog `cancel.words`): /cancel."""
+    if text is None:
+        return False
+    wanted = clean_text(text).strip().rstrip(".!。！").casefold()
+    return wanted in context.services.catalogs.words("cancel.words")
 
 
 async def cancel_command(update: Update, context: CrmContext) -> None:

@@ -19,7 +19,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandl
 from telegram.ext import filters as tg_filters
 
 from handlers.callback_data import FlowButton, pattern_for
-from handlers.common import cancel_command
+from handlers.common import cancel_command, is_cancel_word
 from handlers.context import CrmContext
 from handlers.feature import Feature, Route
 from handlers.flow import (
@@ -153,7 +153,7 @@ class FlowEngine:
         message = update.effective_message
         assert message is not None
         chat_id = message.chat_id
-        if _is_cancel_word(context, message.text):
+        if is_cancel_word(context, message.text):
             await cancel_command(update, context)
             raise ApplicationHandlerStop
         state.pending = None  # answering the open step is the clearest way of continuing it
@@ -512,14 +512,6 @@ async def _answer_late(update: Update, context: CrmContext) -> None:
     if message is not None:
         text = clip(message.text or message.caption or "…")
         await context.bot.send_message(message.chat_id, context.t("flow.arrived_late", text=text))
-
-
-def _is_cancel_word(context: CrmContext, text: str | None) -> bool:
-    """取消 / cancel / 算了 typed as the whole message (catalog `cancel.words`): /cancel."""
-    if text is None:
-        return False
-    wanted = clean_text(text).strip().rstrip(".!。！").casefold()
-    return wanted in context.services.catalogs.words("cancel.words")
 
 
 def _chat_id(update: Update) -> int:

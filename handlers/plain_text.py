@@ -4,6 +4,7 @@ A text reaches this module only when nothing else claimed it: answers to an open
 taken in the flow engine's group, strangers stop at the gate, and a reply to a card (a note)
 or to the /find prompt is excluded here and left to its feature. The rule, in this order:
 
+- a cancel word (取消, cancel: catalog `cancel.words`) → what /cancel answers;
 - nothing but symbols (an emoji), or an acknowledgement from the catalogs' `plain.acks`
   ("ok", "thanks", "好的") → a one-line hint of what can be typed;
 - only digits and phone punctuation → /find's results if it has 3 digits or more
@@ -23,6 +24,7 @@ from telegram import Update
 from telegram.ext import filters
 
 from handlers import quick_log
+from handlers.common import cancel_command, is_cancel_word
 from handlers.context import CrmContext
 from handlers.customer_card import CardReply
 from handlers.feature import Callback, Feature, OnMessage
@@ -96,6 +98,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def plain_text(update: Update, context: CrmContext) -> None:
         message = update.effective_message
         assert message is not None
+        if is_cancel_word(context, message.text):
+            await cancel_command(update, context)  # "nothing to cancel", or an import review
+            return
         text = clean_text(message.text or "").strip()
         kind = first_look(text, context.services.catalogs.words("plain.acks"))
         found = None
@@ -117,6 +122,7 @@ FEATURE = Feature(
     messages=(
         OnMessage(
             filters.ChatType.PRIVATE
+            & filters.UpdateType.MESSAGE  # an edited old message is no new request
             & filters.TEXT
             & ~filters.COMMAND
             & ~PromptReply()

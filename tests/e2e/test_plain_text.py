@@ -131,7 +131,7 @@ async def test_typed_cancel_word_mid_entry_cancels_it(
         await speaker.user.reply()  # the next question
         await speaker.user.send(word)
         assert (await speaker.user.reply()).text == t(catalogs, speaker, "cancel.done")
-    await speaker.user.send("/cancel")
+    await speaker.user.send(CANCEL_WORDS[speaker.language][1])  # with no entry open
     assert (await speaker.user.reply()).text == t(catalogs, speaker, "cancel.nothing")
     assert rows(db_url, Customer) == []
 
