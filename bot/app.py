@@ -6,7 +6,8 @@ with `serve`, so what the tests drive is what production runs.
 Handler groups, in the order an update meets them:
   -10  the gate: strangers stop here; members get `context.member` and their language
    -5  answers to the open entry (any non-command message while a draft exists)
-    0  what each feature declares (FEATURES), then the fallbacks (first match wins, so
+    0  what each feature declares (FEATURES; plain text: handlers/plain_text.py), then the
+       fallbacks (first match wins, so
        unknown text and stale or forged buttons get one polite answer only if nothing else
        took them)
 """
@@ -49,6 +50,7 @@ from handlers import (
     note,
     paged_lists,
     pipeline,
+    plain_text,
     purchase,
     quick_log,
     records,
@@ -107,6 +109,7 @@ FEATURES: tuple[Feature, ...] = (
     invite.FEATURE,
     team.FEATURE,
     paged_lists.FEATURE,
+    plain_text.FEATURE,  # its text excludes every other feature's; no command
 )
 INBOX_RETENTION = timedelta(days=7)
 

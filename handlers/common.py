@@ -1,7 +1,9 @@
 """Commands every member has: `/help`, `/cancel`, `/lang`, and the last-resort replies.
 
 `/cancel` also cancels a spreadsheet import under review (handlers/imports.py), so that
-the command has one handler whatever is open.
+the command has one handler whatever is open; a cancel word typed in an entry (catalog
+`cancel.words`) runs it too (handlers/flow_engine.py). New plain text is
+handlers/plain_text.py's: the fallback answers a sticker, a photo or an edit outside an entry.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from handlers.context import CrmContext
 from handlers.feature import Command, Feature, Route
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
-from storage.drafts import delete_draft
+from storage.drafts import cancel_draft
 from storage.imports import BatchStatus, cancel_batch, latest_batches
 from storage.members import set_member_language
 from storage.models import Role
+from storage.parsing import clean_text
 
 
 async def help_command(update: Update, context: CrmContext) -> None:
@@ -36,12 +39,20 @@ async def help_command(update: Update, context: CrmContext) -> None:
 async def cancel(update: Update, context: CrmContext) -> None:
     """Discard the draft, whatever flow it belongs to, and ask nothing more."""
     assert update.effective_chat is not None
-    discarded = await context.db.run(delete_draft, member_id=context.member_id)
+    discarded = await context.db.run(cancel_draft, member_id=context.member_id)
     await context.bot.send_message(
         update.effective_chat.id,
         context.t("cancel.done" if discarded else "cancel.nothing"),
         reply_markup=ReplyKeyboardRemove(),
     )
+
+
+def is_cancel_word(context: CrmContext, text: str | None) -> bool:
+    """取消 / cancel / 算了 typed as the whole message (catalog `cancel.words`): /cancel."""
+    if text is None:
+        return False
+    wanted = clean_text(text).strip().rstrip(".!。！").casefold()
+    return wanted in context.services.catalogs.words("cancel.words")
 
 
 async def cancel_command(update: Update, context: CrmContext) -> None:

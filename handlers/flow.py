@@ -12,7 +12,7 @@ member's `draft` row, so a restart, `kill -9` or another instance continues at t
     confirm --Save--> [check: duplicates -> `warn` --Add anyway--> save] --> record saved,
                       draft deleted in the same transaction (exactly once)
     confirm --Edit--> `edit` (pick a field) --> <field> --answer--> confirm
-    any step --/cancel or Cancel--> draft discarded, nothing saved
+    any step --/cancel, Cancel or a typed 取消/cancel--> draft discarded, nothing saved
 
 Skip means "leave as is": a field that has a value (prefilled, answered earlier, or the
 record's current value in an edit) keeps it, so Skip is offered on a required field too once

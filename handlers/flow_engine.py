@@ -19,6 +19,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandl
 from telegram.ext import filters as tg_filters
 
 from handlers.callback_data import FlowButton, pattern_for
+from handlers.common import cancel_command, is_cancel_word
 from handlers.context import CrmContext
 from handlers.feature import Feature, Route
 from handlers.flow import (
@@ -37,7 +38,14 @@ from handlers.flow_render import question, render, summary
 from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
-from storage.drafts import commit_draft, delete_draft, get_draft, save_draft
+from storage.drafts import (
+    cancel_draft,
+    commit_draft,
+    delete_draft,
+    get_draft,
+    save_draft,
+    was_cancelled,
+)
 from storage.models import Draft
 from storage.parsing import ParseError, clean_text
 
@@ -145,6 +153,9 @@ class FlowEngine:
         message = update.effective_message
         assert message is not None
         chat_id = message.chat_id
+        if is_cancel_word(context, message.text):
+            await cancel_command(update, context)
+            raise ApplicationHandlerStop
         state.pending = None  # answering the open step is the clearest way of continuing it
         state.clearing = False  # and a typed answer to a field replaces its value outright
         if state.step in (CONFIRM, EDIT, WARN):
@@ -248,6 +259,9 @@ class FlowEngine:
         query = update.callback_query
         assert query is not None
         state = await self._load(context, update)
+        if state is None and await context.db.read(was_cancelled, member_id=context.member_id):
+            await answer_query(query, context.t("flow.entry_cancelled"))
+            return
         if state is None or state.revision % 1_000_000 != button.revision:
             await answer_query(query, context.t("common.stale_button"))
             return
@@ -375,7 +389,7 @@ class FlowEngine:
 
     async def _on_cancel(self, press: Press) -> None:
         context = press.context
-        await context.db.run(delete_draft, member_id=context.member_id)
+        await context.db.run(cancel_draft, member_id=context.member_id)
         await edit_message(
             press.query, summary(context, press.state) + "\n\n" + context.t("cancel.done")
         )

@@ -88,6 +88,16 @@ class Catalogs:
     def translator(self, language: str | None) -> Translator:
         return self._translators[supported_language(language) or FALLBACK_LANGUAGE]
 
+    def words(self, key: str) -> frozenset[str]:
+        """A catalog's "a|b|c" list of words a member may type, in every language at once
+        (casefolded): a Chinese-speaking member typing "cancel" means it too."""
+        return frozenset(
+            word.strip().casefold()
+            for messages in self.messages.values()
+            for word in messages.get(key, "").split("|")
+            if word.strip()
+        )
+
 
 def resolve_language(chosen: str | None, telegram_code: str | None, default: str) -> str:
     """The member's own choice, else Telegram's language, else the team default."""

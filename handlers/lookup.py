@@ -81,7 +81,8 @@ def _results(
     return text, inline_keyboard([*rows, nav])
 
 
-async def _search(context: CrmContext, chat_id: int, query: str) -> None:
+async def show_results(context: CrmContext, chat_id: int, query: str) -> None:
+    """The first page of /find's results (also for a plain-text name, `handlers.plain_text`)."""
     found, more = await _find(context, query, 0)
     # Only a second page needs the query kept (most searches fit on one), and it is written
     # after the results went out: the member does not wait for it.
@@ -110,14 +111,14 @@ async def find(update: Update, context: CrmContext) -> None:
             update.effective_chat.id, prompt, reply_markup=ForceReply(selective=True)
         )
         return
-    await _search(context, update.effective_chat.id, query)
+    await show_results(context, update.effective_chat.id, query)
 
 
 async def answer_prompt(update: Update, context: CrmContext) -> None:
     """The text typed in reply to the /find prompt."""
     assert update.message is not None
     assert update.message.text is not None
-    await _search(context, update.message.chat_id, update.message.text)
+    await show_results(context, update.message.chat_id, update.message.text)
 
 
 async def page(update: Update, context: CrmContext) -> None:

@@ -209,6 +209,18 @@ async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> Non
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
 
 
+def read(context: CrmContext, text: str) -> QuickLog:
+    """`text` (already cleaned) read with the member's region, currency, clock and zone."""
+    env = env_of(context)
+    return parse_quick_log(text, region=env.region, currency=env.currency, now=env.now, tz=env.tz)
+
+
+async def start(engine: FlowEngine, update: Update, context: CrmContext, found: QuickLog) -> None:
+    """The check card for what a message says: by /log, or plain text (handlers.plain_text)."""
+    values = await prefill(context, found, env_of(context))
+    await engine.start(update, context, FLOW_NAME, values=values)
+
+
 def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def quick_log(update: Update, context: CrmContext) -> None:
         message = update.effective_message
@@ -217,12 +229,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if not text:
             await context.bot.send_message(message.chat_id, context.t("quick_log.usage"))
             return
-        env = env_of(context)
-        found = parse_quick_log(
-            text, region=env.region, currency=env.currency, now=env.now, tz=env.tz
-        )
-        values = await prefill(context, found, env)
-        await engine.start(update, context, FLOW_NAME, values=values)
+        await start(engine, update, context, read(context, text))
 
     return {"quick_log": quick_log}
 

@@ -23,6 +23,7 @@ T = TypeVar("T")
 _TABLE = Draft.__table__  # type: ignore[attr-defined]
 
 
+CANCELLED = "-cancelled"  # the flow of a cancelled entry's marker (no flow has this name)
 _BY_MEMBER = select(Draft).where(col(Draft.member_id) == bindparam("member_id"))  # built once
 # Save takes the draft's row lock first: a second Save of the same draft (a double tap that
 # reached two instances) waits there, then finds the draft gone and saves nothing. SQLite
@@ -90,6 +91,24 @@ def _upsert(dialect: str) -> Any:
 def delete_draft(session: Session, *, member_id: int) -> bool:
     result = session.execute(delete(Draft).where(col(Draft.member_id) == member_id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_draft(session: Session, *, member_id: int) -> bool:
+    """Replace the open draft with a `CANCELLED` marker, so that a button on one of its cards
+    can say the entry was cancelled (`was_cancelled`); False if no entry was open. The marker
+    names no flow and holds no revision: the engine never loads it and Save finds nothing."""
+    draft = get_draft(session, member_id=member_id)
+    if draft is None or draft.flow == CANCELLED:
+        return False
+    draft.flow, draft.step, draft.data, draft.history = CANCELLED, "", {}, []
+    draft.updated_at = utcnow()
+    session.add(draft)
+    return True
+
+
+def was_cancelled(session: Session, *, member_id: int) -> bool:
+    draft = get_draft(session, member_id=member_id)
+    return draft is not None and draft.flow == CANCELLED
 
 
 def commit_draft(

@@ -60,6 +60,6 @@ def test_console_speaks_chinese_when_asked(tmp_path: Path, catalogs: Catalogs):
 def test_console_sends_a_number_beyond_the_buttons_as_text(tmp_path: Path, catalogs: Catalogs):
     output = run_console(tmp_path, ["/lang", "7", ":quit"])
     assert output.endswith(
-        "You (admin) > 7\nbot: " + first_line(catalogs, "en", "common.unknown_text") + "\n"
+        "You (admin) > 7\nbot: " + first_line(catalogs, "en", "plain.hint") + "\n"
         "You (admin) > :quit\n"
     )

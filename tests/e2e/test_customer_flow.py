@@ -183,7 +183,7 @@ async def test_cancel_command_and_button_discard_the_entry(
     await answer(admin, "Zhang Wei")
     assert await answer(admin, "/cancel") == shown(catalogs, "en", "cancel.done")
     await admin.send("hello")  # no draft any more: not taken as an answer
-    assert (await admin.reply()).text == shown(catalogs, "en", "common.unknown_text")
+    assert (await admin.reply()).text == shown(catalogs, "en", "plain.hint")
     await admin.send("/newcustomer")
     await admin.replies(2)
     await answer(admin, "Li Na")

@@ -175,7 +175,7 @@ async def test_a_chats_next_update_waits_while_another_instance_handles_the_one_
 ):
     """/newcustomer reaches the first instance, which is slow to start it; the name typed
     right after reaches the second. The second waits, so the name lands in the new entry
-    (handled at once, it would have met no entry and been refused as unknown text)."""
+    (handled at once, it would have met no entry and been taken as a search)."""
     first = cluster.apps[0].update_processor
     started_late = first.do_process_update
 

@@ -11,7 +11,15 @@ import pytest
 from sqlmodel import Session, col, select
 
 from storage.db import Database
-from storage.drafts import commit_draft, delete_draft, get_draft, save_draft
+from storage.drafts import (
+    CANCELLED,
+    cancel_draft,
+    commit_draft,
+    delete_draft,
+    get_draft,
+    save_draft,
+    was_cancelled,
+)
 from storage.models import Customer, Draft, Member
 from tests.factories import make_customer, make_member, pk
 
@@ -112,6 +120,28 @@ def test_delete_draft_leaves_other_members_drafts(db: Database) -> None:
     save(db, other)
     db.run_sync(delete_draft, member_id=pk(member))
     assert len(drafts_of(db, other)) == 1
+
+
+def test_cancel_draft_leaves_a_marker_once(db: Database) -> None:
+    member = a_member(db)
+    assert db.read_sync(was_cancelled, member_id=pk(member)) is False
+    save(db, member, data={"rev": 2})
+    assert db.run_sync(cancel_draft, member_id=pk(member)) is True
+    assert db.read_sync(was_cancelled, member_id=pk(member)) is True
+    assert db.run_sync(cancel_draft, member_id=pk(member)) is False  # nothing open any more
+    (marker,) = drafts_of(db, member)
+    assert (marker.flow, marker.data) == (CANCELLED, {})
+
+
+def test_cancelled_draft_saves_nothing_and_a_new_entry_replaces_it(db: Database) -> None:
+    member = a_member(db)
+    a_draft_at(db, member, 2)
+    db.run_sync(cancel_draft, member_id=pk(member))
+    calls: list[int] = []
+    result = db.run_sync(commit_draft, member_id=pk(member), revision=2, save=saver(member, calls))
+    assert (result, calls) == (None, [])
+    save(db, member, flow="deal")
+    assert db.read_sync(was_cancelled, member_id=pk(member)) is False
 
 
 # Save is exactly once: these call commit_draft directly, so removing its guard fails them.

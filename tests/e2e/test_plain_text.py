@@ -1,0 +1,178 @@
+"""Plain text outside an entry, end to end in both languages: a sentence gets /log's check card,
+a fragment, name or company /find's results, an emoji or "ok" a hint; typed cancel words end
+an entry like /cancel, and the old card's Save then says so. "Now" is pinned to Mon 13 Jan
+2025 10:00 in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from bot.emulator import BotApiEmulator, BotMessage
+from handlers.i18n import Catalogs
+from storage.models import Customer, Draft, Interaction, Reminder
+from tests.conftest import RunningBot
+from tests.e2e.helpers import join, pinned, rows, shown
+from tests.e2e.test_lookup import seed
+from tests.e2e.test_note_flow import NOW
+from tests.e2e.user import ScriptedUser
+
+SENTENCES = {
+    "en": "Called Mark Evans, he approved the quote, follow up next Wednesday 3pm",
+    "zh": "拜访了张伟，聊了新报价，下周三下午3点再跟进",
+}
+NAMES = {"en": "Mark Evans", "zh": "张伟"}
+KINDS = {"en": "call", "zh": "visit"}
+HINTS = {"en": ("👍", "ok", "Thanks!", "7"), "zh": ("好的", "😀", "收到")}
+CANCEL_WORDS = {"en": ("cancel", "Stop"), "zh": ("取消", "算了")}
+
+
+@dataclass
+class Speaker:
+    user: ScriptedUser
+    language: str
+    telegram_id: int
+
+
+@pytest.fixture(params=["en", "zh"])
+async def speaker(
+    request: pytest.FixtureRequest,
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    running_bot: RunningBot,
+) -> Speaker:
+    """The admin speaking English, or a salesperson speaking Chinese."""
+    pinned(running_bot, NOW)
+    await admin.send("/help")
+    await admin.reply()
+    if request.param == "en":
+        return Speaker(admin, "en", 1001)
+    return Speaker(await join(emu, admin, 2002, "李娜", language_code="zh-hans"), "zh", 2002)
+
+
+def t(catalogs: Catalogs, speaker: Speaker, key: str, **params: object) -> str:
+    return shown(catalogs, speaker.language, key, **params)
+
+
+async def card_for_sentence(speaker: Speaker, catalogs: Catalogs) -> BotMessage:
+    await speaker.user.send(SENTENCES[speaker.language])
+    title, card = await speaker.user.replies(2)
+    assert title.text == t(catalogs, speaker, "quick_log.title")
+    return card
+
+
+async def test_plain_sentence_gets_the_log_card_and_save_creates_note_and_follow_up(
+    speaker: Speaker, catalogs: Catalogs, db_url: str
+):
+    card = await card_for_sentence(speaker, catalogs)
+    assert NAMES[speaker.language] in card.text
+    assert rows(db_url, Interaction) == []  # nothing before Save
+    await speaker.user.press(t(catalogs, speaker, "flow.button.save"), message=card)
+    await speaker.user.reply()
+    (customer,) = rows(db_url, Customer)
+    assert customer.name == NAMES[speaker.language]
+    (note,) = rows(db_url, Interaction)
+    assert (note.customer_id, note.kind, note.summary) == (
+        customer.id,
+        KINDS[speaker.language],
+        SENTENCES[speaker.language],
+    )
+    (reminder,) = rows(db_url, Reminder)
+    assert reminder.customer_id == customer.id
+
+
+async def test_plain_sentence_cancelled_saves_nothing(
+    speaker: Speaker, catalogs: Catalogs, db_url: str
+):
+    card = await card_for_sentence(speaker, catalogs)
+    await speaker.user.press(t(catalogs, speaker, "flow.button.cancel"), message=card)
+    edited = await speaker.user.edited(card)
+    assert edited.text.endswith(t(catalogs, speaker, "cancel.done"))
+    for model in (Customer, Interaction, Reminder):
+        assert rows(db_url, model) == []
+
+
+@pytest.mark.parametrize("text", ["5678", "张伟", "Acme"])
+async def test_fragment_name_or_company_shows_the_find_results(
+    speaker: Speaker, catalogs: Catalogs, db_url: str, text: str
+):
+    seed(db_url, speaker.telegram_id, "张伟", company="Acme", phones=["+8613800005678"])
+    await speaker.user.send(text)
+    results = await speaker.user.reply()
+    assert results.text == t(catalogs, speaker, "lookup.results", query=text, page=1)
+    assert results.button_labels == ["张伟 · Acme"]
+    assert rows(db_url, Draft) == []
+
+
+async def test_short_text_matching_nobody_says_so_with_the_hint(
+    speaker: Speaker, catalogs: Catalogs, db_url: str
+):
+    await speaker.user.send("Globex")
+    assert (await speaker.user.reply()).text == "\n".join(
+        [t(catalogs, speaker, "lookup.none", query="Globex"), t(catalogs, speaker, "plain.hint")]
+    )
+
+
+async def test_emoji_or_ok_gets_a_one_line_hint(speaker: Speaker, catalogs: Catalogs, db_url: str):
+    for text in HINTS[speaker.language]:
+        await speaker.user.send(text)
+        assert (await speaker.user.reply()).text == t(catalogs, speaker, "plain.hint")
+    assert rows(db_url, Draft) == []
+
+
+async def test_typed_cancel_word_mid_entry_cancels_it(
+    speaker: Speaker, catalogs: Catalogs, db_url: str
+):
+    for word in CANCEL_WORDS[speaker.language]:
+        await speaker.user.send("/newcustomer")
+        await speaker.user.replies(2)
+        await speaker.user.send("Zhang Wei")
+        await speaker.user.reply()  # the next question
+        await speaker.user.send(word)
+        assert (await speaker.user.reply()).text == t(catalogs, speaker, "cancel.done")
+    await speaker.user.send(CANCEL_WORDS[speaker.language][1])  # with no entry open
+    assert (await speaker.user.reply()).text == t(catalogs, speaker, "cancel.nothing")
+    assert rows(db_url, Customer) == []
+
+
+async def test_old_save_after_a_typed_cancel_says_the_entry_was_cancelled(
+    speaker: Speaker, emu: BotApiEmulator, catalogs: Catalogs, db_url: str
+):
+    card = await card_for_sentence(speaker, catalogs)
+    await speaker.user.send(CANCEL_WORDS[speaker.language][0])
+    assert (await speaker.user.reply()).text == t(catalogs, speaker, "cancel.done")
+    await speaker.user.press(t(catalogs, speaker, "flow.button.save"), message=card)
+    answered = await emu.state.wait_for(
+        lambda: next((a for a in emu.state.callback_answers.values() if a.get("text")), None),
+        5,
+        "a callback answer",
+    )
+    assert answered["text"] == t(catalogs, speaker, "flow.entry_cancelled")
+    for model in (Customer, Interaction, Reminder):
+        assert rows(db_url, model) == []
+
+
+async def test_card_of_a_plain_sentence_survives_a_restart(
+    speaker: Speaker, running_bot: RunningBot, catalogs: Catalogs, db_url: str
+):
+    card = await card_for_sentence(speaker, catalogs)
+    await running_bot.restart()
+    pinned(running_bot, NOW)
+    await speaker.user.press(t(catalogs, speaker, "flow.button.save"), message=card)
+    await speaker.user.reply()
+    assert len(rows(db_url, Interaction)) == 1
+    assert len(rows(db_url, Reminder)) == 1
+
+
+async def test_stranger_plain_text_sees_only_the_refusal(
+    emu: BotApiEmulator, running_bot: RunningBot, catalogs: Catalogs, db_url: str
+):
+    stranger = ScriptedUser(emu, 5005, "Eve")
+    for text in (SENTENCES["en"], SENTENCES["zh"], "5678", "ok"):
+        await stranger.send(text)
+        assert (await stranger.reply()).text == shown(
+            catalogs, "en", "gate.stranger", user_id=5005
+        )
+    for model in (Draft, Customer, Interaction):
+        assert rows(db_url, model) == []
