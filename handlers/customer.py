@@ -3,7 +3,8 @@
 Asks the name (required), then phones, email, company, position, industry, region, gender,
 birthday, source, category, tags and needs, each skippable, with "Review" to jump to the
 summary once the name is in. A photo sent meanwhile (a business card, a storefront) is
-attached. Save checks for duplicates by phone, email and a similar name at the company.
+attached. Duplicates (same phone or email, a similar name at the company) are checked right
+after each of those answers and again at Save (another may have been added meanwhile).
 """
 
 from __future__ import annotations
@@ -46,11 +47,25 @@ def _choices(prefix: str, values: tuple[str, ...]) -> tuple[Choice, ...]:
     return tuple(Choice(value, f"customer.{prefix}.{value}") for value in values)
 
 
+async def _check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+    """Same phone or email anywhere, or a look-alike name at the same company: at Save and
+    right after the phones, email, name or company is accepted."""
+    matches = await context.db.read(
+        find_duplicates,
+        actor=context.require_member(),
+        phones=values.get("phones") or [],
+        email=values.get("email"),
+        name=values.get("name") or "",
+        company=values.get("company") if values.get("name") else None,
+    )
+    return duplicate_warning(context, matches)
+
+
 FIELDS = (
-    Field("name", parse=fp.text("name"), required=True),
-    Field("phones", parse=fp.phones, show=fp.show_phones, accepts_contact=True),
-    Field("email", parse=fp.email),
-    Field("company", parse=fp.text("company")),
+    Field("name", parse=fp.text("name"), required=True, check=_check),
+    Field("phones", parse=fp.phones, show=fp.show_phones, accepts_contact=True, check=_check),
+    Field("email", parse=fp.email, check=_check),
+    Field("company", parse=fp.text("company"), check=_check),
     Field("position", parse=fp.text("position")),
     Field("industry", parse=fp.text("industry")),
     Field("region", parse=fp.text("region")),
@@ -110,24 +125,18 @@ def next_steps_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboard
     )
 
 
-async def _check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
-    """Same phone or email anywhere, or a look-alike name at the same company."""
-    matches = await context.db.read(
-        find_duplicates,
-        actor=context.require_member(),
-        phones=values.get("phones") or [],
-        email=values.get("email"),
-        name=values["name"],
-        company=values.get("company"),
-    )
-    return duplicate_warning(context, matches)
-
-
 def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> SaveWarning | None:
-    """The matches the member may see, to open; a colleague's, named only by its owner."""
+    """The matches the member may see, to open; a colleague's, named only by its owner. The
+    header says whose customer it is: "you already have" only when every match is one's own."""
     if not matches:
         return None
-    lines = [context.t("customer.dup.title")]
+    others = list(dict.fromkeys(m.owner_name for m in matches if not m.own))
+    title = (
+        context.t("customer.dup.title_of", owner=", ".join(others))
+        if others
+        else context.t("customer.dup.title")
+    )
+    lines = [title]
     options = []
     for match in matches:
         if match.visible:
@@ -141,7 +150,7 @@ def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> Sav
             )
         else:
             lines.append(context.t(f"customer.dup.{match.reason}_other", owner=match.owner_name))
-    return SaveWarning("\n".join(lines), options)
+    return SaveWarning("\n".join(lines), options, tuple(str(m.customer_id) for m in matches))
 
 
 async def show_customer(context: CrmContext, chat_id: int, customer_id: str) -> None:

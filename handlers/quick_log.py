@@ -6,7 +6,9 @@
 email (or a similar name at that company, or exactly that name); otherwise a new customer
 with the name, company, phone and email found. The card shows the customer, the note (the
 whole text, "visit" if it says so, else "meeting"), the amount (a deal) and the follow-up;
-what was not found shows as "—" and can be added with Edit. Nothing is saved before Save,
+what was not found shows as "—" and can be added with Edit. A new customer whose phone or
+email another member's customer has gets the duplicate warning (naming only the owner) at
+once, and again at Save. Nothing is saved before Save,
 which then creates the customer (if new), the note, the deal and the reminder in one
 transaction. If no customer can be told from the text, the card first asks which one.
 
@@ -24,8 +26,9 @@ from telegram import Update
 from handlers import customer_pick
 from handlers import field_parsers as fp
 from handlers.context import CrmContext
+from handlers.customer import duplicate_warning, show_customer
 from handlers.feature import Callback, Command, Feature
-from handlers.flow import Choice, Env, Field, Flow, env_of
+from handlers.flow import Choice, Env, Field, Flow, SaveWarning, env_of
 from handlers.flow_engine import FlowEngine
 from handlers.note import (
     FOLLOW_UP_CHOICES,
@@ -73,6 +76,22 @@ def _new(values: dict[str, Any]) -> bool:
     return values.get("customer") is None
 
 
+async def _check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+    """A new customer with the phone or email of an existing one, a colleague's included
+    (named by its owner only): the entry flow's warning instead of a second customer."""
+    if not _new(values):
+        return None
+    matches = await context.db.read(
+        find_duplicates,
+        actor=context.require_member(),
+        phones=values.get("phones") or [],
+        email=values.get("email") or None,
+        name=values.get("name") or "",
+        company=(values.get("company") or None) if values.get("name") else None,
+    )
+    return duplicate_warning(context, matches)
+
+
 FIELDS = (
     Field("summary", parse=fp.text("summary"), required=True),
     Field("kind", required=True, choices=KIND_CHOICES),
@@ -92,9 +111,9 @@ FIELDS = (
     ),
     dataclasses.replace(customer_pick.customer_field(), when=_existing),
     Field("name", parse=fp.text("name"), required=True, when=_new),
-    Field("company", parse=fp.text("company"), show=_or_not_given(), when=_new),
-    Field("phones", parse=fp.phones, show=_or_not_given(fp.show_phones), when=_new),
-    Field("email", parse=fp.email, show=_or_not_given(), when=_new),
+    Field("company", parse=fp.text("company"), show=_or_not_given(), when=_new, check=_check),
+    Field("phones", parse=fp.phones, show=_or_not_given(fp.show_phones), when=_new, check=_check),
+    Field("email", parse=fp.email, show=_or_not_given(), when=_new, check=_check),
     Field("deal_title", when=hidden),  # the clause the amount came from
 )
 
@@ -203,7 +222,14 @@ async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> Non
     await context.bot.send_message(chat_id, "\n".join(lines))
 
 
-FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
+FLOW = Flow(
+    name=FLOW_NAME,
+    fields=FIELDS,
+    save=_save,
+    after_save=_after_save,
+    check=_check,
+    open_record=show_customer,
+)
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:
