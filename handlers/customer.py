@@ -10,6 +10,7 @@ after each of those answers and again at Save (another may have been added meanw
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -47,25 +48,40 @@ def _choices(prefix: str, values: tuple[str, ...]) -> tuple[Choice, ...]:
     return tuple(Choice(value, f"customer.{prefix}.{value}") for value in values)
 
 
-async def _check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
-    """Same phone or email anywhere, or a look-alike name at the same company: at Save and
-    right after the phones, email, name or company is accepted."""
-    matches = await context.db.read(
-        find_duplicates,
-        actor=context.require_member(),
-        phones=values.get("phones") or [],
-        email=values.get("email"),
-        name=values.get("name") or "",
-        company=values.get("company") if values.get("name") else None,
-    )
-    return duplicate_warning(context, matches)
+Check = Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]]
+
+
+def duplicate_check(*criteria: str) -> Check:
+    """The duplicate check on some of the answers: "phones", "email", "name" (a look-alike
+    name at the same company). A field checks what it asked, so Change it asks the field
+    that matched; Save checks all three."""
+
+    async def check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+        name = values.get("name") or ""
+        matches = await context.db.read(
+            find_duplicates,
+            actor=context.require_member(),
+            phones=(values.get("phones") or []) if "phones" in criteria else [],
+            email=(values.get("email") or None) if "email" in criteria else None,
+            name=name,
+            company=(values.get("company") or None) if "name" in criteria and name else None,
+        )
+        return duplicate_warning(context, matches)
+
+    return check
 
 
 FIELDS = (
-    Field("name", parse=fp.text("name"), required=True, check=_check),
-    Field("phones", parse=fp.phones, show=fp.show_phones, accepts_contact=True, check=_check),
-    Field("email", parse=fp.email, check=_check),
-    Field("company", parse=fp.text("company"), check=_check),
+    Field("name", parse=fp.text("name"), required=True, check=duplicate_check("name")),
+    Field(
+        "phones",
+        parse=fp.phones,
+        show=fp.show_phones,
+        accepts_contact=True,
+        check=duplicate_check("phones"),
+    ),
+    Field("email", parse=fp.email, check=duplicate_check("email")),
+    Field("company", parse=fp.text("company"), check=duplicate_check("name")),
     Field("position", parse=fp.text("position")),
     Field("industry", parse=fp.text("industry")),
     Field("region", parse=fp.text("region")),
@@ -178,7 +194,7 @@ FLOW = Flow(
     fields=FIELDS,
     save=_save,
     after_save=_after_save,
-    check=_check,
+    check=duplicate_check("phones", "email", "name"),
     open_record=show_customer,
     accepts_photos=True,
 )

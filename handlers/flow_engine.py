@@ -401,6 +401,7 @@ class FlowEngine:
                 pending.get("ask"),
             )
             await context.bot.send_message(press.chat_id, context.t(f"{flow.name}.title"))
+            await self._check_prefilled(context, fresh)
             await self._ask(context, press.chat_id, fresh, press.update_id)
 
     async def _on_cancel(self, press: Press) -> None:

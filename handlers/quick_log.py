@@ -26,7 +26,7 @@ from telegram import Update
 from handlers import customer_pick
 from handlers import field_parsers as fp
 from handlers.context import CrmContext
-from handlers.customer import duplicate_warning, show_customer
+from handlers.customer import Check, duplicate_check, show_customer
 from handlers.feature import Callback, Command, Feature
 from handlers.flow import Choice, Env, Field, Flow, SaveWarning, env_of
 from handlers.flow_engine import FlowEngine
@@ -76,20 +76,14 @@ def _new(values: dict[str, Any]) -> bool:
     return values.get("customer") is None
 
 
-async def _check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+def _if_new(check: Check) -> Check:
     """A new customer with the phone or email of an existing one, a colleague's included
     (named by its owner only): the entry flow's warning instead of a second customer."""
-    if not _new(values):
-        return None
-    matches = await context.db.read(
-        find_duplicates,
-        actor=context.require_member(),
-        phones=values.get("phones") or [],
-        email=values.get("email") or None,
-        name=values.get("name") or "",
-        company=(values.get("company") or None) if values.get("name") else None,
-    )
-    return duplicate_warning(context, matches)
+
+    async def checked(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+        return await check(context, values) if _new(values) else None
+
+    return checked
 
 
 FIELDS = (
@@ -111,9 +105,27 @@ FIELDS = (
     ),
     dataclasses.replace(customer_pick.customer_field(), when=_existing),
     Field("name", parse=fp.text("name"), required=True, when=_new),
-    Field("company", parse=fp.text("company"), show=_or_not_given(), when=_new, check=_check),
-    Field("phones", parse=fp.phones, show=_or_not_given(fp.show_phones), when=_new, check=_check),
-    Field("email", parse=fp.email, show=_or_not_given(), when=_new, check=_check),
+    Field(
+        "company",
+        parse=fp.text("company"),
+        show=_or_not_given(),
+        when=_new,
+        check=_if_new(duplicate_check("name")),
+    ),
+    Field(
+        "phones",
+        parse=fp.phones,
+        show=_or_not_given(fp.show_phones),
+        when=_new,
+        check=_if_new(duplicate_check("phones")),
+    ),
+    Field(
+        "email",
+        parse=fp.email,
+        show=_or_not_given(),
+        when=_new,
+        check=_if_new(duplicate_check("email")),
+    ),
     Field("deal_title", when=hidden),  # the clause the amount came from
 )
 
@@ -227,7 +239,7 @@ FLOW = Flow(
     fields=FIELDS,
     save=_save,
     after_save=_after_save,
-    check=_check,
+    check=_if_new(duplicate_check("phones", "email", "name")),
     open_record=show_customer,
 )
 
