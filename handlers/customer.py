@@ -51,7 +51,7 @@ def _choices(prefix: str, values: tuple[str, ...]) -> tuple[Choice, ...]:
 Check = Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]]
 
 
-def duplicate_check(*criteria: str) -> Check:
+def duplicate_check(*criteria: str, open_key: str = "customer.dup.open") -> Check:
     """The duplicate check on some of the answers: "phones", "email", "name" (a look-alike
     name at the same company). A field checks what it asked, so Change it asks the field
     that matched; Save checks all three."""
@@ -66,7 +66,7 @@ def duplicate_check(*criteria: str) -> Check:
             name=name,
             company=(values.get("company") or None) if "name" in criteria and name else None,
         )
-        return duplicate_warning(context, matches)
+        return duplicate_warning(context, matches, open_key)
 
     return check
 
@@ -141,7 +141,9 @@ def next_steps_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboard
     )
 
 
-def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> SaveWarning | None:
+def duplicate_warning(
+    context: CrmContext, matches: list[DuplicateMatch], open_key: str = "customer.dup.open"
+) -> SaveWarning | None:
     """The matches the member may see, to open; a colleague's, named only by its owner. The
     header says whose customer it is: "you already have" only when every match is one's own."""
     if not matches:
@@ -161,9 +163,7 @@ def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> Sav
                     f"customer.dup.{match.reason}", name=match.name, company=match.company or "—"
                 )
             )
-            options.append(
-                (str(match.customer_id), context.t("customer.dup.open", name=match.name))
-            )
+            options.append((str(match.customer_id), context.t(open_key, name=match.name)))
         else:
             lines.append(context.t(f"customer.dup.{match.reason}_other", owner=match.owner_name))
     return SaveWarning("\n".join(lines), options, tuple(str(m.customer_id) for m in matches))

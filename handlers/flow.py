@@ -130,6 +130,9 @@ class Flow:
     after_save: Callable[[CrmContext, int, Any], Awaitable[None]]
     check: Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]] | None = None
     open_record: Callable[[CrmContext, int, str], Awaitable[None]] | None = None
+    # Instead of opening: the warning's record becomes the answer (a /log goes onto the
+    # member's own customer instead of a new one); the entry goes on at the summary.
+    adopt: Callable[[CrmContext, dict[str, Any], str], Awaitable[None]] | None = None
     accepts_photos: bool = False
     # An edit's summary lists its field even when empty ("—"): a cleared value shows what
     # Save will leave, where an entry's summary simply omits what was never answered.

@@ -459,12 +459,19 @@ class FlowEngine:
     async def _on_open(self, press: Press) -> None:
         state = press.state
         if (
-            state.flow.open_record is None
+            (state.flow.open_record is None and state.flow.adopt is None)
             or not press.arg.isdigit()
             or int(press.arg) >= len(state.options)
         ):
             return
         value, _ = state.options[int(press.arg)]
+        if state.flow.adopt is not None:
+            await edit_message(press.query, state.warning or "…")
+            await state.flow.adopt(press.context, state.values, value)
+            state.step, state.warned, state.warning, state.options = CONFIRM, None, None, []
+            await self._next(press)
+            return
+        assert state.flow.open_record is not None
         await press.context.db.run(delete_draft, member_id=press.context.member_id)
         await edit_message(press.query, state.warning or "…")
         await state.flow.open_record(press.context, press.chat_id, value)

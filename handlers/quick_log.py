@@ -26,7 +26,7 @@ from telegram import Update
 from handlers import customer_pick
 from handlers import field_parsers as fp
 from handlers.context import CrmContext
-from handlers.customer import Check, duplicate_check, show_customer
+from handlers.customer import Check, duplicate_check
 from handlers.feature import Callback, Command, Feature
 from handlers.flow import Choice, Env, Field, Flow, SaveWarning, env_of
 from handlers.flow_engine import FlowEngine
@@ -41,6 +41,7 @@ from handlers.note import (
 )
 from handlers.note import saved_text as note_saved_text
 from handlers.quick_log_parse import QuickLog, command_text, parse_quick_log
+from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customers import (
     CustomerCreate,
@@ -57,6 +58,7 @@ from storage.search import find_customers
 FLOW_NAME = "quick_log"
 NOT_GIVEN = False  # an optional answer the message did not contain: shown as "—", editable
 _MATCH_ORDER = ("phone", "email", "name")
+USE_IT = "quick_log.dup.use"  # the duplicate warning's button for one's own customer
 
 
 def _or_not_given(show: fp.Show | None = None) -> fp.Show:
@@ -86,6 +88,19 @@ def _if_new(check: Check) -> Check:
     return checked
 
 
+async def _adopt(context: CrmContext, values: dict[str, Any], customer_id: str) -> None:
+    """Log it onto <name>: the member's customer the warning named, not a new one."""
+    try:
+        customer = await context.db.read(
+            get_customer, actor=context.require_member(), customer_id=int(customer_id)
+        )
+    except NotFound:
+        return  # gone meanwhile: the card stays as it was, Save checks again
+    values["customer"] = {"id": str(customer.id), "label": customer_pick.label(customer)}
+    for key in ("name", "company", "phones", "email"):
+        values.pop(key, None)
+
+
 FIELDS = (
     Field("summary", parse=fp.text("summary"), required=True),
     Field("kind", required=True, choices=KIND_CHOICES),
@@ -110,21 +125,21 @@ FIELDS = (
         parse=fp.text("company"),
         show=_or_not_given(),
         when=_new,
-        check=_if_new(duplicate_check("name")),
+        check=_if_new(duplicate_check("name", open_key=USE_IT)),
     ),
     Field(
         "phones",
         parse=fp.phones,
         show=_or_not_given(fp.show_phones),
         when=_new,
-        check=_if_new(duplicate_check("phones")),
+        check=_if_new(duplicate_check("phones", open_key=USE_IT)),
     ),
     Field(
         "email",
         parse=fp.email,
         show=_or_not_given(),
         when=_new,
-        check=_if_new(duplicate_check("email")),
+        check=_if_new(duplicate_check("email", open_key=USE_IT)),
     ),
     Field("deal_title", when=hidden),  # the clause the amount came from
 )
@@ -239,8 +254,8 @@ FLOW = Flow(
     fields=FIELDS,
     save=_save,
     after_save=_after_save,
-    check=_if_new(duplicate_check("phones", "email", "name")),
-    open_record=show_customer,
+    check=_if_new(duplicate_check("phones", "email", "name", open_key=USE_IT)),
+    adopt=_adopt,
 )
 
 

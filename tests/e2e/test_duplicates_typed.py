@@ -8,7 +8,7 @@ import pytest
 
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
-from storage.models import Customer, Draft
+from storage.models import Customer, Draft, Interaction
 from tests.conftest import RunningBot
 from tests.e2e.helpers import join, rows, shown
 from tests.e2e.user import ScriptedUser
@@ -212,3 +212,35 @@ async def test_cancel_at_the_warning_saves_nothing(
     assert (await li.reply()).text == shown(catalogs, lang, "cancel.done")
     assert rows(db_url, Draft) == []
     assert len(rows(db_url, Customer)) == 1
+
+
+async def test_log_with_ones_own_customers_phone_offers_logging_onto_it(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, lang: str
+):
+    li = await member(emu, admin, lang, 2002, "Li")
+    await add_customer(li, catalogs, lang, "Zhang Wei", "13800138000")
+    await li.send("/log Met Li Na at Beta")
+    _, card = await li.replies(2)
+    await li.press(shown(catalogs, lang, "flow.button.edit"), message=card)
+    await li.reply()
+    await li.press(shown(catalogs, lang, "quick_log.field.phones"))
+    await li.reply()
+    await li.send("138 0013 8000")
+    warning = await li.reply()
+    assert warning.text.splitlines()[0] == shown(catalogs, lang, "customer.dup.title")
+    use_it = shown(catalogs, lang, "quick_log.dup.use", name="Zhang Wei")
+    assert warning.button_labels[0] == use_it
+    await li.press(use_it, message=warning)
+    card = await li.reply()
+    customer_line = shown(
+        catalogs,
+        lang,
+        "flow.summary_line",
+        label=shown(catalogs, lang, "quick_log.field.customer"),
+        value="Zhang Wei",
+    )
+    assert customer_line in card.text.splitlines()
+    await li.press(shown(catalogs, lang, "flow.button.save"), message=card)
+    await li.reply()
+    (customer,) = rows(db_url, Customer)
+    assert [n.customer_id for n in rows(db_url, Interaction)] == [customer.id]
