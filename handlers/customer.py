@@ -58,13 +58,18 @@ def duplicate_check(*criteria: str, open_key: str = "customer.dup.open") -> Chec
 
     async def check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
         name = values.get("name") or ""
+        phones = (values.get("phones") or []) if "phones" in criteria else []
+        email = (values.get("email") or None) if "email" in criteria else None
+        company = (values.get("company") or None) if "name" in criteria and name else None
+        if not (phones or email or company):
+            return None  # nothing to compare yet (a name before its company): no query
         matches = await context.db.read(
             find_duplicates,
             actor=context.require_member(),
-            phones=(values.get("phones") or []) if "phones" in criteria else [],
-            email=(values.get("email") or None) if "email" in criteria else None,
+            phones=phones,
+            email=email,
             name=name,
-            company=(values.get("company") or None) if "name" in criteria and name else None,
+            company=company,
         )
         return duplicate_warning(context, matches, open_key)
 

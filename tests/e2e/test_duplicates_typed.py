@@ -244,3 +244,17 @@ async def test_log_with_ones_own_customers_phone_offers_logging_onto_it(
     await li.reply()
     (customer,) = rows(db_url, Customer)
     assert [n.customer_id for n in rows(db_url, Interaction)] == [customer.id]
+
+
+async def test_shared_contact_with_a_known_phone_warns_at_once(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, lang: str
+):
+    li = await member(emu, admin, lang, 2002, "Li")
+    await add_customer(li, catalogs, lang, "Zhang Wei", "13800138000")
+    await li.share_contact("+86 138 0013 8000", "Wei")
+    _, warning = await li.replies(2)
+    assert shown(catalogs, lang, "customer.dup.phone", name="Zhang Wei", company="—") in (
+        warning.text
+    )
+    await li.press(shown(catalogs, lang, "flow.button.add_anyway"), message=warning)
+    assert (await li.reply()).text.startswith(shown(catalogs, lang, "customer.ask.email"))
