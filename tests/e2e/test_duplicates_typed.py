@@ -207,7 +207,8 @@ async def test_cancel_at_the_warning_saves_nothing(
     await add_customer(li, catalogs, lang, "Zhang Wei", "13800138000")
     await begin(li, "Wei Zhang")
     await li.send("13800138000")
-    await li.reply()
+    warning = await li.reply()
+    assert warning.text.splitlines()[0] == shown(catalogs, lang, "customer.dup.title")
     await li.send("/cancel")
     assert (await li.reply()).text == shown(catalogs, lang, "cancel.done")
     assert rows(db_url, Draft) == []
