@@ -79,7 +79,7 @@ class FlowButton:
     kind: ClassVar[str] = "flow"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
         r"(0|[1-9][0-9]{0,5})"
-        r":(pick|skip|clear|back|finish|save|edit|field|cancel|resume|discard|force|open)"
+        r":(pick|skip|clear|back|finish|save|edit|field|cancel|resume|discard|force|open|change)"
         r"(?::([a-z0-9_]{1,16}))?"
     )
     revision: int

@@ -3,12 +3,14 @@
 Asks the name (required), then phones, email, company, position, industry, region, gender,
 birthday, source, category, tags and needs, each skippable, with "Review" to jump to the
 summary once the name is in. A photo sent meanwhile (a business card, a storefront) is
-attached. Save checks for duplicates by phone, email and a similar name at the company.
+attached. Duplicates (same phone or email, a similar name at the company) are checked right
+after each of those answers and again at Save (another may have been added meanwhile).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -46,11 +48,45 @@ def _choices(prefix: str, values: tuple[str, ...]) -> tuple[Choice, ...]:
     return tuple(Choice(value, f"customer.{prefix}.{value}") for value in values)
 
 
+Check = Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]]
+
+
+def duplicate_check(*criteria: str, open_key: str = "customer.dup.open") -> Check:
+    """The duplicate check on some of the answers: "phones", "email", "name" (a look-alike
+    name at the same company). A field checks what it asked, so Change it asks the field
+    that matched; Save checks all three."""
+
+    async def check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+        name = values.get("name") or ""
+        phones = (values.get("phones") or []) if "phones" in criteria else []
+        email = (values.get("email") or None) if "email" in criteria else None
+        company = (values.get("company") or None) if "name" in criteria and name else None
+        if not (phones or email or company):
+            return None  # nothing to compare yet (a name before its company): no query
+        matches = await context.db.read(
+            find_duplicates,
+            actor=context.require_member(),
+            phones=phones,
+            email=email,
+            name=name,
+            company=company,
+        )
+        return duplicate_warning(context, matches, open_key)
+
+    return check
+
+
 FIELDS = (
-    Field("name", parse=fp.text("name"), required=True),
-    Field("phones", parse=fp.phones, show=fp.show_phones, accepts_contact=True),
-    Field("email", parse=fp.email),
-    Field("company", parse=fp.text("company")),
+    Field("name", parse=fp.text("name"), required=True, check=duplicate_check("name")),
+    Field(
+        "phones",
+        parse=fp.phones,
+        show=fp.show_phones,
+        accepts_contact=True,
+        check=duplicate_check("phones"),
+    ),
+    Field("email", parse=fp.email, check=duplicate_check("email")),
+    Field("company", parse=fp.text("company"), check=duplicate_check("name")),
     Field("position", parse=fp.text("position")),
     Field("industry", parse=fp.text("industry")),
     Field("region", parse=fp.text("region")),
@@ -110,24 +146,20 @@ def next_steps_keyboard(context: CrmContext, customer_id: int) -> InlineKeyboard
     )
 
 
-async def _check(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
-    """Same phone or email anywhere, or a look-alike name at the same company."""
-    matches = await context.db.read(
-        find_duplicates,
-        actor=context.require_member(),
-        phones=values.get("phones") or [],
-        email=values.get("email"),
-        name=values["name"],
-        company=values.get("company"),
-    )
-    return duplicate_warning(context, matches)
-
-
-def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> SaveWarning | None:
-    """The matches the member may see, to open; a colleague's, named only by its owner."""
+def duplicate_warning(
+    context: CrmContext, matches: list[DuplicateMatch], open_key: str = "customer.dup.open"
+) -> SaveWarning | None:
+    """The matches the member may see, to open; a colleague's, named only by its owner. The
+    header says whose customer it is: "you already have" only when every match is one's own."""
     if not matches:
         return None
-    lines = [context.t("customer.dup.title")]
+    others = list(dict.fromkeys(m.owner_name for m in matches if not m.own))
+    title = (
+        context.t("customer.dup.title_of", owner=", ".join(others))
+        if others
+        else context.t("customer.dup.title")
+    )
+    lines = [title]
     options = []
     for match in matches:
         if match.visible:
@@ -136,12 +168,10 @@ def duplicate_warning(context: CrmContext, matches: list[DuplicateMatch]) -> Sav
                     f"customer.dup.{match.reason}", name=match.name, company=match.company or "—"
                 )
             )
-            options.append(
-                (str(match.customer_id), context.t("customer.dup.open", name=match.name))
-            )
+            options.append((str(match.customer_id), context.t(open_key, name=match.name)))
         else:
             lines.append(context.t(f"customer.dup.{match.reason}_other", owner=match.owner_name))
-    return SaveWarning("\n".join(lines), options)
+    return SaveWarning("\n".join(lines), options, tuple(str(m.customer_id) for m in matches))
 
 
 async def show_customer(context: CrmContext, chat_id: int, customer_id: str) -> None:
@@ -169,7 +199,7 @@ FLOW = Flow(
     fields=FIELDS,
     save=_save,
     after_save=_after_save,
-    check=_check,
+    check=duplicate_check("phones", "email", "name"),
     open_record=show_customer,
     accepts_photos=True,
 )

@@ -11,6 +11,8 @@ member's `draft` row, so a restart, `kill -9` or another instance continues at t
     <field> --Clear--> "really?" --Yes, clear--> as an empty answer; --No--> <field> again
     confirm --Save--> [check: duplicates -> `warn` --Add anyway--> save] --> record saved,
                       draft deleted in the same transaction (exactly once)
+    <field> --answer--> [the field's check: duplicates -> `warn` --Add anyway--> next field;
+                         --Change it--> <field> again] (prefilled values are checked at start)
     confirm --Edit--> `edit` (pick a field) --> <field> --answer--> confirm
     any step --/cancel, Cancel or a typed 取消/cancel--> draft discarded, nothing saved
 
@@ -85,6 +87,9 @@ class Field:
     accepts_contact: bool = False
     # Another search step whose pick is never offered here (a merge's two customers).
     not_same_as: str | None = None
+    # Run once the answer is accepted (and on a prefilled value at start): a warning stops
+    # the entry there, so a duplicate is met when it is typed, not after the last question.
+    check: Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]] | None = None
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices
@@ -106,6 +111,12 @@ class SaveWarning:
 
     text: str
     open_options: list[Option] = field(default_factory=list)
+    # What was matched (customer ids): once the member chose "Add anyway", the same match is
+    # not warned about again in this entry, at a later field or at Save.
+    keys: tuple[str, ...] = ()
+
+    def new_to(self, dismissed: Sequence[str]) -> bool:
+        return not self.keys or any(key not in dismissed for key in self.keys)
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,9 @@ class Flow:
     after_save: Callable[[CrmContext, int, Any], Awaitable[None]]
     check: Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]] | None = None
     open_record: Callable[[CrmContext, int, str], Awaitable[None]] | None = None
+    # Instead of opening: the warning's record becomes the answer (a /log goes onto the
+    # member's own customer instead of a new one); the entry goes on at the summary.
+    adopt: Callable[[CrmContext, dict[str, Any], str], Awaitable[None]] | None = None
     accepts_photos: bool = False
     # An edit's summary lists its field even when empty ("—"): a cleared value shows what
     # Save will leave, where an entry's summary simply omits what was never answered.
@@ -169,6 +183,10 @@ class State:
     warning: str | None = None
     pending: dict[str, Any] | None = None
     clearing: bool = False  # the step's field waits for "Yes, clear" / "No"
+    # A field's check warned: {"field": its name, "next": the step after it, "keys": matched}.
+    # None while warning at Save.
+    warned: dict[str, Any] | None = None
+    dismissed: list[str] = field(default_factory=list)  # keys the member chose to add anyway
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -180,6 +198,8 @@ class State:
             "warning": self.warning,
             "pending": self.pending,
             "clearing": self.clearing,
+            "warned": self.warned,
+            "dismissed": self.dismissed,
         }
 
     @classmethod
@@ -212,6 +232,8 @@ class State:
             warning=data.get("warning"),
             pending=data.get("pending"),
             clearing=bool(data.get("clearing")),
+            warned=data.get("warned"),
+            dismissed=list(data.get("dismissed", [])),
         )
 
 

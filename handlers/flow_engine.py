@@ -103,6 +103,7 @@ class FlowEngine:
         flow = self.flows[flow_name]
         state = State.begin(flow, values, attachments or [], ask)
         await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
+        await self._check_prefilled(context, state)
         await self._ask(context, chat_id, state, update.update_id)
 
     async def _offer_resume(
@@ -244,11 +245,40 @@ class FlowEngine:
         state.values[step_field.name] = value
         state.options = []
         if state.editing:
-            state.editing, state.step = False, CONFIRM
+            state.editing, after = False, CONFIRM
         else:
             state.history.append(state.step)
-            state.step = state.flow.next_open_step(state.step, state.values)
+            after = state.flow.next_open_step(state.step, state.values)
+        state.step = after
+        if not is_empty(value):
+            await self._check_field(context, state, step_field, after)
         await self._ask(context, chat_id, state, update_id)
+
+    async def _check_field(
+        self, context: CrmContext, state: State, step_field: Field, after: str
+    ) -> bool:
+        """Run the field's check; a warning not dismissed before becomes the step (`warn`),
+        remembering where Add anyway continues and which field Change it asks again."""
+        if step_field.check is None:
+            return False
+        warning = await step_field.check(context, state.values)
+        if warning is None or not warning.new_to(state.dismissed):
+            return False
+        state.step, state.warning = WARN, warning.text
+        state.options = [list(option) for option in warning.open_options]
+        state.warned = {"field": step_field.name, "next": after, "keys": list(warning.keys)}
+        return True
+
+    async def _check_prefilled(self, context: CrmContext, state: State) -> None:
+        """A prefilled answer (a /log sentence, a contact card) is checked like a typed one."""
+        for step_field in state.flow.fields:
+            if (
+                step_field.check is not None
+                and step_field.applies(state.values)
+                and not is_empty(state.values.get(step_field.name))
+                and await self._check_field(context, state, step_field, state.step)
+            ):
+                return
 
     # --- buttons -----------------------------------------------------------------------------
 
@@ -368,7 +398,7 @@ class FlowEngine:
         text = getattr(message, "text_html", None) or "…"
         await edit_message(press.query, text)
         press.state.pending = None
-        if press.state.step in (EDIT, WARN):
+        if press.state.step == EDIT or (press.state.step == WARN and not press.state.warned):
             press.state.step = CONFIRM
         await self._next(press)
 
@@ -385,6 +415,7 @@ class FlowEngine:
                 pending.get("ask"),
             )
             await context.bot.send_message(press.chat_id, context.t(f"{flow.name}.title"))
+            await self._check_prefilled(context, fresh)
             await self._ask(context, press.chat_id, fresh, press.update_id)
 
     async def _on_cancel(self, press: Press) -> None:
@@ -399,7 +430,7 @@ class FlowEngine:
         flow = state.flow
         if flow.check is not None and not force:
             warning = await flow.check(context, state.values)
-            if warning is not None:
+            if warning is not None and warning.new_to(state.dismissed):
                 await edit_message(press.query, summary(context, state))
                 state.step, state.warning = WARN, warning.text
                 state.options = [list(option) for option in warning.open_options]
@@ -417,17 +448,44 @@ class FlowEngine:
         await flow.after_save(context, press.chat_id, result)
 
     async def _on_force(self, press: Press) -> None:
-        await self._on_save(press, force=True)
+        """Add anyway: at Save, save; at a field's warning, go on past that field."""
+        state, warned = press.state, press.state.warned
+        if warned is None:
+            await self._on_save(press, force=True)
+            return
+        await edit_message(press.query, state.warning or "…")
+        state.dismissed += [key for key in warned["keys"] if key not in state.dismissed]
+        state.step, state.warned, state.warning, state.options = warned["next"], None, None, []
+        await self._next(press)
+
+    async def _on_change(self, press: Press) -> None:
+        """Change it: the warned field is asked again, its answer checked again."""
+        state, warned = press.state, press.state.warned
+        if warned is None:
+            return
+        await edit_message(press.query, state.warning or "…")
+        if state.history and state.history[-1] == warned["field"]:
+            state.history.pop()
+        state.editing = warned["next"] == CONFIRM
+        state.step, state.warned, state.warning, state.options = warned["field"], None, None, []
+        await self._next(press)
 
     async def _on_open(self, press: Press) -> None:
         state = press.state
         if (
-            state.flow.open_record is None
+            (state.flow.open_record is None and state.flow.adopt is None)
             or not press.arg.isdigit()
             or int(press.arg) >= len(state.options)
         ):
             return
         value, _ = state.options[int(press.arg)]
+        if state.flow.adopt is not None:
+            await edit_message(press.query, state.warning or "…")
+            await state.flow.adopt(press.context, state.values, value)
+            state.step, state.warned, state.warning, state.options = CONFIRM, None, None, []
+            await self._next(press)
+            return
+        assert state.flow.open_record is not None
         await press.context.db.run(delete_draft, member_id=press.context.member_id)
         await edit_message(press.query, state.warning or "…")
         await state.flow.open_record(press.context, press.chat_id, value)

@@ -42,7 +42,10 @@ def render(context: CrmContext, state: State) -> tuple[str, InlineKeyboardMarkup
             for i, (_, label) in enumerate(state.options)
         ]
         rows.append([(context.t("flow.button.add_anyway"), FlowButton(rev, "force"))])
-        rows.append([(context.t("flow.button.back"), FlowButton(rev, "resume"))])
+        if state.warned:  # a field's warning: type it again; at Save: back to the summary
+            rows.append([(context.t("flow.button.change_it"), FlowButton(rev, "change"))])
+        else:
+            rows.append([(context.t("flow.button.back"), FlowButton(rev, "resume"))])
         return state.warning or "", inline_keyboard(rows)
     step_field = flow.field(state.step)
     assert step_field is not None

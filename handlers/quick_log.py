@@ -6,7 +6,9 @@
 email (or a similar name at that company, or exactly that name); otherwise a new customer
 with the name, company, phone and email found. The card shows the customer, the note (the
 whole text, "visit" if it says so, else "meeting"), the amount (a deal) and the follow-up;
-what was not found shows as "—" and can be added with Edit. Nothing is saved before Save,
+what was not found shows as "—" and can be added with Edit. A new customer whose phone or
+email another member's customer has gets the duplicate warning (naming only the owner) at
+once, and again at Save. Nothing is saved before Save,
 which then creates the customer (if new), the note, the deal and the reminder in one
 transaction. If no customer can be told from the text, the card first asks which one.
 
@@ -24,8 +26,9 @@ from telegram import Update
 from handlers import customer_pick
 from handlers import field_parsers as fp
 from handlers.context import CrmContext
+from handlers.customer import Check, duplicate_check
 from handlers.feature import Callback, Command, Feature
-from handlers.flow import Choice, Env, Field, Flow, env_of
+from handlers.flow import Choice, Env, Field, Flow, SaveWarning, env_of
 from handlers.flow_engine import FlowEngine
 from handlers.note import (
     FOLLOW_UP_CHOICES,
@@ -38,6 +41,7 @@ from handlers.note import (
 )
 from handlers.note import saved_text as note_saved_text
 from handlers.quick_log_parse import QuickLog, command_text, parse_quick_log
+from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customers import (
     CustomerCreate,
@@ -54,6 +58,7 @@ from storage.search import find_customers
 FLOW_NAME = "quick_log"
 NOT_GIVEN = False  # an optional answer the message did not contain: shown as "—", editable
 _MATCH_ORDER = ("phone", "email", "name")
+USE_IT = "quick_log.dup.use"  # the duplicate warning's button for one's own customer
 
 
 def _or_not_given(show: fp.Show | None = None) -> fp.Show:
@@ -71,6 +76,29 @@ def _existing(values: dict[str, Any]) -> bool:
 
 def _new(values: dict[str, Any]) -> bool:
     return values.get("customer") is None
+
+
+def _if_new(check: Check) -> Check:
+    """A new customer with the phone or email of an existing one, a colleague's included
+    (named by its owner only): the entry flow's warning instead of a second customer."""
+
+    async def checked(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+        return await check(context, values) if _new(values) else None
+
+    return checked
+
+
+async def _adopt(context: CrmContext, values: dict[str, Any], customer_id: str) -> None:
+    """Log it onto <name>: the member's customer the warning named, not a new one."""
+    try:
+        customer = await context.db.read(
+            get_customer, actor=context.require_member(), customer_id=int(customer_id)
+        )
+    except NotFound:
+        return  # gone meanwhile: the card stays as it was, Save checks again
+    values["customer"] = {"id": str(customer.id), "label": customer_pick.label(customer)}
+    for key in ("name", "company", "phones", "email"):
+        values.pop(key, None)
 
 
 FIELDS = (
@@ -92,9 +120,27 @@ FIELDS = (
     ),
     dataclasses.replace(customer_pick.customer_field(), when=_existing),
     Field("name", parse=fp.text("name"), required=True, when=_new),
-    Field("company", parse=fp.text("company"), show=_or_not_given(), when=_new),
-    Field("phones", parse=fp.phones, show=_or_not_given(fp.show_phones), when=_new),
-    Field("email", parse=fp.email, show=_or_not_given(), when=_new),
+    Field(
+        "company",
+        parse=fp.text("company"),
+        show=_or_not_given(),
+        when=_new,
+        check=_if_new(duplicate_check("name", open_key=USE_IT)),
+    ),
+    Field(
+        "phones",
+        parse=fp.phones,
+        show=_or_not_given(fp.show_phones),
+        when=_new,
+        check=_if_new(duplicate_check("phones", open_key=USE_IT)),
+    ),
+    Field(
+        "email",
+        parse=fp.email,
+        show=_or_not_given(),
+        when=_new,
+        check=_if_new(duplicate_check("email", open_key=USE_IT)),
+    ),
     Field("deal_title", when=hidden),  # what the customer wants, if the message says
 )
 
@@ -206,7 +252,14 @@ async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> Non
     await context.bot.send_message(chat_id, "\n".join(lines))
 
 
-FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save)
+FLOW = Flow(
+    name=FLOW_NAME,
+    fields=FIELDS,
+    save=_save,
+    after_save=_after_save,
+    check=_if_new(duplicate_check("phones", "email", "name", open_key=USE_IT)),
+    adopt=_adopt,
+)
 
 
 def read(context: CrmContext, text: str) -> QuickLog:

@@ -71,7 +71,11 @@ ACTIONS = ("edit", "delete", "restore", "merge", "reassign")
 
 
 # The entry flow's fields, each asked only when it is the one being edited.
-EDIT_FIELDS = edit_fields(FIELDS, tuple(f.name for f in FIELDS))
+# The entry's per-field duplicate check is not theirs: the customer would match itself;
+# `_check_edit` runs at Save instead.
+EDIT_FIELDS = edit_fields(
+    tuple(dataclasses.replace(f, check=None) for f in FIELDS), tuple(f.name for f in FIELDS)
+)
 
 
 def _save_edit(

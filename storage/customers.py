@@ -52,6 +52,7 @@ class DuplicateMatch:
     name: str
     company: str | None
     owner_name: str
+    own: bool = False  # the actor's own customer (a visible one may be a teammate's)
 
 
 def create_customer(session: Session, *, actor: Member, data: CustomerCreate) -> Customer:
@@ -169,6 +170,7 @@ def find_duplicates(
             name=customer.name,
             company=customer.company,
             owner_name=owners[customer.owner_id],
+            own=customer.owner_id == actor.id,
         )
         for customer_id, (customer, reason) in found.items()
     ]

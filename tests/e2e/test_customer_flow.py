@@ -201,16 +201,19 @@ async def test_duplicate_phone_of_own_customer_offers_open_or_add_anyway(
     await admin.send("/newcustomer")
     await admin.replies(2)
     await answer(admin, "Wei Zhang")
-    await answer(admin, "+86 138 0013 8000")
-    await admin.press("Review ✓")
-    summary = await admin.reply()
-    await admin.press("✅ Save", message=summary)
-    warning = await admin.reply()
+    await admin.send("+86 138 0013 8000")
+    warning = await admin.reply()  # at once, not after the last question
+    assert warning.text.splitlines()[0] == shown(catalogs, "en", "customer.dup.title")
     assert (
         shown(catalogs, "en", "customer.dup.phone", name="Zhang Wei", company="—") in warning.text
     )
-    assert warning.button_labels == ["Open Zhang Wei", "Add anyway", "« Back"]
+    assert warning.button_labels == ["Open Zhang Wei", "Add anyway", "✏️ Change it"]
     await admin.press("Add anyway", message=warning)
+    ask = await admin.reply()
+    assert ask.text.startswith(shown(catalogs, "en", "customer.ask.email"))
+    await admin.press("Review ✓")
+    summary = await admin.reply()
+    await admin.press("✅ Save", message=summary)  # the same match is not warned about again
     await admin.reply()
     assert [c.name for c in customers(db_url)] == ["Zhang Wei", "Wei Zhang"]
 
@@ -222,11 +225,7 @@ async def test_open_the_duplicate_instead_of_adding(admin: ScriptedUser, db_url:
     await answer(admin, "Someone Else")
     await admin.press("Skip »")
     await admin.reply()
-    await answer(admin, "ZW@acme.CN")
-    await admin.press("Review ✓")
-    await admin.reply()
-    await admin.press("✅ Save")
-    await admin.reply()
+    await answer(admin, "ZW@acme.CN")  # the warning, right after the email
     await admin.press("Open Zhang Wei")
     card = await admin.reply()
     assert card.text.splitlines()[0].startswith("Zhang Wei #")
@@ -243,15 +242,15 @@ async def test_duplicate_owned_by_a_colleague_names_the_owner_only(
     await ann.send("/newcustomer")
     await ann.replies(2)
     await answer(ann, "Zhang")
-    await answer(ann, "138 0013 8000")
-    await ann.press("Review ✓")
-    await ann.reply()
-    await ann.press("✅ Save")
+    await ann.send("138 0013 8000")
     warning = await ann.reply()
+    assert warning.text.splitlines()[0] == shown(
+        catalogs, "en", "customer.dup.title_of", owner="Sam"
+    )
     assert shown(catalogs, "en", "customer.dup.phone_other", owner="Sam") in warning.text
     assert "Zhang Wei" not in warning.text
     assert "secret-corp" not in warning.text
-    assert warning.button_labels == ["Add anyway", "« Back"]
+    assert warning.button_labels == ["Add anyway", "✏️ Change it"]
 
 
 async def test_contact_card_starts_a_prefilled_customer(
