@@ -1,6 +1,6 @@
 """Commands every member has: `/help`, `/cancel`, `/lang`, and the last-resort replies.
 
-`/cancel` also cancels a spreadsheet import under review (handlers/imports.py), so that
+`/cancel` also cancels a spreadsheet import under review (handlers/imports/upload.py), so that
 the command has one handler whatever is open.
 """
 

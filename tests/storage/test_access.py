@@ -17,7 +17,7 @@ from storage.access import (
 )
 from storage.db import Database
 from storage.models import Customer, Member, Role
-from storage.search import get_customer_card
+from storage.search.find import get_customer_card
 from tests.factories import make_customer, make_member
 
 

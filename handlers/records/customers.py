@@ -11,7 +11,7 @@
                           both owners are told when they differ
     card --Reassign--> pick a member of the team --> new owner; both salespeople are told
 
-Deals and notes are changed the same way in records_deals.py and records_notes.py, each its
+Deals and notes are changed the same way in deals.py and notes.py, each its
 own feature; `/restore` lists all three kinds.
 Every id in a button is untrusted: it goes through storage with the actor, and a missing,
 deleted or foreign customer, or a role that may not do this, gets the same "not found".
@@ -25,7 +25,6 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import records_deals, records_notes
 from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer import FIELDS, duplicate_warning, show_customer
@@ -33,10 +32,12 @@ from handlers.customer_card import send_card
 from handlers.customer_pick import customer_field, picked_id, search
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Command, Feature, Route
-from handlers.flow import Field, Flow, SaveWarning
-from handlers.flow_engine import FlowEngine
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Field, Flow, SaveWarning
 from handlers.keyboards import Row, inline_keyboard
-from handlers.records_deals import (
+from handlers.records import deals as records_deals
+from handlers.records import notes as records_notes
+from handlers.records.deals import (
     CONFIRMED,
     ORIGINAL_KEY,
     EditStart,
@@ -66,7 +67,7 @@ logger = logging.getLogger(__name__)
 
 EDIT_FLOW = "edit_customer"
 MERGE_FLOW = "merge_customer"
-CUSTOMER_KEY = "_customer"  # the edit flow's hidden key for its customer (see records_deals)
+CUSTOMER_KEY = "_customer"  # the edit flow's hidden key for its customer (see deals.py)
 ACTIONS = ("edit", "delete", "restore", "merge", "reassign")
 
 

@@ -9,7 +9,7 @@
 The stage is not in the field list: it moves on the deal card's stage buttons, which keep the
 pipeline history and ask why a deal was won or lost. Every id in a button is untrusted: it
 goes through storage with the actor, and a missing, deleted or foreign deal gets the same
-"not found". The small helpers at the top are shared with records.py and records_notes.py.
+"not found". The small helpers at the top are shared with customers.py and notes.py.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from typing import Any, TypeVar
 
 from telegram import Update
 
-from handlers import field_parsers as fp
 from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.deal import FIELDS as DEAL_FIELDS
 from handlers.deal import show_deal
 from handlers.feature import Callback, Feature, Route
-from handlers.flow import Field, Flow
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Field, Flow
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound

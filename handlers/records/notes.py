@@ -20,17 +20,17 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from handlers import field_parsers as fp
 from handlers.callback_data import NoteAction
 from handlers.context import CrmContext
 from handlers.feature import Callback, Feature, Route
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Flow
 from handlers.formatting import format_when
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.note import FIELDS as NOTE_FIELDS
-from handlers.records_deals import (
+from handlers.records.deals import (
     CONFIRMED,
     RECORD_KEY,
     EditStart,

@@ -1,0 +1,3 @@
+"""Changing saved records: `customers` (edit, delete, merge, reassign and `/restore` of all
+three kinds), `deals` and `notes` (edit, delete, restore), each its own feature.
+"""
