@@ -29,7 +29,7 @@ from pathlib import Path
 from bench.seed import FIRST, GIVEN, SURNAMES, postgres_schema
 from storage import imports
 from storage.db import Database
-from storage.import_apply import CHUNK_ROWS
+from storage.imports.apply import CHUNK_ROWS
 from storage.migrate import upgrade_database
 from storage.models import Member, Role
 

@@ -19,8 +19,8 @@ from typing import Any
 from bench.seed import seeded_database
 from storage.db import Database
 from storage.models import Member
-from storage.search import find_customers
-from storage.search_index import pinyin_keys
+from storage.search.find import find_customers
+from storage.search.index import pinyin_keys
 
 TARGET_MS = 50.0
 

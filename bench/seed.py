@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 from storage.db import Database
 from storage.migrate import head_revision, upgrade_database
 from storage.models import CustomerPhone, Member, Role
-from storage.search_index import pinyin_keys
+from storage.search.index import pinyin_keys
 
 POSTGRES_URL = os.environ.get(
     "CRM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

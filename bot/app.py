@@ -41,10 +41,7 @@ from handlers import (
     deal,
     digest,
     export,
-    flow_engine,
     gate,
-    import_review,
-    imports,
     invite,
     lookup,
     note,
@@ -53,9 +50,6 @@ from handlers import (
     plain_text,
     purchase,
     quick_log,
-    records,
-    records_deals,
-    records_notes,
     reminders,
     report,
     settings,
@@ -66,8 +60,14 @@ from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.errors import on_error
 from handlers.feature import Feature, all_commands
-from handlers.flow_engine import FLOW_GROUP, FlowEngine
+from handlers.flows import engine as flow_engine
+from handlers.flows.engine import FLOW_GROUP, FlowEngine
 from handlers.i18n import Catalogs
+from handlers.imports import review as import_review
+from handlers.imports import upload as import_upload
+from handlers.records import customers as customer_records
+from handlers.records import deals as deal_records
+from handlers.records import notes as note_records
 from handlers.services import Services
 from storage.dates import warm_up as warm_up_dates
 from storage.db import Database
@@ -98,11 +98,11 @@ FEATURES: tuple[Feature, ...] = (
     agenda.FEATURE,
     settings.FEATURE,
     digest.FEATURE,
-    records.FEATURE,
-    records_deals.FEATURE,
-    records_notes.FEATURE,
+    customer_records.FEATURE,
+    deal_records.FEATURE,
+    note_records.FEATURE,
     export.FEATURE,
-    imports.FEATURE,
+    import_upload.FEATURE,
     import_review.FEATURE,
     report.FEATURE,
     common.FEATURE,

@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _import(config: Config, args: argparse.Namespace) -> int:
-    from handlers.import_cli import ImportRequest, import_file
+    from handlers.imports.cli import ImportRequest, import_file
 
     request = ImportRequest(
         path=args.file,

@@ -1,10 +1,10 @@
 """Background imports: one asyncio task per running batch, resumed after a restart.
 
-The chat side (`handlers.import_review`) starts a batch by calling the launcher installed as
+The chat side (`handlers.imports.review`) starts a batch by calling the launcher installed as
 `Services.jobs.launch_import`. Batches left QUEUED or RUNNING by a stop or a crash are
 launched again at start-up and by a ticker every `TICK` (a crashed worker's lease runs out after
-`storage.import_apply.LEASE`); `run_batch` is resumable, rows already applied are known. The
-database is the record: a task only drives `handlers.import_run.run_and_report` and is
+`storage.imports.apply.LEASE`); `run_batch` is resumable, rows already applied are known. The
+database is the record: a task only drives `handlers.imports.run.run_and_report` and is
 forgotten when it ends.
 
 On shutdown running imports get `SHUTDOWN_GRACE` to finish (and report); then they are asked
@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.ticker import Ticker, worker_id
 from handlers.context import SERVICES_KEY
-from handlers.import_run import run_and_report
+from handlers.imports.run import run_and_report
 from handlers.services import Services
 from storage.imports import resumable_batches
 

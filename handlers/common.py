@@ -1,8 +1,8 @@
 """Commands every member has: `/help`, `/cancel`, `/lang`, and the last-resort replies.
 
-`/cancel` also cancels a spreadsheet import under review (handlers/imports.py), so that
+`/cancel` also cancels a spreadsheet import under review (handlers/imports/upload.py), so that
 the command has one handler whatever is open; a cancel word typed in an entry (catalog
-`cancel.words`) runs it too (handlers/flow_engine.py). New plain text is
+`cancel.words`) runs it too (handlers/flows/engine.py). New plain text is
 handlers/plain_text.py's: the fallback answers a sticker, a photo or an edit outside an entry.
 """
 

@@ -16,13 +16,13 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import filters
 
-from handlers import field_parsers as fp
 from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Command, Feature, OnMessage, Route
-from handlers.flow import Choice, Field, Flow, SaveWarning
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Choice, Field, Flow, SaveWarning
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data
 from storage.access import NotFound
@@ -252,7 +252,7 @@ FEATURE = Feature(
     name="customer",
     commands=(Command("newcustomer", "new_customer"),),
     # open / remind / history / more belong to the card (handlers.customer_card), edit /
-    # delete / restore / merge / reassign to record maintenance (handlers.records)
+    # delete / restore / merge / reassign to record maintenance (handlers.records.customers)
     routes=(Route(CustomerAction, "customer_button", ("note", "deal", "purchase")),),
     messages=(OnMessage(filters.ChatType.PRIVATE & filters.CONTACT, "from_contact"),),
     flows=(FLOW,),

@@ -3,9 +3,9 @@
 Opened by `/customer <id>`, a search result or a card button; the id always goes through the
 access rule, so another member's customer gets exactly the "not found" of a missing one.
 History shows the customer's audit log; Edit, Delete, Merge and Reassign are handled by
-handlers/records.py. The card's first line ends with "#<id>": replying to a card (a message
-from this bot) with text adds that text as a note of kind "message" happening now. "message"
-because the member wrote it in a chat and we do not know whether they called, met or
+handlers/records/customers.py. The card's first line ends with "#<id>": replying to a card
+(a message from this bot) with text adds that text as a note of kind "message" happening now.
+"message" because the member wrote it in a chat and we do not know whether they called, met or
 visited; the note flow is there when they want to say which.
 """
 
@@ -19,13 +19,13 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import filters
 
-from handlers import field_parsers as fp
 from handlers.callback_data import CustomerAction, NoteAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Feature, OnMessage, Route
-from handlers.flow import error_text
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import error_text
 from handlers.formatting import clip, format_money, format_when
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
@@ -37,7 +37,7 @@ from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Role, utcnow
 from storage.parsing import Money, ParseError, parse_text
-from storage.search import CustomerCard, get_customer_card
+from storage.search.find import CustomerCard, get_customer_card
 
 NOTES_PER_PAGE = 5
 NOTE_KIND = "message"
@@ -160,7 +160,7 @@ def note_line(context: CrmContext, note: Any, preview: int = NOTE_PREVIEW) -> st
 def card_keyboard(
     context: CrmContext, customer_id: int, note_ids: Sequence[int] = ()
 ) -> InlineKeyboardMarkup | None:
-    """A "📝 #id" button per listed note (opens it to edit or delete, handlers/records_notes.py);
+    """A "📝 #id" button per listed note (opens it to edit or delete, handlers/records/notes.py);
     Merge and Reassign only for managers and admins; the handlers check the role again."""
 
     def button(key: str, action: str, value: str = "") -> tuple[str, CustomerAction]:
@@ -411,7 +411,7 @@ class CardReply(filters.MessageFilter):
         return CARD_ID.search(replied.text.split("\n")[0]) is not None
 
 
-# handlers/customer.py routes note|deal|purchase, handlers/records.py the changes.
+# handlers/customer.py routes note|deal|purchase, handlers/records/customers.py the changes.
 FEATURE = Feature(
     name="customer_card",
     routes=(Route(CustomerAction, "card_button", CARD_ACTIONS),),

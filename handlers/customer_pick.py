@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.context import CrmContext
-from handlers.flow import Field, Option
+from handlers.flows.flow import Field, Option
 from storage.customers import recent_customers
 from storage.models import Customer
-from storage.search import find_customers
+from storage.search.find import find_customers
 
 
 def label(customer: Customer) -> str:

@@ -23,15 +23,15 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import field_parsers as fp
 from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
 from handlers.deal_card import deal_card, stage_label
 from handlers.feature import Callback, Command, Feature, Route
-from handlers.flow import Choice, Env, Field, Flow
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Choice, Env, Field, Flow
 from handlers.keyboards import inline_keyboard
 from handlers.purchase import FLOW_NAME as PURCHASE_FLOW_NAME
 from handlers.telegram_helpers import answer_query, button_data, edit_message
@@ -255,7 +255,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
 FEATURE = Feature(
     name="deal",
     commands=(Command("newdeal", "new_deal"),),
-    # edit / delete / restore belong to record maintenance (handlers.records_deals)
+    # edit / delete / restore belong to record maintenance (handlers.records.deals)
     routes=(Route(DealAction, "deal_button", ("open", "stage", "purchase", "reopen")),),
     flows=(FLOW, *REASON_FLOWS),
     bind=bind,

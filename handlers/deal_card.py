@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup
 from handlers.callback_data import DealAction
 from handlers.context import CrmContext
 from handlers.customer_pick import label as customer_label
-from handlers.flow import Choice, label_of
+from handlers.flows.flow import Choice, label_of
 from handlers.formatting import format_date, format_money, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.text_limits import fit_html

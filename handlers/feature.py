@@ -18,11 +18,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from handlers.callback_data import VERSION, CallbackData, pattern_for
 from handlers.context import CrmContext
-from handlers.flow import Flow
+from handlers.flows.flow import Flow
 from storage.models import Role
 
 if TYPE_CHECKING:  # the engine's module declares a feature too
-    from handlers.flow_engine import FlowEngine
+    from handlers.flows.engine import FlowEngine
 
 Callback = Callable[[Update, CrmContext], Coroutine[Any, Any, None]]
 # A callback itself, or the name of one that the feature's `bind(engine)` builds.

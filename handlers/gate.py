@@ -54,7 +54,7 @@ def is_invite_start(update: Update) -> bool:
 
 def wants_draft(update: Update) -> bool:
     """A private message that is not a command: most likely an answer to an open entry,
-    whose draft the flow engine reads next (`handlers.flow_engine.on_message`)."""
+    whose draft the flow engine reads next (`handlers.flows.engine.on_message`)."""
     message = update.message
     return bool(
         message

@@ -7,7 +7,7 @@
 
 The query behind the « » buttons is kept in the database (`saved_search`) because callback
 data holds 64 bytes; a page button whose search is gone (expired, another member's, forged)
-gets "no longer valid". Every search applies the access rule (storage/search.py).
+gets "no longer valid". Every search applies the access rule (storage/search/find.py).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from storage.access import NotFound
 from storage.lookups import find_customer_page, find_customers_with_phones
 from storage.models import Customer
 from storage.parsing import parse_record_id
-from storage.search import get_saved_search, new_search_id, save_search
+from storage.search.find import get_saved_search, new_search_id, save_search
 
 logger = logging.getLogger(__name__)
 

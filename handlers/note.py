@@ -20,11 +20,11 @@ from telegram import Update
 from telegram.ext import filters
 
 from handlers import customer_pick
-from handlers import field_parsers as fp
 from handlers.context import CrmContext
 from handlers.feature import Callback, Command, Feature, OnMessage
-from handlers.flow import Choice, Env, Field, Flow, Option
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Choice, Env, Field, Flow, Option
 from handlers.i18n import Html
 from storage.calls import StorageCall
 from storage.interactions import (

@@ -2,7 +2,7 @@
 
     /deals --> own open deals grouped by stage (count and totals per currency),
                a row per deal, 10 a page (handlers/paging.py): the deal --press--> its card
-               (handlers/deal.py), ✏️ edit / 🗑 delete it (handlers/records_deals.py)
+               (handlers/deal.py), ✏️ edit / 🗑 delete it (handlers/records/deals.py)
     /pipeline (managers: team, admins: everyone) --> totals by stage and by salesperson,
                in as many messages as a large team needs
 

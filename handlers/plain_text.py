@@ -28,7 +28,7 @@ from handlers.common import cancel_command, is_cancel_word
 from handlers.context import CrmContext
 from handlers.customer_card import CardReply
 from handlers.feature import Callback, Feature, OnMessage
-from handlers.flow_engine import FlowEngine
+from handlers.flows.engine import FlowEngine
 from handlers.formatting import clip
 from handlers.lookup import PromptReply, show_results
 from handlers.quick_log_parse import QuickLog

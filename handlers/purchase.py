@@ -17,13 +17,13 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import field_parsers as fp
 from handlers.context import CrmContext
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Command, Feature
-from handlers.flow import Choice, Field, Flow
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Choice, Field, Flow
 from handlers.formatting import format_money
 from storage.calls import StorageCall
 from storage.customers import get_customer

@@ -24,12 +24,12 @@ from typing import Any
 from telegram import Update
 
 from handlers import customer_pick
-from handlers import field_parsers as fp
 from handlers.context import CrmContext
 from handlers.customer import Check, duplicate_check
 from handlers.feature import Callback, Command, Feature
-from handlers.flow import Choice, Env, Field, Flow, SaveWarning, env_of
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Choice, Env, Field, Flow, SaveWarning, env_of
 from handlers.note import (
     FOLLOW_UP_CHOICES,
     KIND_CHOICES,
@@ -53,7 +53,7 @@ from storage.deals import DealCreate
 from storage.models import Customer
 from storage.notes import LogSaved, create_logged_note
 from storage.parsing import MAX_LENGTHS, clean_text
-from storage.search import find_customers
+from storage.search.find import find_customers
 
 FLOW_NAME = "quick_log"
 NOT_GIVEN = False  # an optional answer the message did not contain: shown as "—", editable

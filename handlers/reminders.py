@@ -29,15 +29,15 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 
-from handlers import field_parsers as fp
 from handlers.callback_data import ListPage, ReminderAction
 from handlers.context import CrmContext
 from handlers.customer import show_customer
 from handlers.customer_pick import customer_field
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Command, Feature, Route
-from handlers.flow import Field, Flow
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Field, Flow
 from handlers.formatting import format_when
 from handlers.keyboards import inline_keyboard
 from handlers.paging import Page, nav_row, page_number

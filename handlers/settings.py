@@ -25,8 +25,8 @@ from handlers.common import choose_language
 from handlers.configuration import Configuration
 from handlers.context import CrmContext
 from handlers.feature import Callback, Command, Feature, Route
-from handlers.flow import Env, Field, Flow
-from handlers.flow_engine import FlowEngine
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Env, Field, Flow
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.calls import StorageCall

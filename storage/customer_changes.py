@@ -38,7 +38,7 @@ from storage.models import (
     utcnow,
 )
 from storage.reminders import OPEN_STATUSES
-from storage.search_index import index_customer
+from storage.search.index import index_customer
 
 ENTITY = "customer"
 # The fields `update_customer` may change: what the entry flow asks, under the same names.

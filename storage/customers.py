@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from storage.access import owner_scope, require_customer
 from storage.audit import record_audit
 from storage.models import Attachment, Customer, CustomerPhone, Member
-from storage.search_index import customer_search, index_customer
+from storage.search.index import customer_search, index_customer
 
 NAME_SIMILARITY = 85  # rapidfuzz ratio at which "Zhang Wei" and "Zhang  Wei." count as one
 

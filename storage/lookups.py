@@ -1,4 +1,4 @@
-"""Customer searches the chat composes from `storage.search`: a page of /find results, inline
+"""Customer searches the chat composes from `storage.search.find`: a page of /find results, inline
 mode's matches with their phones, and the customer a /remind sentence names."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from storage.customers import list_phones, recent_customers
 from storage.models import Customer, Member
-from storage.search import find_customers
+from storage.search.find import find_customers
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")

@@ -113,7 +113,7 @@ class Customer(Tracked, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="member.id")
-    # Not indexed: lookups by name or email go through `customer_search` (storage/search.py).
+    # Not indexed: lookups by name or email go through `customer_search` (storage/search/find.py).
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=254)
     company: str | None = Field(default=None, max_length=200)

@@ -37,8 +37,8 @@ def application(db_url: str) -> Iterator[CrmApplication]:
 def declaring_modules() -> dict[int, ModuleType]:
     """Each feature's module: the one whose `FEATURE` it is."""
     found: dict[int, ModuleType] = {}
-    for info in pkgutil.iter_modules(handlers.__path__):
-        module = importlib.import_module(f"handlers.{info.name}")
+    for info in pkgutil.walk_packages(handlers.__path__, "handlers."):
+        module = importlib.import_module(info.name)
         feature = getattr(module, "FEATURE", None)
         if isinstance(feature, Feature):
             found[id(feature)] = module
@@ -46,7 +46,7 @@ def declaring_modules() -> dict[int, ModuleType]:
 
 
 def module_path(module: ModuleType) -> str:
-    return f"handlers/{module.__name__.rpartition('.')[2]}.py"
+    return Path(module.__file__ or "").relative_to(README.parent).as_posix()
 
 
 def where_is_what() -> list[str]:

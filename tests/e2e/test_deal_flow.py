@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.emulator import BotApiEmulator
 from handlers.callback_data import DealAction, pack
 from handlers.deal import stage_choices
-from handlers.flow import Env, label_of
+from handlers.flows.flow import Env, label_of
 from handlers.formatting import format_date
 from handlers.i18n import Catalogs
 from storage.customers import CustomerCreate, create_customer

@@ -15,7 +15,7 @@ from bot.config import ImportsConfig
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.callback_data import ImportAction, pack
 from handlers.i18n import Catalogs
-from storage.import_models import ImportBatch
+from storage.imports.models import ImportBatch
 from storage.models import Customer, CustomerPhone
 from tests.conftest import RunningBot
 from tests.e2e.helpers import eventually, join, rows, shown

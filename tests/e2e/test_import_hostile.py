@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
-from storage import import_files
-from storage.import_files import MAX_CELL_CHARS, MAX_COLUMNS, SheetTable
+from storage.imports import files as import_files
+from storage.imports.files import MAX_CELL_CHARS, MAX_COLUMNS, SheetTable
 from storage.models import Customer
 from tests.conftest import RunningBot
 from tests.e2e.helpers import eventually, join, rows, shown

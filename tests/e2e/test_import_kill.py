@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from bot.emulator import BotApiEmulator
 from storage.db import Database
-from storage.import_models import ImportBatch, ImportRow
+from storage.imports.models import ImportBatch, ImportRow
 from storage.models import Customer, CustomerPhone, utcnow
 from tests.conftest import ADMIN_ID
 from tests.e2e.helpers import eventually

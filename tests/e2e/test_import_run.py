@@ -12,12 +12,12 @@ from sqlmodel import Session
 
 from bot import import_jobs
 from bot.emulator import BotApiEmulator
-from handlers import import_run
 from handlers.i18n import Catalogs
+from handlers.imports import run as import_run
 from storage import imports
 from storage.db import Database
-from storage.import_apply import CHUNK_ROWS
-from storage.import_models import ImportBatch
+from storage.imports.apply import CHUNK_ROWS
+from storage.imports.models import ImportBatch
 from tests.conftest import RunningBot
 from tests.e2e.helpers import first_line, join, rows, shown
 from tests.e2e.test_deal_flow import add_customer, with_member

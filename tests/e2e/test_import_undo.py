@@ -9,7 +9,7 @@ from bot.emulator import BotApiEmulator
 from handlers.callback_data import ImportAction, pack
 from handlers.i18n import Catalogs
 from storage.customer_changes import reassign_customer, update_customer
-from storage.import_models import ImportBatch
+from storage.imports.models import ImportBatch
 from storage.models import Customer, CustomerPhone, Member
 from tests.conftest import RunningBot
 from tests.e2e.helpers import join, rows, shown

@@ -9,7 +9,7 @@ import pytest
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.callback_data import ImportAction, pack
 from handlers.i18n import Catalogs
-from storage.import_files import MAX_COLUMNS
+from storage.imports.files import MAX_COLUMNS
 from tests.e2e.helpers import join, shown
 from tests.e2e.test_import import answered_text, batch_ids, press, upload
 from tests.e2e.user import ScriptedUser

@@ -12,7 +12,7 @@ from handlers.lookup import PROMPT_MARK
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.models import Customer, Interaction, Member
-from storage.search_index import index_customer
+from storage.search.index import index_customer
 from tests.e2e.helpers import join, shown
 from tests.e2e.user import ScriptedUser
 

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from handlers.i18n import LANGUAGES, Catalogs
-from handlers.import_views import MODES, _date_readings, number, short
-from storage.import_files import CAPPED, UnreadableFile
-from storage.import_mapping import TARGETS
+from handlers.imports.views import MODES, _date_readings, number, short
 from storage.imports import REASONS, ImportNotReady
+from storage.imports.files import CAPPED, UnreadableFile
+from storage.imports.mapping import TARGETS
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

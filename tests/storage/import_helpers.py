@@ -9,7 +9,6 @@ from sqlmodel import Session, col, select
 
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
-from storage.import_models import ImportBatch, ImportRow
 from storage.imports import (
     DuplicateMode,
     batch_sheet,
@@ -19,6 +18,7 @@ from storage.imports import (
     set_duplicate_mode,
     start_batch,
 )
+from storage.imports.models import ImportBatch, ImportRow
 from storage.models import Customer, CustomerPhone, Member, Role
 from tests.factories import make_member, pk
 

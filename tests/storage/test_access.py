@@ -21,7 +21,7 @@ from storage.access import (
 )
 from storage.db import Database
 from storage.models import Customer, Deal, Interaction, Member, Role, utcnow
-from storage.search import get_customer_card
+from storage.search.find import get_customer_card
 from tests.factories import make_customer, make_member, pk
 
 

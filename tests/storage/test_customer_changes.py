@@ -36,7 +36,7 @@ from storage.models import (
     utcnow,
 )
 from storage.record_changes import update_deal
-from storage.search import find_customers
+from storage.search.find import find_customers
 from tests.factories import make_member, pk
 
 

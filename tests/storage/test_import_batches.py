@@ -14,7 +14,6 @@ from sqlalchemy import text
 import storage
 from storage.access import NotFound
 from storage.db import Database
-from storage.import_review import file_content
 from storage.imports import (
     REASONS,
     BatchStatus,
@@ -34,8 +33,9 @@ from storage.imports import (
     undo_batch,
     undo_summary,
 )
+from storage.imports.review import file_content
 from storage.models import Role, utcnow
-from storage.search import find_customers
+from storage.search.find import find_customers
 from tests.factories import pk
 from tests.storage.import_helpers import (
     add_member,
@@ -207,8 +207,8 @@ def test_rejected_rows_file_is_none_when_nothing_was_rejected(db: Database) -> N
 
 def test_reasons_name_every_code_the_import_can_give_a_row() -> None:
     """The chat translates `import.reason.<code>` for each of REASONS: none may be missing."""
-    root = Path(storage.__file__).parent
-    source = "".join((root / name).read_text() for name in ("import_rows.py", "import_apply.py"))
+    root = Path(storage.__file__).parent / "imports"
+    source = "".join((root / name).read_text() for name in ("rows.py", "apply.py"))
     lines = [line for line in source.splitlines() if "reason" in line or "Rejected(" in line]
     given = {code for line in lines for code in re.findall(r'"([a-z_]+)"', line)} - {"reason"}
     assert len(given) >= 8

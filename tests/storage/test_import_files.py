@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from storage import import_files
-from storage.import_files import MAX_CELL_CHARS, MAX_COLUMNS, UnreadableFile, read_sheet
+from storage.imports import files as import_files
+from storage.imports.files import MAX_CELL_CHARS, MAX_COLUMNS, UnreadableFile, read_sheet
 from tests.storage.hostile_files import (
     HUGE_DIMENSION,
     LONG_FIELD_CSV,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from storage.import_files import SheetTable
-from storage.import_mapping import (
+from storage.imports.files import SheetTable
+from storage.imports.mapping import (
     TARGETS,
     ambiguous_date_columns,
     decided_date_orders,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from storage.import_rows import Rejected, RowRules, normalise_row
+from storage.imports.rows import Rejected, RowRules, normalise_row
 
 TARGETS = ["name", "phone", "email", "birthday", "gender", "source", "category", "tags", None]
 

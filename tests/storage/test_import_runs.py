@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-import storage.import_apply
+import storage.imports.apply
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
-from storage.import_apply import LeaseLost
-from storage.import_models import ImportBatch
 from storage.imports import (
     LEASE,
     BatchStatus,
@@ -20,9 +18,11 @@ from storage.imports import (
     resumable_batches,
     run_batch,
 )
+from storage.imports.apply import LeaseLost
+from storage.imports.models import ImportBatch
 from storage.models import Role, utcnow
-from storage.search import find_customers
-from storage.search_index import customer_search
+from storage.search.find import find_customers
+from storage.search.index import customer_search
 from tests.storage.import_helpers import (
     add_member,
     csv_bytes,
@@ -104,7 +104,7 @@ def test_imported_search_rows_equal_those_of_a_customer_entered_by_hand(db: Data
 def test_a_big_file_is_normalised_in_another_process_with_the_same_outcome(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(storage.import_apply, "PROCESS_FROM_ROWS", 1)
+    monkeypatch.setattr(storage.imports.apply, "PROCESS_FROM_ROWS", 1)
     admin = add_member(db, Role.ADMIN)
     done = import_now(db, admin, FILE, chunk_rows=2)
     assert (done.status, done.created_count, done.rejected_count) == (BatchStatus.DONE, 3, 2)
@@ -252,7 +252,7 @@ def test_a_failure_in_a_later_chunk_leaves_the_database_as_before(
     existing_customer(db, admin)
     before = database_state(db)
     calls = []
-    real = storage.import_apply.add_audit
+    real = storage.imports.apply.add_audit
 
     def failing(session: Session, entries: list[dict[str, Any]]) -> None:
         calls.append(1)
@@ -260,7 +260,7 @@ def test_a_failure_in_a_later_chunk_leaves_the_database_as_before(
             raise RuntimeError("disk on fire")
         real(session, entries)
 
-    monkeypatch.setattr(storage.import_apply, "add_audit", failing)
+    monkeypatch.setattr(storage.imports.apply, "add_audit", failing)
     content = csv_bytes("Updated,13800138000,,NewCo", "A,13900139000,,X", "B,13700137000,,Y")
     done = import_now(db, admin, content, mode=DuplicateMode.UPDATE, chunk_rows=2)
     assert done.status == BatchStatus.FAILED

@@ -19,7 +19,6 @@ from storage.customer_changes import (
     update_customer,
 )
 from storage.db import Database
-from storage.import_models import ImportBatch, ImportRow
 from storage.imports import (
     DuplicateMode,
     ImportNotReady,
@@ -27,6 +26,7 @@ from storage.imports import (
     list_undoable_batches,
     undo_batch,
 )
+from storage.imports.models import ImportBatch, ImportRow
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Member, Role, utcnow
 from tests.factories import pk

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel
 from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.models import Customer, Member
-from storage.search_index import customer_search, saved_search
+from storage.search.index import customer_search, saved_search
 from tests.factories import make_member, pk
 
 SHANGHAI_TIME = datetime(2026, 5, 4, 8, 15, 30, 123456, tzinfo=timezone(timedelta(hours=8)))
@@ -42,7 +42,7 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     database.close()
 
 
-# The search feature's tables are declared in storage/search.py (core Tables kept in step by
+# The search feature's tables are declared in storage/search/index.py (core Tables kept in step by
 # triggers); its FTS5 shadow tables and expression / trigram indexes exist only as raw SQL.
 SEARCH_TABLES = {"customer_search", "saved_search"}
 RAW_SQL_INDEXES = {"ix_customer_phone_e164_reversed"}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import search_index
 from storage.migrations import frozen
+from storage.search import index as search_index
 
 MIGRATIONS = Path(__file__).parents[2] / "storage" / "migrations"
 VERSIONS = sorted((MIGRATIONS / "versions").glob("*.py"))

@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from storage import search_walk
 from storage.access import NotFound
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.models import Customer, Member, Role, utcnow
-from storage.search import (
+from storage.search import walk as search_walk
+from storage.search.find import (
     MAX_SAVED_SEARCH_ID,
     find_customers,
     get_saved_search,
     new_search_id,
     save_search,
 )
-from storage.search_index import index_customer
+from storage.search.index import index_customer
 from tests.factories import make_member, pk
 
 

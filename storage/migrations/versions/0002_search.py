@@ -6,8 +6,8 @@ Create Date: 2026-11-24 10:00:00
 
 `customer_search` holds one row of lowercased search keys per customer. Database triggers
 keep it in step with `customer` (so every writer, including bulk imports, is covered); only
-the pinyin of Chinese names needs Python (`storage.search.index_customer`), and the rows that
-exist now get it here. See storage/search.py for how each index is used.
+the pinyin of Chinese names needs Python (`storage.search.index.index_customer`), and the rows that
+exist now get it here. See storage/search/find.py for how each index is used.
 """
 
 from collections.abc import Sequence

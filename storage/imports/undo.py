@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from storage.import_models import BatchStatus, ImportBatch, ImportRow, RowOutcome
-from storage.import_review import ImportNotReady, get_batch
-from storage.import_store import (
+from storage.imports.models import BatchStatus, ImportBatch, ImportRow, RowOutcome
+from storage.imports.review import ImportNotReady, get_batch
+from storage.imports.store import (
     CUSTOMER,
     PHONE,
     UPDATABLE,

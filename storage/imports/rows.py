@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from storage.import_mapping import fold
+from storage.imports.mapping import fold
 from storage.parsing import (
     MAX_LENGTHS,
     ParseError,

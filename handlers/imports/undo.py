@@ -5,7 +5,7 @@ member's recent imports that changed something (date, file, counts) to choose fr
 importer or an admin may undo, within `imports.undo_hours` of the import's end; storage
 enforces both, so a late, repeated or foreign press gets a polite refusal. The undo leaves
 what someone changed since the import, and the report says how many and why
-(`storage.import_undo`).
+(`storage.imports.undo`).
 
     /import undo --> list of imports --press one--> confirmation (also from the result's Undo)
     confirmation --Yes--> report (undone, and left: changed / reassigned / deleted)
@@ -21,7 +21,7 @@ from telegram import Update
 from handlers.callback_data import ImportAction
 from handlers.context import CrmContext
 from handlers.formatting import format_when
-from handlers.import_views import number, short
+from handlers.imports.views import number, short
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, edit_message
 from storage.access import NotFound

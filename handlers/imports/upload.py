@@ -4,12 +4,12 @@ A member sends the file at any time no entry flow is waiting for an answer (an o
 answers are taken in an earlier group, so a document meant for a step never lands here);
 `/import` alone explains what to send. The file is downloaded, parsed in a thread (outside
 any transaction: a big or hostile file holds no database lock) and stored as a draft batch,
-then reviewed with buttons (`handlers.import_review`), run in the background with a progress
-message (`handlers.import_run` via `bot.import_jobs`), and can be undone with a
-confirmation (`handlers.import_undo`).
+then reviewed with buttons (`handlers.imports.review`), run in the background with a progress
+message (`handlers.imports.run` via `bot.import_jobs`), and can be undone with a
+confirmation (`handlers.imports.undo`).
 
     document --unreadable / too big--> what is accepted
-    document --> review message (see handlers.import_review)
+    document --> review message (see handlers.imports.review)
     /cancel during the review --> the draft batch is cancelled (handlers/common.py)
 """
 
@@ -22,16 +22,17 @@ from pathlib import PurePath
 from telegram import Update
 from telegram.ext import filters
 
-from handlers import import_review, import_undo
 from handlers.context import CrmContext
 from handlers.feature import Command, Feature, OnMessage
-from handlers.import_views import number, target_label
-from storage.import_mapping import TARGETS
+from handlers.imports import review as import_review
+from handlers.imports import undo as import_undo
+from handlers.imports.views import number, target_label
 from storage.imports import (
     UnreadableFile,
     create_batch,
     read_sheet,
 )
+from storage.imports.mapping import TARGETS
 
 logger = logging.getLogger(__name__)
 

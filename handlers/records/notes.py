@@ -16,30 +16,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from handlers import field_parsers as fp
 from handlers.callback_data import NoteAction
 from handlers.context import CrmContext
 from handlers.feature import Callback, Feature, Route
-from handlers.flow import Flow
-from handlers.flow_engine import FlowEngine
+from handlers.flows import field_parsers as fp
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Flow
 from handlers.formatting import format_when
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.note import FIELDS as NOTE_FIELDS
-from handlers.records_deals import (
-    CONFIRMED,
-    RECORD_KEY,
-    EditStart,
-    Outcome,
-    edit_fields,
-    edited,
-    guarded,
-    start_edit,
-)
+from handlers.records.deals import CONFIRMED, guarded
+from handlers.records.edit import Picked, RecordEdit, edit_fields
 from handlers.telegram_helpers import button_data, edit_message
 from handlers.text_limits import split_html
 from storage.access import NotFound
@@ -55,12 +48,8 @@ from storage.record_changes import (
 
 logger = logging.getLogger(__name__)
 
-EDIT_FLOW = "edit_note"
 # Entry-flow field -> interaction column.
 COLUMNS = {"kind": "kind", "happened": "happened_at", "summary": "summary", "notes": "outcome"}
-EDIT_FIELDS = tuple(
-    replace(f, accepts_voice=False) for f in edit_fields(NOTE_FIELDS, tuple(COLUMNS))
-)
 
 
 def changes_for(name: str, value: Any) -> dict[str, Any]:
@@ -119,43 +108,20 @@ async def send_note(context: CrmContext, chat_id: int, note_id: int) -> None:
     await context.bot.send_message(chat_id, last, reply_markup=note_keyboard(context, note_id))
 
 
-def _save_edit(
-    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> StorageCall[Outcome]:
-    """Only the edited field, and only if its value changed."""
-    change = edited(values)
-    note_id = int(values[RECORD_KEY]["id"])
-    changes = changes_for(*change) if change else {}
-    if not changes:
-        return StorageCall.done(Outcome("records.edit.unchanged", record_id=note_id))
-    saved = Outcome("records.note.saved", record_id=note_id)
-    return (
-        StorageCall(
-            update_interaction,
-            actor=context.require_member(),
-            interaction_id=note_id,
-            changes=changes,
-        )
-        .returning(lambda _note: saved)
-        .or_if_missing(Outcome("common.not_found"))
-    )
-
-
-async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:
-    await context.bot.send_message(chat_id, context.t(outcome.key, **outcome.params))
-    if outcome.record_id is not None:
-        await send_note(context, chat_id, outcome.record_id)
-
-
-FLOWS: tuple[Flow, ...] = (
-    Flow(
-        name=EDIT_FLOW,
-        fields=EDIT_FIELDS,
-        save=_save_edit,
-        after_save=_after_save,
-        show_empty=True,
+EDIT = RecordEdit(
+    flow="edit_note",
+    fields=tuple(
+        replace(f, accepts_voice=False) for f in edit_fields(NOTE_FIELDS, tuple(COLUMNS))
     ),
+    label="note.field",
+    update=lambda actor, note_id, changes: StorageCall(
+        update_interaction, actor=actor, interaction_id=note_id, changes=changes
+    ),
+    saved=lambda _note: ("records.note.saved", {}),
+    show=send_note,
+    changes=changes_for,
 )
+FLOWS: tuple[Flow, ...] = (EDIT.as_flow(),)
 
 
 async def _open(update: Update, context: CrmContext, action: NoteAction) -> None:
@@ -177,31 +143,18 @@ async def _edit(
     update: Update, context: CrmContext, action: NoteAction, engine: FlowEngine
 ) -> None:
     """Without a field: the list of fields. With one: its question, as in the note flow."""
-    assert update.effective_chat is not None
     found = await _load(update, context, action)
     if found is None:
         return
     note, customer = found
-    index = int(action.value) if action.value else len(EDIT_FIELDS)
-    if index >= len(EDIT_FIELDS):
-        rows = [
-            [(context.t(f"note.field.{f.name}"), NoteAction("edit", action.note_id, str(i)))]
-            for i, f in enumerate(EDIT_FIELDS)
-        ]
-        text = context.t("records.note.choose", id=action.note_id, customer=customer)
-        await context.bot.send_message(
-            update.effective_chat.id, text, reply_markup=inline_keyboard(rows)
-        )
-        return
-    chosen = EDIT_FIELDS[index]
-    name = Html(context.t("records.note.name", id=action.note_id, customer=customer))
-    await start_edit(
-        update,
-        context,
-        engine,
-        EditStart(EDIT_FLOW, chosen, f"note.field.{chosen.name}", name, action.note_id),
-        flow_value(note, chosen.name),
+    picked = Picked(
+        record_id=action.note_id,
+        name=Html(context.t("records.note.name", id=action.note_id, customer=customer)),
+        choose=context.t("records.note.choose", id=action.note_id, customer=customer),
+        now=partial(flow_value, note),
+        button=lambda i: NoteAction("edit", action.note_id, i),
     )
+    await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
 async def _delete(update: Update, context: CrmContext, action: NoteAction) -> None:

@@ -1,6 +1,6 @@
 """How a flow's current step looks: the question, its buttons, the summary card.
 
-Pure rendering from the draft state; `handlers.flow_engine` decides what happens next.
+Pure rendering from the draft state; `handlers.flows.engine` decides what happens next.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers.callback_data import FlowButton
 from handlers.context import CrmContext
-from handlers.flow import CONFIRM, EDIT, WARN, Field, State, env_of, is_empty, label_of
+from handlers.flows.flow import CONFIRM, EDIT, WARN, Field, State, env_of, is_empty, label_of
 from handlers.keyboards import inline_keyboard
 
 

@@ -85,7 +85,7 @@ class ImportRow(SQLModel, table=True):
 
     `fingerprint` (the row's normalised content) makes re-importing the same rows a no-op;
     `before` is the undo record of a row that created or updated a customer: the values before
-    and what the row wrote (`storage.import_store.undo_record`).
+    and what the row wrote (`storage.imports.store.undo_record`).
     """
 
     __tablename__ = "import_row"

@@ -11,8 +11,8 @@
                           both owners are told when they differ
     card --Reassign--> pick a member of the team --> new owner; both salespeople are told
 
-Deals and notes are changed the same way in records_deals.py and records_notes.py, each its
-own feature; `/restore` lists all three kinds.
+Deals and notes are changed the same way in deals.py and notes.py, each its own feature, all
+three editing through edit.py; `/restore` lists all three kinds.
 Every id in a button is untrusted: it goes through storage with the actor, and a missing,
 deleted or foreign customer, or a role that may not do this, gets the same "not found".
 """
@@ -25,7 +25,6 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import records_deals, records_notes
 from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer import FIELDS, duplicate_warning, show_customer
@@ -33,18 +32,13 @@ from handlers.customer_card import send_card
 from handlers.customer_pick import customer_field, picked_id, search
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Command, Feature, Route
-from handlers.flow import Field, Flow, SaveWarning
-from handlers.flow_engine import FlowEngine
+from handlers.flows.engine import FlowEngine
+from handlers.flows.flow import Field, Flow, SaveWarning
 from handlers.keyboards import Row, inline_keyboard
-from handlers.records_deals import (
-    CONFIRMED,
-    ORIGINAL_KEY,
-    EditStart,
-    Outcome,
-    edit_fields,
-    edited,
-    start_edit,
-)
+from handlers.records import deals as records_deals
+from handlers.records import notes as records_notes
+from handlers.records.deals import CONFIRMED, guarded
+from handlers.records.edit import ORIGINAL_KEY, Outcome, Picked, RecordEdit, edit_fields, edited
 from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
 from storage.access import NotFound
 from storage.calls import StorageCall
@@ -64,38 +58,26 @@ from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)
 
-EDIT_FLOW = "edit_customer"
 MERGE_FLOW = "merge_customer"
-CUSTOMER_KEY = "_customer"  # the edit flow's hidden key for its customer (see records_deals)
+CUSTOMER_KEY = "_customer"  # the edit flow's hidden key for its customer
 ACTIONS = ("edit", "delete", "restore", "merge", "reassign")
 
 
-# The entry flow's fields, each asked only when it is the one being edited.
-# The entry's per-field duplicate check is not theirs: the customer would match itself;
-# `_check_edit` runs at Save instead.
-EDIT_FIELDS = edit_fields(
-    tuple(dataclasses.replace(f, check=None) for f in FIELDS), tuple(f.name for f in FIELDS)
+EDIT = RecordEdit(
+    flow="edit_customer",
+    # Every field of the entry, without its per-field duplicate check: the customer would
+    # match itself; `_check_edit` runs at Save instead.
+    fields=edit_fields(
+        tuple(dataclasses.replace(f, check=None) for f in FIELDS), tuple(f.name for f in FIELDS)
+    ),
+    label="customer.field",
+    update=lambda actor, customer_id, changes: StorageCall(
+        update_customer, actor=actor, customer_id=customer_id, changes=changes
+    ),
+    saved=lambda customer: ("records.edit.saved", {"name": customer.name}),
+    show=send_card,
+    record_key=CUSTOMER_KEY,
 )
-
-
-def _save_edit(
-    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> StorageCall[Outcome]:
-    """Only the edited field, and only if its value changed."""
-    change = edited(values)
-    customer_id = picked_id(values[CUSTOMER_KEY])
-    if change is None:
-        return StorageCall.done(Outcome("records.edit.unchanged", record_id=customer_id))
-    return (
-        StorageCall(
-            update_customer,
-            actor=context.require_member(),
-            customer_id=customer_id,
-            changes=dict([change]),
-        )
-        .returning(lambda c: Outcome("records.edit.saved", {"name": c.name}, customer_id))
-        .or_if_missing(Outcome("common.not_found"))
-    )
 
 
 async def _check_edit(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
@@ -112,7 +94,7 @@ async def _check_edit(context: CrmContext, values: dict[str, Any]) -> SaveWarnin
         email=value if name == "email" else None,
         name="",
         company=None,  # a similar name at the company is the entry's check, not an edit's
-        exclude_id=picked_id(values[CUSTOMER_KEY]),
+        exclude_id=EDIT.record_id(values),
     )
     return duplicate_warning(context, matches)
 
@@ -144,7 +126,7 @@ async def _after_merge(
     """When the duplicate had another owner, both owners are told: the old one without the
     survivor's name (it is not theirs to see), the new one what came with it."""
     outcome, merged = saved
-    await _after_save(context, chat_id, outcome)
+    await EDIT.after_save(context, chat_id, outcome)
     if merged is None or merged.old_owner.id == merged.new_owner.id:
         return
     params = {"duplicate": merged.duplicate.name, "actor": context.require_member().display_name}
@@ -166,22 +148,8 @@ async def _after_merge(
     )
 
 
-async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> None:
-    await context.bot.send_message(chat_id, context.t(outcome.key, **outcome.params))
-    if outcome.record_id is not None:
-        await send_card(context, chat_id, outcome.record_id)
-
-
 FLOWS: tuple[Flow, ...] = (
-    Flow(
-        name=EDIT_FLOW,
-        fields=EDIT_FIELDS,
-        save=_save_edit,
-        after_save=_after_save,
-        check=_check_edit,
-        open_record=show_customer,
-        show_empty=True,
-    ),
+    EDIT.as_flow(check=_check_edit, open_record=show_customer),
     Flow(
         name=MERGE_FLOW,
         fields=(
@@ -198,39 +166,19 @@ async def _edit(
     update: Update, context: CrmContext, action: CustomerAction, engine: FlowEngine
 ) -> None:
     """Without a field: the list of fields. With one: its question, as in the entry flow."""
-    query = update.callback_query
-    assert query is not None
-    assert update.effective_chat is not None
-    index = int(action.value) if action.value else None
-    try:
-        values = await context.db.read(
-            current_values, actor=context.require_member(), customer_id=action.customer_id
-        )
-    except NotFound:
-        await answer_query(query, context.t("common.not_found"))
+    member = context.require_member()
+    load = context.db.read(current_values, actor=member, customer_id=action.customer_id)
+    values = await guarded(update, context, load)
+    if values is None:
         return
-    await answer_query(query)
-    if index is None or index >= len(FIELDS):
-        rows = [
-            [
-                (
-                    context.t(f"customer.field.{f.name}"),
-                    CustomerAction("edit", action.customer_id, str(i)),
-                )
-            ]
-            for i, f in enumerate(FIELDS)
-        ]
-        text = context.t("records.edit.choose", name=values["name"])
-        await context.bot.send_message(
-            update.effective_chat.id, text, reply_markup=inline_keyboard(rows)
-        )
-        return
-    chosen = FIELDS[index]
-    label_key = f"customer.field.{chosen.name}"
-    start = EditStart(
-        EDIT_FLOW, chosen, label_key, values["name"], action.customer_id, CUSTOMER_KEY
+    picked = Picked(
+        record_id=action.customer_id,
+        name=values["name"],
+        choose=context.t("records.edit.choose", name=values["name"]),
+        now=values.get,
+        button=lambda i: CustomerAction("edit", action.customer_id, i),
     )
-    await start_edit(update, context, engine, start, values.get(chosen.name))
+    await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
 async def _delete(update: Update, context: CrmContext, action: CustomerAction) -> None:

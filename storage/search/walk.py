@@ -11,7 +11,7 @@ to WALK_ROWS names before handing over to the index.
 The walk reads name_key in byte order (`USING ~<~`), the order of the text_pattern_ops
 indexes on (name_key) and (owner_id, name_key) that already serve the prefix tiers: no new
 index. Under the C / C.UTF-8 collations (and on SQLite) that is the other tiers' order too.
-A manager's team is spread over those indexes, so storage.search sends a manager to GIN.
+A manager's team is spread over those indexes, so storage.search.find sends a manager to GIN.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Select, func, literal_column, select
 from sqlmodel import Session
 
-from storage.search_index import customer_search
+from storage.search.index import customer_search
 
 PROBE_ROWS = 3000
 WALK_ROWS = 12000  # 3-4 us a row at 1M with the pages cached: a walk stays under ~50 ms

@@ -2,7 +2,7 @@
 
 Database triggers keep `customer_search` in step with `customer` for every writer; what SQL
 cannot compute (pinyin, Unicode-aware lowercase) is filled in by `index_customer` after a
-save. `storage.search` queries these keys; the migration indexes exactly these expressions.
+save. `storage.search.find` queries these keys; the migration indexes exactly these expressions.
 """
 
 from __future__ import annotations

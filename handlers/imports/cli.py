@@ -18,7 +18,6 @@ from pathlib import Path
 
 from handlers.i18n import Catalogs
 from storage.db import Database
-from storage.import_mapping import fold
 from storage.imports import (
     TARGETS,
     BatchStatus,
@@ -39,6 +38,7 @@ from storage.imports import (
     set_target,
     start_batch,
 )
+from storage.imports.mapping import fold
 from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)

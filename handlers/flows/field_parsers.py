@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from handlers.context import CrmContext
-from handlers.flow import Env, Parser
+from handlers.flows.flow import Env, Parser
 from handlers.formatting import format_birthday, format_date, format_money, format_phone
 from handlers.formatting import format_when as format_datetime
 from storage.dates import Prefer, parse_when

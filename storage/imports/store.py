@@ -3,7 +3,7 @@
 An import touches thousands of customers per chunk, so nothing here loads ORM objects one by
 one: lookups are `IN` queries over a chunk's keys and writes are executemany statements.
 `restore_updated` and `delete_created` put back everything a failed batch wrote; the undo of a
-finished batch (`storage.import_undo`) reads the records `undo_record` builds.
+finished batch (`storage.imports.undo`) reads the records `undo_record` builds.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sqlalchemy import Table, bindparam, delete, false, insert, select, text, up
 from sqlmodel import Session, col
 
 from storage.audit import jsonable
-from storage.import_models import BatchStatus, ImportBatch, ImportRow, RowOutcome
+from storage.imports.models import BatchStatus, ImportBatch, ImportRow, RowOutcome
 from storage.models import AuditEntry, Customer, CustomerPhone, utcnow
-from storage.search_index import customer_search, search_keys
+from storage.search.index import customer_search, search_keys
 
 T = TypeVar("T")
 IN_CHUNK = 500  # ids per IN list: far below SQLite's and PostgreSQL's parameter limits
@@ -179,7 +179,7 @@ def undo_record(
 ) -> dict[str, Any]:
     """`ImportRow.before` of a row that created or updated a customer: the customer before the
     batch first wrote to it (`snapshot`, None on later writes) and what this row wrote, so the
-    undo can tell what someone changed since (`storage.import_undo`)."""
+    undo can tell what someone changed since (`storage.imports.undo`)."""
     return (before or {}) | {"wrote": {k: jsonable(v) for k, v in wrote.items()}, "added": added}
 
 

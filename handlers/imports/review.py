@@ -19,11 +19,11 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from handlers import import_undo
 from handlers.callback_data import ImportAction
 from handlers.context import CrmContext
 from handlers.feature import Feature, Route
-from handlers.import_views import (
+from handlers.imports import undo as import_undo
+from handlers.imports.views import (
     MODES,
     column_view,
     columns_page,
@@ -34,7 +34,6 @@ from handlers.import_views import (
 )
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
-from storage.import_mapping import TARGETS
 from storage.imports import (
     ImportNotReady,
     ImportReview,
@@ -47,6 +46,7 @@ from storage.imports import (
     set_target,
     start_batch,
 )
+from storage.imports.mapping import TARGETS
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A spreadsheet import's life: set up (mapping, date order, duplicate mode), start, undo.
 
-The review and error file live in `storage.import_review`, the run in
-`storage.import_apply.run_batch`, the undo in `storage.import_undo`; all are re-exported
+The review and error file live in `storage.imports.review`, the run in
+`storage.imports.apply.run_batch`, the undo in `storage.imports.undo`; all are re-exported
 here, the one module the chat uses.
 
 A batch belongs to the member who uploaded it: only they or an admin can see, change, start
@@ -18,11 +18,11 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from storage.access import require_member
-from storage.import_apply import LEASE, run_batch
-from storage.import_files import SheetTable, UnreadableFile, read_sheet
-from storage.import_mapping import DATE_TARGETS, TARGETS, guess_targets
-from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, ImportFile
-from storage.import_review import (
+from storage.imports.apply import LEASE, run_batch
+from storage.imports.files import SheetTable, UnreadableFile, read_sheet
+from storage.imports.mapping import DATE_TARGETS, TARGETS, guess_targets
+from storage.imports.models import BatchStatus, DuplicateMode, ImportBatch, ImportFile
+from storage.imports.review import (
     ImportNotReady,
     ImportReview,
     PreviewRow,
@@ -33,7 +33,7 @@ from storage.import_review import (
     review,
     undecided_columns,
 )
-from storage.import_undo import (
+from storage.imports.undo import (
     UndoExpired,
     UndoResult,
     UndoSummary,

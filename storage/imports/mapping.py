@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from storage.import_files import SheetTable
+from storage.imports.files import SheetTable
 
 TARGETS: tuple[str, ...] = (
     "name",

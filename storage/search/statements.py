@@ -1,4 +1,4 @@
-"""The statements behind `/find`'s tiers (storage/search.py), built once per role and engine.
+"""The statements behind `/find`'s tiers (storage/search/find.py), built once per role and engine.
 
 Building a SQLAlchemy statement cost more than running it: a name search ran two or three
 tiers and spent ~2.5 of its ~3.5 ms in Python at 1,000,000 customers. Each statement here is
@@ -27,7 +27,7 @@ from sqlmodel import col
 
 from storage.access import role_scope
 from storage.models import Customer, CustomerPhone, Role
-from storage.search_index import customer_search, customer_search_fts, reversed_e164_sql
+from storage.search.index import customer_search, customer_search_fts, reversed_e164_sql
 
 HIGH = "\uffff"  # sorts after every character a key can hold: the end of a prefix range
 _cs = customer_search.c

@@ -21,11 +21,11 @@ SQLite 3.40 silently misses 2-character CJK patterns):
      GIN (PostgreSQL) for 3+ characters; under 3 characters (e.g. "王伟") a scan in id order
      that stops at the page's end, bounded by the owner scope when there is one. On
      PostgreSQL a common substring ("acme golden": thousands of rows) is found by walking the
-     scope in name order instead (storage/search_walk.py)
+     scope in name order instead (storage/search/walk.py)
 
 Within the other tiers rows are ordered by name. Every tier applies the access rule and skips
 deleted customers; the customers are loaded once more through the same rule. The tiers'
-statements are built once (storage/search_statements.py).
+statements are built once (storage/search/statements.py).
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from storage import search_statements as statements
 from storage.access import ACTOR_ID, NotFound, actor_id, owner_scope, role_scope
 from storage.customers import list_phones
 from storage.deals import CLOSED_STAGES
@@ -69,11 +68,12 @@ from storage.models import (
 from storage.parsing import clean_text
 from storage.purchases import spent_per_currency
 from storage.reminders import ReminderStatus
-from storage.search_index import (
+from storage.search import statements
+from storage.search.index import (
     customer_search,
     saved_search,
 )
-from storage.search_walk import BY_NAME_BYTES, walk_or_index
+from storage.search.walk import BY_NAME_BYTES, walk_or_index
 
 MIN_TRIGRAM = 3
 MIN_PHONE_DIGITS = 4

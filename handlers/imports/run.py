@@ -31,12 +31,10 @@ from telegram.error import TelegramError
 from handlers.callback_data import ImportAction
 from handlers.formatting import format_when
 from handlers.i18n import Translator
-from handlers.import_views import number
+from handlers.imports.views import number
 from handlers.keyboards import inline_keyboard
 from handlers.services import Services
 from storage.access import require_member
-from storage.import_apply import LeaseLost
-from storage.import_models import ImportBatch
 from storage.imports import (
     BatchStatus,
     get_batch,
@@ -44,6 +42,8 @@ from storage.imports import (
     run_batch,
     undo_summary,
 )
+from storage.imports.apply import LeaseLost
+from storage.imports.models import ImportBatch
 from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)

@@ -16,11 +16,11 @@ from sqlmodel import Session, col, select
 
 from storage.access import NotFound
 from storage.export import BOM, defuse
-from storage.import_files import SheetTable, read_sheet
-from storage.import_mapping import ambiguous_date_columns, decided_date_orders
-from storage.import_models import BatchStatus, ImportBatch, ImportFile, ImportRow, RowOutcome
-from storage.import_rows import Rejected, RowRules, normalise_row
-from storage.import_store import existing_by_email, existing_by_phone, imported_fingerprints
+from storage.imports.files import SheetTable, read_sheet
+from storage.imports.mapping import ambiguous_date_columns, decided_date_orders
+from storage.imports.models import BatchStatus, ImportBatch, ImportFile, ImportRow, RowOutcome
+from storage.imports.rows import Rejected, RowRules, normalise_row
+from storage.imports.store import existing_by_email, existing_by_phone, imported_fingerprints
 from storage.models import Member, Role, utcnow
 
 

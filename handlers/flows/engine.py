@@ -1,4 +1,4 @@
-"""Runs flows (see `handlers.flow`): asks the current step, receives answers and buttons.
+"""Runs flows (see `handlers.flows.flow`): asks the current step, receives answers and buttons.
 
 Every accepted answer is written to the draft before the next question goes out. Each
 question carries the draft's new revision in its buttons, so a button on an older message
@@ -22,7 +22,7 @@ from handlers.callback_data import FlowButton, pattern_for
 from handlers.common import cancel_command, is_cancel_word
 from handlers.context import CrmContext
 from handlers.feature import Feature, Route
-from handlers.flow import (
+from handlers.flows.flow import (
     CONFIRM,
     EDIT,
     WARN,
@@ -34,7 +34,7 @@ from handlers.flow import (
     is_empty,
     label_of,
 )
-from handlers.flow_render import question, render, summary
+from handlers.flows.render import question, render, summary
 from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message

@@ -21,8 +21,8 @@ from handlers.formatting import format_birthday, format_phone
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import nav_row, page_of
-from storage.import_mapping import TARGETS
 from storage.imports import DuplicateMode, ImportReview
+from storage.imports.mapping import TARGETS
 from storage.parsing import Birthday
 
 T = Callable[..., str]

@@ -29,12 +29,12 @@ from sqlmodel import Session, col, select
 
 from storage.access import team_member_ids
 from storage.db import Database
-from storage.import_files import read_sheet
-from storage.import_mapping import decided_date_orders
-from storage.import_models import BatchStatus, DuplicateMode, ImportBatch, RowOutcome
-from storage.import_review import file_content
-from storage.import_rows import Rejected, RowRules, RowValues, normalise_row
-from storage.import_store import (
+from storage.imports.files import read_sheet
+from storage.imports.mapping import decided_date_orders
+from storage.imports.models import BatchStatus, DuplicateMode, ImportBatch, RowOutcome
+from storage.imports.review import file_content
+from storage.imports.rows import Rejected, RowRules, RowValues, normalise_row
+from storage.imports.store import (
     CUSTOMER,
     IMPORT_ROW,
     PHONE,
@@ -53,7 +53,7 @@ from storage.import_store import (
     undo_record,
 )
 from storage.models import Member, Role, utcnow
-from storage.search_index import pinyin_keys
+from storage.search.index import pinyin_keys
 
 logger = logging.getLogger(__name__)
 
