@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import PurePath
 
 from telegram import Update
@@ -24,7 +25,7 @@ from telegram.ext import filters
 
 from handlers import import_review, import_undo
 from handlers.context import CrmContext
-from handlers.feature import Command, Feature, OnMessage
+from handlers.feature import Command, Feature, Job, OnMessage
 from handlers.import_views import number, target_label
 from storage.import_mapping import TARGETS
 from storage.imports import (
@@ -100,8 +101,11 @@ async def on_document(update: Update, context: CrmContext) -> None:
 
 
 # No entry flow: the review's state lives in the batch row.
+MINUTE = timedelta(minutes=1)
 FEATURE = Feature(
     name="import",
     commands=(Command("import", import_command),),
     messages=(OnMessage(filters.ChatType.PRIVATE & filters.Document.ALL, on_document),),
+    # Batches a stop or a crash interrupted run again (`bot.import_jobs`).
+    jobs=(Job("resume-imports", every=MINUTE, first=MINUTE, at_start=True),),
 )
