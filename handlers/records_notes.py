@@ -37,10 +37,9 @@ from handlers.records_deals import (
     Outcome,
     edit_fields,
     edited,
-    guarded,
     start_edit,
 )
-from handlers.telegram_helpers import button_data, edit_message
+from handlers.telegram_helpers import button_data, edit_message, guarded
 from handlers.text_limits import split_html
 from storage.access import NotFound
 from storage.calls import StorageCall
