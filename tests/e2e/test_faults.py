@@ -66,6 +66,12 @@ async def impatient_bot(
         every=timedelta(seconds=0.3),
         first=timedelta(seconds=0.2),
     )
+    retime(
+        monkeypatch,
+        scheduler.PLAN_JOB,
+        every=timedelta(minutes=10),
+        first=timedelta(seconds=0.2),
+    )
     monkeypatch.setattr(scheduler, "BACKOFF_FIRST", timedelta(seconds=0.3))
     retime(monkeypatch, digest_jobs.JOB, every=timedelta(hours=1))
     bot = RunningBot(emu, db_url)
