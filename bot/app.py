@@ -27,7 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
-from bot import api_retry, digest_jobs, import_jobs, inbox_leases, scheduler
+from bot import api_retry, import_jobs, inbox_leases, jobs
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import PerChatUpdateProcessor
@@ -59,7 +59,7 @@ from handlers import (
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.errors import on_error
-from handlers.feature import Feature, all_commands
+from handlers.feature import Feature, all_commands, all_jobs
 from handlers.flows import engine as flow_engine
 from handlers.flows.engine import FLOW_GROUP, FlowEngine
 from handlers.i18n import Catalogs
@@ -210,9 +210,7 @@ async def _post_init(application: CrmApplication) -> None:
     application.job_queue.run_repeating(
         _prune_inbox, interval=timedelta(hours=6), first=timedelta(minutes=1), name="prune-inbox"
     )
-    scheduler.install(application)
-    digest_jobs.install(application)
-    import_jobs.install(application)
+    jobs.install(application, all_jobs(FEATURES))
 
 
 async def _prune_inbox(context: CrmContext) -> None:

@@ -2,7 +2,8 @@
 big-deal notices, each sent exactly once.
 
 Like `bot.scheduler`, the database is the source of truth and the JobQueue only a ticker
-(docs/stack-facts.md: jobs are forgotten on restart and skipped on misfire). Every `TICK` a pass:
+(docs/stack-facts.md: jobs are forgotten on restart and skipped on misfire). On each tick
+of the `notifications` job (`handlers.digest` declares how often) a pass:
 - works out, per manager and admin, the latest digest slot (`digest_time` in their own
   timezone, so daylight-saving changes move it with the wall clock) and sends it unless the
   log has it: a slot missed while the bot was down is sent at start;
@@ -40,7 +41,7 @@ from bot.notify import (
     send_deadline,
 )
 from bot.sender import Delivery, Sender, scheduled_bot
-from bot.ticker import Ticker, worker_id
+from bot.ticker import start_pass, worker_id
 from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY
 from handlers.digest import big_deal_message, digest_messages, feed_messages
@@ -64,26 +65,22 @@ from storage.parsing import Money
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "digest_jobs"
-# Tests park the ticker (or call `run_pass` directly) instead of sleeping.
-TICK = timedelta(seconds=20)
-FIRST_TICK = timedelta(seconds=2)
+JOB = "notifications"
 LOOKBACK = timedelta(days=1)  # feed events older than this when first seen are not posted
 FEED = "feed"
 BIG_DEAL = "big_deal"
 
 
 def install(application: Any) -> None:
-    """Register the notification ticker; share the scheduler's sender when there is one.
-    A closed deal (`handlers.digest.notify_deal_closed`) starts a pass at once."""
+    """Share the scheduler's sender when there is one. A closed deal
+    (`handlers.digest.notify_deal_closed`) starts a pass at once."""
     if scheduler.STATE_KEY in application.bot_data:
         sender = scheduler.state_of(application).sender
     else:
         sender = Sender(scheduled_bot(application.bot), is_open=lambda: application.running)
     application.bot_data[STATE_KEY] = NotifyState(worker=worker_id(), sender=sender)
-    ticker = Ticker(application, "notifications", lambda: run_pass(application))
-    ticker.install(interval=TICK, first=FIRST_TICK)
     services: Services = application.bot_data[SERVICES_KEY]
-    services.jobs.kick_digests = ticker.start
+    services.jobs.kick_digests = lambda: start_pass(application, JOB)
 
 
 def state_of(application: Any) -> NotifyState:

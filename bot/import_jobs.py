@@ -2,10 +2,10 @@
 
 The chat side (`handlers.imports.review`) starts a batch by calling the launcher installed as
 `Services.jobs.launch_import`. Batches left QUEUED or RUNNING by a stop or a crash are
-launched again at start-up and by a ticker every `TICK` (a crashed worker's lease runs out after
-`storage.imports.apply.LEASE`); `run_batch` is resumable, rows already applied are known. The
-database is the record: a task only drives `handlers.imports.run.run_and_report` and is
-forgotten when it ends.
+launched again at start-up and by the `resume-imports` ticker (a crashed worker's lease runs
+out after `storage.imports.apply.LEASE`); `run_batch` is resumable, rows already applied are
+known. The database is the record: a task only drives `handlers.imports.run.run_and_report`
+and is forgotten when it ends.
 
 On shutdown running imports get `SHUTDOWN_GRACE` to finish (and report); then they are asked
 to stop after the chunk in flight (the import thread cannot be interrupted inside a chunk),
@@ -18,10 +18,9 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from bot.ticker import Ticker, worker_id
+from bot.ticker import TICKERS_KEY, Ticker, worker_id
 from handlers.context import SERVICES_KEY
 from handlers.imports.run import run_and_report
 from handlers.services import Services
@@ -30,7 +29,7 @@ from storage.imports import resumable_batches
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "import_jobs"
-TICK = timedelta(minutes=1)
+JOB = "resume-imports"  # declared by `handlers.imports`, run at start and on its ticker
 SHUTDOWN_GRACE = 10.0  # seconds
 
 
@@ -39,23 +38,16 @@ class ImportJobs:
     worker: str
     stop: threading.Event = field(default_factory=threading.Event)
     tasks: dict[int, asyncio.Task[Any]] = field(default_factory=dict)
-    resuming: Ticker | None = None
 
 
 def install(application: Any) -> None:
-    """Make the launcher available to the handlers and resume interrupted imports (now, while
-    the application starts, and on every tick)."""
+    """Make the launcher available to the handlers (`resume` is the job's pass)."""
     state = ImportJobs(worker=worker_id())
     application.bot_data[STATE_KEY] = state
     services: Services = application.bot_data[SERVICES_KEY]
     services.jobs.launch_import = lambda batch_id, message_id, language: launch(
         application, batch_id, message_id, language
     )
-    state.resuming = Ticker(
-        application, "resume-imports", lambda: _resume(application), before_start=True
-    )
-    state.resuming.start()
-    state.resuming.install(interval=TICK, first=TICK)
 
 
 def launch(
@@ -87,7 +79,8 @@ def state_of(application: Any) -> ImportJobs:
     return state
 
 
-async def _resume(application: Any) -> None:
+async def resume(application: Any) -> None:
+    """Launch the batches left queued or running by a stop or a crash."""
     services: Services = application.bot_data[SERVICES_KEY]
     for batch_id in await services.db.read(resumable_batches, now=services.clock()):
         if batch_id not in state_of(application).tasks:
@@ -107,8 +100,10 @@ async def shutdown(application: Any) -> None:
     state: ImportJobs | None = application.bot_data.get(STATE_KEY)
     if state is None:
         return
-    if state.resuming is not None and state.resuming.task is not None:
-        await state.resuming.task
+    tickers: dict[str, Ticker] = application.bot_data.get(TICKERS_KEY, {})
+    resuming = tickers.get(JOB)
+    if resuming is not None and resuming.task is not None:
+        await resuming.task
     tasks = list(state.tasks.values())
     if not tasks:
         return

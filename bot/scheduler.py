@@ -1,7 +1,7 @@
 """Delivery of due reminders: the database is the source of truth, the JobQueue only a ticker.
 
 PTB's JobQueue skips jobs that misfire and forgets them on restart (docs/stack-facts.md), so
-no reminder is ever a job. Every `TICK` the ticker (`bot.ticker`) makes sure one delivery
+no reminder is ever a job. Every tick of the `deliver-reminders` job makes sure one delivery
 pass is running; a pass claims due reminders in batches (a lease in the database,
 `storage.reminders.claim_deliveries`), renders each in its member's language and timezone,
 sends it through the paced `Sender`, and marks it sent only after Telegram accepted it. A
@@ -17,7 +17,7 @@ claim. What remains is the Bot API's own gap: a process killed between Telegram'
 Reminders that fell due while the bot was down are claimed by the first tick after start and
 say they are late.
 
-Quiet hours and nudges: every `PLAN_EVERY` (and at start) `plan_due_nudges` creates the
+Quiet hours and nudges: every `plan-nudges` tick (`handlers.agenda`) `plan_due_nudges` creates the
 birthday and stay-in-touch rows that are due by now (idempotent, by dedupe key). A claimed
 reminder that is not for an exact time and falls outside its member's working hours is
 moved to the next start of their working hours instead of being sent
@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup
 
 from bot.sender import Delivery, Sender, scheduled_bot
-from bot.ticker import Ticker, worker_id
+from bot.ticker import worker_id
 from handlers.agenda import nudge_message
 from handlers.context import SERVICES_KEY
 from handlers.reminders import Reader, reminder_message
@@ -63,10 +63,8 @@ from storage.reminders import (
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "scheduler"
-# Tests set these (or call `deliver_due` directly) instead of sleeping.
-TICK = timedelta(seconds=5)
-# After the JobQueue starts (a start time already past would wait a whole TICK).
-FIRST_TICK = timedelta(seconds=1)
+DELIVER_JOB = "deliver-reminders"
+PLAN_JOB = "plan-nudges"
 BATCH = 100
 LEASE = timedelta(minutes=5)
 LEASE_MARGIN = timedelta(seconds=40)  # longer than one send's HTTP timeouts (15 s + 15 s)
@@ -74,7 +72,6 @@ LATE_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 10
 BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(hours=1)
-PLAN_EVERY = timedelta(minutes=10)
 
 
 @dataclass
@@ -84,14 +81,10 @@ class SchedulerState:
 
 
 def install(application: Any) -> None:
-    """Register the delivery and planning tickers; the sender gets its own Bot on the app's
-    connection pool. A delivery pass can take minutes (a burst): a tick never starts a second."""
+    """The sender gets its own Bot on the app's connection pool. A delivery pass can take
+    minutes (a burst): its ticker (`bot.jobs`) never starts a second."""
     sender = Sender(scheduled_bot(application.bot), is_open=lambda: application.running)
     application.bot_data[STATE_KEY] = SchedulerState(worker=worker_id(), sender=sender)
-    deliver = Ticker(application, "deliver-reminders", lambda: deliver_due(application))
-    deliver.install(interval=TICK, first=FIRST_TICK)
-    plan = Ticker(application, "plan-nudges", lambda: plan_due_nudges(application))
-    plan.install(interval=PLAN_EVERY, first=FIRST_TICK)
 
 
 def state_of(application: Any) -> SchedulerState:

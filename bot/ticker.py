@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+TICKERS_KEY = "tickers"  # bot_data: the declared jobs' tickers by name (`bot.jobs.install`)
 # A generous grace: a tick due while the loop was busy still runs, late, rather than never.
 JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": 60, "coalesce": True, "max_instances": 1}
 
@@ -67,3 +68,9 @@ class Ticker:
             self.task = asyncio.create_task(self.work(), name=self.name)
         elif self.application.running:
             self.task = self.application.create_task(self.work(), name=self.name)
+
+
+def start_pass(application: Any, name: str) -> None:
+    """Start the named job's pass now (a closed deal's notice) unless one is running."""
+    tickers: dict[str, Ticker] = application.bot_data[TICKERS_KEY]
+    tickers[name].start()

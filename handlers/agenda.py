@@ -26,7 +26,7 @@ from handlers.callback_data import (
     ReminderAction,
 )
 from handlers.context import CrmContext
-from handlers.feature import Command, Feature
+from handlers.feature import Command, Feature, Job
 from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.paging import nav_row, page_of, show
@@ -195,4 +195,9 @@ async def week(update: Update, context: CrmContext) -> None:
 
 
 # The agenda asks nothing; its buttons belong to the customer and deal flows.
-FEATURE = Feature(name="agenda", commands=(Command("today", today), Command("week", week)))
+FEATURE = Feature(
+    name="agenda",
+    commands=(Command("today", today), Command("week", week)),
+    # Birthday and stay-in-touch nudges become reminders in the database (`bot.scheduler`).
+    jobs=(Job("plan-nudges", every=timedelta(minutes=10), first=timedelta(seconds=1)),),
+)

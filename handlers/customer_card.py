@@ -29,7 +29,7 @@ from handlers.flows.flow import error_text
 from handlers.formatting import clip, format_money, format_when
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
-from handlers.telegram_helpers import answer_query, button_data, edit_message
+from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import MAX_TEXT, fit_html, html_length
 from storage.access import NotFound
 from storage.customer_changes import HistoryEntry, list_customer_history
@@ -216,22 +216,21 @@ async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None
 
 async def _more(update: Update, context: CrmContext, action: CustomerAction) -> None:
     """Older notes, five a page; the first page comes as a new message under the card."""
-    query = update.callback_query
-    assert query is not None
     assert update.effective_chat is not None
     page = max(int(action.value or "1"), 1)
-    try:
-        card = await context.db.read(
+    card = await guarded(
+        update,
+        context,
+        context.db.read(
             get_customer_card,
             actor=context.require_member(),
             customer_id=action.customer_id,
             notes_limit=NOTES_PER_PAGE,
             notes_offset=page * NOTES_PER_PAGE,
-        )
-    except NotFound:
-        await answer_query(query, context.t("common.not_found"))
+        ),
+    )
+    if card is None:
         return
-    await answer_query(query)
     customer = card.customer
     lines = [context.t("lookup.more.title", name=customer.name, page=page + 1)]
     lines += [

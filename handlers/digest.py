@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -21,7 +21,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ChatMemberHandler
 
 from handlers.context import CrmContext
-from handlers.feature import LEADS, Command, Feature
+from handlers.feature import LEADS, Command, Feature, Job
 from handlers.formatting import format_money, format_when
 from handlers.i18n import Html, Translator
 from handlers.text_limits import split_blocks
@@ -186,4 +186,6 @@ FEATURE = Feature(
     name="digest",
     commands=(Command("feed", feed_command, LEADS),),
     others=(ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),),
+    # Digests, feed posts, big-deal notices and the weekly reports (`bot.digest_jobs`).
+    jobs=(Job("notifications", every=timedelta(seconds=20), first=timedelta(seconds=2)),),
 )

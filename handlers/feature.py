@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -68,6 +69,19 @@ class OnMessage:
 
 
 @dataclass(frozen=True)
+class Job:
+    """Background work the feature needs, run on a ticker: a pass every `every` (the first
+    `first` after start; `at_start`: also once while the bot starts, before any update).
+    The pass itself lives in bot/ (`bot.jobs.RUNNERS`, by name): it sends through the bot's
+    paced sender, which handlers do not reach."""
+
+    name: str
+    every: timedelta
+    first: timedelta
+    at_start: bool = False
+
+
+@dataclass(frozen=True)
 class Feature:
     name: str
     commands: tuple[Command, ...] = ()
@@ -76,6 +90,7 @@ class Feature:
     flows: tuple[Flow, ...] = ()
     # Updates of other types (inline queries, the bot's own membership in a group).
     others: tuple[AnyHandler, ...] = ()
+    jobs: tuple[Job, ...] = ()
     bind: Callable[[FlowEngine], Mapping[str, Callback]] | None = None
 
     def handlers(self, engine: FlowEngine) -> list[AnyHandler]:
@@ -97,6 +112,10 @@ class Feature:
 def all_commands(features: Iterable[Feature]) -> tuple[Command, ...]:
     """In the order of the features, then of each feature's declaration: the menu's order."""
     return tuple(command for feature in features for command in feature.commands)
+
+
+def all_jobs(features: Iterable[Feature]) -> tuple[Job, ...]:
+    return tuple(job for feature in features for job in feature.jobs)
 
 
 def actions_of(kind: type[CallbackData]) -> tuple[str, ...]:

@@ -32,8 +32,7 @@ from handlers.customer_pick import label as customer_label
 from handlers.feature import Command, Feature, OnMessage, Route
 from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
-from handlers.telegram_helpers import answer_query, button_data, edit_message
-from storage.access import NotFound
+from handlers.telegram_helpers import button_data, edit_message, guarded
 from storage.lookups import find_customer_page, find_customers_with_phones
 from storage.models import Customer
 from storage.parsing import parse_record_id
@@ -127,14 +126,14 @@ async def page(update: Update, context: CrmContext) -> None:
         return
     query = update.callback_query
     assert query is not None
-    try:
-        text = await context.db.read(
-            get_saved_search, actor=context.require_member(), search_id=data.query_id
-        )
-    except NotFound:
-        await answer_query(query, context.t("lookup.expired"))
+    text = await guarded(
+        update,
+        context,
+        context.db.read(get_saved_search, actor=context.require_member(), search_id=data.query_id),
+        missing="lookup.expired",
+    )
+    if text is None:
         return
-    await answer_query(query)
     found, more = await _find(context, text, data.page)
     body, markup = _results(context, found, more, text, data.page, data.query_id)
     await edit_message(query, body, markup)

@@ -34,7 +34,7 @@ from handlers.context import CrmContext
 from handlers.customer import show_customer
 from handlers.customer_pick import customer_field
 from handlers.customer_pick import label as customer_label
-from handlers.feature import Callback, Command, Feature, Route
+from handlers.feature import Callback, Command, Feature, Job, Route
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Field, Flow
@@ -336,5 +336,7 @@ FEATURE = Feature(
     commands=(Command("remind", "remind"), Command("reminders", "list_reminders")),
     routes=(Route(ReminderAction, "on_button"),),
     flows=FLOWS,
+    # Due reminders are sent by a pass every 5 s (`bot.scheduler`), never one job per reminder.
+    jobs=(Job("deliver-reminders", every=timedelta(seconds=5), first=timedelta(seconds=1)),),
     bind=bind,
 )

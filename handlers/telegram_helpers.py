@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -10,8 +11,10 @@ from telegram.error import BadRequest, Forbidden
 
 from handlers.callback_data import CallbackData, unpack
 from handlers.context import CrmContext
+from storage.access import NotFound
 
 D = TypeVar("D", bound=CallbackData)
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,23 @@ async def button_data(update: Update, context: CrmContext, kind: type[D]) -> D |
         await answer_query(query, context.t("common.stale_button"))
         return None
     return data
+
+
+async def guarded(
+    update: Update, context: CrmContext, call: Awaitable[T], missing: str = "common.not_found"
+) -> T | None:
+    """What the pressed button names, loaded by `call` through the access rule, with the button
+    answered; or None once a refusal (missing, deleted, foreign, wrong role) got the one
+    `missing` answer. The ids in callback data are untrusted: `call` is the access check."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        result = await call
+    except NotFound:
+        await answer_query(query, context.t(missing))
+        return None
+    await answer_query(query)
+    return result
 
 
 def is_blocked(exc: Exception) -> bool:

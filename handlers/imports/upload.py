@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import PurePath
 
 from telegram import Update
 from telegram.ext import filters
 
 from handlers.context import CrmContext
-from handlers.feature import Command, Feature, OnMessage
+from handlers.feature import Command, Feature, Job, OnMessage
 from handlers.imports import review as import_review
 from handlers.imports import undo as import_undo
 from handlers.imports.views import number, target_label
@@ -101,8 +102,11 @@ async def on_document(update: Update, context: CrmContext) -> None:
 
 
 # No entry flow: the review's state lives in the batch row.
+MINUTE = timedelta(minutes=1)
 FEATURE = Feature(
     name="import",
     commands=(Command("import", import_command),),
     messages=(OnMessage(filters.ChatType.PRIVATE & filters.Document.ALL, on_document),),
+    # Batches a stop or a crash interrupted run again (`bot.import_jobs`).
+    jobs=(Job("resume-imports", every=MINUTE, first=MINUTE, at_start=True),),
 )

@@ -37,9 +37,9 @@ from handlers.flows.flow import Field, Flow, SaveWarning
 from handlers.keyboards import Row, inline_keyboard
 from handlers.records import deals as records_deals
 from handlers.records import notes as records_notes
-from handlers.records.deals import CONFIRMED, guarded
+from handlers.records.deals import CONFIRMED
 from handlers.records.edit import ORIGINAL_KEY, Outcome, Picked, RecordEdit, edit_fields, edited
-from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
+from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded, is_blocked
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customer_changes import (
@@ -187,19 +187,15 @@ async def _delete(update: Update, context: CrmContext, action: CustomerAction) -
     assert query is not None
     assert update.effective_chat is not None
     member = context.require_member()
-    try:
-        if action.value == CONFIRMED:
-            customer = await context.db.run(
-                archive_customer, actor=member, customer_id=action.customer_id
-            )
-        else:
-            customer = await context.db.read(
-                get_customer, actor=member, customer_id=action.customer_id
-            )
-    except NotFound:
-        await answer_query(query, context.t("common.not_found"))
+    customer = await guarded(
+        update,
+        context,
+        context.db.run(archive_customer, actor=member, customer_id=action.customer_id)
+        if action.value == CONFIRMED
+        else context.db.read(get_customer, actor=member, customer_id=action.customer_id),
+    )
+    if customer is None:
         return
-    await answer_query(query)
     if action.value == CONFIRMED:
         await edit_message(query, context.t("records.delete.done", name=customer.name))
         return
@@ -247,17 +243,16 @@ async def restore_command(update: Update, context: CrmContext) -> None:
 
 
 async def _restore(update: Update, context: CrmContext, action: CustomerAction) -> None:
-    query = update.callback_query
-    assert query is not None
     assert update.effective_chat is not None
-    try:
-        customer = await context.db.run(
+    customer = await guarded(
+        update,
+        context,
+        context.db.run(
             restore_customer, actor=context.require_member(), customer_id=action.customer_id
-        )
-    except NotFound:
-        await answer_query(query, context.t("common.not_found"))
+        ),
+    )
+    if customer is None:
         return
-    await answer_query(query)
     await context.bot.send_message(
         update.effective_chat.id, context.t("records.restore.done", name=customer.name)
     )

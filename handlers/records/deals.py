@@ -15,9 +15,8 @@ goes through storage with the actor, and a missing, deleted or foreign deal gets
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import Update
 
@@ -31,7 +30,7 @@ from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Flow
 from handlers.keyboards import Row, inline_keyboard
 from handlers.records.edit import Picked, RecordEdit, edit_fields
-from handlers.telegram_helpers import answer_query, button_data, edit_message
+from handlers.telegram_helpers import button_data, edit_message, guarded
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.deals import get_deal
@@ -40,7 +39,6 @@ from storage.record_changes import archive_deal, list_deleted_deals, restore_dea
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 CONFIRMED = "1"
 ACTIONS = ("edit", "delete", "restore")
@@ -107,20 +105,6 @@ EDIT = RecordEdit(
     changes=changes_for,
 )
 FLOWS: tuple[Flow, ...] = (EDIT.as_flow(),)
-
-
-async def guarded(update: Update, context: CrmContext, call: Awaitable[T]) -> T | None:
-    """The storage call's result with the button answered, or None once a refusal (missing,
-    deleted, foreign, wrong role) got the one "not found" answer."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        result = await call
-    except NotFound:
-        await answer_query(query, context.t("common.not_found"))
-        return None
-    await answer_query(query)
-    return result
 
 
 async def _edit(

@@ -31,9 +31,9 @@ from handlers.formatting import format_when
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.note import FIELDS as NOTE_FIELDS
-from handlers.records.deals import CONFIRMED, guarded
+from handlers.records.deals import CONFIRMED
 from handlers.records.edit import Picked, RecordEdit, edit_fields
-from handlers.telegram_helpers import button_data, edit_message
+from handlers.telegram_helpers import button_data, edit_message, guarded
 from handlers.text_limits import split_html
 from storage.access import NotFound
 from storage.calls import StorageCall

@@ -8,6 +8,7 @@ import pkgutil
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -17,9 +18,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 import handlers
 from bot.app import FEATURES, CrmApplication, build_application, services_of
 from bot.config import Config, DatabaseConfig
+from bot.jobs import RUNNERS
 from handlers.callback_data import KINDS, CallbackData
 from handlers.commands import commands_for
-from handlers.feature import Command, Feature, actions_of, all_commands
+from handlers.feature import Command, Feature, actions_of, all_commands, all_jobs
 from handlers.i18n import LANGUAGES, Catalogs
 from storage.models import Role
 
@@ -62,7 +64,19 @@ def where_is_what() -> list[str]:
             actions = ", ".join(route.actions) if route.actions else "all"
             path = module_path(modules[id(feature)])
             rows.append(f"| `{route.kind.kind}` buttons: {actions} | `{path}` |")
+    for feature in FEATURES:
+        for job in feature.jobs:
+            path = module_path(modules[id(feature)])
+            run = RUNNERS[job.name]
+            runner = f"{run.__module__}.{run.__name__}"
+            when = f"every {span(job.every)}" + (", and at start" if job.at_start else "")
+            rows.append(f"| `{job.name}` job: {when} | `{path}` | `{runner}` |")
     return rows
+
+
+def span(interval: timedelta) -> str:
+    seconds = int(interval.total_seconds())
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
 def test_every_feature_is_declared_by_one_module() -> None:
@@ -111,6 +125,12 @@ def test_every_callback_action_has_exactly_one_route(kind: type[CallbackData]) -
         return
     routed = Counter(action for route in routes for action in route.actions)
     assert sorted(routed.elements()) == sorted(actions_of(kind))
+
+
+def test_every_job_has_exactly_one_runner_and_every_runner_a_job() -> None:
+    declared = Counter(job.name for job in all_jobs(FEATURES))
+    assert [name for name, count in declared.items() if count > 1] == []
+    assert sorted(declared) == sorted(RUNNERS)
 
 
 def test_every_route_is_registered_once(application: CrmApplication) -> None:

@@ -10,6 +10,9 @@ import pytest
 
 from bot import digest_jobs, scheduler
 from storage.db import Database
+from tests.e2e.helpers import retime
+
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -24,9 +27,7 @@ def database(db_url: str) -> Iterator[Database]:
 def parked_tickers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reminders and digests are delivered when the test says so (`deliver_due`, `run_pass`),
     never by a ticker firing mid-test."""
-    for module in (scheduler, digest_jobs):
-        monkeypatch.setattr(module, "FIRST_TICK", timedelta(hours=1))
-        monkeypatch.setattr(module, "TICK", timedelta(hours=1))
+    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, digest_jobs.JOB, every=HOUR)
 
 
 @pytest.fixture

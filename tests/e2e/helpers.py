@@ -8,15 +8,19 @@ import html
 import re
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import select
 from telegram import Bot, Update
 
+from bot import app as bot_app
 from bot.app import CrmApplication, services_of
 from bot.config import Config, Mode, TelegramConfig, WebhookConfig
 from bot.emulator import BotApiEmulator
+from handlers.feature import Job
 from handlers.i18n import Catalogs
 from storage.db import Database
 from tests.conftest import ADMIN_ID, TOKEN, RunningBot, make_config
@@ -28,6 +32,20 @@ _TAG = re.compile(r"<[^>]+>")
 def shown(catalogs: Catalogs, language: str, key: str, **params: object) -> str:
     """The plain text Telegram shows for a catalog message."""
     return html.unescape(_TAG.sub("", catalogs.translator(language)(key, **params)))
+
+
+def retime(
+    monkeypatch: pytest.MonkeyPatch, *names: str, every: timedelta, first: timedelta | None = None
+) -> None:
+    """Tick the named jobs (`handlers.feature.Job`) of the next bot started at another pace:
+    hours parks them (the test runs the pass itself), a fraction of a second lets the real
+    ticker work within the test."""
+
+    def paced(job: Job) -> Job:
+        return replace(job, every=every, first=first or every) if job.name in names else job
+
+    features = tuple(replace(f, jobs=tuple(map(paced, f.jobs))) for f in bot_app.FEATURES)
+    monkeypatch.setattr(bot_app, "FEATURES", features)
 
 
 def first_line(catalogs: Catalogs, language: str, key: str, **params: object) -> str:

@@ -36,7 +36,15 @@ from storage.members import get_member_by_telegram_id
 from storage.models import Customer, CustomerPhone, InboxUpdate, Reminder, utcnow
 from storage.reminders import create_follow_up
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import answer, eventually, join, rows, shown, taken_behind_the_bots_back
+from tests.e2e.helpers import (
+    answer,
+    eventually,
+    join,
+    retime,
+    rows,
+    shown,
+    taken_behind_the_bots_back,
+)
 from tests.e2e.user import ScriptedUser
 from tests.tcp_proxy import TcpProxy
 
@@ -52,12 +60,20 @@ async def impatient_bot(
 ) -> AsyncIterator[RunningBot]:
     """A bot whose long polls time out after 2 s and whose reminder ticks come fast."""
     monkeypatch.setattr(bot_app, "POLL_READ_SLACK_S", 1)
-    monkeypatch.setattr(scheduler, "FIRST_TICK", timedelta(seconds=0.2))
-    monkeypatch.setattr(scheduler, "TICK", timedelta(seconds=0.3))
+    retime(
+        monkeypatch,
+        scheduler.DELIVER_JOB,
+        every=timedelta(seconds=0.3),
+        first=timedelta(seconds=0.2),
+    )
+    retime(
+        monkeypatch,
+        scheduler.PLAN_JOB,
+        every=timedelta(minutes=10),
+        first=timedelta(seconds=0.2),
+    )
     monkeypatch.setattr(scheduler, "BACKOFF_FIRST", timedelta(seconds=0.3))
-    for module in (digest_jobs,):
-        monkeypatch.setattr(module, "FIRST_TICK", timedelta(hours=1))
-        monkeypatch.setattr(module, "TICK", timedelta(hours=1))
+    retime(monkeypatch, digest_jobs.JOB, every=timedelta(hours=1))
     bot = RunningBot(emu, db_url)
     await bot.start()
     yield bot

@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.members import get_member_by_telegram_id, set_member_language
 from storage.models import Customer, Member, Reminder, utcnow
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import shown
+from tests.e2e.helpers import retime, shown
 from tests.e2e.test_deal_flow import add_deal, open_card
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
@@ -29,9 +29,7 @@ NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)  # Wednesday 14:00 in Shanghai
 
 @pytest.fixture(autouse=True)
 def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "FIRST_TICK", timedelta(hours=1))
-    monkeypatch.setattr(scheduler, "TICK", timedelta(hours=1))
-    monkeypatch.setattr(scheduler, "PLAN_EVERY", timedelta(hours=1))
+    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, every=timedelta(hours=1))
 
 
 class Clock:

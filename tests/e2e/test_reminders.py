@@ -24,7 +24,7 @@ from storage.members import get_member_by_telegram_id
 from storage.models import Customer, Member, Reminder, utcnow
 from storage.reminders import create_follow_up
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import eventually, shown
+from tests.e2e.helpers import eventually, retime, shown
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer, make_member
 
@@ -35,8 +35,7 @@ NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "FIRST_TICK", timedelta(hours=1))
-    monkeypatch.setattr(scheduler, "TICK", timedelta(hours=1))
+    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, every=timedelta(hours=1))
 
 
 @pytest.fixture
@@ -196,8 +195,7 @@ async def test_reminder_due_while_stopped_is_delivered_once_after_restart_saying
     await running_bot.stop()
     due = utcnow() - timedelta(hours=3)
     reminder_id = add_follow_up(database, due=due, text="Send the contract")
-    monkeypatch.setattr(scheduler, "FIRST_TICK", timedelta(seconds=0.2))  # the real ticker
-    monkeypatch.setattr(scheduler, "TICK", timedelta(seconds=0.2))
+    retime(monkeypatch, scheduler.DELIVER_JOB, every=timedelta(seconds=0.2))  # the real ticker
     app = await running_bot.restart()
     message = await admin.reply()
     late = format_when(due, tz=TZ, lang="en")

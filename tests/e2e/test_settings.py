@@ -16,7 +16,7 @@ from storage.db import Database
 from storage.members import get_member_by_telegram_id
 from storage.models import Member, Reminder
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import shown
+from tests.e2e.helpers import retime, shown
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
 
@@ -25,9 +25,7 @@ NOW = datetime(2031, 1, 15, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 
 @pytest.fixture(autouse=True)
 def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "FIRST_TICK", timedelta(hours=1))
-    monkeypatch.setattr(scheduler, "TICK", timedelta(hours=1))
-    monkeypatch.setattr(scheduler, "PLAN_EVERY", timedelta(hours=1))
+    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, every=timedelta(hours=1))
 
 
 @pytest.fixture
