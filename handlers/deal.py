@@ -19,6 +19,7 @@ flow for its customer and deal.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -119,23 +120,43 @@ async def _after_save(context: CrmContext, chat_id: int, deal: Deal) -> None:
     await show_deal(context, chat_id, deal)
 
 
+async def _after_closing(context: CrmContext, chat_id: int, closed: Deal | Refused) -> None:
+    """The closed deal's card; or, when a colleague closed or removed it while the reason was
+    being typed, what happened instead (nothing was written)."""
+    if isinstance(closed, Deal):
+        await show_deal(context, chat_id, closed)
+    else:
+        await context.bot.send_message(chat_id, context.t(closed.key))
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A save storage refused: the catalog text that says why."""
+
+    key: str
+
+
 def _reason_flow(stage: str) -> Flow:
     """Won or lost, with an optional reason: Skip (or typed "skip") closes it without one."""
 
     def save(
         context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-    ) -> StorageCall[Deal]:
-        return StorageCall(
-            change_stage,
-            actor=context.require_member(),
-            deal_id=picked_id(values["deal"]),
-            stage=stage,
-            reason=values.get("reason") or None,
-            stages=tuple(context.services.config.deals.stages),
+    ) -> StorageCall[Deal | Refused]:
+        return (
+            StorageCall(
+                change_stage,
+                actor=context.require_member(),
+                deal_id=picked_id(values["deal"]),
+                stage=stage,
+                reason=values.get("reason") or None,
+                stages=tuple(context.services.config.deals.stages),
+            )
+            .or_if_refused(Refused("deal.closed_meanwhile"), DealClosed)
+            .or_if_missing(Refused("common.not_found"))
         )
 
     return Flow(
-        name=REASON_FLOW_NAMES[stage], fields=REASON_FIELDS, save=save, after_save=_after_save
+        name=REASON_FLOW_NAMES[stage], fields=REASON_FIELDS, save=save, after_save=_after_closing
     )
 
 

@@ -43,11 +43,16 @@ class StorageCall(Generic[T_co]):
 
     def or_if_missing(self, fallback: U) -> StorageCall[T_co | U]:
         """The same call, `fallback` when the record is missing or not the actor's."""
+        return self.or_if_refused(fallback, NotFound)
+
+    def or_if_refused(self, fallback: U, *refusals: type[Exception]) -> StorageCall[T_co | U]:
+        """The same call, `fallback` when storage refuses it with one of `refusals` (raised
+        before it writes anything, so the draft's commit stays whole)."""
 
         def run(session: Session) -> T_co | U:
             try:
                 return self(session)
-            except NotFound:
+            except refusals:
                 return fallback
 
         return _from(run)

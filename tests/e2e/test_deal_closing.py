@@ -16,6 +16,7 @@ from bot.emulator import BotApiEmulator
 from handlers.callback_data import DealAction, pack
 from handlers.formatting import format_date, format_when
 from handlers.i18n import Catalogs
+from storage.db import Database
 from storage.models import Deal, DealStageChange
 from tests.e2e.helpers import answer, eventually, join, rows, shown
 from tests.e2e.test_deal_flow import TZ, add_customer, add_deal, open_card, today
@@ -148,6 +149,24 @@ async def test_won_asks_why_it_was_won_and_shows_the_outcome(
     won = await who.user.reply()
     assert t(catalogs, who, "deal.outcome.won", reason="价格最优") in won.text
     assert (deal_row(db_url).stage, deal_row(db_url).close_reason) == ("won", "价格最优")
+
+
+async def test_a_deal_closed_by_a_colleague_while_the_reason_is_typed_is_left_as_they_left_it(
+    who: Who, catalogs: Catalogs, db_url: str
+) -> None:
+    deal_id = add_deal(db_url, who.user, add_customer(db_url, who.user, "张伟", "+8613800138000"))
+    card = await open_card(who.user, deal_id)
+    await who.user.press(t(catalogs, who, "deal.stage.won"), message=card)
+    await who.user.replies(2)
+    db = Database(db_url)  # a colleague marks it lost meanwhile
+    db.run_sync(lambda s: s.get(Deal, deal_id).sqlmodel_update({"stage": "lost"}))
+    db.close()
+    await answer(who.user, "价格最优")
+    await who.user.press(t(catalogs, who, "flow.button.save"))
+    assert (await who.user.reply()).text == t(catalogs, who, "deal.closed_meanwhile")
+    assert (deal_row(db_url).stage, deal_row(db_url).close_reason) == ("lost", None)
+    card = await open_card(who.user, deal_id)  # the entry is over; the card works as before
+    assert card.button_labels[0] == t(catalogs, who, "deal.button.reopen")
 
 
 @pytest.mark.parametrize("skip", ["button", "skip", "跳过"])

@@ -62,5 +62,14 @@ def test_or_if_missing_answers_the_fallback_for_someone_elses_record(db: Databas
         db.read_sync(call)
 
 
+def test_or_if_refused_answers_the_fallback_only_for_the_refusals_named(db: Database) -> None:
+    def refuse(_session: Session, error: type[Exception]) -> str:
+        raise error("refused")
+
+    assert db.read_sync(StorageCall(refuse, KeyError).or_if_refused("no", KeyError)) == "no"
+    with pytest.raises(ValueError, match="refused"):
+        db.read_sync(StorageCall(refuse, ValueError).or_if_refused("no", KeyError))
+
+
 def test_done_returns_its_value_without_the_database() -> None:
     assert StorageCall.done("unchanged")(None) == "unchanged"  # type: ignore[arg-type]
