@@ -103,3 +103,68 @@ def test_find_duplicates_without_phone_email_or_company_finds_nothing(db: Databa
             find_duplicates(session, actor=me, phones=[], email="", name="Zhang Wei", company="")
             == []
         )
+
+
+def test_find_duplicates_by_phone_matches_that_phone_only(db: Database) -> None:
+    """Another live customer with another phone is no duplicate: the phone must be the same."""
+    with db.session() as session:
+        me = make_member(session)
+        same = add(session, me, "A", phones=[PHONE, "+8613900139000"])
+        add(session, me, "B", phones=["+8613700137000"])
+        add(session, me, "C")
+        matches = find_duplicates(
+            session, actor=me, phones=[PHONE], email=None, name="Zhang Wei", company=None
+        )
+    assert [(m.customer_id, m.reason) for m in matches] == [(pk(same), "phone")]
+
+
+def test_find_duplicates_excluding_a_customer_that_is_no_match_keeps_the_matches(
+    db: Database,
+) -> None:
+    with db.session() as session:
+        me = make_member(session)
+        match = add(session, me, "A", email="a@x.cn")
+        unrelated = add(session, me, "B")
+        matches = find_duplicates(
+            session,
+            actor=me,
+            phones=[],
+            email="a@x.cn",
+            name="",
+            company=None,
+            exclude_id=pk(unrelated),
+        )
+    assert [m.customer_id for m in matches] == [pk(match)]
+
+
+def test_find_duplicates_by_name_ignores_case_and_counts_the_threshold_itself(
+    db: Database,
+) -> None:
+    """The name similarity is case-blind, and a ratio of exactly NAME_SIMILARITY (85) is a
+    match: 17 of 20 characters shared gives 2 * 17 / 40 = 0.85."""
+    name = "abcdefghijklmnopqrst"
+    with db.session() as session:
+        me = make_member(session)
+        upper = add(session, me, name.upper(), company="Acme")
+        at_threshold = add(session, me, "abcdefghijklmnopqXYZ", company="Acme")
+        add(session, me, "abcdefghijklmnopXYZW", company="Acme")  # 16 of 20: 80
+        matches = find_duplicates(
+            session, actor=me, phones=[], email=None, name=name, company="Acme"
+        )
+    assert sorted(m.customer_id for m in matches) == sorted([pk(upper), pk(at_threshold)])
+
+
+def test_find_duplicates_compares_at_most_500_names_at_a_company(db: Database) -> None:
+    """The name comparison runs in Python: a company with thousands of customers must not
+    make every Save compare them all."""
+    with db.session() as session:
+        me = make_member(session)
+        session.add_all(
+            Customer(name="Zhang Wei", company="Acme", owner_id=pk(me), created_by_id=pk(me))
+            for _ in range(501)
+        )
+        session.flush()
+        matches = find_duplicates(
+            session, actor=me, phones=[], email=None, name="Zhang Wei", company="Acme"
+        )
+    assert len(matches) == 500

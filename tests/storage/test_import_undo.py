@@ -18,6 +18,7 @@ from storage.customer_changes import (
     reassign_customer,
     update_customer,
 )
+from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.imports import (
     DuplicateMode,
@@ -28,7 +29,7 @@ from storage.imports import (
 )
 from storage.imports.models import ImportBatch, ImportRow
 from storage.interactions import InteractionCreate, create_interaction
-from storage.models import Customer, Member, Role, utcnow
+from storage.models import AuditEntry, Customer, Member, Role, utcnow
 from tests.factories import pk
 from tests.storage.import_helpers import (
     add_member,
@@ -262,3 +263,81 @@ def test_a_second_undo_at_the_same_time_waits_for_the_first_and_is_refused(
     for thread in threads:
         thread.join()
     assert (outcome["first"], outcome["second"]) == (UndoResult(FILE, removed=1), "undone")
+
+
+def test_undoing_a_later_import_leaves_the_earlier_ones_work_and_mark(db: Database) -> None:
+    """Only the undone batch's rows count; a customer created by an earlier import and updated
+    by the undone one is marked with the earlier batch again, so that one can still undo it."""
+    sales = add_member(db)
+    first = import_now(db, sales, csv_bytes("Fresh,13600136000,,F", "Kept,13500135000,,K"))
+    second = import_now(
+        db, sales, csv_bytes("Fresh,13600136000,f@example.com,G"), mode=DuplicateMode.UPDATE
+    )
+    assert undo(db, sales, second) == UndoResult(FILE, restored=1)
+    after_second = live_customers(db)
+    assert (after_second["Fresh"]["company"], after_second["Fresh"]["batch"]) == ("F", pk(first))
+    assert after_second["Kept"]["batch"] == pk(first)
+    assert undo(db, sales, first) == UndoResult(FILE, removed=2)
+    assert live_customers(db) == {}
+
+
+def test_undo_removes_the_phone_from_the_imported_customer_only(db: Database) -> None:
+    """Another customer entered since with the same phone keeps it."""
+    sales = add_member(db)
+    existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
+
+    def add_other(session: Session) -> None:
+        create_customer(
+            session, actor=sales, data=CustomerCreate(name="Other", phones=[NEW_PHONE])
+        )
+
+    db.run_sync(add_other)
+    assert undo(db, sales, done) == UndoResult(FILE, restored=1)
+    customers = live_customers(db)
+    assert (customers["Old Name"]["phones"], customers["Other"]["phones"]) == (
+        [OLD_PHONE],
+        [NEW_PHONE],
+    )
+
+
+def undo_audit(db: Database, customer: int) -> dict[str, Any]:
+    """The changes the undo wrote to the audit for `customer` (its latest entry)."""
+    entry = db.read_sync(
+        lambda s: s.exec(
+            select(AuditEntry)
+            .where(AuditEntry.entity_type == "customer", AuditEntry.entity_id == customer)
+            .order_by(col(AuditEntry.id).desc())
+        ).first()
+    )
+    assert entry is not None
+    return entry.changes
+
+
+def test_the_undo_audits_each_value_it_put_back(db: Database) -> None:
+    sales = add_member(db)
+    old = existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
+    edit(db, sales, old, phones=[OLD_PHONE, NEW_PHONE, LATER_PHONE])
+    undo(db, sales, done)
+    changes = undo_audit(db, old)
+    phones_before, phones_after = changes.pop("phones")
+    assert (sorted(phones_before), sorted(phones_after)) == (
+        sorted([OLD_PHONE, NEW_PHONE, LATER_PHONE]),
+        sorted([OLD_PHONE, LATER_PHONE]),
+    )
+    assert changes == {
+        "email": ["new@example.com", None],
+        "company": ["NewCo", "OldCo"],
+        "import_batch_id": [pk(done), None],
+    }
+
+
+def test_a_phone_the_import_added_and_someone_removed_since_is_no_change(db: Database) -> None:
+    sales = add_member(db)
+    old = existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
+    edit(db, sales, old, phones=[OLD_PHONE])
+    assert undo(db, sales, done) == UndoResult(FILE, restored=1)
+    assert "phones" not in undo_audit(db, old)
+    assert live_customers(db)["Old Name"]["phones"] == [OLD_PHONE]
