@@ -80,11 +80,11 @@ def test_find_duplicates_finds_by_phone_email_or_name_at_the_company_alive_only(
             company="acme",
         )
         expected = [
-            DuplicateMatch(pk(by_phone), "phone", True, "Wang Fang", "Acme", "Li Na"),
+            DuplicateMatch(pk(by_phone), "phone", True, "Wang Fang", "Acme", "Li Na", own=True),
             DuplicateMatch(
                 pk(by_email), "email", False, "Chen Jie", "Acme Ltd", other.display_name
             ),
-            DuplicateMatch(pk(by_name), "name", True, "Zhang  Wei.", "ACME", "Li Na"),
+            DuplicateMatch(pk(by_name), "name", True, "Zhang  Wei.", "ACME", "Li Na", own=True),
         ]
     assert matches == expected
 
