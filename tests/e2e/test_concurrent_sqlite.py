@@ -31,7 +31,9 @@ from tests.factories import make_member
 WRITERS = 40
 RECEIVERS, DUE_EACH = 20, 5
 ERROR_KEYS = ("error.unexpected", "error.temporary")
-ENTRY = "Met Zhang Wei at Acme, 138 2222 {n:04d}, follow up next Tue 3pm"
+# A company of its own per writer: the same name at the same company is a colleague's
+# customer, and /log would rightly stop at the duplicate warning instead of the Save card.
+ENTRY = "Met Zhang Wei at Acme{n:04d}, 138 2222 {n:04d}, follow up next Tue 3pm"
 
 
 async def _enter(user: ScriptedUser, n: int) -> None:
