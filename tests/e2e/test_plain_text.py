@@ -1,7 +1,8 @@
 """Plain text outside an entry, end to end in both languages: a sentence gets /log's check card,
 a fragment, name or company /find's results, an emoji or "ok" a hint; typed cancel words end
-an entry like /cancel, and the old card's Save then says so. "Now" is pinned to Mon 13 Jan
-2025 10:00 in Asia/Shanghai."""
+an entry like /cancel, and the old card's Save then says so. At the end, the effort (messages
+typed, buttons pressed) of the three everyday jobs. "Now" is pinned to Mon 13 Jan 2025 10:00
+in Asia/Shanghai."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
-from storage.models import Customer, Draft, Interaction, Reminder
+from storage.models import Customer, CustomerPhone, Draft, Interaction, Reminder
 from tests.conftest import RunningBot
-from tests.e2e.helpers import join, pinned, rows, shown
+from tests.e2e.helpers import answer, join, pinned, rows, shown
 from tests.e2e.test_lookup import seed
 from tests.e2e.test_note_flow import NOW
 from tests.e2e.user import ScriptedUser
@@ -176,3 +177,72 @@ async def test_stranger_plain_text_sees_only_the_refusal(
         )
     for model in (Draft, Customer, Interaction):
         assert rows(db_url, model) == []
+
+
+# --- effort: how much a salesperson types and presses for the three everyday jobs ---------
+# (a) logging a visit with a follow-up by plain text, (b) a new customer with name, phone and
+# company, (c) finding a customer and reading the last note. The counts are pinned, so a
+# change that adds a step fails here and has to be a decision.
+
+COMPANY = {"en": "Acme Trading", "zh": "上海顶峰贸易"}
+
+
+def effort(user: ScriptedUser) -> tuple[int, int]:
+    """(messages typed, buttons pressed) since the last call."""
+    done = (user.typed, user.pressed)
+    user.typed = user.pressed = 0
+    return done
+
+
+async def log_visit_by_plain_text(speaker: Speaker, catalogs: Catalogs) -> None:
+    user = speaker.user
+    await user.send(SENTENCES[speaker.language])
+    _, card = await user.replies(2)
+    await user.press(t(catalogs, speaker, "flow.button.save"), message=card)
+    await user.reply()
+
+
+async def test_a_logging_a_visit_with_a_follow_up_by_plain_text(
+    speaker: Speaker, catalogs: Catalogs, db_url: str
+):
+    effort(speaker.user)
+    await log_visit_by_plain_text(speaker, catalogs)
+    assert effort(speaker.user) == (1, 1)
+    assert len(rows(db_url, Interaction)) == len(rows(db_url, Reminder)) == 1
+
+
+async def test_b_a_new_customer_with_name_phone_and_company(
+    speaker: Speaker, catalogs: Catalogs, db_url: str
+):
+    user = speaker.user
+    effort(user)
+    await user.send("/newcustomer")
+    await user.replies(2)
+    await answer(user, NAMES[speaker.language])
+    await answer(user, "139 1234 5678")
+    await user.press(t(catalogs, speaker, "flow.button.skip"))  # no email
+    await user.reply()
+    await answer(user, COMPANY[speaker.language])
+    await user.press(t(catalogs, speaker, "flow.button.finish"))
+    summary = await user.reply()
+    await user.press(t(catalogs, speaker, "flow.button.save"), message=summary)
+    await user.reply()
+    assert effort(user) == (4, 3)
+    (customer,) = rows(db_url, Customer)
+    language = speaker.language
+    assert (customer.name, customer.company) == (NAMES[language], COMPANY[language])
+    assert [p.e164 for p in rows(db_url, CustomerPhone)] == ["+8613912345678"]
+
+
+async def test_c_finding_a_customer_and_reading_the_last_note(
+    speaker: Speaker, catalogs: Catalogs, db_url: str
+):
+    user = speaker.user
+    await log_visit_by_plain_text(speaker, catalogs)
+    effort(user)
+    await user.send(NAMES[speaker.language])
+    results = await user.reply()
+    await user.press(results.button_labels[0], message=results)
+    card = await user.reply()
+    assert effort(user) == (1, 1)
+    assert SENTENCES[speaker.language] in card.text

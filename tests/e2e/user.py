@@ -33,10 +33,14 @@ class ScriptedUser:
             user_id, first_name, username=username, language_code=language_code
         )
         self._cursor = 0
+        # what the person did, for the effort measures (tests/e2e/test_effort.py)
+        self.typed = 0
+        self.pressed = 0
 
     # --- acting ---------------------------------------------------------------------------
 
     async def send(self, text: str) -> None:
+        self.typed += 1
         await self.emu.send_text(self.user_id, text)
 
     async def share_contact(
@@ -47,6 +51,7 @@ class ScriptedUser:
         last_name: str | None = None,
         contact_user_id: int | None = None,
     ) -> None:
+        self.typed += 1
         await self.emu.send_contact(
             self.user_id,
             phone_number,
@@ -88,6 +93,7 @@ class ScriptedUser:
                 continue
             if button.callback_data is None:
                 self._fail(f"button {label!r} has no callback data (url or inline switch)")
+            self.pressed += 1
             await self.emu.press_button(
                 self.user_id, candidate.message_id, button.callback_data, chat_id=self.chat_id
             )
