@@ -170,6 +170,16 @@ class BotApiEmulator:
         what = f"an edit of message #{message_id} in chat {chat_id}"
         return await self.state.wait_for(probe, timeout, what)
 
+    async def wait_for_callback_answer(
+        self,
+        query_id: str,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the public API takes a plain timeout
+    ) -> dict[str, Any]:
+        """The bot's answerCallbackQuery for a press: its text and show_alert, if any."""
+        return await self.state.wait_for(
+            lambda: self.state.callback_answers.get(query_id), timeout, "the button's answer"
+        )
+
     async def wait_until_confirmed(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Until the bot has confirmed (by offset or a webhook 200) every queued update."""
         await self.state.wait_for(
@@ -257,16 +267,6 @@ class BotApiEmulator:
     def file_content(self, file_id: str) -> bytes:
         """The bytes of a file the bot or a user sent."""
         return self.state.files[file_id].content
-
-    async def wait_for_callback_answer(
-        self,
-        query_id: str,
-        timeout: float = 10.0,  # noqa: ASYNC109
-    ) -> dict[str, Any]:
-        """The bot's answerCallbackQuery for a press: its text and show_alert, if any."""
-        return await self.state.wait_for(
-            lambda: self.state.callback_answers.get(query_id), timeout, "the button's answer"
-        )
 
     def _private_chat(self, user_id: int) -> Chat:
         self.state.user(user_id)
