@@ -24,7 +24,7 @@ from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Choice, Field, Flow, SaveWarning
 from handlers.keyboards import inline_keyboard
-from handlers.telegram_helpers import answer_query, button_data
+from handlers.telegram_helpers import button_data, guarded
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customers import (
@@ -214,16 +214,12 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         action = await button_data(update, context, CustomerAction)
         if action is None:
             return
-        query = update.callback_query
-        assert query is not None
-        try:
-            found = await context.db.read(
-                get_customer, actor=context.require_member(), customer_id=action.customer_id
-            )
-        except NotFound:
-            await answer_query(query, context.t("common.not_found"))
+        load = context.db.read(
+            get_customer, actor=context.require_member(), customer_id=action.customer_id
+        )
+        found = await guarded(update, context, load)
+        if found is None:
             return
-        await answer_query(query)
         picked = {"id": str(action.customer_id), "label": customer_label(found)}
         await engine.start(update, context, action.action, values={"customer": picked})
 

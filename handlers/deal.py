@@ -35,8 +35,7 @@ from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Choice, Env, Field, Flow
 from handlers.keyboards import inline_keyboard
 from handlers.purchase import FLOW_NAME as PURCHASE_FLOW_NAME
-from handlers.telegram_helpers import answer_query, button_data, edit_message
-from storage.access import NotFound
+from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from storage.calls import StorageCall
 from storage.customers import get_customer
 from storage.deals import (
@@ -173,15 +172,13 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         action = await button_data(update, context, DealAction)
         if action is None:
             return
-        query = update.callback_query
-        assert query is not None
         assert update.effective_chat is not None
-        try:
-            deal = await context.db.read(
-                get_deal, actor=context.require_member(), deal_id=action.deal_id
-            )
-        except NotFound:
-            await answer_query(query, context.t("common.not_found"))
+        load = context.db.read(get_deal, actor=context.require_member(), deal_id=action.deal_id)
+        # A stage move or reopen answers the press itself, with what it did.
+        deal = await guarded(
+            update, context, load, answer=action.action not in ("stage", "reopen")
+        )
+        if deal is None:
             return
         if action.action == "stage":
             await move(update, context, deal, action.value)
@@ -189,7 +186,6 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if action.action == "reopen":
             await reopen(update, context, deal, action.value)
             return
-        await answer_query(query)
         if action.action == "purchase":
             await start_purchase(update, context, deal)
         else:

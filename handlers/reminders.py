@@ -41,7 +41,7 @@ from handlers.flows.flow import Field, Flow
 from handlers.formatting import format_when
 from handlers.keyboards import inline_keyboard
 from handlers.paging import Page, nav_row, page_number
-from handlers.telegram_helpers import answer_query, button_data, edit_message
+from handlers.telegram_helpers import button_data, edit_message, guarded
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customers import get_customer
@@ -292,12 +292,11 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         assert query is not None
         assert update.effective_chat is not None
         actor, rid = context.require_member(), action.reminder_id
-        try:
-            view = await context.db.read(get_reminder_view, actor=actor, reminder_id=rid)
-        except NotFound:
-            await answer_query(query, context.t("common.not_found"))
+        view = await guarded(
+            update, context, context.db.read(get_reminder_view, actor=actor, reminder_id=rid)
+        )
+        if view is None:
             return
-        await answer_query(query)
         reader, chat_id = _reader(context), update.effective_chat.id
         text = _text(reader, view, late=False)
         customer_id = view.reminder.customer_id

@@ -66,11 +66,18 @@ async def button_data(update: Update, context: CrmContext, kind: type[D]) -> D |
 
 
 async def guarded(
-    update: Update, context: CrmContext, call: Awaitable[T], missing: str = "common.not_found"
+    update: Update,
+    context: CrmContext,
+    call: Awaitable[T],
+    missing: str = "common.not_found",
+    *,
+    answer: bool = True,
 ) -> T | None:
     """What the pressed button names, loaded by `call` through the access rule, with the button
     answered; or None once a refusal (missing, deleted, foreign, wrong role) got the one
-    `missing` answer. The ids in callback data are untrusted: `call` is the access check."""
+    `missing` answer. The ids in callback data are untrusted: `call` is the access check.
+    `answer=False` leaves a found record's answer to the caller, for a press whose pop-up
+    says what it did (a button is answered once)."""
     query = update.callback_query
     assert query is not None
     try:
@@ -78,7 +85,8 @@ async def guarded(
     except NotFound:
         await answer_query(query, context.t(missing))
         return None
-    await answer_query(query)
+    if answer:
+        await answer_query(query)
     return result
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
-from bot.emulator import membership, user_content
+from bot.emulator import membership, people_file, user_content
 from bot.emulator.faults import Faults, RateLimiter
 from bot.emulator.messages import BotMessage
 from bot.emulator.server import ApiServer
@@ -169,6 +170,16 @@ class BotApiEmulator:
         what = f"an edit of message #{message_id} in chat {chat_id}"
         return await self.state.wait_for(probe, timeout, what)
 
+    async def wait_for_callback_answer(
+        self,
+        query_id: str,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the public API takes a plain timeout
+    ) -> dict[str, Any]:
+        """The bot's answerCallbackQuery for a press: its text and show_alert, if any."""
+        return await self.state.wait_for(
+            lambda: self.state.callback_answers.get(query_id), timeout, "the button's answer"
+        )
+
     async def wait_until_confirmed(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Until the bot has confirmed (by offset or a webhook 200) every queued update."""
         await self.state.wait_for(
@@ -240,6 +251,22 @@ class BotApiEmulator:
     def remove_bot_from_group(self, chat_id: int, by_user_id: int) -> None:
         chat = membership.group(self.state, chat_id)
         membership.set_bot_status(self.state, chat, "kicked", by_user_id)
+
+    def user(self, user_id: int) -> dict[str, Any] | None:
+        """A known user as Telegram sends it, or None."""
+        user = self.state.users.get(user_id)
+        return dict(user) if user else None
+
+    def save_people(self, path: Path) -> None:
+        """Keep the users and private chats in `path`, for `load_people` after a restart."""
+        people_file.save(self.state, path)
+
+    def load_people(self, path: Path) -> None:
+        people_file.load(self.state, path)
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a file the bot or a user sent."""
+        return self.state.files[file_id].content
 
     def _private_chat(self, user_id: int) -> Chat:
         self.state.user(user_id)

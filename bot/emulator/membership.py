@@ -26,14 +26,19 @@ def upsert_user(
     if language_code:
         user["language_code"] = language_code
     state.users[user_id] = user
-    info = {k: v for k, v in user.items() if k in ("id", "first_name", "last_name", "username")}
-    info["type"] = "private"
+    info = private_chat_info(user)
     chat = state.chats.get(user_id)
     if chat is None:
         state.chats[user_id] = Chat(info=info, members={user_id})
     else:
         chat.info = info
     return dict(user)
+
+
+def private_chat_info(user: dict[str, Any]) -> dict[str, Any]:
+    """The chat object of a user's private chat with the bot, as Telegram shows it."""
+    info = {k: v for k, v in user.items() if k in ("id", "first_name", "last_name", "username")}
+    return {**info, "type": "private"}
 
 
 def add_group(state: EmulatorState, chat_id: int, title: str) -> dict[str, Any]:

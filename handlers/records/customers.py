@@ -12,7 +12,8 @@
     card --Reassign--> pick a member of the team --> new owner; both salespeople are told
 
 Deals and notes are changed the same way in deals.py and notes.py, each its own feature, all
-three editing through edit.py; `/restore` lists all three kinds.
+three editing through edit.py and deleting and restoring through removal.py; `/restore` lists
+all three kinds.
 Every id in a button is untrusted: it goes through storage with the actor, and a missing,
 deleted or foreign customer, or a role that may not do this, gets the same "not found".
 """
@@ -37,8 +38,8 @@ from handlers.flows.flow import Field, Flow, SaveWarning
 from handlers.keyboards import Row, inline_keyboard
 from handlers.records import deals as records_deals
 from handlers.records import notes as records_notes
-from handlers.records.deals import CONFIRMED
 from handlers.records.edit import ORIGINAL_KEY, Outcome, Picked, RecordEdit, edit_fields, edited
+from handlers.records.removal import named
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded, is_blocked
 from storage.access import NotFound
 from storage.calls import StorageCall
@@ -181,33 +182,13 @@ async def _edit(
     await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
-async def _delete(update: Update, context: CrmContext, action: CustomerAction) -> None:
-    """First press asks; the "Yes" button (value 1) archives."""
-    query = update.callback_query
-    assert query is not None
-    assert update.effective_chat is not None
-    member = context.require_member()
-    customer = await guarded(
-        update,
-        context,
-        context.db.run(archive_customer, actor=member, customer_id=action.customer_id)
-        if action.value == CONFIRMED
-        else context.db.read(get_customer, actor=member, customer_id=action.customer_id),
-    )
-    if customer is None:
-        return
-    if action.value == CONFIRMED:
-        await edit_message(query, context.t("records.delete.done", name=customer.name))
-        return
-    yes = (
-        context.t("records.delete.yes"),
-        CustomerAction("delete", action.customer_id, CONFIRMED),
-    )
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.t("records.delete.confirm", name=customer.name),
-        reply_markup=inline_keyboard([[yes]]),
-    )
+REMOVAL = named(
+    "customer_id",
+    (get_customer, archive_customer, restore_customer),
+    confirm="records.delete.confirm",
+    attr="name",
+    button=CustomerAction,
+)
 
 
 async def restore_command(update: Update, context: CrmContext) -> None:
@@ -240,22 +221,6 @@ async def restore_command(update: Update, context: CrmContext) -> None:
             await context.bot.send_message(
                 chat_id, context.t(key), reply_markup=inline_keyboard(rows)
             )
-
-
-async def _restore(update: Update, context: CrmContext, action: CustomerAction) -> None:
-    assert update.effective_chat is not None
-    customer = await guarded(
-        update,
-        context,
-        context.db.run(
-            restore_customer, actor=context.require_member(), customer_id=action.customer_id
-        ),
-    )
-    if customer is None:
-        return
-    await context.bot.send_message(
-        update.effective_chat.id, context.t("records.restore.done", name=customer.name)
-    )
 
 
 async def _merge(
@@ -350,9 +315,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if action.action == "edit":
             await _edit(update, context, action, engine)
         elif action.action == "delete":
-            await _delete(update, context, action)
+            await REMOVAL.on_delete(update, context, action.customer_id, action.value)
         elif action.action == "restore":
-            await _restore(update, context, action)
+            await REMOVAL.on_restore(update, context, action.customer_id)
         elif action.action == "merge":
             await _merge(update, context, action, engine)
         else:

@@ -9,7 +9,7 @@
 The stage is not in the field list: it moves on the deal card's stage buttons, which keep the
 pipeline history and ask why a deal was won or lost. Every id in a button is untrusted: it
 goes through storage with the actor, and a missing, deleted or foreign deal gets the same
-"not found". The edit itself is edit.py's; `guarded` is shared with customers.py and notes.py.
+"not found". The edit itself is edit.py's, the delete and restore removal.py's.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from handlers.feature import Callback, Feature, Route
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Flow
-from handlers.keyboards import Row, inline_keyboard
+from handlers.keyboards import Row
 from handlers.records.edit import Picked, RecordEdit, edit_fields
-from handlers.telegram_helpers import button_data, edit_message, guarded
+from handlers.records.removal import named
+from handlers.telegram_helpers import button_data, guarded
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.deals import get_deal
@@ -40,7 +41,6 @@ from storage.record_changes import archive_deal, list_deleted_deals, restore_dea
 logger = logging.getLogger(__name__)
 
 
-CONFIRMED = "1"
 ACTIONS = ("edit", "delete", "restore")
 # Entry-flow field -> deal column, for the fields that map one to one.
 COLUMNS = {
@@ -127,39 +127,13 @@ async def _edit(
     await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
-async def _delete(update: Update, context: CrmContext, action: DealAction) -> None:
-    """First press asks; the "Yes" button (value 1) archives."""
-    query = update.callback_query
-    assert query is not None
-    assert update.effective_chat is not None
-    member = context.require_member()
-    confirmed = action.value == CONFIRMED
-    call = context.db.run if confirmed else context.db.read
-    load = archive_deal if confirmed else get_deal
-    deal = await guarded(update, context, call(load, actor=member, deal_id=action.deal_id))
-    if deal is None:
-        return
-    if confirmed:
-        await edit_message(query, context.t("records.delete.done", name=deal.title))
-        return
-    yes = (context.t("records.delete.yes"), DealAction("delete", action.deal_id, CONFIRMED))
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.t("records.deal.delete_confirm", name=deal.title),
-        reply_markup=inline_keyboard([[yes]]),
-    )
-
-
-async def _restore(update: Update, context: CrmContext, action: DealAction) -> None:
-    assert update.effective_chat is not None
-    member = context.require_member()
-    deal = await guarded(
-        update, context, context.db.run(restore_deal, actor=member, deal_id=action.deal_id)
-    )
-    if deal is not None:
-        await context.bot.send_message(
-            update.effective_chat.id, context.t("records.restore.done", name=deal.title)
-        )
+REMOVAL = named(
+    "deal_id",
+    (get_deal, archive_deal, restore_deal),
+    confirm="records.deal.delete_confirm",
+    attr="title",
+    button=DealAction,
+)
 
 
 async def restore_rows(context: CrmContext, member: Member) -> list[Row]:
@@ -176,9 +150,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if action.action == "edit":
             await _edit(update, context, action, engine)
         elif action.action == "delete":
-            await _delete(update, context, action)
+            await REMOVAL.on_delete(update, context, action.deal_id, action.value)
         else:
-            await _restore(update, context, action)
+            await REMOVAL.on_restore(update, context, action.deal_id)
 
     return {"deal_button": deal_button}
 

@@ -31,9 +31,9 @@ from handlers.formatting import format_when
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.note import FIELDS as NOTE_FIELDS
-from handlers.records.deals import CONFIRMED
 from handlers.records.edit import Picked, RecordEdit, edit_fields
-from handlers.telegram_helpers import button_data, edit_message, guarded
+from handlers.records.removal import RecordRemoval
+from handlers.telegram_helpers import button_data, guarded
 from handlers.text_limits import split_html
 from storage.access import NotFound
 from storage.calls import StorageCall
@@ -157,36 +157,18 @@ async def _edit(
     await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
-async def _delete(update: Update, context: CrmContext, action: NoteAction) -> None:
-    """First press asks; the "Yes" button (value 1) archives."""
-    query = update.callback_query
-    assert query is not None
-    assert update.effective_chat is not None
-    member = context.require_member()
-    if action.value == CONFIRMED:
-        archive = context.db.run(archive_interaction, actor=member, interaction_id=action.note_id)
-        if await guarded(update, context, archive) is not None:
-            await edit_message(query, context.t("records.note.deleted", id=action.note_id))
-        return
-    found = await _load(update, context, action)
-    if found is None:
-        return
-    yes = (context.t("records.delete.yes"), NoteAction("delete", action.note_id, CONFIRMED))
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.t("records.note.delete_confirm", id=action.note_id, customer=found[1]),
-        reply_markup=inline_keyboard([[yes]]),
-    )
-
-
-async def _restore(update: Update, context: CrmContext, action: NoteAction) -> None:
-    assert update.effective_chat is not None
-    member = context.require_member()
-    restore = context.db.run(restore_interaction, actor=member, interaction_id=action.note_id)
-    if await guarded(update, context, restore) is not None:
-        await context.bot.send_message(
-            update.effective_chat.id, context.t("records.note.restored", id=action.note_id)
-        )
+REMOVAL = RecordRemoval(
+    id_key="interaction_id",
+    load=get_interaction,
+    archive=archive_interaction,
+    restore=restore_interaction,
+    confirm=lambda context, found, note_id: context.t(
+        "records.note.delete_confirm", id=note_id, customer=found[1]
+    ),
+    deleted=lambda context, _note, note_id: context.t("records.note.deleted", id=note_id),
+    restored=lambda context, _note, note_id: context.t("records.note.restored", id=note_id),
+    button=NoteAction,
+)
 
 
 async def restore_rows(context: CrmContext, member: Member) -> list[Row]:
@@ -206,9 +188,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if action.action == "edit":
             await _edit(update, context, action, engine)
         elif action.action == "delete":
-            await _delete(update, context, action)
+            await REMOVAL.on_delete(update, context, action.note_id, action.value)
         elif action.action == "restore":
-            await _restore(update, context, action)
+            await REMOVAL.on_restore(update, context, action.note_id)
         else:
             await _open(update, context, action)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
 from storage.drafts import CANCELLED
 from storage.models import Customer, Draft, Interaction
@@ -40,10 +40,15 @@ async def add_customer(
         else:
             await user.send(text)
         await user.reply()
+    await review_and_save(user, catalogs, lang)
+
+
+async def review_and_save(user: ScriptedUser, catalogs: Catalogs, lang: str) -> BotMessage:
+    """Review, then Save on the summary: the answer to Save."""
     await user.press(shown(catalogs, lang, "flow.button.finish"))
     summary = await user.reply()
     await user.press(shown(catalogs, lang, "flow.button.save"), message=summary)
-    await user.reply()
+    return await user.reply()
 
 
 async def begin(user: ScriptedUser, name: str) -> None:
@@ -53,14 +58,30 @@ async def begin(user: ScriptedUser, name: str) -> None:
     await user.reply()
 
 
+async def type_known_phone(
+    user: ScriptedUser, catalogs: Catalogs, lang: str, typed: str = "13800138000"
+) -> BotMessage:
+    """The user's Zhang Wei with 13800138000, then a new customer typing that phone: the
+    warning."""
+    await add_customer(user, catalogs, lang, "Zhang Wei", "13800138000")
+    await begin(user, "Wei Zhang")
+    await user.send(typed)
+    return await user.reply()
+
+
+def other_owners_buttons(catalogs: Catalogs, lang: str) -> list[str]:
+    """A colleague's customer is not offered to open."""
+    return [
+        shown(catalogs, lang, "flow.button.add_anyway"),
+        shown(catalogs, lang, "flow.button.change_it"),
+    ]
+
+
 async def test_own_phone_warns_at_the_phone_step_and_change_it_asks_again(
     emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, lang: str
 ):
     li = await member(emu, admin, lang, 2002, "Li")
-    await add_customer(li, catalogs, lang, "Zhang Wei", "13800138000")
-    await begin(li, "Wei Zhang")
-    await li.send("138 0013 8000")
-    warning = await li.reply()
+    warning = await type_known_phone(li, catalogs, lang, "138 0013 8000")
     assert warning.text.splitlines() == [
         shown(catalogs, lang, "customer.dup.title"),
         shown(catalogs, lang, "customer.dup.phone", name="Zhang Wei", company="—"),
@@ -75,10 +96,7 @@ async def test_own_phone_warns_at_the_phone_step_and_change_it_asks_again(
     assert again.text.startswith(shown(catalogs, lang, "customer.ask.phones"))
     await li.send("139 1234 5678")
     assert (await li.reply()).text.startswith(shown(catalogs, lang, "customer.ask.email"))
-    await li.press(shown(catalogs, lang, "flow.button.finish"))
-    summary = await li.reply()
-    await li.press(shown(catalogs, lang, "flow.button.save"), message=summary)
-    await li.reply()
+    await review_and_save(li, catalogs, lang)
     assert [c.name for c in rows(db_url, Customer)] == ["Zhang Wei", "Wei Zhang"]
 
 
@@ -97,16 +115,10 @@ async def test_colleagues_email_names_the_owner_and_nothing_else(
         shown(catalogs, lang, "customer.dup.title_of", owner="Sam"),
         shown(catalogs, lang, "customer.dup.email_other", owner="Sam"),
     ]
-    assert warning.button_labels == [
-        shown(catalogs, lang, "flow.button.add_anyway"),
-        shown(catalogs, lang, "flow.button.change_it"),
-    ]
+    assert warning.button_labels == other_owners_buttons(catalogs, lang)
     await ann.press(shown(catalogs, lang, "flow.button.add_anyway"), message=warning)
     assert (await ann.reply()).text.startswith(shown(catalogs, lang, "customer.ask.company"))
-    await ann.press(shown(catalogs, lang, "flow.button.finish"))
-    summary = await ann.reply()
-    await ann.press(shown(catalogs, lang, "flow.button.save"), message=summary)
-    await ann.reply()  # saved: Add anyway is not asked again at Save
+    await review_and_save(ann, catalogs, lang)  # saved: Add anyway is not asked again at Save
     assert len(rows(db_url, Customer)) == 2
 
 
@@ -139,10 +151,7 @@ async def test_save_still_warns_of_a_customer_added_after_the_phone_step(
     await admin.send("13800138000")
     await admin.reply()  # no duplicate yet: the email question
     await add_customer(sam, catalogs, "en", "Zhang", "138 0013 8000")
-    await admin.press("Review ✓")
-    summary = await admin.reply()
-    await admin.press("✅ Save", message=summary)
-    warning = await admin.reply()
+    warning = await review_and_save(admin, catalogs, "en")
     assert warning.text.splitlines()[0] == shown(
         catalogs, "en", "customer.dup.title_of", owner="Sam"
     )
@@ -170,10 +179,7 @@ async def test_log_with_a_colleagues_phone_warns_instead_of_a_second_customer(
         shown(catalogs, lang, "customer.dup.title_of", owner="Sam"),
         shown(catalogs, lang, "customer.dup.phone_other", owner="Sam"),
     ]
-    assert warning.button_labels == [
-        shown(catalogs, lang, "flow.button.add_anyway"),
-        shown(catalogs, lang, "flow.button.change_it"),
-    ]
+    assert warning.button_labels == other_owners_buttons(catalogs, lang)
     assert [c.name for c in rows(db_url, Customer)] == ["Zhang Wei"]
     await ann.press(shown(catalogs, lang, "flow.button.change_it"), message=warning)
     await ann.reply()
@@ -187,17 +193,11 @@ async def test_log_with_a_colleagues_phone_warns_instead_of_a_second_customer(
 async def test_warning_survives_a_restart_and_cancel_discards_the_entry(
     admin: ScriptedUser, running_bot: RunningBot, catalogs: Catalogs, db_url: str
 ):
-    await add_customer(admin, catalogs, "en", "Zhang Wei", "13800138000")
-    await begin(admin, "Wei Zhang")
-    await admin.send("13800138000")
-    warning = await admin.reply()
+    warning = await type_known_phone(admin, catalogs, "en")
     await running_bot.restart()
     await admin.press("Add anyway", message=warning)
     assert (await admin.reply()).text.startswith(shown(catalogs, "en", "customer.ask.email"))
-    await admin.press("Review ✓")
-    summary = await admin.reply()
-    await admin.press("✅ Save", message=summary)
-    await admin.reply()
+    await review_and_save(admin, catalogs, "en")
     assert len(rows(db_url, Customer)) == 2
 
 
@@ -205,10 +205,7 @@ async def test_cancel_at_the_warning_saves_nothing(
     emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, lang: str
 ):
     li = await member(emu, admin, lang, 2002, "Li")
-    await add_customer(li, catalogs, lang, "Zhang Wei", "13800138000")
-    await begin(li, "Wei Zhang")
-    await li.send("13800138000")
-    warning = await li.reply()
+    warning = await type_known_phone(li, catalogs, lang)
     assert warning.text.splitlines()[0] == shown(catalogs, lang, "customer.dup.title")
     await li.send("/cancel")
     assert (await li.reply()).text == shown(catalogs, lang, "cancel.done")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import partial
 
 import pytest
 from sqlmodel import Session, col, select
@@ -64,13 +63,28 @@ def new_deal(session: Session, actor: Member, customer: Customer, stage: str = "
     return create_deal(session, actor=actor, data=data)
 
 
+def owned_deal(session: Session, owner: Member, stage: str = "lead") -> tuple[Deal, int]:
+    """A deal `owner` made for a customer of their own, and its id."""
+    deal = new_deal(session, owner, make_customer(session, owner=owner), stage)
+    assert deal.id is not None
+    return deal, deal.id
+
+
+def to_stage(
+    session: Session, actor: Member, deal_id: int, stage: str, reason: str | None = None
+) -> Deal:
+    """`change_stage` through the configured stages."""
+    return change_stage(
+        session, actor=actor, deal_id=deal_id, stage=stage, reason=reason, stages=STAGES
+    )
+
+
 def test_create_deal_records_initial_stage_and_audit(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
-        changes = list_stage_changes(session, actor=people.sales, deal_id=deal.id)
-        [entry] = list_audit(session, entity_type="deal", entity_id=deal.id)
+        deal, deal_id = owned_deal(session, people.sales)
+        changes = list_stage_changes(session, actor=people.sales, deal_id=deal_id)
+        [entry] = list_audit(session, entity_type="deal", entity_id=deal_id)
     assert deal.owner_id == people.sales.id
     assert deal.closed_at is None
     assert [(c.from_stage, c.to_stage, c.changed_by_id) for c in changes] == [
@@ -133,18 +147,10 @@ def test_create_deal_with_amount_but_no_currency_is_refused() -> None:
 def test_change_stage_records_history_and_audit(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
-        change_stage(
-            session,
-            actor=people.manager,
-            deal_id=deal.id,
-            stage="proposal",
-            reason="sent quote",
-            stages=STAGES,
-        )
-        changes = list_stage_changes(session, actor=people.sales, deal_id=deal.id)
-        [update, _create] = list_audit(session, entity_type="deal", entity_id=deal.id)
+        deal, deal_id = owned_deal(session, people.sales)
+        to_stage(session, people.manager, deal_id, "proposal", "sent quote")
+        changes = list_stage_changes(session, actor=people.sales, deal_id=deal_id)
+        [update, _create] = list_audit(session, entity_type="deal", entity_id=deal_id)
     assert deal.stage == "proposal"
     assert deal.updated_by_id == people.manager.id
     assert [(c.from_stage, c.to_stage, c.reason) for c in changes] == [
@@ -161,18 +167,10 @@ def test_change_stage_records_history_and_audit(db: Database) -> None:
 def test_change_stage_to_won_sets_closed_at_and_reason(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
+        deal, deal_id = owned_deal(session, people.sales)
         before = utcnow()
-        change_stage(
-            session,
-            actor=people.sales,
-            deal_id=deal.id,
-            stage="won",
-            reason="signed",
-            stages=STAGES,
-        )
-        [update, _create] = list_audit(session, entity_type="deal", entity_id=deal.id)
+        to_stage(session, people.sales, deal_id, "won", "signed")
+        [update, _create] = list_audit(session, entity_type="deal", entity_id=deal_id)
     assert deal.closed_at is not None
     assert deal.closed_at >= before
     assert deal.close_reason == "signed"
@@ -184,15 +182,13 @@ def test_change_stage_to_won_sets_closed_at_and_reason(db: Database) -> None:
 def test_change_stage_of_closed_deal_is_refused(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
-        move = partial(change_stage, session, actor=people.sales, deal_id=deal.id, stages=STAGES)
-        move(stage="won", reason=None)
+        deal, deal_id = owned_deal(session, people.sales)
+        to_stage(session, people.sales, deal_id, "won")
         for stage in ("lost", "lead"):
             with pytest.raises(DealClosed):
-                move(stage=stage, reason=None)
+                to_stage(session, people.sales, deal_id, stage)
         history = [
-            c.to_stage for c in list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+            c.to_stage for c in list_stage_changes(session, actor=people.sales, deal_id=deal_id)
         ]
     assert (deal.stage, deal.closed_at is not None) == ("won", True)
     assert history == ["lead", "won"]
@@ -201,22 +197,14 @@ def test_change_stage_of_closed_deal_is_refused(db: Database) -> None:
 def test_reopen_deal_goes_back_to_the_stage_before_it_closed(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
+        deal, deal_id = owned_deal(session, people.sales)
         for stage, reason in (("proposal", None), ("lost", "price")):
-            change_stage(
-                session,
-                actor=people.sales,
-                deal_id=deal.id,
-                stage=stage,
-                reason=reason,
-                stages=STAGES,
-            )
-        reopen_deal(session, actor=people.sales, deal_id=deal.id, stages=STAGES)
-        reopen_deal(session, actor=people.sales, deal_id=deal.id, stages=STAGES)  # repeated
+            to_stage(session, people.sales, deal_id, stage, reason)
+        reopen_deal(session, actor=people.sales, deal_id=deal_id, stages=STAGES)
+        reopen_deal(session, actor=people.sales, deal_id=deal_id, stages=STAGES)  # repeated
         history = [
             (c.from_stage, c.to_stage)
-            for c in list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+            for c in list_stage_changes(session, actor=people.sales, deal_id=deal_id)
         ]
     assert (deal.stage, deal.closed_at, deal.close_reason) == ("proposal", None, None)
     assert history == [
@@ -230,39 +218,27 @@ def test_reopen_deal_goes_back_to_the_stage_before_it_closed(db: Database) -> No
 def test_reopen_deal_created_closed_goes_to_the_first_open_stage(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        customer = make_customer(session, owner=people.sales)
-        deal = new_deal(session, people.sales, customer, stage="won")
-        assert deal.id is not None
-        reopen_deal(session, actor=people.sales, deal_id=deal.id, stages=STAGES)
+        deal, deal_id = owned_deal(session, people.sales, "won")
+        reopen_deal(session, actor=people.sales, deal_id=deal_id, stages=STAGES)
     assert (deal.stage, deal.closed_at) == ("lead", None)
 
 
 def test_reopen_deal_of_other_salespersons_deal_is_not_found(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        customer = make_customer(session, owner=people.sales)
-        deal = new_deal(session, people.sales, customer, stage="won")
-        assert deal.id is not None
+        deal, deal_id = owned_deal(session, people.sales, "won")
         with pytest.raises(NotFound):
-            reopen_deal(session, actor=people.other_sales, deal_id=deal.id, stages=STAGES)
+            reopen_deal(session, actor=people.other_sales, deal_id=deal_id, stages=STAGES)
     assert deal.stage == "won"
 
 
 def test_list_stage_moves_names_who_moved_it_and_counts_older_moves(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
+        deal, deal_id = owned_deal(session, people.sales)
         for stage in ("qualified", "proposal", "qualified"):
-            change_stage(
-                session,
-                actor=people.manager,
-                deal_id=deal.id,
-                stage=stage,
-                reason=None,
-                stages=STAGES,
-            )
-        moves, total = list_stage_moves(session, actor=people.sales, deal_id=deal.id, limit=2)
+            to_stage(session, people.manager, deal_id, stage, None)
+        moves, total = list_stage_moves(session, actor=people.sales, deal_id=deal_id, limit=2)
     assert total == 3
     assert [(m.from_stage, m.to_stage, m.changed_by) for m in moves] == [
         ("qualified", "proposal", people.manager.display_name),
@@ -273,15 +249,12 @@ def test_list_stage_moves_names_who_moved_it_and_counts_older_moves(db: Database
 def test_change_stage_to_same_stage_records_nothing(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
-        change_stage(
-            session, actor=people.sales, deal_id=deal.id, stage="lead", reason=None, stages=STAGES
-        )
+        deal, deal_id = owned_deal(session, people.sales)
+        to_stage(session, people.sales, deal_id, "lead", None)
         changes = session.exec(
-            select(DealStageChange).where(col(DealStageChange.deal_id) == deal.id)
+            select(DealStageChange).where(col(DealStageChange.deal_id) == deal_id)
         ).all()
-        audit = list_audit(session, entity_type="deal", entity_id=deal.id)
+        audit = list_audit(session, entity_type="deal", entity_id=deal_id)
     assert len(changes) == 1
     assert [entry.action for entry in audit] == ["create"]
 
@@ -289,35 +262,17 @@ def test_change_stage_to_same_stage_records_nothing(db: Database) -> None:
 def test_change_stage_to_unknown_stage_is_refused(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(session, people.sales, make_customer(session, owner=people.sales))
-        assert deal.id is not None
+        deal, deal_id = owned_deal(session, people.sales)
         with pytest.raises(UnknownStage):
-            change_stage(
-                session,
-                actor=people.sales,
-                deal_id=deal.id,
-                stage="bogus",
-                reason=None,
-                stages=STAGES,
-            )
+            to_stage(session, people.sales, deal_id, "bogus", None)
 
 
 def test_change_stage_of_other_salespersons_deal_is_not_found(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(
-            session, people.other_sales, make_customer(session, owner=people.other_sales)
-        )
-        assert deal.id is not None
+        deal, deal_id = owned_deal(session, people.other_sales)
         with pytest.raises(NotFound):
-            change_stage(
-                session,
-                actor=people.sales,
-                deal_id=deal.id,
-                stage="won",
-                reason=None,
-                stages=STAGES,
-            )
+            to_stage(session, people.sales, deal_id, "won", None)
         assert deal.stage == "lead"
 
 
@@ -355,9 +310,7 @@ def test_list_open_deals_excludes_closed_deleted_and_others(db: Database) -> Non
         new_deal(session, people.sales, customer, stage="won")
         lost = new_deal(session, people.sales, customer)
         assert lost.id is not None
-        change_stage(
-            session, actor=people.sales, deal_id=lost.id, stage="lost", reason=None, stages=STAGES
-        )
+        to_stage(session, people.sales, lost.id, "lost", None)
         new_deal(session, people.sales, customer).deleted_at = utcnow()
         new_deal(session, people.other_sales, make_customer(session, owner=people.other_sales))
         deals = list_open_deals(session, actor=people.sales)
@@ -384,12 +337,9 @@ def test_create_deal_in_closed_stage_is_closed(db: Database) -> None:
 def test_list_stage_changes_of_other_salespersons_deal_is_not_found(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        deal = new_deal(
-            session, people.other_sales, make_customer(session, owner=people.other_sales)
-        )
-        assert deal.id is not None
+        deal, deal_id = owned_deal(session, people.other_sales)
         with pytest.raises(NotFound):
-            list_stage_changes(session, actor=people.sales, deal_id=deal.id)
+            list_stage_changes(session, actor=people.sales, deal_id=deal_id)
 
 
 def test_create_deal_is_a_contact_with_the_customer(db: Database) -> None:
@@ -410,7 +360,5 @@ def test_change_stage_is_a_contact_with_the_customer(db: Database) -> None:
         assert deal.id is not None
         customer.last_contact_at = utcnow() - timedelta(days=90)
         before = utcnow()
-        change_stage(
-            session, actor=people.sales, deal_id=deal.id, stage="won", reason="", stages=STAGES
-        )
+        to_stage(session, people.sales, deal.id, "won", "")
         assert (last_contact_of(session, customer) or before) > before

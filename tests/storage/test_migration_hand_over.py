@@ -6,7 +6,7 @@ left it: customer reassigned from Ann to Bob, Ann still holding its records), th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from storage.migrate import current_revision, head_revision, upgrade_database
 BEFORE = "0005"
 NOW = {"created_at": "CURRENT_TIMESTAMP", "updated_at": "CURRENT_TIMESTAMP"}
 _telegram_ids = iter(range(7_000_001, 8_000_000))
+HOLDER = {"deal": "owner_id", "purchase": "owner_id", "reminder": "member_id"}  # who holds a row
 
 
 def insert(connection: Connection, table: str, sql: dict[str, str], **values: Any) -> int:
@@ -143,22 +144,6 @@ def test_upgrade_from_previous_revision_reaches_head(old_db: Database) -> None:
     assert current_revision(old_db.engine) == head_revision()
 
 
-def test_upgrade_hands_deal_of_former_owner_to_customer_owner(
-    old_db: Database, team: Team
-) -> None:
-    deal = seed(old_db, add_deal, team.customer, team.ann)
-    upgrade_database(old_db.engine)
-    assert value(old_db, "deal", "owner_id", deal) == team.bob
-
-
-def test_upgrade_hands_purchase_of_former_owner_to_customer_owner(
-    old_db: Database, team: Team
-) -> None:
-    purchase = seed(old_db, add_purchase, team.customer, team.ann)
-    upgrade_database(old_db.engine)
-    assert value(old_db, "purchase", "owner_id", purchase) == team.bob
-
-
 def test_upgrade_leaves_records_in_owner_hands_untouched(old_db: Database, team: Team) -> None:
     deal = seed(old_db, add_deal, team.customer, team.bob)
     reminder = seed(old_db, add_reminder, team.bob, team.customer)
@@ -173,44 +158,54 @@ def test_upgrade_leaves_records_in_owner_hands_untouched(old_db: Database, team:
     ] == stamps
 
 
-@pytest.mark.parametrize("status", ["pending", "sent"])
-def test_upgrade_hands_open_reminder_of_former_owner_to_customer_owner(
-    old_db: Database, team: Team, status: str
-) -> None:
-    reminder = seed(old_db, add_reminder, team.ann, team.customer, status)
-    upgrade_database(old_db.engine)
-    assert value(old_db, "reminder", "member_id", reminder) == team.bob
+# A record someone held when the migration runs -> who holds it after: (table, seed).
+Seed = Callable[[Connection, Team], int]
+HANDED_TO_OWNER: dict[str, tuple[str, Seed]] = {
+    "deal of the former owner": ("deal", lambda c, t: add_deal(c, t.customer, t.ann)),
+    "purchase of the former owner": ("purchase", lambda c, t: add_purchase(c, t.customer, t.ann)),
+    "pending reminder of the former owner": (
+        "reminder",
+        lambda c, t: add_reminder(c, t.ann, t.customer, "pending"),
+    ),
+    "sent reminder of the former owner": (
+        "reminder",
+        lambda c, t: add_reminder(c, t.ann, t.customer, "sent"),
+    ),
+    # Max managed the customer's former owner in another team; the customer left his team.
+    "reminder of the other team's manager": (
+        "reminder",
+        lambda c, t: add_reminder(c, t.max, t.customer),
+    ),
+}
+KEPT_BY: dict[str, tuple[str, Seed]] = {
+    "done reminder": ("ann", lambda c, t: add_reminder(c, t.ann, t.customer, "done")),
+    # Members who still see the customer: the owner's manager, an admin.
+    "reminder of the owner's manager": (
+        "mia",
+        lambda c, t: add_reminder(c, t.mia, t.customer, "sent"),
+    ),
+    "reminder of an admin": ("ada", lambda c, t: add_reminder(c, t.ada, t.customer, "sent")),
+    "reminder without customer": ("ann", lambda c, t: add_reminder(c, t.ann, None)),
+}
 
 
-def test_upgrade_keeps_done_reminder_with_its_holder(old_db: Database, team: Team) -> None:
-    reminder = seed(old_db, add_reminder, team.ann, team.customer, "done")
-    upgrade_database(old_db.engine)
-    assert value(old_db, "reminder", "member_id", reminder) == team.ann
+def holder_after_upgrade(db: Database, table: str, row_id: int) -> Any:
+    upgrade_database(db.engine)
+    return value(db, table, HOLDER[table], row_id)
 
 
-@pytest.mark.parametrize("holder", ["mia", "ada"])  # the owner's manager, an admin
-def test_upgrade_keeps_reminder_of_member_who_still_sees_customer(
-    old_db: Database, team: Team, holder: str
-) -> None:
-    member = getattr(team, holder)
-    reminder = seed(old_db, add_reminder, member, team.customer, "sent")
-    upgrade_database(old_db.engine)
-    assert value(old_db, "reminder", "member_id", reminder) == member
+@pytest.mark.parametrize("case", HANDED_TO_OWNER)
+def test_upgrade_hands_record_to_customer_owner(old_db: Database, team: Team, case: str) -> None:
+    table, add = HANDED_TO_OWNER[case]
+    row = seed(old_db, add, team)
+    assert holder_after_upgrade(old_db, table, row) == team.bob
 
 
-def test_upgrade_hands_reminder_of_other_team_manager_to_customer_owner(
-    old_db: Database, team: Team
-) -> None:
-    """Max managed the customer's former owner in another team; the customer left his team."""
-    reminder = seed(old_db, add_reminder, team.max, team.customer)
-    upgrade_database(old_db.engine)
-    assert value(old_db, "reminder", "member_id", reminder) == team.bob
-
-
-def test_upgrade_keeps_reminder_without_customer(old_db: Database, team: Team) -> None:
-    reminder = seed(old_db, add_reminder, team.ann, None)
-    upgrade_database(old_db.engine)
-    assert value(old_db, "reminder", "member_id", reminder) == team.ann
+@pytest.mark.parametrize("case", KEPT_BY)
+def test_upgrade_keeps_reminder_with_its_holder(old_db: Database, team: Team, case: str) -> None:
+    holder, add = KEPT_BY[case]
+    reminder = seed(old_db, add, team)
+    assert holder_after_upgrade(old_db, "reminder", reminder) == getattr(team, holder)
 
 
 def test_upgrade_hands_over_records_of_deleted_customer(old_db: Database, team: Team) -> None:
@@ -220,6 +215,5 @@ def test_upgrade_hands_over_records_of_deleted_customer(old_db: Database, team: 
     purchase = seed(old_db, add_purchase, deleted, team.ann)
     reminder = seed(old_db, add_reminder, team.ann, deleted)
     upgrade_database(old_db.engine)
-    assert value(old_db, "deal", "owner_id", deal) == team.bob
-    assert value(old_db, "purchase", "owner_id", purchase) == team.bob
-    assert value(old_db, "reminder", "member_id", reminder) == team.bob
+    for table, row in (("deal", deal), ("purchase", purchase), ("reminder", reminder)):
+        assert value(old_db, table, HOLDER[table], row) == team.bob
