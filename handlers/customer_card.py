@@ -2,9 +2,10 @@
 
 Opened by `/customer <id>`, a search result or a card button; the id always goes through the
 access rule, so another member's customer gets exactly the "not found" of a missing one.
-History shows the customer's audit log; Edit, Delete, Merge and Reassign are handled by
-handlers/records/customers.py. The card's first line ends with "#<id>": replying to a card
-(a message from this bot) with text adds that text as a note of kind "message" happening now.
+History shows the customer's audit log, worded by handlers/history.py; Edit, Delete, Merge
+and Reassign are handled by handlers/records/customers.py. The card's first line ends with
+"#<id>": replying to a card (a message from this bot) with text adds that text as a note of
+kind "message" happening now.
 "message" because the member wrote it in a chat and we do not know whether they called, met or
 visited; the note flow is there when they want to say which.
 """
@@ -27,12 +28,14 @@ from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import error_text
 from handlers.formatting import clip, format_money, format_when
+from handlers.history import PER_PAGE as HISTORY_PAGE
+from handlers.history import history_lines
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
-from handlers.text_limits import MAX_TEXT, fit_html, html_length
+from handlers.text_limits import MAX_TEXT, html_length
 from storage.access import NotFound
-from storage.customer_changes import HistoryEntry, list_customer_history
+from storage.customer_changes import list_customer_history
 from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Role, utcnow
@@ -44,17 +47,12 @@ NOTE_KIND = "message"
 CARD_ID = re.compile(r"#(\d{1,18})\s*$")
 TEXT_FIELDS = ("email", "company", "position", "industry", "region")
 CHOICE_FIELDS = ("gender", "source", "category")
-HISTORY_PER_PAGE = 8
 # Free text on the card is shown to this many characters with "…"; the note's "📝 #id" button
 # opens it whole. Deals and reminders are shorter, the full ones are in /deals and /reminders.
-# A history value is shorter still, and each entry is held to its share of the page, so a
-# page of long edits still fits in one message.
 NOTE_PREVIEW = 300
 NOTE_PREVIEWS = (NOTE_PREVIEW, 200, 120, 60)
 CARD_DEALS = 5
 ITEM_PREVIEW = 80
-HISTORY_VALUE = 150
-HISTORY_ENTRY = (MAX_TEXT - 300) // HISTORY_PER_PAGE
 NOTE_BUTTONS_PER_ROW = 5
 CARD_ACTIONS = ("open", "remind", "history", "more")
 
@@ -276,66 +274,24 @@ async def _history(update: Update, context: CrmContext, action: CustomerAction) 
             list_customer_history,
             actor=member,
             customer_id=action.customer_id,
-            limit=HISTORY_PER_PAGE + 1,
-            offset=(page - 1) * HISTORY_PER_PAGE,
+            limit=HISTORY_PAGE + 1,
+            offset=(page - 1) * HISTORY_PAGE,
         )
     except NotFound:
         await answer_query(query, context.t("common.not_found"))
         return
     await answer_query(query)
     lines = [context.t("records.history.title", name=customer.name, page=page)]
-    for entry in entries[:HISTORY_PER_PAGE]:
+    for entry in entries[:HISTORY_PAGE]:
         lines += history_lines(context, entry)
     if not entries:
         lines.append(context.t("records.history.none"))
     nav = []
     if page > 1:
         nav.append(("«", CustomerAction("history", action.customer_id, str(page - 1))))
-    if len(entries) > HISTORY_PER_PAGE:
+    if len(entries) > HISTORY_PAGE:
         nav.append(("»", CustomerAction("history", action.customer_id, str(page + 1))))
     await _page_reply(update, "\n".join(lines), inline_keyboard([nav]))
-
-
-# Whose field labels name a change, by audited entity: each record's own entry flow.
-FIELD_LABELS = {
-    "customer": "customer",
-    "deal": "deal",
-    "interaction": "note",
-    "purchase": "purchase",
-}
-
-
-def history_lines(context: CrmContext, entry: HistoryEntry) -> list[str]:
-    when = format_when(entry.at, tz=context.tz, lang=context.language)
-    action = _label(context, f"records.action.{entry.action}", entry.action)
-    if entry.entity_type != "customer":  # one of the customer's deals, notes or purchases
-        subject = context.t(f"records.subject.{entry.entity_type}", id=entry.entity_id)
-        action = f"{subject}: {action}"
-    lines = [context.t("records.history.entry", when=when, who=entry.actor_name, action=action)]
-    flow = FIELD_LABELS.get(entry.entity_type, "customer")
-    for name, change in entry.changes.items():
-        old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
-        label = _label(context, f"{flow}.field.{name}", "")
-        lines.append(
-            context.t(
-                "records.history.change",
-                field=label or _label(context, f"records.change.{name}", name),
-                old=clip(_shown(context, old), HISTORY_VALUE),
-                new=clip(_shown(context, new), HISTORY_VALUE),
-            )
-        )
-    return ["", fit_html("\n".join(lines), HISTORY_ENTRY)]
-
-
-def _shown(context: CrmContext, value: Any) -> str:
-    """An audited value as text: lists joined, a birthday as on the card, nothing as "—"."""
-    if value in (None, "", []):
-        return "—"
-    if isinstance(value, dict) and value.get("month") and value.get("day"):
-        return fp.show_birthday(value, context)
-    if isinstance(value, list):
-        return ", ".join(_shown(context, item) for item in value)
-    return str(value)
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:

@@ -9,12 +9,13 @@ tell it from yen) while Chinese shows "¥" and "US$". Whole amounts drop the ".0
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from handlers.text_limits import utf16_len
@@ -68,6 +69,12 @@ def format_money(m: Money, *, lang: str) -> str:
     return format_currency(
         m.amount, m.currency, format=pattern, locale=_LOCALES[lang], currency_digits=False
     )
+
+
+def format_number(value: Decimal | int, *, lang: str) -> str:
+    """12,000 / 2.5: thousands separated the reader's way (a quantity, an amount of no
+    known currency)."""
+    return format_decimal(value, locale=_LOCALES[_lang(lang)])
 
 
 def format_phone(e164: str, *, region: str) -> str:

@@ -8,7 +8,7 @@ exactly like an unknown record and nothing about the target leaks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from storage.access import (
     NotFound,
     actor_id,
     member_scope,
+    owner_scope,
     require_customer,
     visible_customers,
 )
@@ -88,6 +89,19 @@ class HistoryEntry:
     changes: dict[str, Any]
     entity_type: str = ENTITY  # "customer", or one of its deals, notes or purchases
     entity_id: int = 0
+    # What the ids in `changes` name, as "member:3" / "customer:5" / "deal:7" -> name or
+    # title. A customer or deal the reader may not see is left out, so only its id is shown.
+    names: dict[str, str] = field(default_factory=dict)
+
+
+# The audited fields whose values are ids, and what they are the id of.
+REFERENCES = {
+    "owner_id": "member",
+    "customer_id": "customer",
+    "merged_from": "customer",
+    "merged_into": "customer",
+    "deal_id": "deal",
+}
 
 
 def _values(session: Session, customer: Customer) -> dict[str, Any]:
@@ -322,10 +336,52 @@ def list_customer_history(
         .offset(offset)
         .limit(limit)
     )
+    found = [(e, name) for e, name in rows]
+    names = _reference_names(session, actor, [e.changes for e, _ in found])
     return [
-        HistoryEntry(e.action, name or "—", e.at, dict(e.changes), e.entity_type, e.entity_id)
-        for e, name in rows
+        HistoryEntry(
+            e.action, name or "—", e.at, dict(e.changes), e.entity_type, e.entity_id, names
+        )
+        for e, name in found
     ]
+
+
+def _reference_names(
+    session: Session, actor: Member, changes: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Names of the members, and of the customers and deals the actor may see, that the ids
+    in `changes` refer to. A merged-away customer is deleted but still named to whoever could
+    see it; one of another salesperson stays a number."""
+    ids: dict[str, set[int]] = {"member": set(), "customer": set(), "deal": set()}
+    for change in changes:
+        for name, kind in REFERENCES.items():
+            for value in change.get(name) or []:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    ids[kind].add(value)
+    queries = (
+        (
+            "member",
+            select(Member.id, Member.display_name).where(col(Member.id).in_(ids["member"])),
+        ),
+        (
+            "customer",
+            select(Customer.id, Customer.name).where(
+                col(Customer.id).in_(ids["customer"]), owner_scope(actor, Customer.owner_id)
+            ),
+        ),
+        (
+            "deal",
+            select(Deal.id, Deal.title).where(
+                col(Deal.id).in_(ids["deal"]), owner_scope(actor, Deal.owner_id)
+            ),
+        ),
+    )
+    return {
+        f"{kind}:{row_id}": label
+        for kind, query in queries
+        if ids[kind]
+        for row_id, label in session.exec(query)
+    }
 
 
 def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | None) -> int:

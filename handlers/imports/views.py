@@ -13,11 +13,10 @@ from collections.abc import Callable
 from datetime import date
 from functools import partial
 
-from babel.numbers import format_decimal
 from telegram import InlineKeyboardMarkup
 
 from handlers.callback_data import ImportAction
-from handlers.formatting import format_birthday, format_phone
+from handlers.formatting import format_birthday, format_number, format_phone
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import nav_row, page_of
@@ -36,7 +35,7 @@ _NUMERIC_DATE = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\b")
 
 def number(value: int, lang: str) -> str:
     """12,000 / 12,000: thousands separated the reader's way."""
-    return format_decimal(value, locale="zh_Hans_CN" if lang == "zh" else "en")
+    return format_number(value, lang=lang)
 
 
 def short(text: str, limit: int) -> str:
