@@ -86,14 +86,20 @@ def create_follow_up(
     """Schedule a follow-up for the actor; with a `dedupe_key`, at most one ever exists.
 
     A re-delivered update or a double tap passes the same key and gets the first reminder
-    back. The check and the insert share one transaction (BEGIN IMMEDIATE on SQLite, so no
-    one can slip in between); on PostgreSQL a concurrent insert can still win, which the
-    unique constraint catches inside a savepoint so the caller's transaction survives.
+    back. An open follow-up of the actor's with the same customer, time and text is returned
+    as well: the note flow and /log, or one entry typed twice, would otherwise ring twice.
+    The checks and the insert share one transaction (BEGIN IMMEDIATE on SQLite, so no one
+    can slip in between); on PostgreSQL a concurrent insert can still win, which the unique
+    constraint catches inside a savepoint so the caller's transaction survives.
     """
     _require_aware(due_at)
     if customer_id is not None:
         require_customer(session, actor=actor, customer_id=customer_id)
     if dedupe_key is not None and (existing := _by_dedupe_key(session, actor, dedupe_key)):
+        return existing
+    if existing := _same_open_follow_up(
+        session, actor=actor, due_at=due_at, text=text, customer_id=customer_id
+    ):
         return existing
     reminder = Reminder(
         member_id=actor_id(actor),
@@ -431,6 +437,26 @@ def _by_dedupe_key(session: Session, actor: Member, dedupe_key: str) -> Reminder
     if reminder is not None and reminder.member_id != actor.id:
         raise NotAllowed
     return reminder
+
+
+def _same_open_follow_up(
+    session: Session, *, actor: Member, due_at: datetime, text: str | None, customer_id: int | None
+) -> Reminder | None:
+    """The actor's open follow-up identical to the one asked for (customer, time, text)."""
+    return session.exec(
+        select(Reminder)
+        .where(
+            col(Reminder.member_id) == actor_id(actor),
+            col(Reminder.kind) == ReminderKind.FOLLOW_UP,
+            col(Reminder.status).in_(OPEN_STATUSES),
+            col(Reminder.due_at) == due_at,
+            col(Reminder.customer_id).is_(None)
+            if customer_id is None
+            else col(Reminder.customer_id) == customer_id,
+            col(Reminder.text).is_(None) if text is None else col(Reminder.text) == text,
+        )
+        .order_by(col(Reminder.id))
+    ).first()
 
 
 def _require_aware(moment: datetime) -> None:

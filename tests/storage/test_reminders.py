@@ -107,6 +107,55 @@ def test_create_follow_up_with_same_dedupe_key_returns_existing(db: Database) ->
         assert len(list_audit(session, entity_type="reminder", entity_id=first.id)) == 1
 
 
+def _at_same_time(session: Session, actor: Member, due_at: datetime, **kw: object) -> Reminder:
+    values: dict = {"text": "Call back about the quote", "customer_id": None, "dedupe_key": None}
+    values.update(kw)
+    return create_follow_up(session, actor=actor, due_at=due_at, exact_time=True, **values)
+
+
+def test_create_follow_up_identical_to_an_open_one_returns_it(db: Database) -> None:
+    """The note flow and /log (different keys), or one entry typed twice, ring once."""
+    due_at = utcnow() + timedelta(days=2)
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        first = _at_same_time(session, sales, due_at, customer_id=customer.id, dedupe_key="a")
+    with db.session() as session:
+        again = _at_same_time(session, sales, due_at, customer_id=customer.id, dedupe_key="b")
+        typed = _at_same_time(session, sales, due_at, customer_id=customer.id)
+        assert again.id == typed.id == first.id
+        assert count_reminders(session) == 1
+        assert first.id is not None
+        assert len(list_audit(session, entity_type="reminder", entity_id=first.id)) == 1
+
+
+def test_create_follow_up_differing_in_anything_is_a_new_one(db: Database) -> None:
+    due_at = utcnow() + timedelta(days=2)
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        first = _at_same_time(session, sales, due_at, customer_id=customer.id)
+        others = [
+            _at_same_time(session, sales, due_at + timedelta(minutes=1), customer_id=customer.id),
+            _at_same_time(session, sales, due_at, customer_id=customer.id, text="Send the quote"),
+            _at_same_time(session, sales, due_at),
+            _at_same_time(session, make_member(session), due_at),
+        ]
+        assert len({first.id, *(r.id for r in others)}) == 5
+
+
+def test_create_follow_up_identical_to_a_done_one_is_a_new_one(db: Database) -> None:
+    due_at = utcnow() + timedelta(days=2)
+    with db.session() as session:
+        sales = make_member(session)
+        first = _at_same_time(session, sales, due_at, text=None)
+        assert first.id is not None
+        mark_done(session, actor=sales, reminder_id=first.id)
+        again = _at_same_time(session, sales, due_at, text=None)
+        assert again.id != first.id
+        assert _at_same_time(session, sales, due_at, text=None).id == again.id
+
+
 def test_create_follow_up_losing_an_insert_race_returns_the_winner(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
