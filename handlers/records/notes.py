@@ -166,6 +166,7 @@ REMOVAL = RecordRemoval(
         "records.note.delete_confirm", id=note_id, customer=found[1]
     ),
     deleted=lambda context, _note, note_id: context.t("records.note.deleted", id=note_id),
+    kept=lambda context, _note, note_id: context.t("records.note.kept", id=note_id),
     restored=lambda context, _note, note_id: context.t("records.note.restored", id=note_id),
     button=NoteAction,
 )

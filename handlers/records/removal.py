@@ -2,6 +2,7 @@
 record kinds share (customers.py, deals.py, notes.py), as edit.py shares their edit.
 
     record --🗑--> "really?" --Yes--> archived; the question becomes "deleted"
+                           --No, keep it--> nothing changes; the question becomes "kept"
     /restore (admins) --♻️--> restored -> "restored"
 
 What differs between the kinds (the storage calls, the keyword they take the id by, the
@@ -23,6 +24,7 @@ from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import edit_message, guarded
 
 CONFIRMED = "1"  # the value of the "Yes" button under the question
+KEPT = "0"  # the value of its "No, keep it" button
 
 # A text about a record: the context, what the storage call returned, the record's id.
 Text = Callable[[CrmContext, Any, int], str]
@@ -38,6 +40,7 @@ class RecordRemoval:
     restore: Callable[..., Any]  # storage restore, admins only
     confirm: Text  # the question
     deleted: Text
+    kept: Text  # the answer to "No, keep it"
     restored: Text
     # The kind's button data (`CustomerAction`, ...): action, record id, value.
     button: Callable[[str, int, str], CallbackData]
@@ -45,7 +48,8 @@ class RecordRemoval:
     async def on_delete(
         self, update: Update, context: CrmContext, record_id: int, value: str
     ) -> None:
-        """First press asks; the "Yes" button (value `CONFIRMED`) archives."""
+        """First press asks; the "Yes" button (value `CONFIRMED`) archives, "No, keep it"
+        (value `KEPT`) leaves the record and says so (read through the access rule too)."""
         query = update.callback_query
         assert query is not None
         assert update.effective_chat is not None
@@ -57,14 +61,16 @@ class RecordRemoval:
         record = await guarded(update, context, call)
         if record is None:
             return
-        if confirmed:
-            await edit_message(query, self.deleted(context, record, record_id))
+        if confirmed or value == KEPT:
+            answer = self.deleted if confirmed else self.kept
+            await edit_message(query, answer(context, record, record_id))
             return
         yes = (context.t("records.delete.yes"), self.button("delete", record_id, CONFIRMED))
+        no = (context.t("records.delete.no"), self.button("delete", record_id, KEPT))
         await context.bot.send_message(
             update.effective_chat.id,
             self.confirm(context, record, record_id),
-            reply_markup=inline_keyboard([[yes]]),
+            reply_markup=inline_keyboard([[yes, no]]),
         )
 
     async def on_restore(self, update: Update, context: CrmContext, record_id: int) -> None:
@@ -99,6 +105,7 @@ def named(
         restore,
         confirm=text(confirm),
         deleted=text("records.delete.done"),
+        kept=text("records.delete.kept"),
         restored=text("records.restore.done"),
         button=button,
     )

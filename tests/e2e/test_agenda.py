@@ -85,6 +85,7 @@ async def test_week_with_nothing_says_so_in_chinese(
     user = ScriptedUser(emu, ADMIN_ID, "Ada", language_code="zh")
     await user.send("/week")
     message = await user.reply()
+    assert message.text.startswith("📅 未来7天 · ")  # the next 7 days, not the calendar week
     assert message.text.splitlines()[-1] == shown(catalogs, "zh", "agenda.empty")
 
 
@@ -121,6 +122,7 @@ async def test_week_adds_the_next_seven_days(
     fill_agenda(db)
     await admin.send("/week")
     message = await admin.reply()
+    assert message.text.startswith("📅 Next 7 days · ")  # not "This week": today + 6 days
     for text in ("Send the quote", "Visit", "Li Na", "Wang Fang", "Big order", "Renewal"):
         assert text in message.text
     assert message.button_labels == [

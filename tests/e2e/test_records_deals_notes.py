@@ -17,7 +17,7 @@ from storage.audit import list_audit
 from storage.customers import CustomerCreate, create_customer
 from storage.deals import DealCreate, create_deal
 from storage.interactions import InteractionCreate, create_interaction
-from storage.models import Deal, Interaction
+from storage.models import Customer, Deal, Interaction
 from storage.parsing import ParseError, parse_amount
 from storage.record_changes import archive_deal, archive_interaction
 from tests.e2e.helpers import join, shown
@@ -277,3 +277,49 @@ async def test_sales_cannot_restore_their_own_deleted_deal_or_note(
     assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
     assert deal(db_url, deal_id).deleted_at is not None
     assert note(db_url, note_id).deleted_at is not None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("kind", ["customer", "deal", "note"])
+async def test_no_keep_it_leaves_the_record_and_says_so(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, kind: str, lang: str
+) -> None:
+    """The delete question had only "Yes, delete" (issue 16): "No, keep it" answers it."""
+    await admin.send("/help")
+    await admin.reply()
+    user = await join(emu, admin, 2002, "李娜", language_code="zh-hans" if lang == "zh" else "en")
+    customer_id, deal_id, note_id = seed(db_url, 2002, "张伟")
+    if kind == "deal":
+        await user.send("/deals")
+        delete = "records.button.delete_short"
+    else:
+        await user.send(f"/customer {customer_id}")
+        delete = "records.button.delete"
+        if kind == "note":
+            await user.press(
+                shown(catalogs, lang, "records.note.button", id=note_id),
+                message=await user.reply(),
+            )
+    await user.press(shown(catalogs, lang, delete), message=await user.reply())
+    confirm = await user.reply()
+    assert confirm.button_labels == [
+        shown(catalogs, lang, "records.delete.yes"),
+        shown(catalogs, lang, "records.delete.no"),
+    ]
+    await user.press(shown(catalogs, lang, "records.delete.no"), message=confirm)
+    kept = await user.edited(confirm)
+    assert (
+        kept.text
+        == {
+            "customer": shown(catalogs, lang, "records.delete.kept", name="张伟"),
+            "deal": shown(catalogs, lang, "records.delete.kept", name="Chairs"),
+            "note": shown(catalogs, lang, "records.note.kept", id=note_id),
+        }[kind]
+    )
+    assert kept.button_labels == []
+    model, record_id = {
+        "customer": (Customer, customer_id),
+        "deal": (Deal, deal_id),
+        "note": (Interaction, note_id),
+    }[kind]
+    assert in_db(db_url, lambda s: s.get_one(model, record_id)).deleted_at is None

@@ -11,12 +11,13 @@ from sqlmodel import Session, select
 
 from bot import scheduler
 from bot.app import CrmApplication, services_of
+from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.members import get_member_by_telegram_id
 from storage.models import Member, Reminder
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import retime, shown
+from tests.e2e.helpers import join, retime, shown
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
 
@@ -125,3 +126,38 @@ async def test_typed_timezone_is_validated_and_the_birthday_follows(
     assert member(db).timezone == "Asia/Tokyo"
     [after] = db.read_sync(lambda s: list(s.exec(select(Reminder))))
     assert after.due_at == datetime(2031, 1, 15, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_typed_setting_cards_render_their_title_not_its_tags(
+    app: CrmApplication,
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    catalogs: Catalogs,
+    lang: str,
+) -> None:
+    """The check card's title was shown as "🌍 <b>Timezone</b> — please check:" (issue 16)."""
+    del app
+    user = admin if lang == "en" else await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    typed_settings = (
+        ("tz", "settings_tz", "Asia/Tokyo"),
+        ("hours", "settings_hours", "9:00-18:00"),
+    )
+    for button, flow, typed in typed_settings:
+        await user.send("/settings")
+        menu = await user.reply()
+        await user.press(shown(catalogs, lang, f"settings.button.{button}"), message=menu)
+        await user.press(
+            shown(catalogs, lang, "settings.button.type"), message=await user.edited(menu)
+        )
+        title, _ask = await user.replies(2)
+        assert title.text == shown(catalogs, lang, f"{flow}.title")
+        await user.send(typed)
+        card = await user.reply()
+        heading = card.text.splitlines()[0]
+        assert heading == shown(
+            catalogs, lang, "flow.summary_title", title=shown(catalogs, lang, f"{flow}.title")
+        )
+        assert "<" not in heading
+        await user.send("/cancel")
+        await user.reply()
