@@ -10,7 +10,9 @@ Rules, pinned by tests/storage/test_dates.py (echo the resolved date back to the
   ("明天", "next Tuesday", "in 2 weeks") gives `has_time=False` and `default_time` that day.
 - "next Tuesday" (English) = the first Tuesday strictly after today (dateparser's rule);
   下周二 / 下星期二 = Tuesday of next Monday-to-Sunday week; 本周五 / 这周五 = this week's Friday.
-- "next week" / 下周 = Monday of next week; "end of the month" / 月底 = last day of this month.
+- "next week" / 下周 = Monday of next week; "end of the month" / 月底 = last day of this month,
+  "end of next month" / 下个月底 of the next; "start of next month" / 下月初 = its first day;
+  "15th of next month", "next month on the 5th" / 下月5号 = that day of that month.
 - A time alone ("3pm", 下午3点) is today, or tomorrow if already past when preferring the
   future (yesterday if still ahead when preferring the past).
 - "in 2 hours" / 两小时后 / 半小时后 are exact instants (added in UTC, so right across DST);
@@ -37,7 +39,9 @@ from dateparser.date import DateDataParser
 from dateparser.search import search_dates
 
 from storage.parsing import ParseError
-from storage.zh_dates import ZhWhen, parse_zh, search_zh
+from storage.zh_dates import PATTERN as ZH_PATTERN
+from storage.zh_dates import ZhWhen, search_zh
+from storage.zh_dates import resolve as zh_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +63,15 @@ class When:
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NEXT_WEEK = re.compile(r"next week", re.IGNORECASE)
-_MONTH_END = re.compile(r"(?:the )?end of (?:the |this )?month", re.IGNORECASE)
+_ORD = r"(?:st|nd|rd|th)?"
+# "end of next month", "start of the month", "15th of next month", "next month on the 5th":
+# dateparser reads "end of next month" as today's date next month, so these are read here.
+_MONTH_PHRASE = re.compile(
+    r"\b(?:(?:the )?(?P<pos>end|start|beginning) of (?:the |this |(?P<rel>next|last) )?month)"
+    rf"|\b(?:(?:the )?(?P<d>\d{{1,2}}){_ORD} (?:of )?(?P<rel2>this|next) month)"
+    rf"|\b(?:(?P<rel3>this|next) month(?:'s|,)? (?:on )?(?:the )?(?P<d2>\d{{1,2}}){_ORD})",
+    re.IGNORECASE,
+)
 _IN_DURATION = re.compile(
     r"(?:in (?P<n1>\d{1,4}|an?|half an?) (?P<u1>hours?|hrs?|minutes?|mins?))"
     r"|(?:(?P<n2>\d{1,4}|an?) (?P<u2>hours?|hrs?|minutes?|mins?) (?P<dir>ago|from now|later))",
@@ -126,6 +138,18 @@ def _numeric(
     return found
 
 
+def _month_day(m: re.Match[str], today: date) -> date | None:
+    """The day a `_MONTH_PHRASE` names: a month's last or first day, or a day of it."""
+    rel = (m["rel"] or m["rel2"] or m["rel3"] or "this").lower()
+    index = today.year * 12 + today.month - 1 + {"next": 1, "last": -1}.get(rel, 0)
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    wanted = int(m["d"] or m["d2"] or 0)
+    if m["pos"]:
+        wanted = last if m["pos"].lower() == "end" else 1
+    return date(year, month + 1, wanted) if 1 <= wanted <= last else None
+
+
 def _settings(local_now: datetime, prefer: Prefer, date_order: str) -> dict[str, Any]:
     return {
         "RELATIVE_BASE": local_now,
@@ -139,18 +163,19 @@ def _resolve(
     text: str, *, now: datetime, tz: ZoneInfo, prefer: Prefer, default_time: time, date_order: str
 ) -> When | None:
     local_now = now.astimezone(tz).replace(tzinfo=None)
-    if _CJK.search(text) and (found := parse_zh(text.replace(" ", ""), local_now, prefer)):
-        return _from_zh(found, now, tz, default_time)
+    if _CJK.search(text) and (m := ZH_PATTERN.fullmatch(text.replace(" ", ""))):
+        # A phrase of the Chinese grammar naming no day (下月31号 in February) is not
+        # handed to dateparser, which turns it into some other date.
+        found = zh_resolve(m, local_now, prefer)
+        return None if found is None else _from_zh(found, now, tz, default_time)
     if m := _IN_DURATION.fullmatch(text):
         return _duration(m, now)
     if _NEXT_WEEK.fullmatch(text):
         monday = local_now.date() + timedelta(days=7 - local_now.weekday())
         return When(at=_local(monday, default_time, tz), has_time=False)
-    if _MONTH_END.fullmatch(text):
-        last = calendar.monthrange(local_now.year, local_now.month)[1]
-        return When(
-            at=_local(local_now.date().replace(day=last), default_time, tz), has_time=False
-        )
+    if m := _MONTH_PHRASE.fullmatch(text):
+        day = _month_day(m, local_now.date())
+        return None if day is None else When(at=_local(day, default_time, tz), has_time=False)
     if m := _NUMERIC_DATE.fullmatch(text):
         day = _numeric(m, local_now, prefer, date_order)
         if day is None:
@@ -237,6 +262,10 @@ def search_when(
     if found := search_zh(text, local_now, prefer):
         span, zh = found
         candidates.append((span, _from_zh(zh, now, tz, default_time)))
+    for m in _MONTH_PHRASE.finditer(text):
+        if day := _month_day(m, local_now.date()):
+            candidates.append((m.span(), When(at=_local(day, default_time, tz), has_time=False)))
+            break
     settings = _settings(local_now, prefer, date_order)
     cursor = 0
     for phrase, _ in search_dates(text, languages=LANGUAGES, settings=settings) or []:
@@ -253,7 +282,8 @@ def search_when(
         break
     if not candidates:
         return None
-    (start, end), when = min(candidates, key=lambda c: c[0][0])
+    # The earliest phrase; at the same start the longer ("end of next month", not "next month").
+    (start, end), when = min(candidates, key=lambda c: (c[0][0], -c[0][1]))
     return (offsets[start], offsets[end - 1] + 1), when
 
 

@@ -10,8 +10,9 @@ Decisions:
 - Emails: domain lowercased (email-validator's normal form), local part kept as typed.
 - Amounts: "," groups thousands and "." is the decimal point ("¥12,000.50"); the European
   "€1.234,56" is accepted only in that unambiguous shape (dot groups, comma, two decimals).
-  k/K = thousand, m/M = million, 千/万/亿 and Chinese numerals ("五万") work; zero, negative
-  and more than 10^12 are rejected.
+  k/K = thousand, m/M = million, 千/万/亿 and Chinese numerals work as said ("五万", "十二万五千",
+  "两千五" = 2500, "3万5千" and "3万5" = 35000, "1.2万"); zero, negative and more than 10^12
+  are rejected.
 - Birthdays: "03-05" is month-day (ISO order); slashes are not accepted without a year.
 """
 
@@ -228,6 +229,8 @@ _MULTIPLIERS = {"k": 1000, "千": 1000, "m": 10**6, "百万": 10**6, "万": 10**
 _CUR = "|".join(re.escape(c) for c in sorted(_CURRENCY_WORDS, key=len, reverse=True))
 _NUMBER = (
     r"(?P<eu>\d{1,3}(?:\.\d{3})+,\d{2})"
+    # "3万5千", "3万5", "1亿2千万": digits with Chinese units, as typed on a phone
+    rf"|(?P<mixed>\d+[十百千万亿](?:[0-9{ZH_NUMERAL_CHARS}])+)"
     r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     rf"|(?P<zh>[{ZH_NUMERAL_CHARS}]+)"
 )
@@ -242,13 +245,16 @@ _AMOUNT_CUE = re.compile(
 )
 
 
+_LARGE_UNIT = re.compile("[千万亿]")
+
+
 def _amount_value(m: re.Match[str]) -> Decimal | None:
     if m["eu"]:
         raw: Decimal | None = Decimal(m["eu"].replace(".", "").replace(",", "."))
     elif m["num"]:
         raw = Decimal(m["num"].replace(",", ""))
     else:
-        raw = zh_to_number(m["zh"])
+        raw = zh_to_number(m["mixed"] or m["zh"])
     if raw is None:
         return None
     if m["mul"]:
@@ -285,13 +291,15 @@ def parse_amount(text: str, *, default_currency: str) -> Money | ParseError:
 
 
 def extract_amounts(text: str, *, default_currency: str) -> list[tuple[tuple[int, int], Money]]:
-    """Money in a quick-entry message: needs a currency, a k/万 multiplier or a cue word.
+    """Money in a quick-entry message: needs a currency, a k/千/万 multiplier or a cue word.
 
-    "wants 50 units" is a quantity, not money; "budget 50k", "预算5万", "$3,500" are money.
+    "wants 50 units" is a quantity, not money; "budget 50k", "预算5万", "五万", "3万5千",
+    "$3,500" are money.
     """
     found: list[tuple[tuple[int, int], Money]] = []
     for m in _AMOUNT.finditer(text):
-        if not m.group().strip() or not (m["num"] or m["eu"] or m["zh"]):
+        number = m["num"] or m["eu"] or m["mixed"] or m["zh"]
+        if not m.group().strip() or not number:
             continue
         start = m.start()
         while text[start].isspace():
@@ -299,7 +307,8 @@ def extract_amounts(text: str, *, default_currency: str) -> list[tuple[tuple[int
         if start > 0 and (text[start - 1].isalnum() and text[start - 1].isascii()):
             continue
         cued = bool(_AMOUNT_CUE.search(text[max(0, start - 20) : start]))
-        if not (m["pre"] or m["post"] or m["mul"] or cued):
+        scaled = m["mul"] or _LARGE_UNIT.search(m["mixed"] or m["zh"] or "")
+        if not (m["pre"] or m["post"] or scaled or cued):
             continue
         money = _money(m, default_currency)
         if isinstance(money, Money):

@@ -16,7 +16,9 @@ Rules (see `storage.dates` for the full list):
 - 本周五 / 这周五 = Friday of the current Monday-to-Sunday week; 下周二 / 下星期二 = Tuesday of
   next week; 上周五 = Friday of last week; a bare 周五 is the nearest Friday in the preferred
   direction (today counts).
-- 下周 alone = Monday of next week; 月底 = last day of the current month.
+- 下周 alone = Monday of next week; 月底 / 本月底 = last day of the current month, 下个月底 /
+  下月底 of the next; 月初 / 下月初 = the first day; 下月5号 / 下个月15日 / 本月20号 = that day
+  of that month (a day the month lacks, 下月31号 in a 30-day month, is not guessed).
 - Periods: 早上/上午 keep the hour, 下午/傍晚/晚上/今晚 add 12, 中午 1-2 点 = 13-14 点; a period
   alone means 上午 9:00, 中午 12:00, 下午 15:00, 傍晚 18:00, 晚上 20:00.
 - A bare hour 1-6 (明天3点) is read as afternoon: nobody books a 3 a.m. visit; 凌晨3点 is 3:00.
@@ -48,7 +50,8 @@ def zh_to_number(text: str) -> Decimal | None:
     """
     if not text:
         return None
-    total = Decimal(0)  # finished 万/亿 groups
+    total = Decimal(0)  # finished 亿 groups
+    wan = Decimal(0)  # the finished 万 group below the current 亿
     section = Decimal(0)  # the part below the current 万/亿
     digit: Decimal | None = None
     last_unit = 0
@@ -64,18 +67,23 @@ def zh_to_number(text: str) -> Decimal | None:
             section += (Decimal(1) if digit is None else digit) * last_unit
             digit = None
         elif ch in _BIG_UNITS:
-            big = _BIG_UNITS[ch]
-            if digit is None and section == 0 and total == 0:
-                return None
-            total = (total + section + (digit or 0)) * big
-            section, digit, last_unit = Decimal(0), None, big
+            group = section + (digit or 0)
+            if ch == "万":
+                if group == 0:
+                    return None
+                wan, last_unit = group * 10_000, 10_000
+            else:  # 亿 scales all before it: 一万亿 = 10^12
+                if group == 0 and wan == 0 and total == 0:
+                    return None
+                total, wan, last_unit = (total + wan + group) * 100_000_000, Decimal(0), 10**8
+            section, digit = Decimal(0), None
         else:
             return None
     if digit is not None:
-        # 两千五: a lone digit after a unit is one order lower.
+        # 两千五, 3万5: a lone digit after a unit is one order lower.
         trailing_scale = last_unit // 10 if last_unit >= 10 and digit < 10 else 1
         section += digit * trailing_scale
-    return total + section
+    return total + wan + section
 
 
 _NUM = r"[0-9零〇一二两三四五六七八九十]{1,4}"
@@ -85,13 +93,17 @@ _REL_DAYS = {"大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "昨晚"
 _REL_DAYS |= {"今晚": 0, "明天": 1, "明日": 1, "明晚": 1, "后天": 2, "大后天": 3}
 _PERIOD_DEFAULT_HOUR = {"凌晨": 3, "早上": 9, "早晨": 9, "上午": 9, "中午": 12, "下午": 15}
 _PERIOD_DEFAULT_HOUR |= {"傍晚": 18, "晚上": 20, "夜里": 22, "今晚": 20, "明晚": 20, "昨晚": 20}
+_MONTH_OFFSETS = {"": 0, "本": 0, "这": 0, "这个": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2}
+_MONTH_OFFSETS |= {"上": -1, "上个": -1}
 _EVENING = {"下午", "傍晚", "晚上", "夜里", "今晚", "明晚", "昨晚"}
 
 _DAY = (
     r"(?P<rel>大前天|前天|昨天|昨日|昨晚|今天|今日|今晚|明天|明日|明晚|大后天|后天)"
     r"|(?P<wk>本|这|这个|下下|下个|下|上个|上)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])"
     r"|(?P<nextweek>下个?(?:周|星期|礼拜))"
-    r"|(?P<monthend>(?:本月|这个月)?月[底末])"
+    # 月底, 下个月底, 下月初: a month's end or start; 下月5号, 本月20日: a day of a near month
+    r"|(?P<mrel>本|这个?|下下个?|下个?|上个?)?月(?P<mpos>[底末初])"
+    rf"|(?P<mrel2>本|这个?|下下个?|下个?|上个?)月(?P<md>{_NUM})[日号]"
     rf"|(?:(?P<y>\d{{4}})年)?(?P<m>{_NUM})月(?P<d>{_NUM})[日号]?"
 )
 _TIME = (
@@ -162,8 +174,13 @@ def _day(m: re.Match[str], today: date, prefer: Literal["future", "past"]) -> da
         return monday + timedelta(weeks=weeks, days=weekday)
     if m["nextweek"]:
         return monday + timedelta(weeks=1)
-    if m["monthend"]:
-        return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    if m["mpos"] or m["md"]:
+        first = _add_months(today.replace(day=1), _MONTH_OFFSETS[m["mrel"] or m["mrel2"] or ""])
+        if m["mpos"] == "初":
+            return first
+        last = calendar.monthrange(first.year, first.month)[1]
+        wanted = last if m["mpos"] else _num(m["md"])
+        return first.replace(day=wanted) if 1 <= wanted <= last else None
     month, day_of_month = _num(m["m"]), _num(m["d"])
     year = int(m["y"]) if m["y"] else today.year
     try:
@@ -208,7 +225,7 @@ def resolve(m: re.Match[str], now: datetime, prefer: Literal["future", "past"]) 
     """Resolve one `PATTERN` match against a naive local `now`; None when it names nothing."""
     if m["unit"]:
         return _relative(m, now)
-    has_day = any(m[g] for g in ("rel", "wd", "nextweek", "monthend", "m"))
+    has_day = any(m[g] for g in ("rel", "wd", "nextweek", "mpos", "md", "m"))
     hm = _time(m)
     if not has_day and hm is None:
         return None
@@ -229,12 +246,6 @@ def resolve(m: re.Match[str], now: datetime, prefer: Literal["future", "past"]) 
     return ZhWhen(day=day, at=time(hour, minute))
 
 
-def parse_zh(text: str, now: datetime, prefer: Literal["future", "past"]) -> ZhWhen | None:
-    """The whole of `text` (already stripped) as one Chinese phrase, or None."""
-    m = PATTERN.fullmatch(text)
-    return None if m is None else resolve(m, now, prefer)
-
-
 def search_zh(
     text: str, now: datetime, prefer: Literal["future", "past"]
 ) -> tuple[tuple[int, int], ZhWhen] | None:
@@ -243,7 +254,7 @@ def search_zh(
         if m.end() == m.start():
             continue
         # 一点 / 两点 alone usually means "a little" (便宜一点): a bare hour must be in digits.
-        context = m["unit"] or m["period"] or m["rel"] or m["wd"] or m["m"]
+        context = m["unit"] or m["period"] or m["rel"] or m["wd"] or m["m"] or m["md"]
         if m["h"] and not context and not m["h"].isascii():
             continue
         found = resolve(m, now, prefer)

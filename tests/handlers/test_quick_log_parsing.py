@@ -22,6 +22,11 @@ def at(day: int, hour: int, has_time: bool = True) -> When:
     return When(at=datetime(2025, 1, day, hour, 0, tzinfo=UTC), has_time=has_time)
 
 
+def feb(day: int) -> When:
+    """A date without a time in February 2025: 09:00 in Shanghai."""
+    return When(at=datetime(2025, 2, day, 1, 0, tzinfo=UTC), has_time=False)
+
+
 def read(text: str) -> QuickLog:
     return parse_quick_log(text, region="CN", currency="CNY", now=NOW, tz=TZ)
 
@@ -99,6 +104,20 @@ CASES = [
         "见了李娜，+1 650 253 0000，lina@example.com",
         {"name": "李娜", "phones": ("+16502530000",), "email": "lina@example.com"},
     ),
+    (
+        "拜访了Acme的张伟，预算3万5千，下个月底签约",
+        {"amount": Money(Decimal("35000.00"), "CNY"), "follow_up": feb(28)},
+    ),
+    (
+        "见了李娜，报价十二万五千，下月5号回访",
+        {"amount": Money(Decimal("125000.00"), "CNY"), "follow_up": feb(5)},
+    ),
+    ("见了王总，他说两千五可以，月底前回复", {"amount": Money(Decimal("2500.00"), "CNY")}),
+    (
+        "Met Amy Lee at Globex, budget 1.2万, follow up end of next month",
+        {"amount": Money(Decimal("12000.00"), "CNY"), "follow_up": feb(28)},
+    ),
+    ("Called Sam, call again on the 15th of next month", {"follow_up": feb(15)}),
 ]
 
 

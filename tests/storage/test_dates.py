@@ -29,6 +29,29 @@ FUTURE = [
     ("下周", "2026-01-19 09:00", False),
     ("月底", "2026-01-31 09:00", False),
     ("end of the month", "2026-01-31 09:00", False),
+    ("本月底", "2026-01-31 09:00", False),
+    ("这个月底", "2026-01-31 09:00", False),
+    ("下个月底", "2026-02-28 09:00", False),
+    ("下月底", "2026-02-28 09:00", False),
+    ("下月末", "2026-02-28 09:00", False),
+    ("下下个月底", "2026-03-31 09:00", False),
+    ("下月初", "2026-02-01 09:00", False),
+    ("下月5号", "2026-02-05 09:00", False),
+    ("下个月15日", "2026-02-15 09:00", False),
+    ("下个月五号", "2026-02-05 09:00", False),
+    ("本月20号", "2026-01-20 09:00", False),
+    ("下月5号下午3点", "2026-02-05 15:00", True),
+    ("月底下午5点", "2026-01-31 17:00", True),
+    ("end of next month", "2026-02-28 09:00", False),
+    ("End of this month", "2026-01-31 09:00", False),
+    ("end of month", "2026-01-31 09:00", False),
+    ("the end of the month", "2026-01-31 09:00", False),
+    ("start of next month", "2026-02-01 09:00", False),
+    ("beginning of next month", "2026-02-01 09:00", False),
+    ("15th of next month", "2026-02-15 09:00", False),
+    ("the 5th of next month", "2026-02-05 09:00", False),
+    ("next month on the 5th", "2026-02-05 09:00", False),
+    ("20th of this month", "2026-01-20 09:00", False),
     ("今晚8点", "2026-01-14 20:00", True),
     ("晚上8点", "2026-01-14 20:00", True),
     ("下午3点", "2026-01-14 15:00", True),
@@ -215,6 +238,21 @@ SEARCH = [
     ),
     ("Lunch with Sam, call him in 2 weeks", "in 2 weeks", "2026-01-28 09:00", False),
     ("send the quote tomorrow", "tomorrow", "2026-01-15 09:00", False),
+    ("王总说下个月底签合同", "下个月底", "2026-02-28 09:00", False),
+    ("报价已发，下月5号再跟进", "下月5号", "2026-02-05 09:00", False),
+    (
+        "sent the quote, follow up end of next month",
+        "end of next month",
+        "2026-02-28 09:00",
+        False,
+    ),
+    ("they decide by the end of the month", "the end of the month", "2026-01-31 09:00", False),
+    (
+        "call back on the 15th of next month",
+        "on the 15th of next month",
+        "2026-02-15 09:00",
+        False,
+    ),
 ]
 
 
@@ -229,8 +267,22 @@ def test_search_when_finds_phrase_in_sentence(
     assert _local(when) == (expected, has_time)
 
 
+@pytest.mark.parametrize("phrase", ["下月31号", "下个月30日", "the 31st of next month"])
+def test_parse_when_day_the_month_lacks_is_invalid(phrase: str) -> None:
+    """February 2026 has 28 days: 下月31号 is not moved to 3 March nor to the 28th."""
+    result = parse_when(phrase, now=NOW, tz=SHANGHAI, prefer="future")
+    assert result == ParseError("parse.when.invalid")
+
+
 @pytest.mark.parametrize(
-    "message", ["nothing to schedule here", "便宜一点吧", "wants 50 units", "x" * 5000]
+    "message",
+    [
+        "nothing to schedule here",
+        "a weekend of the month away",
+        "便宜一点吧",
+        "wants 50 units",
+        "x" * 5000,
+    ],
 )
 def test_search_when_without_date_is_none(message: str) -> None:
     assert search_when(message, now=NOW, tz=SHANGHAI) is None
