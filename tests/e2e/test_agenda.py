@@ -22,6 +22,9 @@ from tests.factories import make_customer
 
 NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)  # Wednesday 15 Jan, 14:00 in Shanghai
 
+# The pinned clock makes yesterday's follow-up due: a ticker would deliver it mid-test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
+
 
 @pytest.fixture
 def app(running_bot: RunningBot) -> CrmApplication:
