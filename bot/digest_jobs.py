@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 from bot import report_jobs, scheduler
 from bot.notify import (
     LEASE,
-    WEEKDAYS,
     NotifyState,
     claim_slot,
     due_slot,
@@ -108,15 +107,14 @@ async def send_due_digests(services: Services, state: NotifyState) -> int:
     for recipient in await services.db.read(list_digest_recipients):
         due = due_slot(services, recipient, now)
         if due is None:
-            continue  # before their working hours: a later pass sends the same day's digest
-        tz, day, slot = due
-        if slot < recipient.created_at:
+            continue  # before their working hours or day: a later pass sends the digest
+        if due.at < recipient.created_at:
             continue  # they were not a manager yet: nothing is owed
-        kinds = [DAILY]
-        if WEEKDAYS[day.weekday()] == services.config.notifications.weekly_day:
-            kinds.append(WEEKLY)
-        for kind in kinds:
-            sent += await _send_digest(services, state, recipient, kind, day, slot, tz)
+        kinds = [(DAILY, due.day)]
+        if due.weekly is not None:  # keyed by the weekly day: one per week, whatever the day
+            kinds.append((WEEKLY, due.weekly))
+        for kind, day in kinds:
+            sent += await _send_digest(services, state, recipient, kind, day, due.at, due.tz)
     return sent
 
 

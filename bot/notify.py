@@ -13,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot import scheduler
@@ -26,14 +27,19 @@ from storage.digest import (
     unsettled_keys,
 )
 from storage.models import Member
-from storage.working_hours import next_delivery_time, parse_clock
+from storage.working_hours import (
+    WEEKDAYS,
+    next_delivery_time,
+    parse_clock,
+    parse_days,
+    weekly_day_served,
+)
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 RETRY_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 10
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass
@@ -54,20 +60,33 @@ def latest_slot(now: datetime, tz: ZoneInfo, at: time) -> tuple[date, datetime]:
     return day, datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
-def due_slot(
-    services: Services, member: Member, now: datetime
-) -> tuple[ZoneInfo, date, datetime] | None:
-    """The member's timezone and latest digest slot (`digest_time` in their own timezone, so
+class Slot(NamedTuple):
+    tz: ZoneInfo
+    day: date  # the slot's local date: the daily digest's key
+    at: datetime  # the slot, UTC: the end of the period its messages cover
+    weekly: date | None  # the weekly day this delivery serves, if it is the weekly one
+
+
+def due_slot(services: Services, member: Member, now: datetime) -> Slot | None:
+    """The member's latest digest slot (`digest_time` in their own timezone, so
     daylight-saving changes move it with the wall clock); None while their working hours
-    have not begun since it (a later pass sends it)."""
+    have not begun since it, or it fell on a day they do not work (the next working day's
+    slot covers it). The weekly messages go with the slot delivered on the weekly day, or on
+    the member's first working day after it."""
     config = services.config
     tz = ZoneInfo(member.timezone or config.locale.timezone)
     day, slot = latest_slot(now, tz, config.reminders.digest_time)
     start = parse_clock(member.work_start) or config.reminders.work_start
     end = parse_clock(member.work_end) or config.reminders.work_end
-    if now < next_delivery_time(slot, tz=tz, work_start=start, work_end=end, exact=False):
+    work_days = parse_days(member.work_days)
+    deliver = next_delivery_time(
+        slot, tz=tz, work_start=start, work_end=end, exact=False, work_days=work_days
+    )
+    if now < deliver:
         return None
-    return tz, day, slot
+    weekly_day = WEEKDAYS.index(config.notifications.weekly_day)
+    weekly = weekly_day_served(deliver.astimezone(tz).date(), weekly_day, work_days)
+    return Slot(tz, day, slot, weekly)
 
 
 async def claim_slot(

@@ -1,9 +1,10 @@
 """The weekly report for members who asked for it (`/subscribe report weekly`), sent with the
 digests: at the weekly digest slot (`notifications.weekly_day` at `reminders.digest_time`,
-in the member's timezone, once their working hours have begun).
+in the member's timezone, once their working hours have begun; on their first working day
+after it when they do not work on that day).
 
 Called from `bot.digest_jobs.run_pass`, and exactly once in the same way: the unique key
-`report.weekly:<member>:<local date of the slot>` is claimed in `notification_log` before
+`report.weekly:<member>:<local date of the weekly day>` is claimed in `notification_log` before
 anything is sent, so a second pass, a second instance or a restart sends nothing. The report
 covers the 7 full local days before the slot's day; its charts are drawn in a thread, and
 the text and the album of images go through the shared paced `Sender`.
@@ -12,10 +13,10 @@ the text and the album of images go through the shared paced `Sender`.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.notify import WEEKDAYS, NotifyState, claim_slot, due_slot, record, send_deadline
+from bot.notify import NotifyState, claim_slot, due_slot, record, send_deadline
 from bot.sender import Delivery
 from handlers.report import render_report, report_text, send_charts
 from handlers.services import Services
@@ -35,12 +36,9 @@ async def send_due_reports(services: Services, state: NotifyState) -> int:
     sent = 0
     for member in await services.db.read(list_subscribers, kind=REPORT, cadence=WEEKLY):
         due = due_slot(services, member, now)
-        if due is None:
-            continue  # before their working hours: a later pass sends it
-        tz, day, slot = due
-        if WEEKDAYS[day.weekday()] != services.config.notifications.weekly_day:
-            continue
-        sent += await _send_report(services, state, member, slot, tz)
+        if due is None or due.weekly is None:
+            continue  # not the weekly slot, or before their working hours or day
+        sent += await _send_report(services, state, member, due.at, due.tz, due.weekly)
     return sent
 
 
@@ -50,10 +48,13 @@ async def _send_report(
     member: Member,
     slot: datetime,
     tz: ZoneInfo,
+    weekly: date,
 ) -> int:
     assert member.id is not None
     day = slot.astimezone(tz).date()
-    claimed = await claim_slot(services, state, kind=KIND, member_id=member.id, day=day, slot=slot)
+    claimed = await claim_slot(
+        services, state, kind=KIND, member_id=member.id, day=weekly, slot=slot
+    )
     if claimed is None:
         return 0
     key, attempt = claimed

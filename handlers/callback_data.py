@@ -162,10 +162,13 @@ class NoteAction:
 @dataclass(frozen=True)
 class SettingsAction:
     """A /settings button: pick the `tz` (value: index in the offered list), working `hours`
-    (value: a preset index), `lang`, or open a `menu`."""
+    (value: a preset index), toggle working `days` or save them with `daysave` (value: the
+    selection as a weekday bitmask, Monday bit 0), `lang`, or open a `menu`."""
 
     kind: ClassVar[str] = "set"
-    pattern: ClassVar[re.Pattern[str]] = re.compile(r"(menu|tz|hours|lang)(?::(0|[1-9][0-9]?))?")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"(menu|tz|hours|days|daysave|lang)(?::(0|[1-9][0-9]{0,2}))?"
+    )
     action: str
     value: str = ""
 

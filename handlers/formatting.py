@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date as babel_format_date
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_day_names
 from babel.numbers import format_currency, format_decimal
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
@@ -60,6 +61,13 @@ def format_birthday(b: Birthday, *, lang: str) -> str:
     day = date(b.year or 2000, b.month, b.day)  # 2000 is a leap year: 29 Feb without a year
     pattern = short if b.year is None else with_year
     return babel_format_date(day, pattern, locale=_LOCALES[lang])
+
+
+def weekday_name(
+    day: int, *, lang: str, width: Literal["abbreviated", "wide"] = "abbreviated"
+) -> str:
+    """Monday 0: "Mon" / "周一" ("Monday" / "星期一" with width="wide")."""
+    return str(get_day_names(width, locale=_LOCALES[_lang(lang)])[day])
 
 
 def format_money(m: Money, *, lang: str) -> str:

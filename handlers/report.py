@@ -19,12 +19,11 @@ import logging
 import time
 from collections.abc import Sequence
 
-from babel.dates import get_day_names
 from telegram import Bot, InputMediaPhoto, Update
 
 from handlers.context import CrmContext
 from handlers.feature import Command, Feature
-from handlers.formatting import format_date, format_money
+from handlers.formatting import format_date, format_money, weekday_name
 from handlers.i18n import Html, Translator
 from handlers.report_charts import Chart, render_charts
 from storage.deals import WON
@@ -36,11 +35,9 @@ from storage.subscriptions import (
     delete_subscription,
     get_subscription,
 )
+from storage.working_hours import WEEKDAYS
 
 logger = logging.getLogger(__name__)
-
-_BABEL_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def parse_period(args: Sequence[str]) -> PeriodKind | None:
@@ -160,8 +157,8 @@ async def subscribe(update: Update, context: CrmContext) -> None:
 def _subscribed_text(context: CrmContext) -> str:
     """When it comes: the weekly digest's day and time, on the member's own clock."""
     config = context.services.config
-    locale = _BABEL_LOCALES.get(context.language, "en")
-    day = get_day_names("wide", locale=locale)[WEEKDAYS.index(config.notifications.weekly_day)]
+    weekly = WEEKDAYS.index(config.notifications.weekly_day)
+    day = weekday_name(weekly, lang=context.language, width="wide")
     clock = config.reminders.digest_time.strftime("%H:%M")
     return context.t("subscribe.done", day=day, time=clock)
 

@@ -1,14 +1,22 @@
-"""`/settings`: the member's timezone, working hours and language, each one tap to change.
+"""`/settings`: the member's timezone, working hours, working days and language, each one
+tap to change.
 
-Timezone and working hours decide when nudges, birthdays and digests reach the member (see
-`storage.working_hours`); changing either re-plans the member's unsent nudges in the same
+Timezone, working hours and days decide when nudges, birthdays and digests reach the member
+(see `storage.working_hours`); changing any re-plans the member's unsent nudges in the same
 transaction (`storage.nudges.set_member_schedule`). A zone or range not offered as a button
-is typed in a one-field flow that validates it and shows it back before Save.
+is typed in a one-field flow that validates it and shows it back before Save. The working
+days are toggled on one message whose buttons carry the days picked so far (a weekday
+bitmask, Monday bit 0), so nothing is stored before Save, and a restart in between loses
+nothing.
 
     /settings --> menu --Timezone--> zones of the team's region --pick--> saved, menu
                                                                 --Type one--> settings_tz flow
               menu --Working hours--> presets --pick--> saved, menu
                                               --Type one--> settings_hours flow ("9:00-18:30")
+              menu --Working days--> a toggle per weekday --toggle--> the same, changed
+                                                          --Save--> saved, menu (none: asked
+                                                                    to pick one, kept)
+                                                          --Back--> menu, nothing changed
               menu --Language--> the /lang choice
 """
 
@@ -27,13 +35,14 @@ from handlers.context import CrmContext
 from handlers.feature import Callback, Command, Feature, Route
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Env, Field, Flow
+from handlers.formatting import weekday_name
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.calls import StorageCall
 from storage.models import Member
 from storage.nudges import NudgeRules, set_member_schedule
 from storage.parsing import ParseError
-from storage.working_hours import WorkingHours, parse_hours
+from storage.working_hours import WorkingHours, parse_days, parse_hours
 
 GLOBAL_ZONES = ("Asia/Shanghai", "Europe/London", "America/New_York", "America/Los_Angeles")
 REGION_ZONES: dict[str, tuple[str, ...]] = {
@@ -41,6 +50,8 @@ REGION_ZONES: dict[str, tuple[str, ...]] = {
     "US": ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"),
     "GB": ("Europe/London", "Europe/Paris", "Europe/Berlin"),
 }
+ALL_DAYS = 0b1111111  # the largest bitmask a working-days button may carry
+DAY_BUTTONS_PER_ROW = 4
 PRESETS = (
     WorkingHours(time(8, 0), time(18, 0)),
     WorkingHours(time(9, 0), time(19, 0)),
@@ -73,12 +84,57 @@ def _menu(context: CrmContext, member: Member) -> tuple[str, InlineKeyboardMarku
     hours = nudge_rules(context.services.config).hours_of(member)
     language = context.t(f"lang.name.{context.language}")
     zone = member.timezone or context.services.config.locale.timezone
-    text = context.t("settings.menu", tz=zone, hours=hours.label(), lang_name=language)
+    days = _days_label(context, parse_days(member.work_days))
+    text = context.t("settings.menu", tz=zone, hours=hours.label(), days=days, lang_name=language)
     rows: list[list[tuple[str, CallbackData]]] = [
         [(context.t("settings.button.tz"), SettingsAction("tz"))],
         [(context.t("settings.button.hours"), SettingsAction("hours"))],
+        [(context.t("settings.button.days"), SettingsAction("days"))],
         [(context.t("settings.button.lang"), SettingsAction("lang"))],
     ]
+    return text, inline_keyboard(rows)
+
+
+# --- working days -----------------------------------------------------------------------------
+
+
+def _mask(days: frozenset[int]) -> int:
+    return sum(1 << day for day in days)
+
+
+def _days_of(mask: int) -> frozenset[int]:
+    return frozenset(day for day in range(7) if mask >> day & 1)
+
+
+def _days_label(context: CrmContext, days: frozenset[int]) -> str:
+    """ "Mon, Tue, Wed" / "周一、周二、周三"; "—" for none (only while toggling)."""
+    names = [weekday_name(day, lang=context.language) for day in sorted(days)]
+    return context.t("settings.days.joiner").join(names) or "—"
+
+
+def _days_screen(context: CrmContext, mask: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The days picked so far and a toggle per weekday; each button carries the whole
+    selection it leads to, and Save the selection shown."""
+    text = context.t("settings.days.pick", days=_days_label(context, _days_of(mask)))
+    toggles: list[tuple[str, CallbackData]] = [
+        (
+            context.t(
+                "settings.days.on" if mask >> day & 1 else "settings.days.off",
+                day=weekday_name(day, lang=context.language),
+            ),
+            SettingsAction("days", str(mask ^ (1 << day))),
+        )
+        for day in range(7)
+    ]
+    rows = [
+        toggles[i : i + DAY_BUTTONS_PER_ROW] for i in range(0, len(toggles), DAY_BUTTONS_PER_ROW)
+    ]
+    rows.append(
+        [
+            (context.t("flow.button.save"), SettingsAction("daysave", str(mask))),
+            (context.t("settings.button.back"), SettingsAction("menu")),
+        ]
+    )
     return text, inline_keyboard(rows)
 
 
@@ -116,7 +172,11 @@ def _show_range(value: dict[str, str], _context: CrmContext) -> str:
 
 
 def _saver(
-    context: CrmContext, *, timezone: str | None = None, hours: WorkingHours | None = None
+    context: CrmContext,
+    *,
+    timezone: str | None = None,
+    hours: WorkingHours | None = None,
+    work_days: frozenset[int] | None = None,
 ) -> StorageCall[Member]:
     return StorageCall(
         set_member_schedule,
@@ -125,6 +185,7 @@ def _saver(
         now=context.services.clock(),
         timezone=timezone,
         hours=hours,
+        work_days=work_days,
     )
 
 
@@ -181,6 +242,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             return
         query = update.callback_query
         assert query is not None
+        if action.action in ("days", "daysave"):
+            await on_days(update, context, action)
+            return
         zones = zones_for(context.services.config.locale.default_region)
         choices = zones if action.action == "tz" else [p.label() for p in PRESETS]
         index = int(action.value) if action.value else None
@@ -210,6 +274,30 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             context.member = member
             text, markup = _menu(context, member)
             await edit_message(query, f"{text}\n\n{context.t('settings.saved')}", markup)
+
+    async def on_days(update: Update, context: CrmContext, action: SettingsAction) -> None:
+        """Open the toggles (no value: the member's days), toggle (value: the selection), or
+        Save it; a selection beyond the seven days is a stale or forged button."""
+        query = update.callback_query
+        assert query is not None
+        mask = int(action.value) if action.value else None
+        if mask is not None and mask > ALL_DAYS:
+            await answer_query(query, context.t("common.stale_button"))
+            return
+        if action.action == "daysave" and not mask:
+            await answer_query(query, context.t("settings.days.none"))
+            return
+        await answer_query(query)
+        if action.action == "days":
+            member = context.require_member()
+            shown = _mask(parse_days(member.work_days)) if mask is None else mask
+            await edit_message(query, *_days_screen(context, shown))
+            return
+        assert mask is not None
+        member = await context.db.run(_saver(context, work_days=_days_of(mask)))
+        context.member = member
+        text, markup = _menu(context, member)
+        await edit_message(query, f"{text}\n\n{context.t('settings.saved')}", markup)
 
     return {"settings": settings, "on_button": on_button}
 

@@ -78,6 +78,8 @@ class Member(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     work_start: str | None = Field(default=None, max_length=5)
     work_end: str | None = Field(default=None, max_length=5)
+    # Working days as weekday numbers, Monday 0: "0,1,2,3,4"; None is Monday to Friday.
+    work_days: str | None = Field(default=None, max_length=13)
     active: bool = True
     unreachable_at: datetime | None = _at()
     created_at: datetime = _at(nullable=False)

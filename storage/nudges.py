@@ -1,12 +1,14 @@
-"""Birthday and stay-in-touch nudges: planned as reminder rows, held back outside working hours.
+"""Birthday and stay-in-touch nudges: planned as reminder rows, held back outside working hours
+and off the member's working days.
 
 Planning is idempotent: each nudge has a dedupe key (`birthday:<customer>:<year>`,
 `touch:<customer>:<period>:<since>`), so the planner may run every few minutes, on several
 instances and after any restart without ever making a second row. Delivery reuses the
 follow-up machinery (`storage.reminders`); `claim_deliverable` adds the quiet-hours rule on
 top of `claim_deliveries`: a claimed reminder that is not for an exact time and falls
-outside its member's working hours is moved to the next start instead of being sent, and a
-stay-in-touch nudge whose customer was contacted meanwhile is dropped.
+outside its member's working hours is moved to the next start instead of being sent (a nudge
+also waits for a working day; a follow-up the member dated to a Saturday is theirs to keep),
+and a stay-in-touch nudge whose customer was contacted meanwhile is dropped.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ from storage.reminders import (
 from storage.working_hours import (
     WorkingHours,
     birthday_in,
+    days_text,
     local_moment,
     next_birthday,
     next_delivery_time,
     parse_clock,
+    parse_days,
 )
 
 NUDGE_KINDS = (ReminderKind.BIRTHDAY, ReminderKind.STAY_IN_TOUCH)
@@ -66,10 +70,16 @@ class NudgeRules:
             return customer.contact_cadence_days
         return self.cadence_days.get(customer.category or "")
 
-    def deliver_at(self, member: Member, due_at: datetime) -> datetime:
+    def deliver_at(self, member: Member, due_at: datetime, *, work_days: bool = True) -> datetime:
+        """The first moment in the member's working hours (and days, unless not asked)."""
         hours = self.hours_of(member)
         return next_delivery_time(
-            due_at, tz=self.tz_of(member), work_start=hours.start, work_end=hours.end, exact=False
+            due_at,
+            tz=self.tz_of(member),
+            work_start=hours.start,
+            work_end=hours.end,
+            exact=False,
+            work_days=parse_days(member.work_days) if work_days else None,
         )
 
 
@@ -260,15 +270,20 @@ def set_member_schedule(
     now: datetime,
     timezone: str | None = None,
     hours: WorkingHours | None = None,
+    work_days: frozenset[int] | None = None,
 ) -> Member:
-    """Change a member's timezone or working hours; their unsent nudges are planned again
-    under the new schedule in the same transaction, so nothing fires at the old local time."""
+    """Change a member's timezone, working hours or days; their unsent nudges are planned
+    again under the new schedule in the same transaction, so nothing fires at the old time."""
     member = session.get_one(Member, member_id)
     if timezone is not None:
         ZoneInfo(timezone)  # an unknown name raises before anything changes
         member.timezone = timezone
     if hours is not None:
         member.work_start, member.work_end = f"{hours.start:%H:%M}", f"{hours.end:%H:%M}"
+    if work_days is not None:
+        if not work_days <= set(range(7)) or not work_days:
+            raise ValueError(f"working days must be some of 0-6, not {sorted(work_days)}")
+        member.work_days = days_text(work_days)
     member.updated_at = utcnow()
     session.execute(
         delete(Reminder).where(
@@ -310,7 +325,7 @@ def claim_deliverable(
         if reminder.kind in NUDGE_KINDS and not _still_wanted(reminder, customer, now, rules):
             _release_as(session, reminder, worker, status=ReminderStatus.DONE, done_at=now)
             held += 1
-        elif not reminder.exact_time and (later := rules.deliver_at(member, now)) > now:
+        elif not reminder.exact_time and (later := _hold(rules, member, reminder, now)) > now:
             _release_as(session, reminder, worker, due_at=later)
             held += 1
         else:
@@ -342,6 +357,11 @@ def _still_wanted(
     cadence = rules.cadence_of(customer)
     since = customer.last_contact_at or customer.created_at
     return bool(cadence) and now - since >= timedelta(days=cadence or 0)
+
+
+def _hold(rules: NudgeRules, member: Member, reminder: Reminder, now: datetime) -> datetime:
+    """Nudges wait for a working day too; a day-only follow-up keeps the day it was set for."""
+    return rules.deliver_at(member, now, work_days=reminder.kind in NUDGE_KINDS)
 
 
 def _release_as(session: Session, reminder: Reminder, worker: str, **values: object) -> None:

@@ -1,7 +1,9 @@
-"""Working hours and birthdays as pure date arithmetic, so every rule has a unit test.
+"""Working hours, working days and birthdays as pure date arithmetic, so every rule has a
+unit test.
 
-Nudges, birthdays and digests must never reach a member outside their working hours; they
-wait for the next start. Times are wall-clock times in the member's timezone: "09:00" means
+Nudges, birthdays and digests must never reach a member outside their working hours, nor on
+a day they do not work (Monday to Friday unless they chose other days); they wait for the
+next start. Times are wall-clock times in the member's timezone: "09:00" means
 09:00 local on every day, on both sides of a daylight-saving change. A window may span
 midnight ("22:00-06:00"); a window whose start equals its end is open all day.
 """
@@ -14,6 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+WORK_DAYS = frozenset(range(5))  # Monday to Friday: a member who chose none
+_DAY_NUMBERS = {str(day) for day in range(7)}
 _HOURS = re.compile(r"^\s*(\d{1,2})[:.：](\d{2})\s*[-–—~至到]\s*(\d{1,2})[:.：](\d{2})\s*$")
 
 
@@ -55,8 +60,27 @@ def parse_hours(text: str) -> WorkingHours | None:
     return WorkingHours(time(sh, sm), time(eh, em))
 
 
+def parse_days(text: str | None) -> frozenset[int]:
+    """A stored `Member.work_days` ("0,1,2,3,4", Monday 0); not set, or nothing valid in
+    it, is Monday to Friday, so a member never ends up with no working day at all."""
+    parts = {part.strip() for part in (text or "").split(",")}
+    days = frozenset(int(part) for part in parts if part in _DAY_NUMBERS)
+    return days or WORK_DAYS
+
+
+def days_text(days: frozenset[int]) -> str:
+    """What `parse_days` reads back: "0,1,2,3,4"."""
+    return ",".join(str(day) for day in sorted(days))
+
+
 def next_delivery_time(
-    due_at: datetime, *, tz: ZoneInfo, work_start: time, work_end: time, exact: bool
+    due_at: datetime,
+    *,
+    tz: ZoneInfo,
+    work_start: time,
+    work_end: time,
+    exact: bool,
+    work_days: frozenset[int] | None = None,
 ) -> datetime:
     """When a reminder due at `due_at` may be delivered, in UTC.
 
@@ -64,6 +88,8 @@ def next_delivery_time(
     the next start of the window, computed as a local wall-clock time so a DST change moves
     the UTC instant, not the local hour. A start that falls in a spring-forward gap
     (02:30 that day does not exist) resolves to the same instant one hour later on the clock.
+    With `work_days` (weekday numbers, Monday 0), a moment on another day waits for the start
+    of the next working day: a Saturday digest goes out on Monday.
     """
     if due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
@@ -72,11 +98,29 @@ def next_delivery_time(
     hours = WorkingHours(work_start, work_end)
     local = due_at.astimezone(tz)
     if hours.contains(local.time().replace(tzinfo=None)):
-        return due_at.astimezone(UTC)
-    day = local.date()
-    if hours.start < hours.end and local.time().replace(tzinfo=None) >= hours.end:
+        moment = due_at.astimezone(UTC)
+    else:
+        day = local.date()
+        if hours.start < hours.end and local.time().replace(tzinfo=None) >= hours.end:
+            day += timedelta(days=1)
+        moment = _at_local(day, hours.start, tz)
+    day = moment.astimezone(tz).date()
+    if not work_days or day.weekday() in work_days:
+        return moment
+    while day.weekday() not in work_days:
         day += timedelta(days=1)
     return _at_local(day, hours.start, tz)
+
+
+def weekly_day_served(day: date, weekly_day: int, work_days: frozenset[int]) -> date | None:
+    """The date of the weekly day (`weekly_day`, Monday 0) whose weekly message goes out on
+    `day`: that day itself when the member works on it, else their first working day after
+    it, so a member who does not work on the weekly day still gets it. None on other days."""
+    weekly = day - timedelta(days=(day.weekday() - weekly_day) % 7)
+    first = weekly
+    while work_days and first.weekday() not in work_days:
+        first += timedelta(days=1)
+    return weekly if first == day else None
 
 
 def _at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:

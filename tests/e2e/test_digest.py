@@ -4,11 +4,12 @@ The tickers are parked: each test runs the notification pass itself with the clo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import digest_jobs
 from bot.emulator import BotApiEmulator
@@ -192,3 +193,55 @@ async def test_digest_refused_with_403_is_not_retried_and_marks_manager_unreacha
     database.run_sync(set_reachable, member_id=pk(manager), reachable=True)
     assert await digest_jobs.run_pass(pinned(running_bot, NOW)) == 0  # that day's digest is final
     assert emu.bot_messages(MANAGER_ID) == []
+
+
+def works_on(days: str) -> Callable[[Session], None]:
+    def change(session: Session) -> None:
+        manager = get_member_by_telegram_id(session, telegram_id=MANAGER_ID)
+        assert manager is not None
+        manager.work_days = days
+        session.add(manager)
+
+    return change
+
+
+async def test_a_weekend_digest_is_not_sent_and_monday_brings_the_weekend(
+    emu: BotApiEmulator, running_bot: RunningBot, database: Database, catalogs: Catalogs
+) -> None:
+    manager = ScriptedUser(emu, MANAGER_ID, "Mia")
+    database.run_sync(seed_team, "en")
+    friday, saturday = NOW + timedelta(days=2), NOW + timedelta(days=3)
+    assert await digest_jobs.run_pass(pinned(running_bot, friday)) == 1
+    await manager.reply()
+
+    def add_customer_on_saturday(session: Session) -> None:
+        li = session.exec(select(Customer).where(Customer.name == "C0")).one().owner_id
+        session.add(Customer(owner_id=li, created_by_id=li, name="Weekend", created_at=saturday))
+
+    database.run_sync(add_customer_on_saturday)
+    for day in (saturday, saturday + timedelta(hours=6), saturday + timedelta(days=1)):
+        assert await digest_jobs.run_pass(pinned(running_bot, day)) == 0
+    assert len(emu.bot_messages(MANAGER_ID)) == 1
+    monday = saturday + timedelta(days=2)
+    assert await digest_jobs.run_pass(pinned(running_bot, monday)) == 2  # daily and weekly
+    weekly = shown(catalogs, "en", "digest.weekly_title", since="", until="").split("·")[0]
+    [daily] = [m.text for m in await manager.replies(2) if not m.text.startswith(weekly)]
+    weekend = shown(catalogs, "en", "digest.new", customers=1, deals=0, notes=0)
+    assert weekend in daily  # Friday's digest to Monday's: Saturday's customer
+
+
+async def test_weekly_summary_of_a_manager_off_on_its_day_comes_on_their_next_working_day(
+    emu: BotApiEmulator, running_bot: RunningBot, database: Database, catalogs: Catalogs
+) -> None:
+    manager = ScriptedUser(emu, MANAGER_ID, "Mia")
+    database.run_sync(seed_team, "en")
+    database.run_sync(works_on("1,2,3,4,5"))  # Tuesday to Saturday; the weekly day is Monday
+    monday = NOW + timedelta(days=5)
+    assert await digest_jobs.run_pass(pinned(running_bot, monday)) == 0
+    assert await digest_jobs.run_pass(pinned(running_bot, monday + timedelta(days=1))) == 2
+    weekly = shown(catalogs, "en", "digest.weekly_title", since="", until="").split("·")[0]
+    titles = [m.text.splitlines()[0] for m in await manager.replies(2)]
+    assert sum(title.startswith(weekly) for title in titles) == 1
+    assert await digest_jobs.run_pass(pinned(running_bot, monday + timedelta(days=2))) == 1
+    saturday = monday + timedelta(days=5)
+    assert await digest_jobs.run_pass(pinned(running_bot, saturday)) == 1  # a working day

@@ -128,6 +128,7 @@ async def test_edit_deal_amount_rejects_a_bad_value_then_saves_and_audits(
     subject = shown(catalogs, "en", "records.subject.deal", id=deal_id)
     assert f"{subject}: {shown(catalogs, 'en', 'records.action.update')}" in history
     assert (
+        # the currency did not change, so the entry has none: the amounts as numbers
         shown(catalogs, "en", "records.history.change", field="Amount", old="100", new="250")
         in history
     )

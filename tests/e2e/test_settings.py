@@ -1,5 +1,6 @@
-"""/settings end to end: timezone and working hours by button and typed, rows checked, and a
-planned birthday follows the new timezone."""
+"""/settings end to end: timezone and working hours by button and typed, working days
+toggled and saved (in English and Chinese, across a restart, and left unchanged by Back),
+rows checked, and a planned birthday follows the new timezone and days."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from sqlmodel import Session, select
 
 from bot import scheduler
 from bot.app import CrmApplication, services_of
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, BotMessage
+from handlers.callback_data import SettingsAction, pack
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.members import get_member_by_telegram_id
 from storage.models import Member, Reminder
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import join, retime, shown
+from tests.e2e.test_records import callback_answer
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
 
@@ -59,6 +62,7 @@ async def test_settings_shows_defaults_and_changes_timezone_by_button(
             "settings.menu",
             tz="Asia/Shanghai",
             hours="09:00–19:00",
+            days="Mon, Tue, Wed, Thu, Fri",
             lang_name="English",
         ).splitlines()[:4]
     )
@@ -161,3 +165,110 @@ async def test_typed_setting_cards_render_their_title_not_its_tags(
         assert "<" not in heading
         await user.send("/cancel")
         await user.reply()
+
+
+# --- working days -------------------------------------------------------------------------------
+
+WEEKDAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+WEEKDAYS["zh"] = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def day_buttons(catalogs: Catalogs, lang: str, on: set[int]) -> list[str]:
+    return [
+        shown(catalogs, lang, "settings.days.on" if i in on else "settings.days.off", day=day)
+        for i, day in enumerate(WEEKDAYS[lang])
+    ]
+
+
+async def open_days(user: ScriptedUser, catalogs: Catalogs, lang: str) -> BotMessage:
+    await user.send("/settings")
+    menu = await user.reply()
+    await user.press(shown(catalogs, lang, "settings.button.days"), message=menu)
+    return await user.edited(menu)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_working_days_are_toggled_then_saved_and_the_birthday_follows(
+    app: CrmApplication, emu: BotApiEmulator, db: Database, catalogs: Catalogs, lang: str
+) -> None:
+    user = ScriptedUser(emu, ADMIN_ID, "Ada", language_code=lang)
+    await user.send("/help")
+    await user.reply()
+
+    def saturday_birthday(session: Session) -> None:
+        owner = get_member_by_telegram_id(session, telegram_id=ADMIN_ID)
+        assert owner is not None
+        customer = make_customer(session, owner=owner)
+        customer.birthday_month, customer.birthday_day = 1, 18  # Saturday 18 January 2031
+
+    db.run_sync(saturday_birthday)
+    assert await scheduler.plan_due_nudges(app) == 0  # not yet: three days ahead
+    days = await open_days(user, catalogs, lang)
+    weekdays = "、" if lang == "zh" else ", "
+    assert (
+        days.text.splitlines()[0]
+        == shown(
+            catalogs, lang, "settings.days.pick", days=weekdays.join(WEEKDAYS[lang][:5])
+        ).splitlines()[0]
+    )
+    assert days.button_labels[:7] == day_buttons(catalogs, lang, {0, 1, 2, 3, 4})
+    on, off = "settings.days.on", "settings.days.off"
+    await user.press(shown(catalogs, lang, off, day=WEEKDAYS[lang][5]), message=days)
+    days = await user.edited(days)
+    await user.press(shown(catalogs, lang, on, day=WEEKDAYS[lang][0]), message=days)
+    days = await user.edited(days)
+    assert days.button_labels[:7] == day_buttons(catalogs, lang, {1, 2, 3, 4, 5})
+    assert member(db).work_days is None  # nothing is stored before Save
+    await user.press(shown(catalogs, lang, "flow.button.save"), message=days)
+    saved = await user.edited(days)
+    assert weekdays.join(WEEKDAYS[lang][1:6]) in saved.text
+    assert shown(catalogs, lang, "settings.saved") in saved.text
+    assert member(db).work_days == "1,2,3,4,5"
+    saturday = datetime(2031, 1, 18, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    services_of(app).clock = lambda: saturday
+    assert await scheduler.plan_due_nudges(app) == 1
+    [nudge] = db.read_sync(lambda s: list(s.exec(select(Reminder))))
+    assert nudge.due_at == saturday  # a working day now: at the check time, not on Monday
+
+
+async def test_working_days_none_is_refused_and_back_changes_nothing(
+    app: CrmApplication, admin: ScriptedUser, emu: BotApiEmulator, db: Database, catalogs: Catalogs
+) -> None:
+    del app
+    days = await open_days(admin, catalogs, "en")
+    for day in WEEKDAYS["en"][:5]:
+        await admin.press(f"✅ {day}", message=days)
+        days = await admin.edited(days)
+    assert days.button_labels[:7] == day_buttons(catalogs, "en", set())
+    await admin.press("✅ Save", message=days)
+    assert await callback_answer(emu) == shown(catalogs, "en", "settings.days.none")
+    assert member(db).work_days is None
+    await admin.press("⬅️ Back", message=days)
+    menu = await admin.edited(days)
+    assert "Working days: Mon, Tue, Wed, Thu, Fri" in menu.text
+    assert member(db).work_days is None
+
+
+async def test_working_days_picked_before_a_restart_are_saved_after_it(
+    app: CrmApplication, admin: ScriptedUser, running_bot: RunningBot, db: Database,
+    catalogs: Catalogs,
+) -> None:  # fmt: skip
+    del app
+    days = await open_days(admin, catalogs, "en")
+    await admin.press("▫️ Sat", message=days)
+    days = await admin.edited(days)
+    await running_bot.restart()
+    await admin.press("✅ Save", message=days)
+    saved = await admin.edited(days)
+    assert "Working days: Mon, Tue, Wed, Thu, Fri, Sat" in saved.text
+    assert member(db).work_days == "0,1,2,3,4,5"
+
+
+async def test_a_forged_working_days_button_is_stale(
+    app: CrmApplication, admin: ScriptedUser, emu: BotApiEmulator, db: Database, catalogs: Catalogs
+) -> None:
+    del app
+    days = await open_days(admin, catalogs, "en")
+    await admin.press_data(pack(SettingsAction("daysave", "999")), days)
+    assert await callback_answer(emu) == shown(catalogs, "en", "common.stale_button")
+    assert member(db).work_days is None

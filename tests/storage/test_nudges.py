@@ -54,6 +54,7 @@ def nudges_of(session: Session, member: Member) -> list[Reminder]:
 def test_birthday_today_is_planned_once_at_check_time(db: Database) -> None:
     def scenario(session: Session) -> None:
         owner = make_member(session)
+        owner.work_days = "0,1,2,3,4,5"  # works on Saturdays: today is a working day
         customer = customer_with(session, owner, birthday_month=3, birthday_day=1)
         assert plan_nudges(session, now=NOW, rules=RULES) == 1
         assert plan_nudges(session, now=NOW + timedelta(hours=1), rules=RULES) == 0
@@ -64,6 +65,57 @@ def test_birthday_today_is_planned_once_at_check_time(db: Database) -> None:
             False,
         )
         assert row.due_at == datetime(2031, 3, 1, 9, 0, tzinfo=SH)
+
+    db.run_sync(scenario)
+
+
+def test_a_saturday_birthday_waits_for_monday_morning(db: Database) -> None:
+    def scenario(session: Session) -> None:
+        owner = make_member(session)  # Monday to Friday, as every member unless they chose
+        customer_with(session, owner, birthday_month=3, birthday_day=1)
+        assert plan_nudges(session, now=NOW, rules=RULES) == 1
+        [row] = nudges_of(session, owner)
+        assert row.due_at == datetime(2031, 3, 3, 9, 0, tzinfo=SH)
+        claimed = claim_deliverable(
+            session, now=NOW, worker="w", limit=10, lease=timedelta(minutes=5), rules=RULES
+        )
+        assert (claimed.views, claimed.held_back) == ([], 0)
+
+    db.run_sync(scenario)
+
+
+def test_a_nudge_due_on_a_weekend_is_held_to_monday_but_a_follow_up_for_that_day_goes(
+    db: Database,
+) -> None:
+    saturday_noon = datetime(2031, 3, 1, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+    def scenario(session: Session) -> None:
+        owner = make_member(session)
+        customer_with(session, owner, category="loyal", last_contact_at=NOW - timedelta(days=40))
+        plan_nudges(session, now=saturday_noon, rules=RULES)
+        nudge = nudges_of(session, owner)[0]
+        nudge.due_at = saturday_noon  # planned before the member's days were known, say
+        day_only = create_follow_up(
+            session,
+            actor=owner,
+            due_at=saturday_noon,
+            text="Visit the fair",
+            customer_id=None,
+            exact_time=False,
+        )
+        session.flush()
+        claimed = claim_deliverable(
+            session,
+            now=saturday_noon,
+            worker="w",
+            limit=10,
+            lease=timedelta(minutes=5),
+            rules=RULES,
+        )
+        assert [v.id for v in claimed.views] == [day_only.id]
+        assert claimed.held_back == 1
+        session.refresh(nudge)
+        assert nudge.due_at == datetime(2031, 3, 3, 9, 0, tzinfo=SH)
 
     db.run_sync(scenario)
 
@@ -183,7 +235,7 @@ def test_claim_outside_working_hours_waits_but_exact_follow_up_goes(db: Database
         assert [v.id for v in claimed.views] == [exact.id]
         assert claimed.held_back == 1
         nudge = next(r for r in nudges_of(session, owner) if r.kind == "stay_in_touch")
-        assert nudge.due_at == datetime(2031, 3, 2, 9, 0, tzinfo=SH)
+        assert nudge.due_at == datetime(2031, 3, 3, 9, 0, tzinfo=SH)  # Sunday: Monday
         assert nudge.claimed_by is None
 
     db.run_sync(scenario)
@@ -209,6 +261,12 @@ def test_changing_timezone_and_hours_replans_unsent_nudges(db: Database) -> None
             "10:00",
             "20:00",
         )
+        assert row.due_at == datetime(2031, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+        set_member_schedule(
+            session, member_id=owner.id, rules=RULES, now=NOW, work_days=frozenset({5, 6})
+        )
+        [row] = nudges_of(session, owner)
+        assert owner.work_days == "5,6"  # the weekend only: today, Saturday, at 10:00
         assert row.due_at == datetime(2031, 3, 1, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 
     db.run_sync(scenario)

@@ -8,12 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from storage.working_hours import (
+    WORK_DAYS,
     WorkingHours,
     age_on,
     birthday_in,
+    days_text,
     next_birthday,
     next_delivery_time,
+    parse_days,
     parse_hours,
+    weekly_day_served,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -141,3 +145,77 @@ def test_next_birthday_passed_this_year_is_next_year() -> None:
 def test_age_is_known_only_with_a_year() -> None:
     assert age_on(date(2031, 3, 5), 1990) == 41
     assert age_on(date(2031, 3, 5), None) is None
+
+
+# --- working days -------------------------------------------------------------------------------
+
+MON, SAT = 0, 5
+
+
+def on_days(local: datetime, days: frozenset[int], start: time = time(9)) -> datetime:
+    at = next_delivery_time(
+        local.astimezone(UTC), tz=SH, work_start=start, work_end=time(19), exact=False,
+        work_days=days,
+    )  # fmt: skip
+    return at.astimezone(SH)
+
+
+def test_a_saturday_moment_waits_for_monday_start() -> None:
+    saturday = datetime(2031, 1, 18, 8, 30, tzinfo=SH)  # a Saturday, before the start
+    assert on_days(saturday, WORK_DAYS) == datetime(2031, 1, 20, 9, 0, tzinfo=SH)
+    assert on_days(saturday.replace(hour=11), WORK_DAYS) == datetime(2031, 1, 20, 9, tzinfo=SH)
+
+
+def test_friday_after_hours_waits_for_monday_not_saturday() -> None:
+    friday = datetime(2031, 1, 17, 20, 0, tzinfo=SH)
+    assert on_days(friday, WORK_DAYS) == datetime(2031, 1, 20, 9, 0, tzinfo=SH)
+
+
+def test_a_working_day_keeps_the_working_hours_rule() -> None:
+    wednesday = datetime(2031, 1, 15, 14, 0, tzinfo=SH)
+    assert on_days(wednesday, WORK_DAYS) == wednesday
+    saturday_worker = frozenset({1, 2, 3, 4, SAT})
+    saturday = datetime(2031, 1, 18, 8, 0, tzinfo=SH)
+    assert on_days(saturday, saturday_worker) == datetime(2031, 1, 18, 9, 0, tzinfo=SH)
+    monday = datetime(2031, 1, 20, 10, 0, tzinfo=SH)  # not one of theirs: Tuesday
+    assert on_days(monday, saturday_worker) == datetime(2031, 1, 21, 9, 0, tzinfo=SH)
+
+
+def test_without_working_days_only_hours_count() -> None:
+    saturday = datetime(2031, 1, 18, 11, 0, tzinfo=SH)
+    assert on_days(saturday, frozenset()) == saturday
+
+
+@pytest.mark.parametrize(
+    ("stored", "days"),
+    [
+        (None, WORK_DAYS),
+        ("", WORK_DAYS),
+        ("0,1,2,3,4,5", frozenset(range(6))),
+        ("6", frozenset({6})),
+        ("12,x, 3", frozenset({3})),
+        ("9,-1", WORK_DAYS),
+    ],
+)
+def test_parse_days_reads_stored_days_and_defaults_to_weekdays(
+    stored: str | None, days: frozenset[int]
+) -> None:
+    assert parse_days(stored) == days
+
+
+def test_days_text_round_trips() -> None:
+    assert days_text(frozenset({5, 0, 2})) == "0,2,5"
+    assert parse_days(days_text(frozenset({5, 0, 2}))) == frozenset({0, 2, 5})
+
+
+def test_weekly_day_is_served_on_it_or_on_the_next_working_day() -> None:
+    monday, tuesday = date(2031, 1, 20), date(2031, 1, 21)
+    assert weekly_day_served(monday, MON, WORK_DAYS) == monday
+    assert weekly_day_served(tuesday, MON, WORK_DAYS) is None
+    tuesday_to_saturday = frozenset({1, 2, 3, 4, 5})
+    assert weekly_day_served(monday, MON, tuesday_to_saturday) is None
+    assert weekly_day_served(tuesday, MON, tuesday_to_saturday) == monday
+    assert weekly_day_served(date(2031, 1, 22), MON, tuesday_to_saturday) is None
+    sunday = date(2031, 1, 19)  # weekly day Saturday, a Monday-Friday member: Monday
+    assert weekly_day_served(monday, SAT, WORK_DAYS) == date(2031, 1, 18)
+    assert weekly_day_served(sunday, SAT, WORK_DAYS) is None
