@@ -2,7 +2,8 @@
 
 The scheduler (bot.scheduler) sends the message `reminder_message` renders; its buttons are
 Done (records completion, then offers to log a note), Snooze (1 hour, tomorrow 09:00, next
-Monday 09:00, or "Pick a time": the one-field `snooze` flow), Open customer and Log a note.
+Monday 09:00, or "Pick a time": the one-field `snooze` flow, saved as soon as the time is
+typed), Open customer and Log a note; a snoozed reminder keeps its buttons.
 `/reminders` shows the member's open reminders as the same messages, 10 a page.
 
 `/remind call Zhang about the quote tomorrow 10am` finds the time in the sentence (member's
@@ -12,8 +13,8 @@ words before Save. `/remind` alone asks text, time and (optional) customer step 
 
     /remind <sentence> --> summary card --Save--> reminder set (time echoed)
     /remind            --> text --> when --> customer (Skip) --> summary card --Save--> set
-    reminder message --Snooze--> options --1h | tomorrow | next week--> snoozed
-                                         --Pick a time--> snooze flow --> Save --> snoozed
+    reminder message --Snooze--> options --1h | tomorrow | next week--> snoozed (buttons kept)
+                                         --Pick a time--> snooze flow --typed time--> snoozed
 """
 
 from __future__ import annotations
@@ -237,7 +238,14 @@ async def _after_snooze(context: CrmContext, chat_id: int, reminder: Reminder) -
 SNOOZE_FIELDS = (Field("when", parse=fp.when("future"), show=fp.show_when, required=True),)
 FLOWS = (
     Flow(name="remind", fields=REMIND_FIELDS, save=_save_remind, after_save=_after_remind),
-    Flow(name="snooze", fields=SNOOZE_FIELDS, save=_save_snooze, after_save=_after_snooze),
+    # The typed time is the whole answer: it takes effect at once and `_after_snooze` echoes it.
+    Flow(
+        name="snooze",
+        fields=SNOOZE_FIELDS,
+        save=_save_snooze,
+        after_save=_after_snooze,
+        confirm=False,
+    ),
 )
 
 
@@ -309,8 +317,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             until = snooze_until(action.value, now=reader.now, tz=context.tz)
             await context.db.run(snooze, actor=actor, reminder_id=rid, until=until)
             snoozed = context.t("reminders.snoozed", when=_when(context, until))
-            await edit_message(query, f"{text}\n\n{snoozed}")
+            await edit_message(query, f"{text}\n\n{snoozed}", _actions(context.t, view))
         elif action.action == "snooze" and action.value == "ask":
+            await edit_message(query, text, _actions(context.t, view))
             await engine.start(update, context, "snooze", values={"reminder_id": rid})
         elif action.action == "snooze":
             await edit_message(query, text, _snooze_options(context.t, rid))

@@ -250,9 +250,12 @@ class FlowEngine:
             state.history.append(state.step)
             after = state.flow.next_open_step(state.step, state.values)
         state.step = after
-        if not is_empty(value):
-            await self._check_field(context, state, step_field, after)
-        await self._ask(context, chat_id, state, update_id)
+        if not is_empty(value) and await self._check_field(context, state, step_field, after):
+            await self._ask(context, chat_id, state, update_id)
+        elif after == CONFIRM and not state.flow.confirm:
+            await self._commit(context, chat_id, state)
+        else:
+            await self._ask(context, chat_id, state, update_id)
 
     async def _check_field(
         self, context: CrmContext, state: State, step_field: Field, after: str
@@ -436,16 +439,29 @@ class FlowEngine:
                 state.options = [list(option) for option in warning.open_options]
                 await self._next(press)
                 return
+        await self._commit(context, press.chat_id, state, press.query)
+
+    async def _commit(
+        self,
+        context: CrmContext,
+        chat_id: int,
+        state: State,
+        query: CallbackQuery | None = None,
+    ) -> None:
+        """Save the entry and drop its draft in one transaction; the summary card pressed
+        (if any) says it was saved, then the flow's `after_save` answers."""
+        flow = state.flow
         saver = flow.save(context, state.values, state.attachments)
         result = await context.db.run(
             commit_draft, member_id=context.member_id, revision=state.revision, save=saver
         )
         if result is None:
-            await context.bot.send_message(press.chat_id, context.t("common.stale_button"))
+            await context.bot.send_message(chat_id, context.t("common.stale_button"))
             return
         logger.info("saved a %s", flow.name, extra={"member_id": context.member_id})
-        await edit_message(press.query, summary(context, state) + "\n\n" + context.t("flow.saved"))
-        await flow.after_save(context, press.chat_id, result)
+        if query is not None:
+            await edit_message(query, summary(context, state) + "\n\n" + context.t("flow.saved"))
+        await flow.after_save(context, chat_id, result)
 
     async def _on_force(self, press: Press) -> None:
         """Add anyway: at Save, save; at a field's warning, go on past that field."""
