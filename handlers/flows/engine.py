@@ -81,9 +81,11 @@ class FlowEngine:
         values: dict[str, Any] | None = None,
         attachments: list[list[str]] | None = None,
         ask: str | None = None,
+        note: str | None = None,
     ) -> None:
         """Begin a flow, prefilled if given, at `ask` if given (see `State.begin`); an
-        unfinished draft is offered first.
+        unfinished draft is offered first. `note` goes above the first question: why a
+        prefilled answer was not taken ("that time has already passed").
 
         Prefilled text (a /log or /remind sentence, a shared contact's name) skipped the
         parsers, so it is cleaned here like a typed answer in `_answer`.
@@ -104,7 +106,8 @@ class FlowEngine:
         state = State.begin(flow, values, attachments or [], ask)
         await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
         await self._check_prefilled(context, state)
-        await self._ask(context, chat_id, state, update.update_id)
+        prefix = f"{note}\n\n" if note else ""
+        await self._ask(context, chat_id, state, update.update_id, prefix=prefix)
 
     async def _offer_resume(
         self, context: CrmContext, chat_id: int, state: State, update_id: int

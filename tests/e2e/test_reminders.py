@@ -430,6 +430,43 @@ async def test_remind_without_customer_lands_on_summary(
     assert saved.due_at == datetime(2031, 1, 20, 9, 0, tzinfo=TZ)  # next Monday, 09:00
 
 
+@pytest.mark.parametrize(
+    ("lang", "sentence", "text", "later"),
+    [
+        ("en", "/remind call Sarah yesterday 3pm", "call Sarah", "tomorrow 3pm"),
+        ("zh", "/remind 昨天下午3点 给Sarah打电话", "给Sarah打电话", "明天下午3点"),
+    ],
+)
+async def test_remind_with_a_past_time_says_so_and_keeps_the_text(
+    app: CrmApplication,
+    admin: ScriptedUser,
+    emu: BotApiEmulator,
+    database: Database,
+    catalogs: Catalogs,
+    lang: str,
+    sentence: str,
+    text: str,
+    later: str,
+):
+    await registered(admin)
+    user = (
+        admin if lang == "en" else await join(emu, admin, LI_ID, "李娜", language_code="zh-hans")
+    )
+    await user.send(sentence)
+    _title, ask = await user.replies(2)
+    assert ask.text == "\n\n".join(
+        [shown(catalogs, lang, "parse.when.in_past"), shown(catalogs, lang, "remind.ask.when")]
+    )
+    await user.send(later)  # only the time is typed again
+    await user.reply()  # which customer (none is called Sarah)
+    await user.press(shown(catalogs, lang, "flow.button.skip"))
+    summary = await user.reply()
+    await user.press(shown(catalogs, lang, "flow.button.save"), message=summary)
+    await user.reply()
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    assert (saved.text, saved.due_at) == (text, datetime(2031, 1, 16, 15, 0, tzinfo=TZ))
+
+
 async def test_remind_alone_asks_step_by_step(
     app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
 ):
