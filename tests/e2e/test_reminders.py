@@ -182,6 +182,19 @@ def when_in(lang: str, at: datetime) -> str:
     return format_when(at, tz=TZ, lang=lang, now=NOW)
 
 
+@pytest.fixture
+def speaker(admin: ScriptedUser, emu: BotApiEmulator) -> Callable[[str], Awaitable[ScriptedUser]]:
+    """The admin (English), or 李娜, a Chinese-speaking salesperson the admin invited."""
+
+    async def speaking(lang: str) -> ScriptedUser:
+        await registered(admin)
+        if lang == "en":
+            return admin
+        return await join(emu, admin, LI_ID, "李娜", language_code="zh-hans")
+
+    return speaking
+
+
 Delivery = tuple[ScriptedUser, int, Any]
 
 
@@ -431,27 +444,60 @@ async def test_remind_without_customer_lands_on_summary(
 
 
 @pytest.mark.parametrize(
-    ("lang", "sentence", "text", "later"),
+    ("lang", "sentence", "text", "due"),
     [
-        ("en", "/remind call Sarah yesterday 3pm", "call Sarah", "tomorrow 3pm"),
-        ("zh", "/remind 昨天下午3点 给Sarah打电话", "给Sarah打电话", "明天下午3点"),
+        ("en", "/remind task Q01x0 in 1 minute", "task Q01x0", NOW + timedelta(minutes=1)),
+        (
+            "en",
+            "/remind call client 3 at 16:44",
+            "call client 3",
+            datetime(2031, 1, 15, 16, 44, tzinfo=TZ),
+        ),
+        ("zh", "/remind 任务Q01x0 1分钟后", "任务Q01x0", NOW + timedelta(minutes=1)),
+        (
+            "zh",
+            "/remind 给客户3打电话 下午4点44分",
+            "给客户3打电话",
+            datetime(2031, 1, 15, 16, 44, tzinfo=TZ),
+        ),
     ],
 )
-async def test_remind_with_a_past_time_says_so_and_keeps_the_text(
+async def test_remind_text_with_a_code_or_number_keeps_it_and_finds_the_time(
     app: CrmApplication,
-    admin: ScriptedUser,
-    emu: BotApiEmulator,
+    speaker: Callable[[str], Awaitable[ScriptedUser]],
     database: Database,
     catalogs: Catalogs,
     lang: str,
     sentence: str,
     text: str,
-    later: str,
+    due: datetime,
 ):
-    await registered(admin)
-    user = (
-        admin if lang == "en" else await join(emu, admin, LI_ID, "李娜", language_code="zh-hans")
-    )
+    user = await speaker(lang)
+    await user.send(sentence)
+    _title, summary = await user.replies(2)
+    assert format_when(due, tz=TZ, lang=lang) in summary.text  # the time echoed before Save
+    await user.press(shown(catalogs, lang, "flow.button.save"), message=summary)
+    await user.reply()
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    assert (saved.text, saved.due_at) == (text, due)
+
+
+PAST_SENTENCES = {  # (sentence, text kept, the time typed again)
+    "en": ("/remind call Sarah yesterday 3pm", "call Sarah", "tomorrow 3pm"),
+    "zh": ("/remind 昨天下午3点 给Sarah打电话", "给Sarah打电话", "明天下午3点"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_remind_with_a_past_time_says_so_and_keeps_the_text(
+    app: CrmApplication,
+    speaker: Callable[[str], Awaitable[ScriptedUser]],
+    database: Database,
+    catalogs: Catalogs,
+    lang: str,
+):
+    sentence, text, later = PAST_SENTENCES[lang]
+    user = await speaker(lang)
     await user.send(sentence)
     _title, ask = await user.replies(2)
     assert ask.text == "\n\n".join(
