@@ -205,6 +205,24 @@ async def test_log_follow_up_in_the_past_says_so_and_asks_again(
     assert note.happened_at.replace(tzinfo=UTC) == NOW
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_log_sent_twice_schedules_the_follow_up_once(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, lang: str
+):
+    """Same customer, same time, same text: a second note, but no second reminder."""
+    user = admin if lang == "en" else await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    for _ in range(2):
+        await user.send(f"/log {EN if lang == 'en' else ZH}")
+        await user.replies(2)
+        await user.press(shown(catalogs, lang, "flow.button.save"))
+        await user.reply()
+    assert len(rows(db_url, Customer)) == 1  # the second found by its phone
+    assert len(rows(db_url, Interaction)) == 2
+    (reminder,) = rows(db_url, Reminder)
+    day = 14 if lang == "en" else 21  # next Tue / 下周二 (Tuesday of next week)
+    assert reminder.due_at.replace(tzinfo=UTC) == datetime(2025, 1, day, 7, 0, tzinfo=UTC)
+
+
 async def test_log_without_text_explains_with_an_example(
     admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ):
