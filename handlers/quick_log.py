@@ -6,10 +6,11 @@
 email (or a similar name at that company, or exactly that name); otherwise a new customer
 with the name, company, phone and email found. The card shows the customer, the note (the
 whole text, "visit" if it says so, else "meeting"), the amount (a deal) and the follow-up;
-what was not found shows as "—" and can be added with Edit. A new customer whose phone or
-email another member's customer has gets the duplicate warning (naming only the owner) at
-once, and again at Save. Nothing is saved before Save,
-which then creates the customer (if new), the note, the deal and the reminder in one
+what was not found shows as "—" and can be added with Edit. A follow-up dated in the past
+("follow up yesterday 3pm") is said to have passed and asked again before the card. A new
+customer whose phone or email another member's customer has gets the duplicate warning
+(naming only the owner) at once, and again at Save. Nothing is saved before Save, which
+then creates the customer (if new), the note, the deal and the reminder in one
 transaction. If no customer can be told from the text, the card first asks which one.
 
 The customer questions come last in the flow: after an answer the engine moves to the next
@@ -271,6 +272,13 @@ def read(context: CrmContext, text: str) -> QuickLog:
 async def start(engine: FlowEngine, update: Update, context: CrmContext, found: QuickLog) -> None:
     """The check card for what a message says: by /log, or plain text (handlers.plain_text)."""
     values = await prefill(context, found, env_of(context))
+    if found.follow_up is None and found.follow_up_past is not None:
+        # "follow up yesterday 3pm": said to have passed, and the follow-up is asked again
+        past = found.follow_up_past
+        when = fp.show_when({"at": past.at.isoformat(), "has_time": past.has_time}, context)
+        note = context.t("quick_log.follow_up_in_past", when=when)
+        await engine.start(update, context, FLOW_NAME, values=values, ask="follow_up", note=note)
+        return
     await engine.start(update, context, FLOW_NAME, values=values)
 
 

@@ -8,7 +8,9 @@ name and company from a few plain patterns ("Met <Name> at <Company>", "<Company
 are searched, so "138 0013 8000" or "$3,500" is never read as a date.
 
 A date in the past is when the meeting happened ("yesterday 4pm"); the first one in the
-future is the follow-up ("follow up next Tue").
+future is the follow-up ("follow up next Tue"). A past date in a clause that asks for a
+follow-up ("follow up yesterday 3pm", "昨天下午3点跟进") is neither: it is kept apart as
+`follow_up_past`, so the member is told it has passed and asked again, never left silent.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ _WANTED = re.compile(
 )
 _FILLER = re.compile(r"\s+(?i:follow up|next)\b.*$")
 _LETTER = re.compile(r"[^\W\d_]")
+_SEPARATOR = re.compile(r"[,，;；。!！?？\n]")
+_FOLLOW_UP_CUE = re.compile(
+    r"\b(?:follow(?:ing)?[- ]?up|call (?:\w+ )?back|remind|get back|check in|touch base)\b"
+    r"|跟进|回访|再联系|再约|回电|提醒",
+    re.IGNORECASE,
+)
 _VISIT = re.compile(r"\bvisit(?:ed|ing)?\b|拜访|上门|走访", re.IGNORECASE)
 _CALL = re.compile(r"\b(?:called|phoned|call with)\b|打了?电话给|打电话|通了?电话", re.IGNORECASE)
 
@@ -76,6 +84,7 @@ class QuickLog:
     deal_title: str | None = None  # what the customer wants, if the message says
     happened: When | None = None
     follow_up: When | None = None
+    follow_up_past: When | None = None  # "follow up yesterday": said to be past, asked again
 
 
 def command_text(message: str) -> str:
@@ -91,7 +100,7 @@ def parse_quick_log(
     amounts = extract_amounts(text, default_currency=currency)
     spans = [span for span, _ in (*phones, *emails, *amounts)]
     name, company = _person(_blank(text, spans))
-    happened, follow_up = _dates(_blank(text, spans), now=now, tz=tz)
+    happened, follow_up, follow_up_past = _dates(_blank(text, spans), now=now, tz=tz)
     amount = amounts[0] if amounts else None
     return QuickLog(
         text=text,
@@ -104,6 +113,7 @@ def parse_quick_log(
         deal_title=_wanted(_blank(text, spans)) if amount else None,
         happened=happened,
         follow_up=follow_up,
+        follow_up_past=follow_up_past,
     )
 
 
@@ -133,24 +143,37 @@ def _person(text: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _dates(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[When | None, When | None]:
-    """The first past date (when it happened) and the first future one (the follow-up)."""
+def _dates(
+    text: str, *, now: datetime, tz: ZoneInfo
+) -> tuple[When | None, When | None, When | None]:
+    """The first past date (when it happened), the first future one (the follow-up), and
+    the first past one its clause asks to follow up on."""
     happened: When | None = None
     follow_up: When | None = None
+    follow_up_past: When | None = None
     cursor = 0
     for _ in range(MAX_DATES):
         found = search_when(text[cursor:], now=now, tz=tz, prefer="future")
         if found is None:
             break
-        (_, end), when = found
-        cursor += end
+        (start, end), when = found
+        start, end, cursor = cursor + start, cursor + end, cursor + end
         if _is_future(when, now=now, tz=tz):
             follow_up = follow_up or when
+        elif _FOLLOW_UP_CUE.search(_clause(text, start, end)):
+            follow_up_past = follow_up_past or when
         else:
             happened = happened or when
         if follow_up is not None:
             break
-    return happened, follow_up
+    return happened, follow_up, follow_up_past
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause around text[start:end]: from the separator before to the one after."""
+    before = [m.end() for m in _SEPARATOR.finditer(text, 0, start)]
+    after = _SEPARATOR.search(text, end)
+    return text[before[-1] if before else 0 : after.start() if after else len(text)]
 
 
 def _is_future(when: When, *, now: datetime, tz: ZoneInfo) -> bool:

@@ -2,18 +2,21 @@
 
 The scheduler (bot.scheduler) sends the message `reminder_message` renders; its buttons are
 Done (records completion, then offers to log a note), Snooze (1 hour, tomorrow 09:00, next
-Monday 09:00, or "Pick a time": the one-field `snooze` flow), Open customer and Log a note.
+Monday 09:00, or "Pick a time": the one-field `snooze` flow, saved as soon as the time is
+typed), Open customer and Log a note; a snoozed reminder keeps its buttons.
 `/reminders` shows the member's open reminders as the same messages, 10 a page.
 
 `/remind call Zhang about the quote tomorrow 10am` finds the time in the sentence (member's
-timezone, future preferred), takes the rest as the text, matches a customer of theirs by
-name, and opens the `remind` flow on its summary card, so the resolved time is echoed in
-words before Save. `/remind` alone asks text, time and (optional) customer step by step.
+timezone, future preferred; a time already past is said so and asked again), takes the rest
+as the text, matches a customer of theirs by name, and opens the `remind` flow on its
+summary card, so the resolved time is echoed in words before Save. `/remind` alone asks
+text, time and (optional) customer step by step.
 
     /remind <sentence> --> summary card --Save--> reminder set (time echoed)
+    /remind <sentence, time past> --> "that time has passed" + when --> ... --> summary card
     /remind            --> text --> when --> customer (Skip) --> summary card --Save--> set
-    reminder message --Snooze--> options --1h | tomorrow | next week--> snoozed
-                                         --Pick a time--> snooze flow --> Save --> snoozed
+    reminder message --Snooze--> options --1h | tomorrow | next week--> snoozed (buttons kept)
+                                         --Pick a time--> snooze flow --typed time--> snoozed
 """
 
 from __future__ import annotations
@@ -237,25 +240,43 @@ async def _after_snooze(context: CrmContext, chat_id: int, reminder: Reminder) -
 SNOOZE_FIELDS = (Field("when", parse=fp.when("future"), show=fp.show_when, required=True),)
 FLOWS = (
     Flow(name="remind", fields=REMIND_FIELDS, save=_save_remind, after_save=_after_remind),
-    Flow(name="snooze", fields=SNOOZE_FIELDS, save=_save_snooze, after_save=_after_snooze),
+    # The typed time is the whole answer: it takes effect at once and `_after_snooze` echoes it.
+    Flow(
+        name="snooze",
+        fields=SNOOZE_FIELDS,
+        save=_save_snooze,
+        after_save=_after_snooze,
+        confirm=False,
+    ),
 )
 
 
 # --- reading a /remind sentence ---------------------------------------------------------------
 
 
-async def _read_sentence(context: CrmContext, sentence: str) -> dict[str, Any]:
-    """The `remind` flow's prefilled values: when, text and customer found in the sentence."""
+@dataclasses.dataclass(frozen=True)
+class Sentence:
+    """What a /remind sentence prefills, and whether its time had already passed."""
+
+    values: dict[str, Any]
+    in_past: bool = False
+
+
+async def _read_sentence(context: CrmContext, sentence: str) -> Sentence:
+    """The `remind` flow's prefilled values: when, text and customer found in the sentence.
+    A time already past is left out of the text too, so only the time is asked again."""
     now, tz = context.services.clock(), context.tz
     found = await asyncio.to_thread(search_when, sentence, now=now, tz=tz, prefer="future")
     values: dict[str, Any] = {}
-    rest = sentence
+    rest, in_past = sentence, False
     if found is not None:
         (start, end), when = found
         today = now.astimezone(tz).date()
         if when.at >= now or not when.has_time and when.at.astimezone(tz).date() >= today:
             values["when"] = {"at": when.at.isoformat(), "has_time": when.has_time}
-            rest = f"{sentence[:start]} {sentence[end:]}"
+        else:
+            in_past = True
+        rest = f"{sentence[:start]} {sentence[end:]}"
     rest = _TRAILING_LINK.sub("", " ".join(rest.split()), count=1).strip(" ,.;:，。；：、")
     text = _parse_text(rest, None) if rest else None
     if isinstance(text, str):
@@ -267,7 +288,7 @@ async def _read_sentence(context: CrmContext, sentence: str) -> dict[str, Any]:
         values["customer"] = {"id": str(customer.id), "label": customer_label(customer)}
     elif "text" in values and "when" in values:
         values["customer"] = {"id": "", "label": ""}  # lands on the summary card
-    return values
+    return Sentence(values, in_past=in_past and "text" in values)
 
 
 # --- handlers ---------------------------------------------------------------------------------
@@ -277,8 +298,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
     async def remind(update: Update, context: CrmContext) -> None:
         assert update.message is not None
         sentence = clean_text(update.message.text or "").partition(" ")[2].strip()
-        values = await _read_sentence(context, sentence) if sentence else {}
-        await engine.start(update, context, "remind", values=values)
+        read = await _read_sentence(context, sentence) if sentence else Sentence({})
+        note = context.t("parse.when.in_past") if read.in_past else None
+        await engine.start(update, context, "remind", values=read.values, note=note)
 
     async def list_reminders(update: Update, context: CrmContext) -> None:
         await reminders_page(update, context, 0)
@@ -309,8 +331,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             until = snooze_until(action.value, now=reader.now, tz=context.tz)
             await context.db.run(snooze, actor=actor, reminder_id=rid, until=until)
             snoozed = context.t("reminders.snoozed", when=_when(context, until))
-            await edit_message(query, f"{text}\n\n{snoozed}")
+            await edit_message(query, f"{text}\n\n{snoozed}", _actions(context.t, view))
         elif action.action == "snooze" and action.value == "ask":
+            await edit_message(query, text, _actions(context.t, view))
             await engine.start(update, context, "snooze", values={"reminder_id": rid})
         elif action.action == "snooze":
             await edit_message(query, text, _snooze_options(context.t, rid))

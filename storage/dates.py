@@ -18,6 +18,10 @@ Rules, pinned by tests/storage/test_dates.py (echo the resolved date back to the
 - "in 2 hours" / 两小时后 / 半小时后 are exact instants (added in UTC, so right across DST);
   "in 2 weeks", 3天后, "3 days ago" are dates.
 - Numeric dates "15/03" are day-first unless `date_order="MDY"`; ISO "2025-03-15 14:30" works.
+- In a sentence (`search_when`), the complete expression wins over the pieces dateparser
+  may take for a date: a number no month, unit or am/pm follows belongs to the text ("call
+  client 3 at 16:44" is 16:44, "task Q01x0 in 1 minute" is a minute from now), and date
+  words before a time go with it ("Q01x0 tomorrow 3pm").
 - `prefer="past"` (something that happened) rejects the future with `parse.when.in_future`;
   `prefer="future"` (a follow-up) rejects the past with `parse.when.in_past`. Both allow
   `SLACK` of clock difference, and a date without a time is compared by date only, so "today"
@@ -75,6 +79,23 @@ _MONTH_PHRASE = re.compile(
 _IN_DURATION = re.compile(
     r"(?:in (?P<n1>\d{1,4}|an?|half an?) (?P<u1>hours?|hrs?|minutes?|mins?))"
     r"|(?:(?P<n2>\d{1,4}|an?) (?P<u2>hours?|hrs?|minutes?|mins?) (?P<dir>ago|from now|later))",
+    re.IGNORECASE,
+)
+_MONTH_NAMES = (
+    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    "|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+# What makes a bare number part of a date: "15 March", "3 days", "3 pm", "10 o'clock".
+_NUMBER_PART_OF_DATE = re.compile(
+    rf"(?:{_MONTH_NAMES}|(?:day|week|month|year|hour|hr|minute|min)s?|am|pm|[ap]\.m\.|o'?clock)\b",
+    re.IGNORECASE,
+)
+_LEADING_NUMBER = re.compile(r"\s*\d+(?=\s)\s*")
+# Words that complete a time found next to them ("tomorrow" + "3pm"): search_dates sometimes
+# leaves them out after a code such as "Q01x0", and the text would keep half the date.
+_DATE_WORDS = re.compile(
+    rf"(?:today|tonight|tomorrow|yesterday|next|this|coming|on|at|by|"
+    rf"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?|{_MONTH_NAMES})",
     re.IGNORECASE,
 )
 _NUMERIC_DATE = re.compile(
@@ -239,6 +260,47 @@ def _trimmed_length(phrase: str, when: When, *, now: datetime, **kw: Any) -> int
     return ends[-1] if ends else len(phrase)
 
 
+def _stray_numbers(phrase: str) -> int:
+    """How many leading characters of `phrase` are numbers that belong to the text: no month,
+    unit or am/pm follows them ("client 3 at 16:44" is not the 3rd, "room 12 in 2 hours")."""
+    start = 0
+    while m := _LEADING_NUMBER.match(phrase, start):
+        if _NUMBER_PART_OF_DATE.match(phrase, m.end()):
+            break
+        start = m.end()
+    return start
+
+
+def _with_date_words_before(text: str, start: int, end: int, **kw: Any) -> int:
+    """Move `start` back over date words ("tomorrow", "next Tue", "at") that still resolve
+    together with the phrase: the whole expression leaves the text, and it decides."""
+    while m := re.search(r"(\S+)\s+$", text[:start]):
+        word = m[1]
+        if not _DATE_WORDS.fullmatch(word) or word.lower() in _SEARCH_STOPWORDS:
+            break  # "I may call tomorrow 3pm": "may" is not May
+        if _resolve(_clean(text[m.start(1) : end]), **kw) is None:
+            break
+        start = m.start(1)
+    return start
+
+
+def _phrases(text: str, settings: dict[str, Any]) -> list[tuple[int, str]]:
+    """Date phrases in `text` with their start: search_dates' ones, less stray leading numbers,
+    and English durations ("in 1 minute") it misses after a code ("task Q01x0 in 1 minute")."""
+    found = [(m.start(), m.group()) for m in _IN_DURATION.finditer(text)]
+    cursor = 0
+    for phrase, _ in search_dates(text, languages=LANGUAGES, settings=settings) or []:
+        start = text.find(phrase, cursor)
+        if start < 0:
+            continue
+        cursor = start + len(phrase)
+        stray = _stray_numbers(phrase)
+        bare = phrase[stray:].strip().lower()
+        if bare and bare not in _SEARCH_STOPWORDS and not bare.isdigit():
+            found.append((start + stray, phrase[stray:]))
+    return sorted(found, key=lambda item: item[0])
+
+
 def search_when(
     text: str,
     *,
@@ -267,18 +329,14 @@ def search_when(
             candidates.append((m.span(), When(at=_local(day, default_time, tz), has_time=False)))
             break
     settings = _settings(local_now, prefer, date_order)
-    cursor = 0
-    for phrase, _ in search_dates(text, languages=LANGUAGES, settings=settings) or []:
-        start = text.find(phrase, cursor)
-        bare = phrase.strip().lower()
-        if start < 0 or bare in _SEARCH_STOPWORDS or bare.isdigit():
-            continue
-        cursor = start + len(phrase)
+    for start, phrase in _phrases(text, settings):
         when = _resolve(_clean(phrase), now=now, tz=tz, prefer=prefer, **kw)
         if when is None:
             continue
-        length = _trimmed_length(phrase, when, now=now, tz=tz, prefer=prefer, **kw)
-        candidates.append(((start, start + length), when))
+        end = start + _trimmed_length(phrase, when, now=now, tz=tz, prefer=prefer, **kw)
+        start = _with_date_words_before(text, start, end, now=now, tz=tz, prefer=prefer, **kw)
+        when = _resolve(_clean(text[start:end]), now=now, tz=tz, prefer=prefer, **kw) or when
+        candidates.append(((start, end), when))
         break
     if not candidates:
         return None

@@ -81,9 +81,11 @@ class FlowEngine:
         values: dict[str, Any] | None = None,
         attachments: list[list[str]] | None = None,
         ask: str | None = None,
+        note: str | None = None,
     ) -> None:
         """Begin a flow, prefilled if given, at `ask` if given (see `State.begin`); an
-        unfinished draft is offered first.
+        unfinished draft is offered first. `note` goes above the first question: why a
+        prefilled answer was not taken ("that time has already passed").
 
         Prefilled text (a /log or /remind sentence, a shared contact's name) skipped the
         parsers, so it is cleaned here like a typed answer in `_answer`.
@@ -104,7 +106,8 @@ class FlowEngine:
         state = State.begin(flow, values, attachments or [], ask)
         await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
         await self._check_prefilled(context, state)
-        await self._ask(context, chat_id, state, update.update_id)
+        prefix = f"{note}\n\n" if note else ""
+        await self._ask(context, chat_id, state, update.update_id, prefix=prefix)
 
     async def _offer_resume(
         self, context: CrmContext, chat_id: int, state: State, update_id: int
@@ -250,9 +253,12 @@ class FlowEngine:
             state.history.append(state.step)
             after = state.flow.next_open_step(state.step, state.values)
         state.step = after
-        if not is_empty(value):
-            await self._check_field(context, state, step_field, after)
-        await self._ask(context, chat_id, state, update_id)
+        if not is_empty(value) and await self._check_field(context, state, step_field, after):
+            await self._ask(context, chat_id, state, update_id)
+        elif after == CONFIRM and not state.flow.confirm:
+            await self._commit(context, chat_id, state)
+        else:
+            await self._ask(context, chat_id, state, update_id)
 
     async def _check_field(
         self, context: CrmContext, state: State, step_field: Field, after: str
@@ -436,16 +442,29 @@ class FlowEngine:
                 state.options = [list(option) for option in warning.open_options]
                 await self._next(press)
                 return
+        await self._commit(context, press.chat_id, state, press.query)
+
+    async def _commit(
+        self,
+        context: CrmContext,
+        chat_id: int,
+        state: State,
+        query: CallbackQuery | None = None,
+    ) -> None:
+        """Save the entry and drop its draft in one transaction; the summary card pressed
+        (if any) says it was saved, then the flow's `after_save` answers."""
+        flow = state.flow
         saver = flow.save(context, state.values, state.attachments)
         result = await context.db.run(
             commit_draft, member_id=context.member_id, revision=state.revision, save=saver
         )
         if result is None:
-            await context.bot.send_message(press.chat_id, context.t("common.stale_button"))
+            await context.bot.send_message(chat_id, context.t("common.stale_button"))
             return
         logger.info("saved a %s", flow.name, extra={"member_id": context.member_id})
-        await edit_message(press.query, summary(context, state) + "\n\n" + context.t("flow.saved"))
-        await flow.after_save(context, press.chat_id, result)
+        if query is not None:
+            await edit_message(query, summary(context, state) + "\n\n" + context.t("flow.saved"))
+        await flow.after_save(context, chat_id, result)
 
     async def _on_force(self, press: Press) -> None:
         """Add anyway: at Save, save; at a field's warning, go on past that field."""

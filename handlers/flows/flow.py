@@ -11,6 +11,8 @@ member's `draft` row, so a restart, `kill -9` or another instance continues at t
     <field> --Clear--> "really?" --Yes, clear--> as an empty answer; --No--> <field> again
     confirm --Save--> [check: duplicates -> `warn` --Add anyway--> save] --> record saved,
                       draft deleted in the same transaction (exactly once)
+    <last field> --answer--> record saved at once, when the flow has `confirm=False` (a
+                      snooze time: the answer is the whole entry, and it is echoed after)
     <field> --answer--> [the field's check: duplicates -> `warn` --Add anyway--> next field;
                          --Change it--> <field> again] (prefilled values are checked at start)
     confirm --Edit--> `edit` (pick a field) --> <field> --answer--> confirm
@@ -137,6 +139,9 @@ class Flow:
     # An edit's summary lists its field even when empty ("—"): a cleared value shows what
     # Save will leave, where an entry's summary simply omits what was never answered.
     show_empty: bool = False
+    # False: the last answer saves at once, without the summary card; for a one-question
+    # flow whose `after_save` echoes what was understood.
+    confirm: bool = True
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)

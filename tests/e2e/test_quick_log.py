@@ -162,6 +162,67 @@ async def test_log_without_a_customer_asks_which_one(
     assert len(rows(db_url, Interaction)) == 2
 
 
+PAST_FOLLOW_UPS = [  # (language, message, the past follow-up as written, typed again)
+    ("en", "/log Met Zhang Wei at Acme, follow up yesterday 3pm", "tomorrow 3pm"),
+    ("en", "Met Zhang Wei at Acme, follow up yesterday 3pm", "tomorrow 3pm"),  # plain text
+    ("zh", "/log 拜访了Acme的张伟，昨天下午3点跟进", "明天下午3点"),
+    ("zh", "拜访了Acme的张伟，昨天下午3点跟进", "明天下午3点"),
+]
+
+
+@pytest.mark.parametrize(("lang", "message", "typed"), PAST_FOLLOW_UPS)
+async def test_log_follow_up_in_the_past_says_so_and_asks_again(
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    catalogs: Catalogs,
+    db_url: str,
+    lang: str,
+    message: str,
+    typed: str,
+):
+    user = admin if lang == "en" else await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    await user.send(message)
+    _, ask = await user.replies(2)
+    past = when_text(datetime(2025, 1, 12, 7, 0, tzinfo=UTC), lang)  # yesterday 15:00
+    assert ask.text.startswith(  # then what the card holds now: no follow-up
+        "\n\n".join(
+            [
+                shown(catalogs, lang, "quick_log.follow_up_in_past", when=past),
+                shown(catalogs, lang, "quick_log.ask.follow_up"),
+            ]
+        )
+    )
+    await user.send(typed)
+    card = await user.reply()
+    due = datetime(2025, 1, 14, 7, 0, tzinfo=UTC)  # tomorrow 15:00
+    assert when_text(due, lang) in card.text
+    assert past not in card.text  # not taken as when it happened either
+    await user.press(shown(catalogs, lang, "flow.button.save"), message=card)
+    await user.reply()
+    (reminder,) = rows(db_url, Reminder)
+    assert reminder.due_at.replace(tzinfo=UTC) == due
+    (note,) = rows(db_url, Interaction)
+    assert note.happened_at.replace(tzinfo=UTC) == NOW
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_log_sent_twice_schedules_the_follow_up_once(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, lang: str
+):
+    """Same customer, same time, same text: a second note, but no second reminder."""
+    user = admin if lang == "en" else await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    for _ in range(2):
+        await user.send(f"/log {EN if lang == 'en' else ZH}")
+        await user.replies(2)
+        await user.press(shown(catalogs, lang, "flow.button.save"))
+        await user.reply()
+    assert len(rows(db_url, Customer)) == 1  # the second found by its phone
+    assert len(rows(db_url, Interaction)) == 2
+    (reminder,) = rows(db_url, Reminder)
+    day = 14 if lang == "en" else 21  # next Tue / 下周二 (Tuesday of next week)
+    assert reminder.due_at.replace(tzinfo=UTC) == datetime(2025, 1, day, 7, 0, tzinfo=UTC)
+
+
 async def test_log_without_text_explains_with_an_example(
     admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ):

@@ -4,7 +4,7 @@ delivery pass itself (`scheduler.deliver_due`) with the services clock pinned.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,17 +20,18 @@ from handlers.formatting import format_when
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.interactions import InteractionCreate, create_interaction
-from storage.members import get_member_by_telegram_id
-from storage.models import Customer, Member, Reminder, utcnow
+from storage.members import get_member_by_telegram_id, set_member_language
+from storage.models import Customer, Draft, Member, Reminder, utcnow
 from storage.reminders import create_follow_up
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import eventually, retime, shown
+from tests.e2e.helpers import eventually, join, retime, shown
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer, make_member
 
 TZ = ZoneInfo("Asia/Shanghai")  # the test config's team timezone
 # A fixed "now" (a Wednesday, 14:00 in Shanghai) so due times and snoozes are exact.
 NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)
+LI_ID = 2002  # a Chinese-speaking salesperson
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +88,12 @@ def add_follow_up(
         return reminder.id
 
     return database.run_sync(add)
+
+
+def li_member(session: Session) -> Member:
+    member = get_member_by_telegram_id(session, telegram_id=LI_ID)
+    assert member is not None
+    return member
 
 
 def row(database: Database, reminder_id: int) -> Reminder:
@@ -160,28 +167,116 @@ async def test_snooze_choice_moves_the_reminder(
     await admin.press(label, message=options)
     snoozed = await admin.edited(options)
     assert snoozed.text.endswith(f"💤 Snoozed until {when_en(until)}.")
+    assert snoozed.button_labels == ["✅ Done", "💤 Snooze", "👤 Open customer", "📝 Log a note"]
     moved = row(database, reminder_id)
     assert (moved.status, moved.due_at, moved.sent_at is not None) == ("pending", until, True)
     assert await scheduler.deliver_due(app) == 0
 
 
-async def test_snooze_pick_a_time_asks_and_saves(
-    app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
+def actions(catalogs: Catalogs, lang: str) -> list[str]:
+    keys = ("done", "snooze", "open", "note")
+    return [shown(catalogs, lang, f"reminders.button.{key}") for key in keys]
+
+
+def when_in(lang: str, at: datetime) -> str:
+    return format_when(at, tz=TZ, lang=lang, now=NOW)
+
+
+@pytest.fixture
+def speaker(admin: ScriptedUser, emu: BotApiEmulator) -> Callable[[str], Awaitable[ScriptedUser]]:
+    """The admin (English), or 李娜, a Chinese-speaking salesperson the admin invited."""
+
+    async def speaking(lang: str) -> ScriptedUser:
+        await registered(admin)
+        if lang == "en":
+            return admin
+        return await join(emu, admin, LI_ID, "李娜", language_code="zh-hans")
+
+    return speaking
+
+
+Delivery = tuple[ScriptedUser, int, Any]
+
+
+@pytest.fixture
+def deliver_in(
+    app: CrmApplication, admin: ScriptedUser, emu: BotApiEmulator, database: Database
+) -> Callable[[str], Awaitable[Delivery]]:
+    """A reminder delivered to the admin (English) or to 李娜, a Chinese salesperson."""
+
+    async def deliver(lang: str) -> Delivery:
+        if lang == "en":
+            reminder_id, message = await delivered(app, admin, database)
+            return admin, reminder_id, message
+        li = await join(emu, admin, LI_ID, "李娜", language_code="zh-hans")
+        # Chosen in /settings: a scheduled message is sent in the member's stored language.
+        database.run_sync(
+            lambda s: set_member_language(s, member_id=li_member(s).id, language="zh")
+        )
+        reminder_id = add_follow_up(
+            database, text="回电话谈报价", customer="张伟", actor=li_member
+        )
+        assert await scheduler.deliver_due(app) == 1
+        return li, reminder_id, await li.reply()
+
+    return deliver
+
+
+async def pick_a_time(user: ScriptedUser, lang: str, message: Any, catalogs: Catalogs) -> None:
+    """Snooze, then "Pick a time…": the reminder keeps its buttons while the time is asked."""
+    await user.press(shown(catalogs, lang, "reminders.button.snooze"), message=message)
+    options = await user.edited(message)
+    await user.press(shown(catalogs, lang, "reminders.snooze.ask"), message=options)
+    assert (await user.edited(options)).button_labels == actions(catalogs, lang)
+    title, ask = await user.replies(2)
+    assert title.text == shown(catalogs, lang, "snooze.title")
+    assert ask.text == shown(catalogs, lang, "snooze.ask.when")
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "until"),
+    [
+        ("en", "in 2 hours", NOW + timedelta(hours=2)),
+        ("en", "tomorrow 3pm", datetime(2031, 1, 16, 15, 0, tzinfo=TZ)),
+        ("zh", "1分钟后", NOW + timedelta(minutes=1)),
+        ("zh", "明天上午9点", datetime(2031, 1, 16, 9, 0, tzinfo=TZ)),
+    ],
+)
+async def test_snooze_typed_time_takes_effect_at_once_and_keeps_buttons(
+    deliver_in: Callable[[str], Awaitable[Delivery]],
+    database: Database,
+    catalogs: Catalogs,
+    lang: str,
+    typed: str,
+    until: datetime,
 ):
-    reminder_id, message = await delivered(app, admin, database)
-    await admin.press("💤 Snooze", message=message)
-    await admin.press("Pick a time…", message=await admin.edited(message))
-    title, ask = await admin.replies(2)
-    assert title.text == shown(catalogs, "en", "snooze.title")
-    assert ask.text == shown(catalogs, "en", "snooze.ask.when")
-    await admin.send("tomorrow 3pm")
-    until = datetime(2031, 1, 16, 15, 0, tzinfo=TZ)
-    summary = await admin.reply()
-    assert f"Remind again: {card_when(until)}" in summary.text
-    await admin.press("✅ Save", message=summary)
-    assert (await admin.reply()).text == f"💤 Snoozed until {when_en(until)}."
+    user, reminder_id, message = await deliver_in(lang)
+    await pick_a_time(user, lang, message, catalogs)
+    await user.send(typed)
+    echoed = await user.reply()  # no summary card and no Save: the time is echoed
+    assert echoed.text == shown(catalogs, lang, "reminders.snoozed", when=when_in(lang, until))
     snoozed = row(database, reminder_id)
     assert (snoozed.status, snoozed.due_at) == ("pending", until)
+    assert database.read_sync(lambda s: s.exec(select(Draft)).first()) is None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_snooze_typed_time_in_the_past_asks_again_and_cancel_keeps_it(
+    deliver_in: Callable[[str], Awaitable[Delivery]],
+    database: Database,
+    catalogs: Catalogs,
+    lang: str,
+):
+    user, reminder_id, message = await deliver_in(lang)
+    due = row(database, reminder_id).due_at
+    await pick_a_time(user, lang, message, catalogs)
+    await user.send("yesterday 3pm" if lang == "en" else "昨天下午3点")
+    again = await user.reply()
+    assert again.text.startswith(shown(catalogs, lang, "parse.when.in_past"))
+    assert again.text.endswith(shown(catalogs, lang, "snooze.ask.when"))
+    await user.send("/cancel")
+    assert shown(catalogs, lang, "cancel.done") in (await user.reply()).text
+    assert (row(database, reminder_id).status, row(database, reminder_id).due_at) == ("sent", due)
 
 
 async def test_reminder_due_while_stopped_is_delivered_once_after_restart_saying_late(
@@ -346,6 +441,76 @@ async def test_remind_without_customer_lands_on_summary(
     saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
     assert (saved.text, saved.customer_id, saved.exact_time) == ("renew my visa", None, False)
     assert saved.due_at == datetime(2031, 1, 20, 9, 0, tzinfo=TZ)  # next Monday, 09:00
+
+
+@pytest.mark.parametrize(
+    ("lang", "sentence", "text", "due"),
+    [
+        ("en", "/remind task Q01x0 in 1 minute", "task Q01x0", NOW + timedelta(minutes=1)),
+        (
+            "en",
+            "/remind call client 3 at 16:44",
+            "call client 3",
+            datetime(2031, 1, 15, 16, 44, tzinfo=TZ),
+        ),
+        ("zh", "/remind 任务Q01x0 1分钟后", "任务Q01x0", NOW + timedelta(minutes=1)),
+        (
+            "zh",
+            "/remind 给客户3打电话 下午4点44分",
+            "给客户3打电话",
+            datetime(2031, 1, 15, 16, 44, tzinfo=TZ),
+        ),
+    ],
+)
+async def test_remind_text_with_a_code_or_number_keeps_it_and_finds_the_time(
+    app: CrmApplication,
+    speaker: Callable[[str], Awaitable[ScriptedUser]],
+    database: Database,
+    catalogs: Catalogs,
+    lang: str,
+    sentence: str,
+    text: str,
+    due: datetime,
+):
+    user = await speaker(lang)
+    await user.send(sentence)
+    _title, summary = await user.replies(2)
+    assert format_when(due, tz=TZ, lang=lang) in summary.text  # the time echoed before Save
+    await user.press(shown(catalogs, lang, "flow.button.save"), message=summary)
+    await user.reply()
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    assert (saved.text, saved.due_at) == (text, due)
+
+
+PAST_SENTENCES = {  # (sentence, text kept, the time typed again)
+    "en": ("/remind call Sarah yesterday 3pm", "call Sarah", "tomorrow 3pm"),
+    "zh": ("/remind 昨天下午3点 给Sarah打电话", "给Sarah打电话", "明天下午3点"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_remind_with_a_past_time_says_so_and_keeps_the_text(
+    app: CrmApplication,
+    speaker: Callable[[str], Awaitable[ScriptedUser]],
+    database: Database,
+    catalogs: Catalogs,
+    lang: str,
+):
+    sentence, text, later = PAST_SENTENCES[lang]
+    user = await speaker(lang)
+    await user.send(sentence)
+    _title, ask = await user.replies(2)
+    assert ask.text == "\n\n".join(
+        [shown(catalogs, lang, "parse.when.in_past"), shown(catalogs, lang, "remind.ask.when")]
+    )
+    await user.send(later)  # only the time is typed again
+    await user.reply()  # which customer (none is called Sarah)
+    await user.press(shown(catalogs, lang, "flow.button.skip"))
+    summary = await user.reply()
+    await user.press(shown(catalogs, lang, "flow.button.save"), message=summary)
+    await user.reply()
+    saved = database.read_sync(lambda s: s.exec(select(Reminder)).one())
+    assert (saved.text, saved.due_at) == (text, datetime(2031, 1, 16, 15, 0, tzinfo=TZ))
 
 
 async def test_remind_alone_asks_step_by_step(

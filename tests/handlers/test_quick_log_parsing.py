@@ -103,6 +103,11 @@ CASES = [
     (
         "见了李娜，+1 650 253 0000，lina@example.com",
         {"name": "李娜", "phones": ("+16502530000",), "email": "lina@example.com"},
+    ),  # A follow-up dated in the past is neither the follow-up nor when it happened: it is
+    # kept apart, so the member is told and asked again.
+    (
+        "Called Mark Evans, follow up yesterday 3pm",
+        {"happened": None, "follow_up": None, "follow_up_past": at(12, 7)},
     ),
     (
         "拜访了Acme的张伟，预算3万5千，下个月底签约",
@@ -118,6 +123,24 @@ CASES = [
         {"amount": Money(Decimal("12000.00"), "CNY"), "follow_up": feb(28)},
     ),
     ("Called Sam, call again on the 15th of next month", {"follow_up": feb(15)}),
+    (
+        "拜访了张伟，昨天下午3点跟进",
+        {"happened": None, "follow_up": None, "follow_up_past": at(12, 7)},
+    ),
+    (
+        "Met Li today, call him back today 9am",
+        {"happened": at(13, 1, False), "follow_up": None, "follow_up_past": at(13, 1)},
+    ),
+    (
+        "Called Mark yesterday 4pm, follow up next Tue",
+        {"happened": at(12, 8), "follow_up": at(14, 1, False), "follow_up_past": None},
+    ),
+    # A number or a code in the text is not the date.
+    (
+        "Called client 3 at Acme, follow up at 16:44",
+        {"follow_up": When(datetime(2025, 1, 13, 8, 44, tzinfo=UTC), True)},
+    ),
+    ("Quote Q01x0 sent, follow up tomorrow 3pm", {"follow_up": at(14, 7)}),
 ]
 
 

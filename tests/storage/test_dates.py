@@ -253,6 +253,19 @@ SEARCH = [
         "2026-02-15 09:00",
         False,
     ),
+    # A code or a number in the text is not the date: the complete expression is.
+    ("task Q01x0 in 1 minute", "in 1 minute", "2026-01-14 10:31", True),
+    ("task Q01x0 tomorrow 3pm", "tomorrow 3pm", "2026-01-15 15:00", True),
+    ("call client 3 at 16:44", "at 16:44", "2026-01-14 16:44", True),
+    ("call client 3 tomorrow", "tomorrow", "2026-01-15 09:00", False),
+    ("call room 12 in 2 hours", "in 2 hours", "2026-01-14 12:30", True),
+    ("send 3 samples next tuesday", "next tuesday", "2026-01-20 09:00", False),
+    ("I may call tomorrow 3pm", "tomorrow 3pm", "2026-01-15 15:00", True),
+    ("call on 15 March 3pm", "on 15 March 3pm", "2026-03-15 15:00", True),
+    ("meet at 3 pm", "at 3 pm", "2026-01-14 15:00", True),
+    ("任务Q01x0 1分钟后", "1分钟后", "2026-01-14 10:31", True),
+    ("给客户3打电话 明天上午9点", "明天上午9点", "2026-01-15 09:00", True),
+    ("报价单Q3 下周二下午3点再跟进", "下周二下午3点", "2026-01-20 15:00", True),
 ]
 
 
