@@ -251,7 +251,7 @@ def env_of(context: CrmContext) -> Env:
 
 def label_of(context: CrmContext, choice: Choice) -> str:
     translator = context.services.catalogs.translator(context.language)
-    return translator(choice.label) if translator.has(choice.label) else choice.value
+    return translator.label(choice.label, choice.value)
 
 
 def error_text(context: CrmContext, error: ParseError) -> str:
