@@ -33,6 +33,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from handlers.formatting import currency_name
 from handlers.i18n import Translator
 from storage.reports import Report, Tally
 
@@ -141,7 +142,7 @@ def _pipeline(t: Translator, report: Report) -> Chart | None:
     now = [s for s in report.funnel if s.count]
     stages = Panel(
         "stages",
-        t("report.chart.stages", currency=report.currency),
+        t("report.chart.stages", currency=currency_name(report.currency, lang=t.language)),
         [_label(t, "deal.stage", s.stage) for s in now],
         [float(s.totals.get(report.currency, 0)) for s in now],
     )
@@ -157,7 +158,7 @@ def _pipeline(t: Translator, report: Report) -> Chart | None:
         "won",
         t(
             "report.chart.won_weekly" if by_week else "report.chart.won_daily",
-            currency=report.currency,
+            currency=currency_name(report.currency, lang=t.language),
         ),
         [_day(t.language, b.first) for b in report.won_over_time],
         [float(b.amount) for b in report.won_over_time],
@@ -183,7 +184,7 @@ def _activity(t: Translator, report: Report) -> Chart | None:
     activities = _tally_panel(t, "activities", "report.chart.activities", report.activities, None)
     top = Panel(
         "top_customers",
-        t("report.chart.top_customers", currency=report.currency),
+        t("report.chart.top_customers", currency=currency_name(report.currency, lang=t.language)),
         [c.name for c in report.top_customers],
         [float(c.amount.amount) for c in report.top_customers],
     )

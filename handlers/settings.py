@@ -27,6 +27,7 @@ from handlers.context import CrmContext
 from handlers.feature import Callback, Command, Feature, Route
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Env, Field, Flow
+from handlers.formatting import zone_name
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.calls import StorageCall
@@ -73,7 +74,8 @@ def _menu(context: CrmContext, member: Member) -> tuple[str, InlineKeyboardMarku
     hours = nudge_rules(context.services.config).hours_of(member)
     language = context.t(f"lang.name.{context.language}")
     zone = member.timezone or context.services.config.locale.timezone
-    text = context.t("settings.menu", tz=zone, hours=hours.label(), lang_name=language)
+    tz = zone_name(zone, lang=context.language)
+    text = context.t("settings.menu", tz=tz, hours=hours.label(), lang_name=language)
     rows: list[list[tuple[str, CallbackData]]] = [
         [(context.t("settings.button.tz"), SettingsAction("tz"))],
         [(context.t("settings.button.hours"), SettingsAction("hours"))],
@@ -183,6 +185,11 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         assert query is not None
         zones = zones_for(context.services.config.locale.default_region)
         choices = zones if action.action == "tz" else [p.label() for p in PRESETS]
+        labels = (
+            [zone_name(zone, lang=context.language) for zone in zones]
+            if action.action == "tz"
+            else choices
+        )
         index = int(action.value) if action.value else None
         if action.action in ("tz", "hours") and index is not None and index > len(choices):
             await answer_query(query, context.t("common.stale_button"))
@@ -196,7 +203,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             await edit_message(
                 query,
                 context.t(f"settings.pick.{action.action}"),
-                _options(context, action.action, choices),
+                _options(context, action.action, labels),
             )
         elif index == len(choices):
             await engine.start(update, context, f"settings_{action.action}")

@@ -11,12 +11,13 @@ from sqlmodel import Session, select
 
 from bot import scheduler
 from bot.app import CrmApplication, services_of
+from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.members import get_member_by_telegram_id
 from storage.models import Member, Reminder
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import retime, shown
+from tests.e2e.helpers import join, retime, shown
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
 
@@ -56,17 +57,17 @@ async def test_settings_shows_defaults_and_changes_timezone_by_button(
             catalogs,
             "en",
             "settings.menu",
-            tz="Asia/Shanghai",
+            tz="China (Shanghai) Time",  # named, not "Asia/Shanghai"
             hours="09:00–19:00",
             lang_name="English",
         ).splitlines()[:4]
     )
     await admin.press("🌍 Timezone", message=menu)
     zones = await admin.edited(menu)
-    assert "America/New_York" in zones.button_labels
-    await admin.press("America/New_York", message=zones)
+    assert "United States (New York) Time" in zones.button_labels
+    await admin.press("United States (New York) Time", message=zones)
     saved = await admin.edited(zones)
-    assert "Timezone: America/New_York" in saved.text
+    assert "Timezone: United States (New York) Time" in saved.text
     assert member(db).timezone == "America/New_York"
 
 
@@ -121,7 +122,23 @@ async def test_typed_timezone_is_validated_and_the_birthday_follows(
     await admin.reply()
     await admin.send("Asia/Tokyo")
     await admin.press("✅ Save", message=await admin.reply())
-    assert "Asia/Tokyo" in (await admin.reply()).text
+    assert "Japan Time" in (await admin.reply()).text
     assert member(db).timezone == "Asia/Tokyo"
     [after] = db.read_sync(lambda s: list(s.exec(select(Reminder))))
     assert after.due_at == datetime(2031, 1, 15, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+async def test_settings_in_chinese_names_the_timezone_in_chinese(
+    app: CrmApplication, emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs
+) -> None:
+    """ "时区：Asia/Shanghai" read as a code: the zone is its region and city, in Chinese."""
+    del app
+    wang = await join(emu, admin, 2006, "Wang", language_code="zh")
+    await wang.send("/settings")
+    menu = await wang.reply()
+    assert "时区：中国（上海）时间" in menu.text
+    assert "Asia/" not in menu.text
+    await wang.press(shown(catalogs, "zh", "settings.button.tz"), message=menu)
+    zones = await wang.edited(menu)
+    assert "美国（纽约）时间" in zones.button_labels
+    assert not [label for label in zones.button_labels if "/" in label]

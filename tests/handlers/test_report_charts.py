@@ -81,6 +81,9 @@ def test_labels_are_translated_for_a_chinese_reader(db: Database, catalogs: Cata
     assert panels(charts)["funnel"][0][0] == catalogs.translator("zh")("deal.stage.lead")
     zh = catalogs.translator("zh")
     assert panels(charts)["category"][0] == [zh("report.not_set"), zh("customer.category.loyal")]
+    # The currency is named ("人民币"), not coded ("CNY").
+    assert zh("report.chart.won_daily", currency="人民币") in titles
+    assert not [title for title in titles if "CNY" in title]
 
 
 async def test_a_quiet_period_gets_no_image(catalogs: Catalogs) -> None:
