@@ -148,6 +148,24 @@ async def test_an_export_shows_labels_in_the_members_language(
     assert stage == shown(catalogs, lang, "deal.stage.negotiation")
     kind = by_header("notes")[shown(catalogs, lang, "export.column.kind")]
     assert kind == shown(catalogs, lang, "note.kind.visit")
+    # Every field has its column, under a header in the member's language.
+    for kind, columns in EVERY_FIELD.items():
+        headers = set(by_header(kind))
+        assert {shown(catalogs, lang, f"export.column.{c}") for c in columns} <= headers
+
+
+EVERY_FIELD = {
+    "customers": ("birthday", "tags", "needs", "contact_cadence_days", "last_contact_at"),
+    "deals": (
+        "budget",
+        "decision_date",
+        "budget_notes",
+        "decision_maker_notes",
+        "close_reason",
+        "probability",
+    ),
+    "notes": ("outcome", "latitude", "longitude"),
+}
 
 
 KINDS = ("customers", "deals", "notes")
