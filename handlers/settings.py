@@ -106,6 +106,11 @@ def _parse_zone(text: str, _env: Env) -> str | ParseError:
     return name
 
 
+def _show_zone(value: str, context: CrmContext) -> str:
+    """ "日本时间" for a typed "Asia/Tokyo": what was understood, named as the menu names it."""
+    return zone_name(value, lang=context.language)
+
+
 def _parse_range(text: str, _env: Env) -> dict[str, str] | ParseError:
     hours = parse_hours(text)
     if hours is None:
@@ -154,7 +159,7 @@ async def _after_save(context: CrmContext, chat_id: int, member: Member) -> None
 FLOWS = (
     Flow(
         name="settings_tz",
-        fields=(Field("tz", parse=_parse_zone, required=True),),
+        fields=(Field("tz", parse=_parse_zone, show=_show_zone, required=True),),
         save=_save_tz,
         after_save=_after_save,
     ),

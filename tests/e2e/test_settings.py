@@ -121,7 +121,9 @@ async def test_typed_timezone_is_validated_and_the_birthday_follows(
     await admin.send("Mars/Olympus")
     await admin.reply()
     await admin.send("Asia/Tokyo")
-    await admin.press("✅ Save", message=await admin.reply())
+    card = await admin.reply()
+    assert "Japan Time" in card.text  # what was understood, named
+    await admin.press("✅ Save", message=card)
     assert "Japan Time" in (await admin.reply()).text
     assert member(db).timezone == "Asia/Tokyo"
     [after] = db.read_sync(lambda s: list(s.exec(select(Reminder))))
