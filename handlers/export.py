@@ -21,10 +21,12 @@ from telegram import InputFile, Update
 from handlers.context import CrmContext
 from handlers.export_files import FORMATS, render
 from handlers.feature import Command, Feature
-from handlers.i18n import Catalogs
+from handlers.formatting import format_birthday
+from handlers.i18n import Catalogs, Translator
 from storage.db import Database
-from storage.export import EXPORTERS
+from storage.export import EXPORTERS, ExportTable, Value
 from storage.models import Member, Role
+from storage.parsing import Birthday
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +40,42 @@ def parse_request(args: Sequence[str]) -> tuple[str, str] | None:
     return (words[0], fmt) if fmt in FORMATS else None
 
 
+CODED = {
+    "gender": "customer.gender",
+    "source": "customer.source",
+    "category": "customer.category",
+    "stage": "deal.stage",
+    "kind": "note.kind",
+}
+"""Columns that store a code, and the catalog prefix of their labels."""
+
+
 def column_headers(t: Callable[..., str], columns: Sequence[str]) -> list[str]:
-    """Headers in the reader's language: the file is for people, not for re-import."""
+    """Headers in the reader's language; an import recognises them in either language."""
     return [t(f"export.column.{column}") for column in columns]
+
+
+def readable_rows(table: ExportTable, translator: Translator) -> list[tuple[Value, ...]]:
+    """Codes as their labels ("Male", "潜在客户") and birthdays spelled out, in the reader's
+    language, as the chat shows them; an import reads labels of both languages back."""
+
+    def readable(column: str, value: Value) -> Value:
+        if isinstance(value, Birthday):
+            return format_birthday(value, lang=translator.language)
+        if column in CODED and isinstance(value, str):
+            return translator.label(f"{CODED[column]}.{value}", value)
+        return value
+
+    return [
+        tuple(readable(c, v) for c, v in zip(table.columns, row, strict=True))
+        for row in table.rows
+    ]
+
+
+def render_table(fmt: str, table: ExportTable, translator: Translator, *, tz: ZoneInfo) -> bytes:
+    """The file's bytes, headers and values in the translator's language; CPU-bound."""
+    headers = column_headers(translator, table.columns)
+    return render(fmt, table.columns, headers, readable_rows(table, translator), tz=tz)
 
 
 def file_name(kind: str, fmt: str, now: datetime) -> str:
@@ -48,15 +83,14 @@ def file_name(kind: str, fmt: str, now: datetime) -> str:
 
 
 def export_everything(db: Database, *, kind: str, fmt: str, tz: ZoneInfo) -> bytes:
-    """Every record of `kind`, English headers: what `crm-bot export` writes for an admin.
+    """Every record of `kind`, in English: what `crm-bot export` writes for an admin.
 
     The actor is an unsaved admin, so the same scoped query serves the command line without
     a Telegram account behind it.
     """
     actor = Member(telegram_id=0, display_name="crm-bot export", role=Role.ADMIN)
     table = db.read_sync(EXPORTERS[kind], actor=actor)
-    headers = column_headers(Catalogs().translator("en"), table.columns)
-    return render(fmt, table.columns, headers, table.rows, tz=tz)
+    return render_table(fmt, table, Catalogs().translator("en"), tz=tz)
 
 
 def export_to_file(database_url: str, kind: str, fmt: str, timezone: str, output: Path) -> None:
@@ -79,10 +113,8 @@ async def export(update: Update, context: CrmContext) -> None:
         return
     kind, fmt = request
     table = await context.db.read(EXPORTERS[kind], actor=context.require_member())
-    headers = column_headers(context.t, table.columns)
-    content = await asyncio.to_thread(
-        render, fmt, table.columns, headers, table.rows, tz=context.tz
-    )
+    translator = context.services.catalogs.translator(context.language)
+    content = await asyncio.to_thread(render_table, fmt, table, translator, tz=context.tz)
     name = file_name(kind, fmt, datetime.now(context.tz))
     logger.info("export of %d %s as %s for chat %s", len(table.rows), kind, fmt, chat.id)
     await context.bot.send_document(

@@ -14,9 +14,11 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from babel import Locale
+from babel.core import get_global
 from babel.dates import format_date as babel_format_date
-from babel.dates import format_datetime, get_day_names
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_datetime, get_day_names, get_timezone_gmt, get_timezone_location
+from babel.numbers import format_currency, format_decimal, get_currency_name
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from handlers.text_limits import utf16_len
@@ -83,6 +85,30 @@ def format_number(value: Decimal | int, *, lang: str) -> str:
     """12,000 / 2.5: thousands separated the reader's way (a quantity, an amount of no
     known currency)."""
     return format_decimal(value, locale=_LOCALES[_lang(lang)])
+
+
+def region_name(code: str, *, lang: str) -> str:
+    """ "China" / "中国" for "CN": a member reads a country, not an ISO code."""
+    return str(Locale.parse(_LOCALES[_lang(lang)]).territories.get(code.upper(), code))
+
+
+def zone_name(zone: str, *, lang: str) -> str:
+    """ "China (Shanghai) Time" / "中国（上海）时间" for "Asia/Shanghai"; a zone of no country
+    (UTC, Etc/GMT-8) by its offset, "GMT+08:00"."""
+    locale = _LOCALES[_lang(lang)]
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError):
+        return zone
+    territory = get_global("zone_territories").get(zone, "")
+    if len(territory) != 2 or territory == "ZZ":  # "001": the world, not a country
+        return str(get_timezone_gmt(datetime.now(ZoneInfo(zone)), locale=locale))
+    return str(get_timezone_location(zone, locale=locale))
+
+
+def currency_name(code: str, *, lang: str) -> str:
+    """ "Chinese Yuan" / "人民币" for "CNY", as a chart title names the currency."""
+    return str(get_currency_name(code, locale=_LOCALES[_lang(lang)]))
 
 
 def format_phone(e164: str, *, region: str) -> str:

@@ -73,6 +73,11 @@ class Translator:
     def has(self, key: str) -> bool:
         return key in self._messages or key in self._fallback
 
+    def label(self, key: str, fallback: str) -> str:
+        """The label of a stored code (a stage, a source) or the code itself when it has none:
+        a team's own stages and channels are shown as they were written."""
+        return self(key) if self.has(key) else fallback
+
 
 class Catalogs:
     """All languages, loaded once when the application is built."""

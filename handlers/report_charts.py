@@ -18,6 +18,7 @@ is logged.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import threading
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from handlers.formatting import currency_name
 from handlers.i18n import Translator
 from storage.reports import Report, Tally
 
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 WIDTH_IN, DPI = 10.8, 100  # 1080 px
 PANEL_HEIGHT_IN = 6.0
+DATE_POINTS = 20  # type size of the dates under the bars over time
 SYSTEM_CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -139,7 +142,7 @@ def _pipeline(t: Translator, report: Report) -> Chart | None:
     now = [s for s in report.funnel if s.count]
     stages = Panel(
         "stages",
-        t("report.chart.stages", currency=report.currency),
+        t("report.chart.stages", currency=currency_name(report.currency, lang=t.language)),
         [_label(t, "deal.stage", s.stage) for s in now],
         [float(s.totals.get(report.currency, 0)) for s in now],
     )
@@ -155,7 +158,7 @@ def _pipeline(t: Translator, report: Report) -> Chart | None:
         "won",
         t(
             "report.chart.won_weekly" if by_week else "report.chart.won_daily",
-            currency=report.currency,
+            currency=currency_name(report.currency, lang=t.language),
         ),
         [_day(t.language, b.first) for b in report.won_over_time],
         [float(b.amount) for b in report.won_over_time],
@@ -181,7 +184,7 @@ def _activity(t: Translator, report: Report) -> Chart | None:
     activities = _tally_panel(t, "activities", "report.chart.activities", report.activities, None)
     top = Panel(
         "top_customers",
-        t("report.chart.top_customers", currency=report.currency),
+        t("report.chart.top_customers", currency=currency_name(report.currency, lang=t.language)),
         [c.name for c in report.top_customers],
         [float(c.amount.amount) for c in report.top_customers],
     )
@@ -218,6 +221,14 @@ def _day(language: str, day: object) -> str:
 def _figure(panels: list[Panel], notes: dict[str, list[str]] | None = None) -> Chart | None:
     if not panels:
         return None
+    figure = draw(panels, notes)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return Chart(buffer.getvalue(), panels)
+
+
+def draw(panels: list[Panel], notes: dict[str, list[str]] | None = None) -> Figure:
+    """The laid-out figure of `panels`, one under the other (tests measure it)."""
     heights = [_height(panel) for panel in panels]
     figure = Figure(figsize=(WIDTH_IN, sum(heights)), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -227,9 +238,11 @@ def _figure(panels: list[Panel], notes: dict[str, list[str]] | None = None) -> C
             _columns(ax, panel)
         else:
             _bars(ax, panel, (notes or {}).get(panel.name))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return Chart(buffer.getvalue(), panels)
+    figure.draw_without_rendering()  # lays the figure out: the axes' final widths are known
+    for ax, panel in zip(axes, panels, strict=True):
+        if panel.name == "won":
+            _space_dates(figure, ax, panel)
+    return figure
 
 
 def _height(panel: Panel) -> float:
@@ -252,15 +265,28 @@ def _bars(ax: Axes, panel: Panel, notes: list[str] | None) -> None:
 
 
 def _columns(ax: Axes, panel: Panel) -> None:
-    """Vertical bars over time; with many buckets only every other date is written."""
+    """Vertical bars over time, every date written (`_space_dates` thins them once laid out)."""
     positions = list(range(len(panel.values)))
     ax.bar(positions, panel.values, color="#2e9e5b")
-    step = 1 if len(positions) <= 7 else 2
-    ax.set_xticks(positions[::step], panel.labels[::step])
-    ax.tick_params(axis="x", labelsize=20)
+    ax.set_xticks(positions, panel.labels)
+    ax.tick_params(axis="x", labelsize=DATE_POINTS)
     ax.set_title(panel.title, loc="left")
     ax.yaxis.set_major_formatter(lambda value, _pos: _number(value))
     ax.set_ylim(0, max(panel.values) * 1.15 or 1)
+
+
+def _space_dates(figure: Figure, ax: Axes, panel: Panel) -> None:
+    """Every date, else every second, third, ...: the first step whose labels keep a gap of
+    half their type size between them as drawn (the width of "11月29日" or "29 Nov" depends on
+    the font and language, so it is measured, not guessed)."""
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    positions = list(range(len(panel.labels)))
+    for step in range(1, len(positions) + 1):
+        ax.set_xticks(positions[::step], panel.labels[::step])
+        boxes = [label.get_window_extent(renderer) for label in ax.get_xticklabels()]
+        gap = min((b.x0 - a.x1 for a, b in itertools.pairwise(boxes)), default=float("inf"))
+        if gap >= DATE_POINTS * DPI / 72 / 2:
+            return
 
 
 def _number(value: float) -> str:

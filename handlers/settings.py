@@ -35,7 +35,7 @@ from handlers.context import CrmContext
 from handlers.feature import Callback, Command, Feature, Route
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Env, Field, Flow
-from handlers.formatting import weekday_name
+from handlers.formatting import weekday_name, zone_name
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.calls import StorageCall
@@ -85,7 +85,8 @@ def _menu(context: CrmContext, member: Member) -> tuple[str, InlineKeyboardMarku
     language = context.t(f"lang.name.{context.language}")
     zone = member.timezone or context.services.config.locale.timezone
     days = _days_label(context, parse_days(member.work_days))
-    text = context.t("settings.menu", tz=zone, hours=hours.label(), days=days, lang_name=language)
+    tz = zone_name(zone, lang=context.language)
+    text = context.t("settings.menu", tz=tz, hours=hours.label(), days=days, lang_name=language)
     rows: list[list[tuple[str, CallbackData]]] = [
         [(context.t("settings.button.tz"), SettingsAction("tz"))],
         [(context.t("settings.button.hours"), SettingsAction("hours"))],
@@ -160,6 +161,11 @@ def _parse_zone(text: str, _env: Env) -> str | ParseError:
     return name
 
 
+def _show_zone(value: str, context: CrmContext) -> str:
+    """ "日本时间" for a typed "Asia/Tokyo": what was understood, named as the menu names it."""
+    return zone_name(value, lang=context.language)
+
+
 def _parse_range(text: str, _env: Env) -> dict[str, str] | ParseError:
     hours = parse_hours(text)
     if hours is None:
@@ -213,7 +219,7 @@ async def _after_save(context: CrmContext, chat_id: int, member: Member) -> None
 FLOWS = (
     Flow(
         name="settings_tz",
-        fields=(Field("tz", parse=_parse_zone, required=True),),
+        fields=(Field("tz", parse=_parse_zone, show=_show_zone, required=True),),
         save=_save_tz,
         after_save=_after_save,
     ),
@@ -247,6 +253,11 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             return
         zones = zones_for(context.services.config.locale.default_region)
         choices = zones if action.action == "tz" else [p.label() for p in PRESETS]
+        labels = (
+            [zone_name(zone, lang=context.language) for zone in zones]
+            if action.action == "tz"
+            else choices
+        )
         index = int(action.value) if action.value else None
         if action.action in ("tz", "hours") and index is not None and index > len(choices):
             await answer_query(query, context.t("common.stale_button"))
@@ -260,7 +271,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             await edit_message(
                 query,
                 context.t(f"settings.pick.{action.action}"),
-                _options(context, action.action, choices),
+                _options(context, action.action, labels),
             )
         elif index == len(choices):
             await engine.start(update, context, f"settings_{action.action}")

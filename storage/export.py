@@ -2,9 +2,10 @@
 
 Each function applies the one access rule (`owner_scope`) and leaves soft-deleted rows out
 (a note, deal or purchase of a deleted customer is as gone as the customer), so a file holds
-exactly what the member could open in the chat. Values stay raw (UTC datetimes, Decimals,
-lists of phones or tags): turning them into cells is the file writer's job, in the member's
-timezone.
+exactly what the member could open in the chat, every field of it. Values stay raw (UTC
+datetimes, Decimals, lists of phones or tags, a `Birthday`, choice codes such as "male"):
+turning them into what a person reads, in the member's language and timezone, is the
+handlers' job.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from sqlmodel import Session, col, select
 
 from storage.access import owner_scope
 from storage.models import Customer, CustomerPhone, Deal, Interaction, Member, Purchase
-from storage.parsing import clean_text
+from storage.parsing import Birthday, clean_text
 
-Value = str | int | float | Decimal | date | datetime | list[str] | None
+Value = str | int | float | Decimal | date | datetime | Birthday | list[str] | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"  # first in a CSV, or Excel reads its Chinese as mojibake
+
+
+def undefuse(text: str) -> str:
+    """A cell as it was before `defuse`: the guard apostrophe in front of a formula start
+    dropped, so a file we exported imports back as it was."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def defuse(text: str) -> str:
@@ -56,10 +63,12 @@ CUSTOMER_COLUMNS = (
     "industry",
     "region",
     "gender",
+    "birthday",
     "source",
     "category",
     "tags",
     "needs",
+    "contact_cadence_days",
     "owner",
     "created_at",
     "last_contact_at",
@@ -76,11 +85,24 @@ DEAL_COLUMNS = (
     "budget",
     "budget_currency",
     "decision_date",
+    "budget_notes",
+    "decision_maker_notes",
+    "close_reason",
     "owner",
     "created_at",
     "closed_at",
 )
-NOTE_COLUMNS = ("id", "customer", "kind", "happened_at", "summary", "outcome", "owner")
+NOTE_COLUMNS = (
+    "id",
+    "customer",
+    "kind",
+    "happened_at",
+    "summary",
+    "outcome",
+    "latitude",
+    "longitude",
+    "owner",
+)
 PURCHASE_COLUMNS = (
     "id",
     "customer",
@@ -108,6 +130,14 @@ def _phones(session: Session, customer_ids: list[int]) -> dict[int, list[str]]:
     return phones
 
 
+def _birthday(customer: Customer) -> Birthday | None:
+    if customer.birthday_month is None or customer.birthday_day is None:
+        return None
+    return Birthday(
+        month=customer.birthday_month, day=customer.birthday_day, year=customer.birthday_year
+    )
+
+
 def list_customer_rows(session: Session, *, actor: Member) -> ExportTable:
     owner = aliased(Member)
     found = session.exec(
@@ -128,10 +158,12 @@ def list_customer_rows(session: Session, *, actor: Member) -> ExportTable:
             c.industry,
             c.region,
             c.gender,
+            _birthday(c),
             c.source,
             c.category,
             list(c.tags or []),
             c.needs,
+            c.contact_cadence_days,
             owner_name,
             c.created_at,
             c.last_contact_at,
@@ -167,6 +199,9 @@ def list_deal_rows(session: Session, *, actor: Member) -> ExportTable:
             d.budget,
             d.budget_currency,
             d.decision_date,
+            d.budget_notes,
+            d.decision_maker_notes,
+            d.close_reason,
             owner_name,
             d.created_at,
             d.closed_at,
@@ -191,7 +226,17 @@ def list_note_rows(session: Session, *, actor: Member) -> ExportTable:
         .order_by(col(Interaction.id))
     ).all()
     rows: list[tuple[Value, ...]] = [
-        (n.id, customer, n.kind, n.happened_at, n.summary, n.outcome, owner_name)
+        (
+            n.id,
+            customer,
+            n.kind,
+            n.happened_at,
+            n.summary,
+            n.outcome,
+            n.latitude,
+            n.longitude,
+            owner_name,
+        )
         for n, customer, owner_name in found
     ]
     return ExportTable(NOTE_COLUMNS, rows)

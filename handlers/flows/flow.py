@@ -36,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.context import CrmContext
+from handlers.formatting import region_name
 from storage.calls import StorageCall
 from storage.parsing import ParseError
 
@@ -256,8 +257,12 @@ def env_of(context: CrmContext) -> Env:
 
 def label_of(context: CrmContext, choice: Choice) -> str:
     translator = context.services.catalogs.translator(context.language)
-    return translator(choice.label) if translator.has(choice.label) else choice.value
+    return translator.label(choice.label, choice.value)
 
 
 def error_text(context: CrmContext, error: ParseError) -> str:
-    return context.t(error.key, **dict(error.params))
+    """The parser's message; a region code in it is named in the member's language ("中国")."""
+    params = dict(error.params)
+    if "region" in params:
+        params["region"] = region_name(str(params["region"]), lang=context.language)
+    return context.t(error.key, **params)

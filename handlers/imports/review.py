@@ -63,7 +63,8 @@ def _next_view(context: CrmContext, found: ImportReview, *, notice: str = "") ->
     """After Continue: the first date column still undecided, else the preview."""
     if found.undecided_date_columns:
         return date_view(context.t, found, found.undecided_date_columns[0], context.language)
-    return preview_view(context.t, found, context.language, notice=notice)
+    translator = context.services.catalogs.translator(context.language)
+    return preview_view(translator, found, notice=notice)
 
 
 async def on_button(update: Update, context: CrmContext) -> None:

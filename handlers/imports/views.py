@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers.callback_data import ImportAction
 from handlers.formatting import format_birthday, format_number, format_phone
-from handlers.i18n import Html
+from handlers.i18n import Html, Translator
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import nav_row, page_of
 from storage.imports import DuplicateMode, ImportReview
@@ -47,8 +47,15 @@ def target_label(t: T, target: str | None) -> str:
     return t(f"import.target.{target}") if target else t("import.target_none")
 
 
-def readable(target: str, value: str, region: str, lang: str) -> str:
-    """A stored value as the member reads it elsewhere: national phones, spelled-out dates."""
+CHOICE_TARGETS = ("gender", "source", "category")
+
+
+def readable(target: str, value: str, region: str, t: Translator) -> str:
+    """A stored value as the member reads it elsewhere: national phones, spelled-out dates,
+    choices by their label ("来源：网站", not "website")."""
+    lang = t.language
+    if target in CHOICE_TARGETS:
+        return t.label(f"customer.{target}.{value}", value)
     if target == "phone" and value.startswith("+"):
         return ", ".join(format_phone(p, region=region) for p in value.split(", "))
     if target == "birthday" and (match := _STORED_DATE.fullmatch(value)):
@@ -190,9 +197,10 @@ def date_view(
 
 
 def preview_view(
-    t: T, review: ImportReview, lang: str, *, notice: str = ""
+    t: Translator, review: ImportReview, *, notice: str = ""
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The first rows as they will be stored, the duplicate counts and the choices left."""
+    lang = t.language
     batch_id = _id(review)
     lines = [t("import.preview.title", file=review.batch.file_name), ""]
     region = review.batch.settings.get("region", "")
@@ -201,7 +209,7 @@ def preview_view(
             t(
                 "import.preview.value",
                 field=target_label(t, target),
-                value=short(readable(target, value, region, lang), 40),
+                value=short(readable(target, value, region, t), 40),
             )
             for target, value in row.values.items()
             if value

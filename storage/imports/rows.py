@@ -3,9 +3,11 @@
 Pure and database-free, so the review (preview and counts) and the run share it exactly. Each
 cell goes through `storage.parsing` like a typed answer: phones to E.164 in the team's region
 (several per cell allowed), emails normalised, text length limits, birthdays with or without
-the year. Choice fields accept the chat's codes and common English/Chinese words for them
-("男", "female", "转介绍"); an unknown gender is rejected, while an unknown source or category
-is kept as written (spreadsheets have their own channels, e.g. "微信"), within 32 characters.
+the year. Choice fields accept the chat's codes, their labels in both languages (what an
+export writes: "Female", "潜在客户"; a test walks the catalogs) and common English/Chinese
+words for them ("男", "转介绍"); an unknown gender is rejected, while an unknown source or
+category is kept as written (spreadsheets have their own channels, e.g. "微信"), within 32
+characters.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from storage.export import undefuse
 from storage.imports.mapping import fold
 from storage.parsing import (
     MAX_LENGTHS,
@@ -160,9 +163,10 @@ def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
     """The row as it will be stored; raises Rejected with a reason code from REASONS.
 
     Cells are cleaned first (`clean_text`), as typed answers are: a name that is only control
-    characters counts as missing.
+    characters counts as missing. A CSV we exported guards "+86..." as "'+86..."; the
+    apostrophe is dropped, so the file imports back as it was.
     """
-    cells = [clean_text(cell) for cell in cells]
+    cells = [undefuse(clean_text(cell)) for cell in cells]
     if not any(cells[i] for i, target in enumerate(rules.targets) if target == "name"):
         raise Rejected("missing_name")
     fields: dict[str, Any] = {}

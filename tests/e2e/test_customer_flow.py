@@ -130,7 +130,7 @@ async def test_bad_answers_are_explained_and_earlier_answers_kept(
     assert reply.endswith(shown(catalogs, "en", "customer.ask.name"))
     await answer(admin, "Zhang Wei")
     reply = await answer(admin, "12345")
-    assert reply.startswith(shown(catalogs, "en", "parse.phone.invalid", region="CN"))
+    assert reply.startswith(shown(catalogs, "en", "parse.phone.invalid", region="China"))
     await answer(admin, "13800138000")
     reply = await answer(admin, "zhang@")
     assert reply.startswith(shown(catalogs, "en", "parse.email.invalid"))
@@ -397,3 +397,16 @@ async def test_answering_while_asked_to_continue_continues(
     await admin.reply()  # continue or discard?
     reply = await answer(admin, "13800138000")
     assert reply == shown(catalogs, "en", "customer.ask.email")
+
+
+async def test_an_invalid_phone_names_the_region_in_the_members_language(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs
+) -> None:
+    """ "这不是有效的CN号码": the region is named, not coded."""
+    wang = await join(emu, admin, 2006, "Wang", language_code="zh")
+    await wang.send("/newcustomer")
+    await wang.replies(2)
+    await answer(wang, "张伟")
+    reply = await answer(wang, "12345")
+    assert reply.startswith(shown(catalogs, "zh", "parse.phone.invalid", region="中国"))
+    assert "CN" not in reply

@@ -209,3 +209,19 @@ async def test_inline_mode_applies_the_access_rule(
     assert [r["title"] for r in await sales.inline("acme")] == ["Acme Sales Side"]
     titles = sorted(r["title"] for r in await admin.inline("acme"))
     assert titles == ["Acme Admin Side", "Acme Sales Side"]
+
+
+async def test_a_chinese_card_logs_a_note_with_the_one_label_for_it(
+    admin: ScriptedUser, emu: BotApiEmulator, catalogs: Catalogs, db_url: str
+):
+    """记录跟进 everywhere, not 记录备注 here and 记一笔 on a reminder; a reply is a 跟进记录."""
+    wang = await join(emu, admin, 2006, "Wang", language_code="zh")
+    customer_id = seed(db_url, 2006, "张伟")
+    await wang.send(f"/customer {customer_id}")
+    card = await wang.reply()
+    assert "📝 记录跟进" in card.button_labels
+    assert "跟进记录" in card.text
+    assert "备注" not in card.text
+    await emu.send_text(wang.user_id, "想要报价", reply_to_message_id=card.message_id)
+    assert (await wang.reply()).text == shown(catalogs, "zh", "lookup.note_saved")
+    assert shown(catalogs, "zh", "lookup.note_saved") == "已为该客户记录跟进。✅"

@@ -60,7 +60,7 @@ async def test_settings_shows_defaults_and_changes_timezone_by_button(
             catalogs,
             "en",
             "settings.menu",
-            tz="Asia/Shanghai",
+            tz="China (Shanghai) Time",  # named, not "Asia/Shanghai"
             hours="09:00–19:00",
             days="Mon, Tue, Wed, Thu, Fri",
             lang_name="English",
@@ -68,10 +68,10 @@ async def test_settings_shows_defaults_and_changes_timezone_by_button(
     )
     await admin.press("🌍 Timezone", message=menu)
     zones = await admin.edited(menu)
-    assert "America/New_York" in zones.button_labels
-    await admin.press("America/New_York", message=zones)
+    assert "United States (New York) Time" in zones.button_labels
+    await admin.press("United States (New York) Time", message=zones)
     saved = await admin.edited(zones)
-    assert "Timezone: America/New_York" in saved.text
+    assert "Timezone: United States (New York) Time" in saved.text
     assert member(db).timezone == "America/New_York"
 
 
@@ -125,8 +125,10 @@ async def test_typed_timezone_is_validated_and_the_birthday_follows(
     await admin.send("Mars/Olympus")
     await admin.reply()
     await admin.send("Asia/Tokyo")
-    await admin.press("✅ Save", message=await admin.reply())
-    assert "Asia/Tokyo" in (await admin.reply()).text
+    card = await admin.reply()
+    assert "Japan Time" in card.text  # what was understood, named
+    await admin.press("✅ Save", message=card)
+    assert "Japan Time" in (await admin.reply()).text
     assert member(db).timezone == "Asia/Tokyo"
     [after] = db.read_sync(lambda s: list(s.exec(select(Reminder))))
     assert after.due_at == datetime(2031, 1, 15, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
@@ -272,3 +274,19 @@ async def test_a_forged_working_days_button_is_stale(
     await admin.press_data(pack(SettingsAction("daysave", "999")), days)
     assert await callback_answer(emu) == shown(catalogs, "en", "common.stale_button")
     assert member(db).work_days is None
+
+
+async def test_settings_in_chinese_names_the_timezone_in_chinese(
+    app: CrmApplication, emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs
+) -> None:
+    """ "时区：Asia/Shanghai" read as a code: the zone is its region and city, in Chinese."""
+    del app
+    wang = await join(emu, admin, 2006, "Wang", language_code="zh")
+    await wang.send("/settings")
+    menu = await wang.reply()
+    assert "时区：中国（上海）时间" in menu.text
+    assert "Asia/" not in menu.text
+    await wang.press(shown(catalogs, "zh", "settings.button.tz"), message=menu)
+    zones = await wang.edited(menu)
+    assert "美国（纽约）时间" in zones.button_labels
+    assert not [label for label in zones.button_labels if "/" in label]

@@ -9,11 +9,14 @@ import pytest
 from handlers.formatting import (
     ECHO_LIMIT,
     clip,
+    currency_name,
     format_birthday,
     format_date,
     format_money,
     format_phone,
     format_when,
+    region_name,
+    zone_name,
 )
 from storage.parsing import Birthday, Money
 
@@ -105,3 +108,33 @@ def test_clip_keeps_short_echoes_and_cuts_long_ones_to_the_limit() -> None:
 def test_clip_counts_telegram_units() -> None:
     assert clip("😀" * 10, 9) == "😀" * 4 + "…"
     assert clip("😀" * 10, 20) == "😀" * 10
+
+
+@pytest.mark.parametrize(
+    ("code", "lang", "expected"),
+    [("CN", "en", "China"), ("cn", "zh", "中国"), ("US", "zh", "美国"), ("XX", "zh", "XX")],
+)
+def test_region_name_is_the_country_in_the_readers_language(
+    code: str, lang: str, expected: str
+) -> None:
+    assert region_name(code, lang=lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "lang", "expected"),
+    [
+        ("Asia/Shanghai", "en", "China (Shanghai) Time"),
+        ("Asia/Shanghai", "zh", "中国（上海）时间"),
+        ("America/New_York", "zh", "美国（纽约）时间"),
+        ("UTC", "zh", "GMT+00:00"),
+        ("Etc/GMT-8", "zh", "GMT+08:00"),
+        ("Mars/Olympus", "zh", "Mars/Olympus"),
+    ],
+)
+def test_zone_name_is_region_and_city_or_the_offset(zone: str, lang: str, expected: str) -> None:
+    assert zone_name(zone, lang=lang) == expected
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("en", "Chinese Yuan"), ("zh", "人民币")])
+def test_currency_name_in_the_readers_language(lang: str, expected: str) -> None:
+    assert currency_name("CNY", lang=lang) == expected

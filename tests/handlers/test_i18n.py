@@ -126,6 +126,55 @@ def test_chinese_texts_address_the_member_politely(catalogs: Catalogs) -> None:
     assert familiar == []
 
 
+# One word per concept: 商机 for a deal, 跟进记录 for a note and 记录跟进 for logging one.
+BANNED_VARIANTS = {
+    "交易": "商机",
+    "机会": "商机",
+    "记一笔": "记录跟进",
+    "记录备注": "记录跟进",
+    "添加备注": "记录跟进",
+    "条备注": "条跟进记录",
+    "的备注": "的跟进记录",
+    "转入的备注": "转入的跟进记录",
+}
+# A date typed in English, offered as an example to a Chinese-speaking member.
+ENGLISH_DATE = re.compile(
+    r"\b(?:yesterday|today|tomorrow|next|\d+\s?(?:am|pm)|January|February|March|April|May|"
+    r"June|July|August|September|October|November|December)\b",
+    re.IGNORECASE,
+)
+# A region, time zone or currency code where the reader expects its Chinese name.
+ENGLISH_CODE = re.compile(r"\b(?:CN|US|GB|HK|CNY|USD|EUR)\b|\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b")
+# Asking for a time zone by its IANA name is asking for the code itself.
+CODES_ASKED_FOR = {"settings_tz.ask.tz", "settings.invalid_tz"}
+
+
+@pytest.mark.parametrize(("variant", "word"), sorted(BANNED_VARIANTS.items()))
+def test_chinese_texts_use_one_word_per_concept(
+    catalogs: Catalogs, variant: str, word: str
+) -> None:
+    used = [key for key, text in catalogs.messages["zh"].items() if variant in text]
+    assert used == [], f"{variant} where the catalogs say {word}"
+
+
+def test_chinese_texts_have_no_english_dates_or_codes(catalogs: Catalogs) -> None:
+    """Examples are dates a Chinese speaker types; a region, zone or currency has its Chinese
+    name (the code reaches a text only through a placeholder the handler names)."""
+    found = {
+        key: found
+        for key, text in catalogs.messages["zh"].items()
+        if key not in CODES_ASKED_FOR
+        and (found := ENGLISH_DATE.findall(text) + ENGLISH_CODE.findall(text))
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize("key", ["lookup.button.note", "reminders.button.note",
+                                 "nudges.button.note", "customer.button.note"])  # fmt: skip
+def test_every_log_a_note_button_has_one_label(catalogs: Catalogs, key: str) -> None:
+    assert catalogs.translator("zh")(key) == "📝 记录跟进"
+
+
 def test_source_scan_finds_translation_calls() -> None:
     """Guards the scan itself: it sees literal, f-string and variable keys."""
     patterns = {pattern for _, pattern, _, _ in TRANSLATION_CALLS}

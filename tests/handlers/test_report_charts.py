@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from matplotlib.image import imread
 
 from handlers.i18n import Catalogs
 from handlers.report import render_report
-from handlers.report_charts import Chart, render_charts, use_font
+from handlers.report_charts import Chart, draw, render_charts, use_font
 from storage.db import Database
 from storage.models import Role
 from storage.reports import Report, Tally, report_period
@@ -80,6 +81,9 @@ def test_labels_are_translated_for_a_chinese_reader(db: Database, catalogs: Cata
     assert panels(charts)["funnel"][0][0] == catalogs.translator("zh")("deal.stage.lead")
     zh = catalogs.translator("zh")
     assert panels(charts)["category"][0] == [zh("report.not_set"), zh("customer.category.loyal")]
+    # The currency is named ("人民币"), not coded ("CNY").
+    assert zh("report.chart.won_daily", currency="人民币") in titles
+    assert not [title for title in titles if "CNY" in title]
 
 
 async def test_a_quiet_period_gets_no_image(catalogs: Catalogs) -> None:
@@ -139,3 +143,29 @@ async def test_rendering_leaves_the_event_loop_free(db: Database, catalogs: Cata
     task.cancel()
     assert len(charts) == 3
     assert ticks >= 10
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(("kind", "buckets", "days"), [("week", 7, 1), ("quarter", 14, 7)])
+def test_dates_under_the_bars_never_run_together(
+    catalogs: Catalogs, language: str, kind: str, buckets: int, days: int
+) -> None:
+    """ "11月29日11月30日": each written date keeps a gap to the next, as drawn."""
+    from storage.reports import Bucket  # noqa: PLC0415
+
+    use_font()
+    first = date(2031, 11, 24)
+    won = [
+        Bucket(first + timedelta(days=days * i), 1, Decimal(1250000 + i)) for i in range(buckets)
+    ]
+    data = Report(report_period(kind, last=date(2031, 12, 31), tz=TZ), "CNY", [], won,
+                  [], [], [], [], [], [])  # fmt: skip
+    charts = render_charts(catalogs.translator(language), data)
+    won_panel = next(p for chart in charts for p in chart.panels if p.name == "won")
+    figure = draw([won_panel])
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    written = [label for label in figure.axes[0].get_xticklabels() if label.get_text()]
+    assert len(written) >= buckets // 3  # thinned, not emptied
+    boxes = [label.get_window_extent(renderer) for label in written]
+    for left, right in itertools.pairwise(boxes):
+        assert right.x0 - left.x1 >= 10, [label.get_text() for label in written]

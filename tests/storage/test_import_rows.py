@@ -6,7 +6,10 @@ from datetime import date
 
 import pytest
 
+from handlers.formatting import format_birthday
+from handlers.i18n import Catalogs
 from storage.imports.rows import Rejected, RowRules, normalise_row
+from storage.parsing import Birthday
 
 TARGETS = ["name", "phone", "email", "birthday", "gender", "source", "category", "tags", None]
 
@@ -113,3 +116,43 @@ def test_normalise_row_name_of_only_control_characters_is_missing() -> None:
     with pytest.raises(Rejected) as rejected:
         normalise_row(row(name="\x07\u202e", phone="13800138000"), rules())
     assert rejected.value.reason == "missing_name"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(
+    ("field", "codes"),
+    [
+        ("gender", ("male", "female")),
+        ("source", ("referral", "website", "advertising", "event", "cold_call", "other")),
+        ("category", ("potential", "existing", "loyal")),
+    ],
+)
+def test_normalise_row_reads_choice_labels_and_codes_back(
+    catalogs: Catalogs, language: str, field: str, codes: tuple[str, ...]
+) -> None:
+    """What an export writes (the label, in either language) and the code both read back."""
+    t = catalogs.translator(language)
+    for code in codes:
+        for written in (code, t(f"customer.{field}.{code}")):
+            assert (
+                normalise_row(row(name="Ada", **{field: written}), rules()).fields[field] == code
+            )
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("birthday", [Birthday(3, 5, 1988), Birthday(2, 29, None)])
+def test_normalise_row_reads_an_exported_birthday_back(language: str, birthday: Birthday) -> None:
+    written = format_birthday(birthday, lang=language)
+    fields = normalise_row(row(name="Ada", birthday=written), rules()).fields
+    found = (fields["birthday_month"], fields["birthday_day"], fields["birthday_year"])
+    assert found == (birthday.month, birthday.day, birthday.year)
+
+
+def test_normalise_row_drops_the_csv_formula_guard() -> None:
+    values = normalise_row(row(name="'=Ada", phone="'+8613800138000; +8613900139000"), rules())
+    assert values.fields["name"] == "=Ada"
+    assert values.phones == ["+8613800138000", "+8613900139000"]
+
+
+def test_normalise_row_keeps_an_apostrophe_that_guards_nothing() -> None:
+    assert normalise_row(row(name="'Ada"), rules()).fields["name"] == "'Ada"
