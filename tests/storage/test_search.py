@@ -69,6 +69,31 @@ def test_find_by_pinyin_full_spaced_and_initials(db: Database, team: dict[str, M
     assert names(db, team["admin"], "wangwei") == ["王伟明", "李王伟"]  # prefix first
 
 
+def test_find_latin_name_typed_without_spaces(db: Database, team: dict[str, Member]):
+    """As pinyin does for 张伟: "gracehopper" finds "Grace Hopper" (issue 16)."""
+    with db.session() as s:
+        add(s, team["sales"], "Zhang-Wei O'Neil")
+    assert names(db, team["admin"], "gracehopper") == ["Grace Hopper"]
+    assert names(db, team["admin"], "GraceHop") == ["Grace Hopper"]
+    assert names(db, team["admin"], "zhangweioneil") == ["Zhang-Wei O'Neil"]
+    assert names(db, team["admin"], "acehopp") == ["Grace Hopper"]  # inside the joined name
+    assert names(db, team["sales"], "zhangwei") == ["张伟", "Zhang-Wei O'Neil"]
+
+
+def test_renamed_latin_name_is_found_by_its_new_letters(db: Database, team: dict[str, Member]):
+    with db.session() as s:
+        customer = add(s, team["sales"], "Mark Evans")
+    assert names(db, team["sales"], "markevans") == ["Mark Evans"]
+    with db.session() as s:
+        row = s.get(Customer, pk(customer))
+        assert row is not None
+        row.name = "Marcus Evans"
+        s.flush()
+        index_customer(s, customer_id=pk(customer))
+    assert names(db, team["sales"], "markevans") == []
+    assert names(db, team["sales"], "marcusevans") == ["Marcus Evans"]
+
+
 @pytest.mark.parametrize("query", ["138-0013-8000", "+86 138 0013 8000", "13800138000", "8000"])
 def test_find_by_phone_in_any_format(db: Database, team: dict[str, Member], query: str):
     assert names(db, team["admin"], query) == ["张伟"]
