@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade_database
 from storage.models import Member
 from storage.search.find import find_customers
-from tests.storage.test_migration_hand_over import NOW, add_member, insert
+from tests.storage.test_migration_hand_over import NOW, add_member, database_at, insert
 
 BEFORE = "0007"
 NAMES = ("Zhang Wei", "Acme", "张伟", "O'Brien-Smith")
@@ -21,10 +21,7 @@ NAMES = ("Zhang Wei", "Acme", "张伟", "O'Brien-Smith")
 
 @pytest.fixture
 def old_db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_database(database.engine, revision=BEFORE)
-    yield database
-    database.close()
+    yield from database_at(db_url, BEFORE)
 
 
 def add_customer(connection: Connection, owner_id: int, name: str) -> int:
