@@ -64,7 +64,7 @@ def _birthday_text(reader: Reader, name: str, info: NudgeInfo) -> str:
     if days <= 0:
         lines = [t("nudges.birthday.today", name=name)]
     else:
-        lines = [t("nudges.birthday.soon", name=name, date=day, days=days)]
+        lines = [t("nudges.birthday.soon", name=name, date=day, days=days, count=days)]
     age = age_on(info.birthday, info.birth_year)
     if age is not None:
         lines.append(t("nudges.birthday.age", age=age))
@@ -74,7 +74,7 @@ def _birthday_text(reader: Reader, name: str, info: NudgeInfo) -> str:
 def _touch_text(reader: Reader, name: str, info: NudgeInfo) -> str:
     t = reader.t
     days = (reader.now - info.since).days if info.since else 0
-    lines = [t("nudges.touch.heading", name=name, days=days)]
+    lines = [t("nudges.touch.heading", name=name, days=days, count=days)]
     if info.last_at is not None:
         when = format_when(info.last_at, tz=reader.tz, lang=reader.lang, now=reader.now)
         summary = (info.last_summary or "")[:SUMMARY_PREVIEW]

@@ -3,14 +3,21 @@
 msgids are dotted keys (`start.welcome.admin`); every .po file in `locales/<lang>/` is merged,
 so a feature can keep its texts in its own file. Replies use HTML parse mode, so every
 parameter is HTML-escaped unless it is wrapped in `Html` (already-safe markup).
+
+A text that shows a number of things ("1 open reminder", "3 open reminders") is a gettext
+plural entry: `msgid_plural` (the same key) and one `msgstr[i]` per plural form of the
+language (English two, Chinese one). Its `count` parameter picks the form by the language's
+`Plural-Forms` rule, as `ngettext` does, so callers write `t(key, count=n)` like any text.
 """
 
 from __future__ import annotations
 
+import gettext
 import html
 import logging
 import string
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -28,15 +35,38 @@ class Html(str):
     __slots__ = ()
 
 
-def load_catalog(language: str, directory: Path = LOCALES_DIR) -> dict[str, str]:
-    messages: dict[str, str] = {}
+@dataclass(frozen=True)
+class Catalog:
+    """One language's texts. A plural entry's text in `texts` is its last form (the one for
+    most numbers), so checks over every text see it; `plurals` holds all its forms."""
+
+    texts: dict[str, str]
+    plurals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    plural_index: Callable[[int], int] = lambda n: int(n != 1)
+
+    def text(self, key: str, count: object) -> str | None:
+        forms = self.plurals.get(key)
+        if forms is None or not isinstance(count, int):
+            return self.texts.get(key)
+        return forms[min(self.plural_index(count), len(forms) - 1)]
+
+
+def load_catalog(language: str, directory: Path = LOCALES_DIR) -> Catalog:
+    catalog = Catalog({})
     for po_file in sorted((directory / language).glob("*.po")):
         with po_file.open("rb") as handle:
-            catalog = read_po(handle, locale=language)
-        for message in catalog:
-            if message.id and isinstance(message.id, str) and isinstance(message.string, str):
-                messages[message.id] = message.string
-    return messages
+            po = read_po(handle, locale=language)
+        # The rule comes from the language (Babel's defaults: English n != 1, Chinese 0).
+        catalog = Catalog(catalog.texts, catalog.plurals, gettext.c2py(po.plural_expr))
+        for message in po:
+            if isinstance(message.id, str) and message.id and isinstance(message.string, str):
+                catalog.texts[message.id] = message.string
+            elif isinstance(message.id, tuple) and isinstance(message.string, tuple):
+                forms = tuple(form for form in message.string if form)
+                if forms:
+                    catalog.plurals[message.id[0]] = forms
+                    catalog.texts[message.id[0]] = forms[-1]
+    return catalog
 
 
 def placeholders(text: str) -> set[str]:
@@ -54,13 +84,14 @@ def supported_language(code: str | None) -> str | None:
 class Translator:
     """Renders catalog keys in one language; falls back to English, then to the key itself."""
 
-    def __init__(self, language: str, messages: Mapping[str, str], fallback: Mapping[str, str]):
+    def __init__(self, language: str, catalog: Catalog, fallback: Catalog):
         self.language = language
-        self._messages = messages
+        self._catalog = catalog
         self._fallback = fallback
 
     def __call__(self, key: str, **params: object) -> str:
-        text = self._messages.get(key) or self._fallback.get(key)
+        count = params.get("count")
+        text = self._catalog.text(key, count) or self._fallback.text(key, count)
         if text is None:
             logger.error("missing catalog key %r (%s)", key, self.language)
             return key
@@ -71,7 +102,7 @@ class Translator:
         return text.format_map(safe)
 
     def has(self, key: str) -> bool:
-        return key in self._messages or key in self._fallback
+        return key in self._catalog.texts or key in self._fallback.texts
 
     def label(self, key: str, fallback: str) -> str:
         """The label of a stored code (a stage, a source) or the code itself when it has none:
@@ -83,11 +114,12 @@ class Catalogs:
     """All languages, loaded once when the application is built."""
 
     def __init__(self, directory: Path = LOCALES_DIR) -> None:
-        self.messages = {language: load_catalog(language, directory) for language in LANGUAGES}
-        fallback = self.messages[FALLBACK_LANGUAGE]
+        self.catalogs = {language: load_catalog(language, directory) for language in LANGUAGES}
+        self.messages = {language: c.texts for language, c in self.catalogs.items()}
+        fallback = self.catalogs[FALLBACK_LANGUAGE]
         self._translators = {
-            language: Translator(language, messages, fallback)
-            for language, messages in self.messages.items()
+            language: Translator(language, catalog, fallback)
+            for language, catalog in self.catalogs.items()
         }
 
     def translator(self, language: str | None) -> Translator:

@@ -185,5 +185,5 @@ async def report_done(
         await bot.send_document(
             chat_id,
             document=InputFile(content, filename=name),
-            caption=t("import.rejected_file", count=number(batch.rejected_count, lang)),
+            caption=t("import.rejected_file", count=batch.rejected_count),
         )

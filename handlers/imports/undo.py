@@ -70,7 +70,7 @@ async def choose(update: Update, context: CrmContext) -> None:
     hours = context.services.config.imports.undo_hours
     await context.bot.send_message(
         update.effective_chat.id,
-        context.t("import.undo.choose", hours=hours),
+        context.t("import.undo.choose", hours=hours, count=hours),
         reply_markup=inline_keyboard(rows),
     )
 
@@ -155,7 +155,7 @@ def _report(context: CrmContext, result: UndoResult) -> str:
 def _refusal(context: CrmContext, refusal: Exception) -> str:
     if isinstance(refusal, UndoExpired):
         hours = context.services.config.imports.undo_hours
-        return context.t("import.undo.expired", hours=hours)
+        return context.t("import.undo.expired", hours=hours, count=hours)
     if isinstance(refusal, ImportNotReady):
         return context.t(
             "import.undo.already" if refusal.code == "undone" else "import.undo.not_done"

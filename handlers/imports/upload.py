@@ -56,6 +56,7 @@ async def import_command(update: Update, context: CrmContext) -> None:
             "import.explain",
             fields=fields,
             rows=number(limits.max_rows, context.language),
+            count=limits.max_rows,
             mb=limits.max_file_mb,
         ),
     )
@@ -82,7 +83,10 @@ async def on_document(update: Update, context: CrmContext) -> None:
     except UnreadableFile as problem:
         rows, limit = number(limits.max_rows, lang), number(problem.limit or 0, lang)
         await context.bot.send_message(
-            chat_id, context.t(f"import.unreadable.{problem.code}", rows=rows, limit=limit)
+            chat_id,
+            context.t(
+                f"import.unreadable.{problem.code}", rows=rows, limit=limit, count=limits.max_rows
+            ),
         )
         return
     batch = await context.db.run(

@@ -1,4 +1,4 @@
-"""Frozen copies of the live code that migrations 0002 and 0004 used, as it was then.
+"""Frozen copies of the live code that migrations 0002, 0004 and 0009 used, as it was then.
 
 Never edit this module: a migration is history, and history must not change when
 `storage.search_index` does. When the live expressions change, write a new migration with
@@ -41,3 +41,10 @@ def pinyin_keys(name: str) -> tuple[str | None, str | None]:
     if not syllables:
         return None, None
     return "".join(syllables).casefold(), "".join(s[0] for s in syllables).casefold()
+
+
+def latin_name_key(name: str) -> str | None:
+    """ "zhangwei" for "Zhang Wei", as 0009's backfill stores it in `pinyin_key` of a name
+    without Chinese characters; None when the letters are the name itself."""
+    letters = "".join(ch for ch in name.casefold() if ch.isalpha())
+    return letters if letters and letters != name.strip().casefold() else None

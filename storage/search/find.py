@@ -2,15 +2,16 @@
 
 Every customer has a `customer_search` row of lowercased keys (migration 0002). Database
 triggers keep it in step with `customer`, so any writer (the entry flow, an import, an edit)
-is covered without calling Python; only the pinyin of Chinese names needs Python, which
-`index_customer` adds after a save (and the migration for older rows).
+is covered without calling Python; only the pinyin key needs Python (the pinyin of a Chinese
+name, the letters run together of another: "zhangwei" for 张伟 and for "Zhang Wei"), which
+`index_customer` adds after a save (and migrations 0002 and 0009 for older rows).
 
 A query is answered tier by tier, best first, each tier one indexed query (docs/stack-facts.md: a
 `LIKE '%x%'` scans the whole table, trigram cannot serve queries under 3 characters and on
 SQLite 3.40 silently misses 2-character CJK patterns):
 
   1. exact phone (E.164 index) or exact email (`email_key` index)
-  2. whole name, then whole pinyin ("zhangwei"), then initials ("zw"), each a tier of its
+  2. whole name, then whole pinyin key ("zhangwei"), then initials ("zw"), each a tier of its
      own in id order (a query of anything but Latin letters and spaces has no pinyin, and
      the name prefix tier starts with its whole-name matches anyway)
   3. name / pinyin / initials prefix: an index range (`>= q AND < q || U+FFFF`; on

@@ -67,13 +67,21 @@ def sqlite_search_key_sql(row: str) -> str:
 @lru_cache(maxsize=65536)  # names repeat a lot, in a team and in a big import
 def pinyin_keys(name: str) -> tuple[str | None, str | None]:
     """("zhangwei", "zw") for 张伟: the pinyin of the name's Chinese characters and its
-    initials; (None, None) for a name without any."""
+    initials. A name without any is typed without its spaces just as often ("zhangwei" for
+    "Zhang Wei"), so its letters run together are its pinyin key, without initials."""
     if not _CJK.search(name):
-        return None, None
+        return latin_name_key(name), None
     syllables = [s for s in lazy_pinyin(name, style=Style.NORMAL, errors="ignore") if s.isalpha()]
     if not syllables:
         return None, None
     return "".join(syllables).casefold(), "".join(s[0] for s in syllables).casefold()
+
+
+def latin_name_key(name: str) -> str | None:
+    """ "zhangwei" for "Zhang Wei" (or "Zhang-Wei"): the name's letters, lowercased; None when
+    that is the name itself ("acme"), which the name key already finds."""
+    letters = "".join(ch for ch in name.casefold() if ch.isalpha())
+    return letters if letters and letters != name.strip().casefold() else None
 
 
 def search_keys(

@@ -64,6 +64,27 @@ async def test_export_for_a_salesperson_holds_only_their_customers(
     assert sam.last_bot_message.caption == shown(catalogs, "en", "export.done.customers", count=1)
 
 
+@pytest.mark.parametrize(
+    ("lang", "one", "two"),
+    [
+        ("en", "Your customers: 1 row.", "Your customers: 2 rows."),
+        ("zh", "您的客户：共 1 行。", "您的客户：共 2 行。"),
+    ],
+)
+async def test_export_caption_counts_rows_in_the_language_s_plural(
+    emu: BotApiEmulator, admin: ScriptedUser, db_url: str, lang: str, one: str, two: str
+) -> None:
+    """ "1 rows" was shown (issue 16): the catalogs' plural forms pick the word by count."""
+    sam = await join(emu, admin, 2002, "Sam", language_code="zh-hans" if lang == "zh" else "en")
+    add_customer(db_url, sam, "Zhang Wei", "+8613800138000")
+    await export(emu, sam, "/export customers")
+    assert sam.last_bot_message is not None
+    assert sam.last_bot_message.caption == one
+    add_customer(db_url, sam, "Li Na", "+8613900139000")
+    await export(emu, sam, "/export customers")
+    assert sam.last_bot_message.caption == two
+
+
 async def test_export_for_a_manager_holds_the_team(
     emu: BotApiEmulator, admin: ScriptedUser, db_url: str
 ) -> None:

@@ -74,6 +74,25 @@ async def test_find_in_chinese_and_nothing_found(
     assert (await li.reply()).text == shown(catalogs, "zh", "lookup.none", query="无此人")
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_find_latin_name_typed_without_spaces(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, lang: str
+):
+    """`/find zhangwei` missed "Zhang Wei" while it found 张伟 (issue 16)."""
+    await admin.send("/help")
+    await admin.reply()
+    user = await join(emu, admin, 2003, "李娜", language_code="zh-hans" if lang == "zh" else "en")
+    seed(db_url, 2003, "Zhang Wei", company="Acme")
+    seed(db_url, 2003, "Mark Evans")
+    for query, found in (("zhangwei", "Zhang Wei · Acme"), ("MarkEvans", "Mark Evans")):
+        await user.send(f"/find {query}")
+        results = await user.reply()
+        assert results.text == shown(catalogs, lang, "lookup.results", query=query, page=1)
+        assert results.button_labels == [found]
+    await user.send("/find zhangweimark")
+    assert (await user.reply()).text == shown(catalogs, lang, "lookup.none", query="zhangweimark")
+
+
 async def test_find_alone_asks_then_searches_the_reply(
     admin: ScriptedUser, emu: BotApiEmulator, catalogs: Catalogs, db_url: str
 ):

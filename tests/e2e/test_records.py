@@ -257,6 +257,7 @@ async def test_reassign_moves_reminders_and_tells_both_salespeople(
     assert done.text == shown(
         catalogs, "en", "records.reassign.done", owner="Wang Fang", count=1, **params
     )
+    assert done.text.endswith("; 1 open reminder moved along.")  # not "1 open reminders"
     told_new = await wang.reply()
     assert told_new.text == shown(catalogs, "zh", "records.reassign.told_new", **params)
     told_old = await sales.reply()
@@ -268,6 +269,43 @@ async def test_reassign_moves_reminders_and_tells_both_salespeople(
     moved = in_db(db_url, lambda s: s.get_one(Reminder, reminder_id).member_id)
     assert moved == wang_id
     assert audit(db_url, customer_id)[0].changes == {"owner": ["Li Na", "Wang Fang"]}
+
+
+@pytest.mark.parametrize(
+    ("lang", "ending"),
+    [
+        ("en", "; 2 open reminders moved along."),
+        ("zh", "；2 条待办提醒已一并转交。"),
+    ],
+)
+async def test_reassign_counts_the_reminders_in_the_language_s_plural(
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    sales: ScriptedUser,
+    catalogs: Catalogs,
+    db_url: str,
+    lang: str,
+    ending: str,
+) -> None:
+    await join(emu, admin, 2004, "Wang Fang")
+    customer_id = seed(db_url, 2002, "Moving Customer")
+
+    def remind(session: Session) -> None:
+        owner_id = member(session, 2002).id or 0
+        for days in (3, 4):
+            due = utcnow() + timedelta(days=days)
+            session.add(
+                Reminder(member_id=owner_id, customer_id=customer_id, kind="follow_up", due_at=due)
+            )
+
+    in_db(db_url, remind)
+    in_db(db_url, lambda s: setattr(member(s, 1001), "language", lang))  # chosen with /lang
+    await open_card(admin, customer_id)
+    await admin.press(shown(catalogs, lang, "records.button.reassign"))
+    choose = await admin.reply()
+    await admin.press("Wang Fang", message=choose)
+    done = await admin.edited(choose)
+    assert done.text.endswith(ending)
 
 
 async def test_sales_card_has_no_merge_or_reassign(

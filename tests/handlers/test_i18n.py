@@ -238,6 +238,11 @@ msgstr "{greeting}, {name}!"
 
 msgid "only.english"
 msgstr "English only {n}"
+
+msgid "open"
+msgid_plural "open"
+msgstr[0] "{count} open reminder"
+msgstr[1] "{count} open reminders"
 """
 
 
@@ -249,8 +254,71 @@ def test_catalogs(tmp_path: Path) -> Catalogs:
     zh = PO.replace('"{greeting}, {name}!"', '"{greeting}，{name}！"').replace(
         'msgid "only.english"\nmsgstr "English only {n}"\n', ""
     )
+    zh = zh.replace(
+        'msgstr[0] "{count} open reminder"\nmsgstr[1] "{count} open reminders"',
+        'msgstr[0] "{count} 条未完成的提醒"',
+    )
     (tmp_path / "zh" / "t.po").write_text(zh, encoding="utf-8")
     return Catalogs(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "text"),
+    [
+        ("en", 1, "1 open reminder"),
+        ("en", 0, "0 open reminders"),
+        ("en", 2, "2 open reminders"),
+        ("zh", 1, "1 条未完成的提醒"),
+        ("zh", 5, "5 条未完成的提醒"),
+    ],
+)
+def test_translator_picks_the_plural_form_by_count(
+    test_catalogs: Catalogs, language: str, count: int, text: str
+) -> None:
+    assert test_catalogs.translator(language)("open", count=count) == text
+
+
+def test_plural_text_without_a_count_is_the_form_for_most_numbers(
+    test_catalogs: Catalogs,
+) -> None:
+    assert test_catalogs.messages["en"]["open"] == "{count} open reminders"
+    assert test_catalogs.translator("en")("open", count="many") == "many open reminders"
+
+
+def test_plural_entries_have_every_form_of_their_language(catalogs: Catalogs) -> None:
+    """English one and other, Chinese one form, each with the same parameters."""
+    english, chinese = catalogs.catalogs["en"].plurals, catalogs.catalogs["zh"].plurals
+    assert len(english) >= 8
+    assert sorted(english) == sorted(chinese)
+    assert {key: len(forms) for key, forms in english.items() if len(forms) != 2} == {}
+    assert {key: len(forms) for key, forms in chinese.items() if len(forms) != 1} == {}
+    for key, forms in [*english.items(), *chinese.items()]:
+        assert placeholders(forms[0]) == placeholders(forms[-1]), key
+
+
+def test_plural_texts_are_given_their_count() -> None:
+    """`count` picks the form; a text may show it formatted under another name ({rows})."""
+    plural_keys = set(Catalogs().catalogs["en"].plurals)
+    missing = [
+        where
+        for where, pattern, exact, params in TRANSLATION_CALLS
+        if exact and params is not None and "count" not in params
+        for key in plural_keys
+        if re.fullmatch(pattern, key)
+    ]
+    assert missing == []
+
+
+def test_counted_english_texts_use_plural_forms(catalogs: Catalogs) -> None:
+    """A count before a plural noun ("{count} rows") is a plural entry, or "1 rows" shows."""
+    counted = re.compile(r"\{(count|days|hours|rows)\} [a-z ]*?(s|days|hours|rows)\b")
+    english = catalogs.catalogs["en"]
+    single = [
+        key
+        for key, text in english.texts.items()
+        if key not in english.plurals and counted.search(text)
+    ]
+    assert single == []
 
 
 def test_translator_escapes_parameters_as_html(test_catalogs: Catalogs) -> None:

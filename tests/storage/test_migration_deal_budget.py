@@ -14,17 +14,14 @@ from storage.db import Database
 from storage.deals import DealCreate, create_deal, get_deal
 from storage.migrate import current_revision, head_revision, upgrade_database
 from tests.factories import make_customer, make_member
-from tests.storage.test_migration_hand_over import add_customer, add_deal, add_member
+from tests.storage.test_migration_hand_over import add_customer, add_deal, add_member, database_at
 
 BEFORE = "0006"
 
 
 @pytest.fixture
 def old_db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_database(database.engine, revision=BEFORE)
-    yield database
-    database.close()
+    yield from database_at(db_url, BEFORE)
 
 
 def test_upgrade_keeps_deals_and_leaves_budget_and_decision_date_empty(old_db: Database) -> None:

@@ -113,12 +113,17 @@ class Team:
     customer: int
 
 
-@pytest.fixture
-def old_db(db_url: str) -> Iterator[Database]:
+def database_at(db_url: str, revision: str) -> Iterator[Database]:
+    """A database migrated only up to `revision`, closed after the test (a fixture's body)."""
     database = Database(db_url)
-    upgrade_database(database.engine, revision=BEFORE)
+    upgrade_database(database.engine, revision=revision)
     yield database
     database.close()
+
+
+@pytest.fixture
+def old_db(db_url: str) -> Iterator[Database]:
+    yield from database_at(db_url, BEFORE)
 
 
 @pytest.fixture

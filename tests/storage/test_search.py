@@ -69,6 +69,17 @@ def test_find_by_pinyin_full_spaced_and_initials(db: Database, team: dict[str, M
     assert names(db, team["admin"], "wangwei") == ["王伟明", "李王伟"]  # prefix first
 
 
+def test_find_latin_name_typed_without_spaces(db: Database, team: dict[str, Member]):
+    """As pinyin does for 张伟: "gracehopper" finds "Grace Hopper" (issue 16)."""
+    with db.session() as s:
+        add(s, team["sales"], "Zhang-Wei O'Neil")
+    assert names(db, team["admin"], "gracehopper") == ["Grace Hopper"]
+    assert names(db, team["admin"], "GraceHop") == ["Grace Hopper"]
+    assert names(db, team["admin"], "zhangweioneil") == ["Zhang-Wei O'Neil"]
+    assert names(db, team["admin"], "acehopp") == ["Grace Hopper"]  # inside the joined name
+    assert names(db, team["sales"], "zhangwei") == ["张伟", "Zhang-Wei O'Neil"]
+
+
 @pytest.mark.parametrize("query", ["138-0013-8000", "+86 138 0013 8000", "13800138000", "8000"])
 def test_find_by_phone_in_any_format(db: Database, team: dict[str, Member], query: str):
     assert names(db, team["admin"], query) == ["张伟"]
@@ -118,17 +129,27 @@ def test_find_pages_do_not_overlap(db: Database, team: dict[str, Member]):
     assert not set(first) & set(second)
 
 
-def test_rename_keeps_search_in_step(db: Database, team: dict[str, Member]):
+@pytest.mark.parametrize(
+    ("before", "after", "gone", "found"),
+    [
+        ("Old Name", "刘芳", "old", "liufang"),
+        ("Mark Evans", "Marcus Evans", "markevans", "marcusevans"),
+    ],
+)
+def test_rename_keeps_search_in_step(
+    db: Database, team: dict[str, Member], before: str, after: str, gone: str, found: str
+):
     with db.session() as s:
-        customer = add(s, team["sales"], "Old Name")
+        customer = add(s, team["sales"], before)
+    assert names(db, team["sales"], gone) == [before]
     with db.session() as s:
         row = s.get(Customer, pk(customer))
         assert row is not None
-        row.name = "刘芳"
+        row.name = after
         s.flush()
         index_customer(s, customer_id=pk(customer))
-    assert names(db, team["sales"], "old") == []
-    assert names(db, team["sales"], "liufang") == ["刘芳"]
+    assert names(db, team["sales"], gone) == []
+    assert names(db, team["sales"], found) == [after]
 
 
 def test_saved_search_is_the_members_own(db: Database, team: dict[str, Member]):
