@@ -12,6 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime
 from babel.numbers import format_currency
@@ -70,15 +71,22 @@ def format_money(m: Money, *, lang: str) -> str:
     )
 
 
-def format_phone(e164: str, *, region: str) -> str:
-    """National format for numbers of the member's region, international for the rest."""
+def format_phone(e164: str, *, region: str | None) -> str:
+    """National format for numbers of the member's region, international for the rest (and
+    for all with `region=None`: "+86 415 253 0000" says which country it was read for)."""
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
         return e164
-    same_region = phonenumbers.region_code_for_number(number) == region.upper()
-    style = PhoneNumberFormat.NATIONAL if same_region else PhoneNumberFormat.INTERNATIONAL
+    home = region is not None and phonenumbers.region_code_for_number(number) == region.upper()
+    style = PhoneNumberFormat.NATIONAL if home else PhoneNumberFormat.INTERNATIONAL
     return phonenumbers.format_number(number, style)
+
+
+def region_name(region: str, *, lang: str) -> str:
+    """ "China" / "中国" for "CN": a region code is never shown in a sentence."""
+    names = Locale.parse(_LOCALES[_lang(lang)]).territories
+    return str(names.get(region.upper(), region.upper()))
 
 
 ECHO_LIMIT = 200

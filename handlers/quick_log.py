@@ -30,6 +30,7 @@ from handlers.feature import Callback, Command, Feature
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Choice, Env, Field, Flow, SaveWarning, env_of
+from handlers.formatting import format_phone, region_name
 from handlers.note import (
     FOLLOW_UP_CHOICES,
     KIND_CHOICES,
@@ -119,7 +120,7 @@ FIELDS = (
         show=_or_not_given(fp.show_when),
     ),
     dataclasses.replace(customer_pick.customer_field(), when=_existing),
-    Field("name", parse=fp.text("name"), required=True, when=_new),
+    Field("name", parse=fp.name, required=True, when=_new),
     Field(
         "company",
         parse=fp.text("company"),
@@ -131,6 +132,7 @@ FIELDS = (
         "phones",
         parse=fp.phones,
         show=_or_not_given(fp.show_phones),
+        notice=fp.phones_notice,
         when=_new,
         check=_if_new(duplicate_check("phones", open_key=USE_IT)),
     ),
@@ -270,8 +272,14 @@ def read(context: CrmContext, text: str) -> QuickLog:
 
 async def start(engine: FlowEngine, update: Update, context: CrmContext, found: QuickLog) -> None:
     """The check card for what a message says: by /log, or plain text (handlers.plain_text)."""
-    values = await prefill(context, found, env_of(context))
-    await engine.start(update, context, FLOW_NAME, values=values)
+    env = env_of(context)
+    values = await prefill(context, found, env)
+    notice = ""
+    if found.foreign_phones and values.get("phones"):
+        numbers = ", ".join(format_phone(p, region=None) for p in found.foreign_phones)
+        region = region_name(env.region, lang=env.language)
+        notice = context.t("quick_log.phone_read_as_local", numbers=numbers, region=region)
+    await engine.start(update, context, FLOW_NAME, values=values, notice=notice)
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:

@@ -19,7 +19,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from storage.dates import When, search_when
-from storage.parsing import Money, extract_amounts, extract_emails, extract_phones
+from storage.parsing import (
+    Money,
+    extract_amounts,
+    extract_emails,
+    extract_phones,
+    read_as_foreign,
+)
 
 MAX_DATES = 4  # date phrases looked at in one message
 SLACK = timedelta(minutes=5)
@@ -76,6 +82,8 @@ class QuickLog:
     deal_title: str | None = None  # what the customer wants, if the message says
     happened: When | None = None
     follow_up: When | None = None
+    # Phones valid in the region only as typed another country's way (`read_as_foreign`)
+    foreign_phones: tuple[str, ...] = ()
 
 
 def command_text(message: str) -> str:
@@ -104,6 +112,13 @@ def parse_quick_log(
         deal_title=_wanted(_blank(text, spans)) if amount else None,
         happened=happened,
         follow_up=follow_up,
+        foreign_phones=tuple(
+            dict.fromkeys(
+                p
+                for (start, end), _ in phones
+                for p in read_as_foreign(text[start:end], region=region)
+            )
+        ),
     )
 
 

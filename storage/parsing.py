@@ -114,6 +114,22 @@ def parse_text(text: str | None, *, field: str, required: bool = True) -> str | 
     return cleaned
 
 
+# A letter of any script: Latin, CJK ideographs and kana (category Lo), Cyrillic, ...
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def parse_name(text: str | None) -> str | ParseError:
+    """A person's name: free text with at least one letter or CJK character.
+
+    "😀", "123" or "!!!" typed at the name question named nobody and became a customer no
+    one could find again by name.
+    """
+    name = parse_text(text, field="name")
+    if isinstance(name, str) and not _LETTER.search(name):
+        return ParseError("parse.name.no_letter")
+    return name
+
+
 # --- record ids ---------------------------------------------------------------------------
 
 # Primary keys are INTEGER on PostgreSQL: a larger number names no record, and sending it in a
@@ -175,6 +191,33 @@ def parse_phones(text: str, *, region: str) -> list[str] | ParseError:
             return ParseError(phone.key, {**phone.params, "value": piece.strip()[:40]})
         if phone not in found:
             found.append(phone)
+    return found
+
+
+def read_as_foreign(text: str, *, region: str) -> list[str]:
+    """The numbers in `text` (as for `parse_phones`) that are valid in `region` only because
+    they were typed the way another country writes them, in E.164 as they were read.
+
+    "(415) 253-0000" with region CN is a valid Dandong landline, +86 415 253 0000, but a
+    Chinese number is dialled at home with the trunk prefix 0 (0415 ...): typed without it and
+    without "+", it is far more likely a US number, so the reading is shown before it is saved.
+    """
+    prefix = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    trunk = prefix.national_prefix if prefix is not None else None
+    found: list[str] = []
+    for piece in re.split(r"[,;/、\n]+", _nfkc(text)):
+        cleaned = re.sub(r"^tel:\s*", "", piece.strip(), flags=re.IGNORECASE)
+        if not trunk or not cleaned or cleaned.startswith(("+", "00")):
+            continue
+        e164 = parse_phone(cleaned, region=region)
+        if isinstance(e164, ParseError):
+            continue
+        number = phonenumbers.parse(e164, None)
+        national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        national = re.sub(r"\D", "", national)
+        typed = re.sub(r"\D", "", cleaned)
+        if national.startswith(trunk) and not typed.startswith(trunk) and e164 not in found:
+            found.append(e164)
     return found
 
 

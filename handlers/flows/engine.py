@@ -81,9 +81,10 @@ class FlowEngine:
         values: dict[str, Any] | None = None,
         attachments: list[list[str]] | None = None,
         ask: str | None = None,
+        notice: str = "",
     ) -> None:
         """Begin a flow, prefilled if given, at `ask` if given (see `State.begin`); an
-        unfinished draft is offered first.
+        unfinished draft is offered first. `notice` goes above the first question or card.
 
         Prefilled text (a /log or /remind sentence, a shared contact's name) skipped the
         parsers, so it is cleaned here like a typed answer in `_answer`.
@@ -104,7 +105,8 @@ class FlowEngine:
         state = State.begin(flow, values, attachments or [], ask)
         await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
         await self._check_prefilled(context, state)
-        await self._ask(context, chat_id, state, update.update_id)
+        prefix = notice + "\n\n" if notice else ""
+        await self._ask(context, chat_id, state, update.update_id, prefix=prefix)
 
     async def _offer_resume(
         self, context: CrmContext, chat_id: int, state: State, update_id: int
@@ -204,7 +206,9 @@ class FlowEngine:
                 context, chat_id, state, update_id, prefix=error_text(context, value) + "\n\n"
             )
             return
-        await self._accept(context, chat_id, state, step_field, value, update_id)
+        notice = step_field.notice(text, env_of(context)) if step_field.notice else None
+        prefix = context.t(notice[0], **notice[1]) + "\n\n" if notice else ""
+        await self._accept(context, chat_id, state, step_field, value, update_id, prefix=prefix)
 
     @staticmethod
     def _parse(context: CrmContext, step_field: Field, text: str) -> Any:
@@ -241,6 +245,8 @@ class FlowEngine:
         step_field: Field,
         value: Any,
         update_id: int,
+        *,
+        prefix: str = "",
     ) -> None:
         state.values[step_field.name] = value
         state.options = []
@@ -252,7 +258,7 @@ class FlowEngine:
         state.step = after
         if not is_empty(value):
             await self._check_field(context, state, step_field, after)
-        await self._ask(context, chat_id, state, update_id)
+        await self._ask(context, chat_id, state, update_id, prefix=prefix)
 
     async def _check_field(
         self, context: CrmContext, state: State, step_field: Field, after: str

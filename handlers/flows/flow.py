@@ -34,6 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.context import CrmContext
+from handlers.formatting import region_name
 from storage.calls import StorageCall
 from storage.parsing import ParseError
 
@@ -90,6 +91,9 @@ class Field:
     # Run once the answer is accepted (and on a prefilled value at start): a warning stops
     # the entry there, so a duplicate is met when it is typed, not after the last question.
     check: Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]] | None = None
+    # Said above the next question when a typed answer was accepted but read in a way the
+    # member may not have meant ("(415) 253-0000" read as a Chinese number): (key, params).
+    notice: Callable[[str, Env], tuple[str, dict[str, str]] | None] | None = None
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices
@@ -255,4 +259,8 @@ def label_of(context: CrmContext, choice: Choice) -> str:
 
 
 def error_text(context: CrmContext, error: ParseError) -> str:
-    return context.t(error.key, **dict(error.params))
+    """The parser's message; a region code among its values is named in the member's language."""
+    params = dict(error.params)
+    if "region" in params:
+        params["region"] = region_name(params["region"], lang=context.language)
+    return context.t(error.key, **params)

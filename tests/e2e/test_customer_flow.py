@@ -130,7 +130,7 @@ async def test_bad_answers_are_explained_and_earlier_answers_kept(
     assert reply.endswith(shown(catalogs, "en", "customer.ask.name"))
     await answer(admin, "Zhang Wei")
     reply = await answer(admin, "12345")
-    assert reply.startswith(shown(catalogs, "en", "parse.phone.invalid", region="CN"))
+    assert reply.startswith(shown(catalogs, "en", "parse.phone.invalid", region="China"))
     await answer(admin, "13800138000")
     reply = await answer(admin, "zhang@")
     assert reply.startswith(shown(catalogs, "en", "parse.email.invalid"))

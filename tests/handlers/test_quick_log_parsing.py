@@ -118,6 +118,14 @@ CASES = [
         {"amount": Money(Decimal("12000.00"), "CNY"), "follow_up": feb(28)},
     ),
     ("Called Sam, call again on the 15th of next month", {"follow_up": feb(15)}),
+    (
+        "Met Sarah Lee at Globex, (415) 253-0000, 138 0013 8000",
+        {
+            "phones": ("+864152530000", "+8613800138000"),
+            "foreign_phones": ("+864152530000",),
+        },
+    ),
+    ("见了李娜，0415 253 0000", {"phones": ("+864152530000",), "foreign_phones": ()}),
 ]
 
 
