@@ -184,7 +184,7 @@ async def prefill(context: CrmContext, found: QuickLog, env: Env) -> dict[str, A
     """The flow's answers from what the message says; customer fields from the match."""
     happened = found.happened or When(at=env.now, has_time=True)
     values: dict[str, Any] = {
-        "summary": found.text[: MAX_LENGTHS["summary"]],
+        "summary": found.text,  # at most one message long: never cut
         "kind": found.kind,
         "happened": _when_value(happened),
         "amount": NOT_GIVEN

@@ -53,6 +53,9 @@ class Birthday:
     year: int | None
 
 
+# Free text (a note, needs, a reason) may be as long as one Telegram message: a salesperson
+# who typed a long visit report on a phone must not be asked to retype it shorter.
+MAX_LONG_TEXT = 4096
 MAX_LENGTHS: Mapping[str, int] = MappingProxyType(
     {
         "name": 100,
@@ -62,11 +65,11 @@ MAX_LENGTHS: Mapping[str, int] = MappingProxyType(
         "region": 100,
         "title": 150,
         "tag": 30,
-        "summary": 2000,
-        "needs": 1000,
-        "notes": 1000,
+        "summary": MAX_LONG_TEXT,
+        "needs": MAX_LONG_TEXT,
+        "notes": MAX_LONG_TEXT,
         "product": 150,
-        "reason": 500,
+        "reason": MAX_LONG_TEXT,
     }
 )
 MAX_AMOUNT = Decimal(10) ** 12

@@ -70,7 +70,7 @@ def test_parse_name_empty_and_too_long_keep_their_reasons() -> None:
 
 def test_max_lengths_documented_fields() -> None:
     assert MAX_LENGTHS["name"] == 100
-    assert MAX_LENGTHS["summary"] == 2000
+    assert MAX_LENGTHS["summary"] == MAX_LENGTHS["needs"] == MAX_LENGTHS["reason"] == 4096
 
 
 @pytest.mark.parametrize(
