@@ -36,7 +36,7 @@ from storage.customers import (
     list_phones,
 )
 from storage.models import Customer
-from storage.parsing import ParseError, parse_phones
+from storage.parsing import MAX_LENGTHS, ParseError, parse_name, parse_phones
 
 FLOW_NAME = "customer"
 SOURCES = ("referral", "website", "advertising", "event", "cold_call", "other")
@@ -77,11 +77,12 @@ def duplicate_check(*criteria: str, open_key: str = "customer.dup.open") -> Chec
 
 
 FIELDS = (
-    Field("name", parse=fp.text("name"), required=True, check=duplicate_check("name")),
+    Field("name", parse=fp.name, required=True, check=duplicate_check("name")),
     Field(
         "phones",
         parse=fp.phones,
         show=fp.show_phones,
+        notice=fp.phones_notice,
         accepts_contact=True,
         check=duplicate_check("phones"),
     ),
@@ -228,8 +229,10 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         assert update.message is not None
         contact = update.message.contact
         assert contact is not None
-        name = " ".join(p for p in (contact.first_name, contact.last_name) if p).strip()
-        values: dict[str, Any] = {"name": name[:100]} if name else {}
+        # a contact named only "😀" asks for the name instead of prefilling it
+        full = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        name = parse_name(full[: MAX_LENGTHS["name"]])
+        values: dict[str, Any] = {"name": name} if isinstance(name, str) else {}
         parsed = parse_phones(
             contact.phone_number, region=context.services.config.locale.default_region
         )

@@ -111,14 +111,15 @@ def currency_name(code: str, *, lang: str) -> str:
     return str(get_currency_name(code, locale=_LOCALES[_lang(lang)]))
 
 
-def format_phone(e164: str, *, region: str) -> str:
-    """National format for numbers of the member's region, international for the rest."""
+def format_phone(e164: str, *, region: str | None) -> str:
+    """National format for numbers of the member's region, international for the rest (and
+    for all with `region=None`: "+86 415 253 0000" says which country it was read for)."""
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
         return e164
-    same_region = phonenumbers.region_code_for_number(number) == region.upper()
-    style = PhoneNumberFormat.NATIONAL if same_region else PhoneNumberFormat.INTERNATIONAL
+    home = region is not None and phonenumbers.region_code_for_number(number) == region.upper()
+    style = PhoneNumberFormat.NATIONAL if home else PhoneNumberFormat.INTERNATIONAL
     return phonenumbers.format_number(number, style)
 
 

@@ -31,6 +31,7 @@ from handlers.feature import Callback, Command, Feature
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Choice, Env, Field, Flow, SaveWarning, env_of
+from handlers.formatting import format_phone, region_name
 from handlers.note import (
     FOLLOW_UP_CHOICES,
     KIND_CHOICES,
@@ -120,7 +121,7 @@ FIELDS = (
         show=_or_not_given(fp.show_when),
     ),
     dataclasses.replace(customer_pick.customer_field(), when=_existing),
-    Field("name", parse=fp.text("name"), required=True, when=_new),
+    Field("name", parse=fp.name, required=True, when=_new),
     Field(
         "company",
         parse=fp.text("company"),
@@ -132,6 +133,7 @@ FIELDS = (
         "phones",
         parse=fp.phones,
         show=_or_not_given(fp.show_phones),
+        notice=fp.phones_notice,
         when=_new,
         check=_if_new(duplicate_check("phones", open_key=USE_IT)),
     ),
@@ -183,7 +185,7 @@ async def prefill(context: CrmContext, found: QuickLog, env: Env) -> dict[str, A
     """The flow's answers from what the message says; customer fields from the match."""
     happened = found.happened or When(at=env.now, has_time=True)
     values: dict[str, Any] = {
-        "summary": found.text[: MAX_LENGTHS["summary"]],
+        "summary": found.text,  # at most one message long: never cut
         "kind": found.kind,
         "happened": _when_value(happened),
         "amount": NOT_GIVEN
@@ -271,15 +273,24 @@ def read(context: CrmContext, text: str) -> QuickLog:
 
 async def start(engine: FlowEngine, update: Update, context: CrmContext, found: QuickLog) -> None:
     """The check card for what a message says: by /log, or plain text (handlers.plain_text)."""
-    values = await prefill(context, found, env_of(context))
+    env = env_of(context)
+    values = await prefill(context, found, env)
+    notice = ""
+    if found.foreign_phones and values.get("phones"):
+        numbers = ", ".join(format_phone(p, region=None) for p in found.foreign_phones)
+        region = region_name(env.region, lang=env.language)
+        notice = context.t("quick_log.phone_read_as_local", numbers=numbers, region=region)
     if found.follow_up is None and found.follow_up_past is not None:
         # "follow up yesterday 3pm": said to have passed, and the follow-up is asked again
         past = found.follow_up_past
         when = fp.show_when({"at": past.at.isoformat(), "has_time": past.has_time}, context)
-        note = context.t("quick_log.follow_up_in_past", when=when)
-        await engine.start(update, context, FLOW_NAME, values=values, ask="follow_up", note=note)
+        passed = context.t("quick_log.follow_up_in_past", when=when)
+        notice = f"{notice}\n\n{passed}" if notice else passed
+        await engine.start(
+            update, context, FLOW_NAME, values=values, ask="follow_up", notice=notice
+        )
         return
-    await engine.start(update, context, FLOW_NAME, values=values)
+    await engine.start(update, context, FLOW_NAME, values=values, notice=notice)
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:

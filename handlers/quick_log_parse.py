@@ -21,7 +21,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from storage.dates import When, search_when
-from storage.parsing import Money, extract_amounts, extract_emails, extract_phones
+from storage.parsing import (
+    Money,
+    extract_amounts,
+    extract_emails,
+    extract_phones,
+    read_as_foreign,
+)
 
 MAX_DATES = 4  # date phrases looked at in one message
 SLACK = timedelta(minutes=5)
@@ -85,6 +91,8 @@ class QuickLog:
     happened: When | None = None
     follow_up: When | None = None
     follow_up_past: When | None = None  # "follow up yesterday": said to be past, asked again
+    # Phones valid in the region only as typed another country's way (`read_as_foreign`)
+    foreign_phones: tuple[str, ...] = ()
 
 
 def command_text(message: str) -> str:
@@ -114,6 +122,13 @@ def parse_quick_log(
         happened=happened,
         follow_up=follow_up,
         follow_up_past=follow_up_past,
+        foreign_phones=tuple(
+            dict.fromkeys(
+                p
+                for (start, end), _ in phones
+                for p in read_as_foreign(text[start:end], region=region)
+            )
+        ),
     )
 
 

@@ -300,7 +300,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         sentence = clean_text(update.message.text or "").partition(" ")[2].strip()
         read = await _read_sentence(context, sentence) if sentence else Sentence({})
         note = context.t("parse.when.in_past") if read.in_past else None
-        await engine.start(update, context, "remind", values=read.values, note=note)
+        await engine.start(update, context, "remind", values=read.values, notice=note)
 
     async def list_reminders(update: Update, context: CrmContext) -> None:
         await reminders_page(update, context, 0)

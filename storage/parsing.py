@@ -53,6 +53,9 @@ class Birthday:
     year: int | None
 
 
+# Free text (a note, needs, a reason) may be as long as one Telegram message: a salesperson
+# who typed a long visit report on a phone must not be asked to retype it shorter.
+MAX_LONG_TEXT = 4096
 MAX_LENGTHS: Mapping[str, int] = MappingProxyType(
     {
         "name": 100,
@@ -62,11 +65,11 @@ MAX_LENGTHS: Mapping[str, int] = MappingProxyType(
         "region": 100,
         "title": 150,
         "tag": 30,
-        "summary": 2000,
-        "needs": 1000,
-        "notes": 1000,
+        "summary": MAX_LONG_TEXT,
+        "needs": MAX_LONG_TEXT,
+        "notes": MAX_LONG_TEXT,
         "product": 150,
-        "reason": 500,
+        "reason": MAX_LONG_TEXT,
     }
 )
 MAX_AMOUNT = Decimal(10) ** 12
@@ -112,6 +115,22 @@ def parse_text(text: str | None, *, field: str, required: bool = True) -> str | 
     if len(cleaned) > limit:
         return ParseError("parse.text.too_long", {"max": str(limit), "length": str(len(cleaned))})
     return cleaned
+
+
+# A letter of any script: Latin, CJK ideographs and kana (category Lo), Cyrillic, ...
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def parse_name(text: str | None) -> str | ParseError:
+    """A person's name: free text with at least one letter or CJK character.
+
+    "😀", "123" or "!!!" typed at the name question named nobody and became a customer no
+    one could find again by name.
+    """
+    name = parse_text(text, field="name")
+    if isinstance(name, str) and not _LETTER.search(name):
+        return ParseError("parse.name.no_letter")
+    return name
 
 
 # --- record ids ---------------------------------------------------------------------------
@@ -175,6 +194,33 @@ def parse_phones(text: str, *, region: str) -> list[str] | ParseError:
             return ParseError(phone.key, {**phone.params, "value": piece.strip()[:40]})
         if phone not in found:
             found.append(phone)
+    return found
+
+
+def read_as_foreign(text: str, *, region: str) -> list[str]:
+    """The numbers in `text` (as for `parse_phones`) that are valid in `region` only because
+    they were typed the way another country writes them, in E.164 as they were read.
+
+    "(415) 253-0000" with region CN is a valid Dandong landline, +86 415 253 0000, but a
+    Chinese number is dialled at home with the trunk prefix 0 (0415 ...): typed without it and
+    without "+", it is far more likely a US number, so the reading is shown before it is saved.
+    """
+    prefix = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    trunk = prefix.national_prefix if prefix is not None else None
+    found: list[str] = []
+    for piece in re.split(r"[,;/、\n]+", _nfkc(text)):
+        cleaned = re.sub(r"^tel:\s*", "", piece.strip(), flags=re.IGNORECASE)
+        if not trunk or not cleaned or cleaned.startswith(("+", "00")):
+            continue
+        e164 = parse_phone(cleaned, region=region)
+        if isinstance(e164, ParseError):
+            continue
+        number = phonenumbers.parse(e164, None)
+        national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        national = re.sub(r"\D", "", national)
+        typed = re.sub(r"\D", "", cleaned)
+        if national.startswith(trunk) and not typed.startswith(trunk) and e164 not in found:
+            found.append(e164)
     return found
 
 

@@ -81,11 +81,12 @@ class FlowEngine:
         values: dict[str, Any] | None = None,
         attachments: list[list[str]] | None = None,
         ask: str | None = None,
-        note: str | None = None,
+        notice: str = "",
     ) -> None:
         """Begin a flow, prefilled if given, at `ask` if given (see `State.begin`); an
-        unfinished draft is offered first. `note` goes above the first question: why a
-        prefilled answer was not taken ("that time has already passed").
+        unfinished draft is offered first. `notice` goes above the first question or card:
+        why a prefilled answer was not taken ("that time has already passed"), how a number
+        was read.
 
         Prefilled text (a /log or /remind sentence, a shared contact's name) skipped the
         parsers, so it is cleaned here like a typed answer in `_answer`.
@@ -106,7 +107,7 @@ class FlowEngine:
         state = State.begin(flow, values, attachments or [], ask)
         await context.bot.send_message(chat_id, context.t(f"{flow.name}.title"))
         await self._check_prefilled(context, state)
-        prefix = f"{note}\n\n" if note else ""
+        prefix = notice + "\n\n" if notice else ""
         await self._ask(context, chat_id, state, update.update_id, prefix=prefix)
 
     async def _offer_resume(
@@ -207,7 +208,9 @@ class FlowEngine:
                 context, chat_id, state, update_id, prefix=error_text(context, value) + "\n\n"
             )
             return
-        await self._accept(context, chat_id, state, step_field, value, update_id)
+        notice = step_field.notice(text, env_of(context)) if step_field.notice else None
+        prefix = context.t(notice[0], **notice[1]) + "\n\n" if notice else ""
+        await self._accept(context, chat_id, state, step_field, value, update_id, prefix=prefix)
 
     @staticmethod
     def _parse(context: CrmContext, step_field: Field, text: str) -> Any:
@@ -244,6 +247,8 @@ class FlowEngine:
         step_field: Field,
         value: Any,
         update_id: int,
+        *,
+        prefix: str = "",
     ) -> None:
         state.values[step_field.name] = value
         state.options = []
@@ -254,11 +259,11 @@ class FlowEngine:
             after = state.flow.next_open_step(state.step, state.values)
         state.step = after
         if not is_empty(value) and await self._check_field(context, state, step_field, after):
-            await self._ask(context, chat_id, state, update_id)
+            await self._ask(context, chat_id, state, update_id, prefix=prefix)
         elif after == CONFIRM and not state.flow.confirm:
             await self._commit(context, chat_id, state)
         else:
-            await self._ask(context, chat_id, state, update_id)
+            await self._ask(context, chat_id, state, update_id, prefix=prefix)
 
     async def _check_field(
         self, context: CrmContext, state: State, step_field: Field, after: str

@@ -16,7 +16,13 @@ from typing import Any
 
 from handlers.context import CrmContext
 from handlers.flows.flow import Env, Parser
-from handlers.formatting import format_birthday, format_date, format_money, format_phone
+from handlers.formatting import (
+    format_birthday,
+    format_date,
+    format_money,
+    format_phone,
+    region_name,
+)
 from handlers.formatting import format_when as format_datetime
 from storage.dates import Prefer, parse_when
 from storage.parsing import (
@@ -27,10 +33,12 @@ from storage.parsing import (
     parse_amount,
     parse_birthday,
     parse_email,
+    parse_name,
     parse_phones,
     parse_probability,
     parse_quantity,
     parse_text,
+    read_as_foreign,
 )
 
 _TAG_SPLIT = re.compile(r"[,，;；、#\s]+")
@@ -41,6 +49,10 @@ def text(field: str) -> Parser:
         return parse_text(value, field=field)
 
     return parse
+
+
+def name(value: str, _env: Env) -> str | ParseError:
+    return parse_name(value)
 
 
 SKIP_WORDS = frozenset({"skip", "跳过"})
@@ -58,6 +70,17 @@ def optional_text(field: str) -> Parser:
 
 def phones(value: str, env: Env) -> list[str] | ParseError:
     return parse_phones(value, region=env.region)
+
+
+def phones_notice(value: str, env: Env) -> tuple[str, dict[str, str]] | None:
+    """ "(415) 253-0000" is valid in China (a Dandong landline) yet typed the American way:
+    say how it was read, so a foreign number is not saved as a Chinese one unnoticed."""
+    found = read_as_foreign(value, region=env.region)
+    if not found:
+        return None
+    numbers = ", ".join(format_phone(p, region=None) for p in found)
+    region = region_name(env.region, lang=env.language)
+    return "parse.phone.read_as_local", {"numbers": numbers, "region": region}
 
 
 def email(value: str, _env: Env) -> str | ParseError:

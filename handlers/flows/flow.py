@@ -93,6 +93,9 @@ class Field:
     # Run once the answer is accepted (and on a prefilled value at start): a warning stops
     # the entry there, so a duplicate is met when it is typed, not after the last question.
     check: Callable[[CrmContext, dict[str, Any]], Awaitable[SaveWarning | None]] | None = None
+    # Said above the next question when a typed answer was accepted but read in a way the
+    # member may not have meant ("(415) 253-0000" read as a Chinese number): (key, params).
+    notice: Callable[[str, Env], tuple[str, dict[str, str]] | None] | None = None
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices

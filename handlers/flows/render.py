@@ -12,7 +12,12 @@ from telegram import InlineKeyboardMarkup
 from handlers.callback_data import FlowButton
 from handlers.context import CrmContext
 from handlers.flows.flow import CONFIRM, EDIT, WARN, Field, State, env_of, is_empty, label_of
+from handlers.formatting import clip
+from handlers.i18n import Html
 from handlers.keyboards import inline_keyboard
+from handlers.text_limits import utf16_len
+
+LONG_VALUE_PREVIEW = 300
 
 
 def render(context: CrmContext, state: State) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -113,6 +118,11 @@ def summary(context: CrmContext, state: State) -> str:
 
 
 def show(context: CrmContext, step_field: Field, value: Any) -> str:
+    """The value as the member reads it; a long text as its start and its length, so a 4,000
+    character note leaves room on the card for every other answer (Save keeps it whole)."""
+    if isinstance(value, str) and utf16_len(value) > LONG_VALUE_PREVIEW:
+        preview = clip(value, LONG_VALUE_PREVIEW)
+        return Html(context.t("flow.long_value", preview=preview, length=f"{len(value):,}"))
     if step_field.show is not None:
         return step_field.show(value, context)
     for choice in step_field.choices_for(env_of(context)):

@@ -146,7 +146,7 @@ async def test_one_conversation_hopping_between_instances_makes_one_customer(
     assert "Now: Zhang Wei" in (await admin.reply()).text
     await answer(admin, "Zhang Wei Jr")
     reply = await answer(admin, "12345")
-    assert reply.startswith(shown(catalogs, "en", "parse.phone.invalid", region="CN"))
+    assert reply.startswith(shown(catalogs, "en", "parse.phone.invalid", region="China"))
     await answer(admin, "13800138000")
     await admin.press("Review ✓")
     summary = await admin.reply()

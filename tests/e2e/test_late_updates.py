@@ -107,7 +107,7 @@ async def test_a_killed_instances_update_is_handled_before_the_chats_next_one(
         emu.set_webhook_targets([url_b])
         await admin.send("zw@acme.cn")
         first, second = await admin.replies(2, timeout=LEASE_S + 10)
-        assert shown(catalogs, "en", "parse.phone.invalid", region="CN") not in first.text
+        assert shown(catalogs, "en", "parse.phone.invalid", region="China") not in first.text
         await admin.press("Review ✓")
         summary = await admin.reply()
         assert summary.text.splitlines()[1:] == [

@@ -141,6 +141,14 @@ CASES = [
         {"follow_up": When(datetime(2025, 1, 13, 8, 44, tzinfo=UTC), True)},
     ),
     ("Quote Q01x0 sent, follow up tomorrow 3pm", {"follow_up": at(14, 7)}),
+    (
+        "Met Sarah Lee at Globex, (415) 253-0000, 138 0013 8000",
+        {
+            "phones": ("+864152530000", "+8613800138000"),
+            "foreign_phones": ("+864152530000",),
+        },
+    ),
+    ("见了李娜，0415 253 0000", {"phones": ("+864152530000",), "foreign_phones": ()}),
 ]
 
 

@@ -17,12 +17,14 @@ from storage.parsing import (
     parse_amount,
     parse_birthday,
     parse_email,
+    parse_name,
     parse_phone,
     parse_phones,
     parse_probability,
     parse_quantity,
     parse_record_id,
     parse_text,
+    read_as_foreign,
 )
 
 TODAY = date(2026, 1, 14)
@@ -47,9 +49,28 @@ def test_parse_text_over_limit_is_error() -> None:
     assert parse_text("x" * 30, field="tag") == "x" * 30
 
 
+@pytest.mark.parametrize(
+    "text", ["张伟", "Zhang Wei", "O'Brien", "李 3", "Ёлка", "さくら", "A1 ✨"]
+)
+def test_parse_name_accepts_any_script(text: str) -> None:
+    assert parse_name(text) == text
+
+
+@pytest.mark.parametrize("text", ["😀", "123", "!!!", "😀 123 !!", "＿＿", "1.5"])
+def test_parse_name_without_a_letter_is_refused(text: str) -> None:
+    assert parse_name(text) == ParseError("parse.name.no_letter")
+
+
+def test_parse_name_empty_and_too_long_keep_their_reasons() -> None:
+    assert parse_name("  ") == ParseError("parse.text.empty")
+    assert parse_name("x" * 101) == ParseError(
+        "parse.text.too_long", {"max": "100", "length": "101"}
+    )
+
+
 def test_max_lengths_documented_fields() -> None:
     assert MAX_LENGTHS["name"] == 100
-    assert MAX_LENGTHS["summary"] == 2000
+    assert MAX_LENGTHS["summary"] == MAX_LENGTHS["needs"] == MAX_LENGTHS["reason"] == 4096
 
 
 @pytest.mark.parametrize(
@@ -90,6 +111,29 @@ def test_parse_phone_us_number_invalid_for_cn() -> None:
     assert parse_phone("(650) 253-0000", region="CN") == ParseError(
         "parse.phone.invalid", {"region": "CN"}
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("(415) 253-0000", "CN", ["+864152530000"]),
+        ("4152530000", "CN", ["+864152530000"]),
+        ("138 0013 8000, 415 253 0000", "CN", ["+864152530000"]),
+        ("0415 253 0000", "CN", []),  # dialled at home with the trunk prefix: Chinese
+        ("(0415) 253 0000", "CN", []),
+        ("138 0013 8000", "CN", []),  # mobiles have no trunk prefix
+        ("+86 415 253 0000", "CN", []),  # "+" says which country
+        ("0086 415 253 0000", "CN", []),
+        ("(415) 253-0000", "US", []),  # the American way in America
+        ("7911 123456", "GB", ["+447911123456"]),
+        ("02 9374 4000", "CN", []),  # not valid in China at all: refused by parse_phones
+        ("call me", "CN", []),
+    ],
+)
+def test_read_as_foreign_flags_numbers_typed_the_way_another_country_writes_them(
+    text: str, region: str, expected: list[str]
+) -> None:
+    assert read_as_foreign(text, region=region) == expected
 
 
 def test_parse_phones_splits_and_dedupes() -> None:
