@@ -23,12 +23,12 @@ from storage.members import get_member_by_telegram_id
 from storage.models import Deal, Member
 from storage.paging import Cursor, Direction
 from storage.parsing import MAX_LENGTHS
-from storage.reminders import create_follow_up
+from storage.reminders import create_follow_up, mark_done
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import join, shown
 from tests.e2e.test_import import answered_text
 from tests.e2e.user import ScriptedUser
-from tests.factories import make_customer
+from tests.factories import make_customer, pk
 
 pytestmark = pytest.mark.usefixtures("nothing_cut")
 
@@ -323,3 +323,52 @@ async def test_week_beyond_a_page_is_all_reachable_by_paging(
     deal_heading = shown(catalogs, "en", "agenda.section.deals")
     assert deal_heading in pages[3].text  # a section going on over a page keeps its heading
     assert deal_heading in pages[4].text
+
+
+def add_week_follow_ups(database: Database, count: int) -> list[int]:
+    """`count` overdue follow-ups ("follow-up 00" longest overdue), on /week: their ids."""
+
+    def fill(session: Session) -> list[int]:
+        actor = owner(session)
+        return [
+            pk(
+                create_follow_up(
+                    session,
+                    actor=actor,
+                    due_at=NOW - timedelta(days=1, minutes=count - i),
+                    text=f"follow-up {i:02d}",
+                    customer_id=None,
+                    exact_time=True,
+                )
+            )
+            for i in range(count)
+        ]
+
+    return database.run_sync(fill)
+
+
+def follow_up_numbers(page: BotMessage) -> list[int]:
+    return [int(line.split("follow-up ")[1][:2]) for line in page.text.splitlines()[3:]]
+
+
+async def test_week_follow_up_done_on_the_page_before_skips_none_on_the_next_in_chinese(
+    app: CrmApplication, emu: BotApiEmulator, database: Database, catalogs: Catalogs
+) -> None:
+    del app  # the clock stands still at NOW
+    user = ScriptedUser(emu, ADMIN_ID, "Ada", language_code="zh")
+    await registered(user)
+    ids = add_week_follow_ups(database, 12)
+    await user.send("/week")
+    first = await user.reply()
+    assert follow_up_numbers(first) == list(range(8))
+    database.run_sync(lambda s: mark_done(s, actor=owner(s), reminder_id=ids[0]))
+    await user.press(shown(catalogs, "zh", "paging.next"), message=first)
+    second = await user.edited(first)
+    assert follow_up_numbers(second) == list(range(8, 12))  # follow-up 08 is not skipped
+    range_label = shown(catalogs, "zh", "paging.range", first=8, last=11, total=11)
+    assert range_label in second.button_labels
+    database.run_sync(lambda s: mark_done(s, actor=owner(s), reminder_id=ids[8]))
+    await user.press(range_label, message=second)  # the same page, read again
+    again = await user.edited(second)
+    assert follow_up_numbers(again) == list(range(9, 12))
+    assert shown(catalogs, "zh", "paging.range", first=8, last=10, total=10) in again.button_labels
