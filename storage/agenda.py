@@ -55,10 +55,6 @@ class Agenda:
     birthdays: list[BirthdayItem]
     deals: list[DealItem]
 
-    @property
-    def empty(self) -> bool:
-        return not (self.follow_ups or self.birthdays or self.deals)
-
 
 AgendaItem = FollowUpItem | BirthdayItem | DealItem
 
