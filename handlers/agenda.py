@@ -29,10 +29,11 @@ from handlers.context import CrmContext
 from handlers.feature import Command, Feature, Job
 from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
-from handlers.paging import nav_row, page_of, show
+from handlers.paging import keyset_nav_row, show
 from handlers.reminders import Reader
-from storage.agenda import Agenda, get_agenda
+from storage.agenda import AgendaItem, BirthdayItem, FollowUpItem, page_agenda
 from storage.nudges import NudgeInfo
+from storage.paging import Cursor, KeysetPage
 from storage.reminders import ReminderKind, ReminderView
 from storage.working_hours import age_on, local_moment
 
@@ -104,12 +105,9 @@ class _Entry:
     button: tuple[str, CallbackData] | None
 
 
-def _entries(context: CrmContext, agenda: Agenda) -> list[_Entry]:
+def _entry(context: CrmContext, item: AgendaItem) -> _Entry:
     t, lang, tz, now = context.t, context.language, context.tz, context.services.clock()
-    follow_ups, birthdays = t("agenda.section.follow_ups"), t("agenda.section.birthdays")
-    deals = t("agenda.section.deals")
-    entries = []
-    for item in agenda.follow_ups:
+    if isinstance(item, FollowUpItem):
         when = format_when(item.due_at, tz=tz, lang=lang, now=now)
         key = "agenda.overdue" if item.due_at < now else "agenda.follow_up"
         label = clip(item.text or item.customer_name or "", SUMMARY_PREVIEW)
@@ -118,51 +116,61 @@ def _entries(context: CrmContext, agenda: Agenda) -> list[_Entry]:
         if item.customer_id is not None and item.customer_name:
             name = t("agenda.button.customer", name=item.customer_name)
             button = (name, CustomerAction("open", item.customer_id))
-        entries.append(_Entry(follow_ups, line, button))
-    for bday in agenda.birthdays:
-        day = format_date(bday.occurs, lang=lang)
-        if bday.age is None:
-            line = t("agenda.birthday", name=bday.customer_name, date=day)
+        return _Entry(t("agenda.section.follow_ups"), line, button)
+    if isinstance(item, BirthdayItem):
+        day = format_date(item.occurs, lang=lang)
+        if item.age is None:
+            line = t("agenda.birthday", name=item.customer_name, date=day)
         else:
-            line = t("agenda.birthday_age", name=bday.customer_name, date=day, age=bday.age)
-        name = t("agenda.button.birthday", name=bday.customer_name)
-        entries.append(_Entry(birthdays, line, (name, CustomerAction("open", bday.customer_id))))
-    for deal in agenda.deals:
-        day = format_date(deal.expected_close_date, lang=lang)
-        line = t("agenda.deal", title=deal.title, customer=deal.customer_name, date=day)
-        label = t("agenda.button.deal", title=deal.title)
-        entries.append(_Entry(deals, line, (label, DealAction("open", deal.deal_id))))
-    return entries
+            line = t("agenda.birthday_age", name=item.customer_name, date=day, age=item.age)
+        name = t("agenda.button.birthday", name=item.customer_name)
+        button = (name, CustomerAction("open", item.customer_id))
+        return _Entry(t("agenda.section.birthdays"), line, button)
+    day = format_date(item.expected_close_date, lang=lang)
+    line = t("agenda.deal", title=item.title, customer=item.customer_name, date=day)
+    label = t("agenda.button.deal", title=item.title)
+    return _Entry(t("agenda.section.deals"), line, (label, DealAction("open", item.deal_id)))
 
 
 def _render(
-    context: CrmContext, agenda: Agenda, *, title: str, list_name: str, page: int
+    context: CrmContext, page: KeysetPage[AgendaItem], *, title: str, list_name: str
 ) -> tuple[str, Any]:
-    """Page `page` of the agenda, `PER_PAGE` lines under their section headings."""
+    """A page of the agenda, `PER_PAGE` lines under their section headings."""
     lines = [title]
-    if agenda.empty:
+    if not page.total:
         lines.append(context.t("agenda.empty"))
         return "\n".join(lines), None
-    shown = page_of(_entries(context, agenda), page, PER_PAGE)
     rows: list[list[tuple[str, CallbackData]]] = []
     heading = ""
-    for entry in shown.items:
+    for entry in (_entry(context, item) for item in page.items):
         if entry.heading != heading:
             heading = entry.heading
             lines += ["", heading]
         lines.append(entry.line)
         if entry.button is not None:
             rows.append([entry.button])
-    rows.append(nav_row(context.t, shown, partial(ListPage, list_name)))
+    rows.append(keyset_nav_row(context.t, page, partial(ListPage, list_name)))
     return "\n".join(lines), inline_keyboard(rows)
 
 
 async def _show(
-    update: Update, context: CrmContext, *, days: int, title_key: str, list_name: str, page: int
+    update: Update,
+    context: CrmContext,
+    *,
+    days: int,
+    title_key: str,
+    list_name: str,
+    cursor: Cursor | None,
 ) -> None:
     first, last, until = _period(context, days)
-    agenda = await context.db.read(
-        get_agenda, actor=context.require_member(), first=first, last=last, until=until
+    page = await context.db.read(
+        page_agenda,
+        actor=context.require_member(),
+        first=first,
+        last=last,
+        until=until,
+        cursor=cursor,
+        size=PER_PAGE,
     )
     lang = context.language
     title = context.t(
@@ -170,28 +178,27 @@ async def _show(
         first=format_date(first, lang=lang),
         last=format_date(last, lang=lang),
     )
-    view = _render(context, agenda, title=title, list_name=list_name, page=page)
-    await show(update, context, view)
+    await show(update, context, _render(context, page, title=title, list_name=list_name))
 
 
-async def today_page(update: Update, context: CrmContext, page: int) -> None:
+async def today_page(update: Update, context: CrmContext, cursor: Cursor | None) -> None:
     await _show(
-        update, context, days=1, title_key="agenda.title.today", list_name="today", page=page
+        update, context, days=1, title_key="agenda.title.today", list_name="today", cursor=cursor
     )
 
 
-async def week_page(update: Update, context: CrmContext, page: int) -> None:
+async def week_page(update: Update, context: CrmContext, cursor: Cursor | None) -> None:
     await _show(
-        update, context, days=7, title_key="agenda.title.week", list_name="week", page=page
+        update, context, days=7, title_key="agenda.title.week", list_name="week", cursor=cursor
     )
 
 
 async def today(update: Update, context: CrmContext) -> None:
-    await today_page(update, context, 0)
+    await today_page(update, context, None)
 
 
 async def week(update: Update, context: CrmContext) -> None:
-    await week_page(update, context, 0)
+    await week_page(update, context, None)
 
 
 # The agenda asks nothing; its buttons belong to the customer and deal flows.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from storage.models import Role
+from storage.paging import Cursor, Direction
 from storage.parsing import MAX_RECORD_ID
 
 VERSION = "v1"
@@ -120,11 +121,12 @@ class CustomerAction:
 @dataclass(frozen=True)
 class ReminderAction:
     """A button on a reminder: `done`, `snooze` (value: 1h | tm (tomorrow morning) | nw (next
-    week) | ask (type a time)), `open` its customer, log a `note`."""
+    week) | ask (type a time)), `open` its customer, log a `note`; on the /reminders list,
+    `show` the reminder's own message."""
 
     kind: ClassVar[str] = "rem"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(done|snooze|open|note):{_ID}(?::(1h|tm|nw|ask))?"
+        rf"(done|snooze|open|note|show):{_ID}(?::(1h|tm|nw|ask))?"
     )
     action: str
     reminder_id: int
@@ -198,22 +200,31 @@ class SearchPage:
         return cls(query_id=int(match[1]), page=int(match[2]))
 
 
+_KEY_PART = r"(?:0|-?[1-9][0-9]{0,17})"  # a sort key's number (`storage.paging`)
+
+
 @dataclass(frozen=True)
 class ListPage:
-    """Another page of a list command: `deals`, `rem` (/reminders), `today` or `week`. The
-    list is read again for the presser, so the page shows only what they may see now."""
+    """Another page of a list command: `deals`, `rem` (/reminders), `today` or `week`, as a
+    cursor (`storage.paging`): `a`fter, `b`efore or `f`rom the sort key of a row shown, its
+    numbers joined by dots. The list is read again for the presser, so the page shows only
+    what they may see now; any key of the right shape lands on some page of it."""
 
     kind: ClassVar[str] = "page"
-    pattern: ClassVar[re.Pattern[str]] = re.compile(r"(deals|rem|today|week):(0|[1-9][0-9]{0,3})")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(deals|rem|today|week):(a|b|f):({_KEY_PART}(?:\.{_KEY_PART}){{0,3}})"
+    )
     list_name: str
-    page: int
+    cursor: Cursor
 
     def fields(self) -> tuple[str, ...]:
-        return (self.list_name, str(self.page))
+        key = ".".join(str(part) for part in self.cursor.key)
+        return (self.list_name, self.cursor.direction.value, key)
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> ListPage:
-        return cls(list_name=match[1], page=int(match[2]))
+        key = tuple(int(part) for part in match[3].split("."))
+        return cls(list_name=match[1], cursor=Cursor(Direction(match[2]), key))
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,18 @@
-"""Long lists a page at a time, with ‹ Prev · n/N · Next › under them.
+"""Long lists a page at a time, with ‹ Prev · 11–20 of 34 · Next › under them.
 
 A list command (/deals, /reminders, /today, /week) shows its first page; the page buttons
-carry the list's name and a page number (`ListPage`). Pressing one reads the list again for
-the presser through the same access-ruled storage query, so a page never shows what they may
-no longer see, and nothing is cut: every record is on some page. A page past the end (the
-list shrank since, or the data was forged) shows the last page.
+carry the list's name and a cursor: the sort key of the first or last row shown
+(`ListPage`, `storage.paging`). Pressing one reads the list again for the presser through
+the same access-ruled storage query and edits the message in place, so a page never shows
+what they may no longer see, and a row added or closed on another page skips or repeats
+nothing. The range in the middle is counted on that reading, so it is true when shown; the
+middle button reads the same page again. A cursor past the end (the list shrank since, or
+the data was forged) shows the last page.
 
-    /deals | /reminders | /today | /week --> page 1 + nav row
-    nav row --‹ Prev | n/N | Next ›--> that page of the same list, read again
+    /deals | /reminders | /today | /week --> first page + nav row
+    nav row --‹ Prev | 11–20 of 34 | Next ›--> the rows before / from / after, read again
+
+A fixed list (an import's columns) pages by number instead: `page_of` and `nav_row`.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ from handlers.callback_data import CallbackData, ListPage
 from handlers.context import CrmContext
 from handlers.feature import Route
 from handlers.telegram_helpers import answer_query, button_data, edit_message
+from storage.paging import Cursor, KeysetPage
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 View = tuple[str, InlineKeyboardMarkup | None]
-# Shows page `n` of a list: edits the pressed message, or sends it for a command.
-ShowPage = Callable[[Update, CrmContext, int], Awaitable[None]]
+# Shows the page a cursor points to (the first page for None): edits the pressed message,
+# or sends it for a command.
+ShowPage = Callable[[Update, CrmContext, Cursor | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,24 @@ def nav_row(
     return row
 
 
+def keyset_nav_row(
+    t: Callable[..., str], page: KeysetPage[T], to: Callable[[Cursor], CallbackData]
+) -> list[tuple[str, CallbackData]]:
+    """‹ Prev · 11–20 of 34 · Next ›, or nothing when every row fits; `to(cursor)` is the
+    button data of the page `cursor` points to."""
+    if page.previous is None and page.next is None:
+        return []
+    row: list[tuple[str, CallbackData]] = []
+    if page.previous is not None:
+        row.append((t("paging.prev"), to(page.previous)))
+    if page.again is not None:
+        label = t("paging.range", first=page.first, last=page.last, total=page.total)
+        row.append((label, to(page.again)))
+    if page.next is not None:
+        row.append((t("paging.next"), to(page.next)))
+    return row
+
+
 async def show(update: Update, context: CrmContext, view: View) -> None:
     """A page as the answer: the pressed message edited, or a new message for a command."""
     query = update.callback_query
@@ -92,6 +117,6 @@ def page_route(lists: Mapping[str, ShowPage]) -> Route:
             await answer_query(query, context.t("common.stale_button"))
             return
         await answer_query(query)
-        await show_page(update, context, data.page)
+        await show_page(update, context, data.cursor)
 
     return Route(ListPage, on_page)

@@ -23,12 +23,13 @@ from handlers.deal import stage_label
 from handlers.feature import LEADS, Command, Feature
 from handlers.formatting import format_money
 from handlers.keyboards import Row, inline_keyboard
-from handlers.paging import nav_row, page_of, show
+from handlers.paging import keyset_nav_row, show
 from handlers.text_limits import split_blocks
 from storage.access import NotFound
 from storage.models import Role
+from storage.paging import Cursor
 from storage.parsing import Money
-from storage.pipeline import count_pipeline, list_my_deals_by_stage
+from storage.pipeline import count_pipeline, page_my_deals
 
 DEALS_PER_PAGE = 10
 
@@ -43,39 +44,40 @@ def _total(context: CrmContext, totals: dict[str, Decimal]) -> str:
 
 
 async def deals(update: Update, context: CrmContext) -> None:
-    await deals_page(update, context, 0)
+    await deals_page(update, context, None)
 
 
-async def deals_page(update: Update, context: CrmContext, page: int) -> None:
+async def deals_page(update: Update, context: CrmContext, cursor: Cursor | None) -> None:
     """Totals per stage over all open deals, then a row per deal, `DEALS_PER_PAGE` a page."""
-    groups = await context.db.read(
-        list_my_deals_by_stage,
+    found = await context.db.read(
+        page_my_deals,
         actor=context.require_member(),
         stages=context.services.config.deals.stages,
+        cursor=cursor,
+        size=DEALS_PER_PAGE,
     )
-    if not groups:
+    if not found.groups:
         await show(update, context, (context.t("deals.none"), None))
         return
-    lines = [context.t("deals.title", count=sum(g.count for g in groups))]
-    listed = []
-    for group in groups:
+    lines = [context.t("deals.title", count=sum(g.count for g in found.groups))]
+    for group in found.groups:
         stage = stage_label(context, group.key)
         lines.append(
             context.t(
                 "deals.stage", stage=stage, count=group.count, total=_total(context, group.totals)
             )
         )
-        listed += [(stage, deal, customer) for deal, customer in group.deals]
-    shown = page_of(listed, page, DEALS_PER_PAGE)
-    rows: list[Row] = [
-        [
-            (f"{stage} · {deal.title} · {customer}", DealAction("open", deal.id or 0)),
-            (context.t("records.button.edit_short"), DealAction("edit", deal.id or 0)),
-            (context.t("records.button.delete_short"), DealAction("delete", deal.id or 0)),
-        ]
-        for stage, deal, customer in shown.items
-    ]
-    rows.append(nav_row(context.t, shown, partial(ListPage, "deals")))
+    rows: list[Row] = []
+    for stage, deal, customer in found.page.items:
+        label = f"{stage_label(context, stage)} · {deal.title} · {customer}"
+        rows.append(
+            [
+                (label, DealAction("open", deal.id or 0)),
+                (context.t("records.button.edit_short"), DealAction("edit", deal.id or 0)),
+                (context.t("records.button.delete_short"), DealAction("delete", deal.id or 0)),
+            ]
+        )
+    rows.append(keyset_nav_row(context.t, found.page, partial(ListPage, "deals")))
     await show(update, context, ("\n".join(lines), inline_keyboard(rows)))
 
 

@@ -4,7 +4,8 @@ The scheduler (bot.scheduler) sends the message `reminder_message` renders; its 
 Done (records completion, then offers to log a note), Snooze (1 hour, tomorrow 09:00, next
 Monday 09:00, or "Pick a time": the one-field `snooze` flow, saved as soon as the time is
 typed), Open customer and Log a note; a snoozed reminder keeps its buttons.
-`/reminders` shows the member's open reminders as the same messages, 10 a page.
+`/reminders` lists the member's open reminders in one message, 10 a page, each a button that
+opens it as that same message.
 
 `/remind call Zhang about the quote tomorrow 10am` finds the time in the sentence (member's
 timezone, future preferred; a time already past is said so and asked again), takes the rest
@@ -15,6 +16,8 @@ text, time and (optional) customer step by step.
     /remind <sentence> --> summary card --Save--> reminder set (time echoed)
     /remind <sentence, time past> --> "that time has passed" + when --> ... --> summary card
     /remind            --> text --> when --> customer (Skip) --> summary card --Save--> set
+    /reminders --> one message: a line and a button per reminder, ‹ Prev · 1–10 of 34 · Next ›
+               (handlers/paging.py, edited in place) --a reminder--> its reminder message
     reminder message --Snooze--> options --1h | tomorrow | next week--> snoozed (buttons kept)
                                          --Pick a time--> snooze flow --typed time--> snoozed
 """
@@ -41,9 +44,9 @@ from handlers.feature import Callback, Command, Feature, Job, Route
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Field, Flow
-from handlers.formatting import format_when
-from handlers.keyboards import inline_keyboard
-from handlers.paging import Page, nav_row, page_number
+from handlers.formatting import clip, format_when
+from handlers.keyboards import Row, inline_keyboard
+from handlers.paging import keyset_nav_row, show
 from handlers.telegram_helpers import button_data, edit_message, guarded
 from storage.access import NotFound
 from storage.calls import StorageCall
@@ -51,20 +54,22 @@ from storage.customers import get_customer
 from storage.dates import search_when
 from storage.lookups import find_customer_named
 from storage.models import Reminder
+from storage.paging import Cursor
 from storage.parsing import ParseError, clean_text, parse_text
 from storage.reminders import (
     ReminderView,
-    count_open_reminders,
     create_follow_up,
     get_reminder_view,
-    list_reminder_views,
     mark_done,
+    page_reminder_views,
     snooze,
 )
 
 Translate = Callable[..., str]
 
 LIST_LIMIT = 10
+LINE_PREVIEW = 200  # a reminder's text on the /reminders list, in Telegram's characters
+BUTTON_PREVIEW = 40
 NOTE_PREVIEW = 200
 MORNING = time(9, 0)
 _TRAILING_LINK = re.compile(r"(?:\s+(?:at|on|by|in|for)\b)?[\s,.;:，。；：、]*$", re.IGNORECASE)
@@ -155,30 +160,29 @@ def _when(context: CrmContext, at: datetime) -> str:
     return format_when(at, tz=context.tz, lang=context.language, now=context.services.clock())
 
 
-async def reminders_page(update: Update, context: CrmContext, page: int) -> None:
-    """A page of the member's open reminders, each its own message with its buttons; over a
-    page, a last message says which page this is and leads to the others."""
-    assert update.effective_chat is not None
-    chat_id, reader, actor = update.effective_chat.id, _reader(context), context.require_member()
-    total = await context.db.read(count_open_reminders, actor=actor)
-    if not total:
-        await context.bot.send_message(chat_id, context.t("reminders.none"))
-        return
-    number, pages = page_number(page, total, LIST_LIMIT)
-    views = await context.db.read(
-        list_reminder_views, actor=actor, limit=LIST_LIMIT, offset=number * LIST_LIMIT
+async def reminders_page(update: Update, context: CrmContext, cursor: Cursor | None) -> None:
+    """The member's open reminders in one message, `LIST_LIMIT` a page (the page buttons edit
+    it in place): a line per reminder and a button opening it as its own message, with Done,
+    Snooze and Open."""
+    reader = _reader(context)
+    page = await context.db.read(
+        page_reminder_views, actor=context.require_member(), cursor=cursor, size=LIST_LIMIT
     )
-    title = context.t("reminders.list_title", count=total)
-    if pages > 1:
-        title = context.t("reminders.list_page", count=total, page=number + 1, pages=pages)
-    await context.bot.send_message(chat_id, title)
-    for view in views:
-        text, markup = reminder_message(reader, view, late=view.reminder.due_at < reader.now)
-        await context.bot.send_message(chat_id, text, reply_markup=markup)
-    if pages > 1:
-        nav = nav_row(context.t, Page(views, number, pages, total), partial(ListPage, "rem"))
-        footer = context.t("reminders.list_footer", page=number + 1, pages=pages)
-        await context.bot.send_message(chat_id, footer, reply_markup=inline_keyboard([nav]))
+    if not page.total:
+        await show(update, context, (context.t("reminders.none"), None))
+        return
+    lines = [context.t("reminders.list_title", count=page.total)]
+    rows: list[Row] = []
+    for number, view in enumerate(page.items, start=page.first):
+        reminder = view.reminder
+        text = reminder.text or view.customer_name or context.t("reminders.list_untitled")
+        key = "reminders.list_late" if reminder.due_at < reader.now else "reminders.list_item"
+        when = _when(context, reminder.due_at)
+        lines.append(context.t(key, number=number, when=when, text=clip(text, LINE_PREVIEW)))
+        label = context.t("reminders.button.show", number=number, text=clip(text, BUTTON_PREVIEW))
+        rows.append([(label, ReminderAction("show", view.id))])
+    rows.append(keyset_nav_row(context.t, page, partial(ListPage, "rem")))
+    await show(update, context, ("\n".join(lines), inline_keyboard(rows)))
 
 
 # --- the `remind` and `snooze` flows ----------------------------------------------------------
@@ -303,7 +307,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         await engine.start(update, context, "remind", values=read.values, notice=note)
 
     async def list_reminders(update: Update, context: CrmContext) -> None:
-        await reminders_page(update, context, 0)
+        await reminders_page(update, context, None)
 
     async def on_button(update: Update, context: CrmContext) -> None:
         """Every reminder button: the id is loaded as the member's own, or it is not found."""
@@ -332,6 +336,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             await context.db.run(snooze, actor=actor, reminder_id=rid, until=until)
             snoozed = context.t("reminders.snoozed", when=_when(context, until))
             await edit_message(query, f"{text}\n\n{snoozed}", _actions(context.t, view))
+        elif action.action == "show":
+            message = reminder_message(reader, view, late=view.reminder.due_at < reader.now)
+            await context.bot.send_message(chat_id, message[0], reply_markup=message[1])
         elif action.action == "snooze" and action.value == "ask":
             await edit_message(query, text, _actions(context.t, view))
             await engine.start(update, context, "snooze", values={"reminder_id": rid})

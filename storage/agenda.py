@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from storage.access import owner_scope
 from storage.deals import CLOSED_STAGES
 from storage.models import Customer, Deal, Member, Reminder
+from storage.paging import Cursor, Key, KeysetPage, day, keyset_page, micros
 from storage.reminders import OPEN_STATUSES, ReminderKind
 from storage.working_hours import age_on, birthday_in
 
@@ -54,9 +55,17 @@ class Agenda:
     birthdays: list[BirthdayItem]
     deals: list[DealItem]
 
-    @property
-    def empty(self) -> bool:
-        return not (self.follow_ups or self.birthdays or self.deals)
+
+AgendaItem = FollowUpItem | BirthdayItem | DealItem
+
+
+def agenda_key(item: AgendaItem) -> Key:
+    """The agenda's order: follow-ups, birthdays, deals; each soonest first, then by id."""
+    if isinstance(item, FollowUpItem):
+        return (0, micros(item.due_at), item.reminder_id)
+    if isinstance(item, BirthdayItem):
+        return (1, day(item.occurs), item.customer_id)
+    return (2, day(item.expected_close_date), item.deal_id)
 
 
 def get_agenda(
@@ -70,6 +79,23 @@ def get_agenda(
         birthdays=_birthdays(session, actor, first, last),
         deals=_deals(session, actor, first, last),
     )
+
+
+def page_agenda(
+    session: Session,
+    *,
+    actor: Member,
+    first: date,
+    last: date,
+    until: datetime,
+    cursor: Cursor | None = None,
+    size: int = 8,
+) -> KeysetPage[AgendaItem]:
+    """The page of the agenda (`get_agenda`, all three sections in `agenda_key` order) that
+    `cursor` points to."""
+    agenda = get_agenda(session, actor=actor, first=first, last=last, until=until)
+    items: list[AgendaItem] = [*agenda.follow_ups, *agenda.birthdays, *agenda.deals]
+    return keyset_page(items, key=agenda_key, cursor=cursor, size=size)
 
 
 def _follow_ups(session: Session, actor: Member, until: datetime) -> list[FollowUpItem]:
@@ -133,7 +159,7 @@ def _birthdays(session: Session, actor: Member, first: date, last: date) -> list
             if first <= occurs <= last:
                 age = age_on(occurs, customer.birthday_year)
                 items.append(BirthdayItem(customer.id, customer.name, occurs, age))
-    return sorted(items, key=lambda item: (item.occurs, item.customer_name))
+    return sorted(items, key=lambda item: (item.occurs, item.customer_id))
 
 
 def _deals(session: Session, actor: Member, first: date, last: date) -> list[DealItem]:

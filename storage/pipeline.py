@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from storage.access import NotFound, actor_id, owner_scope
 from storage.deals import CLOSED_STAGES
 from storage.models import Customer, Deal, Member, Role
+from storage.paging import Cursor, Key, KeysetPage, keyset_page, micros
 
 
 @dataclass
@@ -75,6 +76,41 @@ def list_my_deals_by_stage(
         if deal.amount is not None and deal.currency:
             group.totals[deal.currency] = group.totals.get(deal.currency, Decimal(0)) + deal.amount
     return _ordered(groups, stages)
+
+
+@dataclass(frozen=True)
+class DealsPage:
+    """/deals: every stage's count and totals, and one page of the deals under them."""
+
+    groups: list[Group]
+    page: KeysetPage[tuple[str, Deal, str]]  # (stage, deal, customer name)
+
+
+def page_my_deals(
+    session: Session,
+    *,
+    actor: Member,
+    stages: Sequence[str],
+    cursor: Cursor | None = None,
+    size: int = 10,
+) -> DealsPage:
+    """The actor's open deals by stage (`list_my_deals_by_stage`) and the page of them that
+    `cursor` points to, in stage order, then most recently changed first. A stage no longer
+    configured ranks after the configured ones, by name, as `_ordered` puts it."""
+    groups = list_my_deals_by_stage(session, actor=actor, stages=stages)
+    rank = {group.key: i for i, group in enumerate(groups)}
+    configured = {stage: i for i, stage in enumerate(stages)}
+
+    def key(row: tuple[str, Deal, str]) -> Key:
+        stage, deal, _customer = row
+        assert deal.id is not None
+        # Configured stages keep their config index in the key, so a stage that empties
+        # between two presses does not shift the rank of those after it.
+        position = configured.get(stage, len(configured) + rank[stage])
+        return (position, -micros(deal.updated_at), -deal.id)
+
+    rows = [(g.key, deal, customer) for g in groups for deal, customer in g.deals]
+    return DealsPage(groups, keyset_page(rows, key=key, cursor=cursor, size=size))
 
 
 def count_pipeline(session: Session, *, actor: Member, stages: Sequence[str]) -> PipelineTotals:

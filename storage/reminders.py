@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -35,6 +35,7 @@ from storage.access import NotAllowed, NotFound, actor_id, require_customer, vis
 from storage.audit import diff, record_audit, snapshot
 from storage.members import set_reachable
 from storage.models import Customer, Interaction, Member, Reminder, utcnow
+from storage.paging import Cursor, Key, KeysetPage, keyset_page, micros
 
 
 class ReminderKind(StrEnum):
@@ -141,7 +142,7 @@ def create_follow_up(
 
 
 def list_pending_reminders(
-    session: Session, *, actor: Member, limit: int = 50, offset: int = 0
+    session: Session, *, actor: Member, limit: int | None = 50, offset: int = 0
 ) -> list[Reminder]:
     """The actor's own open reminders (pending, or sent and not yet Done), soonest first."""
     return list(
@@ -156,15 +157,6 @@ def list_pending_reminders(
             .limit(limit)
         )
     )
-
-
-def count_open_reminders(session: Session, *, actor: Member) -> int:
-    """How many reminders `list_pending_reminders` has for the actor, over all its pages."""
-    return session.exec(
-        select(func.count())
-        .select_from(Reminder)
-        .where(col(Reminder.member_id) == actor.id, col(Reminder.status).in_(OPEN_STATUSES))
-    ).one()
 
 
 def mark_done(session: Session, *, actor: Member, reminder_id: int) -> Reminder:
@@ -218,12 +210,20 @@ def get_reminder_view(session: Session, *, actor: Member, reminder_id: int) -> R
     return describe(session, [get_reminder(session, actor=actor, reminder_id=reminder_id)])[0]
 
 
-def list_reminder_views(
-    session: Session, *, actor: Member, limit: int = 10, offset: int = 0
-) -> list[ReminderView]:
-    """The actor's open reminders as their messages show them (for `/reminders`)."""
-    reminders = list_pending_reminders(session, actor=actor, limit=limit, offset=offset)
-    return describe(session, reminders)
+def reminder_key(reminder: Reminder) -> Key:
+    """The order of `/reminders`: soonest first, then oldest id (`list_pending_reminders`)."""
+    assert reminder.id is not None
+    return (micros(reminder.due_at), reminder.id)
+
+
+def page_reminder_views(
+    session: Session, *, actor: Member, cursor: Cursor | None = None, size: int = 10
+) -> KeysetPage[ReminderView]:
+    """A page of the actor's open reminders as their messages show them (for `/reminders`),
+    found by the key of a reminder shown before (`storage.paging`)."""
+    everything = list_pending_reminders(session, actor=actor, limit=None)
+    page = keyset_page(everything, key=reminder_key, cursor=cursor, size=size)
+    return KeysetPage(describe(session, page.items), page.keys, page.start, page.total)
 
 
 def claim_due(

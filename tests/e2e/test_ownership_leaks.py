@@ -1,7 +1,8 @@
 """No member ever reads about a record the access rule denies them, whatever happens to who owns
 it: seeded random sequences of create / note / remind / deal / stage / reassign / merge /
 delete / restore / team change across two teams, every member reading through the real bot
-after each step (due reminders delivered by the scheduler, /reminders, /deals, /today, cards),
+after each step (due reminders delivered by the scheduler, /reminders and each reminder opened
+from it, /deals, /today, cards),
 and every message each one received checked against an oracle written here, apart from
 storage/access.py: admins see every live customer, managers their own and their team's, sales
 their own; a customer's notes, deals and name go with it.
@@ -13,7 +14,6 @@ member may not see is refused (`NotFound`) and changes nothing.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,7 +58,6 @@ TEAM = (
 )
 MANAGERS = (3001, 3004)
 SALES = (3002, 3003, 3005)
-COUNT = re.compile(r"\((\d+)\)|first (\d+)")
 
 
 @dataclass
@@ -353,10 +352,11 @@ async def read_everything(world: World) -> None:
     for user in world.users.values():
         await world.catch_up(user)
         await user.send("/reminders")
-        first = await world.reply(user)
-        count = COUNT.search(first.text)
-        for _ in range(int(count[1] or count[2]) if count else 0):
-            await world.reply(user)
+        listing = await world.reply(user)
+        for button in [b for row in listing.buttons for b in row]:
+            if (button.callback_data or "").startswith("v1:rem:show:"):  # open each reminder
+                await user.press_data(button.callback_data or "", listing)
+                await world.reply(user)
     ids = world.run(lambda s: list(s.exec(select(Customer.id))))
     telegram_id, customer_id = (
         world.rng.choice(world.lost)

@@ -436,8 +436,9 @@ async def test_after_a_reassign_the_old_owner_reads_and_moves_nothing_of_the_cus
     assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
     assert in_db(db_url, lambda s: s.get_one(Deal, deal_id).stage) == "lead"
     await wang.send("/reminders")
-    await wang.reply()
-    assert "SECRET price 9,000" in "".join(m.text for m in await wang.replies(1))
+    listing = await wang.reply()
+    await wang.press(listing.button_labels[0], message=listing)  # the reminder, opened
+    assert "SECRET price 9,000" in (await wang.reply()).text
     wang_id = in_db(db_url, lambda s: member(s, 2004).id)
     assert in_db(db_url, lambda s: s.get_one(Deal, deal_id).owner_id) == wang_id
     assert in_db(db_url, lambda s: s.get_one(Reminder, reminder_id).member_id) == wang_id

@@ -373,7 +373,7 @@ async def test_blocked_bot_marks_member_unreachable(
     assert not any("Nobody listens" in m.text for m in emu.bot_messages(ADMIN_ID))
 
 
-async def test_reminders_lists_open_reminders_with_actions(
+async def test_reminders_lists_open_reminders_in_one_message(
     app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
 ):
     await registered(admin)
@@ -382,11 +382,77 @@ async def test_reminders_lists_open_reminders_with_actions(
     await admin.reply()
     add_follow_up(database, text="Later one", due=NOW + timedelta(days=1), customer=None)
     await admin.send("/reminders")
-    header, sent, later = await admin.replies(3)
-    assert header.text == shown(catalogs, "en", "reminders.list_title", count=2)
-    assert "Sent one" in sent.text
-    assert "Later one" in later.text
-    assert later.button_labels == ["✅ Done", "💤 Snooze"]
+    listing = await admin.reply()
+    late, later = when_en(NOW - timedelta(minutes=1)), when_en(NOW + timedelta(days=1))
+    assert listing.text.splitlines() == [
+        shown(catalogs, "en", "reminders.list_title", count=2),
+        shown(catalogs, "en", "reminders.list_late", number=1, when=late, text="Sent one"),
+        shown(catalogs, "en", "reminders.list_item", number=2, when=later, text="Later one"),
+    ]
+    assert listing.button_labels == ["1. Sent one", "2. Later one"]  # one page: no page row
+
+
+async def test_reminder_opened_from_the_list_has_its_buttons_and_done_works(
+    app: CrmApplication, admin: ScriptedUser, database: Database, catalogs: Catalogs
+):
+    await registered(admin)
+    reminder_id = add_follow_up(database, due=NOW + timedelta(hours=2))
+    await admin.send("/reminders")
+    listing = await admin.reply()
+    await admin.press("1. Call back about the quote", message=listing)
+    opened = await admin.reply()
+    assert opened.text.splitlines() == [
+        shown(catalogs, "en", "reminders.heading", when=when_en(NOW + timedelta(hours=2))),
+        "Call back about the quote",
+        "Customer: Zhang Wei",
+        "Last note: Wants 50 units in Q3",
+    ]
+    assert opened.button_labels == ["✅ Done", "💤 Snooze", "👤 Open customer", "📝 Log a note"]
+    await admin.press("✅ Done", message=opened)
+    assert (await admin.edited(opened)).text.endswith("✅ Done.")
+    assert row(database, reminder_id).status == "done"
+
+
+async def test_reminder_opened_from_the_list_snoozes_in_chinese(
+    app: CrmApplication,
+    emu: BotApiEmulator,
+    database: Database,
+    catalogs: Catalogs,
+):
+    user = ScriptedUser(emu, ADMIN_ID, "Ada", language_code="zh")
+    await registered(user)
+    reminder_id = add_follow_up(database, text="给张伟回电话", customer=None)
+    await user.send("/reminders")
+    listing = await user.reply()
+    assert listing.text.splitlines()[0] == shown(catalogs, "zh", "reminders.list_title", count=1)
+    await user.press("1. 给张伟回电话", message=listing)
+    opened = await user.reply()
+    assert opened.button_labels == ["✅ 已完成", "💤 稍后提醒"]
+    await user.press("💤 稍后提醒", message=opened)
+    options = await user.edited(opened)
+    await user.press(shown(catalogs, "zh", "reminders.snooze.1h"), message=options)
+    await user.edited(options)
+    assert row(database, reminder_id).due_at == NOW + timedelta(hours=1)
+
+
+async def test_forged_open_button_for_another_members_reminder_is_not_found(
+    app: CrmApplication,
+    admin: ScriptedUser,
+    database: Database,
+    emu: BotApiEmulator,
+    catalogs: Catalogs,
+):
+    await registered(admin)
+    add_follow_up(database, text="Mine", customer=None)
+    other = add_follow_up(database, text="SECRET theirs", actor=lambda s: make_member(s))
+    await admin.send("/reminders")
+    listing = await admin.reply()
+    earlier = set(emu.callback_answers)
+    await admin.press_data(pack(ReminderAction("show", other)), listing)
+    await eventually(lambda: set(emu.callback_answers) - earlier)
+    (answer,) = [a for i, a in emu.callback_answers.items() if i not in earlier]
+    assert answer["text"] == shown(catalogs, "en", "common.not_found")
+    assert "SECRET" not in admin.transcript()
 
 
 async def test_remind_sentence_in_english_echoes_time_and_saves(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -27,9 +29,11 @@ from handlers.callback_data import (
     unpack,
 )
 from storage.models import Role
+from storage.paging import Cursor, Direction, micros
 from storage.parsing import MAX_RECORD_ID
 
 LARGEST_ID = MAX_RECORD_ID  # the widest id unpack accepts (PostgreSQL INTEGER keys)
+LATEST = datetime.max.replace(tzinfo=UTC)
 
 EVERY_KIND: list[CallbackData] = [
     LangChoice("en"),
@@ -68,12 +72,13 @@ EVERY_KIND: list[CallbackData] = [
     ReminderAction("snooze", 42, "ask"),
     ReminderAction("open", 42),
     ReminderAction("note", 42),
+    ReminderAction("show", 42),
     SearchPage(7, 0),
     SearchPage(7, 3),
-    ListPage("deals", 0),
-    ListPage("rem", 3),
-    ListPage("today", 1),
-    ListPage("week", 12),
+    ListPage("deals", Cursor(Direction.AFTER, (0, -1_796_000_000_000_000, -42))),
+    ListPage("rem", Cursor(Direction.BEFORE, (1_796_000_000_000_000, 42))),
+    ListPage("today", Cursor(Direction.FROM, (0, 1_796_000_000_000_000, 42))),
+    ListPage("week", Cursor(Direction.AFTER, (2, 739_000, 0))),
     CustomerAction("delete", 42),
     CustomerAction("restore", 42),
     CustomerAction("merge", 42, "43"),
@@ -114,7 +119,9 @@ LARGEST: list[CallbackData] = [
     CustomerAction("history", LARGEST_ID, "9999"),
     ReminderAction("snooze", LARGEST_ID, "ask"),
     SearchPage(LARGEST_ID, 9999),
-    ListPage("today", 9999),
+    # /deals: a stage's rank, the latest time a deal can carry, the widest id (negated)
+    ListPage("deals", Cursor(Direction.BEFORE, (99, -micros(LATEST), -LARGEST_ID))),
+    ListPage("today", Cursor(Direction.FROM, (2, micros(LATEST), LARGEST_ID))),
     CustomerAction("reassign", LARGEST_ID, str(LARGEST_ID)),
     SettingsAction("hours", "99"),
     SettingsAction("daysave", "127"),
@@ -153,8 +160,16 @@ REJECTED = [
     "v1:page:deals:-1",
     "v1:page:deals:01",
     "v1:page:deals:10000",
-    "v1:page:customers:1",
+    "v1:page:customers:a:1",
     "v1:page:deals:1:2",
+    "v1:page:deals:x:1",
+    "v1:page:deals:a:",
+    "v1:page:deals:a:01",
+    "v1:page:deals:a:-0",
+    "v1:page:deals:a:1..2",
+    "v1:page:deals:a:1.2.",
+    "v1:page:deals:a:1.2.3.4.5",
+    "v1:page:deals:a:1234567890123456789",
     "v1:imp:map:1:1000",
     "v1:imp:map:1:01",
     "v1:imp:drop:1",

@@ -20,8 +20,8 @@ from storage.reminders import (
     claim_deliveries,
     create_follow_up,
     list_pending_reminders,
-    list_reminder_views,
     mark_done,
+    page_reminder_views,
     snooze,
 )
 from tests.factories import make_customer, make_member
@@ -274,9 +274,9 @@ def test_reminder_text_leaves_out_a_customer_its_member_no_longer_sees(db: Datab
         data = InteractionCreate(customer.id, "call", utcnow(), summary="SECRET price")
         create_interaction(session, actor=sales, data=data)
         follow_up(session, manager, due_in=timedelta(minutes=-1), customer_id=customer.id)
-        assert list_reminder_views(session, actor=manager)[0].customer_name == "Moved Along"
+        assert page_reminder_views(session, actor=manager).items[0].customer_name == "Moved Along"
         update_member(session, actor=admin, member_id=sales.id or 0, manager_id=other_manager.id)
-        [listed] = list_reminder_views(session, actor=manager)
+        [listed] = page_reminder_views(session, actor=manager).items
         [claimed] = claim_deliveries(
             session, now=utcnow(), worker="w", limit=10, lease=timedelta(minutes=5)
         )
