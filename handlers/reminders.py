@@ -303,7 +303,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         assert update.message is not None
         sentence = clean_text(update.message.text or "").partition(" ")[2].strip()
         read = await _read_sentence(context, sentence) if sentence else Sentence({})
-        note = context.t("parse.when.in_past") if read.in_past else None
+        note = context.t("parse.when.in_past") if read.in_past else ""
         await engine.start(update, context, "remind", values=read.values, notice=note)
 
     async def list_reminders(update: Update, context: CrmContext) -> None:
