@@ -1,7 +1,7 @@
 """Latin names are found typed without their spaces ("zhangwei" finds "Zhang Wei")
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 20:30:00
 
 The pinyin key of a Chinese name ("zhangwei" for 张伟) lets a salesperson type the name
@@ -19,7 +19,7 @@ from alembic import op
 from storage.migrations.frozen import latin_name_key, pinyin_keys
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
