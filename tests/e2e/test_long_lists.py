@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
+from bot import scheduler
 from bot.app import CrmApplication, services_of
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.callback_data import ListPage, pack
@@ -25,7 +26,7 @@ from storage.paging import Cursor, Direction
 from storage.parsing import MAX_LENGTHS
 from storage.reminders import create_follow_up, mark_done
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import join, shown
+from tests.e2e.helpers import join, retime, shown
 from tests.e2e.test_import import answered_text
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer, pk
@@ -35,6 +36,12 @@ pytestmark = pytest.mark.usefixtures("nothing_cut")
 NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)  # Wednesday 15 Jan, 14:00 in Shanghai
 DEALS = 70  # more than the 60 /deals used to read, and 210 buttons on one message
 MAX_BUTTONS = 100
+
+
+@pytest.fixture(autouse=True)
+def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overdue follow-ups are listed here, not delivered midway through a test."""
+    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, every=timedelta(hours=1))
 
 
 @pytest.fixture
@@ -372,3 +379,37 @@ async def test_week_follow_up_done_on_the_page_before_skips_none_on_the_next_in_
     again = await user.edited(second)
     assert follow_up_numbers(again) == list(range(9, 12))
     assert shown(catalogs, "zh", "paging.range", first=8, last=10, total=10) in again.button_labels
+
+
+LISTS = [("/deals", "deals"), ("/reminders", "rem"), ("/today", "today"), ("/week", "week")]
+
+
+@pytest.mark.parametrize(("command", "list_name"), LISTS)
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        Cursor(Direction.AFTER, (0,)),
+        Cursor(Direction.BEFORE, (10**17, -(10**17), 5)),
+        Cursor(Direction.FROM, (1, 2, 3, 4)),
+    ],
+)
+async def test_any_cursor_on_any_list_shows_a_page_of_ones_own(
+    app: CrmApplication,
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    database: Database,
+    command: str,
+    list_name: str,
+    cursor: Cursor,
+) -> None:
+    del app  # the clock stands still at NOW
+    await registered(admin)
+    add_deals(database, 12)
+    add_week_follow_ups(database, 12)
+    await admin.send(command)
+    listing = await admin.reply()
+    assert await answered_text(emu, admin, pack(ListPage(list_name, cursor)), listing) == "None"
+    await admin.send("/help")  # answered after the page: updates of a chat run in order
+    await admin.reply()
+    page = next(m for m in emu.bot_messages(admin.chat_id) if m.message_id == listing.message_id)
+    assert any(" of 12" in label for label in page.button_labels)  # a page of the same list
