@@ -274,12 +274,15 @@ async def start(engine: FlowEngine, update: Update, context: CrmContext, found: 
     """The check card for what a message says: by /log, or plain text (handlers.plain_text)."""
     env = env_of(context)
     values = await prefill(context, found, env)
-    notice = ""
+    notices = []
+    region = region_name(env.region, lang=env.language)
+    if found.invalid_phones and "phones" in values:  # a new customer: its phones are saved
+        numbers = ", ".join(found.invalid_phones)
+        notices.append(context.t("quick_log.phone_invalid", numbers=numbers, region=region))
     if found.foreign_phones and values.get("phones"):
         numbers = ", ".join(format_phone(p, region=None) for p in found.foreign_phones)
-        region = region_name(env.region, lang=env.language)
-        notice = context.t("quick_log.phone_read_as_local", numbers=numbers, region=region)
-    await engine.start(update, context, FLOW_NAME, values=values, notice=notice)
+        notices.append(context.t("quick_log.phone_read_as_local", numbers=numbers, region=region))
+    await engine.start(update, context, FLOW_NAME, values=values, notice="\n".join(notices))
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:
