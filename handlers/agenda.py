@@ -78,7 +78,7 @@ def _touch_text(reader: Reader, name: str, info: NudgeInfo) -> str:
     lines = [t("nudges.touch.heading", name=name, days=days, count=days)]
     if info.last_at is not None:
         when = format_when(info.last_at, tz=reader.tz, lang=reader.lang, now=reader.now)
-        summary = (info.last_summary or "")[:SUMMARY_PREVIEW]
+        summary = clip(info.last_summary or "", SUMMARY_PREVIEW)  # "…" says there is more
         lines.append(t("nudges.touch.last", kind=info.last_kind or "", when=when, summary=summary))
     else:
         lines.append(t("nudges.touch.never"))

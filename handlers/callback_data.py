@@ -98,12 +98,13 @@ class FlowButton:
 @dataclass(frozen=True)
 class CustomerAction:
     """A button on a customer: log a `note`, a new `deal`, a `purchase`, `open` the card,
-    `remind`, `edit` (value: field index), `history` / `more` (value: page), `delete`,
+    `remind`, `edit` (value: field index), `history` / `more` (value: page), `needs` (read
+    them whole), `delete`,
     `restore`, `merge` (value: the duplicate's id) or `reassign` (value: the new owner's id)."""
 
     kind: ClassVar[str] = "cus"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        r"(note|deal|purchase|open|remind|edit|history|more|delete|restore|merge|reassign)"
+        r"(note|deal|purchase|open|remind|edit|history|more|needs|delete|restore|merge|reassign)"
         rf":{_ID}(?::{_ID})?"
     )
     action: str

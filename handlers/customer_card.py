@@ -33,7 +33,7 @@ from handlers.history import history_lines
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
-from handlers.text_limits import MAX_TEXT, html_length
+from handlers.text_limits import MAX_TEXT, html_length, split_html, utf16_len
 from storage.access import NotFound
 from storage.customer_changes import list_customer_history
 from storage.customers import get_customer
@@ -54,7 +54,7 @@ NOTE_PREVIEWS = (NOTE_PREVIEW, 200, 120, 60)
 CARD_DEALS = 5
 ITEM_PREVIEW = 80
 NOTE_BUTTONS_PER_ROW = 5
-CARD_ACTIONS = ("open", "remind", "history", "more")
+CARD_ACTIONS = ("open", "remind", "history", "more", "needs")
 
 
 def _label(context: CrmContext, key: str, fallback: str) -> str:
@@ -85,7 +85,7 @@ def field_lines(context: CrmContext, customer: Customer, phones: list[str]) -> l
             lines.append(_field(context, name, _label(context, f"customer.{name}.{value}", value)))
     if customer.tags:
         lines.append(_field(context, "tags", ", ".join(customer.tags)))
-    if customer.needs:  # whole under Edit, which shows the value it changes
+    if customer.needs:  # whole under the card's "📄 Needs in full" button when shortened
         lines.append(_field(context, "needs", clip(customer.needs, NOTE_PREVIEW)))
     return lines
 
@@ -156,10 +156,15 @@ def note_line(context: CrmContext, note: Any, preview: int = NOTE_PREVIEW) -> st
 
 
 def card_keyboard(
-    context: CrmContext, customer_id: int, note_ids: Sequence[int] = ()
+    context: CrmContext,
+    customer_id: int,
+    note_ids: Sequence[int] = (),
+    *,
+    long_needs: bool = False,
 ) -> InlineKeyboardMarkup | None:
     """A "📝 #id" button per listed note (opens it to edit or delete, handlers/records/notes.py);
-    Merge and Reassign only for managers and admins; the handlers check the role again."""
+    "📄 Needs in full" when the card shortened them; Merge and Reassign only for managers and
+    admins; the handlers check the role again."""
 
     def button(key: str, action: str, value: str = "") -> tuple[str, CustomerAction]:
         return context.t(key), CustomerAction(action, customer_id, value)
@@ -173,6 +178,7 @@ def card_keyboard(
     return inline_keyboard(
         [
             *note_rows(context, note_ids),
+            [button("lookup.button.needs", "needs")] if long_needs else [],
             [
                 button("lookup.button.note", "note"),
                 button("lookup.button.deal", "deal"),
@@ -208,7 +214,12 @@ async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None
     await context.bot.send_message(
         chat_id,
         render_card(context, card),
-        reply_markup=card_keyboard(context, customer_id, [n.id or 0 for n in card.interactions]),
+        reply_markup=card_keyboard(
+            context,
+            customer_id,
+            [n.id or 0 for n in card.interactions],
+            long_needs=utf16_len(card.customer.needs or "") > NOTE_PREVIEW,
+        ),
     )
 
 
@@ -258,6 +269,14 @@ async def _page_reply(update: Update, text: str, markup: InlineKeyboardMarkup | 
         await query.get_bot().send_message(update.effective_chat.id, text, reply_markup=markup)
     else:
         await edit_message(query, text, markup)
+
+
+async def _send_needs(context: CrmContext, chat_id: int, customer: Customer) -> None:
+    """The needs whole, which the card shortens: up to 4,096 characters, in several messages
+    when the heading pushes them over one."""
+    text = context.t("lookup.card.needs_whole", name=customer.name, needs=customer.needs or "—")
+    for part in split_html(text):
+        await context.bot.send_message(chat_id, part)
 
 
 async def _history(update: Update, context: CrmContext, action: CustomerAction) -> None:
@@ -321,6 +340,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if action.action == "open":
             await answer_query(query)
             await send_card(context, update.effective_chat.id, action.customer_id)
+        elif action.action == "needs":
+            await answer_query(query)
+            await _send_needs(context, update.effective_chat.id, card.customer)
         elif action.action == "remind" and "remind" in engine.flows:
             await answer_query(query)
             picked = {"id": str(action.customer_id), "label": customer_label(card.customer)}

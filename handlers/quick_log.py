@@ -275,22 +275,24 @@ async def start(engine: FlowEngine, update: Update, context: CrmContext, found: 
     """The check card for what a message says: by /log, or plain text (handlers.plain_text)."""
     env = env_of(context)
     values = await prefill(context, found, env)
-    notice = ""
+    notices = []
+    region = region_name(env.region, lang=env.language)
+    if found.invalid_phones and "phones" in values:  # a new customer: its phones are saved
+        numbers = ", ".join(found.invalid_phones)
+        notices.append(context.t("quick_log.phone_invalid", numbers=numbers, region=region))
     if found.foreign_phones and values.get("phones"):
         numbers = ", ".join(format_phone(p, region=None) for p in found.foreign_phones)
-        region = region_name(env.region, lang=env.language)
-        notice = context.t("quick_log.phone_read_as_local", numbers=numbers, region=region)
+        notices.append(context.t("quick_log.phone_read_as_local", numbers=numbers, region=region))
     if found.follow_up is None and found.follow_up_past is not None:
         # "follow up yesterday 3pm": said to have passed, and the follow-up is asked again
         past = found.follow_up_past
         when = fp.show_when({"at": past.at.isoformat(), "has_time": past.has_time}, context)
-        passed = context.t("quick_log.follow_up_in_past", when=when)
-        notice = f"{notice}\n\n{passed}" if notice else passed
+        notices.append(context.t("quick_log.follow_up_in_past", when=when))
         await engine.start(
-            update, context, FLOW_NAME, values=values, ask="follow_up", notice=notice
+            update, context, FLOW_NAME, values=values, ask="follow_up", notice="\n".join(notices)
         )
         return
-    await engine.start(update, context, FLOW_NAME, values=values, notice=notice)
+    await engine.start(update, context, FLOW_NAME, values=values, notice="\n".join(notices))
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:

@@ -25,6 +25,7 @@ from storage.parsing import (
     Money,
     extract_amounts,
     extract_emails,
+    extract_invalid_phones,
     extract_phones,
     read_as_foreign,
 )
@@ -93,6 +94,8 @@ class QuickLog:
     follow_up_past: When | None = None  # "follow up yesterday": said to be past, asked again
     # Phones valid in the region only as typed another country's way (`read_as_foreign`)
     foreign_phones: tuple[str, ...] = ()
+    # Numbers as typed that are not valid in the region (`extract_invalid_phones`): not saved
+    invalid_phones: tuple[str, ...] = ()
 
 
 def command_text(message: str) -> str:
@@ -107,6 +110,11 @@ def parse_quick_log(
     emails = extract_emails(text)
     amounts = extract_amounts(text, default_currency=currency)
     spans = [span for span, _ in (*phones, *emails, *amounts)]
+    invalid = [
+        raw
+        for (start, end), raw in extract_invalid_phones(text, region=region)
+        if not any(start < taken_end and taken_start < end for taken_start, taken_end in spans)
+    ]
     name, company = _person(_blank(text, spans))
     happened, follow_up, follow_up_past = _dates(_blank(text, spans), now=now, tz=tz)
     amount = amounts[0] if amounts else None
@@ -122,6 +130,7 @@ def parse_quick_log(
         happened=happened,
         follow_up=follow_up,
         follow_up_past=follow_up_past,
+        invalid_phones=tuple(dict.fromkeys(invalid)),
         foreign_phones=tuple(
             dict.fromkeys(
                 p

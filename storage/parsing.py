@@ -29,7 +29,7 @@ from types import MappingProxyType
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+from phonenumbers import Leniency, NumberParseException, PhoneNumberFormat, ValidationResult
 
 from storage.zh_dates import ZH_NUMERAL_CHARS, zh_to_number
 
@@ -230,6 +230,19 @@ def extract_phones(text: str, *, region: str) -> list[tuple[tuple[int, int], str
         ((m.start, m.end), phonenumbers.format_number(m.number, PhoneNumberFormat.E164))
         for m in phonenumbers.PhoneNumberMatcher(text, region.upper())
     ]
+
+
+def extract_invalid_phones(text: str, *, region: str) -> list[tuple[tuple[int, int], str]]:
+    """What a message gives as a phone number (9 digits or more) that is not a valid number of
+    `region`, as typed: "02 9374 4000" (Sydney) without "+61" in a team whose region is CN.
+    `extract_phones` leaves it out; the one-message entry says so instead of dropping it."""
+    found: list[tuple[tuple[int, int], str]] = []
+    for m in phonenumbers.PhoneNumberMatcher(text, region.upper(), leniency=Leniency.POSSIBLE):
+        if len(re.sub(r"\D", "", m.raw_string)) >= 9 and not phonenumbers.is_valid_number(
+            m.number
+        ):
+            found.append(((m.start, m.end), m.raw_string))
+    return found
 
 
 # --- emails -------------------------------------------------------------------------------

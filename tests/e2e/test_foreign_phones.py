@@ -112,3 +112,34 @@ async def test_log_in_chinese_says_how_ten_digits_were_read(
     await li.send("/log 拜访了Acme的王芳，电话13800138000")
     _, card = await li.replies(2)
     assert "📞" not in card.text
+
+
+async def test_log_says_a_number_invalid_in_china_was_left_out(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    await admin.send("/log Met Sarah Lee at Globex, 02 9374 4000")
+    _, card = await admin.replies(2)
+    notice = shown(
+        catalogs, "en", "quick_log.phone_invalid", region="China", numbers="02 9374 4000"
+    )
+    assert card.text.startswith(notice + "\n\n")
+    assert "Phones: —" in card.text.splitlines()
+    await admin.press("✏️ Edit a field", message=card)
+    await admin.reply()
+    await admin.press("Phones")
+    await admin.reply()
+    card = await answer(admin, "+61 2 9374 4000")
+    assert "Phones: +61 2 9374 4000" in card.splitlines()
+    await admin.press("✅ Save")
+    await admin.reply()
+    (customer,) = customers(db_url)
+    assert phones_of(db_url, customer.id) == ["+61293744000"]
+
+
+async def test_log_in_chinese_says_a_number_invalid_in_china_was_left_out(
+    emu: BotApiEmulator, admin: ScriptedUser
+):
+    li = await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    await li.send("/log 拜访了Acme的张伟，电话 07911 123456")
+    _, card = await li.replies(2)
+    assert card.text.startswith("📞 07911 123456：不是有效的中国号码，未记入电话。")

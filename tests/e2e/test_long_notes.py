@@ -1,16 +1,22 @@
 """A long visit report typed on a phone is kept whole: a note, a /log message and a customer's
 needs accept up to 4,096 characters (Telegram's own message limit), nothing is cut, and the
 summary card shows the start and the length so every other answer still fits. The customer
-card shows the note's start with a button that opens it whole (tests/e2e/test_long_texts.py
-covers the card at its limits)."""
+card shortens long needs with a "📄 Needs in full" button (access-checked like every button)
+and a note with its "📝 #id" button (tests/e2e/test_long_texts.py covers the card at its
+limits)."""
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from bot.emulator import BotApiEmulator
+from handlers.callback_data import CustomerAction, pack
 from handlers.i18n import Catalogs
-from storage.models import Customer, Interaction
+from storage.customers import CustomerCreate, create_customer
+from storage.models import Customer, Interaction, Member
 from storage.parsing import MAX_LENGTHS
-from tests.e2e.helpers import answer, join, rows, shown
+from tests.e2e.helpers import answer, eventually, join, rows, shown
+from tests.e2e.test_deal_flow import with_member
 from tests.e2e.test_note_flow import add_customer
 from tests.e2e.test_note_flow import pinned_clock as pinned_clock  # autouse: now, admin known
 from tests.e2e.user import ScriptedUser
@@ -98,3 +104,49 @@ async def test_long_needs_are_accepted(admin: ScriptedUser, catalogs: Catalogs, 
     await admin.reply()
     (customer,) = rows(db_url, Customer)
     assert customer.needs == needs.strip()
+
+
+def add_customer_with_needs(db_url: str, user: ScriptedUser, name: str, needs: str) -> int:
+    def make(session: Session, member: Member) -> int:
+        data = CustomerCreate(name=name, needs=needs)
+        customer = create_customer(session, actor=member, data=data)
+        assert customer.id is not None
+        return customer.id
+
+    return with_member(db_url, user, make)
+
+
+async def test_card_shortens_long_needs_and_a_button_reads_them_whole(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    li = await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    needs = "需要为每个分店采购办公椅，" * 300  # 3,900 characters
+    customer_id = add_customer_with_needs(db_url, li, "张伟", needs)
+    await li.send(f"/customer {customer_id}")
+    card = await li.reply()
+    assert needs not in card.text
+    assert "需要为每个分店采购办公椅" in card.text
+    button = shown(catalogs, "zh", "lookup.button.needs")
+    assert button in card.button_labels
+    await li.press(button, message=card)
+    whole = await li.reply()
+    assert whole.text == shown(catalogs, "zh", "lookup.card.needs_whole", name="张伟", needs=needs)
+
+
+async def test_short_needs_have_no_button_and_a_forged_one_is_not_found(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    sam = await join(emu, admin, 2002, "Sam")
+    ann = await join(emu, admin, 3003, "Ann")
+    short_id = add_customer_with_needs(db_url, ann, "Zhang Wei", "Chairs")
+    await ann.send(f"/customer {short_id}")
+    card = await ann.reply()
+    assert shown(catalogs, "en", "lookup.button.needs") not in card.button_labels
+    secret = "Confidential budget. " * 100
+    other_id = add_customer_with_needs(db_url, sam, "Li Na", secret)
+    earlier = set(emu.callback_answers)
+    await ann.press_data(pack(CustomerAction("needs", other_id)), card)
+    await eventually(lambda: set(emu.callback_answers) - earlier)
+    (answered,) = [a for i, a in emu.callback_answers.items() if i not in earlier]
+    assert answered.get("text") == shown(catalogs, "en", "common.not_found")
+    assert "Confidential" not in ann.transcript()

@@ -16,7 +16,7 @@ from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.members import get_member_by_telegram_id, set_member_language
-from storage.models import Customer, Member, Reminder, utcnow
+from storage.models import Customer, Interaction, Member, Reminder, utcnow
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import retime, shown
 from tests.e2e.test_deal_flow import add_deal, open_card
@@ -214,3 +214,36 @@ async def test_stage_move_meanwhile_counts_as_contact_and_drops_the_nudge(
     assert await scheduler.deliver_due(app) == 0  # contacted since it was planned
     [row] = nudges(database)
     assert (row.kind, row.status) == ("stay_in_touch", "done")
+
+
+async def test_long_last_note_is_shortened_with_an_ellipsis_in_the_nudge(
+    app: CrmApplication, admin: ScriptedUser, database: Database
+) -> None:
+    """A nudge quotes the start of the last note; "…" says there is more, never a silent cut."""
+    await member_of(admin)
+    customer_id = add_customer(
+        database, category="loyal", last_contact_at=NOW - timedelta(days=45)
+    )
+
+    def add_note(session: Session) -> None:
+        member = get_member_by_telegram_id(session, telegram_id=ADMIN_ID)
+        assert member is not None
+        assert member.id is not None
+        session.add(
+            Interaction(
+                customer_id=customer_id,
+                owner_id=member.id,
+                created_by_id=member.id,
+                updated_by_id=member.id,
+                kind="visit",
+                happened_at=NOW - timedelta(days=45),
+                summary="Long visit report. " * 200,
+            )
+        )
+
+    database.run_sync(add_note)
+    assert await scheduler.plan_due_nudges(app) == 1
+    assert await scheduler.deliver_due(app) == 1
+    message = await admin.reply()
+    (quoted,) = [line for line in message.text.splitlines() if "Long visit report." in line]
+    assert quoted.endswith("…")
