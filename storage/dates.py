@@ -90,7 +90,11 @@ _NUMBER_PART_OF_DATE = re.compile(
     rf"(?:{_MONTH_NAMES}|(?:day|week|month|year|hour|hr|minute|min)s?|am|pm|[ap]\.m\.|o'?clock)\b",
     re.IGNORECASE,
 )
-_LEADING_NUMBER = re.compile(r"\s*\d+(?=\s)\s*")
+# A leading number, or a code mixing letters and digits ("Q01x0", "M0d0": dateparser reads
+# some as durations), that starts a phrase search_dates found.
+_LEADING_STRAY = re.compile(
+    r"\s*(?:(?P<number>\d+)|[A-Za-z]+\d[A-Za-z\d]*|\d+[A-Za-z]+\d[A-Za-z\d]*)(?=\s|$)\s*"
+)
 # Words that complete a time found next to them ("tomorrow" + "3pm"): search_dates sometimes
 # leaves them out after a code such as "Q01x0", and the text would keep half the date.
 _DATE_WORDS = re.compile(
@@ -261,11 +265,11 @@ def _trimmed_length(phrase: str, when: When, *, now: datetime, **kw: Any) -> int
 
 
 def _stray_numbers(phrase: str) -> int:
-    """How many leading characters of `phrase` are numbers that belong to the text: no month,
-    unit or am/pm follows them ("client 3 at 16:44" is not the 3rd, "room 12 in 2 hours")."""
+    """How many leading characters of `phrase` belong to the text: codes, and numbers no
+    month, unit or am/pm follows ("client 3 at 16:44" is not the 3rd, "room 12 in 2 hours")."""
     start = 0
-    while m := _LEADING_NUMBER.match(phrase, start):
-        if _NUMBER_PART_OF_DATE.match(phrase, m.end()):
+    while m := _LEADING_STRAY.match(phrase, start):
+        if m["number"] and _NUMBER_PART_OF_DATE.match(phrase, m.end()):
             break
         start = m.end()
     return start
@@ -284,6 +288,13 @@ def _with_date_words_before(text: str, start: int, end: int, **kw: Any) -> int:
     return start
 
 
+def _joined(text: str, index: int) -> bool:
+    """Whether text[index] and the character after it are both Latin letters or digits: a
+    phrase cut there is a piece of a word or code ("A1t1"), not a date."""
+    pair = text[index : index + 2] if index >= 0 else ""
+    return len(pair) == 2 and pair.isascii() and pair.isalnum()
+
+
 def _phrases(text: str, settings: dict[str, Any]) -> list[tuple[int, str]]:
     """Date phrases in `text` with their start: search_dates' ones, less stray leading numbers,
     and English durations ("in 1 minute") it misses after a code ("task Q01x0 in 1 minute")."""
@@ -296,7 +307,8 @@ def _phrases(text: str, settings: dict[str, Any]) -> list[tuple[int, str]]:
         cursor = start + len(phrase)
         stray = _stray_numbers(phrase)
         bare = phrase[stray:].strip().lower()
-        if bare and bare not in _SEARCH_STOPWORDS and not bare.isdigit():
+        inside_a_word = _joined(text, start + stray - 1) or _joined(text, cursor - 1)
+        if bare and bare not in _SEARCH_STOPWORDS and not bare.isdigit() and not inside_a_word:
             found.append((start + stray, phrase[stray:]))
     return sorted(found, key=lambda item: item[0])
 

@@ -171,6 +171,9 @@ async def test_snooze_choice_moves_the_reminder(
     moved = row(database, reminder_id)
     assert (moved.status, moved.due_at, moved.sent_at is not None) == ("pending", until, True)
     assert await scheduler.deliver_due(app) == 0
+    await admin.press("✅ Done", message=snoozed)  # its buttons still work
+    assert (await admin.edited(snoozed)).text.endswith("✅ Done.")
+    assert row(database, reminder_id).status == "done"
 
 
 def actions(catalogs: Catalogs, lang: str) -> list[str]:

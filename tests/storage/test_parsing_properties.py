@@ -154,3 +154,20 @@ def test_date_parsers_never_raise(text: str, prefer: str) -> None:
     if found is not None:
         (start, end), _ = found
         assert 0 <= start < end <= len(text)
+
+
+@FAST
+@given(
+    st.from_regex(r"[A-Z][0-9]{1,3}[a-z][0-9]", fullmatch=True),
+    st.integers(min_value=0, max_value=999),
+    st.sampled_from(["in 2 hours", "tomorrow 3pm", "at 16:44", "next tuesday", "明天下午3点"]),
+)
+def test_search_when_takes_the_date_not_a_code_or_number(
+    code: str, number: int, phrase: str
+) -> None:
+    """ "task Q01x0 client 3 <date>": the code and the number stay in the text."""
+    text = f"task {code} client {number} {phrase}"
+    found = search_when(text, now=NOW, tz=SHANGHAI)
+    assert found is not None
+    (start, end), _ = found
+    assert text[start:end] == phrase
