@@ -14,7 +14,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from handlers.context import CrmContext
-from handlers.i18n import resolve_language
+from handlers.i18n import resolve_language, supported_language
 from storage.drafts import member_and_draft
 from storage.members import (
     TelegramProfile,
@@ -38,7 +38,9 @@ def profile_of(update: Update) -> TelegramProfile | None:
         telegram_id=user.id,
         display_name=user.full_name,
         username=user.username,
-        language_code=user.language_code,
+        # Only a language the bot speaks: it becomes the member's until they pick one, so
+        # reminders and digests, sent with no Telegram update at hand, use it too.
+        language_code=supported_language(user.language_code),
     )
 
 

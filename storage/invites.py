@@ -81,6 +81,7 @@ def redeem_invite(
         session.add(member)
     member.username = profile.username
     member.display_name = profile.display_name
+    member.language = member.language or profile.language_code
     # A manager since made admin leads no team: the newcomer joins without one.
     manager_id = invite.manager_id if inviter.role == Role.MANAGER else None
     member.role = invite.role

@@ -81,7 +81,16 @@ def get_active_member(
     if (member.display_name, member.username) != (profile.display_name, profile.username):
         member.display_name, member.username = profile.display_name, profile.username
         member.updated_at = utcnow()
+    if _telegram_language_to_keep(member, profile):
+        member.language = profile.language_code
+        member.updated_at = utcnow()
     return member
+
+
+def _telegram_language_to_keep(member: Member, profile: TelegramProfile) -> bool:
+    """A member who never picked a language keeps their Telegram app's (when the bot speaks
+    it): messages sent with no update at hand, reminders and digests, then use it too."""
+    return member.language is None and profile.language_code is not None
 
 
 def is_current(
@@ -99,7 +108,10 @@ def is_current(
         return False
     if member is None or not member.active:
         return True
-    return (member.display_name, member.username) == (profile.display_name, profile.username)
+    return (member.display_name, member.username) == (
+        profile.display_name,
+        profile.username,
+    ) and not _telegram_language_to_keep(member, profile)
 
 
 def list_members(session: Session, *, actor: Member) -> list[Member]:

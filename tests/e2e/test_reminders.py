@@ -211,11 +211,9 @@ def deliver_in(
         if lang == "en":
             reminder_id, message = await delivered(app, admin, database)
             return admin, reminder_id, message
+        # Her Telegram app is in Chinese and she never opened /settings: the reminder, sent
+        # with no update at hand, is in Chinese all the same.
         li = await join(emu, admin, LI_ID, "李娜", language_code="zh-hans")
-        # Chosen in /settings: a scheduled message is sent in the member's stored language.
-        database.run_sync(
-            lambda s: set_member_language(s, member_id=li_member(s).id, language="zh")
-        )
         reminder_id = add_follow_up(
             database, text="回电话谈报价", customer="张伟", actor=li_member
         )
@@ -620,3 +618,18 @@ async def test_forged_button_for_another_members_reminder_is_not_found(
     (answer,) = [a for i, a in emu.callback_answers.items() if i not in earlier]
     assert answer["text"] == shown(catalogs, "en", "common.not_found")
     assert row(database, other).status == "pending"
+
+
+async def test_a_language_picked_in_settings_wins_over_the_telegram_app(
+    app: CrmApplication,
+    admin: ScriptedUser,
+    emu: BotApiEmulator,
+    database: Database,
+    catalogs: Catalogs,
+) -> None:
+    """李娜's app is in Chinese, but she picked English: her reminders come in English."""
+    li = await join(emu, admin, LI_ID, "李娜", language_code="zh-hans")
+    database.run_sync(lambda s: set_member_language(s, member_id=li_member(s).id, language="en"))
+    add_follow_up(database, text="Call back", customer="Zhang Wei", actor=li_member)
+    assert await scheduler.deliver_due(app) == 1
+    assert (await li.reply()).button_labels == actions(catalogs, "en")

@@ -139,6 +139,22 @@ def test_get_active_member_refreshes_display_name_and_username(db: Database) -> 
     assert stored.updated_at > member.updated_at
 
 
+def test_get_active_member_keeps_the_telegram_language_until_one_is_picked(db: Database) -> None:
+    """Reminders and digests are sent with no update at hand: a member who never picked a
+    language gets them in their Telegram app's, which is remembered on contact."""
+    with db.session() as session:
+        member = make_member(session)
+    same = {"display_name": member.display_name, "username": member.username}
+    chinese = make_profile(telegram_id=member.telegram_id, language_code="zh", **same)
+    assert not is_current(reload(db, member), profile=chinese, admin_ids=frozenset())
+    db.run_sync(get_active_member, profile=chinese, admin_ids=frozenset())
+    assert reload(db, member).language == "zh"
+    english = make_profile(telegram_id=member.telegram_id, language_code="en", **same)
+    assert is_current(reload(db, member), profile=english, admin_ids=frozenset())
+    db.run_sync(get_active_member, profile=english, admin_ids=frozenset())
+    assert reload(db, member).language == "zh"  # a language once kept or picked stays
+
+
 # update_member
 
 
