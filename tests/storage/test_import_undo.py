@@ -491,3 +491,45 @@ def test_undo_records_of_older_code_without_what_they_wrote_leave_the_customers(
     db.run_sync(forget_what_was_written)
     assert undo(db, sales, done) == UndoResult(FILE, changed=2)
     assert live_customers(db)["Old Name"]["company"] == "NewCo"
+
+
+def test_an_edit_committed_while_the_undo_waits_is_kept(db: Database, second: Database) -> None:
+    """Someone's edit holds the customer's row when the undo starts: the undo waits for it
+    and then keeps the edit (PostgreSQL row lock; SQLite lets one writer in at a time)."""
+    if db.is_sqlite:
+        pytest.skip("SQLite: one write transaction at a time, nothing to interleave")
+    sales = add_member(db)
+    old = existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
+    editing, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def slow_edit(session: Session) -> None:
+        update_customer(session, actor=sales, customer_id=old, changes={"email": "mine@x.com"})
+        session.flush()
+        outcome["pid"] = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        editing.set()
+        release.wait(timeout=30)
+
+    def run_undo() -> None:
+        outcome["undo"] = undo(second, sales, done)
+
+    threads = [
+        threading.Thread(target=db.run_sync, args=(slow_edit,)),
+        threading.Thread(target=run_undo),
+    ]
+    threads[0].start()
+    assert editing.wait(timeout=30)
+    threads[1].start()
+    waiting_for = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+    )
+    deadline = time.monotonic() + 10
+    while not db.read_sync(lambda s: s.execute(waiting_for, {"pid": outcome["pid"]}).scalar()):
+        assert time.monotonic() < deadline, "the undo never waited for the edit"
+        release.wait(timeout=0.01)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert outcome["undo"] == UndoResult(FILE, changed=1)
+    assert live_customers(db)["Old Name"]["email"] == "mine@x.com"
