@@ -480,3 +480,22 @@ def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
         ("Reminder", staying, old): False,
     }
     assert own_deal.updated_at == long_ago
+
+
+def test_merge_of_two_customers_of_one_owner_moves_no_reminder_to_anyone(db: Database) -> None:
+    """The owner's reminders come along with the notes but stay the owner's: none changed
+    hands, so none is counted (or announced) as handed over."""
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales)
+        duplicate = add_customer(session, people.sales, name="Zhang  Wei")
+        add_children(session, people.sales, duplicate)
+        merged = merge_customers(
+            session, actor=people.manager, survivor_id=survivor, duplicate_id=duplicate
+        )
+        reminder = session.exec(
+            select(Reminder).where(col(Reminder.customer_id) == survivor)
+        ).one()
+        owner = pk(people.sales)
+    assert merged.reminders_moved == 0
+    assert reminder.member_id == owner
