@@ -449,8 +449,8 @@ def test_a_row_folded_into_a_created_customer_does_not_end_the_fold(db: Database
 
 
 def test_rows_are_folded_in_file_order_whatever_order_they_are_stored_in(db: Database) -> None:
-    """Two rows updating one customer, stored last row first (PostgreSQL reads a table in
-    the order rows were stored when nothing orders it)."""
+    """Two rows updating one customer, stored last row first: the fold follows the row
+    numbers, not the order the database happens to return them in."""
     sales = add_member(db)
     existing_customer(db, sales)
     content = csv_bytes("Old Name,13800138000,,NewCo", "Old Name,13800138000,b@example.com,Newer")
