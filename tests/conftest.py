@@ -8,9 +8,14 @@ else the machine's on 127.0.0.1:5432, else a throwaway one the run starts itself
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +34,7 @@ from bot.config import AccessConfig, Config, DatabaseConfig, LocaleConfig, Teleg
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
-from storage.migrate import upgrade_database
+from storage.migrate import MIGRATIONS_DIR, upgrade_database
 from tests.e2e.user import ScriptedUser
 from tests.postgres_server import MACHINE_URL, PostgresChoice, choose_postgres
 
@@ -117,10 +122,31 @@ def _install_extensions(engine: Engine) -> None:
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_database(database.engine)
+    if db_url.startswith("sqlite:///"):  # a copy of the migrated schema: ~1 s less per test
+        shutil.copyfile(_sqlite_at_head(), db_url.removeprefix("sqlite:///"))
+        database = Database(db_url)
+    else:
+        database = Database(db_url)
+        upgrade_database(database.engine)
     yield database
     database.close()
+
+
+def _sqlite_at_head() -> Path:
+    """An SQLite file migrated to head, made once per version of the migrations and shared by
+    test runs (mutation testing starts one per mutant): running them took ~1 s per test."""
+    files = sorted(MIGRATIONS_DIR.rglob("*.py"))
+    key = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"crm-test-schema-{key}.sqlite3"
+    if not path.exists():
+        scratch = path.with_name(f"{path.name}.{uuid.uuid4().hex}")
+        database = Database(f"sqlite:///{scratch}")
+        upgrade_database(database.engine)
+        database.close()
+        with closing(sqlite3.connect(scratch)) as folded:  # the WAL into the file itself
+            folded.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        os.replace(scratch, path)  # whole or absent, whoever else makes it meanwhile
+    return path
 
 
 @pytest.fixture(scope="session")

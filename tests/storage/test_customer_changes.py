@@ -433,3 +433,69 @@ def test_reassign_to_another_team_hands_over_deals_purchases_and_lost_reminders(
     assert owners == {"Deal": {new}, "Purchase": {new}}
     assert members == [new, new, people.manager.id]
     assert result.reminders_moved == 3  # with add_children's pending one
+
+
+def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
+    db: Database,
+) -> None:
+    """Another customer's deals, purchases and reminders stay as they were, and so does a
+    deal the new owner already had; what moved carries the time it moved."""
+    long_ago = utcnow() - timedelta(days=400)
+    with db.session() as session:
+        people = make_people(session)
+        new, old = pk(people.other_sales), pk(people.sales)
+        moving = add_customer(session, people.sales)
+        staying = add_customer(session, people.sales, name="Li Na")
+        for customer_id in (moving, staying):
+            add_children(session, people.sales, customer_id)
+        theirs = Deal(customer_id=moving, owner_id=new, title="Own", stage="lead",
+                      created_by_id=new)  # fmt: skip
+        session.add(theirs)
+        for model in (Deal, Purchase, Reminder):
+            for row in session.exec(select(model)):
+                row.updated_at = long_ago
+        session.flush()
+        result = reassign_customer(
+            session, actor=people.admin, customer_id=moving, new_owner_id=new
+        )
+        session.expire_all()
+        rows = {
+            (
+                model.__name__,
+                row.customer_id,
+                getattr(row, "owner_id", None) or row.member_id,
+            ): row.updated_at > long_ago
+            for model in (Deal, Purchase, Reminder)
+            for row in session.exec(select(model)).all()
+            if not (model is Deal and row.title == "Own")
+        }
+        own_deal = session.get_one(Deal, theirs.id)
+    assert result.reminders_moved == 1
+    assert rows == {
+        ("Deal", moving, new): True,
+        ("Purchase", moving, new): True,
+        ("Reminder", moving, new): True,
+        ("Deal", staying, old): False,
+        ("Purchase", staying, old): False,
+        ("Reminder", staying, old): False,
+    }
+    assert own_deal.updated_at == long_ago
+
+
+def test_merge_of_two_customers_of_one_owner_moves_no_reminder_to_anyone(db: Database) -> None:
+    """The owner's reminders come along with the notes but stay the owner's: none changed
+    hands, so none is counted (or announced) as handed over."""
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales)
+        duplicate = add_customer(session, people.sales, name="Zhang  Wei")
+        add_children(session, people.sales, duplicate)
+        merged = merge_customers(
+            session, actor=people.manager, survivor_id=survivor, duplicate_id=duplicate
+        )
+        reminder = session.exec(
+            select(Reminder).where(col(Reminder.customer_id) == survivor)
+        ).one()
+        owner = pk(people.sales)
+    assert merged.reminders_moved == 0
+    assert reminder.member_id == owner

@@ -231,7 +231,7 @@ def test_two_saves_at_the_same_moment_create_one_record(db: Database) -> None:
         first = pool.submit(
             db.run_sync, commit_draft, member_id=pk(member), revision=1, save=slow_save
         )
-        while not calls:  # the first Save is inside its transaction
+        while not calls and not first.done():  # the first Save is inside its transaction
             threading.Event().wait(0.005)
         second = pool.submit(
             db.run_sync, commit_draft, member_id=pk(member), revision=1, save=fast_save

@@ -23,9 +23,13 @@ from storage.db import Database
 from storage.imports import (
     DuplicateMode,
     ImportNotReady,
+    UndoExpired,
     UndoResult,
+    cancel_batch,
+    get_batch,
     list_undoable_batches,
     undo_batch,
+    undo_summary,
 )
 from storage.imports.models import ImportBatch, ImportRow
 from storage.interactions import InteractionCreate, create_interaction
@@ -37,6 +41,7 @@ from tests.storage.import_helpers import (
     existing_customer,
     import_now,
     live_customers,
+    upload,
 )
 
 PERIOD = timedelta(hours=72)
@@ -301,8 +306,8 @@ def test_undo_removes_the_phone_from_the_imported_customer_only(db: Database) ->
     )
 
 
-def undo_audit(db: Database, customer: int) -> dict[str, Any]:
-    """The changes the undo wrote to the audit for `customer` (its latest entry)."""
+def undo_entry(db: Database, customer: int) -> AuditEntry:
+    """The audit entry the undo wrote for `customer` (its latest)."""
     entry = db.read_sync(
         lambda s: s.exec(
             select(AuditEntry)
@@ -311,7 +316,12 @@ def undo_audit(db: Database, customer: int) -> dict[str, Any]:
         ).first()
     )
     assert entry is not None
-    return entry.changes
+    return entry
+
+
+def undo_audit(db: Database, customer: int) -> dict[str, Any]:
+    """The changes the undo wrote to the audit for `customer`."""
+    return undo_entry(db, customer).changes
 
 
 def test_the_undo_audits_each_value_it_put_back(db: Database) -> None:
@@ -341,3 +351,185 @@ def test_a_phone_the_import_added_and_someone_removed_since_is_no_change(db: Dat
     assert undo(db, sales, done) == UndoResult(FILE, restored=1)
     assert "phones" not in undo_audit(db, old)
     assert live_customers(db)["Old Name"]["phones"] == [OLD_PHONE]
+
+
+def add_customer(db: Database, owner: Member, name: str, phone: str) -> int:
+    def add(session: Session) -> int:
+        data = CustomerCreate(name=name, phones=[phone], company="OldCo")
+        return pk(create_customer(session, actor=owner, data=data))
+
+    return db.run_sync(add)
+
+
+def test_each_customer_is_counted_once_under_what_the_undo_did(db: Database) -> None:
+    """Two of each: a count set to 1 instead of added to would still say 1 for one."""
+    sales = add_member(db)
+    names = ("Ann", "Bob", "Cat", "Dan")
+    ids = {n: add_customer(db, sales, n, f"+86138001380{i:02d}") for i, n in enumerate(names)}
+    rows = [f"{n},138001380{i:02d},,NewCo" for i, n in enumerate(names)]
+    content = csv_bytes(*rows, "Eve,13600136001,,E", "Fay,13600136002,,F")
+    done = import_now(db, sales, content, mode=DuplicateMode.UPDATE)
+    for name in ("Cat", "Dan"):
+        edit(db, sales, ids[name], email=f"{name.lower()}@example.com", company="Theirs")
+    assert undo(db, sales, done) == UndoResult(FILE, removed=2, restored=2, changed=2)
+    companies = {name: c["company"] for name, c in live_customers(db).items()}
+    assert companies == {"Ann": "OldCo", "Bob": "OldCo", "Cat": "Theirs", "Dan": "Theirs"}
+
+
+def test_the_undo_records_who_removed_or_put_back_what_and_when(db: Database) -> None:
+    """The removed customer, the audit and the batch all say who undid it, and when."""
+    sales = add_member(db)
+    old = existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE + b"Fresh,13600136000,,F\n", mode=DuplicateMode.UPDATE)
+    fresh = customer_id(db, "Fresh")
+    at = utcnow()
+    result = db.run_sync(undo_batch, actor=sales, batch_id=pk(done), now=at, undo_period=PERIOD)
+    assert result == UndoResult(FILE, removed=1, restored=1)
+    removed = db.read_sync(lambda s: s.get_one(Customer, fresh))
+    assert (removed.deleted_at, removed.updated_at, removed.updated_by_id) == (at, at, pk(sales))
+    put_back = db.read_sync(lambda s: s.get_one(Customer, old))
+    assert (put_back.updated_at, put_back.updated_by_id) == (at, pk(sales))
+    deleted = undo_entry(db, fresh)
+    assert (deleted.actor_id, deleted.action, deleted.at) == (pk(sales), "delete", at)
+    assert deleted.changes == {
+        "deleted_at": [None, at.isoformat()],
+        "import_batch_id": [pk(done), None],
+    }
+    updated = undo_entry(db, old)
+    assert (updated.actor_id, updated.action, updated.at) == (pk(sales), "update", at)
+    batch = db.read_sync(get_batch, actor=sales, batch_id=pk(done))
+    assert (batch.status, batch.undone_at, batch.undone_by_id) == ("undone", at, pk(sales))
+
+
+def test_undo_is_open_until_the_deadline_itself(db: Database) -> None:
+    sales = add_member(db)
+    done = import_now(db, sales, csv_bytes("Fresh,,,F"))
+    assert done.finished_at is not None
+    deadline = done.finished_at + PERIOD
+    with pytest.raises(UndoExpired):
+        db.run_sync(
+            undo_batch,
+            actor=sales,
+            batch_id=pk(done),
+            now=deadline + timedelta(microseconds=1),
+            undo_period=PERIOD,
+        )
+    summary = db.read_sync(
+        undo_summary, actor=sales, batch_id=pk(done), now=deadline, undo_period=PERIOD
+    )
+    assert (summary.file_name, summary.created, summary.deadline) == (FILE, 1, deadline)
+    result = db.run_sync(
+        undo_batch, actor=sales, batch_id=pk(done), now=deadline, undo_period=PERIOD
+    )
+    assert result == UndoResult(FILE, removed=1)
+
+
+def test_a_cancelled_import_has_nothing_to_undo(db: Database) -> None:
+    """Cancelled, it has a finish time but wrote nothing: refused, not marked undone."""
+    sales = add_member(db)
+    batch_id = upload(db, sales, csv_bytes("Fresh,,,F"))
+    db.run_sync(cancel_batch, actor=sales, batch_id=batch_id)
+    with pytest.raises(ImportNotReady) as caught:
+        db.run_sync(undo_batch, actor=sales, batch_id=batch_id, now=utcnow(), undo_period=PERIOD)
+    assert caught.value.code == "not_done"
+    assert db.read_sync(get_batch, actor=sales, batch_id=batch_id).status == "cancelled"
+
+
+def test_a_row_folded_into_a_created_customer_does_not_end_the_fold(db: Database) -> None:
+    """A row updating a customer created earlier in the same chunk has no record of its
+    own; the rows after it still count."""
+    sales = add_member(db)
+    existing_customer(db, sales)
+    content = csv_bytes(
+        "Fresh,13600136000,,F", "Fresh,13600136000;13500135000,,G", "Old Name,13800138000,,NewCo"
+    )
+    done = import_now(db, sales, content, mode=DuplicateMode.UPDATE)
+    assert undo(db, sales, done) == UndoResult(FILE, removed=1, restored=1)
+    assert live_customers(db)["Old Name"]["company"] == "OldCo"
+
+
+def test_rows_are_folded_in_file_order_whatever_order_they_are_stored_in(db: Database) -> None:
+    """Two rows updating one customer, stored last row first: the fold follows the row
+    numbers, not the order the database happens to return them in."""
+    sales = add_member(db)
+    existing_customer(db, sales)
+    content = csv_bytes("Old Name,13800138000,,NewCo", "Old Name,13800138000,b@example.com,Newer")
+    done = import_now(db, sales, content, mode=DuplicateMode.UPDATE)
+
+    def store_reversed(session: Session) -> None:
+        rows = session.exec(
+            select(ImportRow).where(ImportRow.batch_id == done.id).order_by(col(ImportRow.id))
+        ).all()
+        copies = [row.model_dump(exclude={"id"}) for row in rows]
+        for row in rows:
+            session.delete(row)
+        session.flush()
+        for copy in reversed(copies):
+            session.add(ImportRow(**copy))
+
+    db.run_sync(store_reversed)
+    assert undo(db, sales, done) == UndoResult(FILE, restored=1)
+    restored = live_customers(db)["Old Name"]
+    assert (restored["company"], restored["email"]) == ("OldCo", None)
+
+
+def test_undo_records_of_older_code_without_what_they_wrote_leave_the_customers(
+    db: Database,
+) -> None:
+    """A record with the values before but not what the row wrote cannot tell what changed
+    since either."""
+    sales = add_member(db)
+    existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE + b"Fresh,13600136000,,F\n", mode=DuplicateMode.UPDATE)
+
+    def forget_what_was_written(session: Session) -> None:
+        for row in session.exec(select(ImportRow).where(ImportRow.batch_id == done.id)):
+            if row.before is not None:
+                row.before = {k: v for k, v in row.before.items() if k not in ("wrote", "added")}
+                session.add(row)
+
+    db.run_sync(forget_what_was_written)
+    assert undo(db, sales, done) == UndoResult(FILE, changed=2)
+    assert live_customers(db)["Old Name"]["company"] == "NewCo"
+
+
+def test_an_edit_committed_while_the_undo_waits_is_kept(db: Database, second: Database) -> None:
+    """Someone's edit holds the customer's row when the undo starts: the undo waits for it
+    and then keeps the edit (PostgreSQL row lock; SQLite lets one writer in at a time)."""
+    if db.is_sqlite:
+        pytest.skip("SQLite: one write transaction at a time, nothing to interleave")
+    sales = add_member(db)
+    old = existing_customer(db, sales)
+    done = import_now(db, sales, UPDATE, mode=DuplicateMode.UPDATE)
+    editing, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def slow_edit(session: Session) -> None:
+        update_customer(session, actor=sales, customer_id=old, changes={"email": "mine@x.com"})
+        session.flush()
+        outcome["pid"] = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        editing.set()
+        release.wait(timeout=30)
+
+    def run_undo() -> None:
+        outcome["undo"] = undo(second, sales, done)
+
+    threads = [
+        threading.Thread(target=db.run_sync, args=(slow_edit,)),
+        threading.Thread(target=run_undo),
+    ]
+    threads[0].start()
+    assert editing.wait(timeout=30)
+    threads[1].start()
+    waiting_for = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+    )
+    deadline = time.monotonic() + 10
+    while not db.read_sync(lambda s: s.execute(waiting_for, {"pid": outcome["pid"]}).scalar()):
+        assert time.monotonic() < deadline, "the undo never waited for the edit"
+        release.wait(timeout=0.01)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert outcome["undo"] == UndoResult(FILE, changed=1)
+    assert live_customers(db)["Old Name"]["email"] == "mine@x.com"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 
 from storage.db import Database
@@ -392,3 +393,18 @@ def test_earliest_pending_is_the_lowest_update_id_whatever_the_order_stored(
     earliest = db.read_sync(lambda session: earliest_pending(session, chat_id=7, update_id=94))
     assert earliest is not None
     assert earliest.update_id == 91
+
+
+def test_concurrent_stale_claims_skip_locked_rows_without_waiting(postgres_db: Database) -> None:
+    """PostgreSQL: a second instance claiming stale updates passes over those the first
+    holds in its open transaction (SQLite lets one writer in at a time)."""
+    db = postgres_db
+    db.run_sync(record_received, updates=[(i, payload(i)) for i in range(40, 46)])
+    with db.session() as first:
+        held = claim_stale(first, worker="a", lease=LEASE, now=NOW, limit=3)
+        with db.session() as second:
+            # Waiting would wait forever (the first is this thread): fail in 2 s instead.
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))
+            other = claim_stale(second, worker="b", lease=LEASE, now=NOW)
+    assert [u for u, _ in held] == [40, 41, 42]
+    assert [u for u, _ in other] == [43, 44, 45]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+from sqlalchemy import text
 from sqlmodel import Session
 
 from storage.db import Database
@@ -181,6 +182,8 @@ def test_concurrent_claims_skip_locked_rows_without_waiting(postgres_db: Databas
     with db.session() as first:
         held = claim_due(first, now=NOW, worker="a", limit=3, lease=LEASE)
         with db.session() as second:
+            # Waiting would wait forever (the first is this thread): fail in 2 s instead.
+            second.execute(text("SET LOCAL lock_timeout = '2s'"))
             other = claim_due(second, now=NOW, worker="b", limit=10, lease=LEASE)
     assert {r.id for r in held}.isdisjoint({r.id for r in other})
     assert {r.id for r in held} | {r.id for r in other} == set(ids)
