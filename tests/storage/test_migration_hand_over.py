@@ -114,8 +114,8 @@ class Team:
 
 
 @pytest.fixture
-def old_db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
+def old_db(blank_db_url: str) -> Iterator[Database]:
+    database = Database(blank_db_url)
     upgrade_database(database.engine, revision=BEFORE)
     yield database
     database.close()
