@@ -1,26 +1,21 @@
 """Shared fixtures: real databases on both backends, the Bot API emulator, the real bot.
 
 Every test that takes `db_url` runs on SQLite and on PostgreSQL. PostgreSQL gets a schema of
-its own per test, so tests never see each other's rows. Which server: CRM_TEST_POSTGRES_URL,
+its own per test, so tests never see each other's rows; neither backend migrates per test
+(tests/schema_templates.py). Which server: CRM_TEST_POSTGRES_URL,
 else the machine's on 127.0.0.1:5432, else a throwaway one the run starts itself
 (tests/postgres_server.py). CRM_TEST_BACKENDS=sqlite leaves PostgreSQL out on purpose.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import sqlite3
-import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.app import (
@@ -34,9 +29,9 @@ from bot.config import AccessConfig, Config, DatabaseConfig, LocaleConfig, Teleg
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
-from storage.migrate import MIGRATIONS_DIR, upgrade_database
 from tests.e2e.user import ScriptedUser
 from tests.postgres_server import MACHINE_URL, PostgresChoice, choose_postgres
+from tests.schema_templates import PostgresSchemas, SqliteTemplate
 
 # Opt into PTB's timedelta `retry_after`; the old int form warns (and warnings are errors).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -60,41 +55,69 @@ def pytest_report_header() -> str | None:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from _database_url(request.param, tmp_path)
+    """A database of the test's own at the newest schema, not migrated again per test:
+    a copy of a migrated file on SQLite, an emptied or replayed schema on PostgreSQL."""
+    yield from _database_url(request, request.param, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own, for tests of the migrations themselves."""
+    yield from _database_url(request, request.param, tmp_path, blank=True)
 
 
 @pytest.fixture(params=[backend for backend in BACKENDS if backend == "postgresql"])
 def postgres_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """For behaviour only PostgreSQL has (row locks with SKIP LOCKED)."""
-    for url in _database_url(request.param, tmp_path):
+    for url in _database_url(request, request.param, tmp_path):
         database = Database(url)
-        upgrade_database(database.engine)
         yield database
         database.close()
 
 
-def _database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crm.sqlite3'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    """The test process's PostgreSQL schemas, through one connection pool."""
     admin = create_engine(POSTGRES.url.replace("postgresql://", "postgresql+psycopg://"))
+
+    @event.listens_for(admin, "connect")
+    def _no_flush_wait(dbapi_connection: Any, _record: Any) -> None:
+        # Schemas are made and emptied for the tests only: a commit need not wait for the disk.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+        dbapi_connection.commit()
+
     try:
         _install_extensions(admin)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas = PostgresSchemas(admin, POSTGRES.url, EXTENSIONS_SCHEMA)
     except Exception as exc:
         pytest.fail(
             f"PostgreSQL at {POSTGRES.url} is not usable ({exc}). Start it (see .ci/run) or "
             "set CRM_TEST_BACKENDS=sqlite to run without it."
         )
-    separator = "&" if "?" in POSTGRES.url else "?"
-    # Extensions live in their own schema, on every test's path; `public` is not on it, so
-    # nothing a developer keeps there can leak into a test.
-    yield f"{POSTGRES.url}{separator}options=-csearch_path%3D{schema},{EXTENSIONS_SCHEMA}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    yield schemas
+    schemas.close()
     admin.dispose()
+
+
+def _database_url(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path, *, blank: bool = False
+) -> Iterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'crm.sqlite3'}"
+        if not blank:
+            request.getfixturevalue("sqlite_template").copy_to(url)
+        yield url
+        return
+    schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
+    schema = schemas.take_blank() if blank else schemas.take()
+    yield schemas.url(schema)
+    schemas.give_back(schema)
 
 
 def _install_extensions(engine: Engine) -> None:
@@ -122,31 +145,9 @@ def _install_extensions(engine: Engine) -> None:
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    if db_url.startswith("sqlite:///"):  # a copy of the migrated schema: ~1 s less per test
-        shutil.copyfile(_sqlite_at_head(), db_url.removeprefix("sqlite:///"))
-        database = Database(db_url)
-    else:
-        database = Database(db_url)
-        upgrade_database(database.engine)
+    database = Database(db_url)
     yield database
     database.close()
-
-
-def _sqlite_at_head() -> Path:
-    """An SQLite file migrated to head, made once per version of the migrations and shared by
-    test runs (mutation testing starts one per mutant): running them took ~1 s per test."""
-    files = sorted(MIGRATIONS_DIR.rglob("*.py"))
-    key = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"crm-test-schema-{key}.sqlite3"
-    if not path.exists():
-        scratch = path.with_name(f"{path.name}.{uuid.uuid4().hex}")
-        database = Database(f"sqlite:///{scratch}")
-        upgrade_database(database.engine)
-        database.close()
-        with closing(sqlite3.connect(scratch)) as folded:  # the WAL into the file itself
-            folded.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        os.replace(scratch, path)  # whole or absent, whoever else makes it meanwhile
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -123,12 +123,12 @@ def test_check_config_reports_missing_file_and_exits_2(
 
 
 def test_db_upgrade_brings_database_to_head(
-    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, blank_db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = config_file(tmp_path, f"[database]\nurl = '{db_url}'\n")
+    path = config_file(tmp_path, f"[database]\nurl = '{blank_db_url}'\n")
     assert main(["--config", str(path), "db", "upgrade"]) == 0
     assert capsys.readouterr().out == f"database at revision {head_revision()}\n"
-    database = Database(db_url)
+    database = Database(blank_db_url)
     try:
         assert current_revision(database.engine) == head_revision()
     finally:

@@ -108,7 +108,7 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
-    for url in _database_url(request.param, tmp):
+    for url in _database_url(request, request.param, tmp):
         loop = LoopThread()
         built = loop.run(_start(loop, url))
         try:

@@ -20,8 +20,8 @@ BEFORE = "0006"
 
 
 @pytest.fixture
-def old_db(db_url: str) -> Iterator[Database]:
-    yield from database_at(db_url, BEFORE)
+def old_db(blank_db_url: str) -> Iterator[Database]:
+    yield from database_at(blank_db_url, BEFORE)
 
 
 def test_upgrade_keeps_deals_and_leaves_budget_and_decision_date_empty(old_db: Database) -> None:

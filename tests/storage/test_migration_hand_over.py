@@ -122,8 +122,8 @@ def database_at(db_url: str, revision: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def old_db(db_url: str) -> Iterator[Database]:
-    yield from database_at(db_url, BEFORE)
+def old_db(blank_db_url: str) -> Iterator[Database]:
+    yield from database_at(blank_db_url, BEFORE)
 
 
 @pytest.fixture

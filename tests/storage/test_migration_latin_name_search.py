@@ -20,8 +20,8 @@ NAMES = ("Zhang Wei", "Acme", "张伟", "O'Brien-Smith")
 
 
 @pytest.fixture
-def old_db(db_url: str) -> Iterator[Database]:
-    yield from database_at(db_url, BEFORE)
+def old_db(blank_db_url: str) -> Iterator[Database]:
+    yield from database_at(blank_db_url, BEFORE)
 
 
 def add_customer(connection: Connection, owner_id: int, name: str) -> int:

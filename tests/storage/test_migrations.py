@@ -97,14 +97,14 @@ database.close()
 """
 
 
-def test_two_starts_at_once_on_an_empty_database_both_upgrade(db_url: str) -> None:
+def test_two_starts_at_once_on_an_empty_database_both_upgrade(blank_db_url: str) -> None:
     """Two instances started together: without the migration lock both created the schema
     and one died on alembic_version's primary key (PostgreSQL) or on a locked or existing
     table (SQLite); with it the second waits and finds the schema at head. Processes, not
     threads: Alembic keeps the running migration's context in module globals."""
     starts = [
         subprocess.Popen(
-            [sys.executable, "-c", START_UPGRADE, db_url],
+            [sys.executable, "-c", START_UPGRADE, blank_db_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -121,7 +121,7 @@ def test_two_starts_at_once_on_an_empty_database_both_upgrade(db_url: str) -> No
         process.stdin.flush()
     outcomes = [(process.wait(timeout=120), process.communicate()[1]) for process in starts]
     assert [code for code, _ in outcomes] == [0, 0], [log[-2000:] for _, log in outcomes]
-    database = Database(db_url)
+    database = Database(blank_db_url)
     assert current_revision(database.engine) == head_revision()
     database.close()
 
