@@ -1,0 +1,198 @@
+"""Contracts: who may record and read them, who owns them, numbers, audit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session
+
+from storage.access import NotFound
+from storage.audit import list_audit
+from storage.contracts import (
+    ContractCreate,
+    DuplicateNumber,
+    create_contract,
+    get_contract,
+    list_contracts,
+    suggest_contract_number,
+)
+from storage.db import Database
+from storage.deals import DealCreate, create_deal
+from storage.models import Contract, ContractStatus, Customer, Member
+from tests.factories import make_customer, pk
+from tests.storage.test_customer_changes import make_people
+
+TODAY = date(2026, 12, 6)
+
+
+def contract_data(
+    customer: Customer, number: str = "HT-2026-0001", **values: object
+) -> ContractCreate:
+    data = ContractCreate(
+        customer_id=pk(customer),
+        number=number,
+        title="Forklift service 2027",
+        amount=Decimal("120000.00"),
+        currency="CNY",
+        signed_on=date(2026, 12, 1),
+        starts_on=date(2027, 1, 1),
+        ends_on=date(2027, 12, 31),
+        renewal_notice_days=30,
+        terms="30% upfront, rest on delivery",
+        status=ContractStatus.SIGNED,
+    )
+    return replace(data, **values)  # type: ignore[arg-type]
+
+
+def new_contract(
+    session: Session, actor: Member, customer: Customer, number: str = "HT-2026-0001"
+) -> Contract:
+    return create_contract(session, actor=actor, data=contract_data(customer, number))
+
+
+def test_create_contract_keeps_every_field_and_audits_it(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        contract = new_contract(session, people.sales, customer)
+        assert (contract.owner_id, contract.status) == (people.sales.id, "signed")
+        assert (contract.amount, contract.ends_on) == (Decimal("120000.00"), date(2027, 12, 31))
+        (entry,) = list_audit(session, entity_type="contract", entity_id=pk(contract))
+        assert entry.action == "create"
+        assert entry.changes["number"] == [None, "HT-2026-0001"]
+        assert entry.changes["amount"] == [None, "120000.00"]
+
+
+def test_contract_by_a_manager_belongs_to_the_customers_owner(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        contract = new_contract(
+            session, people.manager, make_customer(session, owner=people.sales)
+        )
+        assert contract.owner_id == people.sales.id
+
+
+def test_get_contract_follows_the_access_rule(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        contract = new_contract(session, people.sales, make_customer(session, owner=people.sales))
+        for reader in (people.sales, people.manager, people.admin):
+            assert get_contract(session, actor=reader, contract_id=pk(contract)) is contract
+        for stranger in (people.teammate, people.other_sales):
+            with pytest.raises(NotFound):
+                get_contract(session, actor=stranger, contract_id=pk(contract))
+        with pytest.raises(NotFound):
+            get_contract(session, actor=people.admin, contract_id=pk(contract) + 1000)
+
+
+def test_create_contract_for_another_salespersons_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.other_sales)
+        with pytest.raises(NotFound):
+            new_contract(session, people.sales, customer)
+
+
+def test_create_contract_with_another_customers_deal_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        other = make_customer(session, owner=people.sales)
+        deal = create_deal(
+            session,
+            actor=people.sales,
+            data=DealCreate(customer_id=pk(other), title="Other", stage="lead"),
+        )
+        with pytest.raises(NotFound):
+            create_contract(
+                session, actor=people.sales, data=contract_data(customer, deal_id=deal.id)
+            )
+        own = create_deal(
+            session,
+            actor=people.sales,
+            data=DealCreate(customer_id=pk(customer), title="Own", stage="won"),
+        )
+        data = contract_data(customer, deal_id=own.id)
+        assert create_contract(session, actor=people.sales, data=data).deal_id == own.id
+
+
+def test_duplicate_number_is_refused_even_of_a_deleted_contract(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        first = new_contract(session, people.sales, make_customer(session, owner=people.sales))
+        first.deleted_at = first.created_at
+        session.flush()
+        customer = make_customer(session, owner=people.other_sales)
+        with pytest.raises(DuplicateNumber):
+            new_contract(session, people.other_sales, customer, number=" HT-2026-0001 ")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"number": "  "},
+        {"currency": None},
+        {"starts_on": date(2027, 1, 1), "ends_on": date(2026, 12, 31)},
+        {"renewal_notice_days": -1},
+        {"status": ContractStatus.RENEWED},
+        {"signed_on": None},
+    ],
+)
+def test_contract_create_refuses_inconsistent_values(values: dict[str, object]) -> None:
+    customer = Customer(id=1, owner_id=1, created_by_id=1, name="X")
+    with pytest.raises(ValueError):  # noqa: PT011 (each case has its own message)
+        contract_data(customer, **values)
+
+
+def test_list_contracts_latest_first_without_deleted(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        numbers = ("A-1", "A-2", "A-3")
+        made = [new_contract(session, people.sales, customer, n) for n in numbers]
+        made[1].deleted_at = made[1].created_at
+        session.flush()
+        listed = list_contracts(session, actor=people.manager, customer_id=pk(customer))
+        assert [c.number for c in listed] == ["A-3", "A-1"]
+        assert [
+            c.number
+            for c in list_contracts(
+                session, actor=people.sales, customer_id=pk(customer), limit=1, offset=1
+            )
+        ] == ["A-1"]
+        with pytest.raises(NotFound):
+            list_contracts(session, actor=people.other_sales, customer_id=pk(customer))
+
+
+def test_suggested_number_counts_on_from_the_years_highest(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        assert suggest_contract_number(session, today=TODAY) == "HT-2026-0001"
+        for number in ("HT-2026-0001", "HT-2026-0007", "HT-2025-0042", "HT-2026-extra"):
+            new_contract(session, people.sales, customer, number)
+        assert suggest_contract_number(session, today=TODAY) == "HT-2026-0008"
+        assert suggest_contract_number(session, today=date(2025, 1, 1)) == "HT-2025-0043"
+        assert suggest_contract_number(session, today=date(2027, 1, 1)) == "HT-2027-0001"
+
+
+def test_suggested_number_follows_a_configured_pattern(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        pattern = "合同_{year}/{seq}"
+        new_contract(session, people.sales, customer, "合同_2026/9")
+        new_contract(session, people.sales, customer, "合同X2026/50")  # `_` is no wildcard
+        assert suggest_contract_number(session, today=TODAY, pattern=pattern) == "合同_2026/10"
+        assert suggest_contract_number(session, today=TODAY, pattern="C{seq:03d}") == "C001"
+
+
+@pytest.mark.parametrize("pattern", ["HT-{year}", "HT-{seq}-{seq}", "HT-{month}-{seq}"])
+def test_suggested_number_refuses_a_pattern_without_one_sequence(
+    db: Database, pattern: str
+) -> None:
+    with db.session() as session, pytest.raises(ValueError, match="pattern"):
+        suggest_contract_number(session, today=TODAY, pattern=pattern)
