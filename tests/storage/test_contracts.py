@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,10 +14,16 @@ from storage.audit import list_audit
 from storage.contracts import (
     ContractCreate,
     DuplicateNumber,
+    TransitionRefused,
+    activate_contract,
     create_contract,
+    find_renewal,
     get_contract,
     list_contracts,
+    renew_contract,
+    sign_contract,
     suggest_contract_number,
+    terminate_contract,
 )
 from storage.db import Database
 from storage.deals import DealCreate, create_deal
@@ -196,3 +202,175 @@ def test_suggested_number_refuses_a_pattern_without_one_sequence(
 ) -> None:
     with db.session() as session, pytest.raises(ValueError, match="pattern"):
         suggest_contract_number(session, today=TODAY, pattern=pattern)
+
+
+def moved_through(
+    session: Session, actor: Member, customer: Customer, *statuses: str, number: str = "M-1"
+) -> Contract:
+    """A draft contract taken through `statuses` in order ("signed", "active")."""
+    data = contract_data(customer, number, status=ContractStatus.DRAFT, signed_on=None)
+    contract = create_contract(session, actor=actor, data=data)
+    for status in statuses:
+        if status == "signed":
+            sign_contract(session, actor=actor, contract_id=pk(contract), signed_on=TODAY)
+        elif status == "active":
+            activate_contract(session, actor=actor, contract_id=pk(contract))
+    return contract
+
+
+def test_draft_is_signed_then_activated_and_each_move_audited(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        contract = moved_through(session, people.sales, make_customer(session, owner=people.sales))
+        sign_contract(session, actor=people.sales, contract_id=pk(contract), signed_on=TODAY)
+        assert (contract.status, contract.signed_on) == ("signed", TODAY)
+        activate_contract(session, actor=people.manager, contract_id=pk(contract))
+        assert (contract.status, contract.updated_by_id) == ("active", people.manager.id)
+        entries = list_audit(session, entity_type="contract", entity_id=pk(contract))
+        changes = [e.changes for e in entries if e.action == "update"]
+        assert {"status": ["draft", "signed"], "signed_on": [None, "2026-12-06"]} in changes
+        assert {"status": ["signed", "active"]} in changes
+
+
+def test_repeated_sign_or_activate_changes_nothing(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        contract = moved_through(session, people.sales, customer, "signed", "active")
+        audited = len(list_audit(session, entity_type="contract", entity_id=pk(contract)))
+        activate_contract(session, actor=people.sales, contract_id=pk(contract))
+        assert len(list_audit(session, entity_type="contract", entity_id=pk(contract))) == audited
+
+
+@pytest.mark.parametrize(
+    ("statuses", "move"),
+    [
+        ((), "activate"),
+        ((), "terminate"),
+        ((), "renew"),
+        (("signed",), "renew"),
+        (("signed", "active"), "sign"),
+        (("signed", "active", "terminate"), "renew"),
+        (("signed", "active", "terminate"), "activate"),
+        (("signed", "active", "renew"), "terminate"),
+    ],
+)
+def test_moves_the_status_does_not_allow_are_refused(
+    db: Database, statuses: tuple[str, ...], move: str
+) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        contract = moved_through(session, people.sales, customer, *statuses[:2])
+        contract_id = pk(contract)
+        moves = {
+            "sign": lambda: sign_contract(
+                session, actor=people.sales, contract_id=contract_id, signed_on=TODAY
+            ),
+            "activate": lambda: activate_contract(
+                session, actor=people.sales, contract_id=contract_id
+            ),
+            "terminate": lambda: terminate_contract(
+                session,
+                actor=people.sales,
+                contract_id=contract_id,
+                terminated_on=TODAY,
+                reason="customer closed",
+            ),
+            "renew": lambda: renew_contract(
+                session, actor=people.sales, contract_id=contract_id, number="R-1"
+            ),
+        }
+        for done in statuses[2:]:
+            moves[done]()
+        status = contract.status
+        with pytest.raises(TransitionRefused):
+            moves[move]()
+        assert contract.status == status
+
+
+def test_terminate_keeps_date_and_reason(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        contract = moved_through(session, people.sales, customer, "signed", "active")
+        terminate_contract(
+            session,
+            actor=people.sales,
+            contract_id=pk(contract),
+            terminated_on=date(2027, 3, 1),
+            reason=" moved to a competitor ",
+        )
+        assert contract.status == "terminated"
+        assert (contract.terminated_on, contract.termination_reason) == (
+            date(2027, 3, 1),
+            "moved to a competitor",
+        )
+        entries = list_audit(session, entity_type="contract", entity_id=pk(contract))
+        assert entries[0].changes["termination_reason"] == [None, "moved to a competitor"]
+        other = moved_through(session, people.sales, customer, "signed", number="M-2")
+        with pytest.raises(ValueError, match="signed"):
+            terminate_contract(
+                session,
+                actor=people.sales,
+                contract_id=pk(other),
+                terminated_on=TODAY - timedelta(days=1),
+                reason="",
+            )
+
+
+def test_renew_prefills_the_next_contract_and_links_both(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        old = moved_through(session, people.sales, customer, "signed", "active")
+        new = renew_contract(session, actor=people.manager, contract_id=pk(old), number="R-1")
+        assert (old.status, new.status, new.renewed_from_id) == ("renewed", "draft", old.id)
+        assert (new.customer_id, new.owner_id, new.number) == (pk(customer), old.owner_id, "R-1")
+        assert (new.title, new.amount, new.currency, new.terms, new.renewal_notice_days) == (
+            old.title,
+            old.amount,
+            old.currency,
+            old.terms,
+            old.renewal_notice_days,
+        )
+        # 2027 ran a whole year; 2028 is a leap year and still runs to its last day.
+        assert (new.starts_on, new.ends_on) == (date(2028, 1, 1), date(2028, 12, 31))
+        assert find_renewal(session, contract_id=pk(old)) is new
+        again = renew_contract(session, actor=people.sales, contract_id=pk(old), number="R-2")
+        assert again is new
+        (created,) = list_audit(session, entity_type="contract", entity_id=pk(new))
+        assert created.changes["renewed_from_id"] == [None, old.id]
+
+
+def test_renew_of_an_odd_term_keeps_its_length_in_days(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        data = contract_data(
+            customer, "D-1", starts_on=date(2027, 1, 31), ends_on=date(2027, 2, 27)
+        )
+        old = create_contract(session, actor=people.sales, data=data)
+        activate_contract(session, actor=people.sales, contract_id=pk(old))
+        new = renew_contract(session, actor=people.sales, contract_id=pk(old), number="D-2")
+        assert (new.starts_on, new.ends_on) == (date(2027, 2, 28), date(2027, 3, 27))
+
+
+def test_moves_on_another_salespersons_contract_are_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        contract = moved_through(session, people.sales, customer, "signed", "active")
+        with pytest.raises(NotFound):
+            renew_contract(
+                session, actor=people.other_sales, contract_id=pk(contract), number="X-1"
+            )
+        with pytest.raises(NotFound):
+            terminate_contract(
+                session,
+                actor=people.teammate,
+                contract_id=pk(contract),
+                terminated_on=TODAY,
+                reason="forged",
+            )
+        assert contract.status == "active"
