@@ -39,6 +39,13 @@ ENTITY = "contract"
 DEFAULT_NUMBER_PATTERN = "HT-{year}-{seq:04d}"
 # A contract may be entered as it stands today: not yet signed, signed, or already running.
 INITIAL_STATUSES = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.ACTIVE)
+# Not over yet: these go to the customer's new owner when it changes hands (`_hand_over`).
+OPEN_CONTRACTS = (
+    ContractStatus.DRAFT,
+    ContractStatus.SIGNED,
+    ContractStatus.ACTIVE,
+    ContractStatus.EXPIRING,
+)
 IN_FORCE = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.EXPIRING)
 # What may be renewed: one running or run out; a signed one not yet in force is changed instead.
 RENEWABLE = (ContractStatus.ACTIVE, ContractStatus.EXPIRING, ContractStatus.EXPIRED)
