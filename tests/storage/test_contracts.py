@@ -94,6 +94,22 @@ def test_get_contract_follows_the_access_rule(db: Database) -> None:
             get_contract(session, actor=people.admin, contract_id=pk(contract) + 1000)
 
 
+def test_deleted_contract_or_one_of_a_deleted_customer_is_not_found(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        gone = new_contract(session, people.sales, make_customer(session, owner=people.sales))
+        gone.deleted_at = gone.created_at
+        hidden_customer = make_customer(session, owner=people.sales, deleted=True)
+        hidden = new_contract(
+            session, people.admin, make_customer(session, owner=people.sales), "B-1"
+        )
+        hidden.customer_id = pk(hidden_customer)
+        session.flush()
+        for contract in (gone, hidden):
+            with pytest.raises(NotFound):
+                get_contract(session, actor=people.admin, contract_id=pk(contract))
+
+
 def test_create_contract_for_another_salespersons_customer_is_not_found(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
