@@ -306,10 +306,8 @@ def suggest_contract_number(
         select(Contract.number).where(col(Contract.number).startswith(prefix, autoescape=True))
     )
     matches = (regex.fullmatch(number) for number in used)
-    seq = max((int(m.group("seq")) for m in matches if m), default=0) + 1
-    while _number_taken(session, pattern.format(year=today.year, seq=seq)):
-        seq += 1  # a number typed by hand that the regex could not read back
-    return pattern.format(year=today.year, seq=seq)
+    seq = max((int(m.group("seq")) for m in matches if m), default=0)
+    return pattern.format(year=today.year, seq=seq + 1)
 
 
 def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:

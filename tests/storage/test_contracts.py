@@ -150,6 +150,7 @@ def test_duplicate_number_is_refused_even_of_a_deleted_contract(db: Database) ->
         customer = make_customer(session, owner=people.other_sales)
         with pytest.raises(DuplicateNumber):
             new_contract(session, people.other_sales, customer, number=" HT-2026-0001 ")
+        assert new_contract(session, people.other_sales, customer, " HT-9 ").number == "HT-9"
 
 
 @pytest.mark.parametrize(
@@ -175,6 +176,7 @@ def test_list_contracts_latest_first_without_deleted(db: Database) -> None:
         customer = make_customer(session, owner=people.sales)
         numbers = ("A-1", "A-2", "A-3")
         made = [new_contract(session, people.sales, customer, n) for n in numbers]
+        new_contract(session, people.sales, make_customer(session, owner=people.sales), "B-1")
         made[1].deleted_at = made[1].created_at
         session.flush()
         listed = list_contracts(session, actor=people.manager, customer_id=pk(customer))
@@ -207,7 +209,7 @@ def test_suggested_number_follows_a_configured_pattern(db: Database) -> None:
         customer = make_customer(session, owner=people.sales)
         pattern = "合同_{year}/{seq}"
         new_contract(session, people.sales, customer, "合同_2026/9")
-        new_contract(session, people.sales, customer, "合同X2026/50")  # `_` is no wildcard
+        new_contract(session, people.sales, customer, "合同X2026/50")  # not of the pattern
         assert suggest_contract_number(session, today=TODAY, pattern=pattern) == "合同_2026/10"
         assert suggest_contract_number(session, today=TODAY, pattern="C{seq:03d}") == "C001"
 
@@ -340,9 +342,16 @@ def test_renew_prefills_the_next_contract_and_links_both(db: Database) -> None:
         people = make_people(session)
         customer = make_customer(session, owner=people.sales)
         old = moved_through(session, people.sales, customer, "signed", "active")
+        deal = create_deal(
+            session,
+            actor=people.sales,
+            data=DealCreate(customer_id=pk(customer), title="Service", stage="won"),
+        )
+        old.deal_id = deal.id
         new = renew_contract(session, actor=people.manager, contract_id=pk(old), number="R-1")
         assert (old.status, new.status, new.renewed_from_id) == ("renewed", "draft", old.id)
         assert (new.customer_id, new.owner_id, new.number) == (pk(customer), old.owner_id, "R-1")
+        assert new.deal_id == deal.id
         assert (new.title, new.amount, new.currency, new.terms, new.renewal_notice_days) == (
             old.title,
             old.amount,
@@ -359,17 +368,20 @@ def test_renew_prefills_the_next_contract_and_links_both(db: Database) -> None:
         assert created.changes["renewed_from_id"] == [None, old.id]
 
 
-def test_renew_of_an_odd_term_keeps_its_length_in_days(db: Database) -> None:
+def test_renew_keeps_a_term_of_whole_months_in_months_and_others_in_days(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
         customer = make_customer(session, owner=people.sales)
-        data = contract_data(
-            customer, "D-1", starts_on=date(2027, 1, 31), ends_on=date(2027, 2, 27)
-        )
-        old = create_contract(session, actor=people.sales, data=data)
-        activate_contract(session, actor=people.sales, contract_id=pk(old))
-        new = renew_contract(session, actor=people.sales, contract_id=pk(old), number="D-2")
-        assert (new.starts_on, new.ends_on) == (date(2027, 2, 28), date(2027, 3, 27))
+        terms = {  # (old start, old end): new end; a month stays a month, 35 days 35 days
+            (date(2027, 1, 1), date(2027, 1, 31)): date(2027, 2, 28),
+            (date(2027, 1, 10), date(2027, 2, 14)): date(2027, 3, 22),
+        }
+        for i, ((starts_on, ends_on), new_end) in enumerate(terms.items()):
+            data = contract_data(customer, f"D-{i}", starts_on=starts_on, ends_on=ends_on)
+            old = create_contract(session, actor=people.sales, data=data)
+            activate_contract(session, actor=people.sales, contract_id=pk(old))
+            new = renew_contract(session, actor=people.sales, contract_id=pk(old), number=f"E-{i}")
+            assert (new.starts_on, new.ends_on) == (ends_on + timedelta(days=1), new_end)
 
 
 def test_moves_on_another_salespersons_contract_are_not_found(db: Database) -> None:
