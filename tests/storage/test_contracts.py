@@ -67,7 +67,8 @@ def test_create_contract_keeps_every_field_and_audits_it(db: Database) -> None:
         assert (contract.owner_id, contract.status) == (people.sales.id, "signed")
         assert (contract.amount, contract.ends_on) == (Decimal("120000.00"), date(2027, 12, 31))
         (entry,) = list_audit(session, entity_type="contract", entity_id=pk(contract))
-        assert entry.action == "create"
+        assert (entry.action, entry.actor_id) == ("create", people.sales.id)
+        assert entry.changes["owner_id"] == [None, people.sales.id]
         assert entry.changes["number"] == [None, "HT-2026-0001"]
         assert entry.changes["amount"] == [None, "120000.00"]
 
