@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, bindparam, or_, true
 from sqlmodel import Session, col, select
 
-from storage.models import Customer, Deal, Interaction, Member, Role
+from storage.models import Contract, Customer, Deal, Interaction, Member, Role
 
 
 class NotFound(Exception):
@@ -137,6 +137,26 @@ def require_deal(session: Session, *, actor: Member, deal_id: int) -> Deal:
     if deal is None:
         raise NotFound
     return deal
+
+
+def require_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:
+    """A contract the actor may see: scoped through its customer, like notes, because a
+    contract is part of the account's record. Closed ones stay with whoever held them when the
+    customer changed hands (only open ones are handed over), and still show with the customer.
+    A contract of a deleted customer is as gone as a deleted contract."""
+    contract = session.exec(
+        select(Contract)
+        .join(Customer, col(Customer.id) == col(Contract.customer_id))
+        .where(
+            col(Contract.id) == contract_id,
+            col(Contract.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Customer.owner_id),
+        )
+    ).first()
+    if contract is None:
+        raise NotFound
+    return contract
 
 
 def require_interaction(session: Session, *, actor: Member, interaction_id: int) -> Interaction:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, delete, or_, true, update
 from sqlmodel import Session, col, select
 
 from storage.access import (
@@ -24,10 +24,12 @@ from storage.access import (
     visible_customers,
 )
 from storage.audit import diff, record_audit, snapshot
+from storage.contracts import OPEN_CONTRACTS
 from storage.customers import record_contact
 from storage.models import (
     Attachment,
     AuditEntry,
+    Contract,
     Customer,
     CustomerPhone,
     Deal,
@@ -202,8 +204,9 @@ def restore_customer(session: Session, *, actor: Member, customer_id: int) -> Cu
 def merge_customers(
     session: Session, *, actor: Member, survivor_id: int, duplicate_id: int
 ) -> Merged:
-    """Move the duplicate's phones, notes, deals, purchases, reminders and attachments to the
-    survivor, then soft-delete the duplicate. Managers and admins only; both must be visible.
+    """Move the duplicate's phones, notes, deals, purchases, contracts, reminders and
+    attachments to the survivor, then soft-delete the duplicate. Managers and admins only;
+    both must be visible.
 
     What moved belongs to the survivor's owner from now on (`_hand_over`): the duplicate's
     owner may not see the survivor, and must not keep reading it through a reminder or deal.
@@ -228,6 +231,7 @@ def merge_customers(
         ("notes", Interaction),
         ("deals", Deal),
         ("purchases", Purchase),
+        ("contracts", Contract),
         ("reminders", Reminder),
         ("attachments", Attachment),
     )
@@ -285,8 +289,9 @@ def list_reassign_targets(session: Session, *, actor: Member, customer_id: int) 
 def reassign_customer(
     session: Session, *, actor: Member, customer_id: int, new_owner_id: int
 ) -> Reassigned:
-    """Hand a customer to another member in the actor's scope, with its deals, purchases
-    and open reminders (`_hand_over`), since the new owner now does the follow-up."""
+    """Hand a customer to another member in the actor's scope, with its deals, purchases,
+    open contracts and open reminders (`_hand_over`), since the new owner now does the
+    follow-up."""
     if actor.role == Role.SALES:
         raise NotFound
     customer = require_customer(session, actor=actor, customer_id=customer_id)
@@ -387,15 +392,20 @@ def _reference_names(
 def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | None) -> int:
     """After the customer changed hands: its deals and purchases go to its owner (they are
     reached through their own owner, so one left behind would still be listed, opened and
-    changed by the old owner), and so do its open reminders of the previous owner or of
-    anyone who may no longer see it. The number of reminders moved.
+    changed by the old owner), and so do its open contracts (their renewal is the new owner's
+    to remind and do; a closed one stays with whoever held it), and its open reminders of the
+    previous owner or of anyone who may no longer see it. The number of reminders moved.
 
     A reminder of someone who still sees the customer (the manager's own) stays theirs."""
     owner_id, now = customer.owner_id, utcnow()
-    for model in (Deal, Purchase):
+    for model, which in (
+        (Deal, true()),
+        (Purchase, true()),
+        (Contract, col(Contract.status).in_(OPEN_CONTRACTS)),
+    ):
         session.execute(
             update(model)
-            .where(col(model.customer_id) == customer.id, col(model.owner_id) != owner_id)
+            .where(col(model.customer_id) == customer.id, col(model.owner_id) != owner_id, which)
             .values(owner_id=owner_id, updated_at=now)
         )
     reminders = session.exec(

@@ -210,6 +210,43 @@ class Purchase(Tracked, table=True):
     import_batch_id: int | None = Field(default=None, index=True)
 
 
+class ContractStatus(StrEnum):
+    """Where a contract is in its life; `storage.contracts` says which moves are allowed."""
+
+    DRAFT = "draft"
+    SIGNED = "signed"
+    ACTIVE = "active"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    RENEWED = "renewed"
+    TERMINATED = "terminated"
+
+
+class Contract(Tracked, table=True):
+    """What was signed with a customer. The number is unique in the database, which serves one
+    team; a renewal points back at the contract it renews through `renewed_from_id`."""
+
+    __table_args__ = (Index("ix_contract_owner_id_status", "owner_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    deal_id: int | None = Field(default=None, foreign_key="deal.id")
+    owner_id: int = Field(foreign_key="member.id")
+    number: str = Field(max_length=64, unique=True)
+    title: str = Field(max_length=200)
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
+    currency: str | None = Field(default=None, max_length=3)
+    signed_on: date | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    renewal_notice_days: int | None = None
+    terms: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(default=ContractStatus.DRAFT, max_length=16)
+    renewed_from_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
+    terminated_on: date | None = None
+    termination_reason: str | None = Field(default=None, sa_type=Text)
+
+
 class Attachment(SQLModel, table=True):
     """A Telegram file (business card photo, voice note) kept by its file_id."""
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import NotFound
 from storage.audit import list_audit
+from storage.contracts import get_contract, list_contracts
 from storage.customer_changes import (
     archive_customer,
     list_customer_history,
@@ -26,6 +27,8 @@ from storage.deals import DealCreate, create_deal
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import (
     Attachment,
+    Contract,
+    ContractStatus,
     Customer,
     Deal,
     Interaction,
@@ -79,6 +82,8 @@ def add_children(session: Session, owner: Member, customer_id: int) -> None:
                          due_at=now + timedelta(days=1)))  # fmt: skip
     session.add(Attachment(customer_id=customer_id, kind="photo", telegram_file_id="f",
                            telegram_file_unique_id="u", created_by_id=owner_id))  # fmt: skip
+    session.add(Contract(customer_id=customer_id, owner_id=owner_id, number=f"C-{customer_id}",
+                         title="Service", status="active", created_by_id=owner_id))  # fmt: skip
     session.flush()
 
 
@@ -172,7 +177,7 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
         merge_customers(
             session, actor=people.manager, survivor_id=survivor, duplicate_id=duplicate
         )
-        for model in (Interaction, Deal, Purchase, Reminder, Attachment):
+        for model in (Interaction, Deal, Purchase, Contract, Reminder, Attachment):
             rows = session.exec(select(model).where(col(model.customer_id) == survivor)).all()
             assert len(rows) == 1, model
             assert not session.exec(select(model).where(col(model.customer_id) == duplicate)).all()
@@ -188,7 +193,10 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
     assert kept.changes == {  # the shared phone is not counted as moved
         "merged_from": [None, duplicate],
         "phones": [0, 2],
-        **{label: [0, 1] for label in ("notes", "deals", "purchases", "reminders", "attachments")},
+        **{
+            label: [0, 1]
+            for label in ("notes", "deals", "purchases", "contracts", "reminders", "attachments")
+        },
     }
     assert gone.changes == {"merged_into": [None, survivor], "deleted": [False, True]}
     assert kept.actor_id == gone.actor_id == people.manager.id
@@ -209,7 +217,11 @@ def test_merge_hands_what_moved_to_the_survivors_owner(db: Database) -> None:
             select(Reminder).where(col(Reminder.customer_id) == survivor)
         ).one()
         deal = session.exec(select(Deal).where(col(Deal.customer_id) == survivor)).one()
+        contract = session.exec(
+            select(Contract).where(col(Contract.customer_id) == survivor)
+        ).one()
     assert merged.reminders_moved == 1
+    assert contract.owner_id == people.sales.id
     assert (merged.survivor.id, merged.duplicate.id) == (survivor, duplicate)
     assert (merged.old_owner.id, merged.new_owner.id) == (people.manager.id, people.sales.id)
     assert (reminder.member_id, deal.owner_id) == (people.sales.id, people.sales.id)
@@ -426,11 +438,11 @@ def test_reassign_to_another_team_hands_over_deals_purchases_and_lost_reminders(
             model.__name__: set(
                 session.exec(select(model.owner_id).where(col(model.customer_id) == customer_id))
             )
-            for model in (Deal, Purchase)
+            for model in (Deal, Purchase, Contract)
         }
         members = [session.get_one(Reminder, r.id).member_id for r in (sent, managers, done)]
     new = people.other_sales.id
-    assert owners == {"Deal": {new}, "Purchase": {new}}
+    assert owners == {"Deal": {new}, "Purchase": {new}, "Contract": {new}}
     assert members == [new, new, people.manager.id]
     assert result.reminders_moved == 3  # with add_children's pending one
 
@@ -451,7 +463,7 @@ def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
         theirs = Deal(customer_id=moving, owner_id=new, title="Own", stage="lead",
                       created_by_id=new)  # fmt: skip
         session.add(theirs)
-        for model in (Deal, Purchase, Reminder):
+        for model in (Deal, Purchase, Contract, Reminder):
             for row in session.exec(select(model)):
                 row.updated_at = long_ago
         session.flush()
@@ -465,7 +477,7 @@ def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
                 row.customer_id,
                 getattr(row, "owner_id", None) or row.member_id,
             ): row.updated_at > long_ago
-            for model in (Deal, Purchase, Reminder)
+            for model in (Deal, Purchase, Contract, Reminder)
             for row in session.exec(select(model)).all()
             if not (model is Deal and row.title == "Own")
         }
@@ -474,9 +486,11 @@ def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
     assert rows == {
         ("Deal", moving, new): True,
         ("Purchase", moving, new): True,
+        ("Contract", moving, new): True,
         ("Reminder", moving, new): True,
         ("Deal", staying, old): False,
         ("Purchase", staying, old): False,
+        ("Contract", staying, old): False,
         ("Reminder", staying, old): False,
     }
     assert own_deal.updated_at == long_ago
@@ -499,3 +513,56 @@ def test_merge_of_two_customers_of_one_owner_moves_no_reminder_to_anyone(db: Dat
         owner = pk(people.sales)
     assert merged.reminders_moved == 0
     assert reminder.member_id == owner
+
+
+def test_reassign_hands_over_open_contracts_and_leaves_closed_ones(db: Database) -> None:
+    """A closed contract stays with who held it, and its customer's new owner still reads it
+    with the customer; the old owner reaches none of them any more."""
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        owner_id = pk(people.sales)
+        contracts = {
+            status: Contract(
+                customer_id=customer_id,
+                owner_id=owner_id,
+                number=f"S-{status}",
+                title=status,
+                status=status,
+                created_by_id=owner_id,
+            )  # fmt: skip
+            for status in ContractStatus
+        }
+        session.add_all(contracts.values())
+        session.flush()
+        reassign_customer(
+            session, actor=people.admin, customer_id=customer_id, new_owner_id=pk(people.teammate)
+        )
+        session.expire_all()
+        owners = {status: c.owner_id for status, c in contracts.items()}
+        listed = list_contracts(session, actor=people.teammate, customer_id=customer_id)
+        with pytest.raises(NotFound):
+            get_contract(session, actor=people.sales, contract_id=pk(contracts["active"]))
+    kept = {ContractStatus.EXPIRED, ContractStatus.RENEWED, ContractStatus.TERMINATED}
+    assert owners == {s: people.sales.id if s in kept else people.teammate.id for s in owners}
+    assert len(listed) == len(ContractStatus)
+
+
+def test_archive_hides_the_customers_contracts_and_restore_brings_them_back(
+    db: Database,
+) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer_id = add_customer(session, people.sales)
+        add_children(session, people.sales, customer_id)
+        contract_id = pk(session.exec(select(Contract)).one())
+        archive_customer(session, actor=people.sales, customer_id=customer_id)
+        for reader in (people.sales, people.manager, people.admin):
+            with pytest.raises(NotFound):
+                get_contract(session, actor=reader, contract_id=contract_id)
+            with pytest.raises(NotFound):
+                list_contracts(session, actor=reader, customer_id=customer_id)
+        restore_customer(session, actor=people.admin, customer_id=customer_id)
+        assert get_contract(session, actor=people.sales, contract_id=contract_id).id == contract_id
+        listed = list_contracts(session, actor=people.manager, customer_id=customer_id)
+        assert [c.id for c in listed] == [contract_id]

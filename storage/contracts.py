@@ -1,0 +1,343 @@
+"""Contracts: what was signed with a customer, how its status moves, and the next number.
+
+A contract belongs to the salesperson who works the customer (`owner_for`), so a manager
+recording one for a team customer records it on that salesperson's behalf. It is read through
+its customer (`require_contract`): whoever may see the customer sees its contracts. Numbers are
+unique in the database, which serves one team; when the member skips the number, the next one
+is suggested from a pattern such as "HT-{year}-{seq:04d}", counting on from the highest
+sequence already used that year.
+
+Status moves: draft -> signed -> active -> (expiring) -> expired / renewed / terminated. Each
+move is audited like a deal's; a move the status does not allow is `TransitionRefused`, and
+one to the status the contract already has changes nothing (a repeated press is harmless).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from string import Formatter
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage.access import (
+    NotFound,
+    actor_id,
+    owner_for,
+    require_contract,
+    require_customer,
+    require_deal,
+)
+from storage.audit import diff, record_audit, snapshot
+from storage.models import Contract, ContractStatus, Customer, Member, utcnow
+
+ENTITY = "contract"
+DEFAULT_NUMBER_PATTERN = "HT-{year}-{seq:04d}"
+# A contract may be entered as it stands today: not yet signed, signed, or already running.
+INITIAL_STATUSES = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.ACTIVE)
+# Not over yet: these go to the customer's new owner when it changes hands (`_hand_over`).
+OPEN_CONTRACTS = (
+    ContractStatus.DRAFT,
+    ContractStatus.SIGNED,
+    ContractStatus.ACTIVE,
+    ContractStatus.EXPIRING,
+)
+IN_FORCE = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.EXPIRING)
+# What may be renewed: one running or run out; a signed one not yet in force is changed instead.
+RENEWABLE = (ContractStatus.ACTIVE, ContractStatus.EXPIRING, ContractStatus.EXPIRED)
+
+
+class TransitionRefused(ValueError):
+    """The contract's status does not allow this move (a draft cannot be terminated, ...)."""
+
+
+class DuplicateNumber(ValueError):
+    """Another contract of the team (a deleted one too) already has this number."""
+
+
+@dataclass(frozen=True)
+class ContractCreate:
+    """What the contract flow collects; amounts come from `parsing.parse_amount`."""
+
+    customer_id: int
+    number: str
+    title: str
+    deal_id: int | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    signed_on: date | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    renewal_notice_days: int | None = None
+    terms: str | None = None
+    status: ContractStatus = ContractStatus.DRAFT
+
+    def __post_init__(self) -> None:
+        if not self.number.strip():
+            raise ValueError("a contract needs a number")
+        if self.amount is not None and self.currency is None:
+            raise ValueError("an amount needs a currency")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("a contract cannot end before it starts")
+        if self.renewal_notice_days is not None and self.renewal_notice_days < 0:
+            raise ValueError("the renewal notice is a number of days ahead")
+        if self.status not in INITIAL_STATUSES:
+            raise ValueError(f"a new contract cannot be {self.status}")
+        if self.status != ContractStatus.DRAFT and self.signed_on is None:
+            raise ValueError("a signed contract needs its signing date")
+
+
+def create_contract(session: Session, *, actor: Member, data: ContractCreate) -> Contract:
+    """Record a contract for a customer the actor may see.
+
+    A deal given must be one of this customer's (another's, or an invisible one, is the same
+    NotFound). The number check and the insert run in the caller's one write transaction
+    (`BEGIN IMMEDIATE` on SQLite), with the unique index behind it.
+    """
+    customer = require_customer(session, actor=actor, customer_id=data.customer_id)
+    if data.deal_id is not None:
+        deal = require_deal(session, actor=actor, deal_id=data.deal_id)
+        if deal.customer_id != customer.id:
+            raise NotFound
+    return _insert(session, actor, customer, data)
+
+
+def _insert(
+    session: Session,
+    actor: Member,
+    customer: Customer,
+    data: ContractCreate,
+    renewed_from_id: int | None = None,
+) -> Contract:
+    number = data.number.strip()
+    if _number_taken(session, number):
+        raise DuplicateNumber(number)
+    values = {**asdict(data), "number": number, "status": str(data.status)}
+    if renewed_from_id is not None:
+        values["renewed_from_id"] = renewed_from_id
+    contract = Contract(
+        **values, owner_id=owner_for(actor, customer), created_by_id=actor_id(actor)
+    )
+    _save(
+        session,
+        actor,
+        contract,
+        "create",
+        diff({}, snapshot(**values, owner_id=contract.owner_id)),
+    )
+    return contract
+
+
+def sign_contract(
+    session: Session, *, actor: Member, contract_id: int, signed_on: date
+) -> Contract:
+    """A draft is signed on `signed_on`. Signing a signed one again changes nothing, so a
+    repeated button press is harmless; any other status is refused."""
+    contract = require_contract(session, actor=actor, contract_id=contract_id)
+    if contract.status == ContractStatus.SIGNED:
+        return contract
+    _expect(contract, ContractStatus.DRAFT)
+    return _move(session, actor, contract, ContractStatus.SIGNED, signed_on=signed_on)
+
+
+def activate_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:
+    """A signed contract comes into force; an active one is left as it is."""
+    contract = require_contract(session, actor=actor, contract_id=contract_id)
+    if contract.status == ContractStatus.ACTIVE:
+        return contract
+    _expect(contract, ContractStatus.SIGNED)
+    return _move(session, actor, contract, ContractStatus.ACTIVE)
+
+
+def terminate_contract(
+    session: Session, *, actor: Member, contract_id: int, terminated_on: date, reason: str
+) -> Contract:
+    """End a signed or running contract early, on `terminated_on`, for `reason`.
+
+    A draft was never in force (it is deleted, not terminated), and an expired, renewed or
+    terminated one is over already: each is refused, but terminating a terminated one again
+    changes nothing."""
+    contract = require_contract(session, actor=actor, contract_id=contract_id)
+    if contract.status == ContractStatus.TERMINATED:
+        return contract
+    _expect(contract, *IN_FORCE)
+    if contract.signed_on is not None and terminated_on < contract.signed_on:
+        raise ValueError("a contract cannot end before it was signed")
+    return _move(
+        session,
+        actor,
+        contract,
+        ContractStatus.TERMINATED,
+        terminated_on=terminated_on,
+        termination_reason=reason.strip() or None,
+    )
+
+
+def renew_contract(session: Session, *, actor: Member, contract_id: int, number: str) -> Contract:
+    """The next contract, prefilled from this one as a draft numbered `number`: same customer,
+    deal, title, amount, terms and notice, starting the day after this one ends and running as
+    long. This one becomes renewed and the new one points back at it (`renewed_from_id`).
+
+    Renewing a renewed contract again hands back its renewal rather than a second one, so a
+    repeated press is harmless. A draft, a signed one not yet running, or a terminated one
+    is refused."""
+    contract = require_contract(session, actor=actor, contract_id=contract_id)
+    if contract.status == ContractStatus.RENEWED:
+        renewal = find_renewal(session, contract_id=_id(contract))
+        if renewal is not None:
+            return renewal
+    _expect(contract, *RENEWABLE)
+    starts_on, ends_on = _next_term(contract.starts_on, contract.ends_on)
+    data = ContractCreate(
+        customer_id=contract.customer_id,
+        number=number,
+        title=contract.title,
+        deal_id=contract.deal_id,
+        amount=contract.amount,
+        currency=contract.currency,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        renewal_notice_days=contract.renewal_notice_days,
+        terms=contract.terms,
+    )
+    customer = session.get_one(Customer, contract.customer_id)
+    _move(session, actor, contract, ContractStatus.RENEWED)
+    return _insert(session, actor, customer, data, renewed_from_id=_id(contract))
+
+
+def find_renewal(session: Session, *, contract_id: int) -> Contract | None:
+    """The contract that renewed `contract_id` (the id comes from a loaded, visible one)."""
+    return session.exec(
+        select(Contract).where(
+            col(Contract.renewed_from_id) == contract_id, col(Contract.deleted_at).is_(None)
+        )
+    ).first()
+
+
+def _expect(contract: Contract, *statuses: ContractStatus) -> None:
+    if contract.status not in statuses:
+        raise TransitionRefused(contract.status)
+
+
+def _move(
+    session: Session, actor: Member, contract: Contract, status: ContractStatus, **values: Any
+) -> Contract:
+    """Set the status (and the fields that go with it) and audit the old and new values."""
+    fields = ("status", *values)
+    before = snapshot(**{name: getattr(contract, name) for name in fields})
+    contract.status = str(status)
+    for name, value in values.items():
+        setattr(contract, name, value)
+    contract.updated_by_id, contract.updated_at = actor_id(actor), utcnow()
+    after = snapshot(**{name: getattr(contract, name) for name in fields})
+    _save(session, actor, contract, "update", diff(before, after))
+    return contract
+
+
+def _save(
+    session: Session, actor: Member, contract: Contract, action: str, changes: dict[str, Any]
+) -> None:
+    """Write the contract and its audit entry in the caller's transaction."""
+    session.add(contract)
+    session.flush()
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action=action,
+        entity_type=ENTITY,
+        entity_id=_id(contract),
+        changes=changes,
+    )
+
+
+def _next_term(starts_on: date | None, ends_on: date | None) -> tuple[date | None, date | None]:
+    """The renewal's dates: from the day after the old end, as long as the old term (in whole
+    months when it ran whole months, so a year stays a year across a leap day)."""
+    if ends_on is None:
+        return None, None
+    start = ends_on + timedelta(days=1)
+    if starts_on is None:
+        return start, None
+    months = (start.year - starts_on.year) * 12 + start.month - starts_on.month
+    if months > 0 and _add_months(starts_on, months) == start:
+        return start, _add_months(start, months) - timedelta(days=1)
+    return start, start + (ends_on - starts_on)
+
+
+def _add_months(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def get_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:
+    return require_contract(session, actor=actor, contract_id=contract_id)
+
+
+def list_contracts(
+    session: Session, *, actor: Member, customer_id: int, limit: int = 20, offset: int = 0
+) -> list[Contract]:
+    """A visible customer's contracts, latest first, a page at a time (for its card)."""
+    require_customer(session, actor=actor, customer_id=customer_id)
+    return list(
+        session.exec(
+            select(Contract)
+            .where(col(Contract.customer_id) == customer_id, col(Contract.deleted_at).is_(None))
+            .order_by(col(Contract.created_at).desc(), col(Contract.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+def suggest_contract_number(
+    session: Session, *, today: date, pattern: str = DEFAULT_NUMBER_PATTERN
+) -> str:
+    """The next free number of `pattern` for `today`'s year: one past the highest sequence
+    used so far (deleted contracts count, since their numbers stay taken).
+
+    The pattern names `{year}` (optional) and `{seq}` (once, with any integer format); a
+    pattern naming anything else is a configuration error (ValueError)."""
+    prefix, regex = _parse_pattern(pattern, today.year)
+    used = session.exec(
+        select(Contract.number).where(col(Contract.number).startswith(prefix, autoescape=True))
+    )
+    matches = (regex.fullmatch(number) for number in used)
+    seq = max((int(m.group("seq")) for m in matches if m), default=0)
+    return pattern.format(year=today.year, seq=seq + 1)
+
+
+def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:
+    """The literal text before `{seq}` (for an indexed prefix match) and a regex that reads
+    the sequence back out of a number made with the pattern."""
+    parts: list[str] = []
+    has_seq = False
+    for literal, name, spec, _conversion in Formatter().parse(pattern):
+        parts.append(re.escape(literal))
+        if name is None:
+            continue
+        if name == "year":
+            parts.append(re.escape(format(year, spec or "")))
+        elif name == "seq" and not has_seq:
+            has_seq = True
+            parts.append(r"(?P<seq>\d+)")
+        else:
+            raise ValueError(f"contract number pattern {pattern!r}: unexpected {{{name}}}")
+    if not has_seq:
+        raise ValueError(f"contract number pattern {pattern!r} needs a {{seq}}")
+    prefix = Formatter().vformat(pattern.split("{seq", 1)[0], (), {"year": year})
+    return prefix, re.compile("".join(parts))
+
+
+def _number_taken(session: Session, number: str) -> bool:
+    return (
+        session.exec(select(Contract.id).where(col(Contract.number) == number)).first() is not None
+    )
+
+
+def _id(contract: Contract) -> int:
+    assert contract.id is not None
+    return contract.id
