@@ -278,6 +278,28 @@ class ImportAction:
         return cls(action=match[1], batch_id=int(match[2]), a=a, b=b)
 
 
+@dataclass(frozen=True)
+class ContractAction:
+    """A button on a contract: `open` its card, `renew` it (a new contract prefilled from
+    it), `terminate` it (asks a date and a reason), send its signed `files` again, `delete` or
+    `restore` it, `edit` (value: field index), or show `history` (value: page)."""
+
+    kind: ClassVar[str] = "ctr"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(open|renew|terminate|files|delete|restore|edit|history):{_ID}(?::(0|[1-9][0-9]?))?"
+    )
+    action: str
+    contract_id: int
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.contract_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> ContractAction:
+        return cls(action=match[1], contract_id=int(match[2]), value=match[3] or "")
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -291,6 +313,7 @@ CallbackData = (
     | SettingsAction
     | NoteAction
     | ImportAction
+    | ContractAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -307,6 +330,7 @@ KINDS: dict[str, type[CallbackData]] = {
         SettingsAction,
         NoteAction,
         ImportAction,
+        ContractAction,
     )
 }
 
