@@ -25,6 +25,8 @@ from pydantic import (
     field_validator,
 )
 
+from storage.contracts import DEFAULT_NUMBER_PATTERN, check_number_pattern
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_CONFIG_PATH = "CRM_CONFIG"
 ENV_TOKEN = "CRM_BOT_TOKEN"
@@ -49,6 +51,15 @@ def _valid_timezone(name: str) -> str:
 
 
 TimezoneName = Annotated[str, AfterValidator(_valid_timezone)]
+
+
+def _valid_number_pattern(pattern: str) -> str:
+    try:
+        return check_number_pattern(pattern)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise ValueError(
+            f"{exc} (e.g. {DEFAULT_NUMBER_PATTERN!r}: {{year}} optional, {{seq}} once)"
+        ) from exc
 
 
 class _Section(BaseModel):
@@ -142,6 +153,14 @@ class ImportsConfig(_Section):
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
+class ContractsConfig(_Section):
+    """Contract entry: how a skipped number is made, the default renewal notice, file size."""
+
+    number_pattern: Annotated[str, AfterValidator(_valid_number_pattern)] = DEFAULT_NUMBER_PATTERN
+    renewal_notice_days: int = Field(default=30, ge=0, le=366)
+    max_file_mb: int = Field(default=20, ge=1, le=2000)
+
+
 class InstancesConfig(_Section):
     """Several instances on one database: how long an instance holds an update it accepted.
 
@@ -166,6 +185,7 @@ class Config(_Section):
     notifications: NotificationsConfig = NotificationsConfig()
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()
+    contracts: ContractsConfig = ContractsConfig()
     instances: InstancesConfig = InstancesConfig()
     logging: LoggingConfig = LoggingConfig()
 
