@@ -142,6 +142,15 @@ class ImportsConfig(_Section):
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
+class ContractsConfig(_Section):
+    """Contracts over time: the default renewal notice, the last-week reminder, and whether
+    the owner's manager is reminded too."""
+
+    renewal_notice_days: int = Field(default=30, ge=0, le=366)
+    final_notice_days: int = Field(default=7, ge=0, le=366)
+    remind_manager: bool = True
+
+
 class InstancesConfig(_Section):
     """Several instances on one database: how long an instance holds an update it accepted.
 
@@ -166,6 +175,7 @@ class Config(_Section):
     notifications: NotificationsConfig = NotificationsConfig()
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()
+    contracts: ContractsConfig = ContractsConfig()
     instances: InstancesConfig = InstancesConfig()
     logging: LoggingConfig = LoggingConfig()
 
