@@ -36,6 +36,7 @@ from bot.whole_config import config_of
 from handlers import (
     agenda,
     common,
+    contract_reminders,
     customer,
     customer_card,
     deal,
@@ -96,6 +97,7 @@ FEATURES: tuple[Feature, ...] = (
     customer_card.FEATURE,
     pipeline.FEATURE,
     agenda.FEATURE,
+    contract_reminders.FEATURE,
     settings.FEATURE,
     digest.FEATURE,
     customer_records.FEATURE,

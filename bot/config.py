@@ -154,10 +154,13 @@ class ImportsConfig(_Section):
 
 
 class ContractsConfig(_Section):
-    """Contract entry: how a skipped number is made, the default renewal notice, file size."""
+    """Contracts: how a skipped number is made, the default renewal notice, the last-week
+    reminder, whether the owner's manager is reminded too, and the largest signed file."""
 
     number_pattern: Annotated[str, AfterValidator(_valid_number_pattern)] = DEFAULT_NUMBER_PATTERN
     renewal_notice_days: int = Field(default=30, ge=0, le=366)
+    final_notice_days: int = Field(default=7, ge=0, le=366)
+    remind_manager: bool = True
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
