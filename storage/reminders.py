@@ -36,6 +36,7 @@ from storage.audit import diff, record_audit, snapshot
 from storage.members import set_reachable
 from storage.models import Customer, Interaction, Member, Reminder, utcnow
 from storage.paging import Cursor, Key, KeysetPage, keyset_page, micros
+from storage.webhooks import emit
 
 
 class ReminderKind(StrEnum):
@@ -339,8 +340,10 @@ def _last_note(session: Session, customer_id: int | None) -> str | None:
 
 
 def mark_sent(session: Session, *, reminder_id: int, worker: str, at: datetime) -> bool:
-    """Telegram accepted the message: `sent`, claim cleared. False if no longer our claim."""
-    return _if_claimed(
+    """Telegram accepted the message: `sent`, claim cleared, and the `reminder.due` webhook
+    event written with it (a digest is no reminder of the member's). False if no longer our
+    claim."""
+    sent = _if_claimed(
         session,
         reminder_id,
         worker,
@@ -349,6 +352,11 @@ def mark_sent(session: Session, *, reminder_id: int, worker: str, at: datetime) 
         attempts=Reminder.attempts + 1,
         next_attempt_at=None,
     )
+    reminder = session.get(Reminder, reminder_id) if sent else None
+    if reminder is not None and reminder.kind != ReminderKind.DIGEST:
+        session.refresh(reminder)
+        emit(session, event_type="reminder.due", record=reminder)
+    return sent
 
 
 def mark_retry(

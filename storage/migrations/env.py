@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import storage.imports.models  # noqa: F401  (the import feature's tables)
 import storage.models  # noqa: F401  (registers the tables on the metadata)
 import storage.notification_models  # noqa: F401  (the notification feature's tables)
+import storage.webhook_models  # noqa: F401  (the outgoing webhooks' tables)
 from storage.db import create_db_engine
 
 config = context.config
