@@ -1,0 +1,192 @@
+"""The shared machinery of the resources: versions (ETag / If-Match), idempotent creates
+(Idempotency-Key), cursors, and running a change in one transaction.
+
+Versions: a record's ETag is a hash of its representation as the API returns it, not of
+`updated_at`. `updated_at` misses changes the representation shows: a note moves its
+customer's `last_contact_at` and a hand-over moves a deal's owner without the customer's
+`updated_at`, and a customer's phones live in another table. A version column would need
+every writer (chat, import, merge, the database triggers) to bump it. The hash needs neither
+and changes exactly when what a client saw changes. The check and the change run in one
+transaction with the row locked (`lock_row`), so two PATCHes sent with the same `If-Match`
+cannot both pass: the second sees the first's result and gets 412.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from fastapi import Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel import Session, SQLModel
+
+from bot.api.auth import ApiState
+from bot.api.problems import Problem, unprocessable
+from storage.access import NotFound
+from storage.api_tokens import Caller, KeyTaken, find_idempotent, remember_idempotent
+from storage.record_lists import After, lock_row
+
+Shown = TypeVar("Shown", bound=BaseModel)
+MAX_KEY = 255
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def etag(representation: BaseModel) -> str:
+    digest = hashlib.sha256(representation.model_dump_json().encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def matches(if_match: str, current: str) -> bool:
+    """RFC 9110 If-Match: "*" or a list of strong tags, one of which is the current one."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or current in tags
+
+
+def with_etag(representation: BaseModel, status: int = 200) -> JSONResponse:
+    return JSONResponse(
+        representation.model_dump(mode="json"),
+        status_code=status,
+        headers={"ETag": etag(representation)},
+    )
+
+
+def create(
+    state: ApiState,
+    caller: Caller,
+    *,
+    key: str | None,
+    path: str,
+    data: BaseModel,
+    make: Callable[[Session], BaseModel],
+) -> Response:
+    """Run `make` (the create and the representation of what it made) in one transaction.
+
+    With an Idempotency-Key the answer is remembered in that same transaction; a repeat of
+    the key gets the first answer back (`Idempotent-Replayed: true`) and makes nothing, and a
+    repeat with another body is refused (422), since it is surely a client's mistake."""
+    if key is not None and not 1 <= len(key) <= MAX_KEY:
+        raise unprocessable("Idempotency-Key", f"1 to {MAX_KEY} characters")
+    fingerprint = hashlib.sha256(f"{path}\n{data.model_dump_json()}".encode()).hexdigest()
+    if key is not None and (answer := _replay(state, caller, key, fingerprint)) is not None:
+        return answer
+    try:
+        with state.db.session() as session:
+            if key is not None and find_idempotent(session, token_id=caller.token_id, key=key):
+                raise KeyTaken(key)  # remembered since the read above: answer with it
+            made = make(session)
+            body = made.model_dump_json()
+            if key is not None:
+                remember_idempotent(
+                    session,
+                    token_id=caller.token_id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status=201,
+                    body=body,
+                )
+    except KeyTaken:
+        answer = _replay(state, caller, key or "", fingerprint)
+        assert answer is not None
+        return answer
+    return Response(body, 201, {"ETag": etag(made)}, media_type="application/json")
+
+
+def _replay(state: ApiState, caller: Caller, key: str, fingerprint: str) -> Response | None:
+    found = state.db.read_sync(find_idempotent, token_id=caller.token_id, key=key)
+    if found is None:
+        return None
+    if found.fingerprint != fingerprint:
+        raise unprocessable(
+            "Idempotency-Key", "was used before with another request; use a new key"
+        )
+    return Response(
+        found.body,
+        found.status,
+        {"Idempotent-Replayed": "true"},
+        media_type="application/json",
+    )
+
+
+def change(
+    state: ApiState,
+    *,
+    model: type[SQLModel],
+    record_id: int,
+    if_match: str | None,
+    show: Callable[[Session, int], Shown],
+    apply: Callable[[Session], object],
+    gone_after: bool = False,
+) -> Response:
+    """Lock the record, check `If-Match` against its current version, `apply` the storage
+    call, and answer with the new representation (204 when `gone_after`: a delete)."""
+    with state.db.session() as session:
+        lock_row(session, model, record_id)
+        current = show(session, record_id)
+        if if_match is not None and not matches(if_match, etag(current)):
+            raise Problem(
+                412,
+                "Precondition Failed",
+                "The record changed since that version; GET it again and retry.",
+                headers={"ETag": etag(current)},
+            )
+        apply(session)
+        if gone_after:
+            return Response(status_code=204)
+        try:
+            after = show(session, record_id)
+        except NotFound:  # e.g. handed to someone the token's member does not see
+            return Response(status_code=204)
+    return with_etag(after)
+
+
+def encode_cursor(after: After) -> str:
+    at, row_id = after
+    raw = f"1:{(at - _EPOCH) // timedelta(microseconds=1)}:{row_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> After | None:
+    """The position a cursor names; a cursor we did not make is a 422 naming `cursor`. A
+    cursor only says where to start in the caller's own list, so a forged one shows nothing
+    more."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, micros, row_id = raw.split(":")
+        if version != "1":
+            raise ValueError(version)
+        return _EPOCH + timedelta(microseconds=int(micros)), int(row_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
+        raise unprocessable("cursor", "not a cursor this API gave out") from None
+
+
+def page_of(rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
+    """The first `limit` of `limit + 1` rows read, and the cursor after them if more exist."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor((last.updated_at, last.id))
+
+
+def encode_offset(offset: int) -> str:
+    """A search's cursor: its results are ranked, not ordered by a key, so it is a position."""
+    return base64.urlsafe_b64encode(f"s:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, offset = raw.split(":")
+        if kind != "s" or not 0 <= int(offset) <= 10_000:
+            raise ValueError(raw)
+        return int(offset)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise unprocessable("cursor", "not a cursor this API gave out") from None
