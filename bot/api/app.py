@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bot.api import customers
+from bot.api import customers, deals
 from bot.api.auth import ApiState
 from bot.api.problems import install
 from bot.config import Config
@@ -27,4 +27,5 @@ def create_app(config: Config, db: Database, *, catalogs: Catalogs | None = None
     app.state.api = ApiState(config=config, db=db, catalogs=catalogs or Catalogs())
     install(app, app.state.api.catalogs)
     app.include_router(customers.router)
+    app.include_router(deals.router)
     return app

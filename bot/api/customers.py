@@ -12,20 +12,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from bot.api import fields
 from bot.api.auth import Reader, Writer, state_of
+from bot.api.params import Cursor, IdempotencyKey, IfMatch, Limit, OptionalId, Paged, RecordId
 from bot.api.problems import FieldRefused, problem_responses, unprocessable
 from bot.api.writes import (
     change,
     create,
-    decode_cursor,
     decode_offset,
     encode_offset,
-    page_of,
+    read_page,
     with_etag,
 )
 from storage.customer_changes import archive_customer, reassign_customer, update_customer
@@ -44,11 +44,6 @@ from storage.record_lists import Filters, list_customers_page, phones_by_custome
 from storage.search.find import find_customers
 
 router = APIRouter(prefix="/customers", tags=["customers"])
-RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
-MemberId = Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)]
-Limit = Annotated[int, Query(ge=1, le=200)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _choice_field(allowed: tuple[str, ...]) -> Any:
@@ -76,9 +71,8 @@ class CustomerOut(BaseModel):
     updated_at: datetime
 
 
-class CustomerPage(BaseModel):
+class CustomerPage(Paged):
     items: list[CustomerOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
 
 class CustomerIn(BaseModel):
@@ -155,6 +149,11 @@ def represent(customer: Customer, phones: list[str]) -> CustomerOut:
     )
 
 
+def represent_many(session: Session, rows: list[Customer]) -> list[CustomerOut]:
+    phones = phones_by_customer(session, customer_ids=[c.id for c in rows if c.id])
+    return [represent(c, phones[c.id or 0]) for c in rows]
+
+
 def show(session: Session, actor: Member, customer_id: int) -> CustomerOut:
     customer = get_customer(session, actor=actor, customer_id=customer_id)
     return represent(customer, list_phones(session, customer_id=customer_id))
@@ -213,14 +212,14 @@ def list_customers(
     request: Request,
     caller: Reader,
     updated_since: AwareDatetime | None = None,
-    owner_id: MemberId = None,
+    owner_id: OptionalId = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[
         str | None,
         Query(max_length=200, description="Search as /find does; not with other filters"),
     ] = None,
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> CustomerPage:
     """Customers the token's member may see, by last change (oldest first), or best match
     first with `q`."""
@@ -229,15 +228,15 @@ def list_customers(
         if updated_since is not None or owner_id is not None or tag is not None:
             raise unprocessable("q", "cannot be combined with other filters")
         return _search(request, caller.member, q, limit, cursor)
-    filters = Filters(updated_since=updated_since, owner_id=owner_id, tag=tag)
-    after = decode_cursor(cursor)
-    with state.db.session(write=False) as session:
-        rows = list_customers_page(
-            session, actor=caller.member, filters=filters, after=after, limit=limit + 1
-        )
-        rows, next_cursor = page_of(rows, limit)
-        phones = phones_by_customer(session, customer_ids=[c.id for c in rows if c.id])
-        items = [represent(c, phones[c.id or 0]) for c in rows]
+    items, next_cursor = read_page(
+        state,
+        caller,
+        lister=list_customers_page,
+        filters=Filters(updated_since=updated_since, owner_id=owner_id, tag=tag),
+        cursor=cursor,
+        limit=limit,
+        represent=represent_many,
+    )
     return CustomerPage(items=items, next_cursor=next_cursor)
 
 
@@ -256,9 +255,7 @@ def _search(
             region=state.config.locale.default_region,
         )
         more = len(rows) > limit
-        rows = rows[:limit]
-        phones = phones_by_customer(session, customer_ids=[c.id for c in rows if c.id])
-        items = [represent(c, phones[c.id or 0]) for c in rows]
+        items = represent_many(session, rows[:limit])
     return CustomerPage(items=items, next_cursor=encode_offset(offset + limit) if more else None)
 
 

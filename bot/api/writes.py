@@ -29,7 +29,7 @@ from bot.api.auth import ApiState
 from bot.api.problems import Problem, unprocessable
 from storage.access import NotFound
 from storage.api_tokens import Caller, KeyTaken, find_idempotent, remember_idempotent
-from storage.record_lists import After, lock_row
+from storage.record_lists import After, Filters, lock_row
 
 Shown = TypeVar("Shown", bound=BaseModel)
 MAX_KEY = 255
@@ -190,3 +190,24 @@ def decode_offset(cursor: str | None) -> int:
         return int(offset)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise unprocessable("cursor", "not a cursor this API gave out") from None
+
+
+Row = TypeVar("Row")
+
+
+def read_page(
+    state: ApiState,
+    caller: Caller,
+    *,
+    lister: Callable[..., list[Row]],
+    filters: Filters,
+    cursor: str | None,
+    limit: int,
+    represent: Callable[[Session, list[Row]], list[Shown]],
+) -> tuple[list[Shown], str | None]:
+    """One page of a storage `list_*_page` as the caller sees it, and the next cursor."""
+    after = decode_cursor(cursor)
+    with state.db.session(write=False) as session:
+        rows = lister(session, actor=caller.member, filters=filters, after=after, limit=limit + 1)
+        rows, next_cursor = page_of(rows, limit)
+        return represent(session, rows), next_cursor
