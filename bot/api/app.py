@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bot.api import customers, deals
+from bot.api import contracts, customers, deals, members, notes, reminders
 from bot.api.auth import ApiState
 from bot.api.problems import install
 from bot.config import Config
@@ -26,6 +26,6 @@ def create_app(config: Config, db: Database, *, catalogs: Catalogs | None = None
     app = FastAPI(title="CRM entry bot API", version="1", description=DESCRIPTION)
     app.state.api = ApiState(config=config, db=db, catalogs=catalogs or Catalogs())
     install(app, app.state.api.catalogs)
-    app.include_router(customers.router)
-    app.include_router(deals.router)
+    for resource in (customers, deals, notes, reminders, members, contracts):
+        app.include_router(resource.router)
     return app

@@ -21,12 +21,11 @@ from bot.api.auth import Reader, Writer, state_of
 from bot.api.params import Cursor, IdempotencyKey, IfMatch, Limit, OptionalId, Paged, RecordId
 from bot.api.problems import FieldRefused, problem_responses, unprocessable
 from bot.api.writes import (
-    change,
+    Resource,
     create,
     decode_offset,
     encode_offset,
     read_page,
-    with_etag,
 )
 from storage.customer_changes import archive_customer, reassign_customer, update_customer
 from storage.customers import (
@@ -207,6 +206,9 @@ def to_changes(data: CustomerPatch, *, region: str) -> dict[str, Any]:
     return changes
 
 
+RESOURCE = Resource(Customer, show)
+
+
 @router.get("", response_model=CustomerPage, responses=problem_responses(401, 422, 429))
 def list_customers(
     request: Request,
@@ -263,9 +265,7 @@ def _search(
     "/{customer_id}", response_model=CustomerOut, responses=problem_responses(401, 404, 422, 429)
 )
 def get_one(request: Request, caller: Reader, customer_id: RecordId) -> Response:
-    state = state_of(request)
-    with state.db.session(write=False) as session:
-        return with_etag(show(session, caller.member, customer_id))
+    return RESOURCE.get(request, caller, customer_id)
 
 
 @router.post(
@@ -285,7 +285,7 @@ def create_one(
         assert customer.id is not None
         return show(session, caller.member, customer.id)
 
-    return create(state, caller, key=idempotency_key, path=request.url.path, data=data, make=make)
+    return create(request, caller, idempotency_key, data, make)
 
 
 @router.patch(
@@ -313,14 +313,7 @@ def update_one(
                     session, actor=actor, customer_id=customer_id, new_owner_id=data.owner_id
                 )
 
-    return change(
-        state,
-        model=Customer,
-        record_id=customer_id,
-        if_match=if_match,
-        show=lambda session, i: show(session, actor, i),
-        apply=apply,
-    )
+    return RESOURCE.change(request, caller, customer_id, if_match, apply)
 
 
 @router.delete(
@@ -330,13 +323,8 @@ def delete_one(
     request: Request, caller: Writer, customer_id: RecordId, if_match: IfMatch = None
 ) -> Response:
     """Soft delete, as Delete on the card: an admin can restore it in the chat."""
-    actor = caller.member
-    return change(
-        state_of(request),
-        model=Customer,
-        record_id=customer_id,
-        if_match=if_match,
-        show=lambda session, i: show(session, actor, i),
-        apply=lambda session: archive_customer(session, actor=actor, customer_id=customer_id),
-        gone_after=True,
-    )
+
+    def apply(session: Session) -> None:
+        archive_customer(session, actor=caller.member, customer_id=customer_id)
+
+    return RESOURCE.change(request, caller, customer_id, if_match, apply, gone_after=True)

@@ -17,7 +17,7 @@ from bot.api import fields
 from bot.api.auth import Reader, Writer, state_of
 from bot.api.params import Cursor, IdempotencyKey, IfMatch, Limit, OptionalId, Paged, RecordId
 from bot.api.problems import FieldRefused, conflict, problem_responses
-from bot.api.writes import change, create, read_page, with_etag
+from bot.api.writes import Resource, create, read_page
 from storage.deals import (
     CLOSED_STAGES,
     DealClosed,
@@ -221,6 +221,9 @@ def to_changes(data: DealPatch, *, currency: str) -> dict[str, Any]:
     return changes
 
 
+RESOURCE = Resource(Deal, show)
+
+
 @router.get("", response_model=DealPage, responses=problem_responses(401, 422, 429))
 def list_deals(
     request: Request,
@@ -250,8 +253,7 @@ def list_deals(
 
 @router.get("/{deal_id}", response_model=DealOut, responses=problem_responses(401, 404, 422, 429))
 def get_one(request: Request, caller: Reader, deal_id: RecordId) -> Response:
-    with state_of(request).db.session(write=False) as session:
-        return with_etag(show(session, caller.member, deal_id))
+    return RESOURCE.get(request, caller, deal_id)
 
 
 @router.post(
@@ -274,7 +276,7 @@ def create_one(
         assert deal.id is not None
         return show(session, caller.member, deal.id)
 
-    return create(state, caller, key=idempotency_key, path=request.url.path, data=data, make=make)
+    return create(request, caller, idempotency_key, data, make)
 
 
 @router.patch(
@@ -309,14 +311,7 @@ def update_one(
             detail = f"the deal is {deal.stage}; move it to an open stage first"
             raise conflict(detail, "stage") from None
 
-    return change(
-        state,
-        model=Deal,
-        record_id=deal_id,
-        if_match=if_match,
-        show=lambda session, i: show(session, actor, i),
-        apply=apply,
-    )
+    return RESOURCE.change(request, caller, deal_id, if_match, apply)
 
 
 @router.delete("/{deal_id}", status_code=204, responses=problem_responses(401, 403, 404, 412, 429))
@@ -324,13 +319,8 @@ def delete_one(
     request: Request, caller: Writer, deal_id: RecordId, if_match: IfMatch = None
 ) -> Response:
     """Soft delete, as Delete on the deal card: an admin can restore it."""
-    actor = caller.member
-    return change(
-        state_of(request),
-        model=Deal,
-        record_id=deal_id,
-        if_match=if_match,
-        show=lambda session, i: show(session, actor, i),
-        apply=lambda session: archive_deal(session, actor=actor, deal_id=deal_id),
-        gone_after=True,
-    )
+
+    def apply(session: Session) -> None:
+        archive_deal(session, actor=caller.member, deal_id=deal_id)
+
+    return RESOURCE.change(request, caller, deal_id, if_match, apply, gone_after=True)

@@ -17,18 +17,20 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session, SQLModel
 
-from bot.api.auth import ApiState
+from bot.api.auth import ApiState, state_of
 from bot.api.problems import Problem, unprocessable
 from storage.access import NotFound
 from storage.api_tokens import Caller, KeyTaken, find_idempotent, remember_idempotent
+from storage.models import Member
 from storage.record_lists import After, Filters, lock_row
 
 Shown = TypeVar("Shown", bound=BaseModel)
@@ -56,11 +58,9 @@ def with_etag(representation: BaseModel, status: int = 200) -> JSONResponse:
 
 
 def create(
-    state: ApiState,
+    request: Request,
     caller: Caller,
-    *,
     key: str | None,
-    path: str,
     data: BaseModel,
     make: Callable[[Session], BaseModel],
 ) -> Response:
@@ -71,7 +71,10 @@ def create(
     repeat with another body is refused (422), since it is surely a client's mistake."""
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         raise unprocessable("Idempotency-Key", f"1 to {MAX_KEY} characters")
-    fingerprint = hashlib.sha256(f"{path}\n{data.model_dump_json()}".encode()).hexdigest()
+    state = state_of(request)
+    fingerprint = hashlib.sha256(
+        f"{request.url.path}\n{data.model_dump_json()}".encode()
+    ).hexdigest()
     if key is not None and (answer := _replay(state, caller, key, fingerprint)) is not None:
         return answer
     try:
@@ -211,3 +214,37 @@ def read_page(
         rows = lister(session, actor=caller.member, filters=filters, after=after, limit=limit + 1)
         rows, next_cursor = page_of(rows, limit)
         return represent(session, rows), next_cursor
+
+
+@dataclass(frozen=True)
+class Resource(Generic[Shown]):
+    """One record type's table and representation (`show` loads it through the access rule,
+    raising NotFound), for its endpoints' get, change and delete."""
+
+    model: type[SQLModel]
+    show: Callable[[Session, Member, int], Shown]
+
+    def get(self, request: Request, caller: Caller, record_id: int) -> Response:
+        with state_of(request).db.session(write=False) as session:
+            return with_etag(self.show(session, caller.member, record_id))
+
+    def change(
+        self,
+        request: Request,
+        caller: Caller,
+        record_id: int,
+        if_match: str | None,
+        apply: Callable[[Session], object],
+        *,
+        gone_after: bool = False,
+    ) -> Response:
+        actor = caller.member
+        return change(
+            state_of(request),
+            model=self.model,
+            record_id=record_id,
+            if_match=if_match,
+            show=lambda session, i: self.show(session, actor, i),
+            apply=apply,
+            gone_after=gone_after,
+        )
