@@ -56,6 +56,7 @@ from handlers import (
     settings,
     start,
     team,
+    tokens,
 )
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
@@ -110,6 +111,7 @@ FEATURES: tuple[Feature, ...] = (
     common.FEATURE,
     invite.FEATURE,
     team.FEATURE,
+    tokens.FEATURE,
     paged_lists.FEATURE,
     plain_text.FEATURE,  # its text excludes every other feature's; no command
 )

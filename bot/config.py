@@ -173,6 +173,14 @@ class InstancesConfig(_Section):
     update_lease_seconds: int = Field(default=15, ge=1, le=300)
 
 
+class ApiConfig(_Section):
+    """`crm-bot api`: where the HTTP API listens, and how many calls a token may make."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    rate_per_minute: int = Field(default=120, ge=1, le=100_000)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -190,6 +198,7 @@ class Config(_Section):
     imports: ImportsConfig = ImportsConfig()
     contracts: ContractsConfig = ContractsConfig()
     instances: InstancesConfig = InstancesConfig()
+    api: ApiConfig = ApiConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:

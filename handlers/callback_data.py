@@ -300,6 +300,23 @@ class ContractAction:
         return cls(action=match[1], contract_id=int(match[2]), value=match[3] or "")
 
 
+@dataclass(frozen=True)
+class TokenAction:
+    """A button of `/tokens`: `revoke` an API token (admins), by its id."""
+
+    kind: ClassVar[str] = "tok"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(revoke):{_ID}")
+    action: str
+    token_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.token_id))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> TokenAction:
+        return cls(action=match[1], token_id=int(match[2]))
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -314,6 +331,7 @@ CallbackData = (
     | NoteAction
     | ImportAction
     | ContractAction
+    | TokenAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -331,6 +349,7 @@ KINDS: dict[str, type[CallbackData]] = {
         NoteAction,
         ImportAction,
         ContractAction,
+        TokenAction,
     )
 }
 

@@ -25,6 +25,7 @@ from handlers.callback_data import (
     SearchPage,
     SettingsAction,
     TeamAction,
+    TokenAction,
     pack,
     pattern_for,
     unpack,
@@ -108,6 +109,7 @@ EVERY_KIND: list[CallbackData] = [
     ImportAction("start", 42),
     ImportAction("confirm", 42),
     ImportAction("keep", 42),
+    TokenAction("revoke", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -132,6 +134,7 @@ LARGEST: list[CallbackData] = [
     NoteAction("restore", LARGEST_ID),
     NoteAction("edit", LARGEST_ID, "99"),
     ImportAction("preview", LARGEST_ID, 999, 999),
+    TokenAction("revoke", LARGEST_ID),
 ]
 
 REJECTED = [
