@@ -151,6 +151,13 @@ class InstancesConfig(_Section):
     update_lease_seconds: int = Field(default=15, ge=1, le=300)
 
 
+class WebhooksConfig(_Section):
+    """Outgoing webhooks: how long one POST may take, and how many run at once."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    max_concurrency: int = Field(default=8, ge=1, le=64)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -167,6 +174,7 @@ class Config(_Section):
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()
     instances: InstancesConfig = InstancesConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:
