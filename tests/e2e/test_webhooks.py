@@ -24,7 +24,7 @@ from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.models import utcnow
 from storage.webhook_deliveries import backoff
-from storage.webhook_models import WebhookDelivery
+from storage.webhook_models import WebhookDelivery, WebhookEndpoint
 from storage.webhooks import create_endpoint
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import eventually, pinned, retime, rows, shown
@@ -224,3 +224,26 @@ async def test_kill_9_between_the_change_and_the_delivery_still_delivers(
     first, again = receiver.attempts
     assert first.webhook_id == again.webhook_id  # the same event: a receiver can drop repeats
     assert again.verified(secret)["data"]["name"] == "Zhang Wei"
+
+
+async def test_an_endpoint_failing_for_a_day_is_disabled_and_the_admin_told(
+    parked: None, running_bot: RunningBot, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    await admin.send("/start")
+    await admin.reply()
+    async with Receiver(fail_first=1000) as receiver:
+        subscribe(db_url, receiver.url, "customer.created")
+        add_customers(db_url, admin, "Li")
+        start = utcnow()
+        await webhook_jobs.run_pass(pinned(running_bot, start))
+        await webhook_jobs.run_pass(pinned(running_bot, start + timedelta(hours=23)))
+        assert rows(db_url, WebhookEndpoint)[0].enabled
+        await webhook_jobs.run_pass(pinned(running_bot, start + timedelta(days=1, hours=1)))
+        notice = await admin.reply()
+        assert notice.text == shown(catalogs, "en", "webhooks.endpoint_disabled", url=receiver.url)
+        (endpoint,) = rows(db_url, WebhookEndpoint)
+        assert not endpoint.enabled
+        tried = len(receiver.attempts)
+        await webhook_jobs.run_pass(pinned(running_bot, start + timedelta(days=3)))
+        assert len(receiver.attempts) == tried
+    assert len(admin.emu.bot_messages(admin.chat_id)) == 2  # the greeting and one notice
