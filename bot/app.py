@@ -27,7 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
-from bot import api_retry, import_jobs, inbox_leases, jobs
+from bot import api_retry, import_jobs, inbox_leases, jobs, webhook_jobs
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import PerChatUpdateProcessor
@@ -57,6 +57,7 @@ from handlers import (
     start,
     team,
     tokens,
+    webhooks,
 )
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
@@ -112,6 +113,7 @@ FEATURES: tuple[Feature, ...] = (
     invite.FEATURE,
     team.FEATURE,
     tokens.FEATURE,
+    webhooks.FEATURE,
     paged_lists.FEATURE,
     plain_text.FEATURE,  # its text excludes every other feature's; no command
 )
@@ -267,6 +269,7 @@ async def stop_application(application: CrmApplication) -> None:
     if application.running:
         await application.stop()
         await inbox_leases.release(application)
+    await webhook_jobs.shutdown(application)  # after the passes that post with its client
     await application.shutdown()
     services_of(application).db.close()
 

@@ -181,6 +181,13 @@ class ApiConfig(_Section):
     rate_per_minute: int = Field(default=120, ge=1, le=100_000)
 
 
+class WebhooksConfig(_Section):
+    """Outgoing webhooks: how long one POST may take, and how many run at once."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    max_concurrency: int = Field(default=8, ge=1, le=64)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -199,6 +206,7 @@ class Config(_Section):
     contracts: ContractsConfig = ContractsConfig()
     instances: InstancesConfig = InstancesConfig()
     api: ApiConfig = ApiConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:
