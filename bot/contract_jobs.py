@@ -1,4 +1,6 @@
-"""The `contract-renewals` pass: contract statuses follow the calendar (`storage.contract_status`).
+"""The `contract-renewals` pass: contract statuses follow the calendar (`storage.contract_status`),
+then the renewal reminders of expiring contracts are planned (`storage.contract_reminders`);
+`bot.scheduler` delivers them with the other reminders.
 
 Like the other passes, the database is the record and the JobQueue only a ticker: a pass
 reads what is due now and changes only what still needs changing, so a pass missed while the
@@ -13,7 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.context import SERVICES_KEY
+from handlers.contract_reminders import renewal_rules
 from handlers.services import Services
+from storage.contract_reminders import plan_renewal_reminders
 from storage.contract_status import advance_contract_statuses
 
 logger = logging.getLogger(__name__)
@@ -21,11 +25,13 @@ logger = logging.getLogger(__name__)
 JOB = "contract-renewals"
 
 
-async def run_pass(application: Any) -> int:
-    """Move the contracts whose dates call for it; the number moved by this pass."""
+async def run_pass(application: Any) -> tuple[int, int]:
+    """Move the contracts whose dates call for it, then plan their renewal reminders; the
+    numbers of contracts moved and of reminders made by this pass."""
     services: Services = application.bot_data[SERVICES_KEY]
     config = services.config
-    today = services.clock().astimezone(ZoneInfo(config.locale.timezone)).date()
+    now = services.clock()
+    today = now.astimezone(ZoneInfo(config.locale.timezone)).date()
     moved = await services.db.run(
         advance_contract_statuses,
         today=today,
@@ -33,4 +39,9 @@ async def run_pass(application: Any) -> int:
     )
     if moved:
         logger.info("moved %d contracts to their status of %s", len(moved), today)
-    return len(moved)
+    made = await services.db.run(
+        plan_renewal_reminders, now=services.clock(), rules=renewal_rules(config)
+    )
+    if made:
+        logger.info("planned %d renewal reminders", made)
+    return len(moved), made
