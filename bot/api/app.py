@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from bot.api import contracts, customers, deals, members, notes, reminders
 from bot.api.auth import ApiState
-from bot.api.problems import install
+from bot.api.problems import document_problems, install
 from bot.config import Config
 from handlers.i18n import Catalogs
 from storage.db import Database
@@ -28,4 +28,5 @@ def create_app(config: Config, db: Database, *, catalogs: Catalogs | None = None
     install(app, app.state.api.catalogs)
     for resource in (customers, deals, notes, reminders, members, contracts):
         app.include_router(resource.router)
+    document_problems(app)
     return app

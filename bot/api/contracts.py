@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fastapi import APIRouter, Request, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from bot.api import fields
 from bot.api.auth import Reader, state_of
-from bot.api.params import Cursor, Limit, OptionalId, Paged, RecordId
+from bot.api.params import Cursor, Limit, OptionalId, Paged, RecordId, Since
 from bot.api.problems import problem_responses
 from bot.api.writes import Resource, read_page
 from storage.contracts import get_contract
@@ -87,7 +87,7 @@ RESOURCE = Resource(Contract, show)
 def list_contracts(
     request: Request,
     caller: Reader,
-    updated_since: AwareDatetime | None = None,
+    updated_since: Since = None,
     owner_id: OptionalId = None,
     customer_id: OptionalId = None,
     status: ContractStatus | None = None,

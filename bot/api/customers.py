@@ -13,12 +13,22 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from bot.api import fields
 from bot.api.auth import Reader, Writer, state_of
-from bot.api.params import Cursor, IdempotencyKey, IfMatch, Limit, OptionalId, Paged, RecordId
+from bot.api.params import (
+    Cursor,
+    IdempotencyKey,
+    IfMatch,
+    Int,
+    Limit,
+    OptionalId,
+    Paged,
+    RecordId,
+    Since,
+)
 from bot.api.problems import FieldRefused, problem_responses, unprocessable
 from bot.api.writes import (
     Resource,
@@ -114,7 +124,7 @@ class CustomerPatch(BaseModel):
     category: str | None = _choice_field(CATEGORIES)
     tags: list[str] | None = None
     needs: str | None = None
-    owner_id: int | None = Field(default=None, ge=1, le=MAX_RECORD_ID)
+    owner_id: Int | None = Field(default=None, ge=1, le=MAX_RECORD_ID)
 
 
 def _birthday_text(customer: Customer) -> str | None:
@@ -213,7 +223,7 @@ RESOURCE = Resource(Customer, show)
 def list_customers(
     request: Request,
     caller: Reader,
-    updated_since: AwareDatetime | None = None,
+    updated_since: Since = None,
     owner_id: OptionalId = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[

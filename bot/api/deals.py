@@ -10,12 +10,23 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from bot.api import fields
 from bot.api.auth import Reader, Writer, state_of
-from bot.api.params import Cursor, IdempotencyKey, IfMatch, Limit, OptionalId, Paged, RecordId
+from bot.api.params import (
+    Cursor,
+    Day,
+    IdempotencyKey,
+    IfMatch,
+    Int,
+    Limit,
+    OptionalId,
+    Paged,
+    RecordId,
+    Since,
+)
 from bot.api.problems import FieldRefused, conflict, problem_responses
 from bot.api.writes import Resource, create, read_page
 from storage.deals import (
@@ -78,16 +89,16 @@ class DealIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int = Field(ge=1, le=MAX_RECORD_ID)
+    customer_id: Int = Field(ge=1, le=MAX_RECORD_ID)
     title: str
     stage: str | None = None
     amount: Amount = AMOUNT
     currency: str | None = None
-    expected_close_date: date | None = None
-    probability: int | None = None
+    expected_close_date: Day | None = None
+    probability: Int | None = None
     budget: Amount = AMOUNT
     budget_currency: str | None = None
-    decision_date: date | None = None
+    decision_date: Day | None = None
     budget_notes: str | None = None
     decision_maker_notes: str | None = None
 
@@ -101,11 +112,11 @@ class DealPatch(BaseModel):
     title: str | None = None
     amount: Amount = AMOUNT
     currency: str | None = None
-    expected_close_date: date | None = None
-    probability: int | None = None
+    expected_close_date: Day | None = None
+    probability: Int | None = None
     budget: Amount = AMOUNT
     budget_currency: str | None = None
-    decision_date: date | None = None
+    decision_date: Day | None = None
     budget_notes: str | None = None
     decision_maker_notes: str | None = None
     stage: str | None = None
@@ -228,7 +239,7 @@ RESOURCE = Resource(Deal, show)
 def list_deals(
     request: Request,
     caller: Reader,
-    updated_since: AwareDatetime | None = None,
+    updated_since: Since = None,
     owner_id: OptionalId = None,
     customer_id: OptionalId = None,
     stage: str | None = None,

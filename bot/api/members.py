@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from bot.api.auth import Reader, state_of
-from bot.api.params import Cursor, Limit, Paged, RecordId
+from bot.api.params import Cursor, Limit, Paged, RecordId, Since
 from bot.api.problems import problem_responses
 from bot.api.writes import Resource, read_page
 from storage.access import require_member
@@ -66,7 +66,7 @@ RESOURCE = Resource(Member, show)
 def list_members(
     request: Request,
     caller: Reader,
-    updated_since: AwareDatetime | None = None,
+    updated_since: Since = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> MemberPage:

@@ -11,12 +11,23 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from bot.api import fields
 from bot.api.auth import Reader, Writer, state_of
-from bot.api.params import Cursor, IdempotencyKey, IfMatch, Limit, OptionalId, Paged, RecordId
+from bot.api.params import (
+    Cursor,
+    IdempotencyKey,
+    IfMatch,
+    Int,
+    Limit,
+    Moment,
+    OptionalId,
+    Paged,
+    RecordId,
+    Since,
+)
 from bot.api.problems import FieldRefused, problem_responses
 from bot.api.writes import Resource, create, read_page
 from storage.interactions import INTERACTION_KINDS, InteractionCreate
@@ -55,12 +66,12 @@ class NoteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int = Field(ge=1, le=MAX_RECORD_ID)
+    customer_id: Int = Field(ge=1, le=MAX_RECORD_ID)
     kind: str = KIND
     summary: str
     outcome: str | None = None
-    happened_at: AwareDatetime | None = None
-    follow_up_at: AwareDatetime | None = None
+    happened_at: Moment | None = None
+    follow_up_at: Moment | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
@@ -71,7 +82,7 @@ class NotePatch(BaseModel):
     kind: str | None = Field(default=None, json_schema_extra={"enum": list(INTERACTION_KINDS)})
     summary: str | None = None
     outcome: str | None = None
-    happened_at: AwareDatetime | None = None
+    happened_at: Moment | None = None
 
 
 def represent(note: Interaction) -> NoteOut:
@@ -146,7 +157,7 @@ RESOURCE = Resource(Interaction, show)
 def list_notes(
     request: Request,
     caller: Reader,
-    updated_since: AwareDatetime | None = None,
+    updated_since: Since = None,
     owner_id: OptionalId = None,
     customer_id: OptionalId = None,
     limit: Limit = 50,

@@ -3,12 +3,29 @@ size, and the headers of idempotent creates and versioned changes."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Header, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, Strict
 
 from storage.parsing import MAX_RECORD_ID
+
+
+def _iso_only(value: object) -> object:
+    """A time or date as ISO 8601 text only: pydantic would also read a number as a Unix
+    time ("0.5" as 1970), which the document does not promise and no client means."""
+    if isinstance(value, str) and not (len(value) >= 10 and value[:4].isdigit()):
+        raise ValueError("an ISO 8601 date or time, e.g. 2026-12-07T10:00:00+08:00")
+    if isinstance(value, int | float):
+        raise ValueError("an ISO 8601 date or time, e.g. 2026-12-07T10:00:00+08:00")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+Day = Annotated[date, BeforeValidator(_iso_only)]
+Int = Annotated[int, Strict()]
+Since = Annotated[Moment | None, Query(description="Only records changed at or after this time")]
 
 RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)]

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from handlers.i18n import Catalogs
 from storage.access import NotAllowed, NotFound
@@ -124,11 +125,13 @@ def install(app: FastAPI, catalogs: Catalogs) -> None:
         detail = "; ".join(f"{e.field}: {e.detail}" for e in errors)
         return respond(Problem(422, "Unprocessable Content", detail, errors=errors))
 
-    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
-        problem = Problem(exc.status_code, title, str(exc.detail), headers=dict(exc.headers or {}))
-        return respond(problem)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(sorted(_allowed(request)))
+        return respond(Problem(exc.status_code, title, str(exc.detail), headers=headers))
 
     async def on_not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return respond(not_found())
@@ -144,6 +147,16 @@ def install(app: FastAPI, catalogs: Catalogs) -> None:
     app.add_exception_handler(NotAllowed, on_not_allowed)
 
 
+def _allowed(request: Request) -> set[str]:
+    """Every method some route of this path takes (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
+
+
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     """("body", "phones", 1) -> "phones[1]"; ("query", "limit") -> "limit"."""
     parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
@@ -155,8 +168,29 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of an operation's problems, so clients and schemathesis know
-    each status and its body."""
+    each status and its body. 422 and 400 (a body that is not JSON) are always among them."""
     return {
         status: {"model": ProblemDetails, "content": {MEDIA_TYPE: {}}, "description": "Problem"}
-        for status in statuses
+        for status in sorted({*statuses, 400, 422})
     }
+
+
+def document_problems(app: FastAPI) -> None:
+    """Problems are served as application/problem+json: say so in the OpenAPI document
+    (FastAPI files a response model under application/json)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if MEDIA_TYPE in content and "application/json" in content:
+                        content[MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,12 +10,23 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from bot.api import fields
 from bot.api.auth import Reader, Writer, state_of
-from bot.api.params import Cursor, IdempotencyKey, IfMatch, Limit, OptionalId, Paged, RecordId
+from bot.api.params import (
+    Cursor,
+    IdempotencyKey,
+    IfMatch,
+    Int,
+    Limit,
+    Moment,
+    OptionalId,
+    Paged,
+    RecordId,
+    Since,
+)
 from bot.api.problems import FieldRefused, problem_responses
 from bot.api.writes import Resource, create, read_page
 from storage.models import Member, Reminder
@@ -50,8 +61,8 @@ class ReminderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
-    due_at: AwareDatetime
-    customer_id: int | None = Field(default=None, ge=1, le=MAX_RECORD_ID)
+    due_at: Moment
+    customer_id: Int | None = Field(default=None, ge=1, le=MAX_RECORD_ID)
 
 
 class ReminderPatch(BaseModel):
@@ -59,7 +70,7 @@ class ReminderPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    due_at: AwareDatetime | None = None
+    due_at: Moment | None = None
     status: Literal["done"] | None = None
 
 
@@ -94,7 +105,7 @@ RESOURCE = Resource(Reminder, show)
 def list_reminders(
     request: Request,
     caller: Reader,
-    updated_since: AwareDatetime | None = None,
+    updated_since: Since = None,
     customer_id: OptionalId = None,
     status: StatusFilter = "open",
     limit: Limit = 50,
