@@ -300,6 +300,24 @@ class ContractAction:
         return cls(action=match[1], contract_id=int(match[2]), value=match[3] or "")
 
 
+@dataclass(frozen=True)
+class WebhookAction:
+    """/webhooks: the `list`, `open` an endpoint's card, `enable` or `disable` it (id: the
+    endpoint's), or `resend` a failed or dead delivery (id: the delivery's)."""
+
+    kind: ClassVar[str] = "whk"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(list|open|enable|disable|resend):{_ID}")
+    action: str
+    target_id: int = 0
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.target_id))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> WebhookAction:
+        return cls(action=match[1], target_id=int(match[2]))
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -314,6 +332,7 @@ CallbackData = (
     | NoteAction
     | ImportAction
     | ContractAction
+    | WebhookAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -331,6 +350,7 @@ KINDS: dict[str, type[CallbackData]] = {
         NoteAction,
         ImportAction,
         ContractAction,
+        WebhookAction,
     )
 }
 
