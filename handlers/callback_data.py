@@ -317,6 +317,24 @@ class TokenAction:
         return cls(action=match[1], token_id=int(match[2]))
 
 
+@dataclass(frozen=True)
+class WebhookAction:
+    """/webhooks: the `list`, `open` an endpoint's card, `enable` or `disable` it (id: the
+    endpoint's), or `resend` a failed or dead delivery (id: the delivery's)."""
+
+    kind: ClassVar[str] = "whk"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(list|open|enable|disable|resend):{_ID}")
+    action: str
+    target_id: int = 0
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.target_id))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> WebhookAction:
+        return cls(action=match[1], target_id=int(match[2]))
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -332,6 +350,7 @@ CallbackData = (
     | ImportAction
     | ContractAction
     | TokenAction
+    | WebhookAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -350,6 +369,7 @@ KINDS: dict[str, type[CallbackData]] = {
         ImportAction,
         ContractAction,
         TokenAction,
+        WebhookAction,
     )
 }
 

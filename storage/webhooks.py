@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.access import NotFound
 from storage.models import (
     Contract,
     Customer,
@@ -88,8 +89,9 @@ PRIVATE = frozenset(
 )
 
 
-class UnknownEndpoint(Exception):
-    """No endpoint with this id (or a delivery of none): the chat treats it like NotFound."""
+class UnknownEndpoint(NotFound):
+    """No endpoint (or delivery) with this id, or an actor who is no admin: alike, as for
+    every record (`storage.access`)."""
 
 
 # --- events from changes ---------------------------------------------------------------
