@@ -79,3 +79,22 @@ def count_expiring(session: Session, *, actor: Member, today: date, days: int) -
             )
         ).one()
     )
+
+
+def expiring_by_owner(session: Session, *, owner_ids: list[int]) -> dict[int, int]:
+    """How many expiring contracts (status `expiring`: within their renewal notice) each of
+    `owner_ids` holds, on live customers of theirs or of the same members (the digest's
+    team), by owner."""
+    rows = session.exec(
+        select(Contract.owner_id, func.count())
+        .join(Customer, col(Customer.id) == col(Contract.customer_id))
+        .where(
+            col(Contract.owner_id).in_(owner_ids),
+            col(Customer.owner_id).in_(owner_ids),
+            col(Contract.status) == ContractStatus.EXPIRING,
+            col(Contract.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+        )
+        .group_by(col(Contract.owner_id))
+    )
+    return {int(owner_id): int(n) for owner_id, n in rows}
