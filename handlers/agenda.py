@@ -1,8 +1,9 @@
 """`/today` and `/week`, and the birthday and stay-in-touch messages the scheduler sends.
 
-The agenda lists the member's due and overdue follow-ups, their customers' birthdays and
-their deals expected to close in the period, in the member's timezone; every customer or
-deal is a button that opens it (routed by `handlers.customer_card` and `handlers.deal`). Nudges
+The agenda lists the member's due and overdue follow-ups, their customers' birthdays, their
+deals expected to close in the period and their contracts ending within the final notice
+(`[contracts] final_notice_days`), in the member's timezone; every customer, deal or contract
+is a button that opens it (routed by `handlers.customer_card` and `handlers.deal`). Nudges
 carry buttons to log a note, open the customer and (stay in touch) snooze.
 
     /today | /week --> agenda message, one button per customer or deal, 8 lines a page
@@ -20,6 +21,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from handlers.callback_data import (
     CallbackData,
+    ContractAction,
     CustomerAction,
     DealAction,
     ListPage,
@@ -31,7 +33,7 @@ from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.paging import keyset_nav_row, show
 from handlers.reminders import Reader
-from storage.agenda import AgendaItem, BirthdayItem, FollowUpItem, page_agenda
+from storage.agenda import AgendaItem, BirthdayItem, ContractItem, FollowUpItem, page_agenda
 from storage.nudges import NudgeInfo
 from storage.paging import Cursor, KeysetPage
 from storage.reminders import ReminderKind, ReminderView
@@ -126,6 +128,18 @@ def _entry(context: CrmContext, item: AgendaItem) -> _Entry:
         name = t("agenda.button.birthday", name=item.customer_name)
         button = (name, CustomerAction("open", item.customer_id))
         return _Entry(t("agenda.section.birthdays"), line, button)
+    if isinstance(item, ContractItem):
+        day = format_date(item.ends_on, lang=lang)
+        line = t(
+            "contract_reminders.agenda.line",
+            number=item.number,
+            title=item.title,
+            customer=item.customer_name,
+            date=day,
+        )
+        label = t("contract_reminders.agenda.button", number=item.number)
+        section = t("contract_reminders.agenda.section")
+        return _Entry(section, line, (label, ContractAction("open", item.contract_id)))
     day = format_date(item.expected_close_date, lang=lang)
     line = t("agenda.deal", title=item.title, customer=item.customer_name, date=day)
     label = t("agenda.button.deal", title=item.title)
@@ -163,6 +177,9 @@ async def _show(
     cursor: Cursor | None,
 ) -> None:
     first, last, until = _period(context, days)
+    # Contracts running out within the final notice (the last week, by default), however
+    # short the period: they need acting on now.
+    final_notice = timedelta(days=context.services.config.contracts.final_notice_days)
     page = await context.db.read(
         page_agenda,
         actor=context.require_member(),
@@ -171,6 +188,7 @@ async def _show(
         until=until,
         cursor=cursor,
         size=PER_PAGE,
+        contracts_until=max(last, first + final_notice),
     )
     lang = context.language
     title = context.t(

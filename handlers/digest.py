@@ -64,6 +64,8 @@ def digest_messages(
 
 
 def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
+    expiring = line.expiring_contracts
+    contracts = (t("contract_reminders.digest.expiring", count=expiring),) if expiring else ()
     return "\n".join(
         (
             t("digest.member", name=line.name),
@@ -87,6 +89,7 @@ def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
                 days=stale_days,
                 late=line.overdue_deals,
             ),
+            *contracts,
         )
     )
 

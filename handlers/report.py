@@ -26,6 +26,7 @@ from handlers.feature import Command, Feature
 from handlers.formatting import format_date, format_money, weekday_name
 from handlers.i18n import Html, Translator
 from handlers.report_charts import Chart, render_charts
+from storage.contract_figures import EXPIRING_DAYS, ContractFigures
 from storage.deals import WON
 from storage.reports import PERIODS, PeriodKind, Report, build_report, report_period
 from storage.subscriptions import (
@@ -61,8 +62,9 @@ def report_text(t: Translator, report: Report, *, role: str) -> str:
         ),
         t(f"report.scope.{role}"),
     ]
+    contracts = contract_lines(t, report.contracts)
     if report.empty:
-        return "\n".join([*lines, "", t("report.empty")])
+        return "\n".join([*lines, "", t("report.empty"), *contracts])
     amounts = " + ".join(format_money(m, lang=t.language) for m in report.won_totals)
     lines += [
         "",
@@ -85,7 +87,23 @@ def report_text(t: Translator, report: Report, *, role: str) -> str:
                 percent=f"{won.reached / first.reached:.0%}",
             )
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, *contracts])
+
+
+def contract_lines(t: Translator, figures: ContractFigures) -> list[str]:
+    """Contracts signed in the period with their amounts, and those ending within 30 days."""
+    if figures.empty:
+        return []
+    amounts = " + ".join(format_money(m, lang=t.language) for m in figures.contracted)
+    return [
+        "",
+        t(
+            "contract_reminders.report.signed",
+            count=figures.signed,
+            amounts=f"({amounts})" if amounts else "",
+        ),
+        t("contract_reminders.report.expiring", count=figures.expiring, days=EXPIRING_DAYS),
+    ]
 
 
 def _stage(t: Translator, stage: str) -> str:

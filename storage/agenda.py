@@ -2,7 +2,9 @@
 
 The agenda is personal, like reminders: the member's own follow-ups (overdue ones included,
 they are still to do), birthdays of the customers they own, and their own open deals whose
-expected close date falls in the period. The period is a range of local dates in the
+expected close date falls in the period, and their own contracts in force running out soon
+(ending from the first day to `contracts_until`: the final notice, `[contracts]
+final_notice_days`). The period is a range of local dates in the
 member's timezone; the caller turns it into the UTC end instant. A customer's name is shown
 only while the access rule lets the member see it (a follow-up of a customer reassigned since
 keeps its own text).
@@ -10,15 +12,16 @@ keeps its own text).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from storage.access import owner_scope
+from storage.access import contract_scope, owner_scope
+from storage.contract_figures import IN_FORCE
 from storage.deals import CLOSED_STAGES
-from storage.models import Customer, Deal, Member, Reminder
+from storage.models import Contract, Customer, Deal, Member, Reminder
 from storage.paging import Cursor, Key, KeysetPage, day, keyset_page, micros
 from storage.reminders import OPEN_STATUSES, ReminderKind
 from storage.working_hours import age_on, birthday_in
@@ -50,34 +53,55 @@ class DealItem:
 
 
 @dataclass(frozen=True)
+class ContractItem:
+    contract_id: int
+    number: str
+    title: str
+    customer_name: str
+    ends_on: date
+
+
+@dataclass(frozen=True)
 class Agenda:
     follow_ups: list[FollowUpItem]
     birthdays: list[BirthdayItem]
     deals: list[DealItem]
+    contracts: list[ContractItem] = field(default_factory=list)
 
 
-AgendaItem = FollowUpItem | BirthdayItem | DealItem
+AgendaItem = FollowUpItem | BirthdayItem | DealItem | ContractItem
 
 
 def agenda_key(item: AgendaItem) -> Key:
-    """The agenda's order: follow-ups, birthdays, deals; each soonest first, then by id."""
+    """The agenda's order: follow-ups, birthdays, deals, contracts; each soonest first, then
+    by id."""
     if isinstance(item, FollowUpItem):
         return (0, micros(item.due_at), item.reminder_id)
     if isinstance(item, BirthdayItem):
         return (1, day(item.occurs), item.customer_id)
+    if isinstance(item, ContractItem):
+        return (3, day(item.ends_on), item.contract_id)
     return (2, day(item.expected_close_date), item.deal_id)
 
 
 def get_agenda(
-    session: Session, *, actor: Member, first: date, last: date, until: datetime
+    session: Session,
+    *,
+    actor: Member,
+    first: date,
+    last: date,
+    until: datetime,
+    contracts_until: date | None = None,
 ) -> Agenda:
     """Follow-ups due before `until` (the end of `last`, as UTC), birthdays and expected
-    closes from `first` to `last` (local dates), each list soonest first and whole (the chat
-    shows it a page at a time)."""
+    closes from `first` to `last` (local dates), contracts ending from `first` to
+    `contracts_until` (none without it), each list soonest first and whole (the chat shows it
+    a page at a time)."""
     return Agenda(
         follow_ups=_follow_ups(session, actor, until),
         birthdays=_birthdays(session, actor, first, last),
         deals=_deals(session, actor, first, last),
+        contracts=_contracts(session, actor, first, contracts_until) if contracts_until else [],
     )
 
 
@@ -90,11 +114,19 @@ def page_agenda(
     until: datetime,
     cursor: Cursor | None = None,
     size: int = 8,
+    contracts_until: date | None = None,
 ) -> KeysetPage[AgendaItem]:
-    """The page of the agenda (`get_agenda`, all three sections in `agenda_key` order) that
+    """The page of the agenda (`get_agenda`, every section in `agenda_key` order) that
     `cursor` points to."""
-    agenda = get_agenda(session, actor=actor, first=first, last=last, until=until)
-    items: list[AgendaItem] = [*agenda.follow_ups, *agenda.birthdays, *agenda.deals]
+    agenda = get_agenda(
+        session, actor=actor, first=first, last=last, until=until, contracts_until=contracts_until
+    )
+    items: list[AgendaItem] = [
+        *agenda.follow_ups,
+        *agenda.birthdays,
+        *agenda.deals,
+        *agenda.contracts,
+    ]
     return keyset_page(items, key=agenda_key, cursor=cursor, size=size)
 
 
@@ -182,4 +214,31 @@ def _deals(session: Session, actor: Member, first: date, last: date) -> list[Dea
         assert deal.id is not None
         assert deal.expected_close_date is not None
         items.append(DealItem(deal.id, deal.title, customer.name, deal.expected_close_date))
+    return items
+
+
+def _contracts(session: Session, actor: Member, first: date, until: date) -> list[ContractItem]:
+    """The actor's own contracts in force (by the contracts' access rule too) ending from
+    `first` to `until`."""
+    rows = session.exec(
+        select(Contract, Customer)
+        .join(Customer, col(Customer.id) == col(Contract.customer_id))
+        .where(
+            col(Contract.owner_id) == actor.id,
+            contract_scope(actor),
+            col(Contract.status).in_(IN_FORCE),
+            col(Contract.ends_on) >= first,
+            col(Contract.ends_on) <= until,
+        )
+        .order_by(col(Contract.ends_on), col(Contract.id))
+    )
+    items = []
+    for contract, customer in rows:
+        assert contract.id is not None
+        assert contract.ends_on is not None
+        items.append(
+            ContractItem(
+                contract.id, contract.number, contract.title, customer.name, contract.ends_on
+            )
+        )
     return items

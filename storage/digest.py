@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 import storage.notification_models  # noqa: F401  (registers the tables on the metadata)
+from storage.contract_figures import expiring_by_owner
 from storage.deals import CLOSED_STAGES, LOST, WON
 from storage.models import Customer, Deal, Interaction, Member, Reminder, Role
 from storage.notification_models import NotificationLog
@@ -54,6 +55,7 @@ class SalesDigest:
     overdue_follow_ups: int = 0
     stale_customers: int = 0
     overdue_deals: int = 0
+    expiring_contracts: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ def team_digest(
         col(Deal.expected_close_date) < today,
     ):
         lines[member_id].overdue_deals = n
+    for member_id, n in expiring_by_owner(session, owner_ids=ids).items():
+        lines[member_id].expiring_contracts = n
     return TeamDigest(since, until, list(lines.values()))
 
 

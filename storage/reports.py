@@ -27,6 +27,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col
 
 from storage.access import owner_scope
+from storage.contract_figures import ContractFigures, contract_figures
 from storage.deals import LOST, WON
 from storage.models import Customer, Deal, DealStageChange, Interaction, Member, Purchase
 from storage.parsing import Money
@@ -96,6 +97,7 @@ class Report:
     activities: list[Tally]
     top_customers: list[TopCustomer]
     categories: list[Tally] = field(default_factory=list)
+    contracts: ContractFigures = field(default_factory=ContractFigures)
 
     @property
     def new_customers(self) -> int:
@@ -167,6 +169,9 @@ def build_report(
         activities=_activities(session, actor, period),
         top_customers=_top_customers(session, actor, period, currency),
         categories=_categories(session, actor),
+        contracts=contract_figures(
+            session, actor=actor, first=period.first, last=period.last, currency=currency
+        ),
     )
 
 
