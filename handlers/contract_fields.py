@@ -97,7 +97,7 @@ async def end_after_start(context: CrmContext, values: dict[str, Any], value: An
 
 def notice_days(value: str, _env: Env) -> int | ParseError:
     digits = value.strip().removesuffix("天").removesuffix("days").removesuffix("day").strip()
-    if not digits.isdigit() or int(digits) > NOTICE_MAX:
+    if not (digits.isascii() and digits.isdigit()) or int(digits) > NOTICE_MAX:
         return ParseError("contract.notice_invalid", {"max": str(NOTICE_MAX)})
     return int(digits)
 

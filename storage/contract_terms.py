@@ -45,7 +45,7 @@ _UNITS = {
     "天": 0,
 }
 _TERM = re.compile(
-    r"(?P<count>\d{1,4}|[一二两三四五六七八九十]{1,3})\s*"
+    r"(?P<count>[0-9]{1,4}|[一二两三四五六七八九十]{1,3})\s*"
     r"(?P<unit>years?|yrs?|y|months?|mos?|days?|d|年|个月|月|天)",
     re.IGNORECASE,
 )
@@ -72,7 +72,7 @@ def parse_term(text: str) -> Term | None | ParseError:
 
 
 def _count(text: str) -> int:
-    if text.isdigit():
+    if text.isascii():
         return int(text)
     if "十" not in text:
         return _ZH_DIGITS.get(text, 0) if len(text) == 1 else 0

@@ -32,7 +32,9 @@ def test_durations_are_read(text: str, term: Term) -> None:
     assert parse_term(text) == term
 
 
-@pytest.mark.parametrize("text", ["2027-12-31", "next year", "tomorrow", "年", "1.5 years"])
+@pytest.mark.parametrize(
+    "text", ["2027-12-31", "next year", "tomorrow", "年", "1.5 years", "¹ year", "٣ years"]
+)
 def test_other_text_is_no_duration(text: str) -> None:
     assert parse_term(text) is None
 
