@@ -36,6 +36,7 @@ from bot.whole_config import config_of
 from handlers import (
     agenda,
     common,
+    contract,
     contract_reminders,
     customer,
     customer_card,
@@ -68,6 +69,7 @@ from handlers.flows.engine import FLOW_GROUP, FlowEngine
 from handlers.i18n import Catalogs
 from handlers.imports import review as import_review
 from handlers.imports import upload as import_upload
+from handlers.records import contracts as contract_records
 from handlers.records import customers as customer_records
 from handlers.records import deals as deal_records
 from handlers.records import notes as note_records
@@ -93,6 +95,7 @@ FEATURES: tuple[Feature, ...] = (
     deal.FEATURE,
     note.FEATURE,
     purchase.FEATURE,
+    contract.FEATURE,
     quick_log.FEATURE,
     reminders.FEATURE,
     lookup.FEATURE,
@@ -105,6 +108,7 @@ FEATURES: tuple[Feature, ...] = (
     customer_records.FEATURE,
     deal_records.FEATURE,
     note_records.FEATURE,
+    contract_records.FEATURE,
     export.FEATURE,
     import_upload.FEATURE,
     import_review.FEATURE,

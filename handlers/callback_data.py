@@ -97,14 +97,16 @@ class FlowButton:
 
 @dataclass(frozen=True)
 class CustomerAction:
-    """A button on a customer: log a `note`, a new `deal`, a `purchase`, `open` the card,
+    """A button on a customer: log a `note`, a new `deal`, a `purchase`, a `contract`, list its
+    `contracts` (value: page), `open` the card,
     `remind`, `edit` (value: field index), `history` / `more` (value: page), `needs` (read
     them whole), `delete`,
     `restore`, `merge` (value: the duplicate's id) or `reassign` (value: the new owner's id)."""
 
     kind: ClassVar[str] = "cus"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        r"(note|deal|purchase|open|remind|edit|history|more|needs|delete|restore|merge|reassign)"
+        r"(note|deal|purchase|contract|contracts|open|remind|edit|history|more|needs|delete"
+        r"|restore|merge|reassign)"
         rf":{_ID}(?::{_ID})?"
     )
     action: str
@@ -232,11 +234,12 @@ class ListPage:
 class DealAction:
     """A button on a deal: `open` it, move it to `stage` number `value` (its index in the
     configured stages), `reopen` it (asked, then `value` 1 yes / 0 no), or record a
-    `purchase` from it."""
+    `purchase` or a `contract` from it."""
 
     kind: ClassVar[str] = "deal"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(open|stage|purchase|reopen|edit|delete|restore):{_ID}(?::(0|[1-9][0-9]?))?"
+        rf"(open|stage|purchase|contract|reopen|edit|delete|restore):{_ID}"
+        r"(?::(0|[1-9][0-9]?))?"
     )
     action: str
     deal_id: int
@@ -280,13 +283,15 @@ class ImportAction:
 
 @dataclass(frozen=True)
 class ContractAction:
-    """A button on a contract: `open` its card, `renew` it (a new contract prefilled from
-    it), `terminate` it (asks a date and a reason), send its signed `files` again, `delete` or
-    `restore` it, `edit` (value: field index), or show `history` (value: page)."""
+    """A button on a contract: `open` its card, mark it signed (`sign`), `activate` it,
+    `renew` it (a new contract prefilled from it), `terminate` it (asks a date and a reason),
+    send its signed `files` again, `delete` or `restore` it, `edit` (value: field index), or
+    show `history` (value: page)."""
 
     kind: ClassVar[str] = "ctr"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(open|renew|terminate|files|delete|restore|edit|history):{_ID}(?::(0|[1-9][0-9]?))?"
+        rf"(open|sign|activate|renew|terminate|files|delete|restore|edit|history):{_ID}"
+        r"(?::(0|[1-9][0-9]?))?"
     )
     action: str
     contract_id: int

@@ -211,7 +211,8 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         await engine.start(update, context, FLOW_NAME)
 
     async def customer_button(update: Update, context: CrmContext) -> None:
-        """Start a note, deal or purchase for this customer: the id is checked like any other."""
+        """Start a note, deal, purchase or contract for this customer (the flow of the same
+        name): the id is checked like any other."""
         action = await button_data(update, context, CustomerAction)
         if action is None:
             return
@@ -252,7 +253,7 @@ FEATURE = Feature(
     commands=(Command("newcustomer", "new_customer"),),
     # open / remind / history / more belong to the card (handlers.customer_card), edit /
     # delete / restore / merge / reassign to record maintenance (handlers.records.customers)
-    routes=(Route(CustomerAction, "customer_button", ("note", "deal", "purchase")),),
+    routes=(Route(CustomerAction, "customer_button", ("note", "deal", "purchase", "contract")),),
     messages=(OnMessage(filters.ChatType.PRIVATE & filters.CONTACT, "from_contact"),),
     flows=(FLOW,),
     bind=bind,

@@ -22,6 +22,7 @@ from telegram.ext import filters
 
 from handlers.callback_data import CustomerAction, NoteAction
 from handlers.context import CrmContext
+from handlers.contract_card import contract_lines
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Feature, OnMessage, Route
 from handlers.flows import field_parsers as fp
@@ -35,6 +36,7 @@ from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import MAX_TEXT, html_length, split_html, utf16_len
 from storage.access import NotFound
+from storage.contract_views import CustomerContracts, customer_contracts
 from storage.customer_changes import list_customer_history
 from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
@@ -94,7 +96,9 @@ def card_title(context: CrmContext, customer: Customer) -> str:
     return context.t("lookup.card.title", name=customer.name, id=customer.id)
 
 
-def render_card(context: CrmContext, card: CustomerCard) -> str:
+def render_card(
+    context: CrmContext, card: CustomerCard, contracts: CustomerContracts | None = None
+) -> str:
     """The card in one message: with every field at its longest, the note previews shrink
     until it fits, rather than the end of the card being cut off."""
     customer = card.customer
@@ -102,6 +106,8 @@ def render_card(context: CrmContext, card: CustomerCard) -> str:
     head += [context.t("lookup.card.owner", owner=card.owner_name), ""]
     head.append(context.t("lookup.card.notes"))
     tail = _card_tail(context, card)
+    if contracts is not None:
+        tail[-2:-2] = contract_lines(context, contracts)
     for preview in NOTE_PREVIEWS:
         notes = [
             # the id matches the note's "📝 #id" button under the card
@@ -161,6 +167,7 @@ def card_keyboard(
     note_ids: Sequence[int] = (),
     *,
     long_needs: bool = False,
+    contracts: bool = False,
 ) -> InlineKeyboardMarkup | None:
     """A "📝 #id" button per listed note (opens it to edit or delete, handlers/records/notes.py);
     "📄 Needs in full" when the card shortened them; Merge and Reassign only for managers and
@@ -185,6 +192,10 @@ def card_keyboard(
                 button("lookup.button.remind", "remind"),
             ],
             [
+                button("lookup.button.contract", "contract"),
+                *([button("lookup.button.contracts", "contracts", "1")] if contracts else []),
+            ],
+            [
                 button("lookup.button.edit", "edit"),
                 button("lookup.button.history", "history", "1"),
                 button("lookup.button.more", "more", "1"),
@@ -204,21 +215,24 @@ def note_rows(context: CrmContext, note_ids: Sequence[int]) -> list[Row]:
 
 async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None:
     """The full card, or the same "not found" for a missing, deleted or foreign id."""
+    member = context.require_member()
     try:
-        card = await context.db.read(
-            get_customer_card, actor=context.require_member(), customer_id=customer_id
+        card = await context.db.read(get_customer_card, actor=member, customer_id=customer_id)
+        contracts = await context.db.read(
+            customer_contracts, actor=member, customer_id=customer_id
         )
     except NotFound:
         await context.bot.send_message(chat_id, context.t("common.not_found"))
         return
     await context.bot.send_message(
         chat_id,
-        render_card(context, card),
+        render_card(context, card, contracts),
         reply_markup=card_keyboard(
             context,
             customer_id,
             [n.id or 0 for n in card.interactions],
             long_needs=utf16_len(card.customer.needs or "") > NOTE_PREVIEW,
+            contracts=contracts.count > 0,
         ),
     )
 
@@ -252,10 +266,10 @@ async def _more(update: Update, context: CrmContext, action: CustomerAction) -> 
     if card.more_interactions:
         nav.append(("»", CustomerAction("more", action.customer_id, str(page + 1))))
     rows: list[Row] = [*note_rows(context, [n.id or 0 for n in card.interactions]), nav]
-    await _page_reply(update, "\n".join(lines), inline_keyboard(rows))
+    await page_reply(update, "\n".join(lines), inline_keyboard(rows))
 
 
-async def _page_reply(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+async def page_reply(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Pressed on the card: a new message under it (the card stays); on a page: turn it."""
     query = update.callback_query
     assert query is not None
@@ -310,7 +324,7 @@ async def _history(update: Update, context: CrmContext, action: CustomerAction) 
         nav.append(("«", CustomerAction("history", action.customer_id, str(page - 1))))
     if len(entries) > HISTORY_PAGE:
         nav.append(("»", CustomerAction("history", action.customer_id, str(page + 1))))
-    await _page_reply(update, "\n".join(lines), inline_keyboard([nav]))
+    await page_reply(update, "\n".join(lines), inline_keyboard([nav]))
 
 
 def bind(engine: FlowEngine) -> dict[str, Callback]:

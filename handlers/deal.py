@@ -6,14 +6,15 @@ expected close date, win probability, budget notes and decision-maker notes. Sav
 shows as a card (handlers/deal_card.py) with a button per other stage. Moving to won or lost
 first asks why, optionally (the small "deal_won" / "deal_lost" flows); other stages change at
 once. A closed deal offers "Reopen" instead, after a Yes/No question. Storage records every
-move (who, when, why). A won deal's card offers "Record purchase", which starts the purchase
-flow for its customer and deal.
+move (who, when, why). A won deal's card offers "Record purchase" and "Create contract", which
+start the purchase or contract flow for its customer and deal; an open deal's card offers
+"New contract".
 
     /newdeal -> customer -> title -> amount -> budget_amount -> decision_date -> stage
              -> close -> probability -> budget -> decision_maker -> confirm --Save--> card
     card --stage button--> [won/lost: deal_won/deal_lost (reason? -> confirm --Save-->)] -> card
     card (closed) --Reopen--> "really?" --Yes--> card with stage buttons; --No--> as it was
-    card (won) --Record purchase--> purchase flow, prefilled
+    card (won) --Record purchase / Create contract--> purchase / contract flow, prefilled
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Choice, Env, Field, Flow
 from handlers.keyboards import inline_keyboard
-from handlers.purchase import FLOW_NAME as PURCHASE_FLOW_NAME
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from storage.calls import StorageCall
 from storage.customers import get_customer
@@ -168,7 +168,8 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         await engine.start(update, context, FLOW_NAME)
 
     async def deal_button(update: Update, context: CrmContext) -> None:
-        """Open the card, move the stage, or record a purchase: the id is checked first."""
+        """Open the card, move the stage, or record a purchase or contract: the id is checked
+        first."""
         action = await button_data(update, context, DealAction)
         if action is None:
             return
@@ -186,8 +187,8 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         if action.action == "reopen":
             await reopen(update, context, deal, action.value)
             return
-        if action.action == "purchase":
-            await start_purchase(update, context, deal)
+        if action.action in ("purchase", "contract"):
+            await start_from_deal(update, context, deal, action.action)
         else:
             await show_deal(context, update.effective_chat.id, deal)
 
@@ -256,7 +257,10 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         text, keyboard = await deal_card(context, reopened)
         await edit_message(query, text, keyboard)
 
-    async def start_purchase(update: Update, context: CrmContext, deal: Deal) -> None:
+    async def start_from_deal(
+        update: Update, context: CrmContext, deal: Deal, flow_name: str
+    ) -> None:
+        """The purchase or contract flow (named as the button's action) for this deal."""
         customer = await context.db.read(
             get_customer, actor=context.require_member(), customer_id=deal.customer_id
         )
@@ -264,7 +268,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             "customer": {"id": str(customer.id), "label": customer_label(customer)},
             "deal": {"id": str(deal.id), "label": deal.title},
         }
-        await engine.start(update, context, PURCHASE_FLOW_NAME, values=values)
+        await engine.start(update, context, flow_name, values=values)
 
     return {"new_deal": new_deal, "deal_button": deal_button}
 
@@ -273,7 +277,9 @@ FEATURE = Feature(
     name="deal",
     commands=(Command("newdeal", "new_deal"),),
     # edit / delete / restore belong to record maintenance (handlers.records.deals)
-    routes=(Route(DealAction, "deal_button", ("open", "stage", "purchase", "reopen")),),
+    routes=(
+        Route(DealAction, "deal_button", ("open", "stage", "purchase", "contract", "reopen")),
+    ),
     flows=(FLOW, *REASON_FLOWS),
     bind=bind,
 )

@@ -1,9 +1,10 @@
 """A deal's card: its fields, how it closed, its own stage history, and the buttons it offers.
 
-An open deal offers a button per other stage; a won or lost deal offers only "Reopen" (and
-"Record purchase" once won), because a stray press on a stage button used to undo a closed
-deal without a question. The history lists the latest moves (from → to, when in the member's
-timezone, who), so the card stays far under Telegram's limit; `fit_html` is the last guard.
+An open deal offers a button per other stage and "New contract"; a won or lost deal offers only
+"Reopen" (and "Record purchase" and "Create contract" once won), because a stray press on a
+stage button used to undo a closed deal without a question. The history lists the latest
+moves (from → to, when in the member's timezone, who), so the card stays far under Telegram's
+limit; `fit_html` is the last guard.
 """
 
 from __future__ import annotations
@@ -107,5 +108,12 @@ def _keyboard(context: CrmContext, deal: Deal) -> InlineKeyboardMarkup | None:
         ]
         rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     if deal.stage == WON:
-        rows.append([(context.t("deal.button.purchase"), DealAction("purchase", deal.id))])
+        rows.append(
+            [
+                (context.t("deal.button.purchase"), DealAction("purchase", deal.id)),
+                (context.t("deal.button.contract_won"), DealAction("contract", deal.id)),
+            ]
+        )
+    elif deal.stage not in CLOSED_STAGES:
+        rows.append([(context.t("deal.button.contract"), DealAction("contract", deal.id))])
     return inline_keyboard(rows)

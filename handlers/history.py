@@ -31,6 +31,7 @@ ENTRY_CHARS = (MAX_TEXT - 300) // PER_PAGE
 
 # Whose field labels name a change, by audited entity: each record's own entry flow.
 FLOWS = {"customer": "customer", "deal": "deal", "interaction": "note", "purchase": "purchase"}
+FLOWS |= {"contract": "contract"}
 # Audited names whose label is another key than `<flow>.field.<name>`.
 LABELS = {
     "expected_close_date": "deal.field.close",
@@ -46,13 +47,16 @@ LABELS = {
     "closed_at": "records.change.closed_at",
     "close_reason": "records.change.close_reason",
     "location": "records.change.location",
+    "renewal_notice_days": "contract.field.notice",
 }
 MONEY = {"amount": "currency", "budget": "budget_currency"}  # amount field -> its currency
 BIRTHDAY_PARTS = ("birthday_month", "birthday_day", "birthday_year")
 CHOICES = {"gender": "customer.gender", "source": "customer.source"}
 CHOICES |= {"category": "customer.category", "kind": "note.kind", "stage": "deal.stage"}
+CHOICES |= {"status": "contract.status"}
 TIMES = ("closed_at", "deleted_at", "happened_at")
-DATES = ("expected_close_date", "decision_date", "purchased_on")
+DATES: tuple[str, ...] = ("expected_close_date", "decision_date", "purchased_on")
+DATES += ("signed_on", "starts_on", "ends_on", "terminated_on")  # a contract's
 LISTED = ("create", "merge")  # actions whose values are listed rather than shown old → new
 
 

@@ -319,7 +319,8 @@ def reassign_customer(
 def list_customer_history(
     session: Session, *, actor: Member, customer_id: int, limit: int, offset: int = 0
 ) -> list[HistoryEntry]:
-    """The audit entries of a visible customer and of its deals, notes and purchases, newest
+    """The audit entries of a visible customer and of its deals, notes, purchases and
+    contracts, newest
     first, with the actor's name: the whole story of the account in one place."""
     require_customer(session, actor=actor, customer_id=customer_id)
     entity = col(AuditEntry.entity_type)
@@ -330,12 +331,22 @@ def list_customer_history(
             ("deal", col(Deal.id), col(Deal.customer_id)),
             ("interaction", col(Interaction.id), col(Interaction.customer_id)),
             ("purchase", col(Purchase.id), col(Purchase.customer_id)),
+            ("contract", col(Contract.id), col(Contract.customer_id)),
         )
     ]
+    where = or_(and_(entity == ENTITY, entity_id == customer_id), *children)
+    return audit_history(session, actor=actor, where=where, limit=limit, offset=offset)
+
+
+def audit_history(
+    session: Session, *, actor: Member, where: Any, limit: int, offset: int
+) -> list[HistoryEntry]:
+    """The audit entries matching `where` (of records already checked visible), newest first,
+    with the actor's name and the names the reader may see of the ids in them."""
     rows = session.exec(
         select(AuditEntry, Member.display_name)
         .outerjoin(Member, col(Member.id) == col(AuditEntry.actor_id))
-        .where(or_(and_(entity == ENTITY, entity_id == customer_id), *children))
+        .where(where)
         .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
         .offset(offset)
         .limit(limit)

@@ -34,7 +34,7 @@ from handlers.flows.flow import (
     is_empty,
     label_of,
 )
-from handlers.flows.render import question, render, summary
+from handlers.flows.render import question, render, show, summary
 from handlers.formatting import clip
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
@@ -187,6 +187,11 @@ class FlowEngine:
         assert step_field is not None
         chat_id = message.chat_id
         text = message.text
+        if step_field.attach is not None:
+            item = step_field.attach(message, context)
+            if item is not None:
+                await self._attach(context, state, step_field, item, update_id, chat_id)
+                return
         if message.voice and step_field.accepts_voice:
             voice = message.voice
             state.attachments.append(["voice", voice.file_id, voice.file_unique_id])
@@ -203,6 +208,8 @@ class FlowEngine:
             await self._search(context, state, step_field, text, update_id, chat_id)
             return
         value = self._parse(context, step_field, text)
+        if step_field.resolve is not None and not isinstance(value, ParseError):
+            value = await step_field.resolve(context, state.values, value)
         if isinstance(value, ParseError):
             await self._ask(
                 context, chat_id, state, update_id, prefix=error_text(context, value) + "\n\n"
@@ -211,6 +218,25 @@ class FlowEngine:
         notice = step_field.notice(text, env_of(context)) if step_field.notice else None
         prefix = context.t(notice[0], **notice[1]) + "\n\n" if notice else ""
         await self._accept(context, chat_id, state, step_field, value, update_id, prefix=prefix)
+
+    async def _attach(
+        self,
+        context: CrmContext,
+        state: State,
+        step_field: Field,
+        item: Any,
+        update_id: int,
+        chat_id: int,
+    ) -> None:
+        """A file for a collecting field: added to its list, the same question asked again
+        (with how many it holds) until Skip finishes it; one refused is said why."""
+        if isinstance(item, ParseError):
+            prefix = error_text(context, item)
+        else:
+            kept = [*(state.values.get(step_field.name) or []), item]
+            state.values[step_field.name] = kept
+            prefix = context.t("flow.file_kept", count=len(kept))
+        await self._ask(context, chat_id, state, update_id, prefix=prefix + "\n\n")
 
     @staticmethod
     def _parse(context: CrmContext, step_field: Field, text: str) -> Any:
@@ -344,9 +370,13 @@ class FlowEngine:
         if step_field is None:
             return
         kept = state.values.get(step_field.name)
-        if step_field.required and is_empty(kept):
+        if is_empty(kept) and step_field.default is not None:
+            kept = await step_field.default(context, state.values)
+            note = show(context, step_field, kept)
+        elif step_field.required and is_empty(kept):
             return
-        note = context.t("flow.skipped" if is_empty(kept) else "flow.kept")
+        else:
+            note = context.t("flow.skipped" if is_empty(kept) else "flow.kept")
         await edit_message(press.query, question(context, state, step_field) + f"\n→ {note}")
         await self._accept(context, press.chat_id, state, step_field, kept, press.update_id)
 

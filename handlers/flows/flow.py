@@ -35,6 +35,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from telegram import Message
+
 from handlers.context import CrmContext
 from handlers.formatting import region_name
 from storage.calls import StorageCall
@@ -96,6 +98,15 @@ class Field:
     # Said above the next question when a typed answer was accepted but read in a way the
     # member may not have meant ("(415) 253-0000" read as a Chinese number): (key, params).
     notice: Callable[[str, Env], tuple[str, dict[str, str]] | None] | None = None
+    # Run after `parse` with the answers so far and the database: the value to keep (a
+    # duration made an end date) or a ParseError, asked again (a contract number taken).
+    resolve: Callable[[CrmContext, dict[str, Any], Any], Awaitable[Any]] | None = None
+    # What Skip on an empty field answers instead of nothing (the next free number).
+    default: Callable[[CrmContext, dict[str, Any]], Awaitable[Any]] | None = None
+    # The field collects files: reads one from a message (an item for the field's list), a
+    # ParseError (too big), or None when the message holds no file. Skip finishes it.
+    attach: Callable[[Message, CrmContext], Any] | None = None
+    skip_label: str = "flow.button.skip"
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices

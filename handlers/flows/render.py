@@ -91,8 +91,8 @@ def _field_keyboard(
     if not step_field.required and not empty:
         rows.append([(context.t("flow.button.clear"), FlowButton(rev, "clear"))])
     last = list(back)
-    if not (step_field.required and empty):
-        last.insert(0, (context.t("flow.button.skip"), FlowButton(rev, "skip")))
+    if not (step_field.required and empty) or step_field.default is not None:
+        last.insert(0, (context.t(step_field.skip_label), FlowButton(rev, "skip")))
     rows.append(last)
     if not state.editing and state.flow.required_answered(state.values):
         rows.append([(context.t("flow.button.finish"), FlowButton(rev, "finish"))])

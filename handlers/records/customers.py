@@ -36,6 +36,7 @@ from handlers.feature import Callback, Command, Feature, Route
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Field, Flow, SaveWarning
 from handlers.keyboards import Row, inline_keyboard
+from handlers.records import contracts as records_contracts
 from handlers.records import deals as records_deals
 from handlers.records import notes as records_notes
 from handlers.records.edit import ORIGINAL_KEY, Outcome, Picked, RecordEdit, edit_fields, edited
@@ -192,7 +193,8 @@ REMOVAL = named(
 
 
 async def restore_command(update: Update, context: CrmContext) -> None:
-    """Admins only: the latest deleted customers, deals and notes, a message per kind that has
+    """Admins only: the latest deleted customers, deals, notes and contracts, a message per kind
+    that has
     any, each record with a Restore button."""
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
@@ -209,6 +211,10 @@ async def restore_command(update: Update, context: CrmContext) -> None:
             ),
             ("records.restore.deals_title", await records_deals.restore_rows(context, member)),
             ("records.restore.notes_title", await records_notes.restore_rows(context, member)),
+            (
+                "contract.restore_title",
+                await records_contracts.restore_rows(context, member),
+            ),
         ]
     except NotFound:
         await context.bot.send_message(chat_id, context.t("records.restore.admins_only"))

@@ -51,8 +51,9 @@ def only(name: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def edit_fields(fields: tuple[Any, ...], names: tuple[str, ...]) -> tuple[Any, ...]:
-    """The entry flow's fields named `names`, each asked only when it is the one edited."""
-    return tuple(replace(f, when=only(f.name)) for f in fields if f.name in names)
+    """The entry flow's fields named `names`, each asked only when it is the one edited. Skip
+    keeps the record's value, so an entry's default for Skip does not apply."""
+    return tuple(replace(f, when=only(f.name), default=None) for f in fields if f.name in names)
 
 
 def edited(values: dict[str, Any]) -> tuple[str, Any] | None:

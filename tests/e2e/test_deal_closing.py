@@ -80,6 +80,7 @@ async def test_closed_deal_card_offers_reopen_not_stages(
     assert won.button_labels == [
         t(catalogs, who, "deal.button.reopen"),
         t(catalogs, who, "deal.button.purchase"),
+        t(catalogs, who, "deal.button.contract_won"),
     ]
     assert t(catalogs, who, "deal.outcome.won", reason="Best price") in won.text
 
@@ -120,7 +121,7 @@ async def test_reopen_asks_then_brings_the_stage_buttons_back(
     assert stage in reopened.text
     assert reopened.button_labels == [
         t(catalogs, who, f"deal.stage.{s}") for s in ("lead", "qualified", "negotiation", "won")
-    ] + [t(catalogs, who, "deal.stage.lost")]
+    ] + [t(catalogs, who, "deal.stage.lost"), t(catalogs, who, "deal.button.contract")]
     deal = deal_row(db_url)
     assert (deal.stage, deal.closed_at, deal.close_reason) == ("proposal", None, None)
 

@@ -155,7 +155,14 @@ async def test_new_deal_with_every_field(admin: ScriptedUser, catalogs: Catalogs
         shown(catalogs, "en", "deal.card_budget", budget="CN¥60,000"),
         shown(catalogs, "en", "deal.card_decision", date=format_date(decide, lang="en")),
     ]
-    assert card.button_labels == ["Lead", "Qualified", "Negotiation", "Won", "Lost"]
+    assert card.button_labels == [
+        "Lead",
+        "Qualified",
+        "Negotiation",
+        "Won",
+        "Lost",
+        "📄 New contract",
+    ]
     assert (deal.amount, deal.currency, deal.stage) == (Decimal("50000.00"), "CNY", "proposal")
     assert (deal.expected_close_date, deal.probability) == (close, 60)
     assert (deal.budget_notes, deal.decision_maker_notes) == ("Approved for Q3", "Mr Li decides")
@@ -375,7 +382,14 @@ async def test_stage_change_to_negotiation_is_immediate_and_recorded(
     await admin.press("Negotiation", message=card)
     moved = await admin.edited(card)
     assert "Stage: Negotiation" in moved.text
-    assert moved.button_labels == ["Lead", "Qualified", "Proposal", "Won", "Lost"]
+    assert moved.button_labels == [
+        "Lead",
+        "Qualified",
+        "Proposal",
+        "Won",
+        "Lost",
+        "📄 New contract",
+    ]
     changes = rows(db_url, DealStageChange)
     assert [(c.from_stage, c.to_stage, c.reason) for c in changes] == [
         (None, "proposal", None),
@@ -408,7 +422,10 @@ async def test_won_asks_the_reason_then_offers_the_purchase(
         shown(catalogs, "en", "deal.outcome.won", reason="Best price and fast delivery")
         in won.text
     )
-    assert won.button_labels[-1] == shown(catalogs, "en", "deal.button.purchase")
+    assert won.button_labels[-2:] == [
+        shown(catalogs, "en", "deal.button.purchase"),
+        shown(catalogs, "en", "deal.button.contract_won"),
+    ]
     (deal,) = rows(db_url, Deal)
     assert (deal.stage, deal.close_reason) == ("won", "Best price and fast delivery")
     assert deal.closed_at is not None

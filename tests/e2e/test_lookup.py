@@ -158,7 +158,8 @@ async def test_card_shows_fields_owner_notes_and_buttons(
     assert card.button_labels == [
         shown(catalogs, "en", key)
         for key in (
-            *(f"lookup.button.{b}" for b in ("note", "deal", "remind", "edit", "history", "more")),
+            *(f"lookup.button.{b}" for b in ("note", "deal", "remind", "contract")),
+            *(f"lookup.button.{b}" for b in ("edit", "history", "more")),
             *(f"records.button.{b}" for b in ("delete", "merge", "reassign")),
         )
     ]

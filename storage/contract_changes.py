@@ -1,0 +1,149 @@
+"""Changing a contract after entry: edit a field, soft delete and restore, and its history.
+
+The rules of deals (storage/record_changes.py): every change loads the contract through the
+access rule first, so a forged id is `NotFound` like a missing one, and writes its audit
+entry in the same transaction. Only admins restore; a role refusal is `NotFound` too. The
+status is not edited here: it moves through sign, activate, renew and terminate
+(storage/contracts.py), which check the moves it allows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_
+from sqlmodel import Session, col, select
+
+from storage.access import NotFound, actor_id, owner_scope, require_contract
+from storage.audit import diff, record_audit, snapshot
+from storage.customer_changes import HistoryEntry, audit_history
+from storage.models import AuditEntry, Contract, Customer, Member, Role, utcnow
+
+ENTITY = "contract"
+CENTS = Decimal("0.01")
+
+
+class EditRefused(ValueError):
+    """The edit would leave the contract inconsistent: ending before it starts, or a signed
+    contract without its signing date. Nothing is written."""
+
+
+EDITABLE = (
+    "title",
+    "amount",
+    "currency",
+    "signed_on",
+    "starts_on",
+    "ends_on",
+    "terms",
+    "renewal_notice_days",
+)
+
+
+def update_contract(
+    session: Session, *, actor: Member, contract_id: int, changes: dict[str, Any]
+) -> Contract:
+    """Apply edit-flow answers and audit what really changed. The dates must still make a
+    term (the end not before the start), and a contract past its draft keeps a signing date."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    if changes.get("amount") is not None:
+        if not changes.get("currency"):
+            raise ValueError("an amount needs a currency")
+        changes = {**changes, "amount": Decimal(changes["amount"]).quantize(CENTS)}
+    contract = require_contract(session, actor=actor, contract_id=contract_id)
+    starts: date | None = changes.get("starts_on", contract.starts_on)
+    ends: date | None = changes.get("ends_on", contract.ends_on)
+    if starts and ends and ends < starts:
+        raise EditRefused("a contract cannot end before it starts")
+    if "signed_on" in changes and changes["signed_on"] is None and contract.status != "draft":
+        raise EditRefused("a signed contract needs its signing date")
+    before = snapshot(**{name: getattr(contract, name) for name in changes})
+    changed = diff(before, snapshot(**changes))
+    if changed:
+        for name in changed:
+            setattr(contract, name, changes[name])
+        _touch(session, actor, contract, "update", changed)
+    return contract
+
+
+def archive_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:
+    """Soft delete: off the customer card and out of reach; an admin can restore it."""
+    contract = require_contract(session, actor=actor, contract_id=contract_id)
+    _set_deleted(session, actor, contract, utcnow(), "delete")
+    return contract
+
+
+def list_deleted_contracts(session: Session, *, actor: Member, limit: int = 20) -> list[Contract]:
+    """Deleted contracts of live customers, latest first; only admins restore and list."""
+    if actor.role != Role.ADMIN:
+        raise NotFound
+    newest = (col(Contract.deleted_at).desc(), col(Contract.id).desc())
+    return list(session.exec(_deleted(actor).order_by(*newest).limit(limit)))
+
+
+def restore_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:
+    """Admins only: a deleted contract of a live customer, in the actor's scope."""
+    if actor.role != Role.ADMIN:
+        raise NotFound
+    contract = session.exec(_deleted(actor).where(col(Contract.id) == contract_id)).first()
+    if contract is None:
+        raise NotFound
+    _set_deleted(session, actor, contract, None, "restore")
+    return contract
+
+
+def _deleted(actor: Member) -> Any:
+    return (
+        select(Contract)
+        .join(Customer, col(Customer.id) == col(Contract.customer_id))
+        .where(
+            col(Contract.deleted_at).is_not(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Contract.owner_id),
+            owner_scope(actor, Customer.owner_id),
+        )
+    )
+
+
+def list_contract_history(
+    session: Session, *, actor: Member, contract_id: int, limit: int, offset: int = 0
+) -> list[HistoryEntry]:
+    """A visible contract's audit entries, newest first, with the actor's name."""
+    require_contract(session, actor=actor, contract_id=contract_id)
+    where = and_(col(AuditEntry.entity_type) == ENTITY, col(AuditEntry.entity_id) == contract_id)
+    return audit_history(session, actor=actor, where=where, limit=limit, offset=offset)
+
+
+def _set_deleted(
+    session: Session, actor: Member, contract: Contract, at: Any, action: str
+) -> None:
+    old = contract.deleted_at
+    contract.deleted_at = at
+    _touch(
+        session,
+        actor,
+        contract,
+        action,
+        {"deleted_at": list(snapshot(old=old, new=at).values())},
+    )
+
+
+def _touch(
+    session: Session, actor: Member, contract: Contract, action: str, changes: dict[str, Any]
+) -> None:
+    contract.updated_at, contract.updated_by_id = utcnow(), actor_id(actor)
+    session.add(contract)
+    session.flush()
+    assert contract.id is not None
+    record_audit(
+        session,
+        actor_id=actor_id(actor),
+        action=action,
+        entity_type=ENTITY,
+        entity_id=contract.id,
+        changes=changes,
+    )
