@@ -22,6 +22,7 @@ from starlette.routing import Match
 
 from handlers.i18n import Catalogs
 from storage.access import NotAllowed, NotFound
+from storage.db import is_unavailable
 from storage.parsing import ParseError
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,23 @@ def install(app: FastAPI, catalogs: Catalogs) -> None:
     async def on_not_allowed(_request: Request, _exc: Exception) -> JSONResponse:
         return respond(Problem(403, "Forbidden", "The token's member may not do this."))
 
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):  # a restart, a network cut, SQLite busy past its timeout
+            logger.warning(
+                "database unavailable for %s %s: %s", request.method, request.url.path, exc
+            )
+            return respond(
+                Problem(
+                    503,
+                    "Service Unavailable",
+                    "The database did not answer; try again shortly.",
+                    headers={"Retry-After": "5"},
+                )
+            )
+        logger.exception("API error on %s %s", request.method, request.url.path)
+        return respond(Problem(500, "Internal Server Error", "The error was logged."))
+
+    app.add_exception_handler(Exception, on_error)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(FieldRefused, on_field)
     app.add_exception_handler(RequestValidationError, on_validation)
