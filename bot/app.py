@@ -36,6 +36,7 @@ from bot.whole_config import config_of
 from handlers import (
     agenda,
     common,
+    contract_reminders,
     customer,
     customer_card,
     deal,
@@ -55,6 +56,7 @@ from handlers import (
     settings,
     start,
     team,
+    tokens,
     webhooks,
 )
 from handlers.commands import register_default_menus
@@ -97,6 +99,7 @@ FEATURES: tuple[Feature, ...] = (
     customer_card.FEATURE,
     pipeline.FEATURE,
     agenda.FEATURE,
+    contract_reminders.FEATURE,
     settings.FEATURE,
     digest.FEATURE,
     customer_records.FEATURE,
@@ -109,6 +112,7 @@ FEATURES: tuple[Feature, ...] = (
     common.FEATURE,
     invite.FEATURE,
     team.FEATURE,
+    tokens.FEATURE,
     webhooks.FEATURE,
     paged_lists.FEATURE,
     plain_text.FEATURE,  # its text excludes every other feature's; no command

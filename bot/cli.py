@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from telegram.error import InvalidToken
 
 from bot import webhook_cli
+from bot.api.cli import add_parsers as add_api_parsers
 from bot.config import Config, ConfigError, config_path_from_env, load_config
 from bot.logs import setup_logging
 
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, help="file to write, or a directory for a dated file")
     _import_parser(commands)
+    add_api_parsers(commands)
     webhook_cli.add_parser(commands)
     return parser
 
@@ -124,6 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backup(config, args.path)
     if args.command == "import":
         return _import(config, args)
+    if args.command in ("api", "token"):
+        from bot.api import cli as api_cli
+
+        if args.command == "token":
+            return api_cli.token_command(config, args)
+        return api_cli.serve(config, args.port)
     if args.command == "webhook":
         return webhook_cli.run(config.database.url, args)
     return _run(config)

@@ -25,6 +25,8 @@ from pydantic import (
     field_validator,
 )
 
+from storage.contracts import DEFAULT_NUMBER_PATTERN, check_number_pattern
+
 DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_CONFIG_PATH = "CRM_CONFIG"
 ENV_TOKEN = "CRM_BOT_TOKEN"
@@ -49,6 +51,15 @@ def _valid_timezone(name: str) -> str:
 
 
 TimezoneName = Annotated[str, AfterValidator(_valid_timezone)]
+
+
+def _valid_number_pattern(pattern: str) -> str:
+    try:
+        return check_number_pattern(pattern)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise ValueError(
+            f"{exc} (e.g. {DEFAULT_NUMBER_PATTERN!r}: {{year}} optional, {{seq}} once)"
+        ) from exc
 
 
 class _Section(BaseModel):
@@ -142,6 +153,17 @@ class ImportsConfig(_Section):
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
+class ContractsConfig(_Section):
+    """Contracts: how a skipped number is made, the default renewal notice, the last-week
+    reminder, whether the owner's manager is reminded too, and the largest signed file."""
+
+    number_pattern: Annotated[str, AfterValidator(_valid_number_pattern)] = DEFAULT_NUMBER_PATTERN
+    renewal_notice_days: int = Field(default=30, ge=0, le=366)
+    final_notice_days: int = Field(default=7, ge=0, le=366)
+    remind_manager: bool = True
+    max_file_mb: int = Field(default=20, ge=1, le=2000)
+
+
 class InstancesConfig(_Section):
     """Several instances on one database: how long an instance holds an update it accepted.
 
@@ -149,6 +171,14 @@ class InstancesConfig(_Section):
     often (every third of it), so one stalled longer than that loses its updates to others."""
 
     update_lease_seconds: int = Field(default=15, ge=1, le=300)
+
+
+class ApiConfig(_Section):
+    """`crm-bot api`: where the HTTP API listens, and how many calls a token may make."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    rate_per_minute: int = Field(default=120, ge=1, le=100_000)
 
 
 class WebhooksConfig(_Section):
@@ -173,7 +203,9 @@ class Config(_Section):
     notifications: NotificationsConfig = NotificationsConfig()
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()
+    contracts: ContractsConfig = ContractsConfig()
     instances: InstancesConfig = InstancesConfig()
+    api: ApiConfig = ApiConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     logging: LoggingConfig = LoggingConfig()
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any
 
-from bot import digest_jobs, import_jobs, scheduler, webhook_jobs
+from bot import contract_jobs, digest_jobs, import_jobs, scheduler, webhook_jobs
 from bot.ticker import TICKERS_KEY, Ticker
 from handlers.feature import Job
 from handlers.webhooks import DELIVER_JOB as WEBHOOK_JOB
@@ -24,6 +24,7 @@ RUNNERS: dict[str, Runner] = {
     scheduler.PLAN_JOB: scheduler.plan_due_nudges,
     digest_jobs.JOB: digest_jobs.run_pass,
     import_jobs.JOB: import_jobs.resume,
+    contract_jobs.JOB: contract_jobs.run_pass,
     WEBHOOK_JOB: webhook_jobs.run_pass,
 }
 

@@ -301,6 +301,23 @@ class ContractAction:
 
 
 @dataclass(frozen=True)
+class TokenAction:
+    """A button of `/tokens`: `revoke` an API token (admins), by its id."""
+
+    kind: ClassVar[str] = "tok"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(revoke):{_ID}")
+    action: str
+    token_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.token_id))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> TokenAction:
+        return cls(action=match[1], token_id=int(match[2]))
+
+
+@dataclass(frozen=True)
 class WebhookAction:
     """/webhooks: the `list`, `open` an endpoint's card, `enable` or `disable` it (id: the
     endpoint's), or `resend` a failed or dead delivery (id: the delivery's)."""
@@ -332,6 +349,7 @@ CallbackData = (
     | NoteAction
     | ImportAction
     | ContractAction
+    | TokenAction
     | WebhookAction
 )
 KINDS: dict[str, type[CallbackData]] = {
@@ -350,6 +368,7 @@ KINDS: dict[str, type[CallbackData]] = {
         NoteAction,
         ImportAction,
         ContractAction,
+        TokenAction,
         WebhookAction,
     )
 }

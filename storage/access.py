@@ -140,10 +140,10 @@ def require_deal(session: Session, *, actor: Member, deal_id: int) -> Deal:
 
 
 def require_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:
-    """A contract the actor may see: scoped through its customer, like notes, because a
-    contract is part of the account's record. Closed ones stay with whoever held them when the
-    customer changed hands (only open ones are handed over), and still show with the customer.
-    A contract of a deleted customer is as gone as a deleted contract."""
+    """A contract the actor may see, by the rule of deals (`require_deal`): its owner and its
+    customer both in scope, neither deleted. A contract is shown and changed with its
+    customer's name, so one left with an old owner must stay out of reach; a reassign or a
+    merge hands every live contract to the customer's new owner (`_hand_over`)."""
     contract = session.exec(
         select(Contract)
         .join(Customer, col(Customer.id) == col(Contract.customer_id))
@@ -151,6 +151,7 @@ def require_contract(session: Session, *, actor: Member, contract_id: int) -> Co
             col(Contract.id) == contract_id,
             col(Contract.deleted_at).is_(None),
             col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Contract.owner_id),
             owner_scope(actor, Customer.owner_id),
         )
     ).first()

@@ -1,8 +1,9 @@
 """Contracts: what was signed with a customer, how its status moves, and the next number.
 
 A contract belongs to the salesperson who works the customer (`owner_for`), so a manager
-recording one for a team customer records it on that salesperson's behalf. It is read through
-its customer (`require_contract`): whoever may see the customer sees its contracts. Numbers are
+recording one for a team customer records it on that salesperson's behalf. It is read as a deal
+is (`require_contract`): its owner and its customer must both be in the actor's scope, and a
+reassign or merge hands every live contract to the customer's new owner. Numbers are
 unique in the database, which serves one team; when the member skips the number, the next one
 is suggested from a pattern such as "HT-{year}-{seq:04d}", counting on from the highest
 sequence already used that year.
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from string import Formatter
@@ -28,18 +30,26 @@ from storage.access import (
     NotFound,
     actor_id,
     owner_for,
+    owner_scope,
     require_contract,
     require_customer,
     require_deal,
 )
 from storage.audit import diff, record_audit, snapshot
-from storage.models import Contract, ContractStatus, Customer, Member, utcnow
+from storage.interactions import AttachmentRef, add_attachments
+from storage.models import (
+    Contract,
+    ContractStatus,
+    Customer,
+    Member,
+    utcnow,
+)
 
 ENTITY = "contract"
 DEFAULT_NUMBER_PATTERN = "HT-{year}-{seq:04d}"
 # A contract may be entered as it stands today: not yet signed, signed, or already running.
 INITIAL_STATUSES = (ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.ACTIVE)
-# Not over yet: these go to the customer's new owner when it changes hands (`_hand_over`).
+# Not over yet: still to be signed, run or renewed.
 OPEN_CONTRACTS = (
     ContractStatus.DRAFT,
     ContractStatus.SIGNED,
@@ -91,8 +101,14 @@ class ContractCreate:
             raise ValueError("a signed contract needs its signing date")
 
 
-def create_contract(session: Session, *, actor: Member, data: ContractCreate) -> Contract:
-    """Record a contract for a customer the actor may see.
+def create_contract(
+    session: Session,
+    *,
+    actor: Member,
+    data: ContractCreate,
+    files: Sequence[AttachmentRef] = (),
+) -> Contract:
+    """Record a contract for a customer the actor may see, with its signed files.
 
     A deal given must be one of this customer's (another's, or an invisible one, is the same
     NotFound). The number check and the insert run in the caller's one write transaction
@@ -103,7 +119,19 @@ def create_contract(session: Session, *, actor: Member, data: ContractCreate) ->
         deal = require_deal(session, actor=actor, deal_id=data.deal_id)
         if deal.customer_id != customer.id:
             raise NotFound
-    return _insert(session, actor, customer, data)
+    contract = _insert(session, actor, customer, data)
+    _attach(session, actor, contract, files)
+    return contract
+
+
+def _attach(
+    session: Session, actor: Member, contract: Contract, files: Sequence[AttachmentRef]
+) -> None:
+    """The signed files, kept by their Telegram file ids (sent again from the card)."""
+    add_attachments(
+        session, actor=actor, refs=files, customer_id=contract.customer_id, contract_id=contract.id
+    )
+    session.flush()
 
 
 def _insert(
@@ -177,10 +205,19 @@ def terminate_contract(
     )
 
 
-def renew_contract(session: Session, *, actor: Member, contract_id: int, number: str) -> Contract:
-    """The next contract, prefilled from this one as a draft numbered `number`: same customer,
-    deal, title, amount, terms and notice, starting the day after this one ends and running as
-    long. This one becomes renewed and the new one points back at it (`renewed_from_id`).
+def renew_contract(
+    session: Session,
+    *,
+    actor: Member,
+    contract_id: int,
+    number: str = "",
+    data: ContractCreate | None = None,
+    files: Sequence[AttachmentRef] = (),
+) -> Contract:
+    """The next contract: `data` as the member confirmed it (the contract flow, prefilled
+    with `renewal_of`), or without it a draft numbered `number` prefilled from this one. This
+    one becomes renewed and the new one points back at it (`renewed_from_id`); the new one
+    stays with this one's customer.
 
     Renewing a renewed contract again hands back its renewal rather than a second one, so a
     repeated press is harmless. A draft, a signed one not yet running, or a terminated one
@@ -191,8 +228,25 @@ def renew_contract(session: Session, *, actor: Member, contract_id: int, number:
         if renewal is not None:
             return renewal
     _expect(contract, *RENEWABLE)
+    if data is None:
+        data = renewal_of(contract, number)
+    if data.deal_id is not None and data.deal_id != contract.deal_id:
+        deal = require_deal(session, actor=actor, deal_id=data.deal_id)
+        if deal.customer_id != contract.customer_id:
+            raise NotFound
+    customer = session.get_one(Customer, contract.customer_id)
+    data = replace(data, customer_id=contract.customer_id)
+    _move(session, actor, contract, ContractStatus.RENEWED)
+    renewal = _insert(session, actor, customer, data, renewed_from_id=_id(contract))
+    _attach(session, actor, renewal, files)
+    return renewal
+
+
+def renewal_of(contract: Contract, number: str) -> ContractCreate:
+    """A draft of the contract after `contract`: same customer, deal, title, amount, terms and
+    notice, starting the day after it ends and running as long."""
     starts_on, ends_on = _next_term(contract.starts_on, contract.ends_on)
-    data = ContractCreate(
+    return ContractCreate(
         customer_id=contract.customer_id,
         number=number,
         title=contract.title,
@@ -204,9 +258,6 @@ def renew_contract(session: Session, *, actor: Member, contract_id: int, number:
         renewal_notice_days=contract.renewal_notice_days,
         terms=contract.terms,
     )
-    customer = session.get_one(Customer, contract.customer_id)
-    _move(session, actor, contract, ContractStatus.RENEWED)
-    return _insert(session, actor, customer, data, renewed_from_id=_id(contract))
 
 
 def find_renewal(session: Session, *, contract_id: int) -> Contract | None:
@@ -280,12 +331,17 @@ def get_contract(session: Session, *, actor: Member, contract_id: int) -> Contra
 def list_contracts(
     session: Session, *, actor: Member, customer_id: int, limit: int = 20, offset: int = 0
 ) -> list[Contract]:
-    """A visible customer's contracts, latest first, a page at a time (for its card)."""
+    """A visible customer's contracts the actor may see (`require_contract`'s rule), latest
+    first, a page at a time (for its card)."""
     require_customer(session, actor=actor, customer_id=customer_id)
     return list(
         session.exec(
             select(Contract)
-            .where(col(Contract.customer_id) == customer_id, col(Contract.deleted_at).is_(None))
+            .where(
+                col(Contract.customer_id) == customer_id,
+                col(Contract.deleted_at).is_(None),
+                owner_scope(actor, Contract.owner_id),
+            )
             .order_by(col(Contract.created_at).desc(), col(Contract.id).desc())
             .offset(offset)
             .limit(limit)
@@ -310,6 +366,14 @@ def suggest_contract_number(
     return pattern.format(year=today.year, seq=seq + 1)
 
 
+def check_number_pattern(pattern: str) -> str:
+    """`pattern` if it makes numbers `suggest_contract_number` can count on (a `{seq}` once,
+    `{year}` at most), else ValueError saying what is wrong: for the config, at load."""
+    _parse_pattern(pattern, 2000)
+    pattern.format(year=2000, seq=1)
+    return pattern
+
+
 def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:
     """The literal text before `{seq}` (for an indexed prefix match) and a regex that reads
     the sequence back out of a number made with the pattern."""
@@ -330,6 +394,16 @@ def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:
         raise ValueError(f"contract number pattern {pattern!r} needs a {{seq}}")
     prefix = Formatter().vformat(pattern.split("{seq", 1)[0], (), {"year": year})
     return prefix, re.compile("".join(parts))
+
+
+def next_free_number(
+    session: Session, *, number: str, today: date, pattern: str = DEFAULT_NUMBER_PATTERN
+) -> str | None:
+    """None when `number` is free; when it is taken (a deleted contract's too), the next free
+    number of `pattern` to offer instead."""
+    if not _number_taken(session, number.strip()):
+        return None
+    return suggest_contract_number(session, today=today, pattern=pattern)
 
 
 def _number_taken(session: Session, number: str) -> bool:

@@ -24,7 +24,6 @@ from storage.access import (
     visible_customers,
 )
 from storage.audit import diff, record_audit, snapshot
-from storage.contracts import OPEN_CONTRACTS
 from storage.customers import record_contact
 from storage.models import (
     Attachment,
@@ -290,7 +289,7 @@ def reassign_customer(
     session: Session, *, actor: Member, customer_id: int, new_owner_id: int
 ) -> Reassigned:
     """Hand a customer to another member in the actor's scope, with its deals, purchases,
-    open contracts and open reminders (`_hand_over`), since the new owner now does the
+    contracts and open reminders (`_hand_over`), since the new owner now does the
     follow-up."""
     if actor.role == Role.SALES:
         raise NotFound
@@ -392,16 +391,18 @@ def _reference_names(
 def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | None) -> int:
     """After the customer changed hands: its deals and purchases go to its owner (they are
     reached through their own owner, so one left behind would still be listed, opened and
-    changed by the old owner), and so do its open contracts (their renewal is the new owner's
-    to remind and do; a closed one stays with whoever held it), and its open reminders of the
-    previous owner or of anyone who may no longer see it. The number of reminders moved.
+    changed by the old owner), and so does every contract not deleted, closed ones too (a
+    contract is read through its owner and its customer, `require_contract`, so the new owner
+    keeps the account's whole contract history; a deleted one stays with whoever deleted it),
+    and its open reminders of the previous owner or of anyone who may no longer see it. The
+    number of reminders moved.
 
     A reminder of someone who still sees the customer (the manager's own) stays theirs."""
     owner_id, now = customer.owner_id, utcnow()
     for model, which in (
         (Deal, true()),
         (Purchase, true()),
-        (Contract, col(Contract.status).in_(OPEN_CONTRACTS)),
+        (Contract, col(Contract.deleted_at).is_(None)),
     ):
         session.execute(
             update(model)

@@ -59,10 +59,35 @@ class InteractionCreate:
             _check_coordinates(self.latitude, self.longitude)
 
 
+def add_attachments(
+    session: Session,
+    *,
+    actor: Member,
+    refs: Sequence[AttachmentRef],
+    customer_id: int,
+    interaction_id: int | None = None,
+    contract_id: int | None = None,
+) -> None:
+    """Keep Telegram files (by file id) with the record they came with: a note or a contract,
+    and its customer (they move with it in a merge)."""
+    for ref in refs:
+        session.add(
+            Attachment(
+                customer_id=customer_id,
+                interaction_id=interaction_id,
+                contract_id=contract_id,
+                kind=ref.kind,
+                telegram_file_id=ref.file_id,
+                telegram_file_unique_id=ref.file_unique_id,
+                created_by_id=actor_id(actor),
+            )
+        )
+
+
 def create_interaction(session: Session, *, actor: Member, data: InteractionCreate) -> Interaction:
     """Record a note with its files and move the customer's last contact forward to when it
     happened (`record_contact`)."""
-    customer = require_customer(session, actor=actor, customer_id=data.customer_id)
+    require_customer(session, actor=actor, customer_id=data.customer_id)
     interaction = Interaction(
         customer_id=data.customer_id,
         owner_id=actor_id(actor),
@@ -77,17 +102,13 @@ def create_interaction(session: Session, *, actor: Member, data: InteractionCrea
     session.add(interaction)
     session.flush()
     assert interaction.id is not None
-    for ref in data.attachments:
-        session.add(
-            Attachment(
-                customer_id=customer.id,
-                interaction_id=interaction.id,
-                kind=ref.kind,
-                telegram_file_id=ref.file_id,
-                telegram_file_unique_id=ref.file_unique_id,
-                created_by_id=actor_id(actor),
-            )
-        )
+    add_attachments(
+        session,
+        actor=actor,
+        refs=data.attachments,
+        customer_id=data.customer_id,
+        interaction_id=interaction.id,
+    )
     record_contact(session, customer_id=data.customer_id, at=data.happened_at)
     after = snapshot(
         customer_id=data.customer_id,

@@ -122,6 +122,35 @@ def test_load_config_reports_bad_value_on_one_line_naming_key(
     assert line.startswith(f"{key}: ")
 
 
+def test_contracts_default_to_the_documented_values(tmp_path: Path) -> None:
+    contracts = load(tmp_path, "").contracts
+    assert contracts.number_pattern == "HT-{year}-{seq:04d}"
+    assert (contracts.renewal_notice_days, contracts.max_file_mb) == (30, 20)
+
+
+def test_contract_number_pattern_is_taken_as_configured(tmp_path: Path) -> None:
+    config = load(tmp_path, '[contracts]\nnumber_pattern = "合同-{seq:03d}"\n')
+    assert config.contracts.number_pattern == "合同-{seq:03d}"
+
+
+@pytest.mark.parametrize(
+    "pattern", ["HT-{year}", "HT-{seq}-{seq}", "HT-{month}-{seq}", "HT-{seq:s}", "HT-{seq"]
+)
+def test_contract_number_pattern_is_checked_at_load(tmp_path: Path, pattern: str) -> None:
+    [line] = config_error(tmp_path, f'[contracts]\nnumber_pattern = "{pattern}"\n')
+    assert line.startswith("contracts.number_pattern: ")
+    assert "HT-{year}-{seq:04d}" in line
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[contracts]\nrenewal_notice_days = -1\n", "[contracts]\nmax_file_mb = 0\n"],
+)
+def test_contract_numbers_out_of_range_are_refused(tmp_path: Path, text: str) -> None:
+    [line] = config_error(tmp_path, text)
+    assert line.startswith("contracts.")
+
+
 def test_update_lease_defaults_to_15_seconds(tmp_path: Path) -> None:
     assert load(tmp_path, "").instances.update_lease_seconds == 15
 

@@ -25,6 +25,7 @@ from handlers.callback_data import (
     SearchPage,
     SettingsAction,
     TeamAction,
+    TokenAction,
     WebhookAction,
     pack,
     pattern_for,
@@ -114,6 +115,7 @@ EVERY_KIND: list[CallbackData] = [
     ImportAction("start", 42),
     ImportAction("confirm", 42),
     ImportAction("keep", 42),
+    TokenAction("revoke", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -138,6 +140,7 @@ LARGEST: list[CallbackData] = [
     NoteAction("restore", LARGEST_ID),
     NoteAction("edit", LARGEST_ID, "99"),
     ImportAction("preview", LARGEST_ID, 999, 999),
+    TokenAction("revoke", LARGEST_ID),
     *(WebhookAction(a, LARGEST_ID) for a in ("list", "open", "enable", "disable", "resend")),
 ]
 

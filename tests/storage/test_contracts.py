@@ -95,6 +95,29 @@ def test_get_contract_follows_the_access_rule(db: Database) -> None:
             get_contract(session, actor=people.admin, contract_id=pk(contract) + 1000)
 
 
+def test_contract_needs_its_owner_and_its_customer_in_scope(db: Database) -> None:
+    """As for deals: a contract left with another salesperson on one's own customer, or one's
+    own contract on a customer now another's, is not found (and not listed)."""
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        foreign_owner = new_contract(session, people.sales, customer, "O-1")
+        foreign_owner.owner_id = pk(people.other_sales)
+        foreign_customer = new_contract(session, people.sales, customer, "O-2")
+        foreign_customer.customer_id = pk(make_customer(session, owner=people.other_sales))
+        own = new_contract(session, people.sales, customer, "O-3")
+        session.flush()
+        for contract in (foreign_owner, foreign_customer):
+            for reader in (people.sales, people.manager):
+                with pytest.raises(NotFound):
+                    get_contract(session, actor=reader, contract_id=pk(contract))
+            assert get_contract(session, actor=people.admin, contract_id=pk(contract))
+        listed = list_contracts(session, actor=people.sales, customer_id=pk(customer))
+        assert [c.number for c in listed] == [own.number]
+        everything = list_contracts(session, actor=people.admin, customer_id=pk(customer))
+        assert {c.number for c in everything} == {"O-1", "O-3"}
+
+
 def test_deleted_contract_or_one_of_a_deleted_customer_is_not_found(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)

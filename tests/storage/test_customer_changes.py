@@ -515,9 +515,10 @@ def test_merge_of_two_customers_of_one_owner_moves_no_reminder_to_anyone(db: Dat
     assert reminder.member_id == owner
 
 
-def test_reassign_hands_over_open_contracts_and_leaves_closed_ones(db: Database) -> None:
-    """A closed contract stays with who held it, and its customer's new owner still reads it
-    with the customer; the old owner reaches none of them any more."""
+def test_reassign_hands_over_every_live_contract_and_leaves_deleted_ones(db: Database) -> None:
+    """Closed contracts go too, so the new owner reads the account's whole contract history
+    (a contract needs its owner in scope, like a deal); a deleted one stays with who held it.
+    The old owner reaches none of them any more."""
     with db.session() as session:
         people = make_people(session)
         customer_id = add_customer(session, people.sales)
@@ -533,7 +534,9 @@ def test_reassign_hands_over_open_contracts_and_leaves_closed_ones(db: Database)
             )  # fmt: skip
             for status in ContractStatus
         }
-        session.add_all(contracts.values())
+        deleted = Contract(customer_id=customer_id, owner_id=owner_id, number="S-gone",
+                           title="gone", created_by_id=owner_id, deleted_at=utcnow())  # fmt: skip
+        session.add_all([*contracts.values(), deleted])
         session.flush()
         reassign_customer(
             session, actor=people.admin, customer_id=customer_id, new_owner_id=pk(people.teammate)
@@ -541,11 +544,33 @@ def test_reassign_hands_over_open_contracts_and_leaves_closed_ones(db: Database)
         session.expire_all()
         owners = {status: c.owner_id for status, c in contracts.items()}
         listed = list_contracts(session, actor=people.teammate, customer_id=customer_id)
+        expired = get_contract(
+            session, actor=people.teammate, contract_id=pk(contracts[ContractStatus.EXPIRED])
+        )
         with pytest.raises(NotFound):
             get_contract(session, actor=people.sales, contract_id=pk(contracts["active"]))
-    kept = {ContractStatus.EXPIRED, ContractStatus.RENEWED, ContractStatus.TERMINATED}
-    assert owners == {s: people.sales.id if s in kept else people.teammate.id for s in owners}
+        left = deleted.owner_id
+    assert owners == dict.fromkeys(owners, people.teammate.id)
+    assert expired.status == "expired"
     assert len(listed) == len(ContractStatus)
+    assert left == people.sales.id
+
+
+def test_merge_hands_closed_contracts_to_the_survivors_owner(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        survivor = add_customer(session, people.sales)
+        duplicate = add_customer(session, people.teammate, name="Zhang  Wei")
+        teammate_id = pk(people.teammate)
+        closed = Contract(customer_id=duplicate, owner_id=teammate_id, number="T-1",
+                          title="old", status=ContractStatus.TERMINATED,
+                          created_by_id=teammate_id)  # fmt: skip
+        session.add(closed)
+        session.flush()
+        merge_customers(session, actor=people.admin, survivor_id=survivor, duplicate_id=duplicate)
+        session.expire_all()
+        assert closed.owner_id == people.sales.id
+        assert get_contract(session, actor=people.sales, contract_id=pk(closed)).id == closed.id
 
 
 def test_archive_hides_the_customers_contracts_and_restore_brings_them_back(

@@ -1,7 +1,7 @@
 """outgoing webhooks: `webhook_endpoint`, the `webhook_event` outbox, `webhook_delivery`
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-06 23:30:00
 
 Three new tables; no existing row changes. Self-contained on purpose: no project module.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
