@@ -37,11 +37,11 @@ from handlers.context import SERVICES_KEY
 from handlers.services import Services
 from handlers.webhooks import endpoint_disabled_text
 from storage.webhook_deliveries import (
+    Outcome,
     Outgoing,
     admins_to_tell,
     claim_due,
-    mark_delivered,
-    mark_failed,
+    record_outcomes,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,10 +99,14 @@ async def run_pass(application: Any) -> int:
         )
         if not batch:
             break
-        results = await asyncio.gather(
-            *(_deliver(application, services, state, outgoing) for outgoing in batch)
+        outcomes = await asyncio.gather(*(_post(state, outgoing) for outgoing in batch))
+        disabled = await services.db.run(
+            record_outcomes, worker=state.worker, outcomes=outcomes, at=services.clock()
         )
-        delivered += sum(results)
+        delivered += sum(1 for outcome in outcomes if outcome.error is None)
+        for url in disabled:
+            logger.warning("webhook endpoint %s failed for a day: disabled", url)
+            await _tell_admins(application, services, url)
     if delivered:
         logger.info("delivered %d webhooks", delivered)
     return delivered
@@ -118,54 +122,20 @@ def signed_headers(outgoing: Outgoing, at: datetime) -> dict[str, str]:
     }
 
 
-async def _deliver(
-    application: Any, services: Services, state: WebhookState, outgoing: Outgoing
-) -> int:
+async def _post(state: WebhookState, outgoing: Outgoing) -> Outcome:
     # Signed with the real time, not the injectable clock: receivers check it against theirs.
     headers = signed_headers(outgoing, datetime.now(UTC))
     try:
         response = await state.client.post(outgoing.url, content=outgoing.body, headers=headers)
     except httpx.HTTPError as exc:
-        await _failed(application, services, state, outgoing, None, _describe(exc))
-        return 0
+        error = f"{type(exc).__name__}: {exc}".strip().removesuffix(":")
+        logger.info("webhook %s to %s failed: %s", outgoing.event_id, outgoing.url, error)
+        return Outcome(outgoing.delivery_id, None, error)
     if response.is_success:
-        await services.db.run(
-            mark_delivered,
-            delivery_id=outgoing.delivery_id,
-            worker=state.worker,
-            status_code=response.status_code,
-            at=services.clock(),
-        )
-        return 1
-    answer = f"HTTP {response.status_code}: {response.text[:300]}"
-    await _failed(application, services, state, outgoing, response.status_code, answer)
-    return 0
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    return f"{type(exc).__name__}: {exc}".strip().removesuffix(":")
-
-
-async def _failed(
-    application: Any,
-    services: Services,
-    state: WebhookState,
-    outgoing: Outgoing,
-    status_code: int | None,
-    error: str,
-) -> None:
+        return Outcome(outgoing.delivery_id, response.status_code)
+    error = f"HTTP {response.status_code}: {response.text[:300]}"
     logger.info("webhook %s to %s failed: %s", outgoing.event_id, outgoing.url, error)
-    failure = await services.db.run(
-        mark_failed,
-        delivery_id=outgoing.delivery_id,
-        worker=state.worker,
-        status_code=status_code,
-        error=error,
-        at=services.clock(),
-    )
-    if failure is not None and failure.disabled is not None:
-        logger.warning("webhook endpoint %s failed for a day: disabled", failure.disabled)
-        await _tell_admins(application, services, failure.disabled)
+    return Outcome(outgoing.delivery_id, response.status_code, error)
 
 
 async def _tell_admins(application: Any, services: Services, url: str) -> None:

@@ -135,9 +135,11 @@ def claim_due(
     )
     if not rows:
         return []
-    for delivery in rows:
-        delivery.claimed_by, delivery.claimed_until = worker, now + lease
-    session.flush()
+    session.connection().execute(
+        update(WebhookDelivery)
+        .where(col(WebhookDelivery.id).in_([d.id for d in rows]))
+        .values(claimed_by=worker, claimed_until=now + lease)
+    )
     endpoints = _by_id(session, WebhookEndpoint, {d.endpoint_id for d in rows})
     events = _by_id(session, WebhookEvent, {d.event_id for d in rows})
     return [
@@ -175,10 +177,15 @@ def mark_delivered(
         delivered_at=at,
     )
     if done:
-        endpoint_id = session.get_one(WebhookDelivery, delivery_id).endpoint_id
-        session.execute(
+        of_delivery = select(WebhookDelivery.endpoint_id).where(
+            col(WebhookDelivery.id) == delivery_id
+        )
+        session.connection().execute(
             update(WebhookEndpoint)
-            .where(col(WebhookEndpoint.id) == endpoint_id)
+            .where(
+                col(WebhookEndpoint.id) == of_delivery.scalar_subquery(),
+                col(WebhookEndpoint.failing_since).is_not(None),
+            )
             .values(failing_since=None)
         )
     return done
@@ -238,6 +245,45 @@ def _failing(session: Session, endpoint_id: int, at: datetime) -> str | None:
     return session.get_one(WebhookEndpoint, endpoint_id).url
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one POST ended: `error` None is a 2xx answer (`status_code`)."""
+
+    delivery_id: int
+    status_code: int | None
+    error: str | None = None
+
+
+def record_outcomes(
+    session: Session, *, worker: str, outcomes: Sequence[Outcome], at: datetime
+) -> list[str]:
+    """A batch's answers in one transaction (one per POST made deliveries 8x slower): each
+    delivered or failed as `mark_delivered` / `mark_failed` decide; the URLs of the endpoints
+    this turned off."""
+    disabled = []
+    for outcome in outcomes:
+        if outcome.error is None:
+            mark_delivered(
+                session,
+                delivery_id=outcome.delivery_id,
+                worker=worker,
+                status_code=outcome.status_code or 0,
+                at=at,
+            )
+            continue
+        failure = mark_failed(
+            session,
+            delivery_id=outcome.delivery_id,
+            worker=worker,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            at=at,
+        )
+        if failure is not None and failure.disabled is not None:
+            disabled.append(failure.disabled)
+    return disabled
+
+
 def release(session: Session, *, delivery_ids: Sequence[int], worker: str) -> int:
     """Give claimed rows back unsent (shutting down): due again at once, attempts unchanged."""
     result = session.execute(
@@ -251,7 +297,9 @@ def release(session: Session, *, delivery_ids: Sequence[int], worker: str) -> in
 
 
 def _if_claimed(session: Session, delivery_id: int, worker: str, **values: object) -> bool:
-    result = session.execute(
+    """Apply `values` and drop the claim, only while `worker` still holds it (one UPDATE,
+    through the connection: the ORM's bulk update took 4x as long, a third of a delivery)."""
+    result = session.connection().execute(
         update(WebhookDelivery)
         .where(
             col(WebhookDelivery.id) == delivery_id,
@@ -259,10 +307,9 @@ def _if_claimed(session: Session, delivery_id: int, worker: str, **values: objec
             col(WebhookDelivery.status).in_(IN_FLIGHT),
         )
         .values(claimed_by=None, claimed_until=None, **values)
-        .execution_options(synchronize_session=False)
     )
     session.expire_all()
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    return int(result.rowcount) == 1
 
 
 @dataclass(frozen=True)

@@ -136,13 +136,56 @@ def record_change(
 ) -> None:
     """The audit writer's hook: the events of this change, in the caller's transaction."""
     types = event_types(entity_type, action, changes)
-    if not types:
-        return
-    endpoints = _subscribed(session, types)
+    endpoints = _subscribed(session, types) if types else []
+    if endpoints:
+        _record(session, endpoints, types, entity_type, entity_id, changes)
+
+
+def record_bulk_changes(session: Session, entries: Sequence[dict[str, Any]]) -> None:
+    """The hook of the audit entries an import (or its undo) writes in bulk: one read while
+    nothing is subscribed; else each entry's events, its record read back from the database
+    (the bulk writes went around the session's objects)."""
+    typed = [(e, event_types(e["entity_type"], e["action"], e["changes"])) for e in entries]
+    wanted = {t for _entry, types in typed for t in types}
+    endpoints = _subscribed(session, tuple(wanted)) if wanted else []
     if not endpoints:
         return
+    for entry, types in typed:
+        if set(types) & {t for e in endpoints for t in e.events}:
+            _record(
+                session,
+                endpoints,
+                types,
+                entry["entity_type"],
+                entry["entity_id"],
+                entry["changes"],
+                reload=True,
+            )
+
+
+def record_removed(session: Session, *, record_type: str, record_ids: Sequence[int]) -> None:
+    """`<type>.deleted` for records about to be erased for good (a failed import's customers,
+    whose `created` events may have gone out already), with only their id."""
+    event_type = f"{record_type}.deleted"
+    endpoints = _subscribed(session, (event_type,)) if record_ids else []
+    deleted_at = utcnow().isoformat()
+    for record_id in record_ids if endpoints else ():
+        data = {"id": record_id, "deleted_at": deleted_at}
+        _write(session, endpoints, event_type, record_type, record_id, data)
+
+
+def _record(
+    session: Session,
+    endpoints: list[WebhookEndpoint],
+    types: Sequence[str],
+    entity_type: str,
+    entity_id: int,
+    changes: dict[str, Any],
+    *,
+    reload: bool = False,
+) -> None:
     record_type, model = RECORDS[entity_type]
-    record = session.get(model, entity_id)
+    record = session.get(model, entity_id, populate_existing=reload)
     if record is None:
         return
     data = public_fields(session, record)

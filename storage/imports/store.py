@@ -23,6 +23,7 @@ from storage.audit import jsonable
 from storage.imports.models import BatchStatus, ImportBatch, ImportRow, RowOutcome
 from storage.models import AuditEntry, Customer, CustomerPhone, utcnow
 from storage.search.index import customer_search, search_keys
+from storage.webhooks import record_bulk_changes, record_removed
 
 T = TypeVar("T")
 IN_CHUNK = 500  # ids per IN list: far below SQLite's and PostgreSQL's parameter limits
@@ -248,7 +249,9 @@ def batch_customer_ids(session: Session, *, batch_id: int, outcome: RowOutcome) 
 
 
 def delete_created(session: Session, ids: Sequence[int], *, since: datetime) -> None:
-    """Remove customers a failed batch created, with their phones, search rows and audit."""
+    """Remove customers a failed batch created, with their phones, search rows and audit; a
+    webhook receiver that heard of them hears they are gone."""
+    record_removed(session, record_type="customer", record_ids=ids)
     for part in chunks(ids):
         session.execute(delete(customer_search).where(customer_search.c.customer_id.in_(part)))
         session.execute(delete(PHONE).where(PHONE.c.customer_id.in_(part)))
@@ -273,7 +276,9 @@ def delete_update_audit(session: Session, ids: Sequence[int], *, since: datetime
 
 
 def add_audit(session: Session, entries: list[dict[str, Any]]) -> None:
+    """The entries, and their webhook events (as `record_audit` writes them one at a time)."""
     bulk_insert(session, AUDIT, entries)
+    record_bulk_changes(session, entries)
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
