@@ -300,6 +300,28 @@ class ContractAction:
         return cls(action=match[1], contract_id=int(match[2]), value=match[3] or "")
 
 
+@dataclass(frozen=True)
+class OrderAction:
+    """A button on an order: `open` its card, `move` it to the status numbered `value` (of
+    ordered, confirmed, shipped, delivered, paid), `cancel` it (asks the reason), `delete` or
+    `restore` it; or `list` the orders of the customer `order_id` names (value: page)."""
+
+    kind: ClassVar[str] = "ord"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(open|move|cancel|delete|restore|list):{_ID}(?::(0|[1-9][0-9]{{0,3}}))?"
+    )
+    action: str
+    order_id: int
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.order_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> OrderAction:
+        return cls(action=match[1], order_id=int(match[2]), value=match[3] or "")
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -314,6 +336,7 @@ CallbackData = (
     | NoteAction
     | ImportAction
     | ContractAction
+    | OrderAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -331,6 +354,7 @@ KINDS: dict[str, type[CallbackData]] = {
         NoteAction,
         ImportAction,
         ContractAction,
+        OrderAction,
     )
 }
 

@@ -64,6 +64,11 @@ def digest_messages(
 
 
 def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
+    late_orders = (
+        [t("order.digest.overdue", count=line.overdue_deliveries)]
+        if line.overdue_deliveries
+        else []
+    )
     return "\n".join(
         (
             t("digest.member", name=line.name),
@@ -87,6 +92,7 @@ def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
                 days=stale_days,
                 late=line.overdue_deals,
             ),
+            *late_orders,
         )
     )
 

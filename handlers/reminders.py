@@ -57,6 +57,7 @@ from storage.models import Reminder
 from storage.paging import Cursor
 from storage.parsing import ParseError, clean_text, parse_text
 from storage.reminders import (
+    ReminderKind,
     ReminderView,
     create_follow_up,
     get_reminder_view,
@@ -103,6 +104,8 @@ def _text(reader: Reader, view: ReminderView, *, late: bool) -> str:
     reminder, t = view.reminder, reader.t
     when = format_when(reminder.due_at, tz=reader.tz, lang=reader.lang, now=reader.now)
     lines = [t("reminders.late", when=when) if late else t("reminders.heading", when=when)]
+    if reminder.kind == ReminderKind.DELIVERY:
+        lines.append(t("order.reminder.delivery"))
     if reminder.text:
         lines.append(t("reminders.text", text=reminder.text))
     if view.customer_name:

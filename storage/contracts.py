@@ -15,11 +15,9 @@ one to the status the contract already has changes nothing (a repeated press is 
 from __future__ import annotations
 
 import calendar
-import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from string import Formatter
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -34,6 +32,7 @@ from storage.access import (
 )
 from storage.audit import diff, record_audit, snapshot
 from storage.models import Contract, ContractStatus, Customer, Member, utcnow
+from storage.numbering import suggest_number
 
 ENTITY = "contract"
 DEFAULT_NUMBER_PATTERN = "HT-{year}-{seq:04d}"
@@ -296,40 +295,8 @@ def list_contracts(
 def suggest_contract_number(
     session: Session, *, today: date, pattern: str = DEFAULT_NUMBER_PATTERN
 ) -> str:
-    """The next free number of `pattern` for `today`'s year: one past the highest sequence
-    used so far (deleted contracts count, since their numbers stay taken).
-
-    The pattern names `{year}` (optional) and `{seq}` (once, with any integer format); a
-    pattern naming anything else is a configuration error (ValueError)."""
-    prefix, regex = _parse_pattern(pattern, today.year)
-    used = session.exec(
-        select(Contract.number).where(col(Contract.number).startswith(prefix, autoescape=True))
-    )
-    matches = (regex.fullmatch(number) for number in used)
-    seq = max((int(m.group("seq")) for m in matches if m), default=0)
-    return pattern.format(year=today.year, seq=seq + 1)
-
-
-def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:
-    """The literal text before `{seq}` (for an indexed prefix match) and a regex that reads
-    the sequence back out of a number made with the pattern."""
-    parts: list[str] = []
-    has_seq = False
-    for literal, name, spec, _conversion in Formatter().parse(pattern):
-        parts.append(re.escape(literal))
-        if name is None:
-            continue
-        if name == "year":
-            parts.append(re.escape(format(year, spec or "")))
-        elif name == "seq" and not has_seq:
-            has_seq = True
-            parts.append(r"(?P<seq>\d+)")
-        else:
-            raise ValueError(f"contract number pattern {pattern!r}: unexpected {{{name}}}")
-    if not has_seq:
-        raise ValueError(f"contract number pattern {pattern!r} needs a {{seq}}")
-    prefix = Formatter().vformat(pattern.split("{seq", 1)[0], (), {"year": year})
-    return prefix, re.compile("".join(parts))
+    """The next free contract number of `pattern` for `today`'s year (storage/numbering.py)."""
+    return suggest_number(session, column=Contract.number, today=today, pattern=pattern)
 
 
 def _number_taken(session: Session, number: str) -> bool:

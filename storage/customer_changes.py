@@ -35,7 +35,7 @@ from storage.models import (
     Deal,
     Interaction,
     Member,
-    Purchase,
+    Order,
     Reminder,
     Role,
     utcnow,
@@ -204,7 +204,7 @@ def restore_customer(session: Session, *, actor: Member, customer_id: int) -> Cu
 def merge_customers(
     session: Session, *, actor: Member, survivor_id: int, duplicate_id: int
 ) -> Merged:
-    """Move the duplicate's phones, notes, deals, purchases, contracts, reminders and
+    """Move the duplicate's phones, notes, deals, orders, contracts, reminders and
     attachments to the survivor, then soft-delete the duplicate. Managers and admins only;
     both must be visible.
 
@@ -230,7 +230,7 @@ def merge_customers(
     children: tuple[tuple[str, Any], ...] = (
         ("notes", Interaction),
         ("deals", Deal),
-        ("purchases", Purchase),
+        ("orders", Order),
         ("contracts", Contract),
         ("reminders", Reminder),
         ("attachments", Attachment),
@@ -289,7 +289,7 @@ def list_reassign_targets(session: Session, *, actor: Member, customer_id: int) 
 def reassign_customer(
     session: Session, *, actor: Member, customer_id: int, new_owner_id: int
 ) -> Reassigned:
-    """Hand a customer to another member in the actor's scope, with its deals, purchases,
+    """Hand a customer to another member in the actor's scope, with its deals, orders,
     open contracts and open reminders (`_hand_over`), since the new owner now does the
     follow-up."""
     if actor.role == Role.SALES:
@@ -320,7 +320,7 @@ def reassign_customer(
 def list_customer_history(
     session: Session, *, actor: Member, customer_id: int, limit: int, offset: int = 0
 ) -> list[HistoryEntry]:
-    """The audit entries of a visible customer and of its deals, notes and purchases, newest
+    """The audit entries of a visible customer and of its deals, notes and orders, newest
     first, with the actor's name: the whole story of the account in one place."""
     require_customer(session, actor=actor, customer_id=customer_id)
     entity = col(AuditEntry.entity_type)
@@ -330,7 +330,7 @@ def list_customer_history(
         for kind, id_column, owner_column in (
             ("deal", col(Deal.id), col(Deal.customer_id)),
             ("interaction", col(Interaction.id), col(Interaction.customer_id)),
-            ("purchase", col(Purchase.id), col(Purchase.customer_id)),
+            ("order", col(Order.id), col(Order.customer_id)),
         )
     ]
     rows = session.exec(
@@ -390,7 +390,7 @@ def _reference_names(
 
 
 def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | None) -> int:
-    """After the customer changed hands: its deals and purchases go to its owner (they are
+    """After the customer changed hands: its deals and orders go to its owner (they are
     reached through their own owner, so one left behind would still be listed, opened and
     changed by the old owner), and so do its open contracts (their renewal is the new owner's
     to remind and do; a closed one stays with whoever held it), and its open reminders of the
@@ -400,7 +400,7 @@ def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | Non
     owner_id, now = customer.owner_id, utcnow()
     for model, which in (
         (Deal, true()),
-        (Purchase, true()),
+        (Order, true()),
         (Contract, col(Contract.status).in_(OPEN_CONTRACTS)),
     ):
         session.execute(

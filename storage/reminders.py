@@ -43,6 +43,7 @@ class ReminderKind(StrEnum):
     BIRTHDAY = "birthday"
     STAY_IN_TOUCH = "stay_in_touch"
     DIGEST = "digest"
+    DELIVERY = "delivery"  # an order's promised delivery day, while not delivered
 
 
 class ReminderStatus(StrEnum):
