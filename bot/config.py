@@ -139,6 +139,23 @@ class DealsConfig(_Section):
         return stages
 
 
+class OrdersConfig(_Section):
+    """Orders: the number suggested when a member skips it, `{year}` and `{seq}` filled in."""
+
+    number_pattern: str = Field(default="DD-{year}-{seq:04d}", min_length=1, max_length=48)
+
+    @field_validator("number_pattern")
+    @classmethod
+    def _must_number_a_sequence(cls, pattern: str) -> str:
+        try:
+            pattern.format(year=2026, seq=1)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError("only {year} and {seq} may be filled in") from error
+        if pattern.count("{seq") != 1:
+            raise ValueError("the pattern needs {seq} exactly once")
+        return pattern
+
+
 class ReportsConfig(_Section):
     """`/report` charts; an empty font path uses the bundled Noto Sans SC or a system CJK font."""
 
@@ -200,6 +217,7 @@ class Config(_Section):
     access: AccessConfig = AccessConfig()
     reminders: RemindersConfig = RemindersConfig()
     deals: DealsConfig = DealsConfig()
+    orders: OrdersConfig = OrdersConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()

@@ -340,6 +340,28 @@ class WebhookAction:
         return cls(action=match[1], target_id=int(match[2]))
 
 
+@dataclass(frozen=True)
+class OrderAction:
+    """A button on an order: `open` its card, `move` it to the status numbered `value` (of
+    ordered, confirmed, shipped, delivered, paid), `cancel` it (asks the reason), `delete` or
+    `restore` it; or `list` the orders of the customer `order_id` names (value: page)."""
+
+    kind: ClassVar[str] = "ord"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(open|move|cancel|delete|restore|list):{_ID}(?::(0|[1-9][0-9]{{0,3}}))?"
+    )
+    action: str
+    order_id: int
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.order_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> OrderAction:
+        return cls(action=match[1], order_id=int(match[2]), value=match[3] or "")
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -356,6 +378,7 @@ CallbackData = (
     | ContractAction
     | TokenAction
     | WebhookAction
+    | OrderAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -375,6 +398,7 @@ KINDS: dict[str, type[CallbackData]] = {
         ContractAction,
         TokenAction,
         WebhookAction,
+        OrderAction,
     )
 }
 

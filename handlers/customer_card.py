@@ -20,7 +20,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import filters
 
-from handlers.callback_data import CustomerAction, NoteAction
+from handlers.callback_data import CustomerAction, NoteAction, OrderAction
 from handlers.context import CrmContext
 from handlers.contract_card import contract_lines
 from handlers.customer_pick import label as customer_label
@@ -33,6 +33,7 @@ from handlers.history import PER_PAGE as HISTORY_PAGE
 from handlers.history import history_lines
 from handlers.i18n import Html
 from handlers.keyboards import Row, inline_keyboard
+from handlers.order_card import order_line
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import MAX_TEXT, html_length, split_html, utf16_len
 from storage.access import NotFound
@@ -40,7 +41,7 @@ from storage.contract_views import CustomerContracts, customer_contracts
 from storage.customer_changes import list_customer_history
 from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
-from storage.models import Customer, Role, utcnow
+from storage.models import Customer, Order, Role, utcnow
 from storage.parsing import Money, ParseError, parse_text
 from storage.search.find import CustomerCard, get_customer_card
 
@@ -54,6 +55,7 @@ CHOICE_FIELDS = ("gender", "source", "category")
 NOTE_PREVIEW = 300
 NOTE_PREVIEWS = (NOTE_PREVIEW, 200, 120, 60)
 CARD_DEALS = 5
+CARD_ORDERS = 3  # the latest; "All orders" lists them all, a page at a time
 ITEM_PREVIEW = 80
 NOTE_BUTTONS_PER_ROW = 5
 CARD_ACTIONS = ("open", "remind", "history", "more", "needs")
@@ -148,6 +150,9 @@ def _card_tail(context: CrmContext, card: CustomerCard) -> list[str]:
             for currency, amount in card.purchases.items()
         )
         lines += ["", context.t("lookup.card.purchases", total=total)]
+    if card.orders:
+        lines += ["", context.t("order.card.orders")]
+        lines += [order_line(context, order) for order in card.orders[:CARD_ORDERS]]
     lines += ["", context.t("lookup.card.reply_hint")]
     return lines
 
@@ -168,6 +173,7 @@ def card_keyboard(
     *,
     long_needs: bool = False,
     contracts: bool = False,
+    orders: Sequence[Order] = (),
 ) -> InlineKeyboardMarkup | None:
     """A "📝 #id" button per listed note (opens it to edit or delete, handlers/records/notes.py);
     "📄 Needs in full" when the card shortened them; Merge and Reassign only for managers and
@@ -185,6 +191,7 @@ def card_keyboard(
     return inline_keyboard(
         [
             *note_rows(context, note_ids),
+            order_row(context, customer_id, orders),
             [button("lookup.button.needs", "needs")] if long_needs else [],
             [
                 button("lookup.button.note", "note"),
@@ -203,6 +210,18 @@ def card_keyboard(
             lifecycle,
         ]
     )
+
+
+def order_row(context: CrmContext, customer_id: int, orders: Sequence[Order]) -> Row:
+    """A "📦 <number>" button per order listed on the card, and "All orders" when there are
+    more than it lists."""
+    row = [
+        (context.t("order.list.open", number=o.number), OrderAction("open", o.id or 0))
+        for o in orders[:CARD_ORDERS]
+    ]
+    if len(orders) > CARD_ORDERS:
+        row.append((context.t("order.card.all"), OrderAction("list", customer_id, "0")))
+    return row
 
 
 def note_rows(context: CrmContext, note_ids: Sequence[int]) -> list[Row]:
@@ -233,6 +252,7 @@ async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None
             [n.id or 0 for n in card.interactions],
             long_needs=utf16_len(card.customer.needs or "") > NOTE_PREVIEW,
             contracts=contracts.count > 0,
+            orders=card.orders,
         ),
     )
 

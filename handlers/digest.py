@@ -66,6 +66,11 @@ def digest_messages(
 def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
     expiring = line.expiring_contracts
     contracts = (t("contract_reminders.digest.expiring", count=expiring),) if expiring else ()
+    late_orders = (
+        [t("order.digest.overdue", count=line.overdue_deliveries)]
+        if line.overdue_deliveries
+        else []
+    )
     return "\n".join(
         (
             t("digest.member", name=line.name),
@@ -90,6 +95,7 @@ def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
                 late=line.overdue_deals,
             ),
             *contracts,
+            *late_orders,
         )
     )
 

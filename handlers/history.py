@@ -30,7 +30,7 @@ VALUE_CHARS = 150
 ENTRY_CHARS = (MAX_TEXT - 300) // PER_PAGE
 
 # Whose field labels name a change, by audited entity: each record's own entry flow.
-FLOWS = {"customer": "customer", "deal": "deal", "interaction": "note", "purchase": "purchase"}
+FLOWS = {"customer": "customer", "deal": "deal", "interaction": "note", "order": "order"}
 FLOWS |= {"contract": "contract"}
 # Audited names whose label is another key than `<flow>.field.<name>`.
 LABELS = {
@@ -40,7 +40,7 @@ LABELS = {
     "decision_maker_notes": "deal.field.decision_maker",
     "happened_at": "note.field.happened",
     "outcome": "note.field.notes",
-    "purchased_on": "purchase.field.date",
+    "purchased_on": "purchase.field.date",  # in the audit of a purchase made before orders
     "owner_id": "records.change.owner",
     "customer_id": "records.change.customer",
     "deal_id": "records.change.deal",
@@ -49,14 +49,16 @@ LABELS = {
     "location": "records.change.location",
     "renewal_notice_days": "contract.field.notice",
 }
-MONEY = {"amount": "currency", "budget": "budget_currency"}  # amount field -> its currency
+MONEY = {"amount": "currency", "budget": "budget_currency", "total": "currency"}  # -> currency
 BIRTHDAY_PARTS = ("birthday_month", "birthday_day", "birthday_year")
 CHOICES = {"gender": "customer.gender", "source": "customer.source"}
 CHOICES |= {"category": "customer.category", "kind": "note.kind", "stage": "deal.stage"}
-CHOICES |= {"status": "contract.status"}
+# A status is named by its record's own catalog: a contract's "active", an order's "shipped".
+STATUSES = {"contract": "contract.status", "order": "order.status"}
 TIMES = ("closed_at", "deleted_at", "happened_at")
 DATES: tuple[str, ...] = ("expected_close_date", "decision_date", "purchased_on")
 DATES += ("signed_on", "starts_on", "ends_on", "terminated_on")  # a contract's
+DATES += ("ordered_on", "delivery_due_on")  # an order's
 LISTED = ("create", "merge")  # actions whose values are listed rather than shown old → new
 
 
@@ -64,7 +66,7 @@ def history_lines(context: CrmContext, entry: HistoryEntry) -> list[str]:
     """A blank line, then "when · who · what" and a line per field the entry changed."""
     when = format_when(entry.at, tz=context.tz, lang=context.language)
     action = _label(context, f"records.action.{entry.action}", entry.action)
-    if entry.entity_type != "customer":  # one of the customer's deals, notes or purchases
+    if entry.entity_type != "customer":  # one of the customer's deals, notes or orders
         subject = context.t(f"records.subject.{entry.entity_type}", id=entry.entity_id)
         action = context.t("records.history.of", subject=subject, action=action)
     lines = [context.t("records.history.entry", when=when, who=entry.actor_name, action=action)]
@@ -152,6 +154,8 @@ def _shown(context: CrmContext, entry: HistoryEntry, name: str, value: Any) -> s
             pass
     if isinstance(value, list):
         return ", ".join(_shown(context, entry, name, item) for item in value)
+    if name == "status" and entry.entity_type in STATUSES:
+        return _label(context, f"{STATUSES[entry.entity_type]}.{value}", str(value))
     if name in CHOICES:
         return _label(context, f"{CHOICES[name]}.{value}", str(value))
     return str(value)
@@ -181,6 +185,7 @@ _SHOW: dict[str, Callable[[CrmContext, Any], str]] = {
     **dict.fromkeys(DATES, _date),
     "amount": lambda context, m: format_money(m, lang=context.language),
     "budget": lambda context, m: format_money(m, lang=context.language),
+    "total": lambda context, m: format_money(m, lang=context.language),
     "quantity": lambda context, q: format_number(Decimal(q), lang=context.language),
     "birthday": lambda context, b: fp.show_birthday(b, context),
     "phones": lambda context, p: fp.show_phones(list(p), context),

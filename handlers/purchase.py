@@ -1,5 +1,8 @@
 """`/purchase`: records what a customer bought, and shows what they have bought in total.
 
+The one-tap shortcut of `/order`: what it saves is an order delivered and paid, with one line
+(storage/purchases.py), so the customer's orders stay the one list of what they bought.
+
 Asks the customer (by search, or prefilled from a customer's "Purchase" button or a won
 deal's "Record purchase"), the product (required), quantity and amount (both skippable) and
 the date (required; "Today" is one tap). Started from a deal, the purchase is linked to it:
@@ -27,9 +30,10 @@ from handlers.flows.flow import Choice, Field, Flow
 from handlers.formatting import format_money
 from storage.calls import StorageCall
 from storage.customers import get_customer
-from storage.models import Purchase
+from storage.models import Order
+from storage.orders import orders_total
 from storage.parsing import Money
-from storage.purchases import PurchaseCreate, create_purchase, purchases_total
+from storage.purchases import PurchaseCreate, create_purchase
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +63,7 @@ FIELDS = (
 
 def _save(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> StorageCall[Purchase]:
+) -> StorageCall[Order]:
     money = fp.to_money(values.get("amount"))
     quantity = values.get("quantity")
     purchased_on = fp.to_date(values["date"])
@@ -73,14 +77,19 @@ def _save(
         currency=money.currency if money else None,
         deal_id=picked_id(values["deal"]) if values.get("deal") else None,
     )
-    return StorageCall(create_purchase, actor=context.require_member(), data=data)
+    return StorageCall(
+        create_purchase,
+        actor=context.require_member(),
+        data=data,
+        number_pattern=context.services.config.orders.number_pattern,
+    )
 
 
-async def _after_save(context: CrmContext, chat_id: int, purchase: Purchase) -> None:
+async def _after_save(context: CrmContext, chat_id: int, purchase: Order) -> None:
     """Confirm, with what the customer has bought so far (per currency)."""
     actor = context.require_member()
     customer = await context.db.read(get_customer, actor=actor, customer_id=purchase.customer_id)
-    totals = await context.db.read(purchases_total, actor=actor, customer_id=purchase.customer_id)
+    totals = await context.db.read(orders_total, actor=actor, customer_id=purchase.customer_id)
     lines = [context.t("purchase.saved", id=purchase.id, customer=customer_label(customer))]
     if totals:
         shown = ", ".join(

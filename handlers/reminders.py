@@ -58,6 +58,7 @@ from storage.models import Reminder
 from storage.paging import Cursor
 from storage.parsing import ParseError, clean_text, parse_text
 from storage.reminders import (
+    ReminderKind,
     ReminderView,
     create_follow_up,
     get_reminder_view,
@@ -106,6 +107,8 @@ def _text(reader: Reader, view: ReminderView, *, late: bool) -> str:
         return renewal_text(t, reader.lang, reader.tz, reader.now, view)
     when = format_when(reminder.due_at, tz=reader.tz, lang=reader.lang, now=reader.now)
     lines = [t("reminders.late", when=when) if late else t("reminders.heading", when=when)]
+    if reminder.kind == ReminderKind.DELIVERY:
+        lines.append(t("order.reminder.delivery"))
     if reminder.text:
         lines.append(t("reminders.text", text=reminder.text))
     if view.customer_name:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_, true
 from sqlmodel import Session, col, select
 
-from storage.models import Contract, Customer, Deal, Interaction, Member, Role
+from storage.models import Contract, Customer, Deal, Interaction, Member, Order, Role
 
 
 class NotFound(Exception):
@@ -187,6 +187,31 @@ def require_contract(session: Session, *, actor: Member, contract_id: int) -> Co
     if contract is None:
         raise NotFound
     return contract
+
+
+def require_order(
+    session: Session, *, actor: Member, order_id: int, deleted: bool = False
+) -> Order:
+    """An order the actor may see, by exactly the deal's rule: its owner and its customer's
+    owner both in scope, neither the order nor its customer deleted. An order is reached
+    through its own owner (lists, totals), so one left behind by an old owner stays out of
+    reach through its customer, as a deal does. `deleted=True` finds a deleted order by the
+    same rule otherwise, for restoring it."""
+    order_deleted = col(Order.deleted_at)
+    order = session.exec(
+        select(Order)
+        .join(Customer, col(Customer.id) == col(Order.customer_id))
+        .where(
+            col(Order.id) == order_id,
+            order_deleted.is_not(None) if deleted else order_deleted.is_(None),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Order.owner_id),
+            owner_scope(actor, Customer.owner_id),
+        )
+    ).first()
+    if order is None:
+        raise NotFound
+    return order
 
 
 def require_interaction(session: Session, *, actor: Member, interaction_id: int) -> Interaction:

@@ -1,13 +1,14 @@
 """A member's agenda for a period (`/today`, `/week`): what is due, whose birthday, which deals.
 
 The agenda is personal, like reminders: the member's own follow-ups (overdue ones included,
-they are still to do), birthdays of the customers they own, and their own open deals whose
-expected close date falls in the period, and their own contracts in force running out soon
-(ending from the first day to `contracts_until`: the final notice, `[contracts]
-final_notice_days`). The period is a range of local dates in the
-member's timezone; the caller turns it into the UTC end instant. A customer's name is shown
-only while the access rule lets the member see it (a follow-up of a customer reassigned since
-keeps its own text).
+they are still to do) and deliveries promised by then and not yet made (their delivery
+reminders, open until the order is delivered), birthdays of the customers they own, their own
+open deals whose expected close date falls in the period, and their own contracts in force
+running out soon (ending from the first day to `contracts_until`: the final notice,
+`[contracts] final_notice_days`). The period is a range of local dates in the member's
+timezone; the caller turns it into the UTC end instant. A customer's name is shown only while
+the access rule lets the member see it (a follow-up of a customer reassigned since keeps its
+own text).
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ def _follow_ups(session: Session, actor: Member, until: datetime) -> list[Follow
         )
         .where(
             col(Reminder.member_id) == actor.id,
-            col(Reminder.kind) == ReminderKind.FOLLOW_UP,
+            # A delivery reminder stays open until the order is delivered: an overdue
+            # delivery is on the agenda every day until then.
+            col(Reminder.kind).in_((ReminderKind.FOLLOW_UP, ReminderKind.DELIVERY)),
             col(Reminder.status).in_(OPEN_STATUSES),
             col(Reminder.due_at) < until,
         )

@@ -16,12 +16,10 @@ one to the status the contract already has changes nothing (a repeated press is 
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from string import Formatter
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -37,13 +35,8 @@ from storage.access import (
 )
 from storage.audit import diff, record_audit, snapshot
 from storage.interactions import AttachmentRef, add_attachments
-from storage.models import (
-    Contract,
-    ContractStatus,
-    Customer,
-    Member,
-    utcnow,
-)
+from storage.models import Contract, ContractStatus, Customer, Member, utcnow
+from storage.numbering import check_pattern, suggest_number
 
 ENTITY = "contract"
 DEFAULT_NUMBER_PATTERN = "HT-{year}-{seq:04d}"
@@ -352,48 +345,16 @@ def list_contracts(
 def suggest_contract_number(
     session: Session, *, today: date, pattern: str = DEFAULT_NUMBER_PATTERN
 ) -> str:
-    """The next free number of `pattern` for `today`'s year: one past the highest sequence
-    used so far (deleted contracts count, since their numbers stay taken).
-
-    The pattern names `{year}` (optional) and `{seq}` (once, with any integer format); a
-    pattern naming anything else is a configuration error (ValueError)."""
-    prefix, regex = _parse_pattern(pattern, today.year)
-    used = session.exec(
-        select(Contract.number).where(col(Contract.number).startswith(prefix, autoescape=True))
-    )
-    matches = (regex.fullmatch(number) for number in used)
-    seq = max((int(m.group("seq")) for m in matches if m), default=0)
-    return pattern.format(year=today.year, seq=seq + 1)
+    """The next free contract number of `pattern` for `today`'s year (storage/numbering.py)."""
+    return suggest_number(session, column=Contract.number, today=today, pattern=pattern)
 
 
 def check_number_pattern(pattern: str) -> str:
     """`pattern` if it makes numbers `suggest_contract_number` can count on (a `{seq}` once,
     `{year}` at most), else ValueError saying what is wrong: for the config, at load."""
-    _parse_pattern(pattern, 2000)
+    check_pattern(pattern)
     pattern.format(year=2000, seq=1)
     return pattern
-
-
-def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:
-    """The literal text before `{seq}` (for an indexed prefix match) and a regex that reads
-    the sequence back out of a number made with the pattern."""
-    parts: list[str] = []
-    has_seq = False
-    for literal, name, spec, _conversion in Formatter().parse(pattern):
-        parts.append(re.escape(literal))
-        if name is None:
-            continue
-        if name == "year":
-            parts.append(re.escape(format(year, spec or "")))
-        elif name == "seq" and not has_seq:
-            has_seq = True
-            parts.append(r"(?P<seq>\d+)")
-        else:
-            raise ValueError(f"contract number pattern {pattern!r}: unexpected {{{name}}}")
-    if not has_seq:
-        raise ValueError(f"contract number pattern {pattern!r} needs a {{seq}}")
-    prefix = Formatter().vformat(pattern.split("{seq", 1)[0], (), {"year": year})
-    return prefix, re.compile("".join(parts))
 
 
 def next_free_number(

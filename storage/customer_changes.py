@@ -34,7 +34,7 @@ from storage.models import (
     Deal,
     Interaction,
     Member,
-    Purchase,
+    Order,
     Reminder,
     Role,
     utcnow,
@@ -203,7 +203,7 @@ def restore_customer(session: Session, *, actor: Member, customer_id: int) -> Cu
 def merge_customers(
     session: Session, *, actor: Member, survivor_id: int, duplicate_id: int
 ) -> Merged:
-    """Move the duplicate's phones, notes, deals, purchases, contracts, reminders and
+    """Move the duplicate's phones, notes, deals, orders, contracts, reminders and
     attachments to the survivor, then soft-delete the duplicate. Managers and admins only;
     both must be visible.
 
@@ -229,7 +229,7 @@ def merge_customers(
     children: tuple[tuple[str, Any], ...] = (
         ("notes", Interaction),
         ("deals", Deal),
-        ("purchases", Purchase),
+        ("orders", Order),
         ("contracts", Contract),
         ("reminders", Reminder),
         ("attachments", Attachment),
@@ -288,7 +288,7 @@ def list_reassign_targets(session: Session, *, actor: Member, customer_id: int) 
 def reassign_customer(
     session: Session, *, actor: Member, customer_id: int, new_owner_id: int
 ) -> Reassigned:
-    """Hand a customer to another member in the actor's scope, with its deals, purchases,
+    """Hand a customer to another member in the actor's scope, with its deals, orders,
     contracts and open reminders (`_hand_over`), since the new owner now does the
     follow-up."""
     if actor.role == Role.SALES:
@@ -319,7 +319,7 @@ def reassign_customer(
 def list_customer_history(
     session: Session, *, actor: Member, customer_id: int, limit: int, offset: int = 0
 ) -> list[HistoryEntry]:
-    """The audit entries of a visible customer and of its deals, notes, purchases and
+    """The audit entries of a visible customer and of its deals, notes, orders and
     contracts, newest
     first, with the actor's name: the whole story of the account in one place."""
     require_customer(session, actor=actor, customer_id=customer_id)
@@ -330,8 +330,8 @@ def list_customer_history(
         for kind, id_column, owner_column in (
             ("deal", col(Deal.id), col(Deal.customer_id)),
             ("interaction", col(Interaction.id), col(Interaction.customer_id)),
-            ("purchase", col(Purchase.id), col(Purchase.customer_id)),
             ("contract", col(Contract.id), col(Contract.customer_id)),
+            ("order", col(Order.id), col(Order.customer_id)),
         )
     ]
     where = or_(and_(entity == ENTITY, entity_id == customer_id), *children)
@@ -400,7 +400,7 @@ def _reference_names(
 
 
 def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | None) -> int:
-    """After the customer changed hands: its deals and purchases go to its owner (they are
+    """After the customer changed hands: its deals and orders go to its owner (they are
     reached through their own owner, so one left behind would still be listed, opened and
     changed by the old owner), and so does every contract not deleted, closed ones too (a
     contract is read through its owner and its customer, `require_contract`, so the new owner
@@ -412,8 +412,8 @@ def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | Non
     owner_id, now = customer.owner_id, utcnow()
     for model, which in (
         (Deal, true()),
-        (Purchase, true()),
         (Contract, col(Contract.deleted_at).is_(None)),
+        (Order, true()),
     ):
         session.execute(
             update(model)

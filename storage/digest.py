@@ -28,8 +28,9 @@ from sqlmodel import Session, col, select
 import storage.notification_models  # noqa: F401  (registers the tables on the metadata)
 from storage.contract_figures import expiring_by_owner
 from storage.deals import CLOSED_STAGES, LOST, WON
-from storage.models import Customer, Deal, Interaction, Member, Reminder, Role
+from storage.models import Customer, Deal, Interaction, Member, Order, Reminder, Role
 from storage.notification_models import NotificationLog
+from storage.orders import UNDELIVERED
 from storage.parsing import Money
 from storage.reminders import OPEN_STATUSES, ReminderKind
 
@@ -56,6 +57,7 @@ class SalesDigest:
     stale_customers: int = 0
     overdue_deals: int = 0
     expiring_contracts: int = 0
+    overdue_deliveries: int = 0  # orders not delivered after their promised delivery date
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,16 @@ def team_digest(
         lines[member_id].overdue_deals = n
     for member_id, n in expiring_by_owner(session, owner_ids=ids).items():
         lines[member_id].expiring_contracts = n
+    for member_id, n in _counts(
+        session,
+        Order.owner_id,
+        ids,
+        col(Order.deleted_at).is_(None),
+        live_customer,
+        col(Order.status).in_(UNDELIVERED),
+        col(Order.delivery_due_on) < today,
+    ):
+        lines[member_id].overdue_deliveries = n
     return TeamDigest(since, until, list(lines.values()))
 
 
@@ -171,6 +183,8 @@ def _counts(
     query = core_select(col(owner), func.count()).where(col(owner).in_(ids), *conditions)
     if owner is Deal.owner_id:
         query = query.join(Customer, col(Customer.id) == col(Deal.customer_id))
+    elif owner is Order.owner_id:
+        query = query.join(Customer, col(Customer.id) == col(Order.customer_id))
     return [(int(row[0]), int(row[1])) for row in session.execute(query.group_by(col(owner)))]
 
 

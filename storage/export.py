@@ -1,7 +1,7 @@
 """What `/export` and `crm-bot export` write: one table of plain values per kind of record.
 
 Each function applies the one access rule (`owner_scope`) and leaves soft-deleted rows out
-(a note, deal or purchase of a deleted customer is as gone as the customer), so a file holds
+(a note, deal or order of a deleted customer is as gone as the customer), so a file holds
 exactly what the member could open in the chat, every field of it. Values stay raw (UTC
 datetimes, Decimals, lists of phones or tags, a `Birthday`, choice codes such as "male"):
 turning them into what a person reads, in the member's language and timezone, is the
@@ -27,7 +27,9 @@ from storage.models import (
     Deal,
     Interaction,
     Member,
-    Purchase,
+    Order,
+    OrderLine,
+    OrderStatus,
 )
 from storage.parsing import Birthday, clean_text
 
@@ -111,8 +113,10 @@ NOTE_COLUMNS = (
     "longitude",
     "owner",
 )
-PURCHASE_COLUMNS = (
+PURCHASE_COLUMNS = (  # what customers bought: a row per line of every order not cancelled
     "id",
+    "number",
+    "status",
     "customer",
     "product",
     "quantity",
@@ -251,22 +255,44 @@ def list_note_rows(session: Session, *, actor: Member) -> ExportTable:
 
 
 def list_purchase_rows(session: Session, *, actor: Member) -> ExportTable:
+    """A row per line of each order not cancelled (an order with a typed total and unpriced
+    lines has the total on its first line; one without lines, a row of its own)."""
     owner = aliased(Member)
     found = session.exec(
-        select(Purchase, Customer.name, owner.display_name)
-        .join(Customer, col(Customer.id) == col(Purchase.customer_id))
-        .join(owner, col(owner.id) == col(Purchase.owner_id))
+        select(Order, OrderLine, Customer.name, owner.display_name)
+        .join(Customer, col(Customer.id) == col(Order.customer_id))
+        .join(owner, col(owner.id) == col(Order.owner_id))
+        .outerjoin(OrderLine, col(OrderLine.order_id) == col(Order.id))
         .where(
-            col(Purchase.deleted_at).is_(None),
+            col(Order.deleted_at).is_(None),
+            col(Order.status) != OrderStatus.CANCELLED,
             col(Customer.deleted_at).is_(None),
-            owner_scope(actor, Purchase.owner_id),
+            owner_scope(actor, Order.owner_id),
         )
-        .order_by(col(Purchase.id))
+        .order_by(col(Order.id), col(OrderLine.position))
     ).all()
-    rows: list[tuple[Value, ...]] = [
-        (p.id, customer, p.product, p.quantity, p.amount, p.currency, p.purchased_on, owner_name)
-        for p, customer, owner_name in found
-    ]
+    priced = {o.id for o, line, _, _ in found if line is not None and line.amount is not None}
+    rows: list[tuple[Value, ...]] = []
+    for o, line, customer, owner_name in found:
+        first = line is None or line.position == 1
+        amount = line.amount if line is not None and o.id in priced else None
+        if o.id not in priced and first:
+            amount = o.total
+        product, quantity = (line.product, line.quantity) if line is not None else (None, None)
+        rows.append(
+            (
+                o.id,
+                o.number,
+                o.status,
+                customer,
+                product,
+                quantity,
+                amount,
+                o.currency,
+                o.ordered_on,
+                owner_name,
+            )  # fmt: skip
+        )
     return ExportTable(PURCHASE_COLUMNS, rows)
 
 

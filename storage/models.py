@@ -197,19 +197,6 @@ class Interaction(Tracked, table=True):
     longitude: float | None = None
 
 
-class Purchase(Tracked, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    owner_id: int = Field(foreign_key="member.id")
-    deal_id: int | None = Field(default=None, foreign_key="deal.id")
-    product: str = Field(max_length=200)
-    quantity: Decimal | None = Field(default=None, sa_type=Numeric(14, 3))
-    amount: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
-    currency: str | None = Field(default=None, max_length=3)
-    purchased_on: date
-    import_batch_id: int | None = Field(default=None, index=True)
-
-
 class ContractStatus(StrEnum):
     """Where a contract is in its life; `storage.contracts` says which moves are allowed."""
 
@@ -247,6 +234,69 @@ class Contract(Tracked, table=True):
     termination_reason: str | None = Field(default=None, sa_type=Text)
 
 
+class OrderStatus(StrEnum):
+    """Where an order is; `storage.orders` says which moves are allowed (each to the next, and
+    cancelled from any open one)."""
+
+    ORDERED = "ordered"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class Order(Tracked, table=True):
+    """What a customer ordered (a purchase is an order delivered and paid at once). The table
+    is `sales_order` because ORDER is an SQL keyword every raw statement would have to quote.
+    `total` is the sum of the priced lines, or typed directly when no line has a price."""
+
+    __tablename__ = "sales_order"
+    __table_args__ = (Index("ix_sales_order_owner_id_status", "owner_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    owner_id: int = Field(foreign_key="member.id")
+    deal_id: int | None = Field(default=None, foreign_key="deal.id")
+    contract_id: int | None = Field(default=None, foreign_key="contract.id")
+    number: str = Field(max_length=64, unique=True)
+    currency: str | None = Field(default=None, max_length=3)
+    ordered_on: date
+    delivery_due_on: date | None = None
+    status: str = Field(default=OrderStatus.ORDERED, max_length=16)
+    total: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
+    cancel_reason: str | None = Field(default=None, sa_type=Text)
+    import_batch_id: int | None = Field(default=None, index=True)
+
+
+class OrderLine(SQLModel, table=True):
+    """One product of an order, in the order it was entered (`position` from 1)."""
+
+    __tablename__ = "order_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    position: int
+    product: str = Field(max_length=200)
+    quantity: Decimal | None = Field(default=None, sa_type=Numeric(14, 3))
+    unit_price: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
+
+
+class OrderStatusChange(SQLModel, table=True):
+    """One move of an order's status (its creation has no `from_status`), like a deal's."""
+
+    __tablename__ = "order_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    changed_by_id: int = Field(foreign_key="member.id")
+    changed_at: datetime = _at(nullable=False)
+    comment: str | None = Field(default=None, sa_type=Text)
+
+
 class Attachment(SQLModel, table=True):
     """A Telegram file (business card photo, voice note) kept by its file_id."""
 
@@ -271,6 +321,7 @@ class Reminder(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     deal_id: int | None = Field(default=None, foreign_key="deal.id")
     contract_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
+    order_id: int | None = Field(default=None, foreign_key="sales_order.id", index=True)
     kind: str = Field(max_length=16)
     text: str | None = Field(default=None, sa_type=Text)
     due_at: datetime = _at(nullable=False)

@@ -55,6 +55,7 @@ class ReminderKind(StrEnum):
     STAY_IN_TOUCH = "stay_in_touch"
     DIGEST = "digest"
     RENEWAL = "renewal"  # a contract's renewal is due (`storage.contract_reminders`)
+    DELIVERY = "delivery"  # an order's promised delivery day, while not delivered
 
 
 class ReminderStatus(StrEnum):

@@ -29,7 +29,15 @@ from sqlmodel import Session, col
 from storage.access import owner_scope
 from storage.contract_figures import ContractFigures, contract_figures
 from storage.deals import LOST, WON
-from storage.models import Customer, Deal, DealStageChange, Interaction, Member, Purchase
+from storage.models import (
+    Customer,
+    Deal,
+    DealStageChange,
+    Interaction,
+    Member,
+    Order,
+    OrderStatus,
+)
 from storage.parsing import Money
 from storage.working_hours import local_moment
 
@@ -344,19 +352,21 @@ def _activities(session: Session, actor: Member, period: Period) -> list[Tally]:
 def _top_customers(
     session: Session, actor: Member, period: Period, currency: str
 ) -> list[TopCustomer]:
-    """The customers who bought most in the period (purchase dates are local dates)."""
-    total = func.sum(Purchase.amount)
+    """The customers who bought most in the period: their orders not cancelled, by order
+    date (a local date)."""
+    total = func.sum(Order.total)
     rows = session.execute(
         core_select(col(Customer.id), col(Customer.name), total)
-        .select_from(Purchase)
-        .join(Customer, col(Customer.id) == col(Purchase.customer_id))
+        .select_from(Order)
+        .join(Customer, col(Customer.id) == col(Order.customer_id))
         .where(
-            col(Purchase.deleted_at).is_(None),
+            col(Order.deleted_at).is_(None),
+            col(Order.status) != OrderStatus.CANCELLED,
             col(Customer.deleted_at).is_(None),
-            owner_scope(actor, Purchase.owner_id),
-            col(Purchase.currency) == currency,
-            col(Purchase.purchased_on) >= period.first,
-            col(Purchase.purchased_on) <= period.last,
+            owner_scope(actor, Order.owner_id),
+            col(Order.currency) == currency,
+            col(Order.ordered_on) >= period.first,
+            col(Order.ordered_on) <= period.last,
         )
         .group_by(col(Customer.id), col(Customer.name))
         .order_by(total.desc(), col(Customer.id))

@@ -33,7 +33,7 @@ from storage.models import (
     Deal,
     Interaction,
     Member,
-    Purchase,
+    Order,
     Reminder,
     Role,
     utcnow,
@@ -45,6 +45,7 @@ SECRET_PREFIX = "whsec_"
 # is disabled.
 RETRY_WINDOW = timedelta(days=1)
 CONTRACT_STATUSES = ("signed", "active", "expiring", "expired", "renewed", "terminated")
+ORDER_STATUSES = ("confirmed", "shipped", "delivered", "paid", "cancelled")
 EVENT_TYPES: tuple[str, ...] = (
     "customer.created",
     "customer.updated",
@@ -59,7 +60,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "note.created",
     "note.updated",
     "note.deleted",
-    "purchase.created",
+    "order.created",
+    "order.updated",
+    "order.deleted",
+    *(f"order.{status}" for status in ORDER_STATUSES),
     "contract.created",
     "contract.updated",
     "contract.deleted",
@@ -71,7 +75,7 @@ RECORDS: dict[str, tuple[str, type[SQLModel]]] = {
     "customer": ("customer", Customer),
     "deal": ("deal", Deal),
     "interaction": ("note", Interaction),
-    "purchase": ("purchase", Purchase),
+    "order": ("order", Order),
     "contract": ("contract", Contract),
     "reminder": ("reminder", Reminder),
 }
@@ -102,7 +106,8 @@ def event_types(entity_type: str, action: str, changes: dict[str, Any]) -> tuple
 
     A merge writes two entries; the duplicate's (`merged_into`) is the `customer.merged` event,
     the survivor's is none (its fields did not change). A deal's stage move is `deal.won`,
-    `deal.lost` or `deal.stage_changed`; a contract's status move is `contract.<status>`.
+    `deal.lost` or `deal.stage_changed`; a contract's or an order's status move is
+    `contract.<status>` or `order.<status>`.
     """
     record = RECORDS.get(entity_type)
     if record is None or entity_type == "reminder":
@@ -113,14 +118,14 @@ def event_types(entity_type: str, action: str, changes: dict[str, Any]) -> tuple
         closed = (f"deal.{stage}",) if name == "deal" and stage in ("won", "lost") else ()
         return (f"{name}.created", *closed)
     if action == "delete":
-        return (f"{name}.deleted",) if name != "purchase" else ()
+        return (f"{name}.deleted",)
     if action == "merge":
         return ("customer.merged",) if "merged_into" in changes else ()
     if name == "deal" and "stage" in changes:
         stage = _new_value(changes, "stage")
         return (f"deal.{stage}",) if stage in ("won", "lost") else ("deal.stage_changed",)
-    if name == "contract" and "status" in changes:
-        return (f"contract.{_new_value(changes, 'status')}",)
+    if name in ("contract", "order") and "status" in changes:
+        return (f"{name}.{_new_value(changes, 'status')}",)
     if action in ("update", "restore", "reassign"):
         return (f"{name}.updated",)
     return ()

@@ -23,6 +23,7 @@ from handlers.common import cancel_command, is_cancel_word
 from handlers.context import CrmContext
 from handlers.feature import Feature, Route
 from handlers.flows.flow import (
+    AGAIN,
     CONFIRM,
     EDIT,
     WARN,
@@ -210,6 +211,8 @@ class FlowEngine:
         value = self._parse(context, step_field, text)
         if step_field.resolve is not None and not isinstance(value, ParseError):
             value = await step_field.resolve(context, state.values, value)
+        if step_field.accumulate and isinstance(value, list) and not state.editing:
+            value = [*(state.values.get(step_field.name) or []), *value]
         if isinstance(value, ParseError):
             await self._ask(
                 context, chat_id, state, update_id, prefix=error_text(context, value) + "\n\n"
@@ -278,6 +281,12 @@ class FlowEngine:
     ) -> None:
         state.values[step_field.name] = value
         state.options = []
+        if step_field.repeat is not None and value == AGAIN and not state.editing:
+            del state.values[step_field.name]
+            state.history.append(state.step)
+            state.step = step_field.repeat
+            await self._ask(context, chat_id, state, update_id, prefix=prefix)
+            return
         if state.editing:
             state.editing, after = False, CONFIRM
         else:

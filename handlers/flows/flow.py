@@ -45,6 +45,7 @@ from storage.parsing import ParseError
 CONFIRM = "confirm"
 EDIT = "edit"
 WARN = "warn"
+AGAIN = "again"  # the answer of a `repeat` field that asks its field once more
 
 Option = tuple[str, str]  # (value, label shown on its button)
 
@@ -107,6 +108,12 @@ class Field:
     # ParseError (too big), or None when the message holds no file. Skip finishes it.
     attach: Callable[[Message, CrmContext], Any] | None = None
     skip_label: str = "flow.button.skip"
+    # A list answered more than once ("add another line?"): a typed answer is added to the
+    # list already there, except in an edit from the summary, which replaces it.
+    accumulate: bool = False
+    # A choice field whose `AGAIN` answer asks the field named here once more (and is not
+    # kept, so this question comes again after it); any other answer goes on as usual.
+    repeat: str | None = None
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices
@@ -157,6 +164,8 @@ class Flow:
     # False: the last answer saves at once, without the summary card; for a one-question
     # flow whose `after_save` echoes what was understood.
     confirm: bool = True
+    # Lines added at the foot of the summary card from all the answers (an order's total).
+    summary_extra: Callable[[CrmContext, dict[str, Any]], list[str]] | None = None
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)

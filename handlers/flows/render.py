@@ -112,6 +112,8 @@ def summary(context: CrmContext, state: State) -> str:
                 value="—" if is_empty(value) else show(context, step_field, value),
             )
         )
+    if state.flow.summary_extra is not None:
+        lines += state.flow.summary_extra(context, state.values)
     if photos := sum(1 for a in state.attachments if a[0] == "photo"):
         lines.append(context.t("flow.summary_photos", count=photos))
     return "\n".join(lines)

@@ -9,7 +9,7 @@ what the batch left, so "changed since" is decided from the data, not from the c
 - a field the batch changed goes back only while it still holds what the batch wrote;
 - only phones the batch added are removed; a phone added since stays;
 - a customer the batch created is soft-deleted only while it is exactly as the batch left it
-  (values, phones, still marked with this batch) and nothing (deal, note, purchase, reminder,
+  (values, phones, still marked with this batch) and nothing (deal, note, order, reminder,
   attachment) was attached to it since; otherwise it is kept, and reported as changed;
 - a customer that belongs to someone else than at the import (reassigned), or was deleted or
   merged away since, is left alone and reported.
@@ -39,11 +39,11 @@ from storage.imports.store import (
     load_state,
     reindex,
 )
-from storage.models import Attachment, Deal, Interaction, Member, Purchase, Reminder
+from storage.models import Attachment, Deal, Interaction, Member, Order, Reminder
 
 BATCH = ImportBatch.__table__  # type: ignore[attr-defined]
 BLANK: dict[str, Any] = dict.fromkeys(UPDATABLE) | {"tags": []}  # a created customer's start
-ATTACHED = (Deal, Interaction, Purchase, Reminder, Attachment)
+ATTACHED = (Deal, Interaction, Order, Reminder, Attachment)
 
 
 class UndoExpired(Exception):
@@ -222,7 +222,7 @@ def _written(session: Session, batch: ImportBatch) -> dict[int, _Written]:
 
 
 def _attached(session: Session, ids: list[int]) -> set[int]:
-    """Those of `ids` that a deal, note, purchase, reminder or attachment refers to."""
+    """Those of `ids` that a deal, note, order, reminder or attachment refers to."""
     found: set[int] = set()
     for part in chunks(sorted(ids)):
         for model in ATTACHED:

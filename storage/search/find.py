@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache, partial
@@ -62,12 +62,13 @@ from storage.models import (
     Deal,
     Interaction,
     Member,
+    Order,
     Reminder,
     Role,
     utcnow,
 )
+from storage.orders import spent_per_currency
 from storage.parsing import clean_text
-from storage.purchases import spent_per_currency
 from storage.reminders import ReminderStatus
 from storage.search import statements
 from storage.search.index import (
@@ -269,7 +270,8 @@ class CustomerCard:
     more_interactions: bool
     open_deals: list[Deal]
     reminders: list[Reminder]
-    purchases: dict[str, Decimal]
+    purchases: dict[str, Decimal]  # what the customer bought: its orders, per currency
+    orders: list[Order] = field(default_factory=list)  # the latest, one more than shown
 
 
 @cache
@@ -317,6 +319,21 @@ def _card_statements(
     return customer, notes, deals, reminders
 
 
+@cache
+def _card_orders(role: Role) -> Select[Order]:
+    """The customer's latest orders the actor may open (`require_order`), built once per role."""
+    return (
+        select(Order)
+        .where(
+            col(Order.customer_id) == bindparam("customer_id"),
+            col(Order.deleted_at).is_(None),
+            role_scope(role, Order.owner_id),
+        )
+        .order_by(col(Order.ordered_on).desc(), col(Order.id).desc())
+        .limit(bindparam("orders_limit"))
+    )
+
+
 def get_customer_card(
     session: Session,
     *,
@@ -324,6 +341,7 @@ def get_customer_card(
     customer_id: int,
     notes_limit: int = 5,
     notes_offset: int = 0,
+    orders: int = 3,
 ) -> CustomerCard:
     """A customer the actor may see, with its notes page, open deals and totals.
 
@@ -350,4 +368,7 @@ def get_customer_card(
         open_deals=list(session.scalars(open_deals, params)),
         reminders=list(session.scalars(own_reminders, params)),
         purchases=spent_per_currency(session, customer_id=customer_id),
+        orders=list(
+            session.scalars(_card_orders(Role(actor.role)), {**params, "orders_limit": orders + 1})
+        ),
     )

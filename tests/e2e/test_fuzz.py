@@ -49,7 +49,8 @@ from storage.models import (
     Interaction,
     Invite,
     Member,
-    Purchase,
+    Order,
+    OrderLine,
     Reminder,
     Role,
     utcnow,
@@ -64,7 +65,7 @@ T = TypeVar("T")
 
 MARKER = "secret-7f3a"  # compared case-insensitively; no input below contains it
 OTHER_ID, FUZZER_ID = 7001, 7002
-RECORDS = (Customer, CustomerPhone, Deal, Interaction, Purchase, Reminder, Invite)
+RECORDS = (Customer, CustomerPhone, Deal, Interaction, Order, OrderLine, Reminder, Invite)
 # Genuine buttons the walk may press: none of them saves or deletes anything.
 SAFE_FLOW_ACTIONS = {"pick", "skip", "back", "finish", "edit", "field", "cancel", "resume"}
 SAFE_KINDS = (cd.SettingsAction, cd.SearchPage, cd.LangChoice)

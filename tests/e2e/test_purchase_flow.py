@@ -1,10 +1,12 @@
 """/purchase end to end: the happy path in both languages with the customer's total, the
 Today button, bad input, Skip, Back, Edit, cancel, starting from a customer or a won deal,
-other salespeople's customers, restarts."""
+other salespeople's customers, restarts. What it saves is an order delivered and paid, with
+one line (storage/purchases.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlmodel import Session
@@ -12,7 +14,7 @@ from sqlmodel import Session
 from bot.emulator import BotApiEmulator
 from handlers.formatting import format_date
 from handlers.i18n import Catalogs
-from storage.models import Customer, Member, Purchase
+from storage.models import Customer, Member, Order, OrderLine
 from storage.purchases import PurchaseCreate, create_purchase
 from tests.conftest import RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
@@ -25,6 +27,39 @@ from tests.e2e.test_deal_flow import (
     with_member,
 )
 from tests.e2e.user import ScriptedUser
+
+
+@dataclass(frozen=True)
+class Bought:
+    """A saved purchase as the old purchase row read: its order and its one line."""
+
+    id: int
+    customer_id: int
+    deal_id: int | None
+    product: str
+    quantity: Decimal | None
+    amount: Decimal | None
+    currency: str | None
+    purchased_on: date
+    status: str
+
+
+def purchases(db_url: str) -> list[Bought]:
+    lines = {line.order_id: line for line in rows(db_url, OrderLine)}
+    return [
+        Bought(
+            o.id,
+            o.customer_id,
+            o.deal_id,
+            lines[o.id].product,
+            lines[o.id].quantity,
+            o.total,
+            o.currency,
+            o.ordered_on,
+            o.status,
+        )  # fmt: skip
+        for o in rows(db_url, Order)
+    ]
 
 
 def add_purchase(db_url: str, user: ScriptedUser, customer_id: int, amount: str) -> None:
@@ -68,7 +103,7 @@ async def test_new_purchase_with_every_field(admin: ScriptedUser, catalogs: Cata
     ]
     await admin.press("✅ Save")
     saved = await admin.reply()
-    (purchase,) = rows(db_url, Purchase)
+    (purchase,) = purchases(db_url)
     assert saved.text.splitlines() == [
         shown(catalogs, "en", "purchase.saved", id=purchase.id, customer="Zhang Wei · Acme"),
         shown(catalogs, "en", "purchase.total", total="CN¥12,000.50"),
@@ -76,6 +111,7 @@ async def test_new_purchase_with_every_field(admin: ScriptedUser, catalogs: Cata
     assert (purchase.product, purchase.quantity) == ("Office chair", Decimal("50"))
     assert (purchase.amount, purchase.currency) == (Decimal("12000.50"), "CNY")
     assert (purchase.purchased_on, purchase.deal_id) == (today(), None)
+    assert purchase.status == "paid"
 
 
 async def test_new_purchase_in_chinese_adds_to_the_customers_total(
@@ -101,7 +137,7 @@ async def test_new_purchase_in_chinese_adds_to_the_customers_total(
     ]
     await li.press("✅ 保存")
     saved = await li.reply()
-    purchase = rows(db_url, Purchase)[-1]
+    purchase = purchases(db_url)[-1]
     assert saved.text.splitlines() == [
         shown(catalogs, "zh", "purchase.saved", id=purchase.id, customer="张伟"),
         shown(catalogs, "zh", "purchase.total", total="¥15,000"),
@@ -138,7 +174,7 @@ async def test_bad_amount_and_date_are_explained_and_earlier_answers_kept(
     await admin.press("✅ Save")
     saved = await admin.reply()
     assert len(saved.text.splitlines()) == 1  # no amounts yet: no total line
-    (purchase,) = rows(db_url, Purchase)
+    (purchase,) = purchases(db_url)
     assert (purchase.quantity, purchase.amount, purchase.currency) == (None, None, None)
 
 
@@ -165,7 +201,7 @@ async def test_back_edit_and_cancel(admin: ScriptedUser, catalogs: Catalogs, db_
     assert "Quantity: 3" in summary_text
     assert "Product: Desk" in summary_text
     assert await answer(admin, "/cancel") == shown(catalogs, "en", "cancel.done")
-    assert rows(db_url, Purchase) == []
+    assert purchases(db_url) == []
 
 
 async def test_purchase_from_the_customers_button(admin: ScriptedUser, db_url: str):
@@ -188,7 +224,7 @@ async def test_purchase_from_the_customers_button(admin: ScriptedUser, db_url: s
     await admin.reply()
     await admin.press("✅ Save")
     await admin.reply()
-    (purchase,) = rows(db_url, Purchase)
+    (purchase,) = purchases(db_url)
     (customer,) = rows(db_url, Customer)
     assert purchase.customer_id == customer.id
 
@@ -218,7 +254,7 @@ async def test_purchase_offered_by_a_won_deal_is_linked_to_it(
     assert summary.splitlines()[1:3] == ["Customer: Zhang Wei", "Product: 50 chairs"]
     await admin.press("✅ Save")
     await admin.reply()
-    (purchase,) = rows(db_url, Purchase)
+    (purchase,) = purchases(db_url)
     assert (purchase.customer_id, purchase.deal_id) == (customer, deal_id)
     assert (purchase.amount, purchase.currency) == (Decimal("50000.00"), "CNY")
 
@@ -252,5 +288,5 @@ async def test_entry_continues_after_a_restart(
     await admin.reply()
     await admin.press("✅ Save")
     await admin.reply()
-    (purchase,) = rows(db_url, Purchase)
+    (purchase,) = purchases(db_url)
     assert (purchase.product, purchase.quantity) == ("Desk", Decimal("2"))

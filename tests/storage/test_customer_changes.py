@@ -33,7 +33,7 @@ from storage.models import (
     Deal,
     Interaction,
     Member,
-    Purchase,
+    Order,
     Reminder,
     Role,
     utcnow,
@@ -76,8 +76,8 @@ def add_children(session: Session, owner: Member, customer_id: int) -> None:
                             created_by_id=owner_id, summary="called"))  # fmt: skip
     session.add(Deal(customer_id=customer_id, owner_id=owner_id, title="Chairs", stage="lead",
                      created_by_id=owner_id))  # fmt: skip
-    session.add(Purchase(customer_id=customer_id, owner_id=owner_id, product="Desk",
-                         purchased_on=now.date(), created_by_id=owner_id))  # fmt: skip
+    session.add(Order(customer_id=customer_id, owner_id=owner_id, number=f"DD-{customer_id}",
+                      ordered_on=now.date(), status="paid", created_by_id=owner_id))  # fmt: skip
     session.add(Reminder(member_id=owner_id, customer_id=customer_id, kind="follow_up",
                          due_at=now + timedelta(days=1)))  # fmt: skip
     session.add(Attachment(customer_id=customer_id, kind="photo", telegram_file_id="f",
@@ -177,7 +177,7 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
         merge_customers(
             session, actor=people.manager, survivor_id=survivor, duplicate_id=duplicate
         )
-        for model in (Interaction, Deal, Purchase, Contract, Reminder, Attachment):
+        for model in (Interaction, Deal, Order, Contract, Reminder, Attachment):
             rows = session.exec(select(model).where(col(model.customer_id) == survivor)).all()
             assert len(rows) == 1, model
             assert not session.exec(select(model).where(col(model.customer_id) == duplicate)).all()
@@ -195,7 +195,7 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
         "phones": [0, 2],
         **{
             label: [0, 1]
-            for label in ("notes", "deals", "purchases", "contracts", "reminders", "attachments")
+            for label in ("notes", "deals", "orders", "contracts", "reminders", "attachments")
         },
     }
     assert gone.changes == {"merged_into": [None, survivor], "deleted": [False, True]}
@@ -410,7 +410,7 @@ def test_history_includes_the_customers_deals_and_notes(db: Database) -> None:
     assert history[1].changes == {"title": ["50 chairs", "60 chairs"]}
 
 
-def test_reassign_to_another_team_hands_over_deals_purchases_and_lost_reminders(
+def test_reassign_to_another_team_hands_over_deals_orders_and_lost_reminders(
     db: Database,
 ) -> None:
     """The old owner's sent reminder and the old manager's own one both move (neither may see
@@ -438,11 +438,11 @@ def test_reassign_to_another_team_hands_over_deals_purchases_and_lost_reminders(
             model.__name__: set(
                 session.exec(select(model.owner_id).where(col(model.customer_id) == customer_id))
             )
-            for model in (Deal, Purchase, Contract)
+            for model in (Deal, Order, Contract)
         }
         members = [session.get_one(Reminder, r.id).member_id for r in (sent, managers, done)]
     new = people.other_sales.id
-    assert owners == {"Deal": {new}, "Purchase": {new}, "Contract": {new}}
+    assert owners == {"Deal": {new}, "Order": {new}, "Contract": {new}}
     assert members == [new, new, people.manager.id]
     assert result.reminders_moved == 3  # with add_children's pending one
 
@@ -450,7 +450,7 @@ def test_reassign_to_another_team_hands_over_deals_purchases_and_lost_reminders(
 def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
     db: Database,
 ) -> None:
-    """Another customer's deals, purchases and reminders stay as they were, and so does a
+    """Another customer's deals, orders and reminders stay as they were, and so does a
     deal the new owner already had; what moved carries the time it moved."""
     long_ago = utcnow() - timedelta(days=400)
     with db.session() as session:
@@ -463,7 +463,7 @@ def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
         theirs = Deal(customer_id=moving, owner_id=new, title="Own", stage="lead",
                       created_by_id=new)  # fmt: skip
         session.add(theirs)
-        for model in (Deal, Purchase, Contract, Reminder):
+        for model in (Deal, Order, Contract, Reminder):
             for row in session.exec(select(model)):
                 row.updated_at = long_ago
         session.flush()
@@ -477,7 +477,7 @@ def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
                 row.customer_id,
                 getattr(row, "owner_id", None) or row.member_id,
             ): row.updated_at > long_ago
-            for model in (Deal, Purchase, Contract, Reminder)
+            for model in (Deal, Order, Contract, Reminder)
             for row in session.exec(select(model)).all()
             if not (model is Deal and row.title == "Own")
         }
@@ -485,11 +485,11 @@ def test_hand_over_moves_only_this_customers_records_and_stamps_what_it_moved(
     assert result.reminders_moved == 1
     assert rows == {
         ("Deal", moving, new): True,
-        ("Purchase", moving, new): True,
+        ("Order", moving, new): True,
         ("Contract", moving, new): True,
         ("Reminder", moving, new): True,
         ("Deal", staying, old): False,
-        ("Purchase", staying, old): False,
+        ("Order", staying, old): False,
         ("Contract", staying, old): False,
         ("Reminder", staying, old): False,
     }

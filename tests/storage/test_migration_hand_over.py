@@ -17,6 +17,7 @@ from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade_database
 
 BEFORE = "0005"
+AFTER = "0006"  # purchases became orders later (0012): read them where 0006 left them
 NOW = {"created_at": "CURRENT_TIMESTAMP", "updated_at": "CURRENT_TIMESTAMP"}
 _telegram_ids = iter(range(7_000_001, 8_000_000))
 HOLDER = {"deal": "owner_id", "purchase": "owner_id", "reminder": "member_id"}  # who holds a row
@@ -195,7 +196,7 @@ KEPT_BY: dict[str, tuple[str, Seed]] = {
 
 
 def holder_after_upgrade(db: Database, table: str, row_id: int) -> Any:
-    upgrade_database(db.engine)
+    upgrade_database(db.engine, revision=AFTER)
     return value(db, table, HOLDER[table], row_id)
 
 
@@ -219,6 +220,6 @@ def test_upgrade_hands_over_records_of_deleted_customer(old_db: Database, team: 
     deal = seed(old_db, add_deal, deleted, team.ann)
     purchase = seed(old_db, add_purchase, deleted, team.ann)
     reminder = seed(old_db, add_reminder, team.ann, deleted)
-    upgrade_database(old_db.engine)
+    upgrade_database(old_db.engine, revision=AFTER)
     for table, row in (("deal", deal), ("purchase", purchase), ("reminder", reminder)):
         assert value(old_db, table, HOLDER[table], row) == team.bob

@@ -1,4 +1,5 @@
-"""Purchases: access, the deal they close, audit, and totals that never mix currencies."""
+"""Purchases: orders delivered and paid at once, with one line; access, the deal they
+close, audit, status history, and totals that never mix currencies."""
 
 from __future__ import annotations
 
@@ -7,14 +8,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from storage.access import NotFound
 from storage.audit import list_audit
 from storage.db import Database
 from storage.deals import DealCreate, create_deal
-from storage.models import Customer, Deal, Member, Purchase, Role, utcnow
-from storage.purchases import PurchaseCreate, create_purchase, purchases_total
+from storage.models import (
+    Customer,
+    Deal,
+    Member,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    Role,
+    utcnow,
+)
+from storage.orders import orders_total
+from storage.purchases import PurchaseCreate, create_purchase
 from tests.factories import last_contact_of, make_customer, make_member, pk
 
 
@@ -26,7 +37,7 @@ def buy(
     currency: str | None = "CNY",
     *,
     deal: Deal | None = None,
-) -> Purchase:
+) -> Order:
     assert customer.id is not None
     data = PurchaseCreate(
         customer_id=customer.id,
@@ -53,17 +64,37 @@ def test_create_purchase_stores_values_and_audit(db: Database) -> None:
         deal = open_deal(session, sales, customer)
         purchase_id = buy(session, sales, customer, deal=deal).id
         assert purchase_id is not None
-        [entry] = list_audit(session, entity_type="purchase", entity_id=purchase_id)
+        paid, entry = list_audit(session, entity_type="order", entity_id=purchase_id)
     with db.session() as session:
-        purchase = session.get_one(Purchase, purchase_id)
-        assert (purchase.amount, purchase.quantity) == (Decimal("100.10"), Decimal("2.5"))
-        assert purchase.deal_id == deal.id
-        assert purchase.owner_id == sales.id
-    assert entry.action == "create"
+        purchase = session.get_one(Order, purchase_id)
+        [line] = session.exec(select(OrderLine).where(OrderLine.order_id == purchase_id)).all()
+        moves = session.exec(
+            select(OrderStatusChange.from_status, OrderStatusChange.to_status)
+            .where(OrderStatusChange.order_id == purchase_id)
+            .order_by(col(OrderStatusChange.id))
+        ).all()
+    assert (purchase.status, purchase.total, purchase.currency) == (
+        "paid",
+        Decimal("100.10"),
+        "CNY",
+    )
+    assert (purchase.ordered_on, purchase.number) == (date(2030, 5, 1), "DD-2030-0001")
+    assert (line.product, line.quantity, line.amount) == (
+        "Pallet jack",
+        Decimal("2.5"),
+        Decimal("100.10"),
+    )
+    assert (line.position, line.unit_price) == (1, None)
+    assert purchase.deal_id == deal.id
+    assert purchase.owner_id == sales.id
+    assert moves == [(None, "delivered"), ("delivered", "paid")]
+    assert (entry.action, paid.action) == ("create", "update")
     assert entry.actor_id == sales.id
-    assert entry.changes["amount"] == [None, "100.10"]
-    assert entry.changes["purchased_on"] == [None, "2030-05-01"]
+    assert entry.changes["total"] == [None, "100.10"]
+    assert entry.changes["ordered_on"] == [None, "2030-05-01"]
     assert entry.changes["deal_id"] == [None, deal.id]
+    assert entry.changes["lines"] == [None, ["2.5 × Pallet jack = 100.10"]]
+    assert paid.changes == {"status": ["delivered", "paid"]}
 
 
 def test_create_purchase_for_other_salespersons_customer_is_not_found(db: Database) -> None:
@@ -109,7 +140,7 @@ def test_purchase_with_amount_but_no_currency_is_refused() -> None:
         )
 
 
-def test_purchases_total_per_currency(db: Database) -> None:
+def test_orders_total_per_currency(db: Database) -> None:
     with db.session() as session:
         sales = make_member(session)
         customer = make_customer(session, owner=sales)
@@ -120,25 +151,25 @@ def test_purchases_total_per_currency(db: Database) -> None:
         buy(session, sales, customer, "5.00", "USD").deleted_at = utcnow()
         buy(session, sales, make_customer(session, owner=sales), "7.00", "CNY")
         assert customer.id is not None
-        totals = purchases_total(session, actor=sales, customer_id=customer.id)
+        totals = orders_total(session, actor=sales, customer_id=customer.id)
     assert totals == {"CNY": Decimal("1000000.35"), "USD": Decimal("99.99")}
 
 
-def test_purchases_total_without_purchases_is_empty(db: Database) -> None:
+def test_orders_total_without_orders_is_empty(db: Database) -> None:
     with db.session() as session:
         sales = make_member(session)
         customer = make_customer(session, owner=sales)
         assert customer.id is not None
-        assert purchases_total(session, actor=sales, customer_id=customer.id) == {}
+        assert orders_total(session, actor=sales, customer_id=customer.id) == {}
 
 
-def test_purchases_total_of_other_salespersons_customer_is_not_found(db: Database) -> None:
+def test_orders_total_of_other_salespersons_customer_is_not_found(db: Database) -> None:
     with db.session() as session:
         sales = make_member(session)
         customer = make_customer(session, owner=make_member(session))
         assert customer.id is not None
         with pytest.raises(NotFound):
-            purchases_total(session, actor=sales, customer_id=customer.id)
+            orders_total(session, actor=sales, customer_id=customer.id)
 
 
 def test_create_purchase_is_a_contact_on_its_date(db: Database) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from storage.db import Database
-from storage.models import Customer, Deal, DealStageChange, Interaction, Member, Purchase, Role
+from storage.models import Customer, Deal, DealStageChange, Interaction, Member, Order, Role
 from storage.parsing import Money
 from storage.reports import (
     Bucket,
@@ -219,7 +219,7 @@ def test_activities_per_salesperson_busiest_first(db: Database) -> None:
     assert result.activity_count == 4
 
 
-def test_top_customers_rank_purchases_in_the_period_and_currency(db: Database) -> None:
+def test_top_customers_rank_orders_in_the_period_and_currency(db: Database) -> None:
     with db.session() as session:
         sales = make_member(session)
         big = customer(session, sales, name="Big", at=IN_WEEK - timedelta(days=90))
@@ -230,23 +230,26 @@ def test_top_customers_rank_purchases_in_the_period_and_currency(db: Database) -
             (small, "900", "CNY", TODAY),
             (small, "5000", "USD", TODAY),
             (small, "5000", "CNY", WEEK.first - timedelta(days=1)),
+            (small, "8000", "CNY", TODAY, "cancelled"),
+            (small, "70", "CNY", TODAY, "ordered"),
         ]
-        for who, amount, currency, on in rows:
+        for n, (who, amount, currency, on, *status) in enumerate(rows):
             session.add(
-                Purchase(
+                Order(
                     customer_id=pk(who),
                     owner_id=pk(sales),
                     created_by_id=pk(sales),
-                    product="Tea",
-                    amount=Decimal(amount),
+                    number=f"DD-{n}",
+                    total=Decimal(amount),
                     currency=currency,
-                    purchased_on=on,
+                    ordered_on=on,
+                    status=status[0] if status else "paid",
                 )
             )
         result = report(session, sales)
     assert [(c.name, c.amount) for c in result.top_customers] == [
         ("Big", Money(Decimal("1200.00"), "CNY")),
-        ("Small", Money(Decimal("900.00"), "CNY")),
+        ("Small", Money(Decimal("970.00"), "CNY")),  # an open order counts, a cancelled not
     ]
 
 

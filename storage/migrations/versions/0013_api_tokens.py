@@ -1,7 +1,7 @@
 """HTTP API: `api_token` and `api_idempotent_request`
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06 23:20:00
 
 Two new tables; no existing row changes. A token's name is unique among the tokens not
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
