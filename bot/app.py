@@ -27,7 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
-from bot import api_retry, import_jobs, inbox_leases, jobs
+from bot import api_retry, import_jobs, inbox_leases, jobs, webhook_jobs
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import PerChatUpdateProcessor
@@ -37,6 +37,7 @@ from handlers import (
     agenda,
     common,
     contract,
+    contract_reminders,
     customer,
     customer_card,
     deal,
@@ -56,6 +57,8 @@ from handlers import (
     settings,
     start,
     team,
+    tokens,
+    webhooks,
 )
 from handlers.commands import register_default_menus
 from handlers.context import SERVICES_KEY, CrmContext
@@ -99,6 +102,7 @@ FEATURES: tuple[Feature, ...] = (
     customer_card.FEATURE,
     pipeline.FEATURE,
     agenda.FEATURE,
+    contract_reminders.FEATURE,
     settings.FEATURE,
     digest.FEATURE,
     customer_records.FEATURE,
@@ -112,6 +116,8 @@ FEATURES: tuple[Feature, ...] = (
     common.FEATURE,
     invite.FEATURE,
     team.FEATURE,
+    tokens.FEATURE,
+    webhooks.FEATURE,
     paged_lists.FEATURE,
     plain_text.FEATURE,  # its text excludes every other feature's; no command
 )
@@ -267,6 +273,7 @@ async def stop_application(application: CrmApplication) -> None:
     if application.running:
         await application.stop()
         await inbox_leases.release(application)
+    await webhook_jobs.shutdown(application)  # after the passes that post with its client
     await application.shutdown()
     services_of(application).db.close()
 

@@ -1,4 +1,5 @@
-"""`crm-bot`: run the bot, try it offline, migrate, check a config, import, export, back up."""
+"""`crm-bot`: run the bot, try it offline, migrate, check a config, import, export, back up,
+manage webhooks."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from telegram.error import InvalidToken
 
+from bot import webhook_cli
+from bot.api.cli import add_parsers as add_api_parsers
 from bot.config import Config, ConfigError, config_path_from_env, load_config
 from bot.logs import setup_logging
 
@@ -52,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         "check-config", help="validate the config file and try the database, without starting"
     )
     export = commands.add_parser("export", help="write every record of one kind to a file")
-    export.add_argument("kind", choices=("customers", "deals", "notes", "purchases"))
+    export.add_argument("kind", choices=("customers", "deals", "notes", "purchases", "contracts"))
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
     export.add_argument("--output", type=Path, required=True, help="file to write")
     backup = commands.add_parser(
@@ -60,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, help="file to write, or a directory for a dated file")
     _import_parser(commands)
+    add_api_parsers(commands)
+    webhook_cli.add_parser(commands)
     return parser
 
 
@@ -121,6 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backup(config, args.path)
     if args.command == "import":
         return _import(config, args)
+    if args.command in ("api", "token"):
+        from bot.api import cli as api_cli
+
+        if args.command == "token":
+            return api_cli.token_command(config, args)
+        return api_cli.serve(config, args.port)
+    if args.command == "webhook":
+        return webhook_cli.run(config.database.url, args)
     return _run(config)
 
 

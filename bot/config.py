@@ -154,10 +154,13 @@ class ImportsConfig(_Section):
 
 
 class ContractsConfig(_Section):
-    """Contract entry: how a skipped number is made, the default renewal notice, file size."""
+    """Contracts: how a skipped number is made, the default renewal notice, the last-week
+    reminder, whether the owner's manager is reminded too, and the largest signed file."""
 
     number_pattern: Annotated[str, AfterValidator(_valid_number_pattern)] = DEFAULT_NUMBER_PATTERN
     renewal_notice_days: int = Field(default=30, ge=0, le=366)
+    final_notice_days: int = Field(default=7, ge=0, le=366)
+    remind_manager: bool = True
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
@@ -168,6 +171,21 @@ class InstancesConfig(_Section):
     often (every third of it), so one stalled longer than that loses its updates to others."""
 
     update_lease_seconds: int = Field(default=15, ge=1, le=300)
+
+
+class ApiConfig(_Section):
+    """`crm-bot api`: where the HTTP API listens, and how many calls a token may make."""
+
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    rate_per_minute: int = Field(default=120, ge=1, le=100_000)
+
+
+class WebhooksConfig(_Section):
+    """Outgoing webhooks: how long one POST may take, and how many run at once."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    max_concurrency: int = Field(default=8, ge=1, le=64)
 
 
 class LoggingConfig(_Section):
@@ -187,6 +205,8 @@ class Config(_Section):
     imports: ImportsConfig = ImportsConfig()
     contracts: ContractsConfig = ContractsConfig()
     instances: InstancesConfig = InstancesConfig()
+    api: ApiConfig = ApiConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:

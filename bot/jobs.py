@@ -12,9 +12,10 @@ from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any
 
-from bot import digest_jobs, import_jobs, scheduler
+from bot import contract_jobs, digest_jobs, import_jobs, scheduler, webhook_jobs
 from bot.ticker import TICKERS_KEY, Ticker
 from handlers.feature import Job
+from handlers.webhooks import DELIVER_JOB as WEBHOOK_JOB
 
 Runner = Callable[[Any], Coroutine[Any, Any, object]]
 
@@ -23,15 +24,19 @@ RUNNERS: dict[str, Runner] = {
     scheduler.PLAN_JOB: scheduler.plan_due_nudges,
     digest_jobs.JOB: digest_jobs.run_pass,
     import_jobs.JOB: import_jobs.resume,
+    contract_jobs.JOB: contract_jobs.run_pass,
+    WEBHOOK_JOB: webhook_jobs.run_pass,
 }
 
 
 def install(application: Any, jobs: Iterable[Job]) -> None:
-    """What the passes share first (the sender, the import launcher), then one ticker per
-    declared job; a job that runs at start starts its first pass now."""
+    """What the passes share first (the sender, the import launcher, the webhooks' HTTP
+    client), then one ticker per declared job; a job that runs at start starts its first
+    pass now."""
     scheduler.install(application)
     digest_jobs.install(application)
     import_jobs.install(application)
+    webhook_jobs.install(application)
     tickers: dict[str, Ticker] = {}
     for job in jobs:
         work = partial(RUNNERS[job.name], application)

@@ -305,6 +305,41 @@ class ContractAction:
         return cls(action=match[1], contract_id=int(match[2]), value=match[3] or "")
 
 
+@dataclass(frozen=True)
+class TokenAction:
+    """A button of `/tokens`: `revoke` an API token (admins), by its id."""
+
+    kind: ClassVar[str] = "tok"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(revoke):{_ID}")
+    action: str
+    token_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.token_id))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> TokenAction:
+        return cls(action=match[1], token_id=int(match[2]))
+
+
+@dataclass(frozen=True)
+class WebhookAction:
+    """/webhooks: the `list`, `open` an endpoint's card, `enable` or `disable` it (id: the
+    endpoint's), or `resend` a failed or dead delivery (id: the delivery's)."""
+
+    kind: ClassVar[str] = "whk"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(list|open|enable|disable|resend):{_ID}")
+    action: str
+    target_id: int = 0
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.target_id))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> WebhookAction:
+        return cls(action=match[1], target_id=int(match[2]))
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -319,6 +354,8 @@ CallbackData = (
     | NoteAction
     | ImportAction
     | ContractAction
+    | TokenAction
+    | WebhookAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -336,6 +373,8 @@ KINDS: dict[str, type[CallbackData]] = {
         NoteAction,
         ImportAction,
         ContractAction,
+        TokenAction,
+        WebhookAction,
     )
 }
 

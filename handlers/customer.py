@@ -28,6 +28,9 @@ from handlers.telegram_helpers import button_data, guarded
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customers import (
+    CATEGORIES,
+    GENDERS,
+    SOURCES,
     CustomerCreate,
     DuplicateMatch,
     create_customer,
@@ -39,9 +42,6 @@ from storage.models import Customer
 from storage.parsing import MAX_LENGTHS, ParseError, parse_name, parse_phones
 
 FLOW_NAME = "customer"
-SOURCES = ("referral", "website", "advertising", "event", "cold_call", "other")
-CATEGORIES = ("potential", "existing", "loyal")
-GENDERS = ("male", "female")
 
 
 def _choices(prefix: str, values: tuple[str, ...]) -> tuple[Choice, ...]:

@@ -1,4 +1,5 @@
-"""`/export customers|deals|notes|purchases [csv|xlsx]`: sends a file of what the member may see.
+"""`/export customers|deals|notes|purchases|contracts [csv|xlsx]`: a file of what the member
+may see.
 
 One command, no conversation: a missing or unknown kind answers with the usage and an
 example. The rows come from `storage.export` (the access rule applied there, so a
@@ -46,6 +47,7 @@ CODED = {
     "category": "customer.category",
     "stage": "deal.stage",
     "kind": "note.kind",
+    "contract_status": "contract_reminders.status",
 }
 """Columns that store a code, and the catalog prefix of their labels."""
 

@@ -5,6 +5,11 @@
     /customer <id> --> card (or "not found", the same for a missing or foreign id)
     @bot <text> in any chat --> matching customers; picking one drops a short card there
 
+Contracts are found too, by number or title (`storage.contract_lookups`): on the first page
+of /find above the customers, and in inline mode as a short contract text whose button opens
+it (`ContractAction` open). Another salesperson's contract number finds nothing, as an unknown
+one does.
+
 The query behind the « » buttons is kept in the database (`saved_search`) because callback
 data holds 64 bytes; a page button whose search is gone (expired, another member's, forged)
 gets "no longer valid". Every search applies the access rule (storage/search/find.py).
@@ -25,16 +30,17 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import InlineQueryHandler, filters
 
-from handlers.callback_data import CustomerAction, SearchPage
+from handlers.callback_data import ContractAction, CustomerAction, SearchPage
 from handlers.context import CrmContext
 from handlers.customer_card import send_card, short_card
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Command, Feature, OnMessage, Route
-from handlers.formatting import clip
-from handlers.keyboards import inline_keyboard
+from handlers.formatting import clip, format_date
+from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import button_data, edit_message, guarded
+from storage.contract_lookups import find_contracts
 from storage.lookups import find_customer_page, find_customers_with_phones
-from storage.models import Customer
+from storage.models import Contract, Customer
 from storage.parsing import parse_record_id
 from storage.search.find import get_saved_search, new_search_id, save_search
 
@@ -42,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 8
 INLINE_RESULTS = 20
+CONTRACT_RESULTS = 5  # above the customers, on the first page of /find and in inline mode
 # The /find prompt starts with this in every language, so a reply to it is recognised
 # without comparing translated text (tests/e2e/test_lookup.py checks both catalogs).
 PROMPT_MARK = "🔎"
@@ -58,6 +65,21 @@ async def _find(context: CrmContext, query: str, page: int) -> tuple[list[Custom
     )
 
 
+async def _find_contracts(context: CrmContext, query: str) -> list[tuple[Contract, Customer]]:
+    return await context.db.read(
+        find_contracts, actor=context.require_member(), query=query, limit=CONTRACT_RESULTS
+    )
+
+
+def contract_label(context: CrmContext, contract: Contract, customer: Customer) -> str:
+    return context.t(
+        "contract_reminders.find.label",
+        number=contract.number,
+        title=contract.title,
+        customer=customer.name,
+    )
+
+
 def _results(
     context: CrmContext,
     found: list[Customer],
@@ -65,12 +87,19 @@ def _results(
     query: str,
     page: int,
     search_id: int | None,
+    contracts: list[tuple[Contract, Customer]] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The results page; page buttons only with a saved search (`search_id`) behind them."""
-    if not found:
+    """The results page; page buttons only with a saved search (`search_id`) behind them.
+    Contracts found (first page only) come first, each opening its contract."""
+    contracts = contracts or []
+    if not found and not contracts:
         key = "lookup.none" if page == 0 else "lookup.no_more"
         return context.t(key, query=clip(query)), None
-    rows = [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found]
+    rows: list[Row] = [
+        [(contract_label(context, contract, customer), ContractAction("open", contract.id or 0))]
+        for contract, customer in contracts
+    ]
+    rows += [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found]
     nav = []
     if search_id is not None and page > 0:
         nav.append((context.t("lookup.prev"), SearchPage(search_id, page - 1)))
@@ -83,10 +112,11 @@ def _results(
 async def show_results(context: CrmContext, chat_id: int, query: str) -> None:
     """The first page of /find's results (also for a plain-text name, `handlers.plain_text`)."""
     found, more = await _find(context, query, 0)
+    contracts = await _find_contracts(context, query)
     # Only a second page needs the query kept (most searches fit on one), and it is written
     # after the results went out: the member does not wait for it.
     search_id = new_search_id() if more else None
-    text, markup = _results(context, found, more, query, 0, search_id)
+    text, markup = _results(context, found, more, query, 0, search_id, contracts)
     await context.bot.send_message(chat_id, text, reply_markup=markup)
     if search_id is not None:
         await _keep(context, query, search_id)
@@ -135,7 +165,8 @@ async def page(update: Update, context: CrmContext) -> None:
     if text is None:
         return
     found, more = await _find(context, text, data.page)
-    body, markup = _results(context, found, more, text, data.page, data.query_id)
+    contracts = await _find_contracts(context, text) if data.page == 0 else []
+    body, markup = _results(context, found, more, text, data.page, data.query_id, contracts)
     await edit_message(query, body, markup)
 
 
@@ -171,7 +202,32 @@ async def inline(update: Update, context: CrmContext) -> None:
         )
         for customer, phones in matches
     ]
-    await inline_query.answer(results, cache_time=0, is_personal=True)
+    contracts = await _find_contracts(context, inline_query.query)
+    shown = [_contract_article(context, c, customer) for c, customer in contracts]
+    await inline_query.answer([*shown, *results], cache_time=0, is_personal=True)
+
+
+def _contract_article(
+    context: CrmContext, contract: Contract, customer: Customer
+) -> InlineQueryResultArticle:
+    """A contract as an inline result: its number, title, customer and end, and a button that
+    opens it for whoever presses it (through the access rule, like every button)."""
+    ends = format_date(contract.ends_on, lang=context.language) if contract.ends_on else "—"
+    text = context.t(
+        "contract_reminders.find.inline_text",
+        number=contract.number,
+        title=contract.title,
+        customer=customer.name,
+        ends=ends,
+    )
+    label = context.t("contract_reminders.button.open")
+    return InlineQueryResultArticle(
+        id=f"c{contract.id}",
+        title=contract_label(context, contract, customer),
+        description=context.t("contract_reminders.find.inline_description", ends=ends),
+        input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML),
+        reply_markup=inline_keyboard([[(label, ContractAction("open", contract.id or 0))]]),
+    )
 
 
 class PromptReply(filters.MessageFilter):

@@ -37,6 +37,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from handlers.callback_data import ListPage, ReminderAction
 from handlers.context import CrmContext
+from handlers.contract_reminders import is_renewal, renewal_actions, renewal_label, renewal_text
 from handlers.customer import show_customer
 from handlers.customer_pick import customer_field
 from handlers.customer_pick import label as customer_label
@@ -101,6 +102,8 @@ def _reader(context: CrmContext) -> Reader:
 
 def _text(reader: Reader, view: ReminderView, *, late: bool) -> str:
     reminder, t = view.reminder, reader.t
+    if is_renewal(view):
+        return renewal_text(t, reader.lang, reader.tz, reader.now, view)
     when = format_when(reminder.due_at, tz=reader.tz, lang=reader.lang, now=reader.now)
     lines = [t("reminders.late", when=when) if late else t("reminders.heading", when=when)]
     if reminder.text:
@@ -116,6 +119,8 @@ def _text(reader: Reader, view: ReminderView, *, late: bool) -> str:
 
 def _actions(t: Translate, view: ReminderView) -> InlineKeyboardMarkup | None:
     rid = view.id
+    if is_renewal(view):
+        return renewal_actions(t, view)
     rows = [
         [
             (t("reminders.button.done"), ReminderAction("done", rid)),
@@ -176,6 +181,8 @@ async def reminders_page(update: Update, context: CrmContext, cursor: Cursor | N
     for number, view in enumerate(page.items, start=page.first):
         reminder = view.reminder
         text = reminder.text or view.customer_name or context.t("reminders.list_untitled")
+        if is_renewal(view):
+            text = renewal_label(context.t, view)
         key = "reminders.list_late" if reminder.due_at < reader.now else "reminders.list_item"
         when = _when(context, reminder.due_at)
         lines.append(context.t(key, number=number, when=when, text=clip(text, LINE_PREVIEW)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, or_, true
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_, true
 from sqlmodel import Session, col, select
 
 from storage.models import Contract, Customer, Deal, Interaction, Member, Role
@@ -116,6 +116,35 @@ def visible_customers(
         )
     )
     return {c.id: c for c in rows if c.id is not None}
+
+
+def contract_scope(actor: Member) -> ColumnElement[bool]:
+    """The contracts `actor` may see, by the rule of deals: the contract's owner and its
+    customer both in scope (the query joins `Customer` on the contract's customer). Lists,
+    searches, exports and reports of contracts all go through it."""
+    return and_(
+        owner_scope(actor, Contract.owner_id),
+        owner_scope(actor, Customer.owner_id),
+        col(Contract.deleted_at).is_(None),
+        col(Customer.deleted_at).is_(None),
+    )
+
+
+def visible_contracts(
+    session: Session, *, actor: Member, contract_ids: Iterable[int | None]
+) -> dict[int, tuple[Contract, Customer]]:
+    """Those of `contract_ids` the actor may see now, with their customers, by id: for a text
+    built for a member about contracts picked by something other than their scope (their
+    renewal reminders), which may have changed hands or been deleted since."""
+    wanted = {i for i in contract_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(Contract, Customer)
+        .join(Customer, col(Customer.id) == col(Contract.customer_id))
+        .where(col(Contract.id).in_(wanted), contract_scope(actor))
+    )
+    return {contract.id: (contract, customer) for contract, customer in rows if contract.id}
 
 
 def require_deal(session: Session, *, actor: Member, deal_id: int) -> Deal:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEntry
+from storage.webhooks import record_change
 
 
 def jsonable(value: Any) -> Any:
@@ -34,7 +35,10 @@ def record_audit(
     entity_id: int,
     changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry in the caller's transaction: the change and its trace commit together."""
+    """Append an entry in the caller's transaction: the change and its trace commit together.
+
+    Every change passes here, so here it also becomes its webhook events (the outbox,
+    `storage.webhooks.record_change`), committed or rolled back with the change."""
     entry = AuditEntry(
         actor_id=actor_id,
         action=action,
@@ -43,6 +47,13 @@ def record_audit(
         changes={key: _jsonable_change(value) for key, value in (changes or {}).items()},
     )
     session.add(entry)
+    record_change(
+        session,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        changes=entry.changes,
+    )
     return entry
 
 

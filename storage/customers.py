@@ -19,6 +19,10 @@ from storage.audit import record_audit
 from storage.models import Attachment, Customer, CustomerPhone, Member
 from storage.search.index import customer_search, index_customer
 
+# The codes of the choice fields, as the entry flow offers them and the API accepts them.
+SOURCES = ("referral", "website", "advertising", "event", "cold_call", "other")
+CATEGORIES = ("potential", "existing", "loyal")
+GENDERS = ("male", "female")
 NAME_SIMILARITY = 85  # rapidfuzz ratio at which "Zhang Wei" and "Zhang  Wei." count as one
 
 

@@ -19,8 +19,16 @@ from decimal import Decimal
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.access import owner_scope
-from storage.models import Customer, CustomerPhone, Deal, Interaction, Member, Purchase
+from storage.access import contract_scope, owner_scope
+from storage.models import (
+    Contract,
+    Customer,
+    CustomerPhone,
+    Deal,
+    Interaction,
+    Member,
+    Purchase,
+)
 from storage.parsing import Birthday, clean_text
 
 Value = str | int | float | Decimal | date | datetime | Birthday | list[str] | None
@@ -262,10 +270,65 @@ def list_purchase_rows(session: Session, *, actor: Member) -> ExportTable:
     return ExportTable(PURCHASE_COLUMNS, rows)
 
 
+CONTRACT_COLUMNS = (
+    "id",
+    "contract_number",
+    "customer",
+    "title",
+    "contract_status",
+    "amount",
+    "currency",
+    "signed_on",
+    "starts_on",
+    "ends_on",
+    "renewal_notice_days",
+    "terms",
+    "terminated_on",
+    "termination_reason",
+    "owner",
+    "created_at",
+)
+
+
+def list_contract_rows(session: Session, *, actor: Member) -> ExportTable:
+    """Contracts by the rule of deals (`contract_scope`: owner and customer in scope)."""
+    owner = aliased(Member)
+    found = session.exec(
+        select(Contract, Customer.name, owner.display_name)
+        .join(Customer, col(Customer.id) == col(Contract.customer_id))
+        .join(owner, col(owner.id) == col(Contract.owner_id))
+        .where(contract_scope(actor))
+        .order_by(col(Contract.id))
+    ).all()
+    rows: list[tuple[Value, ...]] = [
+        (
+            c.id,
+            c.number,
+            customer,
+            c.title,
+            c.status,
+            c.amount,
+            c.currency,
+            c.signed_on,
+            c.starts_on,
+            c.ends_on,
+            c.renewal_notice_days,
+            c.terms,
+            c.terminated_on,
+            c.termination_reason,
+            owner_name,
+            c.created_at,
+        )
+        for c, customer, owner_name in found
+    ]
+    return ExportTable(CONTRACT_COLUMNS, rows)
+
+
 EXPORTERS: dict[str, Callable[..., ExportTable]] = {
     "customers": list_customer_rows,
     "deals": list_deal_rows,
     "notes": list_note_rows,
     "purchases": list_purchase_rows,
+    "contracts": list_contract_rows,
 }
 """The kinds `/export` accepts, in the order the usage message lists them."""

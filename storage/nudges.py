@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from storage.contract_reminders import drop_renewals
 from storage.models import Customer, Interaction, Member, Reminder, utcnow
 from storage.reminders import (
     ReminderKind,
@@ -44,6 +45,8 @@ from storage.working_hours import (
 )
 
 NUDGE_KINDS = (ReminderKind.BIRTHDAY, ReminderKind.STAY_IN_TOUCH)
+# Reminders the bot plans itself: they wait for a working day as well as working hours.
+PLANNED_KINDS = (*NUDGE_KINDS, ReminderKind.RENEWAL)
 _KEY_CHUNK = 500  # dedupe keys looked up per query when planning
 
 
@@ -313,6 +316,9 @@ def claim_deliverable(
 ) -> Claimed:
     """`claim_deliveries`, minus what must wait for working hours or is no longer wanted."""
     views = claim_deliveries(session, now=now, worker=worker, limit=limit, lease=lease)
+    # A contract renewed, ended, changed or handed over since: its reminder is dropped.
+    dropped = drop_renewals(session, [v.reminder for v in views], now=now)
+    views = [view for view in views if view.id not in dropped]
     members = _members(session, {v.reminder.member_id for v in views})
     # As its member may see it now: a customer reassigned or merged away gets them no nudge.
     customers = reminder_customers(session, [v.reminder for v in views], members=members)
@@ -332,7 +338,7 @@ def claim_deliverable(
             kept.append(view)
             if reminder.kind in NUDGE_KINDS and customer is not None:
                 nudges[view.id] = _info(session, reminder, customer)
-    return Claimed(views=kept, nudges=nudges, held_back=held)
+    return Claimed(views=kept, nudges=nudges, held_back=held + len(dropped))
 
 
 def finish_nudge(session: Session, *, reminder_id: int) -> None:
@@ -360,8 +366,9 @@ def _still_wanted(
 
 
 def _hold(rules: NudgeRules, member: Member, reminder: Reminder, now: datetime) -> datetime:
-    """Nudges wait for a working day too; a day-only follow-up keeps the day it was set for."""
-    return rules.deliver_at(member, now, work_days=reminder.kind in NUDGE_KINDS)
+    """Nudges and renewals wait for a working day too; a day-only follow-up keeps the day it
+    was set for."""
+    return rules.deliver_at(member, now, work_days=reminder.kind in PLANNED_KINDS)
 
 
 def _release_as(session: Session, reminder: Reminder, worker: str, **values: object) -> None:

@@ -133,6 +133,22 @@ def parse_name(text: str | None) -> str | ParseError:
     return name
 
 
+MAX_TAGS = 20
+_TAG_SPLIT = re.compile(r"[,，;；、#\s]+")
+
+
+def parse_tags(text: str) -> list[str] | ParseError:
+    """Tags typed as "vip, 华东 #wholesale": split on commas, semicolons, 、, # and spaces,
+    each at most MAX_LENGTHS["tag"] characters; duplicates dropped, the first MAX_TAGS kept."""
+    words = [w.strip().lstrip("#") for w in _TAG_SPLIT.split(clean_text(text)) if w.strip("# ")]
+    if not words:
+        return ParseError("parse.text.empty")
+    limit = MAX_LENGTHS["tag"]
+    if too_long := next((w for w in words if len(w) > limit), None):
+        return ParseError("parse.text.too_long", {"max": str(limit), "length": str(len(too_long))})
+    return list(dict.fromkeys(words))[:MAX_TAGS]
+
+
 # --- record ids ---------------------------------------------------------------------------
 
 # Primary keys are INTEGER on PostgreSQL: a larger number names no record, and sending it in a

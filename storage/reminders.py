@@ -22,20 +22,31 @@ worker, so a Done or Snooze pressed meanwhile wins over the delivery bookkeeping
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.access import NotAllowed, NotFound, actor_id, require_customer, visible_customers
+from storage.access import (
+    NotAllowed,
+    NotFound,
+    actor_id,
+    require_customer,
+    visible_contracts,
+    visible_customers,
+)
 from storage.audit import diff, record_audit, snapshot
 from storage.members import set_reachable
-from storage.models import Customer, Interaction, Member, Reminder, utcnow
+from storage.models import Contract, Customer, Interaction, Member, Reminder, utcnow
 from storage.paging import Cursor, Key, KeysetPage, keyset_page, micros
+from storage.webhooks import emit
+
+T = TypeVar("T")
 
 
 class ReminderKind(StrEnum):
@@ -43,6 +54,7 @@ class ReminderKind(StrEnum):
     BIRTHDAY = "birthday"
     STAY_IN_TOUCH = "stay_in_touch"
     DIGEST = "digest"
+    RENEWAL = "renewal"  # a contract's renewal is due (`storage.contract_reminders`)
 
 
 class ReminderStatus(StrEnum):
@@ -67,6 +79,8 @@ class ReminderView:
     timezone: str | None
     customer_name: str | None
     last_note: str | None
+    # A renewal reminder's contract and its customer, while its member may see them.
+    contract: tuple[Contract, Customer] | None = None
 
     @property
     def id(self) -> int:
@@ -276,6 +290,7 @@ def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderVi
     """
     members = _members_of(session, reminders)
     customers = reminder_customers(session, reminders, members=members)
+    contracts = reminder_contracts(session, reminders, members=members)
     notes = {c.id: _last_note(session, c.id) for c in customers.values()}
     views = []
     for reminder in reminders:
@@ -289,6 +304,7 @@ def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderVi
                 timezone=member.timezone,
                 customer_name=customer.name if customer else None,
                 last_note=notes.get(customer.id) if customer else None,
+                contract=contracts.get(reminder.id or 0),
             )
         )
     return views
@@ -303,18 +319,46 @@ def reminder_customers(
     """By reminder id, the customer of each reminder that its member may see now (one query
     per member: the access rule is applied as that member)."""
     members = _members_of(session, reminders) if members is None else members
+    return _seen_by_members(
+        reminders,
+        members,
+        lambda r: r.customer_id,
+        lambda actor, ids: visible_customers(session, actor=actor, customer_ids=ids),
+    )
+
+
+def reminder_contracts(
+    session: Session, reminders: Sequence[Reminder], *, members: dict[int, Member]
+) -> dict[int, tuple[Contract, Customer]]:
+    """By reminder id, the contract (and customer) of each reminder that its member may see
+    now, by the contracts' access rule applied as that member: a contract reassigned, merged
+    away or deleted since the reminder was made is left out of its text."""
+    return _seen_by_members(
+        reminders,
+        members,
+        lambda r: r.contract_id,
+        lambda actor, ids: visible_contracts(session, actor=actor, contract_ids=ids),
+    )
+
+
+def _seen_by_members(
+    reminders: Sequence[Reminder],
+    members: dict[int, Member],
+    record_id: Callable[[Reminder], int | None],
+    visible: Callable[[Member, list[int | None]], dict[int, T]],
+) -> dict[int, T]:
+    """By reminder id, the record `record_id` names, if the reminder's member may see it now:
+    one `visible` query per member."""
     by_member: dict[int, list[Reminder]] = {}
     for reminder in reminders:
-        if reminder.customer_id is not None:
+        if record_id(reminder) is not None:
             by_member.setdefault(reminder.member_id, []).append(reminder)
-    found: dict[int, Customer] = {}
+    found: dict[int, T] = {}
     for member_id, own in by_member.items():
-        visible = visible_customers(
-            session, actor=members[member_id], customer_ids=(r.customer_id for r in own)
-        )
+        seen = visible(members[member_id], [record_id(r) for r in own])
         for reminder in own:
-            if (customer := visible.get(reminder.customer_id or 0)) is not None:
-                found[reminder.id or 0] = customer
+            if (record := seen.get(record_id(reminder) or 0)) is not None:
+                found[reminder.id or 0] = record
     return found
 
 
@@ -339,8 +383,10 @@ def _last_note(session: Session, customer_id: int | None) -> str | None:
 
 
 def mark_sent(session: Session, *, reminder_id: int, worker: str, at: datetime) -> bool:
-    """Telegram accepted the message: `sent`, claim cleared. False if no longer our claim."""
-    return _if_claimed(
+    """Telegram accepted the message: `sent`, claim cleared, and the `reminder.due` webhook
+    event written with it (a digest is no reminder of the member's). False if no longer our
+    claim."""
+    sent = _if_claimed(
         session,
         reminder_id,
         worker,
@@ -349,6 +395,11 @@ def mark_sent(session: Session, *, reminder_id: int, worker: str, at: datetime) 
         attempts=Reminder.attempts + 1,
         next_attempt_at=None,
     )
+    reminder = session.get(Reminder, reminder_id) if sent else None
+    if reminder is not None and reminder.kind != ReminderKind.DIGEST:
+        session.refresh(reminder)
+        emit(session, event_type="reminder.due", record=reminder)
+    return sent
 
 
 def mark_retry(

@@ -8,7 +8,6 @@ Drafts are JSON, so values are stored as plain data: money as {"amount": "12000.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +25,6 @@ from handlers.formatting import (
 from handlers.formatting import format_when as format_datetime
 from storage.dates import Prefer, parse_when
 from storage.parsing import (
-    MAX_LENGTHS,
     Birthday,
     Money,
     ParseError,
@@ -37,11 +35,10 @@ from storage.parsing import (
     parse_phones,
     parse_probability,
     parse_quantity,
+    parse_tags,
     parse_text,
     read_as_foreign,
 )
-
-_TAG_SPLIT = re.compile(r"[,，;；、#\s]+")
 
 
 def text(field: str) -> Parser:
@@ -95,13 +92,7 @@ def birthday(value: str, env: Env) -> dict[str, int | None] | ParseError:
 
 
 def tags(value: str, _env: Env) -> list[str] | ParseError:
-    words = [w.strip().lstrip("#") for w in _TAG_SPLIT.split(value) if w.strip("# ")]
-    if not words:
-        return ParseError("parse.text.empty")
-    limit = MAX_LENGTHS["tag"]
-    if too_long := next((w for w in words if len(w) > limit), None):
-        return ParseError("parse.text.too_long", {"max": str(limit), "length": str(len(too_long))})
-    return list(dict.fromkeys(words))[:20]
+    return parse_tags(value)
 
 
 def money(value: str, env: Env) -> dict[str, str] | ParseError:

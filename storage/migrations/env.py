@@ -7,9 +7,11 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import storage.api_models  # noqa: F401  (the HTTP API's tables)
 import storage.imports.models  # noqa: F401  (the import feature's tables)
 import storage.models  # noqa: F401  (registers the tables on the metadata)
 import storage.notification_models  # noqa: F401  (the notification feature's tables)
+import storage.webhook_models  # noqa: F401  (the outgoing webhooks' tables)
 from storage.db import create_db_engine
 
 config = context.config

@@ -144,7 +144,7 @@ def test_module_help_lists_every_command() -> None:
         timeout=60,
         check=True,
     )
-    for command in ("run", "console", "db", "check-config"):
+    for command in ("run", "console", "db", "check-config", "webhook"):
         assert f"    {command} " in result.stdout
 
 

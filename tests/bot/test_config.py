@@ -110,6 +110,8 @@ def test_load_config_makes_default_database_path_absolute(
         ('[logging]\nlevel = "LOUD"\n', "logging.level"),
         ("[instances]\nupdate_lease_seconds = 0\n", "instances.update_lease_seconds"),
         ("[instances]\nupdate_lease_seconds = 301\n", "instances.update_lease_seconds"),
+        ("[webhooks]\ntimeout_seconds = 0\n", "webhooks.timeout_seconds"),
+        ("[webhooks]\nmax_concurrency = 65\n", "webhooks.max_concurrency"),
         ("surprise = 1\n", "surprise"),
     ],
 )

@@ -25,6 +25,8 @@ from handlers.callback_data import (
     SearchPage,
     SettingsAction,
     TeamAction,
+    TokenAction,
+    WebhookAction,
     pack,
     pattern_for,
     unpack,
@@ -101,6 +103,11 @@ EVERY_KIND: list[CallbackData] = [
     ContractAction("open", 42),
     ContractAction("edit", 42, "3"),
     ContractAction("terminate", LARGEST_ID),
+    WebhookAction("list"),
+    WebhookAction("open", 42),
+    WebhookAction("enable", 42),
+    WebhookAction("disable", 42),
+    WebhookAction("resend", 42),
     ImportAction("col", 42, 3),
     ImportAction("map", 42, 3, 12),
     ImportAction("date", 42, 3, 1),
@@ -108,6 +115,7 @@ EVERY_KIND: list[CallbackData] = [
     ImportAction("start", 42),
     ImportAction("confirm", 42),
     ImportAction("keep", 42),
+    TokenAction("revoke", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -132,6 +140,8 @@ LARGEST: list[CallbackData] = [
     NoteAction("restore", LARGEST_ID),
     NoteAction("edit", LARGEST_ID, "99"),
     ImportAction("preview", LARGEST_ID, 999, 999),
+    TokenAction("revoke", LARGEST_ID),
+    *(WebhookAction(a, LARGEST_ID) for a in ("list", "open", "enable", "disable", "resend")),
 ]
 
 REJECTED = [
@@ -195,6 +205,13 @@ REJECTED = [
     "v1:deal:stage:1:-1",
     "v1:team:open:" + "9" * 60,
     "v1:lang:" + "é" * 30,  # 30 characters, 68 bytes
+    "v1:whk:open",
+    "v1:whk:open:",
+    "v1:whk:open:-1",
+    "v1:whk:open:01",
+    "v1:whk:delete:1",
+    "v1:whk:resend:1:2",
+    f"v1:whk:resend:{LARGEST_ID + 1}",
 ]
 
 

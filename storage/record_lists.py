@@ -1,0 +1,217 @@
+"""Filtered lists of each record type for another system, a page at a time, in the order a
+sync wants: by last change, oldest first (`updated_at`, then id).
+
+Paging is by keyset: a page starts after the (updated_at, id) of the last row of the page
+before, so a row changed meanwhile moves to the end and is read again, and nothing is
+skipped or repeated by rows added or deleted on earlier pages. Every list applies the access
+rule exactly as the chat's lists do (`owner_scope`, `member_scope`; a deal or contract through
+its customer too; reminders are their member's own), so a cursor or filter learns nothing
+outside the actor's scope. Also here: the batch loads a page's output needs (phones, stage
+moves), and the row lock of an update that checks a version first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, text
+from sqlmodel import Session, SQLModel, col, select
+
+from storage.access import member_scope, owner_scope
+from storage.models import (
+    Contract,
+    Customer,
+    CustomerPhone,
+    Deal,
+    DealStageChange,
+    Interaction,
+    Member,
+    Reminder,
+)
+from storage.reminders import OPEN_STATUSES
+
+After = tuple[datetime, int]
+"""The (updated_at, id) of the last row already read."""
+
+R = TypeVar("R", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list may be narrowed by; None leaves it out. `status` is a deal's stage, a
+    contract's status, or a reminder's status ("open" for pending and sent, the default)."""
+
+    updated_since: datetime | None = None
+    owner_id: int | None = None
+    customer_id: int | None = None
+    status: str | None = None
+    tag: str | None = None
+    include_deleted: bool = False
+
+
+def _page(
+    session: Session,
+    statement: Any,
+    model: Any,
+    filters: Filters,
+    after: After | None,
+    limit: int,
+) -> list[Any]:
+    updated, row_id = col(model.updated_at), col(model.id)
+    if filters.updated_since is not None:
+        statement = statement.where(updated >= filters.updated_since)
+    if after is not None:
+        at, last_id = after
+        statement = statement.where(or_(updated > at, and_(updated == at, row_id > last_id)))
+    return list(session.exec(statement.order_by(updated, row_id).limit(limit)))
+
+
+def _live(model: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    return [] if filters.include_deleted else [col(model.deleted_at).is_(None)]
+
+
+def _tagged(session: Session, tag: str) -> ColumnElement[bool]:
+    """The customer's JSON tag list holds `tag` exactly (JSON is read per engine)."""
+    if session.get_bind().dialect.name == "postgresql":
+        elements = func.json_array_elements_text(col(Customer.tags)).table_valued("value")
+    else:
+        elements = func.json_each(col(Customer.tags)).table_valued("value")
+    return exists(select(text("1")).select_from(elements).where(elements.c.value == tag))
+
+
+def list_customers_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Customer]:
+    conditions = [owner_scope(actor, Customer.owner_id), *_live(Customer, filters)]
+    if filters.owner_id is not None:
+        conditions.append(col(Customer.owner_id) == filters.owner_id)
+    if filters.tag is not None:
+        conditions.append(_tagged(session, filters.tag))
+    return _page(session, select(Customer).where(*conditions), Customer, filters, after, limit)
+
+
+def list_deals_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Deal]:
+    """As `require_deal` sees them: the deal and its customer in scope, the customer live."""
+    conditions = [
+        owner_scope(actor, Deal.owner_id),
+        owner_scope(actor, Customer.owner_id),
+        col(Customer.deleted_at).is_(None),
+        *_live(Deal, filters),
+    ]
+    if filters.owner_id is not None:
+        conditions.append(col(Deal.owner_id) == filters.owner_id)
+    if filters.customer_id is not None:
+        conditions.append(col(Deal.customer_id) == filters.customer_id)
+    if filters.status is not None:
+        conditions.append(col(Deal.stage) == filters.status)
+    statement = (
+        select(Deal).join(Customer, col(Customer.id) == col(Deal.customer_id)).where(*conditions)
+    )
+    return _page(session, statement, Deal, filters, after, limit)
+
+
+def _through_customer(
+    session: Session,
+    model: Any,
+    actor: Member,
+    filters: Filters,
+    after: After | None,
+    limit: int,
+    status: Any = None,
+) -> list[Any]:
+    """Notes and contracts, scoped like their customer (`require_interaction`,
+    `require_contract`), which must be live."""
+    conditions = [
+        owner_scope(actor, Customer.owner_id),
+        col(Customer.deleted_at).is_(None),
+        *_live(model, filters),
+    ]
+    if filters.owner_id is not None:
+        conditions.append(col(model.owner_id) == filters.owner_id)
+    if filters.customer_id is not None:
+        conditions.append(col(model.customer_id) == filters.customer_id)
+    if filters.status is not None and status is not None:
+        conditions.append(col(status) == filters.status)
+    statement = (
+        select(model).join(Customer, col(Customer.id) == col(model.customer_id)).where(*conditions)
+    )
+    return _page(session, statement, model, filters, after, limit)
+
+
+def list_interactions_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Interaction]:
+    return _through_customer(session, Interaction, actor, filters, after, limit)
+
+
+def list_contracts_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Contract]:
+    return _through_customer(session, Contract, actor, filters, after, limit, Contract.status)
+
+
+def list_reminders_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Reminder]:
+    """The actor's own reminders (they are personal: storage/reminders.py), open ones unless
+    another status is asked for."""
+    status = filters.status or "open"
+    conditions = [col(Reminder.member_id) == actor.id]
+    if status == "open":
+        conditions.append(col(Reminder.status).in_(OPEN_STATUSES))
+    elif status != "all":
+        conditions.append(col(Reminder.status) == status)
+    if filters.customer_id is not None:
+        conditions.append(col(Reminder.customer_id) == filters.customer_id)
+    return _page(session, select(Reminder).where(*conditions), Reminder, filters, after, limit)
+
+
+def list_members_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Member]:
+    """The members `/team` shows the actor: admins everyone, managers their team, sales
+    themselves."""
+    statement = select(Member).where(member_scope(actor))
+    return _page(session, statement, Member, filters, after, limit)
+
+
+def phones_by_customer(session: Session, *, customer_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The phones of the customers of a page (already loaded through the access rule)."""
+    found: dict[int, list[str]] = {i: [] for i in customer_ids}
+    if customer_ids:
+        rows = session.exec(
+            select(CustomerPhone)
+            .where(col(CustomerPhone.customer_id).in_(customer_ids))
+            .order_by(col(CustomerPhone.id))
+        )
+        for phone in rows:
+            found[phone.customer_id].append(phone.e164)
+    return found
+
+
+def stage_changes_by_deal(
+    session: Session, *, deal_ids: Sequence[int]
+) -> dict[int, list[DealStageChange]]:
+    """The stage history of the deals of a page (already loaded through the access rule)."""
+    found: dict[int, list[DealStageChange]] = {i: [] for i in deal_ids}
+    if deal_ids:
+        rows = session.exec(
+            select(DealStageChange)
+            .where(col(DealStageChange.deal_id).in_(deal_ids))
+            .order_by(col(DealStageChange.changed_at), col(DealStageChange.id))
+        )
+        for change in rows:
+            found[change.deal_id].append(change)
+    return found
+
+
+def lock_row(session: Session, model: type[R], row_id: int) -> None:
+    """Hold the row until the transaction ends, so a version checked before an update is
+    still the version updated: `FOR UPDATE` on PostgreSQL; on SQLite the write transaction
+    began with BEGIN IMMEDIATE and already excludes every other writer."""
+    session.exec(select(col(model.id)).where(col(model.id) == row_id).with_for_update()).first()  # type: ignore[attr-defined]

@@ -1,0 +1,104 @@
+"""`/tokens` in the chat (admins: list with last use, create shown once, revoke; anyone else:
+the admins-only answer), and a customer created through the API on the card in the chat."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from fastapi.testclient import TestClient
+
+from bot.api.app import create_app
+from bot.emulator import BotApiEmulator
+from handlers.i18n import Catalogs
+from storage.api_tokens import authenticate
+from storage.db import Database
+from tests.api.conftest import api_config
+from tests.e2e.helpers import join, shown
+from tests.e2e.user import ScriptedUser
+
+SECRET = re.compile(r"crm_[\w-]{40,}")
+
+
+def caller_of(db_url: str, secret: str) -> object:
+    db = Database(db_url)
+    try:
+        return db.read_sync(authenticate, secret=secret)
+    finally:
+        db.close()
+
+
+async def test_admin_creates_lists_and_revokes_a_token(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    await admin.send("/tokens")
+    assert (await admin.reply()).text == shown(catalogs, "en", "tokens.none")
+    await admin.send("/tokens create erp read-only")
+    created = (await admin.reply()).text
+    secret = SECRET.search(created)
+    assert secret is not None
+    assert shown(catalogs, "en", "tokens.read_only") in created
+    caller = caller_of(db_url, secret[0])
+    assert caller is not None
+    assert caller.read_only  # type: ignore[attr-defined]
+    await admin.send("/tokens")
+    listing = await admin.reply()
+    assert secret[0] not in listing.text
+    assert "erp" in listing.text
+    assert shown(catalogs, "en", "tokens.never_used") in listing.text
+    await admin.press(shown(catalogs, "en", "tokens.button.revoke", name="erp"), message=listing)
+    edited = await admin.edited(listing)
+    assert edited.button_labels == []
+    assert "(revoked)" in edited.text
+    assert caller_of(db_url, secret[0]) is None
+
+
+async def test_create_with_a_bad_name_or_member_explains(
+    admin: ScriptedUser, catalogs: Catalogs
+) -> None:
+    await admin.send("/tokens create")
+    assert (await admin.reply()).text == shown(catalogs, "en", "tokens.usage")
+    await admin.send("/tokens create shop 42")
+    assert (await admin.reply()).text == shown(catalogs, "en", "tokens.no_member", telegram_id=42)
+    await admin.send("/tokens create shop")
+    await admin.reply()
+    await admin.send("/tokens create shop")
+    assert (await admin.reply()).text == shown(catalogs, "en", "tokens.name_taken", name="shop")
+
+
+async def test_non_admins_get_the_admins_only_answer_in_their_language(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs
+) -> None:
+    sales = await join(emu, admin, 2002, "Sam")
+    await sales.send("/tokens create mine")
+    assert (await sales.reply()).text == shown(catalogs, "en", "tokens.admins_only")
+    manager = await join(emu, admin, 2003, "李娜", "A manager", language_code="zh")
+    await manager.send("/tokens")
+    assert (await manager.reply()).text == shown(catalogs, "zh", "tokens.admins_only")
+
+
+async def test_customer_created_through_the_api_is_on_the_card_in_the_chat(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    await admin.send("/tokens create erp")
+    secret = SECRET.search((await admin.reply()).text)
+    assert secret is not None
+    db = Database(db_url)
+    try:
+        with TestClient(create_app(api_config(db_url), db, catalogs=catalogs)) as client:
+            made = await asyncio.to_thread(
+                client.post,
+                "/customers",
+                headers={"Authorization": f"Bearer {secret[0]}"},
+                json={"name": "Zhang Wei", "phones": ["138 0013 8000"], "company": "Acme"},
+            )
+    finally:
+        db.close()
+    assert made.status_code == 201, made.text
+    customer_id = made.json()["id"]
+    await admin.send(f"/customer {customer_id}")
+    card = (await admin.reply()).text
+    assert card.startswith("Zhang Wei")
+    assert f"#{customer_id}" in card.splitlines()[0]
+    assert "Acme" in card
+    assert "138 0013 8000" in card
