@@ -9,6 +9,7 @@ secret this once; only its hash is kept. Anyone else gets the admins-only answer
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 
 from handlers.callback_data import TokenAction
 from handlers.context import CrmContext
@@ -33,7 +34,10 @@ async def tokens(update: Update, context: CrmContext) -> None:
         return
     args = list(context.args or [])
     if args and args[0].casefold() == "create":
-        await context.bot.send_message(chat_id, await _create(context, args[1:]))
+        # A secret posted in a group is read by everyone in it.
+        private = update.effective_chat.type == ChatType.PRIVATE
+        text = await _create(context, args[1:]) if private else context.t("tokens.private_only")
+        await context.bot.send_message(chat_id, text)
         return
     text, keyboard = await _listing(context)
     await context.bot.send_message(chat_id, text, reply_markup=keyboard)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from storage.audit import list_audit
 from storage.deals import CLOSED_STAGES, list_open_deals
@@ -119,3 +119,21 @@ def test_filters_by_stage_and_customer(team: Api) -> None:
     assert [d["id"] for d in by_stage] == [b["id"]]
     by_customer = team.get(f"/deals?customer_id={first}", token).json()["items"]
     assert [d["id"] for d in by_customer] == [a["id"]]
+
+
+def test_a_deal_left_with_another_owner_is_seen_as_the_chat_sees_it(team: Api) -> None:
+    """A deal whose owner is not its customer's (left behind by an old reassign) is out of
+    reach of both salespeople in the chat (`require_deal` needs both in scope): so here."""
+    made = deal(team, "sam", team.customer("sam", "Li Na"))
+    sue = team.members["sue"].id
+
+    def leave_behind(session: Session) -> None:
+        session.get_one(Deal, made["id"]).owner_id = sue  # type: ignore[assignment]
+
+    team.db.run_sync(leave_behind)
+    for name in ("sam", "sue", "manager"):
+        chat = team.db.read_sync(list_open_deals, actor=team.members[name], limit=100)
+        listed = team.get("/deals", team.tokens[name]).json()["items"]
+        assert [d["id"] for d in listed] == [d.id for d in chat], name
+        found = team.get(f"/deals/{made['id']}", team.tokens[name]).status_code
+        assert found == (200 if chat else 404), name

@@ -14,6 +14,7 @@ from handlers.i18n import Catalogs
 from storage.api_tokens import authenticate
 from storage.db import Database
 from tests.api.conftest import api_config
+from tests.conftest import ADMIN_ID
 from tests.e2e.helpers import join, shown
 from tests.e2e.user import ScriptedUser
 
@@ -102,3 +103,17 @@ async def test_customer_created_through_the_api_is_on_the_card_in_the_chat(
     assert f"#{customer_id}" in card.splitlines()[0]
     assert "Acme" in card
     assert "138 0013 8000" in card
+
+
+async def test_create_in_a_group_is_refused_so_no_one_else_reads_the_token(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    group = -100_777
+    emu.add_group(group, "Sales team")
+    emu.add_bot_to_group(group, by_user_id=ADMIN_ID)
+    await emu.send_text(ADMIN_ID, "/tokens create erp", chat_id=group)
+    reply = await emu.wait_for_bot_message(group, timeout=10)
+    assert reply.text == shown(catalogs, "en", "tokens.private_only")
+    assert SECRET.search(reply.text) is None
+    await admin.send("/tokens")
+    assert (await admin.reply()).text == shown(catalogs, "en", "tokens.none")
