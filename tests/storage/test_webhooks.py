@@ -15,7 +15,7 @@ from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.deals import DealCreate, change_stage, create_deal
 from storage.interactions import InteractionCreate, create_interaction
-from storage.models import Member, Reminder, Role, utcnow
+from storage.models import ContractStatus, Member, Reminder, Role, utcnow
 from storage.reminders import mark_sent
 from storage.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from storage.webhooks import (
@@ -300,3 +300,32 @@ def test_remove_endpoint_removes_its_deliveries(db: Database) -> None:
     db.run_sync(remove_endpoint, endpoint_id=pk(endpoint))
     assert [d.endpoint_id for d in deliveries(db)] == [kept.id]
     assert len(events(db)) == 1
+
+
+def test_a_contract_running_out_by_the_calendar_is_a_contract_status_event(db: Database) -> None:
+    from storage.contract_status import advance_contract_statuses
+
+    with db.session() as session:
+        subscribe(session, "contract.expiring", "contract.expired")
+        member = make_member(session)
+        customer = make_customer(session, owner=member)
+        contract = create_contract(
+            session,
+            actor=member,
+            data=ContractCreate(
+                customer_id=pk(customer),
+                number="HT-9",
+                title="Supply",
+                status=ContractStatus.ACTIVE,
+                signed_on=date(2027, 1, 1),
+                starts_on=date(2027, 1, 1),
+                ends_on=date(2027, 12, 31),
+            ),
+        )
+        contract_id = contract.id
+    db.run_sync(advance_contract_statuses, today=date(2027, 12, 20), default_notice_days=30)
+    db.run_sync(advance_contract_statuses, today=date(2028, 1, 2), default_notice_days=30)
+    assert [(e.type, e.record_id, e.payload["status"]) for e in events(db)] == [
+        ("contract.expiring", contract_id, "expiring"),
+        ("contract.expired", contract_id, "expired"),
+    ]
