@@ -542,6 +542,11 @@ def suggest_order_number(
     return suggest_number(session, column=Order.number, today=today, pattern=pattern)
 
 
+def order_number_taken(session: Session, *, number: str) -> bool:
+    """Whether an order (a deleted one too) has `number`: the flow asks for another."""
+    return _number_taken(session, number.strip())
+
+
 def _number_taken(session: Session, number: str) -> bool:
     return session.exec(select(Order.id).where(col(Order.number) == number)).first() is not None
 
