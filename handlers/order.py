@@ -28,14 +28,20 @@ from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Command, Feature
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
-from handlers.flows.flow import AGAIN, Choice, Env, Field, Flow, Option
+from handlers.flows.flow import AGAIN, Choice, Env, Field, Flow, Option, SaveWarning
 from handlers.formatting import format_money, format_number
 from storage.calls import StorageCall
 from storage.contracts import list_contracts
 from storage.customers import get_customer
 from storage.models import Order
 from storage.order_lines import parse_currency, parse_order_lines
-from storage.orders import OrderCreate, OrderLineCreate, create_order, list_deals_to_link
+from storage.orders import (
+    OrderCreate,
+    OrderLineCreate,
+    create_order,
+    list_deals_to_link,
+    order_number_taken,
+)
 from storage.parsing import Money, ParseError, clean_text
 
 logger = logging.getLogger(__name__)
@@ -93,6 +99,15 @@ def _number(text: str, _env: Env) -> str | ParseError:
             "parse.text.too_long", {"max": str(MAX_NUMBER), "length": str(len(number))}
         )
     return number
+
+
+async def _number_free(context: CrmContext, values: dict[str, Any]) -> SaveWarning | None:
+    """A number already used (by a deleted order too) is asked again: numbers are unique."""
+    number = values.get("number")
+    if not number or not await context.db.read(order_number_taken, number=number):
+        return None
+    text = context.t("order.number_taken", number=number)
+    return SaveWarning(text, keys=(f"number:{number}",), forcible=False)
 
 
 # --- what applies -----------------------------------------------------------------------------
@@ -206,7 +221,7 @@ FIELDS = (
         show=fp.show_date,
     ),
     Field("delivery_due_on", parse=fp.day("future"), show=fp.show_date),
-    Field("number", parse=_number),
+    Field("number", parse=_number, check=_number_free),
 )
 
 

@@ -280,6 +280,20 @@ def _remind_delivery(session: Session, order: Order, lines: list[str]) -> None:
     session.flush()
 
 
+def _reopen_delivery_reminder(session: Session, order_id: int) -> None:
+    """A restored order not yet delivered is to be reminded of again (as it was before the
+    delete closed its reminder); a day already past is reminded of at once, as overdue."""
+    session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.order_id) == order_id,
+            col(Reminder.kind) == ReminderKind.DELIVERY,
+            col(Reminder.status) == ReminderStatus.DONE,
+        )
+        .values(status=ReminderStatus.PENDING, done_at=None, sent_at=None, updated_at=utcnow())
+    )
+
+
 def _close_delivery_reminder(session: Session, order_id: int, now: datetime) -> None:
     """Delivered, cancelled or deleted: its delivery reminder is no longer to do."""
     session.execute(
@@ -389,6 +403,8 @@ def restore_order(session: Session, *, actor: Member, order_id: int) -> Order:
         raise NotFound
     order = require_order(session, actor=actor, order_id=order_id, deleted=True)
     _set_deleted(session, actor, order, None, action="restore")
+    if order.status in UNDELIVERED:
+        _reopen_delivery_reminder(session, order_id)
     return order
 
 
@@ -524,6 +540,11 @@ def suggest_order_number(
 ) -> str:
     """The next free order number of `pattern` for `today`'s year (storage/numbering.py)."""
     return suggest_number(session, column=Order.number, today=today, pattern=pattern)
+
+
+def order_number_taken(session: Session, *, number: str) -> bool:
+    """Whether an order (a deleted one too) has `number`: the flow asks for another."""
+    return _number_taken(session, number.strip())
 
 
 def _number_taken(session: Session, number: str) -> bool:

@@ -313,6 +313,8 @@ class FlowEngine:
         state.step, state.warning = WARN, warning.text
         state.options = [list(option) for option in warning.open_options]
         state.warned = {"field": step_field.name, "next": after, "keys": list(warning.keys)}
+        if not warning.forcible:
+            state.warned["forcible"] = False
         return True
 
     async def _check_prefilled(self, context: CrmContext, state: State) -> None:
@@ -515,6 +517,8 @@ class FlowEngine:
         state, warned = press.state, press.state.warned
         if warned is None:
             await self._on_save(press, force=True)
+            return
+        if not warned.get("forcible", True):  # never offered: an old or forged press
             return
         await edit_message(press.query, state.warning or "…")
         state.dismissed += [key for key in warned["keys"] if key not in state.dismissed]

@@ -138,6 +138,8 @@ class SaveWarning:
     # What was matched (customer ids): once the member chose "Add anyway", the same match is
     # not warned about again in this entry, at a later field or at Save.
     keys: tuple[str, ...] = ()
+    # False: there is no adding anyway (a number already taken): only Change it.
+    forcible: bool = True
 
     def new_to(self, dismissed: Sequence[str]) -> bool:
         return not self.keys or any(key not in dismissed for key in self.keys)

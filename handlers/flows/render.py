@@ -46,7 +46,8 @@ def render(context: CrmContext, state: State) -> tuple[str, InlineKeyboardMarkup
             [(label, FlowButton(rev, "open", str(i)))]
             for i, (_, label) in enumerate(state.options)
         ]
-        rows.append([(context.t("flow.button.add_anyway"), FlowButton(rev, "force"))])
+        if state.warned is None or state.warned.get("forcible", True):
+            rows.append([(context.t("flow.button.add_anyway"), FlowButton(rev, "force"))])
         if state.warned:  # a field's warning: type it again; at Save: back to the summary
             rows.append([(context.t("flow.button.change_it"), FlowButton(rev, "change"))])
         else:

@@ -17,6 +17,7 @@ from storage.models import Order, OrderLine, OrderStatusChange
 from tests.conftest import RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.test_deal_flow import add_customer, add_deal, pick_customer, today
+from tests.e2e.test_order_card import add_order
 from tests.e2e.user import ScriptedUser
 
 
@@ -258,3 +259,32 @@ async def test_entry_continues_after_a_restart(
     await admin.reply()
     (order,) = rows(db_url, Order)
     assert lines_of(db_url, order.id) == [("X2", Decimal("50.000"), Decimal("1200.00"))]
+
+
+async def test_a_number_already_used_is_asked_again(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    customer = add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
+    add_order(db_url, admin, customer, "PO-1")
+    await start_order(admin, "Zhang", "Zhang Wei")
+    for _ in range(2):
+        await admin.press("Skip »")
+        await admin.reply()
+    await answer(admin, "50 x X2 @ 1200")
+    await answer(admin, "done")
+    await answer(admin, "CNY")
+    await admin.press("Today")
+    await admin.reply()
+    await admin.press("Skip »")
+    await admin.reply()
+    await admin.send("PO-1")
+    warning = await admin.reply()
+    assert warning.text == shown(catalogs, "en", "order.number_taken", number="PO-1")
+    assert warning.button_labels == ["✏️ Change it"]  # no adding it anyway
+    await admin.press("✏️ Change it", message=warning)
+    await admin.reply()
+    summary = await answer(admin, "PO-2")
+    assert "Order number: PO-2" in summary.splitlines()
+    await admin.press("✅ Save")
+    await admin.reply()
+    assert sorted(o.number for o in rows(db_url, Order)) == ["PO-1", "PO-2"]

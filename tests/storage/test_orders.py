@@ -483,6 +483,18 @@ def test_delivery_reminder_is_closed_once_delivered_cancelled_or_deleted(
     assert (reminder.status == "pending") is open_after
 
 
+def test_restored_order_is_reminded_of_again(db: Database) -> None:
+    with db.session() as session:
+        team = make_team(session)
+        order = new_order(
+            session, team.sales_a, make_customer(session, owner=team.sales_a), delivery_due_on=ON
+        )
+        archive_order(session, actor=team.sales_a, order_id=order_id(order))
+        restore_order(session, actor=team.admin, order_id=order_id(order))
+        [reminder] = delivery_reminders(session, order)
+    assert (reminder.status, reminder.done_at) == ("pending", None)
+
+
 def test_delivery_reminder_goes_with_the_customer_to_its_new_owner(db: Database) -> None:
     with db.session() as session:
         team = make_team(session)
