@@ -29,6 +29,7 @@ from bot.config import AccessConfig, Config, DatabaseConfig, LocaleConfig, Teleg
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
+from tests import postgres_server
 from tests.e2e.user import ScriptedUser
 from tests.postgres_server import MACHINE_URL, PostgresChoice, choose_postgres
 from tests.schema_templates import PostgresSchemas, SqliteTemplate
@@ -49,6 +50,10 @@ def pytest_configure() -> None:
     global POSTGRES
     if "postgresql" in BACKENDS:
         POSTGRES = choose_postgres()
+
+
+def pytest_unconfigure() -> None:
+    postgres_server.stop_started()
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: ignored where xdist is not loaded
