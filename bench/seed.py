@@ -291,8 +291,12 @@ def cached_sqlite(size: int, workdir: Path) -> tuple[str, Seeded]:
                 conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         finally:
             db.close()
-        info_file.write_text(json.dumps(asdict(seeded)))
-        building.rename(db_file)  # last: a half-built file is never taken for a cached one
+        # Each file appears whole, by a rename, the database last: a run seeding the same size
+        # at the same time never reads a half-written file, nor takes a half-built one.
+        info = building.with_suffix(".json.tmp")
+        info.write_text(json.dumps(asdict(seeded)))
+        info.replace(info_file)
+        building.replace(db_file)
     raw = json.loads(info_file.read_text())
     seeded = Seeded(**{**raw, "sales": [tuple(pair) for pair in raw["sales"]]})
     copy = workdir / f"bench-{uuid.uuid4().hex[:6]}.sqlite3"

@@ -29,6 +29,7 @@ from bot.config import AccessConfig, Config, DatabaseConfig, LocaleConfig, Teleg
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.db import Database
+from tests import postgres_server
 from tests.e2e.user import ScriptedUser
 from tests.postgres_server import MACHINE_URL, PostgresChoice, choose_postgres
 from tests.schema_templates import PostgresSchemas, SqliteTemplate
@@ -44,9 +45,29 @@ ADMIN_ID = 1001
 
 
 def pytest_configure() -> None:
+    # Under pytest-xdist this runs in the controller first, which starts a throwaway server if
+    # one is needed and names it in CRM_TEST_POSTGRES_URL; the workers inherit that variable.
     global POSTGRES
     if "postgresql" in BACKENDS:
         POSTGRES = choose_postgres()
+
+
+def pytest_unconfigure() -> None:
+    postgres_server.stop_started()
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: ignored where xdist is not loaded
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """How many workers `-n auto` starts: one per core (xdist decides) for the suite or a
+    folder; none, so the tests run in this process, when the command names only files or tests
+    in them: each worker collects the tests again, imports the bot and migrates its own
+    templates, which costs more than a file or two gain (docs/testing.md)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist reads it
+    named = [config.invocation_params.dir / arg.split("::")[0] for arg in config.args]
+    if all(path.is_file() for path in named):
+        return 0
+    return None
 
 
 def pytest_report_header() -> str | None:

