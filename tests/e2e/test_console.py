@@ -130,7 +130,7 @@ def test_console_users_of_an_earlier_session_still_get_the_bots_messages(
         tmp_path,
         [
             *("/newcustomer", "Zhang Wei", "3", "1"),
-            *("/customer 1", "9", "1"),  # the card's Reassign, to Sam
+            *("/customer 1", "10", "1"),  # the card's Reassign, to Sam
             ":as 2002",
             ":quit",
         ],
