@@ -32,6 +32,7 @@ from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
+from bot.tls import client_tls_context
 from bot.whole_config import config_of
 from handlers import (
     agenda,
@@ -147,8 +148,16 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         token or config.require_token(),
         base_url=config.telegram.base_url,
         base_file_url=config.telegram.base_file_url,
-        request=HTTPXRequest(connection_pool_size=64, read_timeout=15, write_timeout=15),
-        get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT_S + POLL_READ_SLACK_S),
+        request=HTTPXRequest(
+            connection_pool_size=64,
+            read_timeout=15,
+            write_timeout=15,
+            httpx_kwargs={"verify": client_tls_context()},
+        ),
+        get_updates_request=HTTPXRequest(
+            read_timeout=POLL_TIMEOUT_S + POLL_READ_SLACK_S,
+            httpx_kwargs={"verify": client_tls_context()},
+        ),
         defaults=Defaults(parse_mode=ParseMode.HTML),
         rate_limiter=api_retry.RetryingRateLimiter(max_retries=3),
         inbox=inbox,

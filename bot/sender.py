@@ -57,11 +57,16 @@ class Delivery(StrEnum):
 
 
 def scheduled_bot(bot: Bot) -> Bot:
-    """A plain Bot (no AIORateLimiter) sharing `bot`'s token, server and connection pool."""
+    """A plain Bot (no AIORateLimiter) sharing `bot`'s token, server and connection pool.
+    It never polls; its polling slot gets the same pool, not a client PTB would build."""
     base_url = bot.base_url.removesuffix(bot.token)
     base_file_url = bot.base_file_url.removesuffix(bot.token)
     return ScheduledBot(
-        bot.token, base_url=base_url, base_file_url=base_file_url, request=bot.request
+        bot.token,
+        base_url=base_url,
+        base_file_url=base_file_url,
+        request=bot.request,
+        get_updates_request=bot.request,
     )
 
 

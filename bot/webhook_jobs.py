@@ -32,6 +32,7 @@ from standardwebhooks import Webhook
 
 from bot import scheduler
 from bot.ticker import worker_id
+from bot.tls import client_tls_context
 from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY
 from handlers.services import Services
@@ -68,6 +69,7 @@ def install(application: Any) -> None:
         limits=httpx.Limits(max_connections=settings.max_concurrency),
         headers={"user-agent": USER_AGENT},
         follow_redirects=False,
+        verify=client_tls_context(),
     )
     application.bot_data[STATE_KEY] = WebhookState(
         worker=worker_id(),

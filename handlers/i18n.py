@@ -18,6 +18,7 @@ import logging
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -54,19 +55,33 @@ class Catalog:
 def load_catalog(language: str, directory: Path = LOCALES_DIR) -> Catalog:
     catalog = Catalog({})
     for po_file in sorted((directory / language).glob("*.po")):
-        with po_file.open("rb") as handle:
-            po = read_po(handle, locale=language)
+        plural_expr, texts, plurals = _read_po(po_file, po_file.stat().st_mtime_ns, language)
         # The rule comes from the language (Babel's defaults: English n != 1, Chinese 0).
-        catalog = Catalog(catalog.texts, catalog.plurals, gettext.c2py(po.plural_expr))
-        for message in po:
-            if isinstance(message.id, str) and message.id and isinstance(message.string, str):
-                catalog.texts[message.id] = message.string
-            elif isinstance(message.id, tuple) and isinstance(message.string, tuple):
-                forms = tuple(form for form in message.string if form)
-                if forms:
-                    catalog.plurals[message.id[0]] = forms
-                    catalog.texts[message.id[0]] = forms[-1]
+        catalog = Catalog(catalog.texts, catalog.plurals, gettext.c2py(plural_expr))
+        catalog.texts.update(texts)
+        catalog.plurals.update(plurals)
     return catalog
+
+
+@lru_cache(maxsize=512)
+def _read_po(
+    po_file: Path, _mtime_ns: int, language: str
+) -> tuple[str, dict[str, str], dict[str, tuple[str, ...]]]:
+    """One file's texts, parsed once per process and version (`_mtime_ns`) of the file:
+    every application built in a process (each instance, each test's bot) parsed them all."""
+    with po_file.open("rb") as handle:
+        po = read_po(handle, locale=language)
+    texts: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    for message in po:
+        if isinstance(message.id, str) and message.id and isinstance(message.string, str):
+            texts[message.id] = message.string
+        elif isinstance(message.id, tuple) and isinstance(message.string, tuple):
+            forms = tuple(form for form in message.string if form)
+            if forms:
+                plurals[message.id[0]] = forms
+                texts[message.id[0]] = forms[-1]
+    return po.plural_expr, texts, plurals
 
 
 def placeholders(text: str) -> set[str]:

@@ -10,6 +10,7 @@ it the second waits, then finds the schema at head and does nothing.
 from __future__ import annotations
 
 import logging
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -42,6 +43,10 @@ def alembic_config(url: str) -> AlembicConfig:
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (the newest by default); a no-op when it already is.
     An older revision is for tests of a data migration: seed the state it repairs first."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        # Most starts: one read instead of loading every migration script through Alembic.
+        logger.info("database schema at %s", head_revision())
+        return
     config = alembic_config(str(engine.url))
     with writing(engine).connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
@@ -71,5 +76,6 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
