@@ -409,6 +409,27 @@ def restore_order(session: Session, *, actor: Member, order_id: int) -> Order:
     return order
 
 
+def list_deleted_orders(session: Session, *, actor: Member, limit: int = 20) -> list[Order]:
+    """Deleted orders of live customers in the actor's scope, latest first; only admins
+    restore, so only they list (`NotFound` for anyone else)."""
+    if actor.role != Role.ADMIN:
+        raise NotFound
+    return list(
+        session.exec(
+            select(Order)
+            .join(Customer, col(Customer.id) == col(Order.customer_id))
+            .where(
+                col(Order.deleted_at).is_not(None),
+                col(Customer.deleted_at).is_(None),
+                owner_scope(actor, Order.owner_id),
+                owner_scope(actor, Customer.owner_id),
+            )
+            .order_by(col(Order.deleted_at).desc(), col(Order.id).desc())
+            .limit(limit)
+        )
+    )
+
+
 def _set_deleted(
     session: Session, actor: Member, order: Order, deleted_at: datetime | None, *, action: str
 ) -> None:
