@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         "check-config", help="validate the config file and try the database, without starting"
     )
     export = commands.add_parser("export", help="write every record of one kind to a file")
-    export.add_argument("kind", choices=("customers", "deals", "notes", "purchases", "contracts"))
+    export.add_argument(
+        "kind", choices=("customers", "deals", "notes", "purchases", "contracts", "orders")
+    )
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
     export.add_argument("--output", type=Path, required=True, help="file to write")
     backup = commands.add_parser(

@@ -1,4 +1,4 @@
-"""`/export customers|deals|notes|purchases|contracts [csv|xlsx]`: a file of what the member
+"""`/export customers|deals|notes|purchases|contracts|orders [csv|xlsx]`: a file of what the member
 may see.
 
 One command, no conversation: a missing or unknown kind answers with the usage and an
@@ -48,6 +48,7 @@ CODED = {
     "stage": "deal.stage",
     "kind": "note.kind",
     "contract_status": "contract_reminders.status",
+    "order_status": "order.status",
 }
 """Columns that store a code, and the catalog prefix of their labels."""
 

@@ -7,8 +7,9 @@
 
 Contracts are found too, by number or title (`storage.contract_lookups`): on the first page
 of /find above the customers, and in inline mode as a short contract text whose button opens
-it (`ContractAction` open). Another salesperson's contract number finds nothing, as an unknown
-one does.
+it (`ContractAction` open). Orders likewise, by number (`storage.order_lookups`), below the
+contracts, opening the order's card (`OrderAction` open). Another salesperson's contract or
+order number finds nothing, as an unknown one does.
 
 The query behind the « » buttons is kept in the database (`saved_search`) because callback
 data holds 64 bytes; a page button whose search is gone (expired, another member's, forged)
@@ -30,17 +31,19 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import InlineQueryHandler, filters
 
-from handlers.callback_data import ContractAction, CustomerAction, SearchPage
+from handlers.callback_data import ContractAction, CustomerAction, OrderAction, SearchPage
 from handlers.context import CrmContext
 from handlers.customer_card import send_card, short_card
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Command, Feature, OnMessage, Route
 from handlers.formatting import clip, format_date
 from handlers.keyboards import Row, inline_keyboard
+from handlers.order_card import status_label, total_text
 from handlers.telegram_helpers import button_data, edit_message, guarded
 from storage.contract_lookups import find_contracts
 from storage.lookups import find_customer_page, find_customers_with_phones
-from storage.models import Contract, Customer
+from storage.models import Contract, Customer, Order
+from storage.order_lookups import find_orders
 from storage.parsing import parse_record_id
 from storage.search.find import get_saved_search, new_search_id, save_search
 
@@ -49,6 +52,7 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 8
 INLINE_RESULTS = 20
 CONTRACT_RESULTS = 5  # above the customers, on the first page of /find and in inline mode
+ORDER_RESULTS = 5  # below the contracts, likewise
 # The /find prompt starts with this in every language, so a reply to it is recognised
 # without comparing translated text (tests/e2e/test_lookup.py checks both catalogs).
 PROMPT_MARK = "🔎"
@@ -71,6 +75,36 @@ async def _find_contracts(context: CrmContext, query: str) -> list[tuple[Contrac
     )
 
 
+async def _find_orders(context: CrmContext, query: str) -> list[tuple[Order, Customer]]:
+    return await context.db.read(
+        find_orders, actor=context.require_member(), query=query, limit=ORDER_RESULTS
+    )
+
+
+async def _find_records(context: CrmContext, query: str) -> list[Row]:
+    """The contracts, then the orders, matching `query`: a row each that opens it."""
+    contracts = await _find_contracts(context, query)
+    orders = await _find_orders(context, query)
+    rows: list[Row] = [
+        [(contract_label(context, contract, customer), ContractAction("open", contract.id or 0))]
+        for contract, customer in contracts
+    ]
+    rows += [
+        [(order_label(context, order, customer), OrderAction("open", order.id or 0))]
+        for order, customer in orders
+    ]
+    return rows
+
+
+def order_label(context: CrmContext, order: Order, customer: Customer) -> str:
+    return context.t(
+        "order_lookup.label",
+        number=order.number,
+        customer=customer.name,
+        status=status_label(context, order.status),
+    )
+
+
 def contract_label(context: CrmContext, contract: Contract, customer: Customer) -> str:
     return context.t(
         "contract_reminders.find.label",
@@ -87,18 +121,14 @@ def _results(
     query: str,
     page: int,
     search_id: int | None,
-    contracts: list[tuple[Contract, Customer]] | None = None,
+    records: list[Row] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The results page; page buttons only with a saved search (`search_id`) behind them.
-    Contracts found (first page only) come first, each opening its contract."""
-    contracts = contracts or []
-    if not found and not contracts:
+    Contracts and orders found (`records`, first page only) come first, each opening itself."""
+    rows: list[Row] = list(records or [])
+    if not found and not rows:
         key = "lookup.none" if page == 0 else "lookup.no_more"
         return context.t(key, query=clip(query)), None
-    rows: list[Row] = [
-        [(contract_label(context, contract, customer), ContractAction("open", contract.id or 0))]
-        for contract, customer in contracts
-    ]
     rows += [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found]
     nav = []
     if search_id is not None and page > 0:
@@ -112,11 +142,11 @@ def _results(
 async def show_results(context: CrmContext, chat_id: int, query: str) -> None:
     """The first page of /find's results (also for a plain-text name, `handlers.plain_text`)."""
     found, more = await _find(context, query, 0)
-    contracts = await _find_contracts(context, query)
+    records = await _find_records(context, query)
     # Only a second page needs the query kept (most searches fit on one), and it is written
     # after the results went out: the member does not wait for it.
     search_id = new_search_id() if more else None
-    text, markup = _results(context, found, more, query, 0, search_id, contracts)
+    text, markup = _results(context, found, more, query, 0, search_id, records)
     await context.bot.send_message(chat_id, text, reply_markup=markup)
     if search_id is not None:
         await _keep(context, query, search_id)
@@ -165,8 +195,8 @@ async def page(update: Update, context: CrmContext) -> None:
     if text is None:
         return
     found, more = await _find(context, text, data.page)
-    contracts = await _find_contracts(context, text) if data.page == 0 else []
-    body, markup = _results(context, found, more, text, data.page, data.query_id, contracts)
+    records = await _find_records(context, text) if data.page == 0 else []
+    body, markup = _results(context, found, more, text, data.page, data.query_id, records)
     await edit_message(query, body, markup)
 
 
@@ -204,6 +234,8 @@ async def inline(update: Update, context: CrmContext) -> None:
     ]
     contracts = await _find_contracts(context, inline_query.query)
     shown = [_contract_article(context, c, customer) for c, customer in contracts]
+    orders = await _find_orders(context, inline_query.query)
+    shown += [_order_article(context, o, customer) for o, customer in orders]
     await inline_query.answer([*shown, *results], cache_time=0, is_personal=True)
 
 
@@ -227,6 +259,35 @@ def _contract_article(
         description=context.t("contract_reminders.find.inline_description", ends=ends),
         input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML),
         reply_markup=inline_keyboard([[(label, ContractAction("open", contract.id or 0))]]),
+    )
+
+
+def _order_article(
+    context: CrmContext, order: Order, customer: Customer
+) -> InlineQueryResultArticle:
+    """An order as an inline result: its number, customer, status, total and delivery date,
+    and a button that opens its card for whoever presses it (through the access rule)."""
+    status = status_label(context, order.status)
+    total = total_text(context, order)
+    due = (
+        format_date(order.delivery_due_on, lang=context.language) if order.delivery_due_on else "—"
+    )
+    text = context.t(
+        "order_lookup.inline_text",
+        number=order.number,
+        customer=customer.name,
+        status=status,
+        total=total,
+        due=due,
+    )
+    return InlineQueryResultArticle(
+        id=f"o{order.id}",
+        title=order_label(context, order, customer),
+        description=context.t("order_lookup.inline_description", status=status, total=total),
+        input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML),
+        reply_markup=inline_keyboard(
+            [[(context.t("order_lookup.open"), OrderAction("open", order.id or 0))]]
+        ),
     )
 
 

@@ -7,7 +7,7 @@ colleague moved it meanwhile) is answered, not applied.
 
     card --Confirm/Shipped/Delivered/Paid--> moved, the card redrawn
     card --Cancel order--> reason? --Save--> cancelled, the card shown again
-    card --🗑--> "really?" --Yes--> deleted (admins restore)
+    card --🗑--> "really?" --Yes--> deleted (an admin sees ♻️ Restore under it; /restore too)
     customer card --📦 More orders--> the customer's orders, latest first, paged
 """
 
@@ -27,13 +27,13 @@ from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Field, Flow
 from handlers.formatting import clip, format_date, format_money, format_number, format_when
-from handlers.keyboards import inline_keyboard
+from handlers.keyboards import Row, inline_keyboard
 from handlers.records.removal import named
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import fit_html
 from storage.calls import StorageCall
 from storage.customers import get_customer
-from storage.models import Order, OrderStatus
+from storage.models import Member, Order, OrderStatus
 from storage.orders import (
     FORWARD,
     NEXT,
@@ -46,6 +46,7 @@ from storage.orders import (
     count_orders,
     get_order,
     get_order_view,
+    list_deleted_orders,
     list_orders,
     restore_order,
 )
@@ -186,7 +187,14 @@ REMOVAL = named(
     confirm="order.delete.confirm",
     attr="number",
     button=lambda action, order_id, value: OrderAction(action, order_id, value),
+    restore_button=True,
 )
+
+
+async def restore_rows(context: CrmContext, member: Member) -> list[Row]:
+    """The /restore section for orders: one Restore button each. NotFound for non-admins."""
+    deleted = await context.db.read(list_deleted_orders, actor=member)
+    return [[(f"♻️ {o.number}", OrderAction("restore", o.id or 0))] for o in deleted]
 
 
 # --- the buttons ------------------------------------------------------------------------------

@@ -130,6 +130,18 @@ def contract_scope(actor: Member) -> ColumnElement[bool]:
     )
 
 
+def order_scope(actor: Member) -> ColumnElement[bool]:
+    """The orders `actor` may see, by the rule of deals, as `require_order` opens them: the
+    order's owner and its customer's both in scope (the query joins `Customer` on the order's
+    customer), neither deleted. Searches, exports and reports of orders go through it."""
+    return and_(
+        owner_scope(actor, Order.owner_id),
+        owner_scope(actor, Customer.owner_id),
+        col(Order.deleted_at).is_(None),
+        col(Customer.deleted_at).is_(None),
+    )
+
+
 def visible_contracts(
     session: Session, *, actor: Member, contract_ids: Iterable[int | None]
 ) -> dict[int, tuple[Contract, Customer]]:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.access import contract_scope, owner_scope
+from storage.access import contract_scope, order_scope, owner_scope
 from storage.models import (
     Contract,
     Customer,
@@ -31,6 +32,7 @@ from storage.models import (
     OrderLine,
     OrderStatus,
 )
+from storage.orders import line_text
 from storage.parsing import Birthday, clean_text
 
 Value = str | int | float | Decimal | date | datetime | Birthday | list[str] | None
@@ -115,8 +117,8 @@ NOTE_COLUMNS = (
 )
 PURCHASE_COLUMNS = (  # what customers bought: a row per line of every order not cancelled
     "id",
-    "number",
-    "status",
+    "order_number",
+    "order_status",
     "customer",
     "product",
     "quantity",
@@ -263,12 +265,7 @@ def list_purchase_rows(session: Session, *, actor: Member) -> ExportTable:
         .join(Customer, col(Customer.id) == col(Order.customer_id))
         .join(owner, col(owner.id) == col(Order.owner_id))
         .outerjoin(OrderLine, col(OrderLine.order_id) == col(Order.id))
-        .where(
-            col(Order.deleted_at).is_(None),
-            col(Order.status) != OrderStatus.CANCELLED,
-            col(Customer.deleted_at).is_(None),
-            owner_scope(actor, Order.owner_id),
-        )
+        .where(order_scope(actor), col(Order.status) != OrderStatus.CANCELLED)
         .order_by(col(Order.id), col(OrderLine.position))
     ).all()
     priced = {o.id for o, line, _, _ in found if line is not None and line.amount is not None}
@@ -350,11 +347,80 @@ def list_contract_rows(session: Session, *, actor: Member) -> ExportTable:
     return ExportTable(CONTRACT_COLUMNS, rows)
 
 
+ORDER_COLUMNS = (  # one row per order, cancelled ones too: the list of orders
+    "id",
+    "order_number",
+    "customer",
+    "contract_number",
+    "deal",
+    "order_status",
+    "ordered_on",
+    "delivery_due_on",
+    "lines",
+    "amount",
+    "currency",
+    "cancel_reason",
+    "owner",
+    "created_at",
+)
+
+
+def list_order_rows(session: Session, *, actor: Member) -> ExportTable:
+    """A row per order by the rule of deals (`order_scope`), its lines in one cell
+    ("50 × X2 @ 1200 = 60000.00; ..."), its contract's number and deal's title when linked."""
+    owner = aliased(Member)
+    found = session.execute(  # five columns: more than sqlmodel's `select` is typed for
+        core_select(
+            Order,
+            col(Customer.name),
+            col(owner.display_name),
+            col(Contract.number),
+            col(Deal.title),
+        )
+        .join(Customer, col(Customer.id) == col(Order.customer_id))
+        .join(owner, col(owner.id) == col(Order.owner_id))
+        .outerjoin(Contract, col(Contract.id) == col(Order.contract_id))
+        .outerjoin(Deal, col(Deal.id) == col(Order.deal_id))
+        .where(order_scope(actor))
+        .order_by(col(Order.id))
+    ).all()
+    lines: dict[int, list[str]] = defaultdict(list)
+    for line in session.exec(
+        select(OrderLine)
+        .join(Order, col(Order.id) == col(OrderLine.order_id))
+        .join(Customer, col(Customer.id) == col(Order.customer_id))
+        .where(order_scope(actor))
+        .order_by(col(OrderLine.order_id), col(OrderLine.position))
+    ):
+        lines[line.order_id].append(line_text(line))
+    rows: list[tuple[Value, ...]] = [
+        (
+            o.id,
+            o.number,
+            customer,
+            contract_number,
+            deal_title,
+            o.status,
+            o.ordered_on,
+            o.delivery_due_on,
+            "; ".join(lines[o.id or 0]),
+            o.total,
+            o.currency,
+            o.cancel_reason,
+            owner_name,
+            o.created_at,
+        )
+        for o, customer, owner_name, contract_number, deal_title in found
+    ]
+    return ExportTable(ORDER_COLUMNS, rows)
+
+
 EXPORTERS: dict[str, Callable[..., ExportTable]] = {
     "customers": list_customer_rows,
     "deals": list_deal_rows,
     "notes": list_note_rows,
     "purchases": list_purchase_rows,
     "contracts": list_contract_rows,
+    "orders": list_order_rows,
 }
 """The kinds `/export` accepts, in the order the usage message lists them."""

@@ -243,10 +243,10 @@ def create_order(
         delivery_due_on=data.delivery_due_on,
         owner_id=order.owner_id,
     )
-    values["lines"] = [_line_text(line) for line in data.lines]
+    values["lines"] = [line_text(line) for line in data.lines]
     _audit(session, actor, order_id, "create", diff({}, values))
     if order.delivery_due_on is not None and order.status in UNDELIVERED:
-        _remind_delivery(session, order, [_line_text(line) for line in data.lines])
+        _remind_delivery(session, order, [line_text(line) for line in data.lines])
     return order
 
 
@@ -307,14 +307,15 @@ def _close_delivery_reminder(session: Session, order_id: int, now: datetime) -> 
     )
 
 
-def _line_text(line: OrderLineCreate) -> str:
-    """A line as the audit keeps it: "2.5 × Pallet jack @ 40.00 = 100.00"."""
+def line_text(line: OrderLineCreate | OrderLine) -> str:
+    """A line as the audit and the export of orders keep it: "2.5 × Pallet jack @ 40.00 =
+    100.00"."""
     text = line.product.strip()
     if line.quantity is not None:
         text = f"{line.quantity.normalize():f} × {text}"
     if line.unit_price is not None:
         text += f" @ {line.unit_price}"
-    amount = line.line_amount
+    amount = line.line_amount if isinstance(line, OrderLineCreate) else line.amount
     return f"{text} = {amount}" if amount is not None else text
 
 
@@ -406,6 +407,27 @@ def restore_order(session: Session, *, actor: Member, order_id: int) -> Order:
     if order.status in UNDELIVERED:
         _reopen_delivery_reminder(session, order_id)
     return order
+
+
+def list_deleted_orders(session: Session, *, actor: Member, limit: int = 20) -> list[Order]:
+    """Deleted orders of live customers in the actor's scope, latest first; only admins
+    restore, so only they list (`NotFound` for anyone else)."""
+    if actor.role != Role.ADMIN:
+        raise NotFound
+    return list(
+        session.exec(
+            select(Order)
+            .join(Customer, col(Customer.id) == col(Order.customer_id))
+            .where(
+                col(Order.deleted_at).is_not(None),
+                col(Customer.deleted_at).is_(None),
+                owner_scope(actor, Order.owner_id),
+                owner_scope(actor, Customer.owner_id),
+            )
+            .order_by(col(Order.deleted_at).desc(), col(Order.id).desc())
+            .limit(limit)
+        )
+    )
 
 
 def _set_deleted(

@@ -22,6 +22,7 @@ from handlers.callback_data import CallbackData
 from handlers.context import CrmContext
 from handlers.keyboards import inline_keyboard
 from handlers.telegram_helpers import edit_message, guarded
+from storage.models import Role
 
 CONFIRMED = "1"  # the value of the "Yes" button under the question
 KEPT = "0"  # the value of its "No, keep it" button
@@ -44,6 +45,8 @@ class RecordRemoval:
     restored: Text
     # The kind's button data (`CustomerAction`, ...): action, record id, value.
     button: Callable[[str, int, str], CallbackData]
+    # Whether "deleted" carries a Restore button for an admin (who alone may restore).
+    restore_button: bool = False
 
     async def on_delete(
         self, update: Update, context: CrmContext, record_id: int, value: str
@@ -63,7 +66,14 @@ class RecordRemoval:
             return
         if confirmed or value == KEPT:
             answer = self.deleted if confirmed else self.kept
-            await edit_message(query, answer(context, record, record_id))
+            undo = None
+            if confirmed and self.restore_button and context.require_member().role == Role.ADMIN:
+                restore = (
+                    context.t("records.button.restore"),
+                    self.button("restore", record_id, ""),
+                )
+                undo = inline_keyboard([[restore]])
+            await edit_message(query, answer(context, record, record_id), undo)
             return
         yes = (context.t("records.delete.yes"), self.button("delete", record_id, CONFIRMED))
         no = (context.t("records.delete.no"), self.button("delete", record_id, KEPT))
@@ -90,6 +100,7 @@ def named(
     confirm: str,
     attr: str,
     button: Callable[[str, int, str], CallbackData],
+    restore_button: bool = False,
 ) -> RecordRemoval:
     """A kind whose texts name the record by its `attr` (a customer's name, a deal's title):
     `calls` are its load, archive and restore; `confirm` is its question's catalog key."""
@@ -108,4 +119,5 @@ def named(
         kept=text("records.delete.kept"),
         restored=text("records.restore.done"),
         button=button,
+        restore_button=restore_button,
     )

@@ -15,7 +15,7 @@ from handlers.i18n import Catalogs
 from storage.customer_changes import reassign_customer
 from storage.db import Database
 from storage.members import get_member_by_telegram_id
-from storage.models import Contract, ContractStatus, Member
+from storage.models import Contract, ContractStatus, Member, Order
 from tests.conftest import ADMIN_ID
 from tests.e2e.helpers import join, shown
 from tests.e2e.user import ScriptedUser
@@ -49,12 +49,16 @@ def add_contract(database: Database, owner: int, number: str, customer: str = "å
     return database.run_sync(add)
 
 
-def hand_over(database: Database, contract_id: int, to: int) -> None:
+def hand_over(
+    database: Database, contract_id: int, to: int, kind: type[Contract | Order] = Contract
+) -> None:
+    """Reassign the customer of the contract (or order, `kind`) `contract_id` to `to`."""
+
     def move(session: Session) -> None:
         reassign_customer(
             session,
             actor=member(session, ADMIN_ID),
-            customer_id=session.get_one(Contract, contract_id).customer_id,
+            customer_id=session.get_one(kind, contract_id).customer_id,
             new_owner_id=pk(member(session, to)),
         )
 
