@@ -217,6 +217,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         elif action.action == "renew" and contract.status in RENEWABLE:
             values = renewal_values(contract, view.customer, view.deal_title)
             await engine.start(update, context, FLOW_NAME, values=values)
+        elif action.action == "sign" and contract.status == ContractStatus.DRAFT:
+            picked = {"id": str(contract.id), "label": contract.number}
+            await engine.start(update, context, cm.SIGN_FLOW.name, values={"contract": picked})
         elif action.action == "terminate" and contract.status in IN_FORCE:
             signed = contract.signed_on.isoformat() if contract.signed_on else None
             values = {"contract": {"id": str(contract.id), "label": contract.number}}
@@ -225,7 +228,7 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             )
         elif action.action == "open":
             await show_contract(context, chat_id, action.contract_id)
-        else:  # renew or terminate where the status no longer allows it
+        else:  # sign, renew or terminate where the status no longer allows it
             await context.bot.send_message(chat_id, context.t("contract.move_refused"))
 
     return {
@@ -247,6 +250,6 @@ FEATURE = Feature(
         ),
         Route(CustomerAction, "customer_contracts", ("contracts",)),
     ),
-    flows=(FLOW, cm.END_FLOW),
+    flows=(FLOW, cm.SIGN_FLOW, cm.END_FLOW),
     bind=bind,
 )

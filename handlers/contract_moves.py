@@ -1,7 +1,9 @@
 """What the buttons on a contract's card do besides starting an entry (handlers/contract.py):
-Mark signed and Activate on the same card, Terminate's small flow (a date and a reason),
-Files sent again by their Telegram file ids, and a customer's contracts, a page at a time.
+Mark signed's and Terminate's small flows, Activate on the same card, Files sent again by their
+Telegram file ids, and a customer's contracts, a page at a time.
 
+    card --Mark signed--> "contract_sign": signing date (Today, or typed; not in the future)
+                          -> confirm --Save--> signed, card again
     card --Terminate--> "contract_end": date (Today, or typed; not before the signing) ->
                         reason (or Skip) -> confirm --Save--> terminated, card again
 """
@@ -72,6 +74,41 @@ def _save_end(
     )
 
 
+def _save_signing(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> StorageCall[Contract | Refused]:
+    signed_on = fp.to_date(values["signed_on"])
+    assert signed_on is not None
+    return (
+        StorageCall(
+            sign_contract,
+            actor=context.require_member(),
+            contract_id=picked_id(values["contract"]),
+            signed_on=signed_on,
+        )
+        .or_if_refused(Refused("contract.move_refused"), TransitionRefused)
+        .or_if_missing(Refused("common.not_found"))
+    )
+
+
+# Mark signed asks the signing date, read as at entry: a date not yet come is refused.
+SIGN_FLOW = Flow(
+    name="contract_sign",
+    fields=(
+        Field("contract", when=_never),
+        Field(
+            "signed_on",
+            parse=fp.day("past"),
+            choices=(Choice("today", "contract.date.today"),),
+            required=True,
+            show=fp.show_date,
+        ),
+    ),
+    save=_save_signing,
+    after_save=after_save,
+)
+
+
 # Terminate asks the date and why; the contract (and its signing date) come with the start.
 END_FLOW = Flow(
     name="contract_end",
@@ -127,22 +164,16 @@ async def customer_contracts_page(update: Update, context: CrmContext) -> None:
     await page_reply(update, "\n".join(lines), inline_keyboard([*rows, nav]))
 
 
-MOVES = ("sign", "activate")
+MOVES = ("activate",)
 
 
 async def move(update: Update, context: CrmContext, action: ContractAction) -> None:
-    """Mark signed (today, in the member's timezone) or activate, on the same card."""
+    """Activate, on the same card."""
     query = update.callback_query
     assert query is not None
     member = context.require_member()
-    today = context.services.clock().astimezone(context.tz).date()
     try:
-        if action.action == "sign":
-            await context.db.run(
-                sign_contract, actor=member, contract_id=action.contract_id, signed_on=today
-            )
-        else:
-            await context.db.run(activate_contract, actor=member, contract_id=action.contract_id)
+        await context.db.run(activate_contract, actor=member, contract_id=action.contract_id)
     except TransitionRefused:
         await answer_query(query, context.t("contract.move_refused"))
         return

@@ -9,7 +9,8 @@ week. They are delivered like every reminder (`bot.scheduler`), in the member's 
 timezone, within their working hours; this module renders them:
 
     🔔 Renewal due: contract HT-2027-0001 ends in 30 days.
-    Forklift service · Customer: Zhang Wei · Ends: 31 Dec 2027 · Amount: ¥120,000
+    Forklift service · Customer: Zhang Wei · (a manager's: Owner: 李娜) · Ends: 31 Dec 2027
+    · Amount: ¥120,000
     [🔁 Renew] [📄 Open contract] [💤 Snooze]
 
 Renew and Open are the contract's own buttons (`ContractAction`, handled with the contract
@@ -67,6 +68,8 @@ def renewal_text(t: Translate, lang: str, tz: ZoneInfo, now: datetime, view: Rem
         lines = [t("contract_reminders.heading", number=contract.number, days=days, count=days)]
     lines.append(t("contract_reminders.title", title=contract.title))
     lines.append(t("contract_reminders.customer", name=customer.name))
+    if view.contract_owner is not None:  # a manager's reminder: whose contract it is
+        lines.append(t("contract_reminders.owner", name=view.contract_owner))
     lines.append(t("contract_reminders.ends", date=format_date(contract.ends_on, lang=lang)))
     if contract.amount is not None and contract.currency:
         money = Money(Decimal(contract.amount), contract.currency)

@@ -188,13 +188,7 @@ def require_contract(session: Session, *, actor: Member, contract_id: int) -> Co
     contract = session.exec(
         select(Contract)
         .join(Customer, col(Customer.id) == col(Contract.customer_id))
-        .where(
-            col(Contract.id) == contract_id,
-            col(Contract.deleted_at).is_(None),
-            col(Customer.deleted_at).is_(None),
-            owner_scope(actor, Contract.owner_id),
-            owner_scope(actor, Customer.owner_id),
-        )
+        .where(col(Contract.id) == contract_id, contract_scope(actor))
     ).first()
     if contract is None:
         raise NotFound

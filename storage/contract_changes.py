@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import NotFound, actor_id, owner_scope, require_contract
 from storage.audit import diff, record_audit, snapshot
+from storage.contract_reminders import withdraw_renewals
 from storage.customer_changes import HistoryEntry, audit_history
 from storage.models import AuditEntry, Contract, Customer, Member, Role, utcnow
 
@@ -71,9 +72,13 @@ def update_contract(
 
 
 def archive_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:
-    """Soft delete: off the customer card and out of reach; an admin can restore it."""
+    """Soft delete: off the customer card and out of reach, its renewal reminders withdrawn
+    at once; an admin can restore it (and the next pass reminds of it again)."""
     contract = require_contract(session, actor=actor, contract_id=contract_id)
-    _set_deleted(session, actor, contract, utcnow(), "delete")
+    now = utcnow()
+    _set_deleted(session, actor, contract, now, "delete")
+    assert contract.id is not None
+    withdraw_renewals(session, contract_id=contract.id, now=now)
     return contract
 
 

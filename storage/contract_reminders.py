@@ -17,7 +17,9 @@ the open renewal reminders no longer wanted (`unwanted_renewals`: the contract w
 terminated, expired or deleted, its end date changed, it or its customer changed hands, the
 member no longer may see it), and delivery checks the same again at claim time. An unsent one
 is deleted, which frees its key, so the contract's new owner, end date or a hand-back gets
-its own reminder; one already sent is finished and leaves the member's list.
+its own reminder; one already sent is finished and leaves the member's list. Renew,
+terminate and delete do not wait for the pass: they withdraw the contract's reminders in their
+own transaction (`withdraw_renewals`).
 """
 
 from __future__ import annotations
@@ -172,15 +174,22 @@ def _recipients(session: Session, owner: Member, rules: RenewalRules) -> list[Me
     return recipients
 
 
-def _open_renewals(session: Session) -> list[Reminder]:
-    return list(
-        session.exec(
-            select(Reminder).where(
-                col(Reminder.kind) == ReminderKind.RENEWAL,
-                col(Reminder.status).in_(OPEN_STATUSES),
-            )
-        )
+def withdraw_renewals(session: Session, *, contract_id: int, now: datetime) -> set[int]:
+    """Drop at once the contract's open renewal reminders no longer wanted, in the caller's
+    transaction: a renew, terminate or delete takes them off the members' lists now, not at
+    the next pass. A restore needs nothing here: the unsent ones were deleted, so their keys
+    are free and the next pass plans them again."""
+    return drop_renewals(session, _open_renewals(session, contract_id), now=now)
+
+
+def _open_renewals(session: Session, contract_id: int | None = None) -> list[Reminder]:
+    query = select(Reminder).where(
+        col(Reminder.kind) == ReminderKind.RENEWAL,
+        col(Reminder.status).in_(OPEN_STATUSES),
     )
+    if contract_id is not None:
+        query = query.where(col(Reminder.contract_id) == contract_id)
+    return list(session.exec(query))
 
 
 def unwanted_renewals(

@@ -34,6 +34,7 @@ from storage.access import (
     require_deal,
 )
 from storage.audit import diff, record_audit, snapshot
+from storage.contract_reminders import withdraw_renewals
 from storage.interactions import AttachmentRef, add_attachments
 from storage.models import Contract, ContractStatus, Customer, Member, utcnow
 from storage.numbering import check_pattern, suggest_number
@@ -188,7 +189,7 @@ def terminate_contract(
     _expect(contract, *IN_FORCE)
     if contract.signed_on is not None and terminated_on < contract.signed_on:
         raise ValueError("a contract cannot end before it was signed")
-    return _move(
+    _move(
         session,
         actor,
         contract,
@@ -196,6 +197,8 @@ def terminate_contract(
         terminated_on=terminated_on,
         termination_reason=reason.strip() or None,
     )
+    withdraw_renewals(session, contract_id=_id(contract), now=utcnow())
+    return contract
 
 
 def renew_contract(
@@ -230,6 +233,7 @@ def renew_contract(
     customer = session.get_one(Customer, contract.customer_id)
     data = replace(data, customer_id=contract.customer_id)
     _move(session, actor, contract, ContractStatus.RENEWED)
+    withdraw_renewals(session, contract_id=_id(contract), now=utcnow())
     renewal = _insert(session, actor, customer, data, renewed_from_id=_id(contract))
     _attach(session, actor, renewal, files)
     return renewal

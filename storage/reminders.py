@@ -82,6 +82,9 @@ class ReminderView:
     last_note: str | None
     # A renewal reminder's contract and its customer, while its member may see them.
     contract: tuple[Contract, Customer] | None = None
+    # The contract owner's name when the member is not the owner (their manager is reminded
+    # too, and must know whom to ask).
+    contract_owner: str | None = None
 
     @property
     def id(self) -> int:
@@ -293,10 +296,13 @@ def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderVi
     customers = reminder_customers(session, reminders, members=members)
     contracts = reminder_contracts(session, reminders, members=members)
     notes = {c.id: _last_note(session, c.id) for c in customers.values()}
+    owners = _names(session, {c.owner_id for c, _ in contracts.values()})
     views = []
     for reminder in reminders:
         member = members[reminder.member_id]
         customer = customers.get(reminder.id or 0)
+        pair = contracts.get(reminder.id or 0)
+        owner_id = pair[0].owner_id if pair else reminder.member_id
         views.append(
             ReminderView(
                 reminder=reminder,
@@ -305,7 +311,8 @@ def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderVi
                 timezone=member.timezone,
                 customer_name=customer.name if customer else None,
                 last_note=notes.get(customer.id) if customer else None,
-                contract=contracts.get(reminder.id or 0),
+                contract=pair,
+                contract_owner=owners.get(owner_id) if owner_id != reminder.member_id else None,
             )
         )
     return views
@@ -368,6 +375,13 @@ def _members_of(session: Session, reminders: Sequence[Reminder]) -> dict[int, Me
     if not ids:
         return {}
     return {m.id or 0: m for m in session.exec(select(Member).where(col(Member.id).in_(ids)))}
+
+
+def _names(session: Session, member_ids: set[int]) -> dict[int, str]:
+    if not member_ids:
+        return {}
+    rows = session.exec(select(Member).where(col(Member.id).in_(member_ids)))
+    return {m.id or 0: m.display_name for m in rows}
 
 
 def _last_note(session: Session, customer_id: int | None) -> str | None:

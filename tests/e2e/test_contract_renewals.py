@@ -19,7 +19,8 @@ from storage.db import Database
 from storage.members import get_member_by_telegram_id
 from storage.models import AuditEntry, Contract, ContractStatus, Reminder, utcnow
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import eventually, join, pinned, retime, shown
+from tests.e2e.helpers import answer, eventually, join, pinned, retime, shown
+from tests.e2e.test_contract_card import open_contract
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer, pk
 
@@ -178,12 +179,16 @@ async def plan_and_deliver(running_bot: RunningBot, now: datetime) -> int:
     return await scheduler.deliver_due(app)
 
 
-def renewal_lines(catalogs: Catalogs, lang: str, days: int, amount: str) -> list[str]:
+def renewal_lines(
+    catalogs: Catalogs, lang: str, days: int, amount: str, owner: str | None = None
+) -> list[str]:
     day = format_date(ENDS, lang=lang)
+    owned = [shown(catalogs, lang, "contract_reminders.owner", name=owner)] if owner else []
     return [
         shown(catalogs, lang, "contract_reminders.heading", number=NUMBER, days=days, count=days),
         shown(catalogs, lang, "contract_reminders.title", title="Forklift service"),
         shown(catalogs, lang, "contract_reminders.customer", name="Zhang Wei"),
+        *owned,
         shown(catalogs, lang, "contract_reminders.ends", date=day),
         shown(catalogs, lang, "contract_reminders.amount", amount=amount),
     ]  # fmt: skip
@@ -207,7 +212,9 @@ async def test_owner_in_chinese_and_manager_in_english_are_reminded_once_across_
     assert await plan_and_deliver(running_bot, MORNING) == 2
     to_li, to_admin = await li.reply(), await admin.reply()
     assert to_li.text.splitlines() == renewal_lines(catalogs, "zh", 30, "¥120,000")
-    assert to_admin.text.splitlines() == renewal_lines(catalogs, "en", 30, "CN¥120,000")
+    # The manager's names the salesperson whose contract it is; the owner's does not.
+    assert to_admin.text.splitlines() == renewal_lines(catalogs, "en", 30, "CN¥120,000", "李娜")
+    assert "Owner: 李娜" in to_admin.text
     assert to_li.button_labels == ["🔁 续签", "📄 查看合同", "💤 稍后提醒"]
     assert to_admin.button_labels == ["🔁 Renew", "📄 Open contract", "💤 Snooze"]
     [for_li, for_admin] = renewals(database)
@@ -305,3 +312,85 @@ async def test_a_former_owner_never_hears_of_a_contract_handed_to_someone_else(
         for method, params in emu.calls
         if method == "sendMessage" and params.get("chat_id") == LI_ID
     )
+
+
+async def test_terminate_withdraws_the_pending_reminder_at_once_and_it_is_never_delivered(
+    running_bot: RunningBot,
+    admin: ScriptedUser,
+    emu: BotApiEmulator,
+    database: Database,
+    catalogs: Catalogs,
+) -> None:
+    await registered(admin)
+    contract_id = add_contract(database, number=NUMBER, ends_on=ENDS)
+    app = pinned(running_bot, MORNING)
+    await contract_jobs.run_pass(app)  # planned, not delivered yet
+    assert [r.status for r in renewals(database)] == ["pending"]
+    card = await open_contract(admin, contract_id)
+    await admin.press("⛔ Terminate", message=card)
+    await admin.replies(2)
+    await admin.press("Today")
+    await admin.reply()
+    await answer(admin, "Moved to a competitor")
+    await admin.press("✅ Save")
+    terminated = (await admin.reply()).text
+    assert shown(catalogs, "en", "contract.status.terminated") in terminated
+    assert renewals(database) == []  # gone with the terminate, not at the next pass
+    assert await plan_and_deliver(running_bot, MORNING + timedelta(hours=1)) == 0
+    heading = shown(catalogs, "en", "contract_reminders.heading", number=NUMBER, days=30, count=30)
+    assert not any(
+        heading in str(params.get("text"))
+        for method, params in emu.calls
+        if method == "sendMessage"
+    )
+
+
+async def test_open_and_renew_on_a_delivered_reminder_and_forged_or_stale_ones_are_unknown(
+    running_bot: RunningBot,
+    admin: ScriptedUser,
+    emu: BotApiEmulator,
+    database: Database,
+    catalogs: Catalogs,
+) -> None:
+    await registered(admin)
+    sam = await join(emu, admin, SAM_ID, "Sam")
+    prefilled = {"terms": "30% upfront", "renewal_notice_days": 30}  # the renewal asks less
+    contract_id = add_contract(database, owner=SAM_ID, number=NUMBER, ends_on=ENDS, **prefilled)
+    foreign = add_contract(database, number="HT-ADMIN-1", customer="Li Lei", ends_on=ENDS)
+    assert await plan_and_deliver(running_bot, MORNING) == 2
+    await admin.reply()
+    message = await sam.reply()
+    assert message.text.startswith(
+        shown(catalogs, "en", "contract_reminders.heading", number=NUMBER, days=30, count=30)
+    )
+    await sam.press("📄 Open contract", message=message)
+    card = await sam.reply()
+    assert card.text.splitlines()[0] == f"📄 Contract {NUMBER}"
+    await sam.press("🔁 Renew", message=message)
+    title, _number = await sam.replies(2)
+    assert title.text == shown(catalogs, "en", "contract.title")
+    await answer(sam, "HT-2028-0001")
+    await sam.press("Today")
+    await sam.reply()
+    await sam.press("Done ✓")
+    await sam.reply()
+    await sam.press("✅ Save")
+    renewed = await sam.reply()
+    assert renewed.text.splitlines()[0] == "📄 Contract HT-2028-0001"
+    assert status_of(database, contract_id) == "renewed"
+    [done] = [r for r in renewals(database) if r.contract_id == contract_id]
+    assert done.status == "done"  # sent, then finished by the renew
+    not_found = shown(catalogs, "en", "common.not_found")
+
+    async def press(action: str, target: int) -> object:
+        data = pack(ContractAction(action, target))
+        query = await emu.press_button(sam.user_id, message.message_id, data)
+        return (await emu.wait_for_callback_answer(query)).get("text")
+
+    # Buttons naming another's contract or one that never was, pressed on the reminder, answer
+    # alike; so do the stale ones of a contract deleted since the reminder was delivered.
+    for target in (foreign, contract_id + 1000):
+        assert [await press(action, target) for action in ("open", "renew")] == [not_found] * 2
+    database.run_sync(lambda s: setattr(s.get_one(Contract, contract_id), "deleted_at", utcnow()))
+    assert [await press(action, contract_id) for action in ("open", "renew")] == [not_found] * 2
+    assert status_of(database, foreign) == "expiring"

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from storage.contract_changes import archive_contract, restore_contract
 from storage.contract_reminders import RenewalRules, plan_renewal_reminders
+from storage.contracts import renew_contract, terminate_contract
 from storage.customer_changes import reassign_customer
 from storage.db import Database
 from storage.models import Contract, ContractStatus, Customer, Member, Reminder, utcnow
@@ -286,5 +288,72 @@ def test_claimed_renewal_shows_its_contract_and_waits_for_working_hours_and_days
         assert (view.contract[0].id, view.contract[1].name) == (contract.id, "Zhang Wei")
         assert mark_sent(session, reminder_id=view.id, worker="w", at=monday)
         del people
+
+    db.run_sync(scenario)
+
+
+def _with_manager(session: Session) -> tuple[People, Contract]:
+    """A contract of the salesperson whose owner and manager both have a reminder pending."""
+    people = make_people(session)
+    contract = expiring(session, people.sales)
+    assert plan(session) == 2
+    return people, contract
+
+
+def test_terminating_withdraws_the_pending_reminders_at_once(db: Database) -> None:
+    def scenario(session: Session) -> None:
+        people, contract = _with_manager(session)
+        terminate_contract(
+            session,
+            actor=people.sales,
+            contract_id=pk(contract),
+            terminated_on=NOW.date(),
+            reason="moved to a competitor",
+        )
+        assert reminders(session) == []  # no pass ran: the terminate itself withdrew them
+
+    db.run_sync(scenario)
+
+
+def test_renewing_withdraws_the_pending_reminders_at_once(db: Database) -> None:
+    def scenario(session: Session) -> None:
+        people, contract = _with_manager(session)
+        renew_contract(session, actor=people.manager, contract_id=pk(contract), number="HT-R")
+        assert reminders(session) == []
+
+    db.run_sync(scenario)
+
+
+def test_terminating_finishes_a_sent_reminder_at_once(db: Database) -> None:
+    def scenario(session: Session) -> None:
+        people, contract = _one_contract(session)
+        [reminder] = session.exec(select(Reminder)).all()
+        reminder.status, reminder.sent_at = "sent", NOW
+        session.flush()
+        terminate_contract(
+            session,
+            actor=people.sales,
+            contract_id=pk(contract),
+            terminated_on=NOW.date(),
+            reason="",
+        )
+        assert [status for *_, status, _ in reminders(session)] == ["done"]
+        assert page_reminder_views(session, actor=people.sales).total == 0
+
+    db.run_sync(scenario)
+
+
+def test_deleting_withdraws_the_reminders_at_once_and_a_restore_lets_the_pass_plan_them(
+    db: Database,
+) -> None:
+    def scenario(session: Session) -> None:
+        people, contract = _with_manager(session)
+        planned = reminders(session)
+        archive_contract(session, actor=people.sales, contract_id=pk(contract))
+        assert reminders(session) == []
+        restore_contract(session, actor=people.admin, contract_id=pk(contract))
+        assert reminders(session) == []  # the restore plans nothing itself ...
+        assert plan(session) == 2  # ... the next pass does, under the same keys
+        assert reminders(session) == planned
 
     db.run_sync(scenario)
