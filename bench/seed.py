@@ -234,29 +234,8 @@ def fill(db: Database, size: int, rng: random.Random) -> Seeded:
     admin_id, sales = _members(db)
     owners = [member_id for member_id, _ in sales]
     samples: list[dict[str, Any]] = []
-    insert_customer = text(
-        "INSERT INTO customer (id, owner_id, created_by_id, name, email, company, tags,"
-        " created_at, updated_at) VALUES (:id, :owner_id, :created_by_id, :name, :email,"
-        " :company, :tags, :now, :now)"
-    )
-    insert_phone = text(
-        f"INSERT INTO {CustomerPhone.__tablename__} (customer_id, e164) VALUES (:id, :phone)"
-    )
-    set_pinyin = text(
-        "UPDATE customer_search SET pinyin_key = :full, initials = :initials"
-        " WHERE customer_id = :id"
-    )
     for batch in _rows(size, owners, rng):
-        pinyin = []
-        for row in batch:
-            full, initials = pinyin_keys(row["name"])
-            if full:
-                pinyin.append({"id": row["id"], "full": full, "initials": initials})
-        with db.engine.begin() as conn:
-            conn.execute(insert_customer, batch)
-            conn.execute(insert_phone, batch)
-            if pinyin:
-                conn.execute(set_pinyin, pinyin)
+        insert_rows(db, batch)
         for row in rng.sample(batch, min(SAMPLES_PER_BATCH, len(batch))):
             samples.append({key: row[key] for key in SAMPLE_KEYS})
     if size:  # keep the id sequence ahead of the explicit ids (new customers get the next)
@@ -265,6 +244,34 @@ def fill(db: Database, size: int, rng: random.Random) -> Seeded:
         for table in SQLModel.metadata.sorted_tables:  # takes every schema's (lock table full)
             conn.execute(text(f'ANALYZE "{table.name}"'))
     return Seeded(size, admin_id, sales, samples, time.perf_counter() - started)
+
+
+_INSERT_CUSTOMER = text(
+    "INSERT INTO customer (id, owner_id, created_by_id, name, email, company, tags,"
+    " created_at, updated_at) VALUES (:id, :owner_id, :created_by_id, :name, :email,"
+    " :company, :tags, :now, :now)"
+)
+_INSERT_PHONE = text(
+    f"INSERT INTO {CustomerPhone.__tablename__} (customer_id, e164) VALUES (:id, :phone)"
+)
+_SET_PINYIN = text(
+    "UPDATE customer_search SET pinyin_key = :full, initials = :initials WHERE customer_id = :id"
+)
+
+
+def insert_rows(db: Database, batch: list[dict[str, Any]]) -> None:
+    """Customers shaped like `_rows` (explicit ids, one phone each) in one transaction, with
+    their pinyin keys as `index_customer` would set them."""
+    pinyin = []
+    for row in batch:
+        full, initials = pinyin_keys(row["name"])
+        if full:
+            pinyin.append({"id": row["id"], "full": full, "initials": initials})
+    with db.engine.begin() as conn:
+        conn.execute(_INSERT_CUSTOMER, batch)
+        conn.execute(_INSERT_PHONE, batch)
+        if pinyin:
+            conn.execute(_SET_PINYIN, pinyin)
 
 
 def _advance_sequence(db: Database, size: int) -> None:

@@ -1,5 +1,5 @@
-"""`crm-bot`: run the bot, try it offline, migrate, check a config, import, export, back up,
-manage webhooks."""
+"""`crm-bot`: run the bot, try it offline, migrate, check a config, import, export, report
+duplicates, back up, manage webhooks."""
 
 from __future__ import annotations
 
@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
     export.add_argument("--output", type=Path, required=True, help="file to write")
+    dedupe = commands.add_parser(
+        "dedupe", help="write every cluster of likely duplicate customers to a file"
+    )
+    dedupe.add_argument("--report", type=Path, required=True, help="file to write: .csv or .xlsx")
     backup = commands.add_parser(
         "backup", help="copy the SQLite database while the bot runs (PostgreSQL: pg_dump)"
     )
@@ -126,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "backup":
         return _backup(config, args.path)
+    if args.command == "dedupe":
+        return _dedupe_report(config, args.report)
     if args.command == "import":
         return _import(config, args)
     if args.command in ("api", "token"):
@@ -153,6 +159,17 @@ def _import(config: Config, args: argparse.Namespace) -> int:
         max_file_mb=config.imports.max_file_mb,
     )
     return import_file(config.database.url, request)
+
+
+def _dedupe_report(config: Config, output: Path) -> int:
+    from handlers.dedupe_report import report_format, report_to_file
+
+    if report_format(output) is None:
+        sys.stderr.write(f"dedupe: the report must be a .csv or .xlsx file, not {output}\n")
+        return EXIT_CONFIG
+    count = report_to_file(config.database.url, config.locale.timezone, output)
+    sys.stdout.write(f"{count} clusters of likely duplicates written to {output}\n")
+    return 0
 
 
 def _check_config(config: Config) -> int:

@@ -129,7 +129,7 @@ PURCHASE_COLUMNS = (  # what customers bought: a row per line of every order not
 )
 
 
-def _phones(session: Session, customer_ids: list[int]) -> dict[int, list[str]]:
+def phones_by_customer(session: Session, customer_ids: list[int]) -> dict[int, list[str]]:
     """Every customer's phones in one query, in the order they were entered."""
     phones: dict[int, list[str]] = defaultdict(list)
     if not customer_ids:
@@ -160,7 +160,7 @@ def list_customer_rows(session: Session, *, actor: Member) -> ExportTable:
         .where(col(Customer.deleted_at).is_(None), owner_scope(actor, Customer.owner_id))
         .order_by(col(Customer.id))
     ).all()
-    phones = _phones(session, [c.id for c, _ in found if c.id is not None])
+    phones = phones_by_customer(session, [c.id for c, _ in found if c.id is not None])
     rows: list[tuple[Value, ...]] = [
         (
             c.id,

@@ -40,3 +40,11 @@ def test_reminder_bench_delivers_all_without_loss_or_doubles(tmp_path: Path):
     lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
     assert lines["lost"].split()[1] == "0"
     assert lines["duplicated"].split()[1] == "0"
+
+
+def test_dedupe_bench_finds_the_planted_duplicates(tmp_path: Path):
+    output = run_bench(tmp_path, "dedupe", "--customers", "2000", "--planted", "0.05")
+    lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
+    assert "target < 60 s" in lines["wall"]
+    assert lines["recall"].split()[1] == "100.00%"
+    assert "false" in lines
