@@ -23,6 +23,7 @@ from typing import Any
 from telegram import Update
 
 from handlers.context import CrmContext
+from handlers.contract_fields import any_day
 from handlers.customer_pick import customer_field, picked_id
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Command, Feature
@@ -30,6 +31,7 @@ from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import AGAIN, Choice, Env, Field, Flow, Option, SaveWarning
 from handlers.formatting import format_money, format_number
+from handlers.order_dates import due_ahead
 from storage.calls import StorageCall
 from storage.contracts import list_contracts
 from storage.customers import get_customer
@@ -220,7 +222,7 @@ FIELDS = (
         required=True,
         show=fp.show_date,
     ),
-    Field("delivery_due_on", parse=fp.day("future"), show=fp.show_date),
+    Field("delivery_due_on", parse=any_day, resolve=due_ahead, show=fp.show_date),
     Field("number", parse=_number, check=_number_free),
 )
 

@@ -28,6 +28,7 @@ from handlers.i18n import Html, Translator
 from handlers.report_charts import Chart, render_charts
 from storage.contract_figures import EXPIRING_DAYS, ContractFigures
 from storage.deals import WON
+from storage.order_figures import OrderFigures
 from storage.reports import PERIODS, PeriodKind, Report, build_report, report_period
 from storage.subscriptions import (
     REPORT,
@@ -62,7 +63,7 @@ def report_text(t: Translator, report: Report, *, role: str) -> str:
         ),
         t(f"report.scope.{role}"),
     ]
-    contracts = contract_lines(t, report.contracts)
+    contracts = contract_lines(t, report.contracts) + order_lines(t, report.orders)
     if report.empty:
         return "\n".join([*lines, "", t("report.empty"), *contracts])
     amounts = " + ".join(format_money(m, lang=t.language) for m in report.won_totals)
@@ -104,6 +105,24 @@ def contract_lines(t: Translator, figures: ContractFigures) -> list[str]:
         ),
         t("contract_reminders.report.expiring", count=figures.expiring, days=EXPIRING_DAYS),
     ]
+
+
+def order_lines(t: Translator, figures: OrderFigures) -> list[str]:
+    """Orders placed in the period, a line per status they are in now, with their amounts."""
+    if not figures.count:
+        return []
+    lines = ["", t("order_report.title", count=figures.count)]
+    for figure in figures.by_status:
+        amounts = " + ".join(format_money(m, lang=t.language) for m in figure.amounts)
+        lines.append(
+            t(
+                "order_report.status",
+                status=t(f"order.status.{figure.status}"),
+                count=figure.count,
+                amounts=f"({amounts})" if amounts else "",
+            )
+        )
+    return lines
 
 
 def _stage(t: Translator, stage: str) -> str:

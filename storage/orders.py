@@ -73,6 +73,22 @@ OPEN_STATUSES = FORWARD[:-1]
 UNDELIVERED = (OrderStatus.ORDERED, OrderStatus.CONFIRMED, OrderStatus.SHIPPED)
 
 
+DONE = (OrderStatus.DELIVERED, OrderStatus.PAID)  # an order whose delivery is behind it
+
+
+def delivery_due_problem(
+    *, due: date, ordered_on: date | None, status: str, today: date
+) -> str | None:
+    """Why `due` cannot be an order's promised delivery date, or None: "past" (already gone,
+    unless the order is delivered or paid: a promise to remind about must lie ahead) or
+    "before_order". Shared by the chat entry and the import, which both ask for a fix."""
+    if due < today and status not in DONE:
+        return "past"
+    if ordered_on is not None and due < ordered_on:
+        return "before_order"
+    return None
+
+
 @dataclass(frozen=True)
 class OrderLineCreate:
     """One product; the amount is quantity × unit price unless given (a purchase's amount)."""

@@ -38,6 +38,7 @@ from storage.models import (
     Order,
     OrderStatus,
 )
+from storage.order_figures import OrderFigures, order_figures
 from storage.parsing import Money
 from storage.working_hours import local_moment
 
@@ -106,6 +107,7 @@ class Report:
     top_customers: list[TopCustomer]
     categories: list[Tally] = field(default_factory=list)
     contracts: ContractFigures = field(default_factory=ContractFigures)
+    orders: OrderFigures = field(default_factory=OrderFigures)
 
     @property
     def new_customers(self) -> int:
@@ -178,6 +180,9 @@ def build_report(
         top_customers=_top_customers(session, actor, period, currency),
         categories=_categories(session, actor),
         contracts=contract_figures(
+            session, actor=actor, first=period.first, last=period.last, currency=currency
+        ),
+        orders=order_figures(
             session, actor=actor, first=period.first, last=period.last, currency=currency
         ),
     )

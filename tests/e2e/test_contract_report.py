@@ -4,6 +4,7 @@ Chinese."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -55,6 +56,21 @@ def with_contracts(session: Session, lang: str) -> None:
     contract(session, wu, "HT-4", signed_on=date(2031, 1, 12), amount=cny, currency="CNY")
 
 
+async def monthly_report(
+    emu: BotApiEmulator,
+    running_bot: RunningBot,
+    database: Database,
+    seeder: Callable[[Session, str], None],
+    lang: str,
+) -> str:
+    """Li's `/report month` at `NOW`, in `lang`, on a database `seeder` filled."""
+    li = ScriptedUser(emu, LI, "Li", language_code=lang)
+    database.run_sync(seeder, lang)
+    pinned(running_bot, NOW)
+    await li.send("/report month")
+    return (await li.reply()).text
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 async def test_report_shows_contracted_amounts_and_contracts_expiring_soon(
     emu: BotApiEmulator,
@@ -63,11 +79,7 @@ async def test_report_shows_contracted_amounts_and_contracts_expiring_soon(
     catalogs: Catalogs,
     lang: str,
 ) -> None:
-    li = ScriptedUser(emu, LI, "Li", language_code=lang)
-    database.run_sync(with_contracts, lang)
-    pinned(running_bot, NOW)
-    await li.send("/report month")
-    text = (await li.reply()).text
+    text = await monthly_report(emu, running_bot, database, with_contracts, lang)
     amounts = " + ".join(
         format_money(m, lang=lang)
         for m in (Money(Decimal(120000), "CNY"), Money(Decimal(900), "USD"))
