@@ -15,7 +15,6 @@ gets the same "not found". The edit itself is edit.py's, the delete and restore 
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -25,12 +24,11 @@ from handlers.context import CrmContext
 from handlers.contract import FIELDS as CONTRACT_FIELDS
 from handlers.contract_card import show_contract
 from handlers.feature import Callback, Feature, Route
-from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Flow
 from handlers.history import PER_PAGE, history_lines
 from handlers.keyboards import Row, inline_keyboard
-from handlers.records.edit import Picked, RecordEdit, edit_fields
+from handlers.records.edit import Columns, RecordEdit, edit_fields
 from handlers.records.removal import named
 from handlers.telegram_helpers import button_data, guarded
 from storage.calls import StorageCall
@@ -46,34 +44,13 @@ from storage.contracts import get_contract
 from storage.models import Contract, Member
 
 ACTIONS = ("edit", "delete", "restore", "history")
-DATES = ("signed_on", "starts_on", "ends_on")
-COLUMNS = {"title": "title", "terms": "terms", "notice": "renewal_notice_days"}
+DATES = {name: name for name in ("signed_on", "starts_on", "ends_on")}
+COLUMNS = Columns(
+    plain={"title": "title", "terms": "terms", "notice": "renewal_notice_days"},
+    money={"amount": ("amount", "currency")},
+    dates=DATES,
+)
 EDIT_FIELDS = edit_fields(CONTRACT_FIELDS, ("title", "amount", *DATES, "terms", "notice"))
-
-
-def changes_for(name: str, value: Any) -> dict[str, Any]:
-    """An edit-flow answer as contract columns (an amount and its currency travel together)."""
-    if name == "amount":
-        money = fp.to_money(value)
-        return {
-            "amount": money.amount if money else None,
-            "currency": money.currency if money else None,
-        }
-    if name in DATES:
-        return {name: fp.to_date(value)}
-    return {COLUMNS[name]: value}
-
-
-def flow_value(contract: Contract, name: str) -> Any:
-    """A contract column in the shape the entry flow answers in, to show "now: ..."."""
-    if name == "amount":
-        if contract.amount is None or not contract.currency:
-            return None
-        return {"amount": str(contract.amount), "currency": contract.currency}
-    if name in DATES:
-        day = getattr(contract, name)
-        return day.isoformat() if day else None
-    return getattr(contract, COLUMNS[name])
 
 
 def _saved(contract: Contract | None) -> tuple[str, dict[str, Any]]:
@@ -91,7 +68,7 @@ EDIT = RecordEdit(
     ).or_if_refused(None, EditRefused),
     saved=_saved,
     show=show_contract,
-    changes=changes_for,
+    changes=COLUMNS.changes,
 )
 FLOWS: tuple[Flow, ...] = (EDIT.as_flow(),)
 
@@ -115,18 +92,17 @@ async def _edit(
 ) -> None:
     """Without a field: the list of fields. With one: its question, as in the entry flow."""
     member = context.require_member()
-    load = context.db.read(get_contract, actor=member, contract_id=action.contract_id)
-    contract = await guarded(update, context, load)
-    if contract is None:
-        return
-    picked = Picked(
+    await EDIT.on_button(
+        update,
+        context,
+        engine,
+        load=context.db.read(get_contract, actor=member, contract_id=action.contract_id),
         record_id=action.contract_id,
-        name=contract.number,
-        choose=context.t("records.edit.choose", name=contract.number),
-        now=partial(flow_value, contract),
+        choice=action.value,
+        name=lambda contract: contract.number,
+        now=COLUMNS.now,
         button=lambda i: ContractAction("edit", action.contract_id, i),
     )
-    await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
 async def _history(update: Update, context: CrmContext, action: ContractAction) -> None:
