@@ -10,6 +10,7 @@ Telegram file ids, and a customer's contracts, a page at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -56,39 +57,35 @@ async def _not_before_signing(context: CrmContext, values: dict[str, Any], value
     return value
 
 
-def _save_end(
-    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+def _moved(
+    context: CrmContext, values: dict[str, Any], move: Callable[..., Contract], **arguments: Any
 ) -> StorageCall[Contract | Refused]:
-    terminated_on = fp.to_date(values["terminated_on"])
-    assert terminated_on is not None
+    """`move` (sign, terminate) of the flow's contract; a status that no longer allows it, or
+    a contract gone meanwhile, is answered instead."""
     return (
         StorageCall(
-            terminate_contract,
+            move,
             actor=context.require_member(),
             contract_id=picked_id(values["contract"]),
-            terminated_on=terminated_on,
-            reason=values.get("reason") or "",
+            **arguments,
         )
         .or_if_refused(Refused("contract.move_refused"), TransitionRefused)
         .or_if_missing(Refused("common.not_found"))
     )
+
+
+def _save_end(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> StorageCall[Contract | Refused]:
+    terminated_on = fp.to_date(values["terminated_on"])
+    reason = values.get("reason") or ""
+    return _moved(context, values, terminate_contract, terminated_on=terminated_on, reason=reason)
 
 
 def _save_signing(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
 ) -> StorageCall[Contract | Refused]:
-    signed_on = fp.to_date(values["signed_on"])
-    assert signed_on is not None
-    return (
-        StorageCall(
-            sign_contract,
-            actor=context.require_member(),
-            contract_id=picked_id(values["contract"]),
-            signed_on=signed_on,
-        )
-        .or_if_refused(Refused("contract.move_refused"), TransitionRefused)
-        .or_if_missing(Refused("common.not_found"))
-    )
+    return _moved(context, values, sign_contract, signed_on=fp.to_date(values["signed_on"]))
 
 
 # Mark signed asks the signing date, read as at entry: a date not yet come is refused.

@@ -2,8 +2,11 @@
 
 The rules of deals (storage/record_changes.py): every change loads the contract through the
 access rule first, so a forged id is `NotFound` like a missing one, and writes its audit
-entry in the same transaction. Only admins restore; a role refusal is `NotFound` too. The
-status is not edited here: it moves through sign, activate, renew and terminate
+entry in the same transaction. The number stays unique (`DuplicateNumber`); a new customer or
+deal is loaded through the access rule too, the deal must be the customer's, and a contract
+moved to another customer goes to that customer's owner (`owner_for`), lets go of the old
+customer's deal and takes its files along. Only admins restore; a role refusal is `NotFound`
+too. The status is not edited here: it moves through sign, activate, renew and terminate
 (storage/contracts.py), which check the moves it allows.
 """
 
@@ -13,14 +16,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, update
 from sqlmodel import Session, col, select
 
-from storage.access import NotFound, actor_id, owner_scope, require_contract
+from storage.access import (
+    NotFound,
+    actor_id,
+    owner_for,
+    owner_scope,
+    require_contract,
+    require_customer,
+    require_deal,
+)
 from storage.audit import diff, record_audit, snapshot
 from storage.contract_reminders import withdraw_renewals
+from storage.contracts import DuplicateNumber, number_taken
 from storage.customer_changes import HistoryEntry, audit_history
-from storage.models import AuditEntry, Contract, Customer, Member, Role, utcnow
+from storage.models import Attachment, AuditEntry, Contract, Customer, Member, Role, utcnow
 
 ENTITY = "contract"
 CENTS = Decimal("0.01")
@@ -40,6 +52,9 @@ EDITABLE = (
     "ends_on",
     "terms",
     "renewal_notice_days",
+    "number",
+    "customer_id",
+    "deal_id",
 )
 
 
@@ -56,6 +71,7 @@ def update_contract(
             raise ValueError("an amount needs a currency")
         changes = {**changes, "amount": Decimal(changes["amount"]).quantize(CENTS)}
     contract = require_contract(session, actor=actor, contract_id=contract_id)
+    changes = _placed(session, actor, contract, changes)
     starts: date | None = changes.get("starts_on", contract.starts_on)
     ends: date | None = changes.get("ends_on", contract.ends_on)
     if starts and ends and ends < starts:
@@ -68,7 +84,39 @@ def update_contract(
         for name in changed:
             setattr(contract, name, changes[name])
         _touch(session, actor, contract, "update", changed)
+    if "customer_id" in changed:
+        session.execute(
+            update(Attachment)
+            .where(col(Attachment.contract_id) == contract.id)
+            .values(customer_id=contract.customer_id)
+        )
+        # Reminders of members who no longer see it go now; the pass reminds the new owner.
+        withdraw_renewals(session, contract_id=contract_id, now=utcnow())
     return contract
+
+
+def _placed(
+    session: Session, actor: Member, contract: Contract, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """`changes` with the number, customer and deal checked (see the module's docstring)."""
+    changes = dict(changes)
+    if "number" in changes:
+        number = str(changes["number"] or "").strip()
+        if not number:
+            raise EditRefused("a contract needs a number")
+        if number != contract.number and number_taken(session, number):
+            raise DuplicateNumber(number)
+        changes["number"] = number
+    customer_id = changes.get("customer_id", contract.customer_id)
+    if customer_id != contract.customer_id:
+        customer = require_customer(session, actor=actor, customer_id=customer_id)
+        changes["owner_id"] = owner_for(actor, customer)
+        changes.setdefault("deal_id", None)
+    if changes.get("deal_id") is not None:
+        deal = require_deal(session, actor=actor, deal_id=changes["deal_id"])
+        if deal.customer_id != customer_id:
+            raise NotFound
+    return changes
 
 
 def archive_contract(session: Session, *, actor: Member, contract_id: int) -> Contract:

@@ -136,7 +136,7 @@ def _insert(
     renewed_from_id: int | None = None,
 ) -> Contract:
     number = data.number.strip()
-    if _number_taken(session, number):
+    if number_taken(session, number):
         raise DuplicateNumber(number)
     values = {**asdict(data), "number": number, "status": str(data.status)}
     if renewed_from_id is not None:
@@ -366,12 +366,13 @@ def next_free_number(
 ) -> str | None:
     """None when `number` is free; when it is taken (a deleted contract's too), the next free
     number of `pattern` to offer instead."""
-    if not _number_taken(session, number.strip()):
+    if not number_taken(session, number.strip()):
         return None
     return suggest_contract_number(session, today=today, pattern=pattern)
 
 
-def _number_taken(session: Session, number: str) -> bool:
+def number_taken(session: Session, number: str) -> bool:
+    """Whether a contract of the team (a deleted one too) has `number`."""
     return (
         session.exec(select(Contract.id).where(col(Contract.number) == number)).first() is not None
     )

@@ -7,30 +7,31 @@ the buttons on its card (handlers/contract_card.py).
     card --🗑--> "really?" --Yes--> archived (off the customer card); /restore (admins) back
     card --📜--> the contract's audit log, 8 entries a page
 
-The number, customer, deal and files are not in the field list (the number is the contract's
-name on paper; a wrong one is deleted and entered again), nor the status, which moves on the
-card's own buttons. Every id in a button is untrusted: a missing, deleted or foreign contract
-gets the same "not found". The edit itself is edit.py's, the delete and restore removal.py's.
+The number is in the field list (still unique: a taken one is asked again, and one taken
+meanwhile is not saved); the customer, deal and files are not yet, nor the status, which
+moves on the card's own buttons. Every id in a button is untrusted: a missing, deleted or
+foreign contract gets the same "not found". The edit itself is edit.py's, the delete and
+restore removal.py's.
 """
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import replace
 from typing import Any
 
 from telegram import Update
 
+from handlers import contract_fields as cf
 from handlers.callback_data import ContractAction
 from handlers.context import CrmContext
 from handlers.contract import FIELDS as CONTRACT_FIELDS
 from handlers.contract_card import show_contract
 from handlers.feature import Callback, Feature, Route
-from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Flow
 from handlers.history import PER_PAGE, history_lines
 from handlers.keyboards import Row, inline_keyboard
-from handlers.records.edit import Picked, RecordEdit, edit_fields
+from handlers.records.edit import ORIGINAL_KEY, Columns, RecordEdit, edit_fields
 from handlers.records.removal import named
 from handlers.telegram_helpers import button_data, guarded
 from storage.calls import StorageCall
@@ -42,42 +43,45 @@ from storage.contract_changes import (
     restore_contract,
     update_contract,
 )
-from storage.contracts import get_contract
+from storage.contracts import DuplicateNumber, get_contract
 from storage.models import Contract, Member
+from storage.parsing import ParseError
 
 ACTIONS = ("edit", "delete", "restore", "history")
-DATES = ("signed_on", "starts_on", "ends_on")
-COLUMNS = {"title": "title", "terms": "terms", "notice": "renewal_notice_days"}
-EDIT_FIELDS = edit_fields(CONTRACT_FIELDS, ("title", "amount", *DATES, "terms", "notice"))
+DATES = {name: name for name in ("signed_on", "starts_on", "ends_on")}
+COLUMNS = Columns(
+    plain={
+        "number": "number",
+        "title": "title",
+        "terms": "terms",
+        "notice": "renewal_notice_days",
+    },
+    money={"amount": ("amount", "currency")},
+    dates=DATES,
+)
 
 
-def changes_for(name: str, value: Any) -> dict[str, Any]:
-    """An edit-flow answer as contract columns (an amount and its currency travel together)."""
-    if name == "amount":
-        money = fp.to_money(value)
-        return {
-            "amount": money.amount if money else None,
-            "currency": money.currency if money else None,
-        }
-    if name in DATES:
-        return {name: fp.to_date(value)}
-    return {COLUMNS[name]: value}
+async def _free_or_its_own(context: CrmContext, values: dict[str, Any], value: str) -> Any:
+    """A number no other contract has; the contract's own is kept, not refused as taken."""
+    if value == values.get(ORIGINAL_KEY):
+        return value
+    found = await cf.free_number(context, values, value)
+    if isinstance(found, ParseError):
+        return ParseError("contract.number_taken_edit", found.params)
+    return found
 
 
-def flow_value(contract: Contract, name: str) -> Any:
-    """A contract column in the shape the entry flow answers in, to show "now: ..."."""
-    if name == "amount":
-        if contract.amount is None or not contract.currency:
-            return None
-        return {"amount": str(contract.amount), "currency": contract.currency}
-    if name in DATES:
-        day = getattr(contract, name)
-        return day.isoformat() if day else None
-    return getattr(contract, COLUMNS[name])
+EDIT_FIELDS = tuple(
+    replace(f, resolve=_free_or_its_own) if f.name == "number" else f
+    for f in edit_fields(CONTRACT_FIELDS, ("number", "title", "amount", *DATES, "terms", "notice"))
+)
+TAKEN = "taken"  # the number was given to another contract between the question and Save
 
 
-def _saved(contract: Contract | None) -> tuple[str, dict[str, Any]]:
-    if contract is None:  # the dates would no longer make a term
+def _saved(contract: Contract | str | None) -> tuple[str, dict[str, Any]]:
+    if contract == TAKEN:
+        return "contract.number_taken_meanwhile", {}
+    if not isinstance(contract, Contract):  # the dates would no longer make a term
         return "contract.edit_refused", {}
     return "records.edit.saved", {"name": contract.number}
 
@@ -86,12 +90,14 @@ EDIT = RecordEdit(
     flow="edit_contract",
     fields=EDIT_FIELDS,
     label="contract.field",
-    update=lambda actor, contract_id, changes: StorageCall(
-        update_contract, actor=actor, contract_id=contract_id, changes=changes
-    ).or_if_refused(None, EditRefused),
+    update=lambda actor, contract_id, changes: (
+        StorageCall(update_contract, actor=actor, contract_id=contract_id, changes=changes)
+        .or_if_refused(None, EditRefused)
+        .or_if_refused(TAKEN, DuplicateNumber)
+    ),
     saved=_saved,
     show=show_contract,
-    changes=changes_for,
+    changes=COLUMNS.changes,
 )
 FLOWS: tuple[Flow, ...] = (EDIT.as_flow(),)
 
@@ -115,18 +121,17 @@ async def _edit(
 ) -> None:
     """Without a field: the list of fields. With one: its question, as in the entry flow."""
     member = context.require_member()
-    load = context.db.read(get_contract, actor=member, contract_id=action.contract_id)
-    contract = await guarded(update, context, load)
-    if contract is None:
-        return
-    picked = Picked(
+    await EDIT.on_button(
+        update,
+        context,
+        engine,
+        load=context.db.read(get_contract, actor=member, contract_id=action.contract_id),
         record_id=action.contract_id,
-        name=contract.number,
-        choose=context.t("records.edit.choose", name=contract.number),
-        now=partial(flow_value, contract),
+        choice=action.value,
+        name=lambda contract: contract.number,
+        now=COLUMNS.now,
         button=lambda i: ContractAction("edit", action.contract_id, i),
     )
-    await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
 async def _history(update: Update, context: CrmContext, action: ContractAction) -> None:

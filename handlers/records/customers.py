@@ -40,9 +40,9 @@ from handlers.keyboards import Row, inline_keyboard
 from handlers.records import contracts as records_contracts
 from handlers.records import deals as records_deals
 from handlers.records import notes as records_notes
-from handlers.records.edit import ORIGINAL_KEY, Outcome, Picked, RecordEdit, edit_fields, edited
+from handlers.records.edit import ORIGINAL_KEY, Outcome, RecordEdit, edit_fields, edited
 from handlers.records.removal import named
-from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded, is_blocked
+from handlers.telegram_helpers import answer_query, button_data, edit_message, is_blocked
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customer_changes import (
@@ -170,18 +170,17 @@ async def _edit(
 ) -> None:
     """Without a field: the list of fields. With one: its question, as in the entry flow."""
     member = context.require_member()
-    load = context.db.read(current_values, actor=member, customer_id=action.customer_id)
-    values = await guarded(update, context, load)
-    if values is None:
-        return
-    picked = Picked(
+    await EDIT.on_button(
+        update,
+        context,
+        engine,
+        load=context.db.read(current_values, actor=member, customer_id=action.customer_id),
         record_id=action.customer_id,
-        name=values["name"],
-        choose=context.t("records.edit.choose", name=values["name"]),
-        now=values.get,
+        choice=action.value,
+        name=lambda values: values["name"],
+        now=lambda values, name: values.get(name),
         button=lambda i: CustomerAction("edit", action.customer_id, i),
     )
-    await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
 REMOVAL = named(

@@ -15,8 +15,6 @@ goes through storage with the actor, and a missing, deleted or foreign deal gets
 from __future__ import annotations
 
 import logging
-from functools import partial
-from typing import Any
 
 from telegram import Update
 
@@ -25,17 +23,16 @@ from handlers.context import CrmContext
 from handlers.deal import FIELDS as DEAL_FIELDS
 from handlers.deal import show_deal
 from handlers.feature import Callback, Feature, Route
-from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Flow
 from handlers.keyboards import Row
-from handlers.records.edit import Picked, RecordEdit, edit_fields
+from handlers.records.edit import Columns, RecordEdit, edit_fields
 from handlers.records.removal import named
-from handlers.telegram_helpers import button_data, guarded
+from handlers.telegram_helpers import button_data
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.deals import get_deal
-from storage.models import Deal, Member
+from storage.models import Member
 from storage.record_changes import archive_deal, list_deleted_deals, restore_deal, update_deal
 
 logger = logging.getLogger(__name__)
@@ -53,35 +50,7 @@ COLUMNS = {
 MONEY = {"amount": ("amount", "currency"), "budget_amount": ("budget", "budget_currency")}
 DATES = {"close": "expected_close_date", "decision_date": "decision_date"}
 EDIT_FIELDS = edit_fields(DEAL_FIELDS, ("title", *MONEY, *DATES, "probability", *COLUMNS))
-
-
-def changes_for(name: str, value: Any) -> dict[str, Any]:
-    """An edit-flow answer as deal columns (an amount and its currency travel together)."""
-    if name in MONEY:
-        amount, currency = MONEY[name]
-        money = fp.to_money(value)
-        return {
-            amount: money.amount if money else None,
-            currency: money.currency if money else None,
-        }
-    if name in DATES:
-        return {DATES[name]: fp.to_date(value)}
-    return {COLUMNS[name]: value}
-
-
-def flow_value(deal: Deal, name: str) -> Any:
-    """A deal column in the shape the entry flow answers in, to show "now: ..."."""
-    if name in MONEY:
-        amount, currency = (getattr(deal, column) for column in MONEY[name])
-        return (
-            None
-            if amount is None or not currency
-            else {"amount": str(amount), "currency": currency}
-        )
-    if name in DATES:
-        day = getattr(deal, DATES[name])
-        return day.isoformat() if day else None
-    return getattr(deal, COLUMNS[name])
+DEAL_COLUMNS = Columns(plain=COLUMNS, money=MONEY, dates=DATES)
 
 
 async def _show(context: CrmContext, chat_id: int, deal_id: int) -> None:
@@ -102,7 +71,7 @@ EDIT = RecordEdit(
     ),
     saved=lambda deal: ("records.edit.saved", {"name": deal.title}),
     show=_show,
-    changes=changes_for,
+    changes=DEAL_COLUMNS.changes,
 )
 FLOWS: tuple[Flow, ...] = (EDIT.as_flow(),)
 
@@ -111,20 +80,17 @@ async def _edit(
     update: Update, context: CrmContext, action: DealAction, engine: FlowEngine
 ) -> None:
     """Without a field: the list of fields. With one: its question, as in the entry flow."""
-    member = context.require_member()
-    deal = await guarded(
-        update, context, context.db.read(get_deal, actor=member, deal_id=action.deal_id)
-    )
-    if deal is None:
-        return
-    picked = Picked(
+    await EDIT.on_button(
+        update,
+        context,
+        engine,
+        load=context.db.read(get_deal, actor=context.require_member(), deal_id=action.deal_id),
         record_id=action.deal_id,
-        name=deal.title,
-        choose=context.t("records.edit.choose", name=deal.title),
-        now=partial(flow_value, deal),
+        choice=action.value,
+        name=lambda deal: deal.title,
+        now=DEAL_COLUMNS.now,
         button=lambda i: DealAction("edit", action.deal_id, i),
     )
-    await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 
 
 REMOVAL = named(

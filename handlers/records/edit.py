@@ -8,22 +8,26 @@ edit machinery the three record kinds share (customers.py, deals.py, notes.py).
                      "saved" or "unchanged", then the record again
 
 What differs between the kinds (which fields, which storage update, what the answer says,
-how the record is shown) is a `RecordEdit`; the flow, the field list and the save are its.
+how the record is shown) is a `RecordEdit`; the flow, the field list, the save and the Edit
+button are its. `Columns` maps a kind's answers onto its columns and back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from telegram import Update
 
 from handlers.callback_data import CallbackData
 from handlers.context import CrmContext
+from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Field, Flow
 from handlers.keyboards import inline_keyboard
+from handlers.telegram_helpers import guarded
 from storage.calls import StorageCall
 from storage.models import Member
 
@@ -68,6 +72,40 @@ def edited(values: dict[str, Any]) -> tuple[str, Any] | None:
 def same_names(name: str, value: Any) -> dict[str, Any]:
     """An answer as the change of the column of the same name."""
     return {name: value}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """How a kind's edit answers map onto its columns, and its columns back onto answers (to
+    show "Now: ..."): one to one, money (an amount and its currency travel together) and dates
+    (ISO strings in the flow)."""
+
+    plain: Mapping[str, str] = field(default_factory=dict)
+    money: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    dates: Mapping[str, str] = field(default_factory=dict)
+
+    def changes(self, name: str, value: Any) -> dict[str, Any]:
+        if name in self.money:
+            amount, currency = self.money[name]
+            money = fp.to_money(value)
+            return {
+                amount: money.amount if money else None,
+                currency: money.currency if money else None,
+            }
+        if name in self.dates:
+            return {self.dates[name]: fp.to_date(value)}
+        return {self.plain[name]: value}
+
+    def now(self, record: Any, name: str) -> Any:
+        if name in self.money:
+            amount, currency = (getattr(record, column) for column in self.money[name])
+            if amount is None or not currency:
+                return None
+            return {"amount": str(amount), "currency": currency}
+        if name in self.dates:
+            day = getattr(record, self.dates[name])
+            return day.isoformat() if day else None
+        return getattr(record, self.plain[name])
 
 
 @dataclass(frozen=True)
@@ -154,3 +192,31 @@ class RecordEdit:
         picked = {"id": str(record.record_id), "label": record.name}
         values = {FIELD_KEY: name, self.record_key: picked, ORIGINAL_KEY: now, name: now}
         await engine.start(update, context, self.flow, values=values, ask=name)
+
+    async def on_button(
+        self,
+        update: Update,
+        context: CrmContext,
+        engine: FlowEngine,
+        *,
+        load: Awaitable[Any],
+        record_id: int,
+        choice: str,
+        name: Callable[[Any], str],
+        now: Callable[[Any, str], Any],
+        button: Callable[[str], CallbackData],
+    ) -> None:
+        """The Edit button of a record loaded by `load` through the access rule (a forged or
+        stale id gets the one "not found"): its fields, or the picked one's question."""
+        record = await guarded(update, context, load)
+        if record is None:
+            return
+        title = name(record)
+        picked = Picked(
+            record_id=record_id,
+            name=title,
+            choose=context.t("records.edit.choose", name=title),
+            now=partial(now, record),
+            button=button,
+        )
+        await self.choose_or_ask(update, context, engine, choice, picked)

@@ -71,6 +71,14 @@ async def open_contract(user: ScriptedUser, contract_id: int) -> Any:
     return await user.reply()
 
 
+async def edit_field(user: ScriptedUser, card: Any, label: str) -> None:
+    """Edit on the card, then the field: through to its question."""
+    await user.press("✏️ Edit", message=card)
+    which = await user.reply()
+    await user.press(label, message=which)
+    await user.replies(3)
+
+
 async def test_mark_signed_asks_the_signing_date_refuses_a_future_one_then_activate(
     admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ):
@@ -228,19 +236,13 @@ async def test_edit_history_delete_and_restore(
     customer = add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
     contract_id = add_contract(db_url, admin, customer)
     card = await open_contract(admin, contract_id)
-    await admin.press("✏️ Edit", message=card)
-    which = await admin.reply()
-    await admin.press("Title", message=which)
-    await admin.replies(3)
+    await edit_field(admin, card, "Title")
     await answer(admin, "Forklift service and spare parts")
     await admin.press("✅ Save")
     saved, new_card = await admin.replies(2)
     assert saved.text == shown(catalogs, "en", "records.edit.saved", name="HT-2026-0001")
     assert "Forklift service and spare parts" in new_card.text
-    await admin.press("✏️ Edit", message=new_card)
-    which = await admin.reply()
-    await admin.press("Ends", message=which)
-    await admin.replies(3)
+    await edit_field(admin, new_card, "Ends")
     await answer(admin, date(today().year - 1, 6, 30).isoformat())
     await admin.press("✅ Save")
     refused = await admin.reply()
@@ -271,6 +273,27 @@ async def test_edit_history_delete_and_restore(
     await admin.press("♻️ HT-2026-0001", message=listed)
     await admin.reply()
     assert rows(db_url, Contract)[0].deleted_at is None
+
+
+async def test_edit_the_number_asks_again_for_a_taken_one_and_audits_the_change(
+    admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    customer = add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
+    add_contract(db_url, admin, customer, number="HT-2026-0009")
+    contract_id = add_contract(db_url, admin, customer)
+    card = await open_contract(admin, contract_id)
+    await edit_field(admin, card, "Contract number")
+    refused = await answer(admin, "HT-2026-0009")
+    assert refused.startswith("Contract number HT-2026-0009 is already taken.")
+    assert "Skip to keep the current number" in refused
+    await answer(admin, "HT-2026-0002")
+    await admin.press("✅ Save")
+    saved, new_card = await admin.replies(2)
+    assert saved.text == shown(catalogs, "en", "records.edit.saved", name="HT-2026-0002")
+    assert new_card.text.splitlines()[0] == "📄 Contract HT-2026-0002"
+    assert [c.number for c in rows(db_url, Contract)] == ["HT-2026-0009", "HT-2026-0002"]
+    await admin.press("📜 History", message=new_card)
+    assert "HT-2026-0001 → HT-2026-0002" in (await admin.reply()).text
 
 
 async def test_every_button_on_another_salespersons_contract_is_not_found(

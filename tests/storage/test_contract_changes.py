@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlmodel import Session
 
 from storage.access import NotFound
 from storage.contract_changes import (
@@ -25,18 +26,32 @@ from storage.contract_views import (
     list_contract_files,
 )
 from storage.contracts import (
+    DuplicateNumber,
     activate_contract,
     create_contract,
+    get_contract,
     renew_contract,
     terminate_contract,
 )
 from storage.db import Database
 from storage.deals import DealCreate, create_deal
 from storage.interactions import AttachmentRef
-from storage.models import ContractStatus
+from storage.models import Contract, ContractStatus, Customer, Deal, Member
 from tests.factories import make_customer, pk
 from tests.storage.test_contracts import contract_data
-from tests.storage.test_customer_changes import make_people
+from tests.storage.test_customer_changes import People, make_people
+
+
+def won_deal(session: Session, actor: Member, customer: Customer, title: str) -> Deal:
+    data = DealCreate(customer_id=pk(customer), title=title, stage="won")
+    return create_deal(session, actor=actor, data=data)
+
+
+def sales_contract(session: Session, people: People) -> Contract:
+    """A contract of the salesperson's own customer."""
+    customer = make_customer(session, owner=people.sales)
+    return create_contract(session, actor=people.sales, data=contract_data(customer))
+
 
 FILES = (AttachmentRef("document", "f-1", "u-1"), AttachmentRef("photo", "f-2", "u-2"))
 
@@ -88,11 +103,7 @@ def test_card_view_hides_a_deal_the_reader_may_not_see(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
         customer = make_customer(session, owner=people.sales)
-        deal = create_deal(
-            session,
-            actor=people.sales,
-            data=DealCreate(customer_id=pk(customer), title="Service", stage="won"),
-        )
+        deal = won_deal(session, people.sales, customer, "Service")
         contract = create_contract(
             session, actor=people.sales, data=contract_data(customer, deal_id=deal.id)
         )
@@ -114,11 +125,7 @@ def test_update_audits_changes_and_refuses_a_term_that_ends_before_it_starts(
 ) -> None:
     with db.session() as session:
         people = make_people(session)
-        contract = create_contract(
-            session,
-            actor=people.sales,
-            data=contract_data(make_customer(session, owner=people.sales)),
-        )
+        contract = sales_contract(session, people)
         update_contract(
             session, actor=people.manager, contract_id=pk(contract), changes={"title": "New"}
         )
@@ -148,11 +155,7 @@ def test_update_audits_changes_and_refuses_a_term_that_ends_before_it_starts(
 def test_archive_hides_and_only_an_admin_restores(db: Database) -> None:
     with db.session() as session:
         people = make_people(session)
-        contract = create_contract(
-            session,
-            actor=people.sales,
-            data=contract_data(make_customer(session, owner=people.sales)),
-        )
+        contract = sales_contract(session, people)
         with pytest.raises(NotFound):
             archive_contract(session, actor=people.other_sales, contract_id=pk(contract))
         archive_contract(session, actor=people.sales, contract_id=pk(contract))
@@ -208,3 +211,63 @@ def test_customer_contracts_lists_those_in_force_and_totals_what_was_signed(
         assert everything.totals == {"CNY": Decimal("240000.00"), "USD": Decimal("120000.00")}
         with pytest.raises(NotFound):
             customer_contracts(session, actor=people.other_sales, customer_id=pk(customer))
+
+
+def test_number_customer_and_deal_are_edited_through_the_rule_and_audited(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        first = make_customer(session, owner=people.sales)
+        second = make_customer(session, owner=people.sales)
+        foreign = make_customer(session, owner=people.other_sales)
+        deal = won_deal(session, people.sales, first, "Service")
+        later = won_deal(session, people.sales, second, "Spares")
+        taken = create_contract(session, actor=people.sales, data=contract_data(first, "HT-9"))
+        contract = create_contract(
+            session, actor=people.sales, data=contract_data(first, deal_id=deal.id), files=FILES
+        )
+
+        def edit(**changes: object) -> None:
+            update_contract(session, actor=people.sales, contract_id=pk(contract), changes=changes)
+
+        with pytest.raises(DuplicateNumber):
+            edit(number=" HT-9 ")
+        with pytest.raises(NotFound):  # another salesperson's customer: as if there were none
+            edit(customer_id=pk(foreign))
+        with pytest.raises(NotFound):  # a deal of another customer
+            edit(deal_id=pk(later))
+        edit(number=" HT-2026-0002 ")
+        edit(customer_id=pk(second))  # the first customer's deal is let go, the files follow
+        assert (contract.number, contract.customer_id, contract.deal_id) == (
+            "HT-2026-0002",
+            pk(second),
+            None,
+        )
+        files = list_contract_files(session, actor=people.sales, contract_id=pk(contract))
+        assert {f.customer_id for f in files} == {pk(second)}
+        edit(deal_id=pk(later))
+        assert contract.deal_id == later.id
+        history = list_contract_history(
+            session, actor=people.sales, contract_id=pk(contract), limit=10
+        )
+        assert [h.changes for h in history[:3]] == [
+            {"deal_id": [None, later.id]},
+            {"customer_id": [pk(first), pk(second)], "deal_id": [deal.id, None]},
+            {"number": ["HT-2026-0001", "HT-2026-0002"]},
+        ]
+        assert taken.number == "HT-9"
+
+
+def test_a_contract_moved_to_another_owners_customer_goes_to_that_owner(db: Database) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        contract = sales_contract(session, people)
+        foreign = make_customer(session, owner=people.other_sales)
+        update_contract(
+            session,
+            actor=people.admin,
+            contract_id=pk(contract),
+            changes={"customer_id": pk(foreign)},
+        )
+        assert (contract.customer_id, contract.owner_id) == (pk(foreign), pk(people.other_sales))
+        with pytest.raises(NotFound):  # out of the former owner's reach, like a reassign
+            get_contract(session, actor=people.sales, contract_id=pk(contract))

@@ -16,7 +16,7 @@ from storage.contracts import renew_contract, terminate_contract
 from storage.customer_changes import reassign_customer
 from storage.db import Database
 from storage.models import Contract, ContractStatus, Customer, Member, Reminder, utcnow
-from storage.nudges import NudgeRules, claim_deliverable
+from storage.nudges import Claimed, NudgeRules, claim_deliverable
 from storage.reminders import mark_sent, page_reminder_views
 from tests.factories import make_customer, pk
 from tests.storage.test_customer_changes import People, make_people
@@ -28,6 +28,7 @@ NUDGES = NudgeRules(timezone="Asia/Shanghai", work_start=time(9), work_end=time(
 NOW = datetime(2027, 6, 2, 2, 0, tzinfo=UTC)
 ENDS = date(2027, 7, 2)
 LEASE = timedelta(minutes=5)
+OWNER_ONLY = replace(RULES, remind_manager=False)  # the owner reminded, not the manager
 
 
 def expiring(
@@ -68,6 +69,23 @@ def plan(session: Session, now: datetime = NOW, rules: RenewalRules = RULES) -> 
     return plan_renewal_reminders(session, now=now, rules=rules)
 
 
+def deliverable(session: Session, now: datetime = NOW) -> Claimed:
+    return claim_deliverable(session, now=now, worker="w", limit=10, lease=LEASE, rules=NUDGES)
+
+
+def hand_over(session: Session, people: People, contract: Contract, to: Member) -> None:
+    """The contract's customer reassigned by the admin to `to`."""
+    reassign_customer(
+        session, actor=people.admin, customer_id=contract.customer_id, new_owner_id=pk(to)
+    )
+
+
+def terminate(session: Session, people: People, contract: Contract) -> None:
+    terminate_contract(
+        session, actor=people.sales, contract_id=pk(contract), terminated_on=NOW.date(), reason=""
+    )
+
+
 def test_owner_and_manager_are_reminded_once_at_the_start_of_work_on_the_notice_day(
     db: Database,
 ) -> None:
@@ -92,7 +110,7 @@ def test_without_remind_manager_only_the_owner_and_a_planned_manager_reminder_go
         people = make_people(session)
         expiring(session, people.sales)
         plan(session)
-        assert plan(session, rules=replace(RULES, remind_manager=False)) == 0
+        assert plan(session, rules=OWNER_ONLY) == 0
         assert [member for member, *_ in reminders(session)] == [pk(people.sales)]
 
     db.run_sync(scenario)
@@ -105,11 +123,11 @@ def test_the_last_week_reminder_supersedes_an_unsent_notice_and_follows_a_sent_o
         people = make_people(session)
         unsent = expiring(session, people.other_sales)
         sent = expiring(session, people.admin)
-        plan(session, rules=replace(RULES, remind_manager=False))
+        plan(session, rules=OWNER_ONLY)
         [own] = [r for r in session.exec(select(Reminder)) if r.member_id == people.admin.id]
         own.status, own.sent_at = "sent", NOW
         last_week = NOW + timedelta(days=23)  # 2027-06-25: 7 days before the end
-        assert plan(session, last_week, replace(RULES, remind_manager=False)) == 2
+        assert plan(session, last_week, OWNER_ONLY) == 2
         assert [(m, k.split(":")[2], s) for m, k, s, _ in reminders(session)] == [
             (pk(people.admin), "notice", "sent"),
             (pk(people.other_sales), "final", "pending"),
@@ -167,7 +185,7 @@ def test_the_members_timezone_decides_the_day(db: Database) -> None:
 def _one_contract(session: Session) -> tuple[People, Contract]:
     people = make_people(session)
     contract = expiring(session, people.sales)
-    plan(session, rules=replace(RULES, remind_manager=False))
+    plan(session, rules=OWNER_ONLY)
     return people, contract
 
 
@@ -210,7 +228,7 @@ def test_an_end_date_moved_moves_the_reminder(db: Database) -> None:
         _, contract = _one_contract(session)
         contract.ends_on = date(2027, 6, 20)
         session.flush()
-        assert plan(session, rules=replace(RULES, remind_manager=False)) == 1
+        assert plan(session, rules=OWNER_ONLY) == 1
         assert [key.split(":")[3] for _, key, *_ in reminders(session)] == ["20270620"]
 
     db.run_sync(scenario)
@@ -219,21 +237,11 @@ def test_an_end_date_moved_moves_the_reminder(db: Database) -> None:
 def test_a_reassigned_customer_moves_the_reminder_to_the_new_owner(db: Database) -> None:
     def scenario(session: Session) -> None:
         people, contract = _one_contract(session)
-        reassign_customer(
-            session,
-            actor=people.admin,
-            customer_id=contract.customer_id,
-            new_owner_id=pk(people.other_sales),
-        )
-        assert plan(session, rules=replace(RULES, remind_manager=False)) == 1
+        hand_over(session, people, contract, people.other_sales)
+        assert plan(session, rules=OWNER_ONLY) == 1
         assert [member for member, *_ in reminders(session)] == [pk(people.other_sales)]
-        reassign_customer(  # and back: the first owner's key is free again
-            session,
-            actor=people.admin,
-            customer_id=contract.customer_id,
-            new_owner_id=pk(people.sales),
-        )
-        assert plan(session, rules=replace(RULES, remind_manager=False)) == 1
+        hand_over(session, people, contract, people.sales)  # back: the first key is free
+        assert plan(session, rules=OWNER_ONLY) == 1
         assert [member for member, *_ in reminders(session)] == [pk(people.sales)]
 
     db.run_sync(scenario)
@@ -246,15 +254,8 @@ def test_a_reminder_claimed_after_its_contract_changed_hands_is_never_delivered(
 
     def scenario(session: Session) -> None:
         people, contract = _one_contract(session)
-        reassign_customer(
-            session,
-            actor=people.admin,
-            customer_id=contract.customer_id,
-            new_owner_id=pk(people.other_sales),
-        )
-        claimed = claim_deliverable(
-            session, now=NOW, worker="w", limit=10, lease=LEASE, rules=NUDGES
-        )
+        hand_over(session, people, contract, people.other_sales)
+        claimed = deliverable(session)
         assert (claimed.views, claimed.held_back) == ([], 1)
         assert reminders(session) == []
 
@@ -267,23 +268,14 @@ def test_claimed_renewal_shows_its_contract_and_waits_for_working_hours_and_days
     def scenario(session: Session) -> None:
         people, contract = _one_contract(session)
         early = NOW - timedelta(hours=2)  # 08:00 in Shanghai, before work
-        assert (
-            claim_deliverable(
-                session, now=early, worker="w", limit=10, lease=LEASE, rules=NUDGES
-            ).views
-            == []
-        )
+        assert deliverable(session, early).views == []
         saturday = datetime(2027, 6, 5, 3, 0, tzinfo=UTC)
-        held = claim_deliverable(
-            session, now=saturday, worker="w", limit=10, lease=LEASE, rules=NUDGES
-        )
+        held = deliverable(session, saturday)
         assert held.views == []
         [reminder] = session.exec(select(Reminder)).all()
         assert reminder.due_at == at_nine(date(2027, 6, 7))  # Monday morning
         monday = at_nine(date(2027, 6, 7))
-        [view] = claim_deliverable(
-            session, now=monday, worker="w", limit=10, lease=LEASE, rules=NUDGES
-        ).views
+        [view] = deliverable(session, monday).views
         assert view.contract is not None
         assert (view.contract[0].id, view.contract[1].name) == (contract.id, "Zhang Wei")
         assert mark_sent(session, reminder_id=view.id, worker="w", at=monday)
@@ -303,13 +295,7 @@ def _with_manager(session: Session) -> tuple[People, Contract]:
 def test_terminating_withdraws_the_pending_reminders_at_once(db: Database) -> None:
     def scenario(session: Session) -> None:
         people, contract = _with_manager(session)
-        terminate_contract(
-            session,
-            actor=people.sales,
-            contract_id=pk(contract),
-            terminated_on=NOW.date(),
-            reason="moved to a competitor",
-        )
+        terminate(session, people, contract)
         assert reminders(session) == []  # no pass ran: the terminate itself withdrew them
 
     db.run_sync(scenario)
@@ -330,13 +316,7 @@ def test_terminating_finishes_a_sent_reminder_at_once(db: Database) -> None:
         [reminder] = session.exec(select(Reminder)).all()
         reminder.status, reminder.sent_at = "sent", NOW
         session.flush()
-        terminate_contract(
-            session,
-            actor=people.sales,
-            contract_id=pk(contract),
-            terminated_on=NOW.date(),
-            reason="",
-        )
+        terminate(session, people, contract)
         assert [status for *_, status, _ in reminders(session)] == ["done"]
         assert page_reminder_views(session, actor=people.sales).total == 0
 

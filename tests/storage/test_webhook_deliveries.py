@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from storage.db import Database
-from storage.models import Role
+from storage.models import Member, Role
 from storage.webhook_deliveries import (
     DeliveryStatus,
     Outgoing,
@@ -70,6 +70,19 @@ def queue(
     session.flush()
     assert delivery.id is not None
     return delivery.id
+
+
+@pytest.fixture
+def one_delivery(db: Database) -> int:
+    """One customer event's delivery to an enabled endpoint, due at NOW."""
+    with db.session() as session:
+        return queue(session, endpoint(session))
+
+
+@pytest.fixture
+def boss(db: Database) -> Member:
+    with db.session() as session:
+        return make_member(session, role=Role.ADMIN)
 
 
 def claim(db: Database, worker: str, *, now: datetime = NOW, limit: int = 100) -> list[int]:
@@ -135,9 +148,10 @@ def row_endpoint(session: Session, delivery_id: int) -> int:
     return session.get_one(WebhookDelivery, delivery_id).endpoint_id
 
 
-def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_expires(db: Database) -> None:
-    with db.session() as session:
-        delivery_id = queue(session, endpoint(session))
+def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_expires(
+    db: Database, one_delivery: int
+) -> None:
+    delivery_id = one_delivery
     assert claim(db, "a") == [delivery_id]
     assert claim(db, "b", now=NOW + LEASE - S) == []
     assert claim(db, "b", now=NOW + LEASE) == [delivery_id]  # "a" was killed: taken over
@@ -159,9 +173,8 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_expires(db: Dat
     assert claim(db, "c", now=NOW + 2 * LEASE) == []
 
 
-def test_release_gives_a_claim_back_at_once(db: Database) -> None:
-    with db.session() as session:
-        delivery_id = queue(session, endpoint(session))
+def test_release_gives_a_claim_back_at_once(db: Database, one_delivery: int) -> None:
+    delivery_id = one_delivery
     claim(db, "a")
     assert db.run_sync(release, delivery_ids=[delivery_id], worker="b") == 0
     assert db.run_sync(release, delivery_ids=[delivery_id], worker="a") == 1
@@ -196,9 +209,10 @@ def test_a_dead_delivery_no_longer_holds_the_later_ones(db: Database) -> None:
     assert claim(db, "a") == [later]
 
 
-def test_failures_follow_the_backoff_and_give_up_after_a_day(db: Database) -> None:
-    with db.session() as session:
-        delivery_id = queue(session, endpoint(session))
+def test_failures_follow_the_backoff_and_give_up_after_a_day(
+    db: Database, one_delivery: int
+) -> None:
+    delivery_id = one_delivery
     at = NOW
     retries = []
     while True:
@@ -249,9 +263,8 @@ def row_of_endpoint(db: Database, endpoint_id: int) -> WebhookEndpoint:
     return db.read_sync(lambda s: s.get_one(WebhookEndpoint, endpoint_id))
 
 
-def test_resend_puts_a_dead_delivery_back_for_another_day(db: Database) -> None:
+def test_resend_puts_a_dead_delivery_back_for_another_day(db: Database, boss: Member) -> None:
     with db.session() as session:
-        boss = make_member(session, role=Role.ADMIN)
         sales = make_member(session)
         delivery_id = queue(session, endpoint(session), status="dead")
     with pytest.raises(UnknownEndpoint):
@@ -268,9 +281,8 @@ def test_resend_puts_a_dead_delivery_back_for_another_day(db: Database) -> None:
     assert claim(db, "a", now=NOW + S) == [delivery_id]
 
 
-def test_history_and_enabling_are_for_admins_only(db: Database) -> None:
+def test_history_and_enabling_are_for_admins_only(db: Database, boss: Member) -> None:
     with db.session() as session:
-        boss = make_member(session, role=Role.ADMIN)
         manager = make_member(session, role=Role.MANAGER)
         hook = endpoint(session)
         queue(session, hook)
