@@ -30,13 +30,7 @@ from bot.api.params import (
     Since,
 )
 from bot.api.problems import FieldRefused, problem_responses, unprocessable
-from bot.api.writes import (
-    Resource,
-    create,
-    decode_offset,
-    encode_offset,
-    read_page,
-)
+from bot.api.writes import Resource, decode_offset, encode_offset
 from storage.customer_changes import archive_customer, reassign_customer, update_customer
 from storage.customers import (
     CATEGORIES,
@@ -216,7 +210,9 @@ def to_changes(data: CustomerPatch, *, region: str) -> dict[str, Any]:
     return changes
 
 
-RESOURCE = Resource(Customer, show)
+RESOURCE = Resource(
+    Customer, show, list_customers_page, represent_many, "customer_id", archive_customer
+)
 
 
 @router.get("", response_model=CustomerPage, responses=problem_responses(401, 422, 429))
@@ -235,20 +231,12 @@ def list_customers(
 ) -> CustomerPage:
     """Customers the token's member may see, by last change (oldest first), or best match
     first with `q`."""
-    state = state_of(request)
     if q is not None:
         if updated_since is not None or owner_id is not None or tag is not None:
             raise unprocessable("q", "cannot be combined with other filters")
         return _search(request, caller.member, q, limit, cursor)
-    items, next_cursor = read_page(
-        state,
-        caller,
-        lister=list_customers_page,
-        filters=Filters(updated_since=updated_since, owner_id=owner_id, tag=tag),
-        cursor=cursor,
-        limit=limit,
-        represent=represent_many,
-    )
+    filters = Filters(updated_since=updated_since, owner_id=owner_id, tag=tag)
+    items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return CustomerPage(items=items, next_cursor=next_cursor)
 
 
@@ -271,13 +259,6 @@ def _search(
     return CustomerPage(items=items, next_cursor=encode_offset(offset + limit) if more else None)
 
 
-@router.get(
-    "/{customer_id}", response_model=CustomerOut, responses=problem_responses(401, 404, 422, 429)
-)
-def get_one(request: Request, caller: Reader, customer_id: RecordId) -> Response:
-    return RESOURCE.get(request, caller, customer_id)
-
-
 @router.post(
     "",
     status_code=201,
@@ -290,12 +271,10 @@ def create_one(
     state = state_of(request)
     values = to_create(data, region=state.config.locale.default_region)
 
-    def make(session: Session) -> CustomerOut:
-        customer = create_customer(session, actor=caller.member, data=values)
-        assert customer.id is not None
-        return show(session, caller.member, customer.id)
+    def make(session: Session) -> Customer:
+        return create_customer(session, actor=caller.member, data=values)
 
-    return create(request, caller, idempotency_key, data, make)
+    return RESOURCE.create(request, caller, idempotency_key, data, make)
 
 
 @router.patch(
@@ -326,15 +305,8 @@ def update_one(
     return RESOURCE.change(request, caller, customer_id, if_match, apply)
 
 
-@router.delete(
-    "/{customer_id}", status_code=204, responses=problem_responses(401, 403, 404, 412, 429)
+RESOURCE.add_routes(
+    router,
+    CustomerOut,
+    deleted="Soft delete, as Delete on the card: an admin can restore it in the chat.",
 )
-def delete_one(
-    request: Request, caller: Writer, customer_id: RecordId, if_match: IfMatch = None
-) -> Response:
-    """Soft delete, as Delete on the card: an admin can restore it in the chat."""
-
-    def apply(session: Session) -> None:
-        archive_customer(session, actor=caller.member, customer_id=customer_id)
-
-    return RESOURCE.change(request, caller, customer_id, if_match, apply, gone_after=True)
