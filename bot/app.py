@@ -77,6 +77,7 @@ from handlers.records import customers as customer_records
 from handlers.records import deals as deal_records
 from handlers.records import notes as note_records
 from handlers.services import Services
+from storage.api_tokens import prune_idempotent
 from storage.dates import warm_up as warm_up_dates
 from storage.db import Database
 from storage.inbox import prune_handled
@@ -237,8 +238,12 @@ async def _post_init(application: CrmApplication) -> None:
 
 
 async def _prune_inbox(context: CrmContext) -> None:
+    """Old rows only a retry could still need: handled updates, and the HTTP API's
+    remembered answers to keyed creates (kept `IDEMPOTENCY_RETENTION`, docs/api.md)."""
     removed = await context.db.run(prune_handled, older_than=INBOX_RETENTION)
     logger.info("pruned %d handled updates from the inbox", removed)
+    forgotten = await context.db.run(prune_idempotent)
+    logger.info("pruned %d idempotency keys of the API", forgotten)
 
 
 async def start_application(

@@ -13,6 +13,7 @@ admin and the id exists, and a refusal answers exactly like a missing one.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardMarkup, Update
@@ -21,7 +22,6 @@ from handlers.callback_data import WebhookAction
 from handlers.context import CrmContext
 from handlers.feature import Command, Feature, Job, Route
 from handlers.formatting import format_when
-from handlers.i18n import Translator
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
 from storage.access import NotFound
@@ -46,7 +46,7 @@ ICONS = {
 }
 
 
-def endpoint_disabled_text(t: Translator, url: str) -> str:
+def endpoint_disabled_text(t: Callable[..., str], url: str) -> str:
     """What each admin is told when an endpoint failing for a day was turned off."""
     return t("webhooks.endpoint_disabled", url=html.escape(url))
 

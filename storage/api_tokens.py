@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -33,6 +33,8 @@ MAX_NAME = 64
 # `last_used_at` is written at most this often per token: a write per request would make
 # every read a write, and on SQLite a write waits for the bot's writers.
 LAST_USED_EVERY = timedelta(minutes=1)
+# How long a create's answer is kept for its Idempotency-Key (`prune_idempotent`).
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
 
 class KeyTaken(Exception):
@@ -214,6 +216,19 @@ def remember_idempotent(
         session.flush()
     except IntegrityError as exc:
         raise KeyTaken(key) from exc
+
+
+def prune_idempotent(
+    session: Session, *, older_than: timedelta = IDEMPOTENCY_RETENTION, now: datetime | None = None
+) -> int:
+    """Forget remembered answers older than the retention (docs/api.md): a client retries
+    within minutes, and the table would otherwise grow with every keyed create. A key
+    sent again after that makes a new record. How many were removed."""
+    cutoff = (now or utcnow()) - older_than
+    result = session.execute(
+        delete(IdempotentRequest).where(col(IdempotentRequest.created_at) < cutoff)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _live_by_name(session: Session, name: str) -> ApiToken | None:

@@ -29,9 +29,13 @@ from storage.models import (
     DealStageChange,
     Interaction,
     Member,
+    Order,
+    OrderLine,
+    OrderStatusChange,
     Reminder,
 )
 from storage.reminders import OPEN_STATUSES
+from storage.search.statements import escape_like
 
 After = tuple[datetime, int]
 """The (updated_at, id) of the last row already read."""
@@ -42,13 +46,15 @@ R = TypeVar("R", bound=SQLModel)
 @dataclass(frozen=True)
 class Filters:
     """What a list may be narrowed by; None leaves it out. `status` is a deal's stage, a
-    contract's status, or a reminder's status ("open" for pending and sent, the default)."""
+    contract's or an order's status, or a reminder's status ("open" for pending and sent, the
+    default). `text` is part of an order's number or of a product on it."""
 
     updated_since: datetime | None = None
     owner_id: int | None = None
     customer_id: int | None = None
     status: str | None = None
     tag: str | None = None
+    text: str | None = None
     include_deleted: bool = False
 
 
@@ -97,22 +103,54 @@ def list_deals_page(
     session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
 ) -> list[Deal]:
     """As `require_deal` sees them: the deal and its customer in scope, the customer live."""
+    return _owned_with_customer(session, Deal, Deal.stage, actor, filters, after, limit)
+
+
+def list_orders_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Order]:
+    """As `require_order` sees them (the deal's rule); `text` in the number or a product."""
+    searched = []
+    if filters.text:
+        pattern = f"%{escape_like(filters.text)}%"
+        product = exists().where(
+            col(OrderLine.order_id) == col(Order.id),
+            col(OrderLine.product).ilike(pattern, escape="\\"),
+        )
+        searched.append(or_(col(Order.number).ilike(pattern, escape="\\"), product))
+    return _owned_with_customer(
+        session, Order, Order.status, actor, filters, after, limit, *searched
+    )
+
+
+def _owned_with_customer(
+    session: Session,
+    model: Any,
+    status: Any,
+    actor: Member,
+    filters: Filters,
+    after: After | None,
+    limit: int,
+    *more: ColumnElement[bool],
+) -> list[Any]:
+    """Deals and orders: the record and its customer in scope, the customer live."""
     conditions = [
-        owner_scope(actor, Deal.owner_id),
+        owner_scope(actor, model.owner_id),
         owner_scope(actor, Customer.owner_id),
         col(Customer.deleted_at).is_(None),
-        *_live(Deal, filters),
+        *_live(model, filters),
+        *more,
     ]
     if filters.owner_id is not None:
-        conditions.append(col(Deal.owner_id) == filters.owner_id)
+        conditions.append(col(model.owner_id) == filters.owner_id)
     if filters.customer_id is not None:
-        conditions.append(col(Deal.customer_id) == filters.customer_id)
+        conditions.append(col(model.customer_id) == filters.customer_id)
     if filters.status is not None:
-        conditions.append(col(Deal.stage) == filters.status)
+        conditions.append(col(status) == filters.status)
     statement = (
-        select(Deal).join(Customer, col(Customer.id) == col(Deal.customer_id)).where(*conditions)
+        select(model).join(Customer, col(Customer.id) == col(model.customer_id)).where(*conditions)
     )
-    return _page(session, statement, Deal, filters, after, limit)
+    return _page(session, statement, model, filters, after, limit)
 
 
 def _through_customer(
@@ -198,15 +236,24 @@ def stage_changes_by_deal(
     session: Session, *, deal_ids: Sequence[int]
 ) -> dict[int, list[DealStageChange]]:
     """The stage history of the deals of a page (already loaded through the access rule)."""
-    found: dict[int, list[DealStageChange]] = {i: [] for i in deal_ids}
-    if deal_ids:
+    return _history(session, DealStageChange, DealStageChange.deal_id, deal_ids)
+
+
+def status_changes_by_order(
+    session: Session, *, order_ids: Sequence[int]
+) -> dict[int, list[OrderStatusChange]]:
+    """The status history of the orders of a page (already loaded through the access rule)."""
+    return _history(session, OrderStatusChange, OrderStatusChange.order_id, order_ids)
+
+
+def _history(session: Session, model: Any, key: Any, ids: Sequence[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {i: [] for i in ids}
+    if ids:
         rows = session.exec(
-            select(DealStageChange)
-            .where(col(DealStageChange.deal_id).in_(deal_ids))
-            .order_by(col(DealStageChange.changed_at), col(DealStageChange.id))
+            select(model).where(col(key).in_(ids)).order_by(col(model.changed_at), col(model.id))
         )
         for change in rows:
-            found[change.deal_id].append(change)
+            found[getattr(change, key.key)].append(change)
     return found
 
 

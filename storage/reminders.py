@@ -56,6 +56,7 @@ class ReminderKind(StrEnum):
     DIGEST = "digest"
     RENEWAL = "renewal"  # a contract's renewal is due (`storage.contract_reminders`)
     DELIVERY = "delivery"  # an order's promised delivery day, while not delivered
+    WEBHOOK_OFF = "webhook_off"  # an admin told an endpoint was disabled (its URL as text)
 
 
 class ReminderStatus(StrEnum):

@@ -17,13 +17,16 @@ still on its way (pending or failed) to the same endpoint; a dead one no longer 
 later ones back.
 
 An endpoint whose failures have lasted a day (`failing_since`, cleared by any success) is
-disabled by the worker that records the failure past that mark; exactly that one worker is
-told (`Failure.disabled`), so the admins hear it once.
+disabled by the worker that records the failure past that mark, and in that same transaction
+each active admin gets a `webhook_off` reminder due at once, which the reminder delivery
+sends like any other (retried, leased): a bot killed right after the commit still tells them,
+and they hear it once.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +37,8 @@ from sqlalchemy import exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import Member, Role
+from storage.models import Member, Reminder, Role
+from storage.reminders import ReminderKind
 from storage.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from storage.webhooks import RETRY_WINDOW, UnknownEndpoint, get_endpoint, require_admin
 
@@ -102,10 +106,18 @@ def event_body(event: WebhookEvent) -> bytes:
 
 
 def claim_due(
-    session: Session, *, now: datetime, worker: str, limit: int, lease: timedelta
+    session: Session,
+    *,
+    now: datetime,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    per_lease: int | None = None,
 ) -> list[Outgoing]:
     """Claim up to `limit` due deliveries of enabled endpoints for `worker` until
-    `now + lease`, oldest first, none behind an earlier event of its record."""
+    `now + lease`, oldest first, none behind an earlier event of its record. With
+    `per_lease`, the claim lasts a `lease` for each `per_lease` rows claimed (a batch posted
+    in rounds), so a small batch is not held longer than its one round needs."""
     earlier = aliased(WebhookDelivery)
     held_back = exists().where(
         col(earlier.endpoint_id) == col(WebhookDelivery.endpoint_id),
@@ -135,10 +147,11 @@ def claim_due(
     )
     if not rows:
         return []
+    rounds = math.ceil(len(rows) / (per_lease or limit))
     session.connection().execute(
         update(WebhookDelivery)
         .where(col(WebhookDelivery.id).in_([d.id for d in rows]))
-        .values(claimed_by=worker, claimed_until=now + lease)
+        .values(claimed_by=worker, claimed_until=now + lease * rounds)
     )
     endpoints = _by_id(session, WebhookEndpoint, {d.endpoint_id for d in rows})
     events = _by_id(session, WebhookEvent, {d.event_id for d in rows})
@@ -165,25 +178,36 @@ def mark_delivered(
 ) -> bool:
     """The receiver answered 2xx: delivered, and the endpoint's failing streak is over.
     False if the row is no longer our claim (another worker took it over)."""
-    done = _if_claimed(
-        session,
-        delivery_id,
-        worker,
-        status=DeliveryStatus.DELIVERED,
-        attempts=WebhookDelivery.attempts + 1,
-        last_status_code=status_code,
-        last_error=None,
-        last_attempt_at=at,
-        delivered_at=at,
-    )
+    return _mark_delivered(session, {delivery_id: status_code}, worker, at) == 1
+
+
+def _mark_delivered(session: Session, answered: dict[int, int], worker: str, at: datetime) -> int:
+    """Deliveries answered 2xx (id: status code), in one UPDATE per status code and one for
+    their endpoints' streaks: per row, the statements cost more than the POSTs. Only rows
+    still our claim change; how many did."""
+    done = 0
+    for code in set(answered.values()):
+        ids = [i for i, c in answered.items() if c == code]
+        done += _if_claimed(
+            session,
+            ids,
+            worker,
+            status=DeliveryStatus.DELIVERED,
+            attempts=WebhookDelivery.attempts + 1,
+            last_status_code=code,
+            last_error=None,
+            last_attempt_at=at,
+            delivered_at=at,
+        )
     if done:
-        of_delivery = select(WebhookDelivery.endpoint_id).where(
-            col(WebhookDelivery.id) == delivery_id
+        of_deliveries = select(WebhookDelivery.endpoint_id).where(
+            col(WebhookDelivery.id).in_(list(answered)),
+            col(WebhookDelivery.status) == DeliveryStatus.DELIVERED,
         )
         session.connection().execute(
             update(WebhookEndpoint)
             .where(
-                col(WebhookEndpoint.id) == of_delivery.scalar_subquery(),
+                col(WebhookEndpoint.id).in_(of_deliveries),
                 col(WebhookEndpoint.failing_since).is_not(None),
             )
             .values(failing_since=None)
@@ -210,7 +234,7 @@ def mark_failed(
     dead = retry_at > delivery.give_up_at
     _if_claimed(
         session,
-        delivery_id,
+        [delivery_id],
         worker,
         status=DeliveryStatus.DEAD if dead else DeliveryStatus.FAILED,
         attempts=attempts,
@@ -242,7 +266,19 @@ def _failing(session: Session, endpoint_id: int, at: datetime) -> str | None:
     )
     if int(disabled.rowcount) != 1:  # type: ignore[attr-defined]
         return None
-    return session.get_one(WebhookEndpoint, endpoint_id).url
+    url = session.get_one(WebhookEndpoint, endpoint_id).url
+    for admin in admins_to_tell(session):
+        session.add(
+            Reminder(
+                member_id=_id(admin),
+                kind=ReminderKind.WEBHOOK_OFF,
+                text=url,
+                due_at=at,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    return url
 
 
 @dataclass(frozen=True)
@@ -257,19 +293,15 @@ class Outcome:
 def record_outcomes(
     session: Session, *, worker: str, outcomes: Sequence[Outcome], at: datetime
 ) -> list[str]:
-    """A batch's answers in one transaction (one per POST made deliveries 8x slower): each
-    delivered or failed as `mark_delivered` / `mark_failed` decide; the URLs of the endpoints
-    this turned off."""
+    """A batch's answers in one transaction (one per POST made deliveries 8x slower): the
+    delivered ones together, the failed ones each as `mark_failed` decides; the URLs of the
+    endpoints this turned off."""
+    answered = {o.delivery_id: o.status_code or 0 for o in outcomes if o.error is None}
+    if answered:
+        _mark_delivered(session, answered, worker, at)
     disabled = []
     for outcome in outcomes:
         if outcome.error is None:
-            mark_delivered(
-                session,
-                delivery_id=outcome.delivery_id,
-                worker=worker,
-                status_code=outcome.status_code or 0,
-                at=at,
-            )
             continue
         failure = mark_failed(
             session,
@@ -296,20 +328,23 @@ def release(session: Session, *, delivery_ids: Sequence[int], worker: str) -> in
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _if_claimed(session: Session, delivery_id: int, worker: str, **values: object) -> bool:
-    """Apply `values` and drop the claim, only while `worker` still holds it (one UPDATE,
-    through the connection: the ORM's bulk update took 4x as long, a third of a delivery)."""
+def _if_claimed(
+    session: Session, delivery_ids: Sequence[int], worker: str, **values: object
+) -> int:
+    """Apply `values` and drop the claim of the rows `worker` still holds (one UPDATE,
+    through the connection: the ORM's bulk update took 4x as long, a third of a delivery);
+    how many rows changed."""
     result = session.connection().execute(
         update(WebhookDelivery)
         .where(
-            col(WebhookDelivery.id) == delivery_id,
+            col(WebhookDelivery.id).in_(delivery_ids),
             col(WebhookDelivery.claimed_by) == worker,
             col(WebhookDelivery.status).in_(IN_FLIGHT),
         )
         .values(claimed_by=None, claimed_until=None, **values)
     )
     session.expire_all()
-    return int(result.rowcount) == 1
+    return int(result.rowcount)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from bot.api import fields
-from bot.api.auth import Reader, state_of
-from bot.api.params import Cursor, Limit, OptionalId, Paged, RecordId, Since
+from bot.api.auth import Reader
+from bot.api.params import Cursor, Limit, OptionalId, Paged, Since
 from bot.api.problems import problem_responses
-from bot.api.writes import Resource, read_page
+from bot.api.writes import Resource, each
 from storage.contracts import get_contract
 from storage.models import Contract, ContractStatus, Member
 from storage.record_lists import Filters, list_contracts_page
@@ -72,15 +72,11 @@ def represent(contract: Contract) -> ContractOut:
     )
 
 
-def represent_many(_session: Session, rows: list[Contract]) -> list[ContractOut]:
-    return [represent(c) for c in rows]
-
-
 def show(session: Session, actor: Member, contract_id: int) -> ContractOut:
     return represent(get_contract(session, actor=actor, contract_id=contract_id))
 
 
-RESOURCE = Resource(Contract, show)
+RESOURCE = Resource(Contract, show, list_contracts_page, each(represent), "contract_id")
 
 
 @router.get("", response_model=ContractPage, responses=problem_responses(401, 422, 429))
@@ -100,20 +96,8 @@ def list_contracts(
         customer_id=customer_id,
         status=status.value if status else None,
     )
-    items, next_cursor = read_page(
-        state_of(request),
-        caller,
-        lister=list_contracts_page,
-        filters=filters,
-        cursor=cursor,
-        limit=limit,
-        represent=represent_many,
-    )
+    items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return ContractPage(items=items, next_cursor=next_cursor)
 
 
-@router.get(
-    "/{contract_id}", response_model=ContractOut, responses=problem_responses(401, 404, 422, 429)
-)
-def get_one(request: Request, caller: Reader, contract_id: RecordId) -> Response:
-    return RESOURCE.get(request, caller, contract_id)
+RESOURCE.add_routes(router, ContractOut)

@@ -3,8 +3,8 @@
 Writes are the chat's storage calls (`create_customer`, `update_customer`,
 `reassign_customer`, `archive_customer`) with the chat's parsers in front (bot/api/fields.py),
 so the audit log, the search index and the access rule are the same whichever way a
-customer came in. A create does not stop at a look-alike customer (the chat asks "add
-anyway?"; a system in sync decides for itself).
+customer came in. A create with the phone or email of an existing customer is refused with
+409, as the chat asks "add anyway?", unless the call says `allow_duplicate=true`.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from bot.api.params import (
     RecordId,
     Since,
 )
-from bot.api.problems import FieldRefused, problem_responses, unprocessable
-from bot.api.writes import (
-    Resource,
-    create,
-    decode_offset,
-    encode_offset,
-    read_page,
+from bot.api.problems import (
+    FieldProblem,
+    FieldRefused,
+    Problem,
+    problem_responses,
+    unprocessable,
 )
+from bot.api.writes import Resource, decode_offset, encode_offset
 from storage.customer_changes import archive_customer, reassign_customer, update_customer
 from storage.customers import (
     CATEGORIES,
@@ -44,6 +44,7 @@ from storage.customers import (
     SOURCES,
     CustomerCreate,
     create_customer,
+    find_duplicates,
     get_customer,
     list_phones,
 )
@@ -53,6 +54,7 @@ from storage.record_lists import Filters, list_customers_page, phones_by_custome
 from storage.search.find import find_customers
 
 router = APIRouter(prefix="/customers", tags=["customers"])
+DUPLICATE_FIELD = {"phone": "phones", "email": "email"}
 
 
 def _choice_field(allowed: tuple[str, ...]) -> Any:
@@ -216,7 +218,35 @@ def to_changes(data: CustomerPatch, *, region: str) -> dict[str, Any]:
     return changes
 
 
-RESOURCE = Resource(Customer, show)
+def refuse_duplicates(session: Session, actor: Member, values: CustomerCreate) -> None:
+    """A 409 problem naming each customer with one of the phones or the email."""
+    matches = find_duplicates(
+        session,
+        actor=actor,
+        phones=values.phones,
+        email=values.email,
+        name=values.name,
+        company=None,
+    )
+    if not matches:
+        return
+    errors = [
+        FieldProblem(
+            field=DUPLICATE_FIELD[match.reason],
+            detail=f"customer {match.customer_id} ({match.name}) has it"
+            if match.visible
+            else f"a customer of {match.owner_name} has it",
+            code="duplicate",
+        )
+        for match in matches
+    ]
+    detail = "A customer with this phone or email exists; send allow_duplicate=true to add anyway."
+    raise Problem(409, "Conflict", detail, errors=errors)
+
+
+RESOURCE = Resource(
+    Customer, show, list_customers_page, represent_many, "customer_id", archive_customer
+)
 
 
 @router.get("", response_model=CustomerPage, responses=problem_responses(401, 422, 429))
@@ -235,20 +265,12 @@ def list_customers(
 ) -> CustomerPage:
     """Customers the token's member may see, by last change (oldest first), or best match
     first with `q`."""
-    state = state_of(request)
     if q is not None:
         if updated_since is not None or owner_id is not None or tag is not None:
             raise unprocessable("q", "cannot be combined with other filters")
         return _search(request, caller.member, q, limit, cursor)
-    items, next_cursor = read_page(
-        state,
-        caller,
-        lister=list_customers_page,
-        filters=Filters(updated_since=updated_since, owner_id=owner_id, tag=tag),
-        cursor=cursor,
-        limit=limit,
-        represent=represent_many,
-    )
+    filters = Filters(updated_since=updated_since, owner_id=owner_id, tag=tag)
+    items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return CustomerPage(items=items, next_cursor=next_cursor)
 
 
@@ -271,31 +293,33 @@ def _search(
     return CustomerPage(items=items, next_cursor=encode_offset(offset + limit) if more else None)
 
 
-@router.get(
-    "/{customer_id}", response_model=CustomerOut, responses=problem_responses(401, 404, 422, 429)
-)
-def get_one(request: Request, caller: Reader, customer_id: RecordId) -> Response:
-    return RESOURCE.get(request, caller, customer_id)
-
-
 @router.post(
     "",
     status_code=201,
     response_model=CustomerOut,
-    responses=problem_responses(401, 403, 422, 429),
+    responses=problem_responses(401, 403, 409, 422, 429),
 )
 def create_one(
-    request: Request, caller: Writer, data: CustomerIn, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: Writer,
+    data: CustomerIn,
+    idempotency_key: IdempotencyKey = None,
+    allow_duplicate: Annotated[
+        bool, Query(description="Create even if a customer has one of these phones or the email")
+    ] = False,
 ) -> Response:
+    """409 naming the existing customers when one has one of the phones or the email (the
+    chat's duplicate check; the id of one the token's member may see, else its owner), unless
+    `allow_duplicate=true`: the chat's "add anyway"."""
     state = state_of(request)
     values = to_create(data, region=state.config.locale.default_region)
 
-    def make(session: Session) -> CustomerOut:
-        customer = create_customer(session, actor=caller.member, data=values)
-        assert customer.id is not None
-        return show(session, caller.member, customer.id)
+    def make(session: Session) -> Customer:
+        if not allow_duplicate:  # checked in the insert's transaction (BEGIN IMMEDIATE)
+            refuse_duplicates(session, caller.member, values)
+        return create_customer(session, actor=caller.member, data=values)
 
-    return create(request, caller, idempotency_key, data, make)
+    return RESOURCE.create(request, caller, idempotency_key, data, make)
 
 
 @router.patch(
@@ -326,15 +350,8 @@ def update_one(
     return RESOURCE.change(request, caller, customer_id, if_match, apply)
 
 
-@router.delete(
-    "/{customer_id}", status_code=204, responses=problem_responses(401, 403, 404, 412, 429)
+RESOURCE.add_routes(
+    router,
+    CustomerOut,
+    deleted="Soft delete, as Delete on the card: an admin can restore it in the chat.",
 )
-def delete_one(
-    request: Request, caller: Writer, customer_id: RecordId, if_match: IfMatch = None
-) -> Response:
-    """Soft delete, as Delete on the card: an admin can restore it in the chat."""
-
-    def apply(session: Session) -> None:
-        archive_customer(session, actor=caller.member, customer_id=customer_id)
-
-    return RESOURCE.change(request, caller, customer_id, if_match, apply, gone_after=True)

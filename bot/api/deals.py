@@ -28,7 +28,7 @@ from bot.api.params import (
     Since,
 )
 from bot.api.problems import FieldRefused, conflict, problem_responses
-from bot.api.writes import Resource, create, read_page
+from bot.api.writes import Resource
 from storage.deals import (
     CLOSED_STAGES,
     DealClosed,
@@ -232,7 +232,7 @@ def to_changes(data: DealPatch, *, currency: str) -> dict[str, Any]:
     return changes
 
 
-RESOURCE = Resource(Deal, show)
+RESOURCE = Resource(Deal, show, list_deals_page, represent_many, "deal_id", archive_deal)
 
 
 @router.get("", response_model=DealPage, responses=problem_responses(401, 422, 429))
@@ -250,21 +250,8 @@ def list_deals(
     filters = Filters(
         updated_since=updated_since, owner_id=owner_id, customer_id=customer_id, status=stage
     )
-    items, next_cursor = read_page(
-        state_of(request),
-        caller,
-        lister=list_deals_page,
-        filters=filters,
-        cursor=cursor,
-        limit=limit,
-        represent=represent_many,
-    )
+    items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return DealPage(items=items, next_cursor=next_cursor)
-
-
-@router.get("/{deal_id}", response_model=DealOut, responses=problem_responses(401, 404, 422, 429))
-def get_one(request: Request, caller: Reader, deal_id: RecordId) -> Response:
-    return RESOURCE.get(request, caller, deal_id)
 
 
 @router.post(
@@ -282,12 +269,10 @@ def create_one(
         data, currency=state.config.locale.currency, stages=state.config.deals.stages
     )
 
-    def make(session: Session) -> DealOut:
-        deal = create_deal(session, actor=caller.member, data=values)
-        assert deal.id is not None
-        return show(session, caller.member, deal.id)
+    def make(session: Session) -> Deal:
+        return create_deal(session, actor=caller.member, data=values)
 
-    return create(request, caller, idempotency_key, data, make)
+    return RESOURCE.create(request, caller, idempotency_key, data, make)
 
 
 @router.patch(
@@ -325,13 +310,6 @@ def update_one(
     return RESOURCE.change(request, caller, deal_id, if_match, apply)
 
 
-@router.delete("/{deal_id}", status_code=204, responses=problem_responses(401, 403, 404, 412, 429))
-def delete_one(
-    request: Request, caller: Writer, deal_id: RecordId, if_match: IfMatch = None
-) -> Response:
-    """Soft delete, as Delete on the deal card: an admin can restore it."""
-
-    def apply(session: Session) -> None:
-        archive_deal(session, actor=caller.member, deal_id=deal_id)
-
-    return RESOURCE.change(request, caller, deal_id, if_match, apply, gone_after=True)
+RESOURCE.add_routes(
+    router, DealOut, deleted="Soft delete, as Delete on the deal card: an admin can restore it."
+)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from bot.api.auth import Reader, state_of
-from bot.api.params import Cursor, Limit, Paged, RecordId, Since
+from bot.api.auth import Reader
+from bot.api.params import Cursor, Limit, Paged, Since
 from bot.api.problems import problem_responses
-from bot.api.writes import Resource, read_page
+from bot.api.writes import Resource, each
 from storage.access import require_member
 from storage.models import Member
 from storage.record_lists import Filters, list_members_page
@@ -51,15 +51,11 @@ def represent(member: Member) -> MemberOut:
     )
 
 
-def represent_many(_session: Session, rows: list[Member]) -> list[MemberOut]:
-    return [represent(m) for m in rows]
-
-
 def show(session: Session, actor: Member, member_id: int) -> MemberOut:
     return represent(require_member(session, actor=actor, member_id=member_id))
 
 
-RESOURCE = Resource(Member, show)
+RESOURCE = Resource(Member, show, list_members_page, each(represent), "member_id")
 
 
 @router.get("", response_model=MemberPage, responses=problem_responses(401, 422, 429))
@@ -70,20 +66,9 @@ def list_members(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> MemberPage:
-    items, next_cursor = read_page(
-        state_of(request),
-        caller,
-        lister=list_members_page,
-        filters=Filters(updated_since=updated_since),
-        cursor=cursor,
-        limit=limit,
-        represent=represent_many,
-    )
+    filters = Filters(updated_since=updated_since)
+    items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return MemberPage(items=items, next_cursor=next_cursor)
 
 
-@router.get(
-    "/{member_id}", response_model=MemberOut, responses=problem_responses(401, 404, 422, 429)
-)
-def get_one(request: Request, caller: Reader, member_id: RecordId) -> Response:
-    return RESOURCE.get(request, caller, member_id)
+RESOURCE.add_routes(router, MemberOut)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from bot.api import fields
-from bot.api.auth import Reader, Writer, state_of
+from bot.api.auth import Reader, Writer
 from bot.api.params import (
     Cursor,
     IdempotencyKey,
@@ -29,7 +29,7 @@ from bot.api.params import (
     Since,
 )
 from bot.api.problems import FieldRefused, problem_responses
-from bot.api.writes import Resource, create, read_page
+from bot.api.writes import Resource, each
 from storage.interactions import INTERACTION_KINDS, InteractionCreate
 from storage.models import Interaction, Member, utcnow
 from storage.notes import FollowUp, create_note
@@ -102,10 +102,6 @@ def represent(note: Interaction) -> NoteOut:
     )
 
 
-def represent_many(_session: Session, rows: list[Interaction]) -> list[NoteOut]:
-    return [represent(n) for n in rows]
-
-
 def show(session: Session, actor: Member, note_id: int) -> NoteOut:
     note, _customer_name = get_interaction(session, actor=actor, interaction_id=note_id)
     return represent(note)
@@ -150,7 +146,15 @@ def to_changes(data: NotePatch) -> dict[str, Any]:
     return changes
 
 
-RESOURCE = Resource(Interaction, show)
+RESOURCE = Resource(
+    Interaction,
+    show,
+    list_interactions_page,
+    each(represent),
+    "note_id",
+    archive_interaction,
+    "interaction_id",
+)
 
 
 @router.get("", response_model=NotePage, responses=problem_responses(401, 422, 429))
@@ -165,21 +169,8 @@ def list_notes(
 ) -> NotePage:
     """Notes of the customers the token's member may see, by last change."""
     filters = Filters(updated_since=updated_since, owner_id=owner_id, customer_id=customer_id)
-    items, next_cursor = read_page(
-        state_of(request),
-        caller,
-        lister=list_interactions_page,
-        filters=filters,
-        cursor=cursor,
-        limit=limit,
-        represent=represent_many,
-    )
+    items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return NotePage(items=items, next_cursor=next_cursor)
-
-
-@router.get("/{note_id}", response_model=NoteOut, responses=problem_responses(401, 404, 422, 429))
-def get_one(request: Request, caller: Reader, note_id: RecordId) -> Response:
-    return RESOURCE.get(request, caller, note_id)
 
 
 @router.post(
@@ -195,11 +186,12 @@ def create_one(
     values = to_create(data)
     follow_up = FollowUp(data.follow_up_at, exact_time=True) if data.follow_up_at else None
 
-    def make(session: Session) -> NoteOut:
-        saved = create_note(session, actor=caller.member, data=values, follow_up=follow_up)
-        return represent(saved.interaction)
+    def make(session: Session) -> Interaction:
+        return create_note(
+            session, actor=caller.member, data=values, follow_up=follow_up
+        ).interaction
 
-    return create(request, caller, idempotency_key, data, make)
+    return RESOURCE.create(request, caller, idempotency_key, data, make)
 
 
 @router.patch(
@@ -218,13 +210,8 @@ def update_one(
     return RESOURCE.change(request, caller, note_id, if_match, apply)
 
 
-@router.delete("/{note_id}", status_code=204, responses=problem_responses(401, 403, 404, 412, 429))
-def delete_one(
-    request: Request, caller: Writer, note_id: RecordId, if_match: IfMatch = None
-) -> Response:
-    """Soft delete; the customer's last contact stays (the contact did happen)."""
-
-    def apply(session: Session) -> None:
-        archive_interaction(session, actor=caller.member, interaction_id=note_id)
-
-    return RESOURCE.change(request, caller, note_id, if_match, apply, gone_after=True)
+RESOURCE.add_routes(
+    router,
+    NoteOut,
+    deleted="Soft delete; the customer's last contact stays (the contact did happen).",
+)

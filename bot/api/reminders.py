@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from bot.api import fields
-from bot.api.auth import Reader, Writer, state_of
+from bot.api.auth import Reader, Writer
 from bot.api.params import (
     Cursor,
     IdempotencyKey,
@@ -28,7 +28,7 @@ from bot.api.params import (
     Since,
 )
 from bot.api.problems import FieldRefused, problem_responses
-from bot.api.writes import Resource, create, read_page
+from bot.api.writes import Resource, each
 from storage.models import Member, Reminder
 from storage.parsing import MAX_RECORD_ID
 from storage.record_lists import Filters, list_reminders_page
@@ -90,15 +90,11 @@ def represent(reminder: Reminder) -> ReminderOut:
     )
 
 
-def represent_many(_session: Session, rows: list[Reminder]) -> list[ReminderOut]:
-    return [represent(r) for r in rows]
-
-
 def show(session: Session, actor: Member, reminder_id: int) -> ReminderOut:
     return represent(get_reminder(session, actor=actor, reminder_id=reminder_id))
 
 
-RESOURCE = Resource(Reminder, show)
+RESOURCE = Resource(Reminder, show, list_reminders_page, each(represent), "reminder_id", mark_done)
 
 
 @router.get("", response_model=ReminderPage, responses=problem_responses(401, 422, 429))
@@ -114,23 +110,8 @@ def list_reminders(
     """The member's reminders, open ones (pending or sent, not yet done) unless `status`
     says otherwise, by last change."""
     filters = Filters(updated_since=updated_since, customer_id=customer_id, status=status)
-    items, next_cursor = read_page(
-        state_of(request),
-        caller,
-        lister=list_reminders_page,
-        filters=filters,
-        cursor=cursor,
-        limit=limit,
-        represent=represent_many,
-    )
+    items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return ReminderPage(items=items, next_cursor=next_cursor)
-
-
-@router.get(
-    "/{reminder_id}", response_model=ReminderOut, responses=problem_responses(401, 404, 422, 429)
-)
-def get_one(request: Request, caller: Reader, reminder_id: RecordId) -> Response:
-    return RESOURCE.get(request, caller, reminder_id)
 
 
 @router.post(
@@ -146,8 +127,8 @@ def create_one(
     as in the chat."""
     text = fields.required_text("text", data.text, limit="notes")
 
-    def make(session: Session) -> ReminderOut:
-        reminder = create_follow_up(
+    def make(session: Session) -> Reminder:
+        return create_follow_up(
             session,
             actor=caller.member,
             due_at=data.due_at,
@@ -155,9 +136,8 @@ def create_one(
             customer_id=data.customer_id,
             exact_time=True,
         )
-        return represent(reminder)
 
-    return create(request, caller, idempotency_key, data, make)
+    return RESOURCE.create(request, caller, idempotency_key, data, make)
 
 
 @router.patch(
@@ -187,15 +167,4 @@ def update_one(
     return RESOURCE.change(request, caller, reminder_id, if_match, apply)
 
 
-@router.delete(
-    "/{reminder_id}", status_code=204, responses=problem_responses(401, 403, 404, 412, 429)
-)
-def delete_one(
-    request: Request, caller: Writer, reminder_id: RecordId, if_match: IfMatch = None
-) -> Response:
-    """Done, as the reminder's Done button."""
-
-    def apply(session: Session) -> None:
-        mark_done(session, actor=caller.member, reminder_id=reminder_id)
-
-    return RESOURCE.change(request, caller, reminder_id, if_match, apply, gone_after=True)
+RESOURCE.add_routes(router, ReminderOut, deleted="Done, as the reminder's Done button.")

@@ -16,18 +16,20 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session, SQLModel
 
-from bot.api.auth import ApiState, state_of
-from bot.api.problems import Problem, unprocessable
+from bot.api.auth import ApiState, Reader, Writer, state_of
+from bot.api.params import IfMatch, RecordId
+from bot.api.problems import Problem, problem_responses, unprocessable
 from storage.access import NotFound
 from storage.api_tokens import Caller, KeyTaken, find_idempotent, remember_idempotent
 from storage.models import Member
@@ -198,35 +200,108 @@ def decode_offset(cursor: str | None) -> int:
 Row = TypeVar("Row")
 
 
-def read_page(
-    state: ApiState,
-    caller: Caller,
-    *,
-    lister: Callable[..., list[Row]],
-    filters: Filters,
-    cursor: str | None,
-    limit: int,
-    represent: Callable[[Session, list[Row]], list[Shown]],
-) -> tuple[list[Shown], str | None]:
-    """One page of a storage `list_*_page` as the caller sees it, and the next cursor."""
-    after = decode_cursor(cursor)
-    with state.db.session(write=False) as session:
-        rows = lister(session, actor=caller.member, filters=filters, after=after, limit=limit + 1)
-        rows, next_cursor = page_of(rows, limit)
-        return represent(session, rows), next_cursor
+def each(represent: Callable[[Row], Shown]) -> Callable[[Session, list[Row]], list[Shown]]:
+    """A page's representation for records shown from their own row alone."""
+    return lambda _session, rows: [represent(row) for row in rows]
 
 
 @dataclass(frozen=True)
-class Resource(Generic[Shown]):
-    """One record type's table and representation (`show` loads it through the access rule,
-    raising NotFound), for its endpoints' get, change and delete."""
+class Resource(Generic[Row, Shown]):
+    """One record type's endpoint plumbing: its table, `show` (loads one record through the
+    access rule, raising NotFound, and represents it), `lister` (the storage `list_*_page`)
+    with `represent_many` for a page, the path parameter `key` ("deal_id"), and `archive`
+    (the storage soft delete, taking the id as `archive_arg`, else `key`) for the ones that
+    can be deleted."""
 
     model: type[SQLModel]
     show: Callable[[Session, Member, int], Shown]
+    lister: Callable[..., list[Row]]
+    represent_many: Callable[[Session, list[Row]], list[Shown]]
+    key: str
+    archive: Callable[..., object] | None = None
+    archive_arg: str | None = None
+
+    def add_routes(self, router: APIRouter, out: type[BaseModel], deleted: str = "") -> None:
+        """GET `/{key}`, and DELETE `/{key}` (a soft delete, described by `deleted`) for
+        a resource with `archive`."""
+        path = f"/{{{self.key}}}"
+
+        def get_one(request: Request, caller: Caller, **ids: int) -> Response:
+            return self.get(request, caller, ids[self.key])
+
+        get_one.__signature__ = self._signature(Reader)  # type: ignore[attr-defined]
+        router.add_api_route(
+            path,
+            get_one,
+            methods=["GET"],
+            response_model=out,
+            responses=problem_responses(401, 404, 422, 429),
+        )
+        if self.archive is None:
+            return
+
+        def delete_one(
+            request: Request, caller: Caller, if_match: str | None = None, **ids: int
+        ) -> Response:
+            return self.delete(request, caller, ids[self.key], if_match)
+
+        delete_one.__signature__ = self._signature(Writer, IfMatch)  # type: ignore[attr-defined]
+        router.add_api_route(
+            path,
+            delete_one,
+            methods=["DELETE"],
+            status_code=204,
+            description=deleted,
+            responses=problem_responses(401, 403, 404, 412, 429),
+        )
+
+    def _signature(self, caller: object, *headers: object) -> inspect.Signature:
+        """The endpoint's parameters as FastAPI reads them, the path id under `key`."""
+        named = inspect.Parameter.KEYWORD_ONLY
+        return inspect.Signature(
+            [
+                inspect.Parameter("request", named, annotation=Request),
+                inspect.Parameter("caller", named, annotation=caller),
+                inspect.Parameter(self.key, named, annotation=RecordId),
+                *(
+                    inspect.Parameter("if_match", named, annotation=h, default=None)
+                    for h in headers
+                ),
+            ],
+            return_annotation=Response,
+        )
+
+    def page(
+        self, request: Request, caller: Caller, filters: Filters, cursor: str | None, limit: int
+    ) -> tuple[list[Shown], str | None]:
+        """One page of the list as the caller sees it, and the next cursor."""
+        after = decode_cursor(cursor)
+        with state_of(request).db.session(write=False) as session:
+            rows = self.lister(
+                session, actor=caller.member, filters=filters, after=after, limit=limit + 1
+            )
+            rows, next_cursor = page_of(rows, limit)
+            return self.represent_many(session, rows), next_cursor
 
     def get(self, request: Request, caller: Caller, record_id: int) -> Response:
         with state_of(request).db.session(write=False) as session:
             return with_etag(self.show(session, caller.member, record_id))
+
+    def create(
+        self,
+        request: Request,
+        caller: Caller,
+        key: str | None,
+        data: BaseModel,
+        make: Callable[[Session], SQLModel],
+    ) -> Response:
+        """`create` with `make` (the storage create) answered with what it made, as shown."""
+
+        def made(session: Session) -> BaseModel:
+            row = make(session)
+            return self.show(session, caller.member, row.id)  # type: ignore[attr-defined]
+
+        return create(request, caller, key, data, made)
 
     def change(
         self,
@@ -247,4 +322,19 @@ class Resource(Generic[Shown]):
             show=lambda session, i: self.show(session, actor, i),
             apply=apply,
             gone_after=gone_after,
+        )
+
+    def delete(
+        self, request: Request, caller: Caller, record_id: int, if_match: str | None
+    ) -> Response:
+        """`archive` under If-Match, answered with 204."""
+        archive, arg = self.archive, self.archive_arg or self.key
+        assert archive is not None, f"{self.model.__name__} cannot be deleted"
+        return self.change(
+            request,
+            caller,
+            record_id,
+            if_match,
+            lambda session: archive(session, actor=caller.member, **{arg: record_id}),
+            gone_after=True,
         )

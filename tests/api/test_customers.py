@@ -230,3 +230,33 @@ def test_search_finds_by_phone_within_scope(team: Api) -> None:
     assert ids(by_phone) == {own}
     phones = team.db.read_sync(lambda s: s.exec(select(CustomerPhone)).all())
     assert len(phones) == 2
+
+
+def test_create_with_an_existing_phone_or_email_is_409_naming_the_customer(team: Api) -> None:
+    own = team.customer("sam", "Li Na", phones=["+8613800138000"], email="li@acme.com")
+    team.customer("solo", "Wang Wei", phones=["+8613900139000"])
+    token = team.tokens["sam"]
+    by_phone = team.post("/customers", token, json={"name": "Li", "phones": ["138 0013 8000"]})
+    assert by_phone.status_code == 409, by_phone.text
+    assert by_phone.headers["content-type"] == "application/problem+json"
+    assert by_phone.json()["errors"] == [
+        {"field": "phones", "detail": f"customer {own} (Li Na) has it", "code": "duplicate"}
+    ]
+    by_email = team.post("/customers", token, json={"name": "Li", "email": "LI@acme.com"})
+    assert by_email.json()["errors"][0]["field"] == "email"
+    foreign = team.post("/customers", token, json={"name": "W", "phones": ["+8613900139000"]})
+    assert foreign.status_code == 409
+    assert foreign.json()["errors"][0]["detail"] == "a customer of solo has it"  # no id
+    count = len(team.db.read_sync(lambda s: s.exec(select(Customer)).all()))
+    assert count == 2
+
+
+def test_allow_duplicate_adds_it_anyway(team: Api) -> None:
+    team.customer("sam", "Li Na", phones=["+8613800138000"])
+    added = team.post(
+        "/customers?allow_duplicate=true",
+        team.tokens["sam"],
+        json={"name": "Li Na", "phones": ["+8613800138000"]},
+    )
+    assert added.status_code == 201, added.text
+    assert len(team.db.read_sync(lambda s: s.exec(select(Customer)).all())) == 2

@@ -6,6 +6,8 @@ stays well under a minute."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import cast
 
@@ -25,6 +27,7 @@ from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.deals import DealCreate, create_deal
 from storage.models import Role
+from storage.orders import OrderCreate, OrderLineCreate, create_order
 from tests.api.conftest import api_config
 from tests.factories import make_member
 from tests.schema_templates import SqliteTemplate
@@ -34,7 +37,7 @@ from tests.schema_templates import SqliteTemplate
 # 422 problem naming the field; `ignored_auth` re-sends requests over the network, which the
 # in-process client has none of (tests/api/test_customers.py checks 401 itself).
 NOT_CHECKED = [positive_data_acceptance, ignored_auth]
-EXAMPLES = 6  # per operation: the 24 operations stay well under a minute together
+EXAMPLES = 6  # per operation: the 29 operations stay well under a minute together
 
 
 def _document() -> dict[str, object]:
@@ -82,6 +85,12 @@ def api_target(
                 session,
                 actor=owner,
                 data=DealCreate(customer_id=customer.id, title="Pumps", stage="lead"),
+            )
+            lines = (OrderLineCreate("Pump", Decimal(2), Decimal("10.50")),)
+            create_order(
+                session,
+                actor=owner,
+                data=OrderCreate(customer.id, date(2026, 1, 5), lines, currency="CNY"),
             )
         created = create_token(
             session, actor=None, name="fuzz", member_telegram_id=manager.telegram_id

@@ -9,13 +9,16 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.access import NotAllowed, NotFound
-from storage.api_models import ApiToken
+from storage.api_models import ApiToken, IdempotentRequest
 from storage.api_tokens import (
     NameTaken,
     authenticate,
     create_token,
+    find_idempotent,
     hash_secret,
     list_tokens,
+    prune_idempotent,
+    remember_idempotent,
     revoke_token,
     touch_token,
 )
@@ -123,3 +126,28 @@ def test_last_use_is_written_at_most_once_a_minute(db: Database) -> None:
     db.run_sync(touch_token, token_id=token_id, now=now + timedelta(seconds=61))
     used = db.read_sync(lambda s: s.get_one(ApiToken, token_id).last_used_at)
     assert used == now + timedelta(seconds=61)
+
+
+def test_idempotency_keys_older_than_a_day_are_pruned_newer_ones_kept(db: Database) -> None:
+    with db.session() as session:
+        member = make_member(session)
+        made = create_token(session, actor=None, name="erp", member_telegram_id=member.telegram_id)
+        token_id = made.token.id
+        assert token_id is not None
+        for key in ("old", "new"):
+            remember_idempotent(
+                session, token_id=token_id, key=key, fingerprint="f", status=201, body="{}"
+            )
+    now = utcnow()
+    old = db.read_sync(find_idempotent, token_id=token_id, key="old")
+    assert old is not None
+
+    def age(session: Session) -> None:
+        row = session.get_one(IdempotentRequest, old.id)
+        row.created_at = now - timedelta(hours=24, seconds=1)
+
+    db.run_sync(age)
+    assert db.run_sync(prune_idempotent, now=now) == 1
+    assert db.read_sync(find_idempotent, token_id=token_id, key="old") is None
+    assert db.read_sync(find_idempotent, token_id=token_id, key="new") is not None
+    assert db.run_sync(prune_idempotent, now=now + timedelta(hours=23)) == 0

@@ -10,18 +10,21 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from storage.db import Database
-from storage.models import Member, Role
+from storage.models import Member, Reminder, Role
+from storage.reminders import ReminderKind
 from storage.webhook_deliveries import (
     DeliveryStatus,
+    Outcome,
     Outgoing,
     backoff,
     claim_due,
     list_deliveries,
     mark_delivered,
     mark_failed,
+    record_outcomes,
     release,
     resend_delivery,
 )
@@ -173,6 +176,36 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_expires(
     assert claim(db, "c", now=NOW + 2 * LEASE) == []
 
 
+def test_a_batch_posted_in_rounds_holds_its_claim_a_lease_a_round(db: Database) -> None:
+    with db.session() as session:
+        hook = endpoint(session)
+        ids = [queue(session, hook, record_id=i) for i in range(5)]
+    got = db.run_sync(claim_due, now=NOW, worker="a", limit=8, lease=LEASE, per_lease=2)
+    assert [o.delivery_id for o in got] == ids
+    assert {row(db, i).claimed_until for i in ids} == {NOW + 3 * LEASE}  # 3 rounds of 2
+    with db.session() as session:
+        single = queue(session, hook, record_id=9)
+    db.run_sync(claim_due, now=NOW, worker="a", limit=8, lease=LEASE, per_lease=2)
+    assert row(db, single).claimed_until == NOW + LEASE
+
+
+def test_a_batch_is_recorded_at_once_and_only_where_still_claimed(db: Database) -> None:
+    with db.session() as session:
+        hook = endpoint(session)
+        ours, taken, failing = (queue(session, hook, record_id=i) for i in range(3))
+    claim(db, "a")
+    db.run_sync(
+        lambda s: s.get_one(WebhookEndpoint, hook).__setattr__("failing_since", NOW - 60 * S)
+    )
+    db.run_sync(lambda s: s.get_one(WebhookDelivery, taken).__setattr__("claimed_by", "b"))
+    outcomes = [Outcome(ours, 200), Outcome(taken, 204), Outcome(failing, 500, "HTTP 500")]
+    assert db.run_sync(record_outcomes, worker="a", outcomes=outcomes, at=NOW) == []
+    assert (row(db, ours).status, row(db, ours).last_status_code) == ("delivered", 200)
+    assert (row(db, taken).status, row(db, taken).claimed_by) == ("pending", "b")
+    assert (row(db, failing).status, row(db, failing).attempts) == ("failed", 1)
+    assert row_of_endpoint(db, hook).failing_since == NOW  # the failure came after the success
+
+
 def test_release_gives_a_claim_back_at_once(db: Database, one_delivery: int) -> None:
     delivery_id = one_delivery
     claim(db, "a")
@@ -246,6 +279,46 @@ def test_an_endpoint_failing_for_a_day_is_disabled_once(db: Database) -> None:
     disabled = row_of_endpoint(db, hook)
     assert (disabled.enabled, disabled.disabled_at) == (False, day_later)
     assert claim(db, "a", now=day_later + timedelta(hours=2)) == []
+
+
+def test_the_admins_notice_is_recorded_with_the_disabling_or_not_at_all(db: Database) -> None:
+    with db.session() as session:
+        admin = make_member(session, role=Role.ADMIN)
+        make_member(session, role=Role.ADMIN).active = False
+        make_member(session, role=Role.SALES)
+        hook = endpoint(session)
+        first = queue(session, hook, record_id=1)
+        second = queue(session, hook, record_id=2)
+    claim(db, "a")
+    fail(db, first, "a")
+    late = NOW + timedelta(days=1, seconds=1)
+    with pytest.raises(RuntimeError):  # killed before the commit: neither is kept
+        db.run_sync(disable_then_die, delivery_id=second, at=late)
+    assert row_of_endpoint(db, hook).enabled
+    assert notices(db) == []
+    failure = db.run_sync(
+        mark_failed, delivery_id=second, worker="a", status_code=None, error="x", at=late
+    )
+    assert failure is not None
+    assert failure.disabled == "http://127.0.0.1:9/hook"
+    assert not row_of_endpoint(db, hook).enabled
+    assert [(r.member_id, r.text, r.due_at, r.status) for r in notices(db)] == [
+        (admin.id, "http://127.0.0.1:9/hook", late, "pending")
+    ]
+
+
+def disable_then_die(session: Session, *, delivery_id: int, at: datetime) -> None:
+    failure = mark_failed(
+        session, delivery_id=delivery_id, worker="a", status_code=None, error="x", at=at
+    )
+    assert failure is not None
+    assert failure.disabled is not None
+    raise RuntimeError
+
+
+def notices(db: Database) -> list[Reminder]:
+    kind = col(Reminder.kind) == ReminderKind.WEBHOOK_OFF
+    return list(db.read_sync(lambda s: s.exec(select(Reminder).where(kind)).all()))
 
 
 def test_a_success_ends_the_failing_streak(db: Database) -> None:
