@@ -12,11 +12,18 @@ import pytest
 
 from bot.config import QualityConfig
 from bot.emulator import BotApiEmulator
+from handlers import deal
+from handlers.flows.rules import with_rules
 from handlers.i18n import Catalogs
+from handlers.records import deals as records_deals
 from storage.models import Customer
+from storage.quality.rules import rules_from
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.test_import import finish, to_preview, upload
+from tests.e2e.test_record_edits import answer_and_wait, edit
+from tests.e2e.test_record_edits import save as save_edit
+from tests.e2e.test_records import customer, seed
 from tests.e2e.user import ScriptedUser
 
 
@@ -184,3 +191,27 @@ async def test_import_rows_missing_a_required_field_go_to_the_error_file(
     ]
     (zhang,) = rows(db_url, Customer)
     assert (zhang.name, zhang.region, zhang.source) == ("Zhang Wei", "上海", "referral")
+
+
+async def test_editing_the_region_reads_it_to_the_list(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    await admin.send("/help")
+    await admin.reply()
+    sales = await join(emu, admin, 2002, "Li Na")
+    customer_id = seed(db_url, 2002, "Zhang Wei", region="Pudong")
+    question = await edit(sales, catalogs, customer_id, "region")
+    assert "Now: Pudong ⚠️ not on the list" in question.text
+    summary = await answer_and_wait(sales, "shanghai")
+    assert "Region: Shanghai" in summary.text.splitlines()
+    await save_edit(sales, catalogs, summary)
+    assert customer(db_url, customer_id).region == "上海"
+
+
+def test_required_deal_fields_are_marked_in_the_deal_flows() -> None:
+    rules = rules_from(required={"deal": ["amount", "close_date"]}, weights={})
+    for flow in (deal.FLOW, *records_deals.FEATURE.flows):
+        marked = with_rules(flow, rules)
+        required = {f.name for f in marked.fields if f.required}
+        assert {"amount", "close"} <= required, flow.name
+    assert not next(f for f in deal.FLOW.fields if f.name == "amount").required  # a copy
