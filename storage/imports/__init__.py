@@ -198,12 +198,13 @@ def set_duplicate_mode(
 def start_batch(
     session: Session, *, actor: Member, batch_id: int, table: SheetTable
 ) -> ImportBatch:
-    """DRAFT -> QUEUED once a column is the name and every ambiguous date column is decided.
+    """DRAFT -> QUEUED once a column is the name (or a first or last name: they are combined)
+    and every ambiguous date column is decided.
 
     `table` is the batch's file, from `batch_sheet` in a read transaction before this one:
     the file never changes, and parsing it here would hold the write lock for seconds."""
     batch = _draft(session, actor, batch_id)
-    if "name" not in batch.settings["targets"]:
+    if not {"name", "first_name", "last_name"} & set(batch.settings["targets"]):
         raise ImportNotReady("no_name_column")
     if undecided_columns(table, batch):
         raise ImportNotReady("dates_undecided")

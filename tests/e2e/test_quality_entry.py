@@ -25,6 +25,7 @@ from tests.e2e.test_record_edits import answer_and_wait, edit
 from tests.e2e.test_record_edits import save as save_edit
 from tests.e2e.test_records import customer, seed
 from tests.e2e.user import ScriptedUser
+from tests.storage.test_import_crm_exports import EXPORTS
 
 
 async def to_industry(user: ScriptedUser, name: str = "Zhang Wei", skip: str = "Skip »") -> None:
@@ -215,3 +216,19 @@ def test_required_deal_fields_are_marked_in_the_deal_flows() -> None:
         required = {f.name for f in marked.fields if f.required}
         assert {"amount", "close"} <= required, flow.name
     assert not next(f for f in deal.FLOW.fields if f.name == "amount").required  # a copy
+
+
+@pytest.mark.parametrize("export", ["hubspot", "pipedrive", "split_chinese"])
+async def test_another_crms_export_imports_without_mapping_by_hand(
+    admin: ScriptedUser, db_url: str, export: str
+) -> None:
+    preview = await to_preview(
+        admin, await upload(admin, f"{export}.csv", EXPORTS[export].encode())
+    )
+    result = await finish(admin, preview)
+    assert "Created: 1" in result.text
+    (imported,) = rows(db_url, Customer)
+    assert (imported.name, imported.company) == (
+        "张伟" if export == "split_chinese" else "Wei Zhang",
+        "Acme",
+    )
