@@ -69,12 +69,14 @@ from handlers.errors import on_error
 from handlers.feature import Feature, all_commands, all_jobs
 from handlers.flows import engine as flow_engine
 from handlers.flows.engine import FLOW_GROUP, FlowEngine
+from handlers.flows.rules import with_rules
 from handlers.i18n import Catalogs
 from handlers.imports import review as import_review
 from handlers.imports import upload as import_upload
 from handlers.records import contracts as contract_records
 from handlers.records import customers as customer_records
 from handlers.records import deals as deal_records
+from handlers.records import gaps as fill_gaps
 from handlers.records import notes as note_records
 from handlers.services import Services
 from storage.api_tokens import prune_idempotent
@@ -115,6 +117,7 @@ FEATURES: tuple[Feature, ...] = (
     deal_records.FEATURE,
     note_records.FEATURE,
     contract_records.FEATURE,
+    fill_gaps.FEATURE,
     export.FEATURE,
     import_upload.FEATURE,
     import_review.FEATURE,
@@ -189,7 +192,10 @@ def register(application: CrmApplication, features: tuple[Feature, ...]) -> None
     commands and buttons exclude each other (tests/bot/test_features.py) and so do their
     messages (a contact, a location, a document, a reply to a prompt or to a card): only
     the fallbacks' place matters."""
-    engine = FlowEngine([flow for feature in features for flow in feature.flows])
+    rules = application.bot_data[SERVICES_KEY].quality
+    engine = FlowEngine(
+        [with_rules(flow, rules) for feature in features for flow in feature.flows]
+    )
     flow_answers, _buttons = engine.build_handlers()  # the buttons: flow_engine.FEATURE
     application.add_handlers(gate.build_handlers(), group=gate.GATE_GROUP)
     application.add_handlers(flow_answers, group=FLOW_GROUP)

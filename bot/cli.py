@@ -157,6 +157,7 @@ def _import(config: Config, args: argparse.Namespace) -> int:
         region=config.locale.default_region,
         max_rows=config.imports.max_rows,
         max_file_mb=config.imports.max_file_mb,
+        quality=config.quality,
     )
     return import_file(config.database.url, request)
 

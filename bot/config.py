@@ -26,6 +26,8 @@ from pydantic import (
 )
 
 from storage.contracts import DEFAULT_NUMBER_PATTERN, check_number_pattern
+from storage.quality.rules import DEFAULT_REQUIRED, DEFAULT_WEIGHTS, FIELDS, unknown_fields
+from storage.quality.standard import read_list
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_CONFIG_PATH = "CRM_CONFIG"
@@ -205,6 +207,50 @@ class WebhooksConfig(_Section):
     max_concurrency: int = Field(default=8, ge=1, le=64)
 
 
+def _known_fields(required: dict[str, list[str]]) -> dict[str, list[str]]:
+    lines = [f"unknown record type {record!r}" for record in required if record not in FIELDS]
+    lines += [
+        f"{record}: unknown field {name!r} (one of {', '.join(FIELDS[record])})"
+        for record, names in required.items()
+        if record in FIELDS
+        for name in unknown_fields(record, names)
+    ]
+    if lines:
+        raise ValueError("; ".join(lines))
+    return required
+
+
+def _weighted_fields(weights: dict[str, int]) -> dict[str, int]:
+    unknown = unknown_fields("customer", list(weights))
+    if unknown:
+        raise ValueError(f"unknown customer field(s) {', '.join(map(repr, unknown))}")
+    return weights
+
+
+def _list_file(path: str) -> str:
+    if path:
+        try:
+            read_list(Path(path))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a readable list file ({exc})") from exc
+    return path
+
+
+class QualityConfig(_Section):
+    """Data quality: the fields each record type requires (asked without Skip, import rows
+    without them rejected), customer field weights for the completeness score, and files that
+    replace the default region and industry lists."""
+
+    required: Annotated[dict[str, list[str]], AfterValidator(_known_fields)] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_REQUIRED.items()}
+    )
+    weights: Annotated[
+        dict[str, Annotated[int, Field(ge=0, le=100)]], AfterValidator(_weighted_fields)
+    ] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    regions_file: Annotated[str, AfterValidator(_list_file)] = ""
+    industries_file: Annotated[str, AfterValidator(_list_file)] = ""
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -225,6 +271,7 @@ class Config(_Section):
     instances: InstancesConfig = InstancesConfig()
     api: ApiConfig = ApiConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
+    quality: QualityConfig = QualityConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def require_token(self) -> str:

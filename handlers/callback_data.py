@@ -101,12 +101,13 @@ class CustomerAction:
     `contracts` (value: page), `open` the card,
     `remind`, `edit` (value: field index), `history` / `more` (value: page), `needs` (read
     them whole), `delete`,
-    `restore`, `merge` (value: the duplicate's id) or `reassign` (value: the new owner's id)."""
+    `restore`, `merge` (value: the duplicate's id), `reassign` (value: the new owner's id) or
+    fill its `gaps`."""
 
     kind: ClassVar[str] = "cus"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
         r"(note|deal|purchase|contract|contracts|open|remind|edit|history|more|needs|delete"
-        r"|restore|merge|reassign)"
+        r"|restore|merge|reassign|gaps)"
         rf":{_ID}(?::{_ID})?"
     )
     action: str

@@ -89,8 +89,15 @@ FIELDS = (
     Field("email", parse=fp.email, check=duplicate_check("email")),
     Field("company", parse=fp.text("company"), check=duplicate_check("name")),
     Field("position", parse=fp.text("position")),
-    Field("industry", parse=fp.text("industry")),
-    Field("region", parse=fp.text("region")),
+    *(
+        Field(
+            name,
+            parse=fp.standard(name),
+            notice=fp.standard_notice(name),
+            show=fp.show_standard(name),
+        )
+        for name in ("industry", "region")
+    ),
     Field("gender", choices=_choices("gender", GENDERS)),
     Field("birthday", parse=fp.birthday, show=fp.show_birthday),
     Field("source", choices=_choices("source", SOURCES)),

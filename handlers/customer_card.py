@@ -43,6 +43,8 @@ from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Order, Role, utcnow
 from storage.parsing import Money, ParseError, parse_text
+from storage.quality.completeness import completeness
+from storage.quality.rules import FLOW_FIELD
 from storage.search.find import CustomerCard, get_customer_card
 
 NOTES_PER_PAGE = 5
@@ -50,6 +52,7 @@ NOTE_KIND = "message"
 CARD_ID = re.compile(r"#(\d{1,18})\s*$")
 TEXT_FIELDS = ("email", "company", "position", "industry", "region")
 CHOICE_FIELDS = ("gender", "source", "category")
+STANDARD_FIELDS = ("industry", "region")
 # Free text on the card is shown to this many characters with "…"; the note's "📝 #id" button
 # opens it whole. Deals and reminders are shorter, the full ones are in /deals and /reminders.
 NOTE_PREVIEW = 300
@@ -76,6 +79,8 @@ def field_lines(context: CrmContext, customer: Customer, phones: list[str]) -> l
         lines.append(_field(context, "phones", fp.show_phones(phones, context)))
     for name in TEXT_FIELDS:
         if value := getattr(customer, name):
+            if name in STANDARD_FIELDS:  # in the member's language, flagged when not listed
+                value = fp.show_standard(name)(value, context)
             lines.append(_field(context, name, value))
     if customer.birthday_month and customer.birthday_day:
         birthday = {
@@ -98,13 +103,23 @@ def card_title(context: CrmContext, customer: Customer) -> str:
     return context.t("lookup.card.title", name=customer.name, id=customer.id)
 
 
+def score_line(context: CrmContext, score: int, missing: Sequence[str]) -> str:
+    """ "Complete: 62% — missing: Phone, Company" by the team's weights (`[quality]`)."""
+    if not missing:
+        return context.t("quality.card.complete", score=score)
+    labels = ", ".join(context.t(f"customer.field.{FLOW_FIELD.get(n, n)}") for n in missing)
+    return context.t("quality.card.score", score=score, missing=labels)
+
+
 def render_card(
     context: CrmContext, card: CustomerCard, contracts: CustomerContracts | None = None
 ) -> str:
     """The card in one message: with every field at its longest, the note previews shrink
     until it fits, rather than the end of the card being cut off."""
     customer = card.customer
-    head = [card_title(context, customer), *field_lines(context, customer, card.phones)]
+    score = completeness(customer, context.services.quality, phones=card.phones)
+    head = [card_title(context, customer), score_line(context, *score)]
+    head += field_lines(context, customer, card.phones)
     head += [context.t("lookup.card.owner", owner=card.owner_name), ""]
     head.append(context.t("lookup.card.notes"))
     tail = _card_tail(context, card)
@@ -174,10 +189,11 @@ def card_keyboard(
     long_needs: bool = False,
     contracts: bool = False,
     orders: Sequence[Order] = (),
+    gaps: bool = False,
 ) -> InlineKeyboardMarkup | None:
     """A "📝 #id" button per listed note (opens it to edit or delete, handlers/records/notes.py);
     "📄 Needs in full" when the card shortened them; Merge and Reassign only for managers and
-    admins; the handlers check the role again."""
+    admins (the handlers check the role again); "Fill gaps" last when fields are missing."""
 
     def button(key: str, action: str, value: str = "") -> tuple[str, CustomerAction]:
         return context.t(key), CustomerAction(action, customer_id, value)
@@ -208,6 +224,7 @@ def card_keyboard(
                 button("lookup.button.more", "more", "1"),
             ],
             lifecycle,
+            [button("quality.button.gaps", "gaps")] if gaps else [],
         ]
     )
 
@@ -253,6 +270,9 @@ async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None
             long_needs=utf16_len(card.customer.needs or "") > NOTE_PREVIEW,
             contracts=contracts.count > 0,
             orders=card.orders,
+            gaps=bool(
+                completeness(card.customer, context.services.quality, phones=card.phones)[1]
+            ),
         ),
     )
 

@@ -23,6 +23,7 @@ from handlers.formatting import (
     region_name,
 )
 from handlers.formatting import format_when as format_datetime
+from handlers.i18n import Html
 from storage.dates import Prefer, parse_when
 from storage.parsing import (
     Birthday,
@@ -46,6 +47,42 @@ def text(field: str) -> Parser:
         return parse_text(value, field=field)
 
     return parse
+
+
+def standard(field: str) -> Parser:
+    """Region or industry: the list's value for what was typed ("沪" -> 上海), or the text as
+    typed when the list has none (`standard_notice` says so)."""
+
+    def parse(value: str, env: Env) -> str | ParseError:
+        typed = parse_text(value, field=field)
+        return (
+            typed
+            if isinstance(typed, ParseError)
+            else env.quality.standard(field).match(typed).value
+        )
+
+    return parse
+
+
+def standard_notice(field: str) -> Callable[[str, Env], tuple[str, dict[str, str]] | None]:
+    def notice(value: str, env: Env) -> tuple[str, dict[str, str]] | None:
+        if env.quality.standard(field).entry(value) is not None:
+            return None
+        return f"quality.unlisted.{field}", {"value": " ".join(value.split())}
+
+    return notice
+
+
+def show_standard(field: str) -> Callable[[Any, CrmContext], str]:
+    """A standard value in the member's language; one not on the list flagged."""
+
+    def show(value: Any, context: CrmContext) -> str:
+        values = context.services.quality.standard(field)
+        if values.is_known(str(value)):
+            return values.label(str(value), context.language)
+        return Html(context.t("quality.unlisted_value", value=str(value)))
+
+    return show
 
 
 def name(value: str, _env: Env) -> str | ParseError:

@@ -41,6 +41,7 @@ from handlers.context import CrmContext
 from handlers.formatting import region_name
 from storage.calls import StorageCall
 from storage.parsing import ParseError
+from storage.quality.rules import QualityRules
 
 CONFIRM = "confirm"
 EDIT = "edit"
@@ -65,6 +66,7 @@ class Env:
     now: datetime
     language: str
     stages: tuple[str, ...]
+    quality: QualityRules = field(default_factory=QualityRules)
 
 
 Parser = Callable[[str, Env], Any]  # a JSON-able value, or a ParseError
@@ -277,6 +279,7 @@ def env_of(context: CrmContext) -> Env:
         now=context.services.clock(),
         language=context.language,
         stages=tuple(config.deals.stages),
+        quality=context.services.quality,
     )
 
 

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from handlers.configuration import QualitySettings
 from handlers.i18n import Catalogs
+from handlers.services import quality_rules
 from storage.db import Database
 from storage.imports import (
     TARGETS,
@@ -62,6 +64,7 @@ class ImportRequest:
     region: str
     max_rows: int
     max_file_mb: int
+    quality: QualitySettings | None = None  # `[quality]`; None: the default rules
 
 
 def error_file_path(path: Path) -> Path:
@@ -105,6 +108,7 @@ def _prepare(db: Database, actor: Member, request: ImportRequest) -> int:
         content=content,
         table=table,
         region=request.region,
+        quality=quality_rules(request.quality) if request.quality else None,
     )
     assert batch.id is not None
     try:

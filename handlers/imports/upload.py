@@ -98,6 +98,7 @@ async def on_document(update: Update, context: CrmContext) -> None:
         content=content,
         table=table,
         region=context.services.config.locale.default_region,
+        quality=context.services.quality,
     )
     assert batch.id is not None
     logger.info("import %s: %s rows from %s", batch.id, batch.total_rows, chat_id)

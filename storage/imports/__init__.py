@@ -33,6 +33,7 @@ from storage.imports.review import (
     review,
     undecided_columns,
 )
+from storage.imports.rows import quality_settings
 from storage.imports.undo import (
     UndoExpired,
     UndoResult,
@@ -42,6 +43,7 @@ from storage.imports.undo import (
     undo_summary,
 )
 from storage.models import Member, Role, utcnow
+from storage.quality.rules import FIELDS, QualityRules
 
 __all__ = [  # the contract the chat side uses, defined here or in the modules named above
     "LEASE",
@@ -70,6 +72,7 @@ __all__ = [  # the contract the chat side uses, defined here or in the modules n
 
 REASONS: tuple[str, ...] = (
     "missing_name",
+    *(f"missing_{name}" for name in FIELDS["customer"] if name != "name"),  # `[quality]`
     "too_long",
     "bad_phone",
     "bad_email",
@@ -80,7 +83,7 @@ REASONS: tuple[str, ...] = (
     "already_imported",
     "empty_row",
 )
-"""Every `ImportRow.reason`: the first six reject a row, the rest skip it."""
+"""Every `ImportRow.reason`: all but the last four reject a row, those skip it."""
 
 
 def create_batch(
@@ -93,12 +96,14 @@ def create_batch(
     content: bytes,
     table: SheetTable,
     region: str,
+    quality: QualityRules | None = None,
 ) -> ImportBatch:
     """Store the file with a first guess of the mapping.
 
     `table` is `read_sheet(content, ...)`, read by the caller before: parsing is seconds of
     CPU for a big file, and in here it would hold the write lock all that time (every other
-    member's write waited for it)."""
+    member's write waited for it). `quality` (the team's rules) is kept with the batch: the
+    required fields and the standard lists its rows are read with."""
     require_member(session, actor=actor, member_id=owner_id)
     batch = ImportBatch(
         member_id=actor.id,
@@ -115,6 +120,7 @@ def create_batch(
             "encoding": table.encoding,
             "delimiter": table.delimiter,
             "region": region,
+            "quality": quality_settings(quality or QualityRules()),
         },
     )
     session.add(batch)
@@ -192,12 +198,13 @@ def set_duplicate_mode(
 def start_batch(
     session: Session, *, actor: Member, batch_id: int, table: SheetTable
 ) -> ImportBatch:
-    """DRAFT -> QUEUED once a column is the name and every ambiguous date column is decided.
+    """DRAFT -> QUEUED once a column is the name (or a first or last name: they are combined)
+    and every ambiguous date column is decided.
 
     `table` is the batch's file, from `batch_sheet` in a read transaction before this one:
     the file never changes, and parsing it here would hold the write lock for seconds."""
     batch = _draft(session, actor, batch_id)
-    if "name" not in batch.settings["targets"]:
+    if not {"name", "first_name", "last_name"} & set(batch.settings["targets"]):
         raise ImportNotReady("no_name_column")
     if undecided_columns(table, batch):
         raise ImportNotReady("dates_undecided")

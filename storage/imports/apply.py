@@ -33,7 +33,7 @@ from storage.imports.files import read_sheet
 from storage.imports.mapping import decided_date_orders
 from storage.imports.models import BatchStatus, DuplicateMode, ImportBatch, RowOutcome
 from storage.imports.review import file_content
-from storage.imports.rows import Rejected, RowRules, RowValues, normalise_row
+from storage.imports.rows import Rejected, RowRules, RowValues, normalise_row, row_rules
 from storage.imports.store import (
     CUSTOMER,
     IMPORT_ROW,
@@ -87,11 +87,10 @@ def run_batch(
         content = db.read_sync(file_content, batch_id=batch_id)
         table = read_sheet(content, batch.file_name, max_rows=10**9)
         settings = batch.settings
-        rules = RowRules(
-            targets=settings["targets"],
-            region=settings["region"],
-            day_first=decided_date_orders(table, settings["targets"], settings["date_orders"]),
-            today=utcnow().date(),
+        rules = row_rules(
+            settings,
+            decided_date_orders(table, settings["targets"], settings["date_orders"]),
+            utcnow().date(),
         )
         start = batch.processed_rows
         with _normaliser(len(table.rows) - start) as pool:

@@ -1,4 +1,6 @@
-"""Which customer field each spreadsheet column fills, guessed from English and Chinese headers.
+"""Which customer field each spreadsheet column fills, guessed from English and Chinese headers,
+including the exports of other CRMs (HubSpot, Salesforce, Pipedrive, Zoho, 纷享销客, 销售易:
+"First Name", "Person - Phone - Work", "Account Name", "所属客户", ...).
 
 Headers are compared without case, spaces or punctuation ("E-mail", "e mail", "EMAIL" are
 one word). An exact synonym wins over a header that merely contains one ("客户手机号" holds
@@ -29,8 +31,11 @@ TARGETS: tuple[str, ...] = (
     "tags",
     "needs",
     "gender",
+    "first_name",
+    "last_name",
 )
-"""Customer fields an import can fill; a button carries the index in this tuple."""
+"""Customer fields an import can fill; a button carries the index in this tuple. First and
+last name (姓, 名) are combined into the name when the file has no full-name column."""
 
 DATE_TARGETS = ("birthday",)
 
@@ -39,33 +44,59 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "name", "full name", "customer name", "client name", "contact", "contact name",
         "contact person", "姓名", "名字", "客户名称", "客户姓名", "客户名", "客户", "联系人",
         "联系人姓名", "名称",
+        # Pipedrive, Salesforce, Zoho; 纷享销客, 销售易
+        "person - name", "person name", "contact full name", "full name (contact)",
+        "联系人名称", "联系人全名",
+    ),
+    "first_name": (
+        "first name", "firstname", "given name", "person - first name", "contact first name",
+        "名", "名字(名)",
+    ),
+    "last_name": (
+        "last name", "lastname", "surname", "family name", "person - last name",
+        "contact last name", "姓", "姓氏",
     ),
     "phone": (
         "phone", "phones", "phone number", "mobile", "mobile phone", "mobile number", "cell",
         "cell phone", "tel", "telephone", "电话", "手机", "手机号", "手机号码", "联系电话",
         "电话号码", "联系方式", "座机",
+        "mobile phone number", "person - phone", "person - phone - work",
+        "person - phone - mobile", "business phone", "work phone", "other phone",
+        "联系人手机", "联系人电话", "手机1", "电话1",
     ),
-    "email": ("email", "e-mail", "email address", "mail", "邮箱", "电子邮件", "电子邮箱", "邮件"),
+    "email": (
+        "email", "e-mail", "email address", "mail", "邮箱", "电子邮件", "电子邮箱", "邮件",
+        "person - email", "person - email - work", "work email", "business email", "联系人邮箱",
+    ),
     "company": (
         "company", "company name", "organization", "organisation", "employer", "business",
         "firm", "公司", "公司名称", "单位", "单位名称", "工作单位", "企业", "企业名称",
+        "account name", "account", "associated company", "person - organization",
+        "organization - name", "所属客户", "客户名称(所属)", "所属公司", "关联客户",
     ),
-    "position": ("position", "job title", "title", "role", "job", "职位", "职务", "职称", "岗位"),
-    "industry": ("industry", "sector", "行业", "所属行业", "行业类别"),
+    "position": (
+        "position", "job title", "title", "role", "job", "职位", "职务", "职称", "岗位",
+        "person - job title", "designation",
+    ),
+    "industry": ("industry", "sector", "行业", "所属行业", "行业类别", "account industry"),
     "region": (
         "region", "city", "province", "state", "area", "location", "地区", "城市", "省份", "区域",
         "所在地", "所在地区", "省市",
+        "state/region", "mailing city", "mailing state", "mailing state/province",
+        "mailing state/province/region", "billing city", "person - city", "省", "市", "省/市",
     ),
     "birthday": (
         "birthday", "date of birth", "birth date", "dob", "born", "生日", "出生日期", "出生年月",
-        "生日日期",
+        "生日日期", "birthdate",
     ),
     "source": (
         "source", "lead source", "channel", "来源", "渠道", "客户来源", "获客渠道", "来源渠道",
+        "original source", "contact source", "线索来源",
     ),
     "category": (
         "category", "type", "customer type", "level", "grade", "segment", "类别", "分类",
         "客户等级", "客户类别", "客户类型", "客户分类", "等级", "类型",
+        "lifecycle stage", "lead status", "rating", "person - label", "客户级别",
     ),
     "tags": ("tags", "tag", "labels", "label", "keywords", "标签", "关键词"),
     "needs": (
@@ -96,9 +127,15 @@ _CONTAINED = sorted(
 )
 
 
+# A column about the record's owner or its dates ("Contact owner", "负责人", "Create Date") is
+# never one of the customer's own fields, whatever word it contains.
+_NOT_CUSTOMER = re.compile(r"owner|负责人|所有人|创建人|created|createdate|创建时间|创建日期")
+
+
 def guess_targets(headers: Sequence[str]) -> list[str | None]:
     """One target (or None: ignore) per column; a target is used once."""
     keys = [fold(h) for h in headers]
+    keys = ["" if _NOT_CUSTOMER.search(key) else key for key in keys]
     targets: list[str | None] = [None] * len(headers)
     used: set[str] = set()
     for i, key in enumerate(keys):

@@ -19,7 +19,7 @@ from storage.export import BOM, defuse
 from storage.imports.files import SheetTable, read_sheet
 from storage.imports.mapping import ambiguous_date_columns, decided_date_orders
 from storage.imports.models import BatchStatus, ImportBatch, ImportFile, ImportRow, RowOutcome
-from storage.imports.rows import Rejected, RowRules, normalise_row
+from storage.imports.rows import Rejected, normalise_row, row_rules
 from storage.imports.store import existing_by_email, existing_by_phone, imported_fingerprints
 from storage.models import Member, Role, utcnow
 
@@ -96,11 +96,10 @@ def review(
     batch = get_batch(session, actor=actor, batch_id=batch_id)
     table = batch_table(session, batch)
     targets = batch.settings["targets"]
-    rules = RowRules(
-        targets=targets,
-        region=batch.settings["region"],
-        day_first=decided_date_orders(table, targets, batch.settings["date_orders"]),
-        today=utcnow().date(),
+    rules = row_rules(
+        batch.settings,
+        decided_date_orders(table, targets, batch.settings["date_orders"]),
+        utcnow().date(),
     )
     preview: list[PreviewRow] = []
     valid: list[tuple[str, list[str]]] = []  # (fingerprint, phones and email): all it needs

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -29,6 +29,7 @@ from storage.parsing import (
     parse_email,
     parse_phones,
 )
+from storage.quality.rules import QualityRules
 
 MAX_CHOICE_LENGTH = 32  # customer.source / customer.category columns
 MAX_TAGS = 20
@@ -36,6 +37,9 @@ _TAG_SPLIT = re.compile(r"[,，;；、#\s]+")  # as handlers/field_parsers.tags
 _SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 _WITH_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(?::\d{2})?")
 _TEXT_FIELDS = ("company", "position", "industry", "region", "needs")
+_NAME_PARTS = ("first_name", "last_name")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_STANDARD_FIELDS = ("industry", "region")  # read to the team's lists, as typed answers are
 
 _CHOICES: dict[str, dict[str, str]] = {
     "gender": {
@@ -83,6 +87,33 @@ class RowRules:
     region: str
     day_first: Mapping[int, bool]  # per date column; missing = undecided
     today: date
+    quality: QualityRules = field(default_factory=QualityRules)
+
+
+def quality_settings(rules: QualityRules) -> dict[str, Any]:
+    """What of the team's rules a batch keeps (JSON), so its review and run read rows alike."""
+    return {
+        "required": list(rules.required_for("customer")),
+        "regions_file": rules.regions_file,
+        "industries_file": rules.industries_file,
+    }
+
+
+def row_rules(settings: Mapping[str, Any], day_first: Mapping[int, bool], today: date) -> RowRules:
+    """The rules of a batch's rows from its settings (a batch from before `[quality]` requires
+    only the name and uses the default lists)."""
+    quality = settings.get("quality") or {}
+    return RowRules(
+        targets=settings["targets"],
+        region=settings["region"],
+        day_first=day_first,
+        today=today,
+        quality=QualityRules(
+            required={"customer": tuple(quality.get("required", ()))},
+            regions_file=quality.get("regions_file", ""),
+            industries_file=quality.get("industries_file", ""),
+        ),
+    )
 
 
 class Rejected(Exception):
@@ -144,6 +175,8 @@ def _cell_values(
 ) -> tuple[dict[str, Any], str]:
     if target == "name" or target in _TEXT_FIELDS:
         text = _text(value, target)
+        if target in _STANDARD_FIELDS:
+            text = rules.quality.standard(target).match(text).value
         return {target: text}, text
     if target == "email":
         email = parse_email(value)
@@ -159,6 +192,22 @@ def _cell_values(
     return {target: code}, code
 
 
+def _full_name(cells: Sequence[str], targets: Sequence[str | None]) -> str:
+    """First and last name columns as one name, in the order its language writes it:
+    "Wei" + "Zhang" -> "Wei Zhang", 名 "伟" + 姓 "张" -> "张伟" (surname first, no space)."""
+    parts = {t: cells[i] for i, t in enumerate(targets) if t in _NAME_PARTS and cells[i]}
+    first, last = parts.get("first_name", ""), parts.get("last_name", "")
+    if _CJK.search(first + last):
+        return f"{last}{first}"
+    return " ".join(p for p in (first, last) if p)
+
+
+def _filled(name: str, fields: Mapping[str, Any], phones: Sequence[str]) -> bool:
+    if name == "phone":
+        return bool(phones)
+    return bool(fields.get("birthday_month" if name == "birthday" else name))
+
+
 def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
     """The row as it will be stored; raises Rejected with a reason code from REASONS.
 
@@ -167,14 +216,15 @@ def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
     apostrophe is dropped, so the file imports back as it was.
     """
     cells = [undefuse(clean_text(cell)) for cell in cells]
-    if not any(cells[i] for i, target in enumerate(rules.targets) if target == "name"):
+    combined = _full_name(cells, rules.targets)
+    if not combined and not any(cells[i] for i, t in enumerate(rules.targets) if t == "name"):
         raise Rejected("missing_name")
     fields: dict[str, Any] = {}
     display: dict[str, str] = {}
     phones: list[str] = []
     for column, target in enumerate(rules.targets):
         value = cells[column] if target is not None else ""
-        if not value or target is None:
+        if not value or target is None or target in _NAME_PARTS:
             continue
         if target == "phone":
             parsed = parse_phones(value, region=rules.region)
@@ -186,8 +236,13 @@ def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
         values, shown = _cell_values(target, value, column, rules)
         fields.update(values)
         display[target] = shown
+    if not fields.get("name") and combined:
+        fields["name"] = display["name"] = _text(combined, "name")
     if not fields.get("name"):
         raise Rejected("missing_name")
+    for name in rules.quality.required_for("customer"):
+        if not _filled(name, fields, phones):
+            raise Rejected(f"missing_{name}")
     digest = hashlib.sha256(
         "\x1f".join(f"{t}={display.get(t, '')}" for t in sorted(display)).encode()
     ).hexdigest()

@@ -8,8 +8,10 @@ import pytest
 
 from handlers.formatting import format_birthday
 from handlers.i18n import Catalogs
+from storage.imports import REASONS
 from storage.imports.rows import Rejected, RowRules, normalise_row
 from storage.parsing import Birthday
+from storage.quality.rules import QualityRules
 
 TARGETS = ["name", "phone", "email", "birthday", "gender", "source", "category", "tags", None]
 
@@ -156,3 +158,52 @@ def test_normalise_row_drops_the_csv_formula_guard() -> None:
 
 def test_normalise_row_keeps_an_apostrophe_that_guards_nothing() -> None:
     assert normalise_row(row(name="'Ada"), rules()).fields["name"] == "'Ada"
+
+
+def quality_rules(required: tuple[str, ...]) -> RowRules:
+    return RowRules(
+        targets=["name", "phone", "company", "region", "industry"],
+        region="CN",
+        day_first={},
+        today=date(2026, 11, 23),
+        quality=QualityRules(required={"customer": required}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason"),
+    [
+        (["张伟", "", "Acme", "", ""], "missing_phone"),
+        (["张伟", "13800138000", " ", "", ""], "missing_company"),
+        (["张伟", "13800138000", "Acme", "", ""], "missing_region"),
+    ],
+)
+def test_a_row_without_a_required_field_is_rejected_naming_it(
+    cells: list[str], reason: str
+) -> None:
+    with pytest.raises(Rejected) as rejected:
+        normalise_row(cells, quality_rules(("name", "phone", "company", "region")))
+    assert rejected.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("region", "industry", "stored"),
+    [
+        ("上海市", "零售业", ("上海", "零售")),
+        ("shanghai", "Retail", ("上海", "零售")),
+        ("沪", "retail", ("上海", "零售")),
+        ("Pudong", "Bakery", ("Pudong", "Bakery")),  # not on the lists: kept as written
+    ],
+)
+def test_region_and_industry_cells_are_read_to_the_lists(
+    region: str, industry: str, stored: tuple[str, str]
+) -> None:
+    values = normalise_row(["张伟", "13800138000", "Acme", region, industry], quality_rules(()))
+    assert (values.fields["region"], values.fields["industry"]) == stored
+
+
+def test_every_missing_reason_has_text_in_both_languages(catalogs: Catalogs) -> None:
+    for language in ("en", "zh"):
+        translate = catalogs.translator(language)
+        for reason in REASONS:
+            assert translate(f"import.reason.{reason}") != f"import.reason.{reason}"
