@@ -36,7 +36,9 @@ def _show_value(value: Any) -> str:
     if isinstance(value, dict):  # a birthday
         parts = (value.get("year"), value.get("month"), value.get("day"))
         return "-".join(str(p) for p in parts if p)
-    return "—" if value in (None, "", []) else str(value)
+    if isinstance(value, list):  # tags
+        value = ", ".join(value)
+    return "—" if value in (None, "") else str(value)
 
 
 def _state(context: CrmContext) -> dict[str, Any]:

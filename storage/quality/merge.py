@@ -13,23 +13,17 @@ from typing import Any
 from sqlmodel import Session
 
 from storage.access import NotFound
-from storage.customer_changes import Merged, current_values, merge_customers, update_customer
+from storage.customer_changes import (
+    EDITABLE,
+    Merged,
+    current_values,
+    merge_customers,
+    update_customer,
+)
 from storage.models import Member, Role
 
 # The fields a member picks a value for; phones are not picked: the merge keeps them all.
-PICKED = (
-    "name",
-    "email",
-    "company",
-    "position",
-    "industry",
-    "region",
-    "gender",
-    "birthday",
-    "source",
-    "category",
-    "needs",
-)
+PICKED = tuple(name for name in EDITABLE if name != "phones")
 
 
 def list_cluster_values(

@@ -57,13 +57,20 @@ async def start(user: ScriptedUser, catalogs: Catalogs) -> Any:
     return found, cluster
 
 
+async def mias_cluster(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> tuple[dict[str, Any], ScriptedUser, Any]:
+    """The team set up, and the first cluster Mia's /dedupe shows."""
+    people = await team(emu, admin, db_url)
+    _, cluster = await start(people["mia"], catalogs)
+    return people, people["mia"], cluster
+
+
 async def test_manager_merges_a_cluster_of_three_with_field_picks(
     emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ) -> None:
-    people = await team(emu, admin, db_url)
-    mia: ScriptedUser = people["mia"]
+    people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
     a, b, c = people["ids"]
-    _, cluster = await start(mia, catalogs)
     assert cluster.text.splitlines()[0] == shown(
         catalogs, "en", "dedupe.cluster", number=1, total=1
     )
@@ -100,9 +107,7 @@ async def test_manager_merges_a_cluster_of_three_with_field_picks(
 async def test_skip_leaves_the_cluster_as_it_was(
     emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ) -> None:
-    people = await team(emu, admin, db_url)
-    mia: ScriptedUser = people["mia"]
-    _, cluster = await start(mia, catalogs)
+    people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
     await mia.press(shown(catalogs, "en", "dedupe.button.skip"), message=cluster)
     assert (await mia.reply()).text == shown(catalogs, "en", "dedupe.done")
     alive = in_db(
@@ -131,9 +136,7 @@ async def test_salesperson_has_no_dedupe(
 async def test_forged_keep_of_another_teams_customer_is_not_found(
     emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ) -> None:
-    people = await team(emu, admin, db_url)
-    mia: ScriptedUser = people["mia"]
-    _, cluster = await start(mia, catalogs)
+    people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
     await mia.press_data(pack(DedupeAction("keep", people["theirs"])), cluster)
     assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
     assert "Secret" not in mia.transcript()
