@@ -342,6 +342,25 @@ class WebhookAction:
 
 
 @dataclass(frozen=True)
+class DedupeAction:
+    """A button of `/dedupe`: `keep` (a: the survivor's id), `pick` (a: the field's index,
+    b: the id of the customer whose value stays), `merge` or `skip` the cluster shown."""
+
+    kind: ClassVar[str] = "ddp"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(keep|pick|merge|skip):{_ID}(?::{_ID})?")
+    action: str
+    a: int
+    b: int = 0
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.a), *((str(self.b),) if self.b else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> DedupeAction:
+        return cls(action=match[1], a=int(match[2]), b=int(match[3] or 0))
+
+
+@dataclass(frozen=True)
 class OrderAction:
     """A button on an order: `open` its card, `move` it to the status numbered `value` (of
     ordered, confirmed, shipped, delivered, paid), `cancel` it (asks the reason), `delete` or
@@ -380,6 +399,7 @@ CallbackData = (
     | TokenAction
     | WebhookAction
     | OrderAction
+    | DedupeAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -400,6 +420,7 @@ KINDS: dict[str, type[CallbackData]] = {
         TokenAction,
         WebhookAction,
         OrderAction,
+        DedupeAction,
     )
 }
 

@@ -15,6 +15,7 @@ from handlers.callback_data import (
     ContractAction,
     CustomerAction,
     DealAction,
+    DedupeAction,
     FlowButton,
     ImportAction,
     InviteRole,
@@ -123,6 +124,10 @@ EVERY_KIND: list[CallbackData] = [
     ImportAction("confirm", 42),
     ImportAction("keep", 42),
     TokenAction("revoke", 42),
+    DedupeAction("keep", 42),
+    DedupeAction("pick", 3, 42),
+    DedupeAction("merge", 0),
+    DedupeAction("skip", 0),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -138,6 +143,7 @@ LARGEST: list[CallbackData] = [
     CustomerAction("history", LARGEST_ID, "9999"),
     ReminderAction("snooze", LARGEST_ID, "ask"),
     SearchPage(LARGEST_ID, 9999),
+    DedupeAction("pick", LARGEST_ID, LARGEST_ID),
     # /deals: a stage's rank, the latest time a deal can carry, the widest id (negated)
     ListPage("deals", Cursor(Direction.BEFORE, (99, -micros(LATEST), -LARGEST_ID))),
     ListPage("today", Cursor(Direction.FROM, (2, micros(LATEST), LARGEST_ID))),

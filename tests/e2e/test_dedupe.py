@@ -1,0 +1,143 @@
+"""`/dedupe`: a manager merges a cluster of three with field picks; permissions; forged
+buttons answer like unknown ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.emulator import BotApiEmulator
+from handlers.callback_data import DedupeAction, pack
+from handlers.i18n import Catalogs
+from storage.models import Customer, Interaction
+from tests.e2e.helpers import join, shown
+from tests.e2e.test_records import audit, callback_answer, customer, in_db, member, seed
+from tests.e2e.user import ScriptedUser
+
+PHONE = "+8613800138000"
+
+
+def set_manager(db_url: str, telegram_id: int, manager_telegram_id: int | None) -> None:
+    def update(session: Session) -> None:
+        manager = member(session, manager_telegram_id) if manager_telegram_id else None
+        member(session, telegram_id).manager_id = manager.id if manager else None
+
+    in_db(db_url, update)
+
+
+async def team(emu: BotApiEmulator, admin: ScriptedUser, db_url: str) -> dict[str, Any]:
+    """Mia manages Li Na; Wang Fang is on no team of hers. Li Na has a cluster of three
+    (phone, then email), Wang Fang a customer with the same phone."""
+    await admin.send("/help")
+    await admin.reply()
+    mia = await join(emu, admin, 3003, "Mia", "A manager")
+    sales = await join(emu, admin, 2002, "Li Na")
+    other = await join(emu, admin, 2004, "Wang Fang")
+    set_manager(db_url, 2002, 3003)
+    a = seed(db_url, 2002, "Zhang Wei", phones=[PHONE], position="CEO")
+    b = seed(db_url, 2002, "Zhang Wei", phones=[PHONE], email="zw@acme.com", position="CTO")
+    c = seed(db_url, 2002, "Wei Zhang", email="ZW@acme.com")
+    theirs = seed(db_url, 2004, "Secret Zhang", phones=[PHONE])
+
+    def note(session: Session) -> None:
+        owner = member(session, 2002).id or 0
+        session.add(Interaction(customer_id=c, owner_id=owner, kind="call", created_by_id=owner))
+
+    in_db(db_url, note)
+    return {"mia": mia, "sales": sales, "other": other, "ids": (a, b, c), "theirs": theirs}
+
+
+async def start(user: ScriptedUser, catalogs: Catalogs) -> Any:
+    await user.send("/dedupe")
+    searching = await user.reply()
+    assert searching.text == shown(catalogs, "en", "dedupe.searching")
+    cluster = await user.reply()
+    found = await user.edited(searching) if searching.version == 0 else searching
+    return found, cluster
+
+
+async def mias_cluster(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> tuple[dict[str, Any], ScriptedUser, Any]:
+    """The team set up, and the first cluster Mia's /dedupe shows."""
+    people = await team(emu, admin, db_url)
+    _, cluster = await start(people["mia"], catalogs)
+    return people, people["mia"], cluster
+
+
+async def test_manager_merges_a_cluster_of_three_with_field_picks(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
+    a, b, c = people["ids"]
+    assert cluster.text.splitlines()[0] == shown(
+        catalogs, "en", "dedupe.cluster", number=1, total=1
+    )
+    for customer_id in (a, b, c):
+        assert f"#{customer_id} " in cluster.text
+    assert "Secret" not in mia.transcript()
+    await mia.press(shown(catalogs, "en", "dedupe.button.keep", id=a), message=cluster)
+    asked = await mia.edited(cluster)
+    assert asked.text == shown(catalogs, "en", "dedupe.pick", field="Name")
+    await mia.press(f"#{c}: Wei Zhang", message=asked)
+    asked = await mia.edited(asked)
+    assert asked.text == shown(catalogs, "en", "dedupe.pick", field="Email")
+    await mia.press(f"#{b}: zw@acme.com", message=asked)
+    asked = await mia.edited(asked)
+    await mia.press(f"#{b}: CTO", message=asked)
+    summary = await mia.edited(asked)
+    assert summary.text.splitlines()[0] == shown(catalogs, "en", "dedupe.confirm", id=a, count=2)
+    assert "Name: Wei Zhang" in summary.text
+    await mia.press(shown(catalogs, "en", "dedupe.button.merge"), message=summary)
+    merged = await mia.edited(summary)
+    assert merged.text == shown(catalogs, "en", "dedupe.merged", id=a, count=2)
+    assert (await mia.reply()).text == shown(catalogs, "en", "dedupe.done")
+    kept = customer(db_url, a)
+    assert (kept.name, kept.email, kept.position) == ("Wei Zhang", "zw@acme.com", "CTO")
+    assert customer(db_url, b).deleted_at is not None
+    assert customer(db_url, c).deleted_at is not None
+    assert customer(db_url, people["theirs"]).deleted_at is None
+    notes = in_db(db_url, lambda s: s.exec(select(Interaction.customer_id)).all())
+    assert list(notes) == [a]
+    actions = [entry.action for entry in audit(db_url, a)]
+    assert actions[:3] == ["update", "merge", "merge"]
+
+
+async def test_skip_leaves_the_cluster_as_it_was(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
+    await mia.press(shown(catalogs, "en", "dedupe.button.skip"), message=cluster)
+    assert (await mia.reply()).text == shown(catalogs, "en", "dedupe.done")
+    alive = in_db(
+        db_url, lambda s: s.exec(select(Customer.id).where(Customer.deleted_at.is_(None))).all()
+    )
+    assert len(alive) == 4
+
+
+async def test_admin_sees_every_team_in_one_cluster(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    people = await team(emu, admin, db_url)
+    _, cluster = await start(admin, catalogs)
+    assert f"#{people['theirs']} Secret Zhang" in cluster.text
+
+
+async def test_salesperson_has_no_dedupe(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    people = await team(emu, admin, db_url)
+    sales: ScriptedUser = people["sales"]
+    await sales.send("/dedupe")
+    assert (await sales.reply()).text == shown(catalogs, "en", "dedupe.not_lead")
+
+
+async def test_forged_keep_of_another_teams_customer_is_not_found(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
+    await mia.press_data(pack(DedupeAction("keep", people["theirs"])), cluster)
+    assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
+    assert "Secret" not in mia.transcript()
+    assert customer(db_url, people["theirs"]).deleted_at is None
