@@ -56,6 +56,7 @@ class ReminderKind(StrEnum):
     DIGEST = "digest"
     RENEWAL = "renewal"  # a contract's renewal is due (`storage.contract_reminders`)
     DELIVERY = "delivery"  # an order's promised delivery day, while not delivered
+    TICKET = "ticket"  # a ticket's due time is near or passed (`storage.tickets`)
 
 
 class ReminderStatus(StrEnum):
