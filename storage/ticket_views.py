@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.access import require_customer, require_ticket, ticket_scope
+from storage.access import NotFound, require_customer, require_ticket, ticket_scope
 from storage.models import (
     Attachment,
     Customer,
@@ -140,4 +140,47 @@ def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> Cu
     ).one()
     return CustomerTickets(
         open=open_count, rated=rated, average=float(average) if average is not None else None
+    )
+
+
+def find_ticket_by_number(session: Session, *, actor: Member, number: str) -> Ticket:
+    """A ticket the actor may see by its number (any case): a reply to its card names it."""
+    found = session.exec(
+        select(Ticket)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(func.upper(Ticket.number) == number.strip().upper(), ticket_scope(actor))
+    ).first()
+    if found is None:
+        raise NotFound
+    return found
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who hears of a ticket beside the actor: its assignee, the previous one on a reassign,
+    and its owner's manager."""
+
+    ticket: Ticket
+    assignee: Member
+    previous: Member | None
+    manager: Member | None
+
+
+def ticket_recipients(
+    session: Session, *, actor: Member, ticket_id: int, previous_id: int | None = None
+) -> Recipients:
+    """For a ticket the actor may see: its assignee, the member `previous_id` names, and the
+    manager of its owner (an urgent ticket tells them at once); inactive members are nobody."""
+    ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
+    owner = session.get_one(Member, ticket.owner_id)
+
+    def active(member_id: int | None) -> Member | None:
+        member = session.get(Member, member_id) if member_id is not None else None
+        return member if member is not None and member.active else None
+
+    return Recipients(
+        ticket=ticket,
+        assignee=session.get_one(Member, ticket.assignee_id),
+        previous=active(previous_id),
+        manager=active(owner.manager_id),
     )

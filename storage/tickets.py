@@ -35,6 +35,7 @@ from storage.access import (
 )
 from storage.audit import diff, record_audit, snapshot
 from storage.contracts import TransitionRefused
+from storage.interactions import AttachmentRef
 from storage.models import (
     Attachment,
     Customer,
@@ -55,7 +56,7 @@ __all__ = ["TransitionRefused"]
 
 ENTITY = "ticket"
 DEFAULT_NUMBER_PATTERN = "GD-{year}-{seq:04d}"
-MAX_FILES = 10
+MAX_FILES = 50  # [tickets] max_files is at most this
 
 
 class Priority(StrEnum):
@@ -86,15 +87,6 @@ BEFORE, OVERDUE = "before", "overdue"
 
 
 @dataclass(frozen=True)
-class FileRef:
-    """A Telegram photo or document kept by its file id."""
-
-    kind: str
-    file_id: str
-    unique_id: str
-
-
-@dataclass(frozen=True)
 class TicketCreate:
     """What the ticket flow collects; `assignee_id` None is the customer's owner."""
 
@@ -105,7 +97,7 @@ class TicketCreate:
     due_at: datetime
     assignee_id: int | None = None
     order_id: int | None = None
-    files: tuple[FileRef, ...] = ()
+    files: tuple[AttachmentRef, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.description.strip():
@@ -140,6 +132,13 @@ def assignable_members(session: Session, *, actor: Member, customer: Customer) -
         .order_by(col(Member.display_name), col(Member.id))
     )
     return list(rows)
+
+
+def assignable_for_ticket(session: Session, *, actor: Member, ticket_id: int) -> list[Member]:
+    """Whom the actor may give a ticket they see to (`assignable_members` of its customer)."""
+    ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
+    customer = session.get_one(Customer, ticket.customer_id)
+    return assignable_members(session, actor=actor, customer=customer)
 
 
 def _require_assignable(
@@ -220,13 +219,15 @@ def create_ticket(
     return ticket
 
 
-def _attach(session: Session, actor: Member, ticket: Ticket, ref: FileRef, at: datetime) -> None:
+def _attach(
+    session: Session, actor: Member, ticket: Ticket, ref: AttachmentRef, at: datetime
+) -> None:
     session.add(
         Attachment(
             ticket_id=_id(ticket),
             kind=ref.kind,
             telegram_file_id=ref.file_id,
-            telegram_file_unique_id=ref.unique_id,
+            telegram_file_unique_id=ref.file_unique_id,
             created_by_id=actor_id(actor),
             created_at=at,
         )
@@ -258,6 +259,11 @@ def _plan_reminders(session: Session, ticket: Ticket, sla: Mapping[str, timedelt
             )
         )
     session.flush()
+
+
+def is_overdue_stage(dedupe_key: str | None) -> bool:
+    """Whether a ticket reminder is the one sent once the due time passed."""
+    return (dedupe_key or "").startswith("ticket:") and f":{OVERDUE}:" in (dedupe_key or "")
 
 
 def _drop_reminders(session: Session, ticket_id: int, now: datetime) -> None:
@@ -382,7 +388,9 @@ def add_comment(session: Session, *, actor: Member, ticket_id: int, text: str) -
     return comment
 
 
-def add_files(session: Session, *, actor: Member, ticket_id: int, files: Sequence[FileRef]) -> int:
+def add_files(
+    session: Session, *, actor: Member, ticket_id: int, files: Sequence[AttachmentRef]
+) -> int:
     """Photos or files added to a ticket later; how many it has now."""
     ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
     now = utcnow()

@@ -11,9 +11,10 @@ from alembic import command
 from sqlalchemy import inspect, text
 
 from storage.db import Database
+from storage.interactions import AttachmentRef
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade_database
 from storage.models import Role, utcnow
-from storage.tickets import FileRef, Priority, TicketCreate, create_ticket
+from storage.tickets import Priority, TicketCreate, create_ticket
 from tests.factories import make_member
 from tests.storage.test_migration_hand_over import add_customer, add_member, database_at
 
@@ -38,7 +39,7 @@ def test_upgrade_keeps_customers_and_stores_tickets(old_db: Database) -> None:
             priority=Priority.URGENT,
             description="broken pump",
             due_at=utcnow() + timedelta(hours=4),
-            files=(FileRef("photo", "f", "u"),),
+            files=(AttachmentRef("photo", "f", "u"),),
         )
         ticket = create_ticket(session, actor=admin, data=data)
         assert ticket.number.startswith("GD-")

@@ -15,6 +15,7 @@ from storage.access import NotFound, require_customer, require_ticket
 from storage.audit import list_audit
 from storage.customer_changes import archive_customer, merge_customers, reassign_customer
 from storage.db import Database
+from storage.interactions import AttachmentRef
 from storage.models import (
     Attachment,
     Customer,
@@ -26,7 +27,6 @@ from storage.models import (
 )
 from storage.ticket_views import customer_tickets, get_ticket_view, list_open_tickets
 from storage.tickets import (
-    FileRef,
     Priority,
     TicketCreate,
     TransitionRefused,
@@ -84,7 +84,7 @@ def test_create_ticket_numbers_assigns_owner_and_audits(db: Database) -> None:
         sales = make_member(session)
         customer = make_customer(session, owner=sales)
         first = new_ticket(session, sales, customer)
-        second = new_ticket(session, sales, customer, files=(FileRef("photo", "f1", "u1"),))
+        second = new_ticket(session, sales, customer, files=(AttachmentRef("photo", "f1", "u1"),))
         view = get_ticket_view(session, actor=sales, ticket_id=tid(second))
         [entry] = list_audit(session, entity_type="ticket", entity_id=tid(first))
     year = utcnow().year
@@ -100,7 +100,7 @@ def test_create_ticket_numbers_assigns_owner_and_audits(db: Database) -> None:
     ("values", "message"),
     [
         ({"description": "  "}, "description"),
-        ({"files": tuple(FileRef("photo", str(i), str(i)) for i in range(20))}, "files"),
+        ({"files": tuple(AttachmentRef("photo", str(i), str(i)) for i in range(51))}, "files"),
         ({"due_at": datetime(2026, 12, 7, 3, 0)}, "timezone"),  # noqa: DTZ001 (naive on purpose)
     ],
 )
@@ -160,7 +160,7 @@ def test_comments_and_files_join_the_history(db: Database) -> None:
         with pytest.raises(ValueError, match="blank"):
             add_comment(session, actor=sales, ticket_id=tid(ticket), text=" ")
         files = add_files(
-            session, actor=sales, ticket_id=tid(ticket), files=[FileRef("doc", "a", "b")]
+            session, actor=sales, ticket_id=tid(ticket), files=[AttachmentRef("doc", "a", "b")]
         )
         view = get_ticket_view(session, actor=sales, ticket_id=tid(ticket))
     assert files == 1
