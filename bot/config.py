@@ -183,6 +183,37 @@ class ContractsConfig(_Section):
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
+TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class TicketsConfig(_Section):
+    """Service requests: the number, the types offered, the SLA per priority in hours (the
+    default due time), and how many photos or files one ticket takes at entry."""
+
+    number_pattern: Annotated[str, AfterValidator(_valid_number_pattern)] = "GD-{year}-{seq:04d}"
+    types: list[str] = ["complaint", "repair", "question", "return", "other"]
+    sla_hours: dict[str, int] = {"urgent": 4, "high": 24, "normal": 72, "low": 168}
+    max_files: int = Field(default=10, ge=1, le=50)
+
+    @field_validator("types")
+    @classmethod
+    def _valid_types(cls, types: list[str]) -> list[str]:
+        if not types or len(set(types)) != len(types):
+            raise ValueError("types must be unique and not empty")
+        if any(not t.isascii() or not t.isidentifier() or len(t) > 32 for t in types):
+            raise ValueError("a type is a short word of letters, digits and _")
+        return types
+
+    @field_validator("sla_hours")
+    @classmethod
+    def _valid_sla(cls, hours: dict[str, int]) -> dict[str, int]:
+        if set(hours) - set(TICKET_PRIORITIES):
+            raise ValueError(f"priorities are {', '.join(TICKET_PRIORITIES)}")
+        if any(not 1 <= h <= 24 * 365 for h in hours.values()):
+            raise ValueError("an SLA is 1 hour to a year")
+        return hours
+
+
 class InstancesConfig(_Section):
     """Several instances on one database: how long an instance holds an update it accepted.
 
@@ -268,6 +299,7 @@ class Config(_Section):
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()
     contracts: ContractsConfig = ContractsConfig()
+    tickets: TicketsConfig = TicketsConfig()
     instances: InstancesConfig = InstancesConfig()
     api: ApiConfig = ApiConfig()
     webhooks: WebhooksConfig = WebhooksConfig()

@@ -382,6 +382,30 @@ class OrderAction:
         return cls(action=match[1], order_id=int(match[2]), value=match[3] or "")
 
 
+@dataclass(frozen=True)
+class TicketAction:
+    """A button on a ticket: `open` its card, `move` it to the status `value`, `reopen` it
+    (asks why), `comment` on it, `assign` it (value: the member's id, none: pick one),
+    `rate` it (value: 1-5, 0: not asked), `delete` or `restore` it; `new` a ticket of the
+    customer `ticket_id` names; `list` open tickets (value 1: overdue only, id unused)."""
+
+    kind: ClassVar[str] = "tkt"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"(open|move|reopen|comment|assign|rate|delete|restore|new|list)"
+        rf":{_ID}(?::([a-z_]{{1,16}}|0|[1-9][0-9]{{0,9}}))?"
+    )
+    action: str
+    ticket_id: int
+    value: str = ""
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.action, str(self.ticket_id), *((self.value,) if self.value else ()))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> TicketAction:
+        return cls(action=match[1], ticket_id=int(match[2]), value=match[3] or "")
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -400,6 +424,7 @@ CallbackData = (
     | WebhookAction
     | OrderAction
     | DedupeAction
+    | TicketAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -421,6 +446,7 @@ KINDS: dict[str, type[CallbackData]] = {
         WebhookAction,
         OrderAction,
         DedupeAction,
+        TicketAction,
     )
 }
 

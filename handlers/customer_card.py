@@ -15,12 +15,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import filters
 
-from handlers.callback_data import CustomerAction, NoteAction, OrderAction
+from handlers.callback_data import CustomerAction, NoteAction, OrderAction, TicketAction
 from handlers.context import CrmContext
 from handlers.contract_card import contract_lines
 from handlers.customer_pick import label as customer_label
@@ -28,7 +29,7 @@ from handlers.feature import Callback, Feature, OnMessage, Route
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import error_text
-from handlers.formatting import clip, format_money, format_when
+from handlers.formatting import clip, format_money, format_number, format_when
 from handlers.history import PER_PAGE as HISTORY_PAGE
 from handlers.history import history_lines
 from handlers.i18n import Html
@@ -46,6 +47,7 @@ from storage.parsing import Money, ParseError, parse_text
 from storage.quality.completeness import completeness
 from storage.quality.rules import FLOW_FIELD
 from storage.search.find import CustomerCard, get_customer_card
+from storage.ticket_views import CustomerTickets, customer_tickets
 
 NOTES_PER_PAGE = 5
 NOTE_KIND = "message"
@@ -112,7 +114,10 @@ def score_line(context: CrmContext, score: int, missing: Sequence[str]) -> str:
 
 
 def render_card(
-    context: CrmContext, card: CustomerCard, contracts: CustomerContracts | None = None
+    context: CrmContext,
+    card: CustomerCard,
+    contracts: CustomerContracts | None = None,
+    tickets: CustomerTickets | None = None,
 ) -> str:
     """The card in one message: with every field at its longest, the note previews shrink
     until it fits, rather than the end of the card being cut off."""
@@ -125,6 +130,8 @@ def render_card(
     tail = _card_tail(context, card)
     if contracts is not None:
         tail[-2:-2] = contract_lines(context, contracts)
+    if tickets is not None:
+        tail[-2:-2] = ticket_lines(context, tickets)
     for preview in NOTE_PREVIEWS:
         notes = [
             # the id matches the note's "📝 #id" button under the card
@@ -170,6 +177,19 @@ def _card_tail(context: CrmContext, card: CustomerCard) -> list[str]:
         lines += [order_line(context, order) for order in card.orders[:CARD_ORDERS]]
     lines += ["", context.t("lookup.card.reply_hint")]
     return lines
+
+
+def ticket_lines(context: CrmContext, tickets: CustomerTickets) -> list[str]:
+    """Open tickets and the satisfaction average, when there is something to say."""
+    lines: list[str] = []
+    if tickets.open:
+        lines.append(context.t("ticket.customer.open", count=tickets.open))
+    if tickets.average is not None:
+        average = format_number(Decimal(f"{tickets.average:.1f}"), lang=context.language)
+        lines.append(
+            context.t("ticket.customer.satisfaction", average=average, count=tickets.rated)
+        )
+    return ["", *lines] if lines else []
 
 
 def note_line(context: CrmContext, note: Any, preview: int = NOTE_PREVIEW) -> str:
@@ -224,6 +244,9 @@ def card_keyboard(
                 button("lookup.button.more", "more", "1"),
             ],
             lifecycle,
+            # after the fixed buttons, so they keep their places (the console numbers them);
+            # Fill gaps, there only while something is missing, comes last
+            [(context.t("ticket.button.new"), TicketAction("new", customer_id))],
             [button("quality.button.gaps", "gaps")] if gaps else [],
         ]
     )
@@ -257,12 +280,13 @@ async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None
         contracts = await context.db.read(
             customer_contracts, actor=member, customer_id=customer_id
         )
+        tickets = await context.db.read(customer_tickets, actor=member, customer_id=customer_id)
     except NotFound:
         await context.bot.send_message(chat_id, context.t("common.not_found"))
         return
     await context.bot.send_message(
         chat_id,
-        render_card(context, card, contracts),
+        render_card(context, card, contracts, tickets),
         reply_markup=card_keyboard(
             context,
             customer_id,
@@ -431,7 +455,12 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
 
 
 class CardReply(filters.MessageFilter):
-    """A reply to a message this bot sent whose first line ends with "#<id>" (a card)."""
+    """A reply to a message this bot sent whose first line matches `first_line`: by default
+    ends with "#<id>" (a customer card); a ticket's card names its number."""
+
+    def __init__(self, first_line: re.Pattern[str] = CARD_ID) -> None:
+        super().__init__()
+        self.first_line = first_line
 
     def filter(self, message: Message) -> bool:
         replied = message.reply_to_message
@@ -439,7 +468,7 @@ class CardReply(filters.MessageFilter):
             return False
         if replied.from_user.id != message.get_bot().id:
             return False
-        return CARD_ID.search(replied.text.split("\n")[0]) is not None
+        return self.first_line.search(replied.text.split("\n")[0]) is not None
 
 
 # handlers/customer.py routes note|deal|purchase, handlers/records/customers.py the changes.

@@ -32,6 +32,7 @@ from handlers.flows.engine import FlowEngine
 from handlers.formatting import clip
 from handlers.lookup import PromptReply, show_results
 from handlers.quick_log_parse import QuickLog
+from handlers.ticket_card import CARD_LINE as TICKET_CARD_LINE
 from storage.lookups import find_customer_page
 from storage.parsing import clean_text
 
@@ -126,7 +127,8 @@ FEATURE = Feature(
             & filters.TEXT
             & ~filters.COMMAND
             & ~PromptReply()
-            & ~CardReply(),
+            & ~CardReply()
+            & ~CardReply(TICKET_CARD_LINE),
             "plain_text",
         ),
     ),

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 
-from handlers.callback_data import ListPage, ReminderAction
+from handlers.callback_data import ListPage, ReminderAction, TicketAction
 from handlers.context import CrmContext
 from handlers.contract_reminders import is_renewal, renewal_actions, renewal_label, renewal_text
 from handlers.customer import show_customer
@@ -67,6 +67,7 @@ from storage.reminders import (
     page_reminder_views,
     snooze,
 )
+from storage.tickets import is_overdue_stage
 
 Translate = Callable[..., str]
 
@@ -112,6 +113,9 @@ def _text(reader: Reader, view: ReminderView, *, late: bool) -> str:
     lines = [t("reminders.late", when=when) if late else t("reminders.heading", when=when)]
     if reminder.kind == ReminderKind.DELIVERY:
         lines.append(t("order.reminder.delivery"))
+    if reminder.kind == ReminderKind.TICKET:
+        overdue = is_overdue_stage(reminder.dedupe_key)
+        lines.append(t("ticket.reminder.overdue" if overdue else "ticket.reminder.due"))
     if reminder.text:
         lines.append(t("reminders.text", text=reminder.text))
     if view.customer_name:
@@ -127,7 +131,7 @@ def _actions(t: Translate, view: ReminderView) -> InlineKeyboardMarkup | None:
     rid = view.id
     if is_renewal(view):
         return renewal_actions(t, view)
-    rows = [
+    rows: list[list[Any]] = [
         [
             (t("reminders.button.done"), ReminderAction("done", rid)),
             (t("reminders.button.snooze"), ReminderAction("snooze", rid)),
@@ -140,6 +144,9 @@ def _actions(t: Translate, view: ReminderView) -> InlineKeyboardMarkup | None:
                 (t("reminders.button.note"), ReminderAction("note", rid)),
             ]
         )
+    if view.reminder.ticket_id is not None:
+        ticket = TicketAction("open", view.reminder.ticket_id)
+        rows.append([(t("ticket.button.open"), ticket)])
     return inline_keyboard(rows)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_, true
 from sqlmodel import Session, col, select
 
-from storage.models import Contract, Customer, Deal, Interaction, Member, Order, Role
+from storage.models import Contract, Customer, Deal, Interaction, Member, Order, Role, Ticket
 
 
 class NotFound(Exception):
@@ -218,6 +218,46 @@ def require_order(
     if order is None:
         raise NotFound
     return order
+
+
+def ticket_scope(actor: Member) -> ColumnElement[bool]:
+    """The tickets `actor` may see (the query joins `Customer` on the ticket's customer): by
+    the rule of deals (the ticket's owner and its customer's owner in scope), or as its
+    assignee, who may be outside the owner's team and then sees that ticket only, nothing
+    else of the customer. Neither the ticket nor its customer deleted."""
+    return and_(
+        col(Ticket.deleted_at).is_(None),
+        col(Customer.deleted_at).is_(None),
+        _ticket_reach(actor),
+    )
+
+
+def _ticket_reach(actor: Member) -> ColumnElement[bool]:
+    return or_(
+        and_(owner_scope(actor, Ticket.owner_id), owner_scope(actor, Customer.owner_id)),
+        col(Ticket.assignee_id) == actor.id,
+    )
+
+
+def require_ticket(
+    session: Session, *, actor: Member, ticket_id: int, deleted: bool = False
+) -> Ticket:
+    """A ticket the actor may see (`ticket_scope`); `deleted=True` finds a deleted one by the
+    same rule otherwise, for restoring it."""
+    ticket_deleted = col(Ticket.deleted_at)
+    ticket = session.exec(
+        select(Ticket)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(
+            col(Ticket.id) == ticket_id,
+            ticket_deleted.is_not(None) if deleted else ticket_deleted.is_(None),
+            col(Customer.deleted_at).is_(None),
+            _ticket_reach(actor),
+        )
+    ).first()
+    if ticket is None:
+        raise NotFound
+    return ticket
 
 
 def require_interaction(session: Session, *, actor: Member, interaction_id: int) -> Interaction:

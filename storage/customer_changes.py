@@ -37,6 +37,7 @@ from storage.models import (
     Order,
     Reminder,
     Role,
+    Ticket,
     utcnow,
 )
 from storage.reminders import OPEN_STATUSES
@@ -231,6 +232,7 @@ def merge_customers(
         ("deals", Deal),
         ("orders", Order),
         ("contracts", Contract),
+        ("tickets", Ticket),
         ("reminders", Reminder),
         ("attachments", Attachment),
     )
@@ -414,12 +416,14 @@ def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | Non
         (Deal, true()),
         (Contract, col(Contract.deleted_at).is_(None)),
         (Order, true()),
+        (Ticket, col(Ticket.deleted_at).is_(None)),
     ):
         session.execute(
             update(model)
             .where(col(model.customer_id) == customer.id, col(model.owner_id) != owner_id, which)
             .values(owner_id=owner_id, updated_at=now)
         )
+    _hand_over_tickets(session, customer=customer, from_owner_id=from_owner_id, now=now)
     reminders = session.exec(
         select(Reminder).where(
             col(Reminder.customer_id) == customer.id,
@@ -438,6 +442,34 @@ def _hand_over(session: Session, *, customer: Customer, from_owner_id: int | Non
             moved += 1
     session.flush()
     return moved
+
+
+def _hand_over_tickets(
+    session: Session, *, customer: Customer, from_owner_id: int | None, now: datetime
+) -> None:
+    """Open tickets the previous owner was handling go to the new owner with their SLA
+    reminders; one assigned to someone else (a colleague, a service engineer) stays theirs."""
+    if from_owner_id is None or from_owner_id == customer.owner_id:
+        return
+    ticket_ids = select(Ticket.id).where(
+        col(Ticket.customer_id) == customer.id,
+        col(Ticket.assignee_id) == from_owner_id,
+        col(Ticket.deleted_at).is_(None),
+    )
+    session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.ticket_id).in_(ticket_ids),
+            col(Reminder.member_id) == from_owner_id,
+            col(Reminder.status).in_(OPEN_STATUSES),
+        )
+        .values(member_id=customer.owner_id, updated_at=now)
+    )
+    session.execute(
+        update(Ticket)
+        .where(col(Ticket.id).in_(ticket_ids))
+        .values(assignee_id=customer.owner_id, updated_at=now)
+    )
 
 
 def _touch(session: Session, actor: Member, customer: Customer) -> None:

@@ -297,6 +297,70 @@ class OrderStatusChange(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_type=Text)
 
 
+class TicketStatus(StrEnum):
+    """Where a service request is; `storage.tickets` says which moves are allowed."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Ticket(Tracked, table=True):
+    """A service request (工单): a complaint, repair, question or return heard from a customer,
+    followed by its assignee until it is closed. The owner is the customer's salesperson, as
+    for a deal; the assignee may be anyone the creator may assign, also outside that team."""
+
+    __table_args__ = (
+        Index("ix_ticket_owner_id_status", "owner_id", "status"),
+        Index("ix_ticket_assignee_id_status", "assignee_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    owner_id: int = Field(foreign_key="member.id")
+    assignee_id: int = Field(foreign_key="member.id")
+    order_id: int | None = Field(default=None, foreign_key="sales_order.id")
+    number: str = Field(max_length=64, unique=True)
+    type: str = Field(max_length=32)
+    priority: str = Field(max_length=16)
+    description: str = Field(sa_type=Text)
+    due_at: datetime = _at(nullable=False)
+    status: str = Field(default=TicketStatus.OPEN, max_length=16)
+    resolved_at: datetime | None = _at()
+    satisfaction_score: int | None = None
+    satisfaction_comment: str | None = Field(default=None, sa_type=Text)
+    satisfaction_asked: bool | None = None
+
+
+class TicketStatusChange(SQLModel, table=True):
+    """One move of a ticket's status (its creation has no `from_status`); a reopen keeps its
+    reason as the comment."""
+
+    __tablename__ = "ticket_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    changed_by_id: int = Field(foreign_key="member.id")
+    changed_at: datetime = _at(nullable=False)
+    comment: str | None = Field(default=None, sa_type=Text)
+
+
+class TicketComment(SQLModel, table=True):
+    """A comment on a ticket, from any member who may see it."""
+
+    __tablename__ = "ticket_comment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    text: str = Field(sa_type=Text)
+    created_at: datetime = _at(nullable=False)
+
+
 class Attachment(SQLModel, table=True):
     """A Telegram file (business card photo, voice note) kept by its file_id."""
 
@@ -304,6 +368,7 @@ class Attachment(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
     contract_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     kind: str = Field(max_length=16)
     telegram_file_id: str = Field(max_length=255)
     telegram_file_unique_id: str = Field(max_length=64)
@@ -322,6 +387,7 @@ class Reminder(SQLModel, table=True):
     deal_id: int | None = Field(default=None, foreign_key="deal.id")
     contract_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
     order_id: int | None = Field(default=None, foreign_key="sales_order.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     kind: str = Field(max_length=16)
     text: str | None = Field(default=None, sa_type=Text)
     due_at: datetime = _at(nullable=False)

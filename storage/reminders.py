@@ -57,6 +57,7 @@ class ReminderKind(StrEnum):
     RENEWAL = "renewal"  # a contract's renewal is due (`storage.contract_reminders`)
     DELIVERY = "delivery"  # an order's promised delivery day, while not delivered
     WEBHOOK_OFF = "webhook_off"  # an admin told an endpoint was disabled (its URL as text)
+    TICKET = "ticket"  # a ticket's due time is near or passed (`storage.tickets`)
 
 
 class ReminderStatus(StrEnum):

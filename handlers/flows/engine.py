@@ -233,10 +233,14 @@ class FlowEngine:
     ) -> None:
         """A file for a collecting field: added to its list, the same question asked again
         (with how many it holds) until Skip finishes it; one refused is said why."""
+        held = state.values.get(step_field.name) or []
+        limit = step_field.max_items(context) if step_field.max_items else None
+        if limit is not None and len(held) >= limit and not isinstance(item, ParseError):
+            item = ParseError("flow.too_many_files", {"max": str(limit)})
         if isinstance(item, ParseError):
             prefix = error_text(context, item)
         else:
-            kept = [*(state.values.get(step_field.name) or []), item]
+            kept = [*held, item]
             state.values[step_field.name] = kept
             prefix = context.t("flow.file_kept", count=len(kept))
         await self._ask(context, chat_id, state, update_id, prefix=prefix + "\n\n")

@@ -161,6 +161,7 @@ async def test_card_shows_fields_owner_notes_and_buttons(
             *(f"lookup.button.{b}" for b in ("note", "deal", "remind", "contract")),
             *(f"lookup.button.{b}" for b in ("edit", "history", "more")),
             *(f"records.button.{b}" for b in ("delete", "merge", "reassign")),
+            "ticket.button.new",
             "quality.button.gaps",  # the default weights count the email, position...
         )
     ]

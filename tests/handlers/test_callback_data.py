@@ -27,6 +27,7 @@ from handlers.callback_data import (
     SearchPage,
     SettingsAction,
     TeamAction,
+    TicketAction,
     TokenAction,
     WebhookAction,
     pack,
@@ -116,6 +117,11 @@ EVERY_KIND: list[CallbackData] = [
     OrderAction("delete", 42, "1"),
     OrderAction("restore", 42),
     OrderAction("list", 42, "12"),
+    TicketAction("open", 42),
+    TicketAction("move", 42, "in_progress"),
+    TicketAction("assign", 42, "7"),
+    TicketAction("rate", 42, "0"),
+    TicketAction("list", 0, "1"),
     ImportAction("col", 42, 3),
     ImportAction("map", 42, 3, 12),
     ImportAction("date", 42, 3, 1),
@@ -156,6 +162,8 @@ LARGEST: list[CallbackData] = [
     TokenAction("revoke", LARGEST_ID),
     *(WebhookAction(a, LARGEST_ID) for a in ("list", "open", "enable", "disable", "resend")),
     OrderAction("list", LARGEST_ID, "9999"),
+    TicketAction("assign", LARGEST_ID, str(LARGEST_ID)),
+    TicketAction("move", LARGEST_ID, "in_progress"),
 ]
 
 REJECTED = [

@@ -36,6 +36,7 @@ from storage.models import (
     Order,
     Reminder,
     Role,
+    Ticket,
     utcnow,
 )
 from storage.record_changes import update_deal
@@ -84,6 +85,9 @@ def add_children(session: Session, owner: Member, customer_id: int) -> None:
                            telegram_file_unique_id="u", created_by_id=owner_id))  # fmt: skip
     session.add(Contract(customer_id=customer_id, owner_id=owner_id, number=f"C-{customer_id}",
                          title="Service", status="active", created_by_id=owner_id))  # fmt: skip
+    session.add(Ticket(customer_id=customer_id, owner_id=owner_id, assignee_id=owner_id,
+                       number=f"GD-{customer_id}", type="repair", priority="normal",
+                       description="broken", due_at=now, created_by_id=owner_id))  # fmt: skip
     session.flush()
 
 
@@ -177,7 +181,7 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
         merge_customers(
             session, actor=people.manager, survivor_id=survivor, duplicate_id=duplicate
         )
-        for model in (Interaction, Deal, Order, Contract, Reminder, Attachment):
+        for model in (Interaction, Deal, Order, Contract, Ticket, Reminder, Attachment):
             rows = session.exec(select(model).where(col(model.customer_id) == survivor)).all()
             assert len(rows) == 1, model
             assert not session.exec(select(model).where(col(model.customer_id) == duplicate)).all()
@@ -195,7 +199,15 @@ def test_merge_moves_every_child_row_and_deletes_the_duplicate(db: Database) -> 
         "phones": [0, 2],
         **{
             label: [0, 1]
-            for label in ("notes", "deals", "orders", "contracts", "reminders", "attachments")
+            for label in (
+                "notes",
+                "deals",
+                "orders",
+                "contracts",
+                "tickets",
+                "reminders",
+                "attachments",
+            )
         },
     }
     assert gone.changes == {"merged_into": [None, survivor], "deleted": [False, True]}

@@ -1,0 +1,186 @@
+"""Tickets as members read them: the card (with its history and comments), /tickets, and a
+customer's open tickets and satisfaction on the customer card. All through `ticket_scope`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage.access import NotFound, require_customer, require_ticket, ticket_scope
+from storage.models import (
+    Attachment,
+    Customer,
+    Member,
+    Ticket,
+    TicketComment,
+    TicketStatusChange,
+    utcnow,
+)
+from storage.tickets import OPEN
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """A status move or a comment, as the card's history lists them."""
+
+    at: datetime
+    member: str
+    from_status: str | None
+    to_status: str | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket loaded after one access check, with what its card shows."""
+
+    ticket: Ticket
+    customer_name: str
+    assignee_name: str
+    files: int
+    history: list[TicketEvent]
+
+
+def get_ticket_view(session: Session, *, actor: Member, ticket_id: int) -> TicketView:
+    """A ticket the actor may see with its whole history, oldest first."""
+    ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
+    moves = session.exec(
+        select(TicketStatusChange, Member.display_name)
+        .join(Member, col(Member.id) == col(TicketStatusChange.changed_by_id))
+        .where(col(TicketStatusChange.ticket_id) == ticket_id)
+    ).all()
+    comments = session.exec(
+        select(TicketComment, Member.display_name)
+        .join(Member, col(Member.id) == col(TicketComment.member_id))
+        .where(col(TicketComment.ticket_id) == ticket_id)
+    ).all()
+    history = [
+        TicketEvent(m.changed_at, n, m.from_status, m.to_status, m.comment) for m, n in moves
+    ]
+    history += [TicketEvent(c.created_at, n, None, None, c.text) for c, n in comments]
+    history.sort(key=lambda event: event.at)
+    files = session.exec(
+        select(func.count()).select_from(Attachment).where(col(Attachment.ticket_id) == ticket_id)
+    ).one()
+    return TicketView(
+        ticket=ticket,
+        customer_name=session.get_one(Customer, ticket.customer_id).name,
+        assignee_name=session.get_one(Member, ticket.assignee_id).display_name,
+        files=files,
+        history=history,
+    )
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    """One line of /tickets."""
+
+    ticket: Ticket
+    customer_name: str
+    assignee_name: str
+
+
+def list_open_tickets(
+    session: Session,
+    *,
+    actor: Member,
+    overdue: bool = False,
+    now: datetime | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[TicketLine]:
+    """The open tickets the actor may see (a manager's: the team's), soonest due first;
+    `overdue` keeps those whose due time has passed."""
+    query = (
+        select(Ticket, Customer.name, Member.display_name)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .join(Member, col(Member.id) == col(Ticket.assignee_id))
+        .where(ticket_scope(actor), col(Ticket.status).in_(OPEN))
+    )
+    if overdue:
+        query = query.where(col(Ticket.due_at) < (now or utcnow()))
+    rows = session.exec(
+        query.order_by(col(Ticket.due_at), col(Ticket.id)).offset(offset).limit(limit)
+    )
+    return [TicketLine(ticket, name, assignee) for ticket, name, assignee in rows]
+
+
+@dataclass(frozen=True)
+class CustomerTickets:
+    """A customer's support at a glance: open tickets and the satisfaction average."""
+
+    open: int
+    rated: int
+    average: float | None
+
+
+def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> CustomerTickets:
+    """For the customer card: its open tickets the actor may see, and the average of the
+    scores recorded on its tickets."""
+    require_customer(session, actor=actor, customer_id=customer_id)
+    open_count = session.exec(
+        select(func.count())
+        .select_from(Ticket)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(
+            col(Ticket.customer_id) == customer_id,
+            ticket_scope(actor),
+            col(Ticket.status).in_(OPEN),
+        )
+    ).one()
+    rated, average = session.exec(
+        select(func.count(), func.avg(Ticket.satisfaction_score)).where(
+            col(Ticket.customer_id) == customer_id,
+            col(Ticket.deleted_at).is_(None),
+            col(Ticket.satisfaction_score).is_not(None),
+        )
+    ).one()
+    return CustomerTickets(
+        open=open_count, rated=rated, average=float(average) if average is not None else None
+    )
+
+
+def find_ticket_by_number(session: Session, *, actor: Member, number: str) -> Ticket:
+    """A ticket the actor may see by its number (any case): a reply to its card names it."""
+    found = session.exec(
+        select(Ticket)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(func.upper(Ticket.number) == number.strip().upper(), ticket_scope(actor))
+    ).first()
+    if found is None:
+        raise NotFound
+    return found
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who hears of a ticket beside the actor: its assignee, the previous one on a reassign,
+    and its owner's manager."""
+
+    ticket: Ticket
+    assignee: Member
+    previous: Member | None
+    manager: Member | None
+
+
+def ticket_recipients(
+    session: Session, *, actor: Member, ticket_id: int, previous_id: int | None = None
+) -> Recipients:
+    """For a ticket the actor may see: its assignee, the member `previous_id` names, and the
+    manager of its owner (an urgent ticket tells them at once); inactive members are nobody."""
+    ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
+    owner = session.get_one(Member, ticket.owner_id)
+
+    def active(member_id: int | None) -> Member | None:
+        member = session.get(Member, member_id) if member_id is not None else None
+        return member if member is not None and member.active else None
+
+    return Recipients(
+        ticket=ticket,
+        assignee=session.get_one(Member, ticket.assignee_id),
+        previous=active(previous_id),
+        manager=active(owner.manager_id),
+    )
