@@ -181,6 +181,13 @@ class ContractsConfig(_Section):
     max_file_mb: int = Field(default=20, ge=1, le=2000)
 
 
+class QualityConfig(_Section):
+    # Required fields per record type; the review queue reads "customer". `approve_new`:
+    # each customer a salesperson enters waits for a manager's review.
+    required: dict[str, list[str]] = {"customer": ["name", "phone"]}
+    approve_new: bool = False
+
+
 class InstancesConfig(_Section):
     """Several instances on one database: how long an instance holds an update it accepted.
 
@@ -222,6 +229,7 @@ class Config(_Section):
     reports: ReportsConfig = ReportsConfig()
     imports: ImportsConfig = ImportsConfig()
     contracts: ContractsConfig = ContractsConfig()
+    quality: QualityConfig = QualityConfig()
     instances: InstancesConfig = InstancesConfig()
     api: ApiConfig = ApiConfig()
     webhooks: WebhooksConfig = WebhooksConfig()

@@ -81,6 +81,13 @@ class ContractSettings(Protocol):
     def max_file_mb(self) -> int: ...
 
 
+class QualitySettings(Protocol):
+    @property
+    def required(self) -> Mapping[str, list[str]]: ...
+    @property
+    def approve_new(self) -> bool: ...
+
+
 class Configuration(Protocol):
     """The part of the configuration the chat side uses, by table of `config.toml`."""
 
@@ -102,3 +109,5 @@ class Configuration(Protocol):
     def imports(self) -> ImportSettings: ...
     @property
     def contracts(self) -> ContractSettings: ...
+    @property
+    def quality(self) -> QualitySettings: ...

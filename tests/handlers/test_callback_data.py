@@ -23,6 +23,7 @@ from handlers.callback_data import (
     NoteAction,
     OrderAction,
     ReminderAction,
+    ReviewAction,
     SearchPage,
     SettingsAction,
     TeamAction,
@@ -123,6 +124,11 @@ EVERY_KIND: list[CallbackData] = [
     ImportAction("confirm", 42),
     ImportAction("keep", 42),
     TokenAction("revoke", 42),
+    ReviewAction("list"),
+    ReviewAction("ok", "missing", "customer", 42),
+    ReviewAction("next", "suspicious", "deal", 42),
+    ReviewAction("dismiss", "duplicate", "customer", 42, 7),
+    ReviewAction("back", "new", "customer", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -150,6 +156,7 @@ LARGEST: list[CallbackData] = [
     TokenAction("revoke", LARGEST_ID),
     *(WebhookAction(a, LARGEST_ID) for a in ("list", "open", "enable", "disable", "resend")),
     OrderAction("list", LARGEST_ID, "9999"),
+    ReviewAction("dismiss", "suspicious", "customer", LARGEST_ID, LARGEST_ID),
 ]
 
 REJECTED = [
@@ -177,6 +184,10 @@ REJECTED = [
     "v1:team:open:abc",
     "v1:team:open:٣",  # an Arabic-Indic digit: int() accepts it, the pattern must not
     "v1:team:open:01",
+    "v1:rev:ok",
+    "v1:rev:list:missing:customer:1",
+    "v1:rev:ok:missing:member:1",
+    "v1:rev:ok:missing:customer:01",
     "v1:page:deals",
     "v1:page:deals:",
     "v1:page:deals:-1",
