@@ -31,8 +31,7 @@ class Team:
     out: ScriptedUser  # a salesperson of no team of hers
 
 
-@pytest.fixture
-async def team(emu: BotApiEmulator, admin: ScriptedUser) -> Team:
+async def make_team(emu: BotApiEmulator, admin: ScriptedUser) -> Team:
     mia = await join(emu, admin, 3003, "Mia", "A manager")
     await mia.send("/invite")
     lee = ScriptedUser(emu, 3004, "Lee", language_code="zh")
@@ -40,6 +39,11 @@ async def team(emu: BotApiEmulator, admin: ScriptedUser) -> Team:
     await lee.replies(2)
     out = await join(emu, admin, 3005, "Out")
     return Team(mia, lee, out)
+
+
+@pytest.fixture
+async def team(emu: BotApiEmulator, admin: ScriptedUser) -> Team:
+    return await make_team(emu, admin)
 
 
 def decisions(db_url: str) -> list[ReviewDecision]:
