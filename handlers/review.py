@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -67,16 +68,16 @@ def _button(action: str, key: ReviewKey) -> ReviewAction:
     return ReviewAction(action, key.kind, key.record_type, key.record_id, key.other_id)
 
 
-def field_label(context: Any, name: str) -> str:
+def field_label(t: Callable[..., str], name: str) -> str:
     """A required field's name as the entry flow calls it ("phone" is its phone list)."""
-    return context.t(f"customer.field.{'phones' if name == 'phone' else name}")
+    return t(f"customer.field.{'phones' if name == 'phone' else name}")
 
 
 def item_lines(context: Any, item: ReviewItem) -> list[str]:
     """What is wrong with the record, in one or two lines (also the owner's /today lines)."""
     kind = item.key.kind
     if kind == "missing":
-        fields = ", ".join(field_label(context, n) for n in item.details)
+        fields = ", ".join(field_label(context.t, n) for n in item.details)
         return [context.t("review.missing", fields=fields)]
     if kind == "suspicious":
         return [context.t(f"review.suspicious.{code}") for code in item.details]
