@@ -35,3 +35,20 @@ async def test_quality_shows_completeness_open_items_and_a_chart(
     assert chart.photo is not None
     await lee.send("/quality")
     assert (await lee.reply()).text == shown(catalogs, lang, "review.leads_only")
+
+
+async def test_a_weeks_report_ends_with_each_salespersons_quality_score(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    mia = await join(emu, admin, 3003, "Mia", "A manager")
+    await mia.send("/invite")
+    lee = ScriptedUser(emu, 3004, "Lee")
+    await lee.send(f"/start {start_code((await mia.reply()).text)}")
+    await lee.replies(2)
+    seed(db_url, 3004, "Wang Fang")
+    await mia.send("/report week")
+    text = (await mia.reply()).text
+    assert shown(catalogs, "en", "quality.report_title") in text
+    assert shown(catalogs, "en", "quality.member", name="Lee", score=50, customers=1) in text
+    await mia.send("/report month")
+    assert shown(catalogs, "en", "quality.report_title") not in (await mia.reply()).text
