@@ -6,19 +6,21 @@ no queue, another team's items never show, and forged buttons answer like stale 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.emulator import BotApiEmulator
 from handlers.callback_data import ReviewAction, pack
 from handlers.i18n import Catalogs
+from storage.deals import DealCreate, create_deal
 from storage.models import AuditEntry, Customer
 from storage.review_models import ReviewDecision
 from tests.conftest import RunningBot
 from tests.e2e.helpers import eventually, join, rows, shown, start_code
 from tests.e2e.test_customer_flow import phones_of
-from tests.e2e.test_records import in_db, seed
+from tests.e2e.test_records import in_db, member, seed
 from tests.e2e.user import ScriptedUser
 
 pytestmark = pytest.mark.usefixtures("parked_tickers")
@@ -180,3 +182,32 @@ async def test_salespeople_have_no_review_and_forged_buttons_answer_like_stale(
     assert "Not hers" not in team.mia.transcript()
     rows_seen = in_db(db_url, lambda s: list(s.exec(select(Customer.id))))
     assert own in rows_seen
+
+
+async def test_a_suspicious_deal_is_fixed_through_the_deals_edit(
+    team: Team, catalogs: Catalogs, db_url: str
+) -> None:
+    customer_id = seed(db_url, 3004, "Li Na", phones=["+8613800138000"])
+
+    def far_deal(session: Session) -> int:
+        created = create_deal(
+            session,
+            actor=member(session, 3004),
+            data=DealCreate(
+                customer_id=customer_id,
+                title="Chairs",
+                stage="lead",
+                expected_close_date=date(2040, 1, 1),
+            ),
+        )
+        assert created.id is not None
+        return created.id
+
+    deal_id = in_db(db_url, far_deal)
+    await team.mia.send("/review")
+    card = await team.mia.reply()
+    assert shown(catalogs, "en", "review.record.deal", name="Chairs", id=deal_id) in card.text
+    assert shown(catalogs, "en", "review.suspicious.close_far") in card.text
+    await team.mia.press(shown(catalogs, "en", "review.button.fix"), message=card)
+    choose = await team.mia.reply()
+    assert shown(catalogs, "en", "records.edit.choose", name="Chairs") in choose.text
