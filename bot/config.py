@@ -270,7 +270,8 @@ def _list_file(path: str) -> str:
 class QualityConfig(_Section):
     """Data quality: the fields each record type requires (asked without Skip, import rows
     without them rejected), customer field weights for the completeness score, and files that
-    replace the default region and industry lists."""
+    replace the default region and industry lists. `approve_new`: each customer a
+    salesperson enters waits in /review for a manager's approval."""
 
     required: Annotated[dict[str, list[str]], AfterValidator(_known_fields)] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_REQUIRED.items()}
@@ -280,6 +281,7 @@ class QualityConfig(_Section):
     ] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     regions_file: Annotated[str, AfterValidator(_list_file)] = ""
     industries_file: Annotated[str, AfterValidator(_list_file)] = ""
+    approve_new: bool = False
 
 
 class LoggingConfig(_Section):

@@ -44,6 +44,7 @@ from bot.ticker import start_pass, worker_id
 from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY
 from handlers.digest import big_deal_message, digest_messages, feed_messages
+from handlers.review import review_rules
 from handlers.services import Services
 from storage.digest import (
     DAILY,
@@ -60,6 +61,7 @@ from storage.members import set_reachable
 from storage.models import Member
 from storage.notification_models import TeamFeed
 from storage.parsing import Money
+from storage.reviews import count_new_items
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +150,22 @@ async def _send_digest(
         today=day,
         stale_days=settings.stale_days,
     )
+    review_count = await services.db.read(
+        count_new_items,
+        actor=recipient,
+        rules=review_rules(services.config),
+        today=day,
+        since=since,
+    )
     t = services.catalogs.translator(recipient.language or services.config.locale.default_language)
     texts = digest_messages(
-        t, digest, weekly=kind == WEEKLY, stale_days=settings.stale_days, tz=tz, now=now
+        t,
+        digest,
+        weekly=kind == WEEKLY,
+        stale_days=settings.stale_days,
+        tz=tz,
+        now=now,
+        review_count=review_count,
     )
     outcome = await _send_all(state, recipient.telegram_id, texts)
     if outcome is Delivery.BLOCKED:

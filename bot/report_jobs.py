@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 from bot.notify import NotifyState, claim_slot, due_slot, record, send_deadline
 from bot.sender import Delivery
 from handlers.report import render_report, report_text, send_charts
+from handlers.review import review_rules
 from handlers.services import Services
 from storage.members import set_reachable
 from storage.models import Member
+from storage.quality_stats import member_scores
 from storage.reports import build_report, report_period
 from storage.subscriptions import REPORT, WEEKLY, list_subscribers
 
@@ -67,12 +69,14 @@ async def _send_report(
         currency=config.locale.currency,
         tz=tz,
     )
+    scores, _fields = await services.db.read(
+        member_scores, actor=member, rules=review_rules(config)
+    )
     t = services.catalogs.translator(member.language or config.locale.default_language)
     charts = await render_report(t, report, font_path=config.reports.font_path)
     deadline = send_deadline(state)
-    outcome = await state.sender.send(
-        member.telegram_id, report_text(t, report, role=member.role), deadline=deadline
-    )
+    text = report_text(t, report, role=member.role, scores=scores)
+    outcome = await state.sender.send(member.telegram_id, text, deadline=deadline)
     if charts and outcome is Delivery.SENT:
         outcome = await state.sender.deliver(
             member.telegram_id,

@@ -33,6 +33,7 @@ from handlers.formatting import clip, format_date, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.paging import keyset_nav_row, show
 from handlers.reminders import Reader
+from handlers.review_today import send_own_open_items
 from storage.agenda import AgendaItem, BirthdayItem, ContractItem, FollowUpItem, page_agenda
 from storage.nudges import NudgeInfo
 from storage.paging import Cursor, KeysetPage
@@ -212,7 +213,9 @@ async def week_page(update: Update, context: CrmContext, cursor: Cursor | None) 
 
 
 async def today(update: Update, context: CrmContext) -> None:
+    assert update.effective_chat is not None
     await today_page(update, context, None)
+    await send_own_open_items(context, update.effective_chat.id)
 
 
 async def week(update: Update, context: CrmContext) -> None:

@@ -406,6 +406,39 @@ class TicketAction:
         return cls(action=match[1], ticket_id=int(match[2]), value=match[3] or "")
 
 
+@dataclass(frozen=True)
+class ReviewAction:
+    """/review: `ok` (approve), `dismiss` or `back` (send back: each asks for a text), `next`
+    (the item after this one) on an item named by its kind, record type, record id and, for a
+    duplicate, the other customer's id; `list` shows the oldest open item."""
+
+    kind: ClassVar[str] = "rev"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"(list|ok|dismiss|back|next)(?::(missing|duplicate|suspicious|new):(customer|deal)"
+        rf":{_ID}(?::{_ID})?)?"
+    )
+    action: str
+    item_kind: str = ""
+    record_type: str = ""
+    record_id: int = 0
+    other_id: int | None = None
+
+    def fields(self) -> tuple[str, ...]:
+        if self.action == "list":
+            return ("list",)
+        other = (str(self.other_id),) if self.other_id is not None else ()
+        return (self.action, self.item_kind, self.record_type, str(self.record_id), *other)
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> ReviewAction | None:
+        if (match[1] == "list") != (match[2] is None):
+            return None  # a list names no item, every other action one
+        if match[2] is None:
+            return cls(action="list")
+        other = int(match[5]) if match[5] is not None else None
+        return cls(match[1], match[2], match[3], int(match[4]), other)
+
+
 CallbackData = (
     LangChoice
     | InviteRole
@@ -425,6 +458,7 @@ CallbackData = (
     | OrderAction
     | DedupeAction
     | TicketAction
+    | ReviewAction
 )
 KINDS: dict[str, type[CallbackData]] = {
     k.kind: k
@@ -447,6 +481,7 @@ KINDS: dict[str, type[CallbackData]] = {
         OrderAction,
         DedupeAction,
         TicketAction,
+        ReviewAction,
     )
 }
 

@@ -48,8 +48,10 @@ def digest_messages(
     stale_days: int,
     tz: ZoneInfo,
     now: datetime,
+    review_count: int = 0,
 ) -> list[str]:
-    """The digest as one or more messages (a large team is split between salespeople)."""
+    """The digest as one or more messages (a large team is split between salespeople), with
+    how many review items arose in the period (`/review`)."""
     when = {
         "since": format_when(digest.since, tz=tz, lang=t.language, now=now),
         "until": format_when(digest.until, tz=tz, lang=t.language, now=now),
@@ -60,6 +62,8 @@ def digest_messages(
     blocks += [_member_block(t, line, stale_days) for line in digest.members]
     if digest.unreachable:
         blocks.append(t("digest.unreachable", names=", ".join(digest.unreachable)))
+    if review_count:
+        blocks.append(t("review.digest", count=review_count))
     return split_blocks(blocks)
 
 

@@ -15,6 +15,7 @@ all); the charts are drawn by `handlers.report_charts` in a thread, off the even
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import time
 from collections.abc import Sequence
@@ -26,9 +27,11 @@ from handlers.feature import Command, Feature
 from handlers.formatting import format_date, format_money, weekday_name
 from handlers.i18n import Html, Translator
 from handlers.report_charts import Chart, render_charts
+from handlers.review import review_rules
 from storage.contract_figures import EXPIRING_DAYS, ContractFigures
 from storage.deals import WON
 from storage.order_figures import OrderFigures
+from storage.quality_stats import MemberScore, member_scores
 from storage.reports import PERIODS, PeriodKind, Report, build_report, report_period
 from storage.subscriptions import (
     REPORT,
@@ -52,8 +55,11 @@ def parse_period(args: Sequence[str]) -> PeriodKind | None:
     return None
 
 
-def report_text(t: Translator, report: Report, *, role: str) -> str:
-    """The short summary: period, whose numbers, the key counts and the lead-to-won rate."""
+def report_text(
+    t: Translator, report: Report, *, role: str, scores: Sequence[MemberScore] = ()
+) -> str:
+    """The short summary: period, whose numbers, the key counts and the lead-to-won rate;
+    a week's report ends with each salesperson's data quality score (`/quality`)."""
     period = report.period
     lines = [
         t(
@@ -63,7 +69,11 @@ def report_text(t: Translator, report: Report, *, role: str) -> str:
         ),
         t(f"report.scope.{role}"),
     ]
-    contracts = contract_lines(t, report.contracts) + order_lines(t, report.orders)
+    contracts = (
+        contract_lines(t, report.contracts)
+        + order_lines(t, report.orders)
+        + quality_lines(t, scores)
+    )
     if report.empty:
         return "\n".join([*lines, "", t("report.empty"), *contracts])
     amounts = " + ".join(format_money(m, lang=t.language) for m in report.won_totals)
@@ -89,6 +99,30 @@ def report_text(t: Translator, report: Report, *, role: str) -> str:
             )
         )
     return "\n".join([*lines, *contracts])
+
+
+def quality_lines(t: Translator, scores: Sequence[MemberScore]) -> list[str]:
+    if not scores:
+        return []
+    return [
+        "",
+        t("quality.report_title"),
+        *(
+            t("quality.member", name=html.escape(s.name), score=s.score, customers=s.customers)
+            for s in scores
+        ),
+    ]
+
+
+async def week_scores(context: CrmContext, kind: str) -> list[MemberScore]:
+    """The quality scores a week's report ends with (none for a month or a quarter)."""
+    if kind != "week":
+        return []
+    rules = review_rules(context.services.config)
+    scores, _fields = await context.db.read(
+        member_scores, actor=context.require_member(), rules=rules
+    )
+    return scores
 
 
 def contract_lines(t: Translator, figures: ContractFigures) -> list[str]:
@@ -167,7 +201,8 @@ async def report(update: Update, context: CrmContext) -> None:
     )
     t = context.services.catalogs.translator(context.language)
     charts = await render_report(t, data, font_path=config.reports.font_path)
-    await context.bot.send_message(chat.id, report_text(t, data, role=member.role))
+    scores = await week_scores(context, kind)
+    await context.bot.send_message(chat.id, report_text(t, data, role=member.role, scores=scores))
     if charts:
         await send_charts(context.bot, chat.id, charts)
 

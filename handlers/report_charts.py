@@ -218,6 +218,12 @@ def _day(language: str, day: object) -> str:
     return str(format_date(day, pattern, locale=locale))  # type: ignore[arg-type]
 
 
+def render_panels(panels: list[Panel], *, font_path: str = "") -> Chart | None:
+    """Bars of any `panels` in the report's style (other commands' charts: /quality)."""
+    use_font(font_path or None)
+    return _figure(panels)
+
+
 def _figure(panels: list[Panel], notes: dict[str, list[str]] | None = None) -> Chart | None:
     if not panels:
         return None

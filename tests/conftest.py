@@ -224,8 +224,16 @@ class RunningBot:
 
 
 @pytest.fixture
-async def running_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
-    bot = RunningBot(emu, db_url)
+def bot_sections() -> dict[str, Any]:
+    """Config sections `running_bot` replaces; a module overrides this fixture to set them."""
+    return {}
+
+
+@pytest.fixture
+async def running_bot(
+    emu: BotApiEmulator, db_url: str, bot_sections: dict[str, Any]
+) -> AsyncIterator[RunningBot]:
+    bot = RunningBot(emu, db_url, **bot_sections)
     await bot.start()
     yield bot
     await bot.stop()

@@ -24,6 +24,7 @@ from handlers.callback_data import (
     NoteAction,
     OrderAction,
     ReminderAction,
+    ReviewAction,
     SearchPage,
     SettingsAction,
     TeamAction,
@@ -134,6 +135,11 @@ EVERY_KIND: list[CallbackData] = [
     DedupeAction("pick", 3, 42),
     DedupeAction("merge", 0),
     DedupeAction("skip", 0),
+    ReviewAction("list"),
+    ReviewAction("ok", "missing", "customer", 42),
+    ReviewAction("next", "suspicious", "deal", 42),
+    ReviewAction("dismiss", "duplicate", "customer", 42, 7),
+    ReviewAction("back", "new", "customer", 42),
 ]
 
 LARGEST: list[CallbackData] = [
@@ -164,6 +170,7 @@ LARGEST: list[CallbackData] = [
     OrderAction("list", LARGEST_ID, "9999"),
     TicketAction("assign", LARGEST_ID, str(LARGEST_ID)),
     TicketAction("move", LARGEST_ID, "in_progress"),
+    ReviewAction("dismiss", "suspicious", "customer", LARGEST_ID, LARGEST_ID),
 ]
 
 REJECTED = [
@@ -191,6 +198,10 @@ REJECTED = [
     "v1:team:open:abc",
     "v1:team:open:٣",  # an Arabic-Indic digit: int() accepts it, the pattern must not
     "v1:team:open:01",
+    "v1:rev:ok",
+    "v1:rev:list:missing:customer:1",
+    "v1:rev:ok:missing:member:1",
+    "v1:rev:ok:missing:customer:01",
     "v1:page:deals",
     "v1:page:deals:",
     "v1:page:deals:-1",
