@@ -18,6 +18,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,7 @@ def plant(db: Database, size: int, share: float, rng: random.Random) -> dict[int
     return planted
 
 
-def measure(db: Database, admin_id: int, planted: dict[int, int]) -> dict[str, float]:
+def measure(db: Database, admin_id: int, planted: dict[int, int]) -> dict[str, Any]:
     with db.session(write=False) as session:
         admin = session.get_one(Member, admin_id)
         started = time.perf_counter()
@@ -150,6 +151,9 @@ def measure(db: Database, admin_id: int, planted: dict[int, int]) -> dict[str, f
         if dup in cluster_of and cluster_of[dup] == cluster_of.get(orig)
     )
     with_planted = {cluster_of[dup] for dup in planted if dup in cluster_of}
+    why = Counter(
+        "+".join(sorted(c.reasons)) for i, c in enumerate(clusters) if i not in with_planted
+    )
     flagged = sum(len(c.customer_ids) for c in clusters)
     involved = {cid for pair in planted.items() for cid in pair}
     return {
@@ -159,6 +163,7 @@ def measure(db: Database, admin_id: int, planted: dict[int, int]) -> dict[str, f
         "false_clusters": len(clusters) - len(with_planted),
         "false_customers": sum(1 for cid in cluster_of if cid not in involved),
         "flagged": flagged,
+        "false_reasons": ", ".join(f"{reason} {n:,}" for reason, n in why.most_common()),
     }
 
 
@@ -189,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         f" ({result['false_clusters'] / max(result['clusters'], 1):.2%} of clusters;"
         f" {result['false_customers']:,} customers, "
         f"{result['false_customers'] / total:.3%} of the base)\n"
+        f"false by why   {result['false_reasons'] or '-'}\n"
     )
     return 0
 

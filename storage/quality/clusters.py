@@ -20,14 +20,12 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.access import NotFound, owner_scope
@@ -112,25 +110,18 @@ def find_clusters(
 
 
 def _exact_phones(session: Session, actor: Member, links: _Links) -> None:
-    """The same E.164 number on two visible customers, grouped on the phone index."""
-
-    def visible(customer: Any, phone: Any) -> tuple[ColumnElement[bool], ...]:
-        return (
-            customer.deleted_at.is_(None),
-            owner_scope(actor, customer.owner_id),
-            customer.id == phone.customer_id,
-        )
-
-    inner_customer, inner_phone = aliased(Customer), aliased(CustomerPhone)
-    shared = (
-        select(inner_phone.e164)
-        .where(*visible(inner_customer, inner_phone))
-        .group_by(inner_phone.e164)
-        .having(func.count(func.distinct(inner_phone.customer_id)) > 1)
-    )
+    """The same E.164 number on two visible customers. Numbers held twice are grouped on
+    the phone index alone (no join per phone); visibility is applied to those few after,
+    and a number only one visible customer holds joins nothing."""
+    shared = select(CustomerPhone.e164).group_by(col(CustomerPhone.e164)).having(func.count() > 1)
     rows = session.exec(
         select(CustomerPhone.e164, CustomerPhone.customer_id)
-        .where(*visible(Customer, CustomerPhone), col(CustomerPhone.e164).in_(shared))
+        .join(Customer, col(Customer.id) == col(CustomerPhone.customer_id))
+        .where(
+            col(CustomerPhone.e164).in_(shared),
+            col(Customer.deleted_at).is_(None),
+            owner_scope(actor, Customer.owner_id),
+        )
         .order_by(col(CustomerPhone.e164))
     )
     first: dict[str, int] = {}
