@@ -161,3 +161,16 @@ async def test_a_shared_contact_asks_the_required_company_without_skip(
     assert "Review ✓" not in ask_company.button_labels
     assert await answer(user, "/cancel") == shown(catalogs, "en", "cancel.done")
     assert rows(db_url, Customer) == []
+
+
+async def test_a_past_follow_up_is_asked_first_then_the_gaps(
+    strict_admin: ScriptedUser, catalogs: Catalogs
+):
+    user = strict_admin
+    await user.send("/log Met Zhang Wei at Acme, follow up yesterday 3pm")
+    _, ask_follow_up = await user.replies(2)
+    notice = shown(catalogs, "en", "quick_log.gaps.notice", fields="Phones, Source")
+    assert ask_follow_up.text.startswith(notice)
+    assert shown(catalogs, "en", "quick_log.ask.follow_up") in ask_follow_up.text
+    reply = await answer(user, "next week")
+    assert reply.endswith(shown(catalogs, "en", "quick_log.ask.phones"))
