@@ -107,11 +107,10 @@ FIELDS = (
 )
 
 
-def _save(
-    context: CrmContext, values: dict[str, Any], attachments: list[list[str]]
-) -> StorageCall[Customer]:
+def customer_data(values: dict[str, Any], attachments: list[list[str]]) -> CustomerCreate:
+    """The customer the entry's answers make: also a /log's new customer (`quick_log`)."""
     birthday = values.get("birthday") or {}
-    data = CustomerCreate(
+    return CustomerCreate(
         name=values["name"],
         phones=values.get("phones") or [],
         email=values.get("email"),
@@ -129,6 +128,12 @@ def _save(
         needs=values.get("needs"),
         photos=[(file_id, unique) for kind, file_id, unique in attachments if kind == "photo"],
     )
+
+
+def _save(
+    context: CrmContext, values: dict[str, Any], attachments: list[list[str]]
+) -> StorageCall[Customer]:
+    data = customer_data(values, attachments)
     return StorageCall(create_customer, actor=context.require_member(), data=data)
 
 

@@ -13,6 +13,11 @@ customer whose phone or email another member's customer has gets the duplicate w
 then creates the customer (if new), the note, the deal and the reminder in one
 transaction. If no customer can be told from the text, the card first asks which one.
 
+A new customer is held to the team's required fields (`[quality] required.customer`): the
+ones the message did not give are asked before the card, without Skip, with the entry's
+questions (`handlers.records.gaps`). The default requires only the name, which /log always
+asks, so a team without its own list sees no extra question.
+
 The customer questions come last in the flow: after an answer the engine moves to the next
 field even when it is prefilled, so only prefilled-free steps may follow one that is asked.
 """
@@ -26,11 +31,12 @@ from telegram import Update
 
 from handlers import customer_pick
 from handlers.context import CrmContext
-from handlers.customer import Check, duplicate_check
+from handlers.customer import FIELDS as CUSTOMER_FIELDS
+from handlers.customer import Check, customer_data, duplicate_check
 from handlers.feature import Callback, Command, Feature
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
-from handlers.flows.flow import Choice, Env, Field, Flow, SaveWarning, env_of
+from handlers.flows.flow import Choice, Env, Field, Flow, SaveWarning, env_of, is_empty
 from handlers.formatting import format_phone, region_name
 from handlers.note import (
     FOLLOW_UP_CHOICES,
@@ -43,6 +49,7 @@ from handlers.note import (
 )
 from handlers.note import saved_text as note_saved_text
 from handlers.quick_log_parse import QuickLog, command_text, parse_quick_log
+from handlers.records.gaps import GAPS_KEY, asked_if_missing
 from storage.access import NotFound
 from storage.calls import StorageCall
 from storage.customers import (
@@ -55,11 +62,13 @@ from storage.deals import DealCreate
 from storage.models import Customer
 from storage.notes import LogSaved, create_logged_note
 from storage.parsing import MAX_LENGTHS, clean_text
+from storage.quality.rules import FLOW_FIELD
 from storage.search.find import find_customers
 
 FLOW_NAME = "quick_log"
 NOT_GIVEN = False  # an optional answer the message did not contain: shown as "—", editable
 _MATCH_ORDER = ("phone", "email", "name")
+_READ = ("name", "company", "phones", "email")  # the customer fields a message may give
 USE_IT = "quick_log.dup.use"  # the duplicate warning's button for one's own customer
 
 
@@ -145,6 +154,8 @@ FIELDS = (
         check=_if_new(duplicate_check("email", open_key=USE_IT)),
     ),
     Field("deal_title", when=hidden),  # what the customer wants, if the message says
+    # the team's required fields a message never gives (source, region...), if new
+    *asked_if_missing((f for f in CUSTOMER_FIELDS if f.name not in _READ), also=_new),
 )
 
 
@@ -197,13 +208,32 @@ async def prefill(context: CrmContext, found: QuickLog, env: Env) -> dict[str, A
     if (customer := await _match(context, found)) is not None:
         values["customer"] = {"id": str(customer.id), "label": customer_pick.label(customer)}
     elif found.name:
-        values |= {
+        read = {
             "name": found.name[: MAX_LENGTHS["name"]],
-            "company": found.company or NOT_GIVEN,
-            "phones": list(found.phones) or NOT_GIVEN,
-            "email": found.email or NOT_GIVEN,
+            "company": found.company,
+            "phones": list(found.phones),
+            "email": found.email,
         }
+        required = [
+            FLOW_FIELD.get(n, n) for n in context.services.quality.required_for("customer")
+        ]
+        gaps = [name for name in required if not read.get(name)]
+        # a required field not read stays empty, so it is asked (without Skip)
+        values |= {k: v or (None if k in gaps else NOT_GIVEN) for k, v in read.items()}
+        if gaps:
+            values[GAPS_KEY] = gaps
     return values
+
+
+def _gaps_notice(context: CrmContext, values: dict[str, Any]) -> str:
+    """Why questions come before the card: the team requires what the message lacks."""
+    gaps = values.get(GAPS_KEY)
+    if not gaps:
+        return ""
+    names = context.t("quick_log.gaps.joiner").join(
+        context.t(f"{FLOW_NAME}.field.{name}") for name in gaps
+    )
+    return context.t("quick_log.gaps.notice", fields=names)
 
 
 # --- saving ----------------------------------------------------------------------------------
@@ -216,12 +246,9 @@ def _save(
     if values.get("customer"):
         customer = customer_pick.picked_id(values["customer"])
     else:
-        customer = CustomerCreate(
-            name=values["name"],
-            phones=values.get("phones") or [],
-            email=values.get("email") or None,
-            company=values.get("company") or None,
-        )
+        # with the required fields asked after the message, if any; the photos are the note's
+        given = {k: v for k, v in values.items() if v is not NOT_GIVEN and not is_empty(v)}
+        customer = customer_data(given, [])
     money = fp.to_money(values.get("amount") or None)
     deal = None
     if money is not None:
@@ -275,7 +302,7 @@ async def start(engine: FlowEngine, update: Update, context: CrmContext, found: 
     """The check card for what a message says: by /log, or plain text (handlers.plain_text)."""
     env = env_of(context)
     values = await prefill(context, found, env)
-    notices = []
+    notices = [notice] if (notice := _gaps_notice(context, values)) else []
     region = region_name(env.region, lang=env.language)
     if found.invalid_phones and "phones" in values:  # a new customer: its phones are saved
         numbers = ", ".join(found.invalid_phones)

@@ -13,6 +13,7 @@ RECORD_OF_FLOW = {
     "customer": "customer",
     "edit_customer": "customer",
     "fill_gaps": "customer",
+    "quick_log": "customer",  # its new customer's fields
     "deal": "deal",
     "edit_deal": "deal",
 }

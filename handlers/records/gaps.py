@@ -12,6 +12,7 @@ customer answers "not found" like any other.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from telegram import Update
@@ -23,7 +24,7 @@ from handlers.customer_card import send_card
 from handlers.customer_pick import label as customer_label
 from handlers.feature import Callback, Feature, Route
 from handlers.flows.engine import FlowEngine
-from handlers.flows.flow import Flow, is_empty
+from handlers.flows.flow import Field, Flow, is_empty
 from handlers.records.edit import Outcome
 from handlers.telegram_helpers import button_data, guarded
 from storage.calls import StorageCall
@@ -37,11 +38,20 @@ GAPS_KEY = "_gaps"  # hidden: the entry-flow field names to ask
 CUSTOMER_KEY = "_customer"
 
 
-def _missing(name: str) -> Any:
+def _missing(name: str, also: Callable[[dict[str, Any]], bool] | None) -> Any:
     def applies(values: dict[str, Any]) -> bool:
-        return name in values.get(GAPS_KEY, ())
+        return name in values.get(GAPS_KEY, ()) and (also is None or also(values))
 
     return applies
+
+
+def asked_if_missing(
+    fields: Iterable[Field], *, also: Callable[[dict[str, Any]], bool] | None = None
+) -> tuple[Field, ...]:
+    """`fields` (the customer entry's) each asked only when its name is listed under
+    `GAPS_KEY` (and `also` holds): here, and in a /log making a customer the team's
+    required fields would leave incomplete (`handlers.quick_log`)."""
+    return tuple(dataclasses.replace(f, when=_missing(f.name, also)) for f in fields)
 
 
 def _save(
@@ -73,9 +83,7 @@ async def _after_save(context: CrmContext, chat_id: int, outcome: Outcome) -> No
 
 FLOW = Flow(
     name=FLOW_NAME,
-    fields=tuple(
-        dataclasses.replace(f, when=_missing(f.name)) for f in FIELDS if f.name != "name"
-    ),
+    fields=asked_if_missing(f for f in FIELDS if f.name != "name"),
     save=_save,
     after_save=_after_save,
     # The customer has none of the missing phone, email or company yet, so it cannot match
