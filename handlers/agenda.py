@@ -2,8 +2,9 @@
 
 The agenda lists the member's due and overdue follow-ups, their customers' birthdays, their
 deals expected to close in the period and their contracts ending within the final notice
-(`[contracts] final_notice_days`), in the member's timezone; every customer, deal or contract
-is a button that opens it (routed by `handlers.customer_card` and `handlers.deal`). Nudges
+(`[contracts] final_notice_days`), and the open tickets assigned to them due in the period or
+overdue, in the member's timezone; every customer, deal, contract or ticket is a button that
+opens it (routed by `handlers.customer_card` and `handlers.deal`). Nudges
 carry buttons to log a note, open the customer and (stay in touch) snooze.
 
     /today | /week --> agenda message, one button per customer or deal, 8 lines a page
@@ -26,6 +27,7 @@ from handlers.callback_data import (
     DealAction,
     ListPage,
     ReminderAction,
+    TicketAction,
 )
 from handlers.context import CrmContext
 from handlers.feature import Command, Feature, Job
@@ -34,7 +36,15 @@ from handlers.keyboards import inline_keyboard
 from handlers.paging import keyset_nav_row, show
 from handlers.reminders import Reader
 from handlers.review_today import send_own_open_items
-from storage.agenda import AgendaItem, BirthdayItem, ContractItem, FollowUpItem, page_agenda
+from handlers.ticket_card import type_label
+from storage.agenda import (
+    AgendaItem,
+    BirthdayItem,
+    ContractItem,
+    FollowUpItem,
+    TicketItem,
+    page_agenda,
+)
 from storage.nudges import NudgeInfo
 from storage.paging import Cursor, KeysetPage
 from storage.reminders import ReminderKind, ReminderView
@@ -141,10 +151,23 @@ def _entry(context: CrmContext, item: AgendaItem) -> _Entry:
         label = t("contract_reminders.agenda.button", number=item.number)
         section = t("contract_reminders.agenda.section")
         return _Entry(section, line, (label, ContractAction("open", item.contract_id)))
+    if isinstance(item, TicketItem):
+        return _ticket_entry(context, item)
     day = format_date(item.expected_close_date, lang=lang)
     line = t("agenda.deal", title=item.title, customer=item.customer_name, date=day)
     label = t("agenda.button.deal", title=item.title)
     return _Entry(t("agenda.section.deals"), line, (label, DealAction("open", item.deal_id)))
+
+
+def _ticket_entry(context: CrmContext, item: TicketItem) -> _Entry:
+    t, now = context.t, context.services.clock()
+    when = format_when(item.due_at, tz=context.tz, lang=context.language, now=now)
+    key = "ticket_more.agenda.overdue" if item.due_at < now else "ticket_more.agenda.due"
+    kind = type_label(context, item.type)
+    line = t(key, number=item.number, type=kind, customer=item.customer_name, when=when)
+    label = t("ticket_more.agenda.button", number=item.number)
+    section = t("ticket_more.agenda.section")
+    return _Entry(section, line, (label, TicketAction("open", item.ticket_id)))
 
 
 def _render(

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
 GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+TICKETS_NAMED = 5  # ticket numbers a digest line names; the rest are counted
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -100,8 +101,26 @@ def _member_block(t: Translator, line: SalesDigest, stale_days: int) -> str:
             ),
             *contracts,
             *late_orders,
+            *_tickets(t, line),
         )
     )
+
+
+def _tickets(t: Translator, line: SalesDigest) -> list[str]:
+    """The overdue and the urgent open tickets by number, a line each when there are any."""
+    named = [
+        ("ticket_more.digest.overdue", line.overdue_tickets),
+        ("ticket_more.digest.urgent", line.urgent_tickets),
+    ]
+    return [numbered_tickets(t, key, numbers) for key, numbers in named if numbers]
+
+
+def numbered_tickets(t: Translator, key: str, numbers: list[str]) -> str:
+    """A digest line naming the first `TICKETS_NAMED` of `numbers` and counting the rest."""
+    shown = ", ".join(numbers[:TICKETS_NAMED])
+    if len(numbers) > TICKETS_NAMED:
+        shown += t("ticket_more.digest.more", count=len(numbers) - TICKETS_NAMED)
+    return t(key, count=len(numbers), numbers=shown)
 
 
 def _amounts(t: Translator, amounts: list[Money]) -> Html:

@@ -8,8 +8,9 @@
 Contracts are found too, by number or title (`storage.contract_lookups`): on the first page
 of /find above the customers, and in inline mode as a short contract text whose button opens
 it (`ContractAction` open). Orders likewise, by number (`storage.order_lookups`), below the
-contracts, opening the order's card (`OrderAction` open). Another salesperson's contract or
-order number finds nothing, as an unknown one does.
+contracts, opening the order's card (`OrderAction` open), then tickets by number
+(`handlers.ticket_lookup`, through `ticket_scope`: their assignee finds them too). Another
+salesperson's contract, order or ticket number finds nothing, as an unknown one does.
 
 The query behind the « » buttons is kept in the database (`saved_search`) because callback
 data holds 64 bytes; a page button whose search is gone (expired, another member's, forged)
@@ -40,6 +41,7 @@ from handlers.formatting import clip, format_date
 from handlers.keyboards import Row, inline_keyboard
 from handlers.order_card import status_label, total_text
 from handlers.telegram_helpers import button_data, edit_message, guarded
+from handlers.ticket_lookup import found_tickets, ticket_article, ticket_rows
 from storage.contract_lookups import find_contracts
 from storage.lookups import find_customer_page, find_customers_with_phones
 from storage.models import Contract, Customer, Order
@@ -82,7 +84,7 @@ async def _find_orders(context: CrmContext, query: str) -> list[tuple[Order, Cus
 
 
 async def _find_records(context: CrmContext, query: str) -> list[Row]:
-    """The contracts, then the orders, matching `query`: a row each that opens it."""
+    """The contracts, the orders, then the tickets matching `query`: a row each that opens it."""
     contracts = await _find_contracts(context, query)
     orders = await _find_orders(context, query)
     rows: list[Row] = [
@@ -93,7 +95,7 @@ async def _find_records(context: CrmContext, query: str) -> list[Row]:
         [(order_label(context, order, customer), OrderAction("open", order.id or 0))]
         for order, customer in orders
     ]
-    return rows
+    return rows + ticket_rows(context, await found_tickets(context, query))
 
 
 def order_label(context: CrmContext, order: Order, customer: Customer) -> str:
@@ -124,7 +126,8 @@ def _results(
     records: list[Row] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The results page; page buttons only with a saved search (`search_id`) behind them.
-    Contracts and orders found (`records`, first page only) come first, each opening itself."""
+    Contracts, orders and tickets found (`records`, first page only) come first, each
+    opening itself."""
     rows: list[Row] = list(records or [])
     if not found and not rows:
         key = "lookup.none" if page == 0 else "lookup.no_more"
@@ -236,6 +239,8 @@ async def inline(update: Update, context: CrmContext) -> None:
     shown = [_contract_article(context, c, customer) for c, customer in contracts]
     orders = await _find_orders(context, inline_query.query)
     shown += [_order_article(context, o, customer) for o, customer in orders]
+    tickets = await found_tickets(context, inline_query.query)
+    shown += [ticket_article(context, t, customer) for t, customer in tickets]
     await inline_query.answer([*shown, *results], cache_time=0, is_personal=True)
 
 

@@ -10,7 +10,7 @@ applied. A reply to the card adds a comment (`ticket_reply`).
     card --Reopen--> reason? --> reopened, new due time
     card --Comment (or a reply to the card)--> text --> kept in the history
     card --Reassign--> member buttons --> reassigned; the new and the previous assignee told
-    card --🗑--> "really?" --Yes--> deleted (admins restore)
+    card --🗑--> "really?" --Yes--> deleted (an admin sees ♻️ Restore under it; /restore too)
 """
 
 from __future__ import annotations
@@ -323,6 +323,7 @@ REMOVAL = named(
     confirm="ticket.delete.confirm",
     attr="number",
     button=lambda action, ticket_id, value: TicketAction(action, ticket_id, value),
+    restore_button=True,
 )
 
 

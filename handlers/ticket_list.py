@@ -14,12 +14,20 @@ from handlers.callback_data import TicketAction
 from handlers.context import CrmContext
 from handlers.feature import Command, Feature, Route
 from handlers.formatting import clip, format_when
-from handlers.keyboards import inline_keyboard
+from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data
 from handlers.ticket_card import status_label
+from storage.models import Member
 from storage.ticket_views import TicketLine, list_open_tickets
+from storage.tickets import list_deleted_tickets
 
 LIMIT = 20
+
+
+async def restore_rows(context: CrmContext, member: Member) -> list[Row]:
+    """The /restore section for tickets: one Restore button each. NotFound for non-admins."""
+    deleted = await context.db.read(list_deleted_tickets, actor=member)
+    return [[(f"♻️ {t.number}", TicketAction("restore", t.id or 0))] for t in deleted]
 
 
 def _line(context: CrmContext, line: TicketLine, overdue: bool) -> str:

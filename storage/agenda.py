@@ -5,10 +5,11 @@ they are still to do) and deliveries promised by then and not yet made (their de
 reminders, open until the order is delivered), birthdays of the customers they own, their own
 open deals whose expected close date falls in the period, and their own contracts in force
 running out soon (ending from the first day to `contracts_until`: the final notice,
-`[contracts] final_notice_days`). The period is a range of local dates in the member's
-timezone; the caller turns it into the UTC end instant. A customer's name is shown only while
-the access rule lets the member see it (a follow-up of a customer reassigned since keeps its
-own text).
+`[contracts] final_notice_days`), and the open tickets assigned to them due by the end of
+the period (overdue ones included, through `ticket_scope`). The period is a range of local
+dates in the member's timezone; the caller turns it into the UTC end instant. A customer's
+name is shown only while the access rule lets the member see it (a follow-up of a customer
+reassigned since keeps its own text).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from storage.access import contract_scope, owner_scope
+from storage.access import contract_scope, owner_scope, ticket_scope
 from storage.contract_figures import IN_FORCE
 from storage.deals import CLOSED_STAGES
-from storage.models import Contract, Customer, Deal, Member, Reminder
+from storage.models import Contract, Customer, Deal, Member, Reminder, Ticket
 from storage.paging import Cursor, Key, KeysetPage, day, keyset_page, micros
 from storage.reminders import OPEN_STATUSES, ReminderKind
+from storage.tickets import OPEN as OPEN_TICKETS
 from storage.working_hours import age_on, birthday_in
 
 
@@ -63,25 +65,37 @@ class ContractItem:
 
 
 @dataclass(frozen=True)
+class TicketItem:
+    ticket_id: int
+    number: str
+    type: str
+    customer_name: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class Agenda:
     follow_ups: list[FollowUpItem]
     birthdays: list[BirthdayItem]
     deals: list[DealItem]
     contracts: list[ContractItem] = field(default_factory=list)
+    tickets: list[TicketItem] = field(default_factory=list)
 
 
-AgendaItem = FollowUpItem | BirthdayItem | DealItem | ContractItem
+AgendaItem = FollowUpItem | BirthdayItem | DealItem | ContractItem | TicketItem
 
 
 def agenda_key(item: AgendaItem) -> Key:
-    """The agenda's order: follow-ups, birthdays, deals, contracts; each soonest first, then
-    by id."""
+    """The agenda's order: follow-ups, birthdays, deals, contracts, tickets; each soonest
+    first, then by id."""
     if isinstance(item, FollowUpItem):
         return (0, micros(item.due_at), item.reminder_id)
     if isinstance(item, BirthdayItem):
         return (1, day(item.occurs), item.customer_id)
     if isinstance(item, ContractItem):
         return (3, day(item.ends_on), item.contract_id)
+    if isinstance(item, TicketItem):
+        return (4, micros(item.due_at), item.ticket_id)
     return (2, day(item.expected_close_date), item.deal_id)
 
 
@@ -96,13 +110,15 @@ def get_agenda(
 ) -> Agenda:
     """Follow-ups due before `until` (the end of `last`, as UTC), birthdays and expected
     closes from `first` to `last` (local dates), contracts ending from `first` to
-    `contracts_until` (none without it), each list soonest first and whole (the chat shows it
+    `contracts_until` (none without it), open tickets assigned to the actor due before
+    `until`, each list soonest first and whole (the chat shows it
     a page at a time)."""
     return Agenda(
         follow_ups=_follow_ups(session, actor, until),
         birthdays=_birthdays(session, actor, first, last),
         deals=_deals(session, actor, first, last),
         contracts=_contracts(session, actor, first, contracts_until) if contracts_until else [],
+        tickets=_tickets(session, actor, until),
     )
 
 
@@ -127,6 +143,7 @@ def page_agenda(
         *agenda.birthdays,
         *agenda.deals,
         *agenda.contracts,
+        *agenda.tickets,
     ]
     return keyset_page(items, key=agenda_key, cursor=cursor, size=size)
 
@@ -243,5 +260,28 @@ def _contracts(session: Session, actor: Member, first: date, until: date) -> lis
             ContractItem(
                 contract.id, contract.number, contract.title, customer.name, contract.ends_on
             )
+        )
+    return items
+
+
+def _tickets(session: Session, actor: Member, until: datetime) -> list[TicketItem]:
+    """The open tickets assigned to the actor (by the tickets' access rule too) due before
+    `until`: an overdue one is on the agenda every day until it is resolved."""
+    rows = session.exec(
+        select(Ticket, Customer)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(
+            col(Ticket.assignee_id) == actor.id,
+            ticket_scope(actor),
+            col(Ticket.status).in_(OPEN_TICKETS),
+            col(Ticket.due_at) < until,
+        )
+        .order_by(col(Ticket.due_at), col(Ticket.id))
+    )
+    items = []
+    for ticket, customer in rows:
+        assert ticket.id is not None
+        items.append(
+            TicketItem(ticket.id, ticket.number, ticket.type, customer.name, ticket.due_at)
         )
     return items

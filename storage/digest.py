@@ -5,7 +5,8 @@ notification goes through.
 records themselves (no counters kept elsewhere that could drift): for each salesperson the
 customers, deals and notes created in the period, the deals won and lost in it (count and
 sum per currency), and, as of the period's end, overdue follow-ups, customers not contacted
-for `stale_days`, open deals past their expected close date, and whether they blocked the bot.
+for `stale_days`, open deals past their expected close date, open tickets overdue or urgent
+(their numbers), and whether they blocked the bot.
 
 The log (`NotificationLog`) makes "exactly once" hold across restarts and instances: a
 message is claimed by inserting its unique key before it is sent (see `claim_notification`).
@@ -33,6 +34,7 @@ from storage.notification_models import NotificationLog
 from storage.orders import UNDELIVERED
 from storage.parsing import Money
 from storage.reminders import OPEN_STATUSES, ReminderKind
+from storage.ticket_views import tickets_to_chase
 
 DAILY = "digest.daily"
 WEEKLY = "digest.weekly"
@@ -58,6 +60,8 @@ class SalesDigest:
     overdue_deals: int = 0
     expiring_contracts: int = 0
     overdue_deliveries: int = 0  # orders not delivered after their promised delivery date
+    overdue_tickets: list[str] = field(default_factory=list)  # open tickets' numbers
+    urgent_tickets: list[str] = field(default_factory=list)  # open, urgent, not yet overdue
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,9 @@ def team_digest(
         col(Order.delivery_due_on) < today,
     ):
         lines[member_id].overdue_deliveries = n
+    for member_id, chase in tickets_to_chase(session, owner_ids=ids, now=until).items():
+        lines[member_id].overdue_tickets = chase.overdue
+        lines[member_id].urgent_tickets = chase.urgent
     return TeamDigest(since, until, list(lines.values()))
 
 

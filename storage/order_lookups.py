@@ -1,19 +1,31 @@
-"""Finding orders by number, for `/find` and inline mode, through the access rule.
+"""Finding orders and tickets by number, for `/find` and inline mode, through the access rule.
 
-A number of an order the member may not see finds nothing, exactly like an unknown one
-(`storage.access.order_scope`). Matches come best first: the number as typed (any case), then
-numbers starting with it; latest orders first among equals. Orders are found by number only
-(their products are many and short, and a customer's orders are on the customer's card).
+A number of an order or ticket the member may not see finds nothing, exactly like an unknown
+one (`storage.access.order_scope`, `ticket_scope`). Matches come best first: the number as
+typed (any case), then numbers starting with it; latest first among equals. They are found by
+number only (an order's products are many and short, and a customer's orders and tickets are
+on the customer's card).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, or_
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import Session, col, select
 
-from storage.access import order_scope
-from storage.models import Customer, Member, Order
+from storage.access import order_scope, ticket_scope
+from storage.models import Customer, Member, Order, Ticket
 from storage.search.statements import escape_like
+
+
+def _by_number(number_column: Any, text: str) -> tuple[ColumnElement[bool], Any]:
+    """The condition "is or starts with `text`" (any case) and its rank, exact first."""
+    number = func.lower(col(number_column))
+    exact, prefix = text.lower(), f"{escape_like(text.lower())}%"
+    return or_(number == exact, number.like(prefix, escape="\\")), case(
+        (number == exact, 0), else_=1
+    )
 
 
 def find_orders(
@@ -23,14 +35,31 @@ def find_orders(
     text = " ".join(query.split())
     if not text:
         return []
-    number = func.lower(col(Order.number))
-    exact, prefix = text.lower(), f"{escape_like(text.lower())}%"
-    rank = case((number == exact, 0), else_=1)
+    matches, rank = _by_number(Order.number, text)
     rows = session.exec(
         select(Order, Customer)
         .join(Customer, col(Customer.id) == col(Order.customer_id))
-        .where(order_scope(actor), or_(number == exact, number.like(prefix, escape="\\")))
+        .where(order_scope(actor), matches)
         .order_by(rank, col(Order.ordered_on).desc(), col(Order.id).desc())
         .limit(limit)
     )
     return [(order, customer) for order, customer in rows]
+
+
+def find_tickets(
+    session: Session, *, actor: Member, query: str, limit: int = 5
+) -> list[tuple[Ticket, Customer]]:
+    """Up to `limit` tickets the actor may see (their assignee too, from outside the owner's
+    team) whose number is or starts with `query`."""
+    text = " ".join(query.split())
+    if not text:
+        return []
+    matches, rank = _by_number(Ticket.number, text)
+    rows = session.exec(
+        select(Ticket, Customer)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(ticket_scope(actor), matches)
+        .order_by(rank, col(Ticket.created_at).desc(), col(Ticket.id).desc())
+        .limit(limit)
+    )
+    return [(ticket, customer) for ticket, customer in rows]

@@ -19,7 +19,7 @@ from storage.models import (
     TicketStatusChange,
     utcnow,
 )
-from storage.tickets import OPEN
+from storage.tickets import OPEN, Priority
 
 
 @dataclass(frozen=True)
@@ -184,3 +184,36 @@ def ticket_recipients(
         previous=active(previous_id),
         manager=active(owner.manager_id),
     )
+
+
+@dataclass(frozen=True)
+class TicketsToChase:
+    """A salesperson's open tickets a manager's digest names: overdue ones, and urgent ones
+    not yet overdue (numbers, soonest due first)."""
+
+    overdue: list[str]
+    urgent: list[str]
+
+
+def tickets_to_chase(
+    session: Session, *, owner_ids: list[int], now: datetime
+) -> dict[int, TicketsToChase]:
+    """The open tickets of customers of `owner_ids` (by the ticket's owner, as deals are
+    counted), overdue at `now` or urgent, by owner; neither ticket nor customer deleted."""
+    rows = session.exec(
+        select(Ticket)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(
+            col(Ticket.owner_id).in_(owner_ids),
+            col(Ticket.status).in_(OPEN),
+            col(Ticket.deleted_at).is_(None),
+            col(Customer.deleted_at).is_(None),
+            (col(Ticket.due_at) < now) | (col(Ticket.priority) == Priority.URGENT),
+        )
+        .order_by(col(Ticket.due_at), col(Ticket.id))
+    )
+    found: dict[int, TicketsToChase] = {}
+    for ticket in rows:
+        lists = found.setdefault(ticket.owner_id, TicketsToChase([], []))
+        (lists.overdue if ticket.due_at < now else lists.urgent).append(ticket.number)
+    return found

@@ -448,6 +448,22 @@ def restore_ticket(
     return ticket
 
 
+def list_deleted_tickets(session: Session, *, actor: Member, limit: int = 20) -> list[Ticket]:
+    """Deleted tickets of live customers, latest first; only admins restore, so only they
+    list (`NotFound` for anyone else)."""
+    if actor.role != Role.ADMIN:
+        raise NotFound
+    return list(
+        session.exec(
+            select(Ticket)
+            .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+            .where(col(Ticket.deleted_at).is_not(None), col(Customer.deleted_at).is_(None))
+            .order_by(col(Ticket.deleted_at).desc(), col(Ticket.id).desc())
+            .limit(limit)
+        )
+    )
+
+
 def _set_deleted(
     session: Session, actor: Member, ticket: Ticket, at: datetime | None, *, action: str
 ) -> None:

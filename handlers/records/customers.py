@@ -26,7 +26,7 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import order_card
+from handlers import order_card, ticket_list
 from handlers.callback_data import CustomerAction
 from handlers.context import CrmContext
 from handlers.customer import FIELDS, duplicate_warning, show_customer
@@ -193,8 +193,8 @@ REMOVAL = named(
 
 
 async def restore_command(update: Update, context: CrmContext) -> None:
-    """Admins only: the latest deleted customers, deals, notes, contracts and orders, a message
-    per kind that has any, each record with a Restore button."""
+    """Admins only: the latest deleted customers, deals, notes, contracts, orders and tickets,
+    a message per kind that has any, each record with a Restore button."""
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
     member = context.require_member()
@@ -215,6 +215,7 @@ async def restore_command(update: Update, context: CrmContext) -> None:
                 await records_contracts.restore_rows(context, member),
             ),
             ("order_restore.title", await order_card.restore_rows(context, member)),
+            ("ticket_more.restore_title", await ticket_list.restore_rows(context, member)),
         ]
     except NotFound:
         await context.bot.send_message(chat_id, context.t("records.restore.admins_only"))
