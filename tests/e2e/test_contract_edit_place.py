@@ -2,7 +2,7 @@
 as at entry, its deals offered next, the old deal let go, the files moved along), a deal of
 the customer's picked or cleared, files added and all sent by the card's Files, /cancel keeping
 the contract as it was, and the access rule on every id (a forged Edit button, a customer
-out of reach by Save)."""
+out of reach by Save), and Back and a restart in the middle of an edit."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from storage.contract_changes import update_contract
 from storage.deals import DealCreate, create_deal
 from storage.interactions import AttachmentRef
 from storage.models import Attachment, AuditEntry, Contract, Customer, Member
+from tests.conftest import RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.test_contract_card import (
     add_contract,
@@ -304,3 +305,32 @@ async def test_forged_edit_and_a_customer_out_of_reach_by_save_are_not_found(
     contract = next(c for c in rows(db_url, Contract) if c.id == contract_id)
     assert (contract.customer_id, contract.deal_id) == (anns, None)
     assert contract_audits(db_url) == []
+
+
+async def test_back_from_the_deal_and_a_restart_keep_the_edit_going(
+    admin: ScriptedUser, running_bot: RunningBot, db_url: str
+):
+    zhang = add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
+    add_customer(db_url, admin, "Li Na", "+8613900139000")
+    wang = add_customer(db_url, admin, "Wang Fang", "+8613700137000")
+    deal = add_deal(db_url, admin, wang, "Forklifts")
+    contract_id = add_contract(db_url, admin, zhang)
+    card = await open_contract(admin, contract_id)
+    await edit_field(admin, card, "Customer")
+    await pick_customer(admin, "Li Na", "Li Na")
+    await admin.press("« Back")
+    back_at_customer = await admin.reply()
+    assert "Now: Li Na" in back_at_customer.text
+    await running_bot.restart()
+    await pick_customer(admin, "Wang", "Wang Fang")
+    deal_question = admin.last_bot_message
+    assert deal_question is not None
+    await admin.press("Forklifts", message=deal_question)
+    await admin.reply()
+    await admin.upload_photo(b"\xff\xd8 stray")  # not a files question: nothing is added
+    await admin.reply()
+    await admin.press("✅ Save")
+    await admin.replies(2)
+    contract = the_contract(db_url)
+    assert (contract.customer_id, contract.deal_id) == (wang, deal)
+    assert rows(db_url, Attachment) == []
