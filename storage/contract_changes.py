@@ -12,6 +12,7 @@ too. The status is not edited here: it moves through sign, activate, renew and t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from storage.audit import diff, record_audit, snapshot
 from storage.contract_reminders import withdraw_renewals
 from storage.contracts import DuplicateNumber, number_taken
 from storage.customer_changes import HistoryEntry, audit_history
+from storage.interactions import AttachmentRef, add_attachments
 from storage.models import Attachment, AuditEntry, Contract, Customer, Member, Role, utcnow
 
 ENTITY = "contract"
@@ -92,6 +94,24 @@ def update_contract(
         )
         # Reminders of members who no longer see it go now; the pass reminds the new owner.
         withdraw_renewals(session, contract_id=contract_id, now=utcnow())
+    return contract
+
+
+def add_contract_files(
+    session: Session, *, actor: Member, contract_id: int, files: Sequence[AttachmentRef]
+) -> Contract:
+    """More signed files for a visible contract (an annex, a page forgotten at entry): kept
+    with it and its customer, sent with the others from the card, the count audited."""
+    contract = require_contract(session, actor=actor, contract_id=contract_id)
+    if not files:
+        return contract
+    held = len(
+        session.exec(select(Attachment.id).where(col(Attachment.contract_id) == contract_id)).all()
+    )
+    add_attachments(
+        session, actor=actor, refs=files, customer_id=contract.customer_id, contract_id=contract_id
+    )
+    _touch(session, actor, contract, "update", {"files": [held, held + len(files)]})
     return contract
 
 

@@ -151,8 +151,12 @@ class RecordEdit:
     ) -> StorageCall[Outcome]:
         """Only the edited field, and only if its value changed."""
         change = edited(values)
-        record_id = self.record_id(values)
-        changes = self.changes(*change) if change else {}
+        return self.apply(context, self.record_id(values), self.changes(*change) if change else {})
+
+    def apply(
+        self, context: CrmContext, record_id: int, changes: dict[str, Any]
+    ) -> StorageCall[Outcome]:
+        """The storage update with these columns, and what it tells; none: "unchanged"."""
         if not changes:
             return StorageCall.done(Outcome("records.edit.unchanged", record_id=record_id))
         return (

@@ -283,6 +283,9 @@ async def test_edit_the_number_asks_again_for_a_taken_one_and_audits_the_change(
     contract_id = add_contract(db_url, admin, customer)
     card = await open_contract(admin, contract_id)
     await edit_field(admin, card, "Contract number")
+    question = admin.last_bot_message
+    assert question is not None
+    assert question.text.startswith(shown(catalogs, "en", "edit_contract.ask.number"))
     refused = await answer(admin, "HT-2026-0009")
     assert refused.startswith("Contract number HT-2026-0009 is already taken.")
     assert "Skip to keep the current number" in refused

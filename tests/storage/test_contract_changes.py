@@ -13,6 +13,7 @@ from sqlmodel import Session
 from storage.access import NotFound
 from storage.contract_changes import (
     EditRefused,
+    add_contract_files,
     archive_contract,
     list_contract_history,
     list_deleted_contracts,
@@ -70,6 +71,33 @@ def test_files_are_kept_with_the_contract_and_read_through_the_rule(db: Database
         ]
         with pytest.raises(NotFound):
             list_contract_files(session, actor=people.other_sales, contract_id=pk(contract))
+
+
+def test_files_added_later_join_the_contracts_through_the_rule_and_are_audited(
+    db: Database,
+) -> None:
+    with db.session() as session:
+        people = make_people(session)
+        customer = make_customer(session, owner=people.sales)
+        contract = create_contract(
+            session, actor=people.sales, data=contract_data(customer), files=FILES[:1]
+        )
+        with pytest.raises(NotFound):
+            add_contract_files(
+                session, actor=people.other_sales, contract_id=pk(contract), files=FILES[1:]
+            )
+        add_contract_files(session, actor=people.manager, contract_id=pk(contract), files=())
+        add_contract_files(session, actor=people.manager, contract_id=pk(contract), files=FILES)
+        files = list_contract_files(session, actor=people.sales, contract_id=pk(contract))
+        assert [(f.telegram_file_id, f.customer_id) for f in files] == [
+            ("f-1", customer.id),
+            ("f-1", customer.id),
+            ("f-2", customer.id),
+        ]
+        history = list_contract_history(
+            session, actor=people.sales, contract_id=pk(contract), limit=10
+        )
+        assert [e.changes for e in history if e.action == "update"] == [{"files": [1, 3]}]
 
 
 def test_renewal_with_confirmed_data_links_both_and_keeps_the_customer(db: Database) -> None:
