@@ -103,7 +103,7 @@ async def _due_ahead(
     return {"at": at.isoformat(), "has_time": True}
 
 
-def _max_files(context: CrmContext) -> int:
+def _max_files(context: CrmContext, _values: dict[str, Any]) -> int:
     return context.services.config.tickets.max_files
 
 
