@@ -95,6 +95,7 @@ async def test_new_request_from_a_saved_note_then_in_the_history(
     ticket_at = history.index(t("records.subject.ticket", id=ticket.id))
     assert ticket_at < history.index(t("records.subject.interaction", id=note.id))
     assert "Type: Repair" in history
+    assert f"Ticket number: {ticket.number}" in history
 
 
 async def test_plain_text_requests_in_both_languages(
