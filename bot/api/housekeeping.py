@@ -11,10 +11,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from sqlalchemy.exc import SQLAlchemyError
 
 from storage.api_tokens import prune_idempotent
-from storage.db import Database
+from storage.db import Database, is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +30,11 @@ async def prune_forever(
         try:
             forgotten = await db.run(prune_idempotent)
             logger.info("pruned %d idempotency keys of the API", forgotten)
-        except SQLAlchemyError as exc:
-            logger.warning("idempotency keys not pruned: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the pass must outlive any one failure
+            if is_unavailable(exc):
+                logger.warning("idempotency keys not pruned, database away: %s", exc)
+            else:
+                logger.exception("idempotency keys not pruned")
         await asyncio.sleep(every.total_seconds())
 
 
