@@ -117,6 +117,16 @@ class OrderLineCreate:
         return None
 
 
+# OrderCreate's refusals, by the field each one is about (for the API's problems).
+REFUSED_FIELD = {
+    "a total is typed only for an order without priced lines": "total",
+    "an order needs a line or a total": "lines",
+    "an amount needs a currency": "currency",
+    "a total is not negative": "total",
+    "delivery cannot be promised before the order": "delivery_due_on",
+}
+
+
 @dataclass(frozen=True)
 class OrderCreate:
     """What the order flow (or the purchase shortcut) collects. `number` None: the next
@@ -262,11 +272,11 @@ def create_order(
     values["lines"] = [line_text(line) for line in data.lines]
     _audit(session, actor, order_id, "create", diff({}, values))
     if order.delivery_due_on is not None and order.status in UNDELIVERED:
-        _remind_delivery(session, order, [line_text(line) for line in data.lines])
+        remind_delivery(session, order, [line_text(line) for line in data.lines])
     return order
 
 
-def _remind_delivery(session: Session, order: Order, lines: list[str]) -> None:
+def remind_delivery(session: Session, order: Order, lines: list[str]) -> None:
     """The owner's reminder for the promised delivery day: from the start of that day in
     their timezone, delivered in their working hours (`exact_time=False`), once (the
     reminder machinery claims it once). It names the customer, so a reassign or merge hands
