@@ -30,6 +30,7 @@ from storage.orders import (
     UNDELIVERED,
     OrderCreate,
     OrderLineCreate,
+    add_lines,
     delivery_due_problem,
     line_text,
     remind_delivery,
@@ -104,17 +105,7 @@ def update_order(
         return order
     if "lines" in changes:
         session.execute(delete(OrderLine).where(col(OrderLine.order_id) == order_id))
-        session.add_all(
-            OrderLine(
-                order_id=order_id,
-                position=position,
-                product=line.product.strip(),
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.line_amount,
-            )
-            for position, line in enumerate(after.lines, start=1)
-        )
+        add_lines(session, order_id, after.lines)
     order.updated_by_id, order.updated_at = actor_id(actor), utcnow()
     session.add(order)
     session.flush()

@@ -15,6 +15,7 @@ harmless); any other move the status does not allow is `TransitionRefused`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -238,17 +239,7 @@ def create_order(
     session.add(order)
     session.flush()
     order_id = _id(order)
-    for position, line in enumerate(data.lines, start=1):
-        session.add(
-            OrderLine(
-                order_id=order_id,
-                position=position,
-                product=line.product.strip(),
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.line_amount,
-            )
-        )
+    add_lines(session, order_id, data.lines)
     session.add(
         OrderStatusChange(
             order_id=order_id,
@@ -274,6 +265,21 @@ def create_order(
     if order.delivery_due_on is not None and order.status in UNDELIVERED:
         remind_delivery(session, order, [line_text(line) for line in data.lines])
     return order
+
+
+def add_lines(session: Session, order_id: int, lines: Sequence[OrderLineCreate]) -> None:
+    """The order's lines, numbered from 1 in the order given."""
+    session.add_all(
+        OrderLine(
+            order_id=order_id,
+            position=position,
+            product=line.product.strip(),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.line_amount,
+        )
+        for position, line in enumerate(lines, start=1)
+    )
 
 
 def remind_delivery(session: Session, order: Order, lines: list[str]) -> None:

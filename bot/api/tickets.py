@@ -36,7 +36,7 @@ from bot.api.params import (
 from bot.api.problems import FieldRefused, conflict, problem_responses
 from bot.api.writes import Resource
 from storage.access import NotFound, require_ticket
-from storage.models import Member, Ticket, TicketComment, TicketStatus, TicketStatusChange, utcnow
+from storage.models import Member, Ticket, TicketStatus, utcnow
 from storage.parsing import MAX_RECORD_ID
 from storage.record_lists import Filters, list_tickets_page
 from storage.ticket_views import ticket_histories
@@ -123,22 +123,6 @@ class TicketPatch(BaseModel):
     description: str | None = None
 
 
-def _move(change: TicketStatusChange) -> StatusMoveOut:
-    return StatusMoveOut(
-        from_status=change.from_status,
-        to_status=change.to_status,
-        comment=change.comment,
-        changed_by_id=change.changed_by_id,
-        changed_at=change.changed_at,
-    )
-
-
-def _comment(comment: TicketComment) -> CommentOut:
-    return CommentOut(
-        member_id=comment.member_id, text=comment.text, created_at=comment.created_at
-    )
-
-
 def represent_many(session: Session, rows: list[Ticket]) -> list[TicketOut]:
     histories = ticket_histories(session, ticket_ids=[t.id for t in rows if t.id])
     shown = []
@@ -160,8 +144,10 @@ def represent_many(session: Session, rows: list[Ticket]) -> list[TicketOut]:
                 resolved_at=t.resolved_at,
                 satisfaction_score=t.satisfaction_score,
                 satisfaction_comment=t.satisfaction_comment,
-                status_history=[_move(m) for m in moves],
-                comments=[_comment(c) for c in comments],
+                status_history=[
+                    StatusMoveOut.model_validate(m, from_attributes=True) for m in moves
+                ],
+                comments=[CommentOut.model_validate(c, from_attributes=True) for c in comments],
                 created_at=t.created_at,
                 updated_at=t.updated_at,
             )
