@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -212,6 +212,10 @@ class TicketsConfig(_Section):
         if any(not 1 <= h <= 24 * 365 for h in hours.values()):
             raise ValueError("an SLA is 1 hour to a year")
         return hours
+
+    def sla(self) -> dict[str, timedelta]:
+        """`sla_hours` as `storage.tickets` takes it."""
+        return {p: timedelta(hours=h) for p, h in self.sla_hours.items()}
 
 
 class InstancesConfig(_Section):

@@ -73,7 +73,7 @@ NOT_ASKED = "0"
 
 def sla(context: CrmContext) -> dict[str, timedelta]:
     """`[tickets] sla_hours` as storage takes it."""
-    return {p: timedelta(hours=h) for p, h in context.services.config.tickets.sla_hours.items()}
+    return context.services.config.tickets.sla()
 
 
 def type_label(context: CrmContext, kind: str) -> str:
