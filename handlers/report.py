@@ -1,6 +1,6 @@
 """`/report [week|month|quarter]` and `/subscribe report weekly|off`.
 
-    /report [week]     --> summary text (last 7 days) + up to 3 chart images
+    /report [week]     --> summary text (last 7 days) + up to 4 chart images
     /report month      --> the same for this calendar month so far; quarter likewise
     /report other      --> usage with an example, nothing else
     nothing recorded   --> one friendly text, no empty charts
