@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.access import NotFound, require_customer, require_ticket, ticket_scope
+from storage.access import NotFound, require_ticket, ticket_scope
 from storage.models import (
     Attachment,
     Customer,
@@ -19,6 +19,7 @@ from storage.models import (
     TicketStatusChange,
     utcnow,
 )
+from storage.satisfaction import customer_satisfaction
 from storage.tickets import OPEN, Priority
 
 
@@ -137,17 +138,18 @@ def list_open_tickets(
 
 @dataclass(frozen=True)
 class CustomerTickets:
-    """A customer's support at a glance: open tickets and the satisfaction average."""
+    """A customer's support at a glance: open tickets, and their satisfaction: the latest score
+    and the average of tickets, delivered orders and visits (`storage.satisfaction`)."""
 
     open: int
     rated: int
     average: float | None
+    latest: int | None = None
 
 
 def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> CustomerTickets:
-    """For the customer card: its open tickets the actor may see, and the average of the
-    scores recorded on its tickets."""
-    require_customer(session, actor=actor, customer_id=customer_id)
+    """For the customer card: its open tickets the actor may see, and its scores."""
+    scores = customer_satisfaction(session, actor=actor, customer_id=customer_id)
     open_count = session.exec(
         select(func.count())
         .select_from(Ticket)
@@ -158,15 +160,8 @@ def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> Cu
             col(Ticket.status).in_(OPEN),
         )
     ).one()
-    rated, average = session.exec(
-        select(func.count(), func.avg(Ticket.satisfaction_score)).where(
-            col(Ticket.customer_id) == customer_id,
-            col(Ticket.deleted_at).is_(None),
-            col(Ticket.satisfaction_score).is_not(None),
-        )
-    ).one()
     return CustomerTickets(
-        open=open_count, rated=rated, average=float(average) if average is not None else None
+        open=open_count, rated=scores.count, average=scores.average, latest=scores.latest
     )
 
 

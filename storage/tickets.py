@@ -51,6 +51,7 @@ from storage.models import (
 from storage.numbering import suggest_number
 from storage.reminders import OPEN_STATUSES as OPEN_REMINDERS
 from storage.reminders import ReminderKind, ReminderStatus
+from storage.satisfaction import TICKET, FallingRule, keep_score
 
 __all__ = ["TransitionRefused"]
 
@@ -454,8 +455,10 @@ def record_satisfaction(
     ticket_id: int,
     score: int | None,
     comment: str | None = None,
+    rule: FallingRule | None = None,
 ) -> Ticket:
-    """The customer's rating of a resolved or closed ticket, 1-5, or None: not asked."""
+    """The customer's rating of a resolved or closed ticket, 1-5, or None: not asked; kept
+    with the customer's other scores too (`storage.satisfaction`: a falling one is flagged)."""
     if score is not None and not 1 <= score <= 5:
         raise ValueError("a score is 1 to 5")
     ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
@@ -466,6 +469,16 @@ def record_satisfaction(
     ticket.satisfaction_score = score
     ticket.satisfaction_comment = comment.strip() if comment and comment.strip() else None
     _touch(session, actor, ticket, utcnow())
+    keep_score(
+        session,
+        actor=actor,
+        customer_id=ticket.customer_id,
+        source_kind=TICKET,
+        source_id=_id(ticket),
+        score=score,
+        comment=ticket.satisfaction_comment,
+        rule=rule,
+    )
     after = snapshot(score=ticket.satisfaction_score, comment=ticket.satisfaction_comment)
     _audit(session, actor, _id(ticket), "update", diff(before, after))
     return ticket
