@@ -409,6 +409,25 @@ class TicketAction:
 
 
 @dataclass(frozen=True)
+class SatisfactionAction:
+    """The customer's score of a delivered `order` or a `visit` note (`source_id`), 1-5, or 0:
+    not asked (nothing is kept)."""
+
+    kind: ClassVar[str] = "sat"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(order|visit):{_ID}:([0-5])")
+    source: str
+    source_id: int
+    score: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.source, str(self.source_id), str(self.score))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> SatisfactionAction:
+        return cls(source=match[1], source_id=int(match[2]), score=int(match[3]))
+
+
+@dataclass(frozen=True)
 class ReviewAction:
     """/review: `ok` (approve), `dismiss` or `back` (send back: each asks for a text), `next`
     (the item after this one) on an item named by its kind, record type, record id and, for a
@@ -460,6 +479,7 @@ CallbackData = (
     | OrderAction
     | DedupeAction
     | TicketAction
+    | SatisfactionAction
     | ReviewAction
 )
 KINDS: dict[str, type[CallbackData]] = {
@@ -483,6 +503,7 @@ KINDS: dict[str, type[CallbackData]] = {
         OrderAction,
         DedupeAction,
         TicketAction,
+        SatisfactionAction,
         ReviewAction,
     )
 }

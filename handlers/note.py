@@ -28,6 +28,7 @@ from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Choice, Env, Field, Flow, Option
 from handlers.i18n import Html
 from handlers.keyboards import inline_keyboard
+from handlers.satisfaction import ask_satisfaction
 from storage.calls import StorageCall
 from storage.interactions import (
     INTERACTION_KINDS,
@@ -38,6 +39,7 @@ from storage.interactions import (
 )
 from storage.notes import FollowUp, NoteSaved, create_note
 from storage.parsing import ParseError
+from storage.satisfaction import VISIT, require_rateable
 
 FLOW_NAME = "note"
 NOW = "now"
@@ -188,9 +190,17 @@ def request_keyboard(context: CrmContext, saved: NoteSaved) -> InlineKeyboardMar
 
 
 async def _after_save(context: CrmContext, chat_id: int, saved: NoteSaved) -> None:
+    """Says what was kept, with "New request" under it; after a visit, asks how satisfied
+    the customer is."""
     await context.bot.send_message(
         chat_id, saved_text(context, saved), reply_markup=request_keyboard(context, saved)
     )
+    note = saved.interaction
+    if note.kind == VISIT and note.id is not None:
+        name = await context.db.read(
+            require_rateable, actor=context.require_member(), source_kind=VISIT, source_id=note.id
+        )
+        await ask_satisfaction(context, chat_id, VISIT, note.id, name)
 
 
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save, accepts_photos=True)

@@ -32,10 +32,11 @@ from handlers.customer_pick import picked_id
 from handlers.feature import Callback, Feature, OnMessage, Route
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
-from handlers.flows.flow import Choice, Field, Flow
+from handlers.flows.flow import Field, Flow
 from handlers.formatting import clip, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.records.removal import named
+from handlers.satisfaction import NOT_ASKED, SCORES
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import fit_html
 from storage.access import NotFound, require_ticket
@@ -69,12 +70,11 @@ HISTORY_LIMIT = 12
 PREVIEW = 300
 # The card's first line: "🎫 GD-2026-0001 · Repair · High"; a reply to it names the ticket.
 CARD_LINE = re.compile(r"^🎫 (\S+) · ")
-NOT_ASKED = "0"
 
 
 def sla(context: CrmContext) -> dict[str, timedelta]:
     """`[tickets] sla_hours` as storage takes it."""
-    return {p: timedelta(hours=h) for p, h in context.services.config.tickets.sla_hours.items()}
+    return context.services.config.tickets.sla()
 
 
 def type_label(context: CrmContext, kind: str) -> str:
@@ -284,10 +284,6 @@ def _save_rating(context: CrmContext, values: dict[str, Any], _a: list[list[str]
     )
 
 
-SCORES = (
-    *(Choice(str(n), f"ticket.score.{n}") for n in range(5, 0, -1)),
-    Choice(NOT_ASKED, "ticket.score.not_asked"),
-)
 FLOWS = (
     Flow(
         name=REOPEN_FLOW,
@@ -314,7 +310,7 @@ FLOWS = (
             Field("ticket", when=_never),
             Field(
                 "score",
-                choices=(*SCORES, Choice(NOT_ASKED, "ticket.score.not_asked")),
+                choices=SCORES,
                 required=True,
             ),
             Field("comment", parse=fp.optional_text("notes"), when=_rated),

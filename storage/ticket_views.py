@@ -28,6 +28,7 @@ from storage.models import (
     TicketStatusChange,
     utcnow,
 )
+from storage.satisfaction import customer_satisfaction
 from storage.tickets import OPEN, Priority, count_files
 
 
@@ -81,6 +82,33 @@ def get_ticket_view(session: Session, *, actor: Member, ticket_id: int) -> Ticke
     )
 
 
+def ticket_histories(
+    session: Session, *, ticket_ids: list[int]
+) -> dict[int, tuple[list[TicketStatusChange], list[TicketComment]]]:
+    """The status moves and comments of tickets already loaded through the access rule (a
+    page of the API), oldest first, in two queries whatever the page's size."""
+    found: dict[int, tuple[list[TicketStatusChange], list[TicketComment]]] = {
+        i: ([], []) for i in ticket_ids
+    }
+    if not ticket_ids:
+        return found
+    moves = session.exec(
+        select(TicketStatusChange)
+        .where(col(TicketStatusChange.ticket_id).in_(ticket_ids))
+        .order_by(col(TicketStatusChange.changed_at), col(TicketStatusChange.id))
+    )
+    for move in moves:
+        found[move.ticket_id][0].append(move)
+    comments = session.exec(
+        select(TicketComment)
+        .where(col(TicketComment.ticket_id).in_(ticket_ids))
+        .order_by(col(TicketComment.created_at), col(TicketComment.id))
+    )
+    for comment in comments:
+        found[comment.ticket_id][1].append(comment)
+    return found
+
+
 @dataclass(frozen=True)
 class TicketLine:
     """One line of /tickets."""
@@ -126,17 +154,18 @@ def list_open_tickets(
 
 @dataclass(frozen=True)
 class CustomerTickets:
-    """A customer's support at a glance: open tickets and the satisfaction average."""
+    """A customer's support at a glance: open tickets, and their satisfaction: the latest score
+    and the average of tickets, delivered orders and visits (`storage.satisfaction`)."""
 
     open: int
     rated: int
     average: float | None
+    latest: int | None = None
 
 
 def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> CustomerTickets:
-    """For the customer card: its open tickets the actor may see, and the average of the
-    scores recorded on its tickets."""
-    require_customer(session, actor=actor, customer_id=customer_id)
+    """For the customer card: its open tickets the actor may see, and its scores."""
+    scores = customer_satisfaction(session, actor=actor, customer_id=customer_id)
     open_count = session.exec(
         select(func.count())
         .select_from(Ticket)
@@ -147,15 +176,8 @@ def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> Cu
             col(Ticket.status).in_(OPEN),
         )
     ).one()
-    rated, average = session.exec(
-        select(func.count(), func.avg(Ticket.satisfaction_score)).where(
-            col(Ticket.customer_id) == customer_id,
-            col(Ticket.deleted_at).is_(None),
-            col(Ticket.satisfaction_score).is_not(None),
-        )
-    ).one()
     return CustomerTickets(
-        open=open_count, rated=rated, average=float(average) if average is not None else None
+        open=open_count, rated=scores.count, average=scores.average, latest=scores.latest
     )
 
 

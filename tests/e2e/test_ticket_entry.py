@@ -53,7 +53,7 @@ async def test_new_request_from_a_saved_note_then_in_the_history(
     await admin.press(t("note.follow_up.none"))
     await admin.reply()
     await admin.press("✅ Save")
-    saved = await admin.reply()
+    saved, _rate = await admin.replies(2)  # a visit: the customer's satisfaction is asked too
     assert saved.button_labels == [t("ticket.button.new")]
     # /cancel drops the request; the note stays the only record
     await admin.press(t("ticket.button.new"), message=saved)
