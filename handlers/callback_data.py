@@ -386,12 +386,14 @@ class OrderAction:
 class TicketAction:
     """A button on a ticket: `open` its card, `move` it to the status `value`, `reopen` it
     (asks why), `comment` on it, `assign` it (value: the member's id, none: pick one),
-    `rate` it (value: 1-5, 0: not asked), `delete` or `restore` it; `new` a ticket of the
-    customer `ticket_id` names; `list` open tickets (value 1: overdue only, id unused)."""
+    `rate` it (value: 1-5, 0: not asked), `delete` or `restore` it, `attach` photos or
+    files to it, `files` (send them back); `new` a ticket of the customer `ticket_id` names,
+    `note` one from the note `ticket_id` names; `list` open tickets (id: an assignee, 0 any;
+    value: a status, 1 overdue only, `who` the assignees to filter by, none all)."""
 
     kind: ClassVar[str] = "tkt"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        r"(open|move|reopen|comment|assign|rate|delete|restore|new|list)"
+        r"(open|move|reopen|comment|assign|rate|delete|restore|attach|files|new|note|list)"
         rf":{_ID}(?::([a-z_]{{1,16}}|0|[1-9][0-9]{{0,9}}))?"
     )
     action: str

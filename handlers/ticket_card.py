@@ -10,6 +10,7 @@ applied. A reply to the card adds a comment (`ticket_reply`).
     card --Reopen--> reason? --> reopened, new due time
     card --Comment (or a reply to the card)--> text --> kept in the history
     card --Reassign--> member buttons --> reassigned; the new and the previous assignee told
+    card --📎 Add photos / 🖼 Files--> `handlers.ticket_files`
     card --🗑--> "really?" --Yes--> deleted (an admin sees ♻️ Restore under it; /restore too)
 """
 
@@ -137,10 +138,10 @@ def ticket_card(context: CrmContext, view: TicketView) -> tuple[str, InlineKeybo
         if event.text:
             text += " — " + clip(event.text, 80)
         lines.append(text)
-    return fit_html("\n".join(lines)), _keyboard(context, ticket)
+    return fit_html("\n".join(lines)), _keyboard(context, ticket, view.files)
 
 
-def _keyboard(context: CrmContext, ticket: Ticket) -> InlineKeyboardMarkup:
+def _keyboard(context: CrmContext, ticket: Ticket, files: int) -> InlineKeyboardMarkup:
     assert ticket.id is not None
     tid = ticket.id
     moves = [
@@ -158,6 +159,12 @@ def _keyboard(context: CrmContext, ticket: Ticket) -> InlineKeyboardMarkup:
             (context.t("ticket.button.assign"), TicketAction("assign", tid)),
         ]
     )
+    media = [(context.t("ticket_entry.button.attach"), TicketAction("attach", tid))]
+    if files:
+        media.append(
+            (context.t("ticket_entry.button.files", count=files), TicketAction("files", tid))
+        )
+    rows.append(media)
     rows.append([(context.t("records.button.delete"), TicketAction("delete", tid))])
     keyboard = inline_keyboard(rows)
     assert keyboard is not None

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from storage.access import (
@@ -435,17 +435,41 @@ def add_comment(session: Session, *, actor: Member, ticket_id: int, text: str) -
 
 
 def add_files(
-    session: Session, *, actor: Member, ticket_id: int, files: Sequence[AttachmentRef]
+    session: Session,
+    *,
+    actor: Member,
+    ticket_id: int,
+    files: Sequence[AttachmentRef],
+    limit: int = MAX_FILES,
 ) -> int:
-    """Photos or files added to a ticket later; how many it has now."""
+    """Photos or files added to a ticket later; how many it has now. More than `limit` in
+    all (as at entry, `[tickets] max_files`) is TooManyFiles, and nothing is added."""
     ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
+    held = count_files(session, ticket_id)
+    if held + len(files) > min(limit, MAX_FILES):
+        raise TooManyFiles(held)
     now = utcnow()
     for ref in files:
         _attach(session, actor, ticket, ref, now)
     session.flush()
-    return len(
-        session.exec(select(Attachment.id).where(col(Attachment.ticket_id) == ticket_id)).all()
-    )
+    if files:
+        _touch(session, actor, ticket, now)
+        _audit(session, actor, _id(ticket), "update", {"files": [held, held + len(files)]})
+    return held + len(files)
+
+
+class TooManyFiles(ValueError):
+    """A ticket would hold more files than allowed; `held` is how many it has."""
+
+    def __init__(self, held: int) -> None:
+        super().__init__(f"the ticket has {held} files")
+        self.held = held
+
+
+def count_files(session: Session, ticket_id: int) -> int:
+    return session.exec(
+        select(func.count()).select_from(Attachment).where(col(Attachment.ticket_id) == ticket_id)
+    ).one()
 
 
 def record_satisfaction(

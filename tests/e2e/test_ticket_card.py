@@ -146,7 +146,7 @@ async def test_tickets_lists_open_by_due_time_and_overdue(
     numbers = {t.id: t.number for t in rows(db_url, Ticket)}
     await admin.send("/tickets")
     listed = await admin.reply()
-    assert listed.button_labels == [
+    assert listed.button_labels[:3] == [
         f"🎫 {numbers[soon]}",
         f"🎫 {numbers[later]}",
         "⏰ Overdue only",
