@@ -162,10 +162,16 @@ def _draft(session: Session, actor: Member, batch_id: int) -> ImportBatch:
 
 
 def set_target(
-    session: Session, *, actor: Member, batch_id: int, column: int, target: str | None
+    session: Session,
+    *,
+    actor: Member,
+    batch_id: int,
+    column: int,
+    target: str | None,
+    drop: bool = True,
 ) -> ImportBatch:
-    """Map `column` to `target` (None: leave it out, not even to the notes); the column that
-    had the target loses it (and its values go to the notes)."""
+    """Map `column` to `target`, or with None to the customer's note (`drop` False) or nowhere;
+    the column that had the target loses it (its values then go to the note)."""
     batch = _draft(session, actor, batch_id)
     settings = dict(batch.settings)
     targets: list[str | None] = list(settings["targets"])
@@ -180,7 +186,7 @@ def set_target(
         orders.pop(str(column), None)
     targets[column] = target
     dropped = [i for i in settings.get("dropped", []) if i != column]
-    if target is None:
+    if target is None and drop:
         dropped.append(column)
     batch.settings = settings | {"targets": targets, "date_orders": orders, "dropped": dropped}
     session.add(batch)

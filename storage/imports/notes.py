@@ -6,7 +6,7 @@ columns become one note on its customer: "Imported from contacts.xlsx: Lead Stat
 Annual Revenue: 5M". The note's id goes into the row's undo record (`note_id`), so the undo
 removes it with the customer (`storage.imports.undo`) and a failed run deletes it.
 
-Its kind is `IMPORTED`, not one of the kinds a member logs: it is history, not a contact, so
+Its kind is `IMPORTED_KIND`, not one of the kinds a member logs: it is history, not a contact, so
 it does not move the customer's last contact nor count as anyone's activity in the reports.
 """
 
@@ -22,9 +22,8 @@ from sqlmodel import Session
 
 from storage.imports.models import ImportBatch
 from storage.imports.store import INTERACTION, bulk_insert, chunks, next_ids
+from storage.interactions import IMPORTED_KIND
 from storage.parsing import MAX_LENGTHS
-
-IMPORTED = "import"
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def write_notes(
                 "id": note_id,
                 "customer_id": row["customer_id"],
                 "owner_id": by,
-                "kind": IMPORTED,
+                "kind": IMPORTED_KIND,
                 "happened_at": now,
                 "summary": note_text(batch, note.extras),
                 "created_by_id": by,
