@@ -1,6 +1,7 @@
 """Other CRMs' exports import without hand mapping: their header conventions are recognised,
 first and last name (姓, 名) combined in the language's order, and owner or date columns
-taken for the record's owner and created date, never the customer's own fields. Each file is built here in its CRM's export shape."""
+taken for the record's owner and created date, never the customer's own fields. Each file
+is built here in its CRM's export shape."""
 
 from __future__ import annotations
 
