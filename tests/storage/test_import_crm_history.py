@@ -12,11 +12,13 @@ from sqlmodel import Session, col, select
 
 from storage.db import Database
 from storage.imports import (
+    DuplicateMode,
     batch_sheet,
     create_batch,
     read_sheet,
     review,
     run_batch,
+    set_duplicate_mode,
     set_target,
     start_batch,
     undo_batch,
@@ -26,6 +28,7 @@ from storage.imports.owners import NOT_ALLOWED, NOT_FOUND
 from storage.interactions import IMPORTED_KIND
 from storage.models import Customer, Interaction, Member, Role, utcnow
 from tests.factories import make_member, pk
+from tests.storage.import_helpers import existing_customer
 
 # Each export: its header line, then Zhang (owner "Ada Admin"/"王经理" is a member) and Li
 # (an owner nobody is called). The created date of Zhang is 2024-03-01 10:00 Shanghai time.
@@ -74,6 +77,7 @@ NOTES = {  # what Zhang's note says after its heading
     "xiaoshouyi": "部门: 采购部",
 }
 SHANGHAI_10AM = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
+NOTES_ZHANG = f"Imported from hubspot.csv: {NOTES['hubspot']}"
 
 
 def member(db: Database, name: str, role: Role = Role.ADMIN, manager: Member | None = None):
@@ -190,3 +194,20 @@ def test_undo_removes_the_notes_and_a_left_out_column_writes_none(db: Database):
     )
     assert list(kinds) == []
     assert IMPORTED_KIND == "import"
+
+
+def test_undo_restores_an_updated_customer_and_removes_its_note(db: Database):
+    """Update mode: Zhang's phone is an existing customer's; the note goes on that customer
+    and leaves with the undo, which puts the customer back as it was."""
+    admin = member(db, "Importer")
+    old_id = existing_customer(db, admin)
+    batch_id = upload(db, admin, "hubspot.csv", EXPORTS["hubspot"].encode())
+    db.run_sync(set_duplicate_mode, actor=admin, batch_id=batch_id, mode=DuplicateMode.UPDATE)
+    run(db, admin, batch_id)
+    zhang, notes = imported(db)["Wei Zhang"]
+    assert (zhang.id, zhang.owner_id, notes) == (old_id, admin.id, [NOTES_ZHANG])
+    result = db.run_sync(
+        undo_batch, actor=admin, batch_id=batch_id, now=utcnow(), undo_period=timedelta(days=1)
+    )
+    assert (result.removed, result.restored, result.changed) == (1, 1, 0)
+    assert {name: notes for name, (_, notes) in imported(db).items()} == {"Old Name": []}
