@@ -177,9 +177,7 @@ def _scan(
 ) -> dict[str, _Block]:
     """Stream the visible base once: join equal emails, and block the rest by company."""
     total = session.exec(
-        select(func.count())
-        .select_from(Customer)
-        .where(col(Customer.deleted_at).is_(None), scope)
+        select(func.count()).select_from(Customer).where(col(Customer.deleted_at).is_(None), scope)
     ).one()
     rows = session.connection().execute(  # Core rows: no ORM bookkeeping per customer
         sa_select(
@@ -212,9 +210,7 @@ def _scan(
     return blocks
 
 
-def _fuzzy_names(
-    blocks: dict[str, _Block], links: _Links, report: Callable[[int], None]
-) -> None:
+def _fuzzy_names(blocks: dict[str, _Block], links: _Links, report: Callable[[int], None]) -> None:
     """Within each company, join names close by characters, and Chinese names close by
     pinyin (a Latin name's pinyin key is its letters: the character pass covers it)."""
     shared = [block for block in blocks.values() if len(block) > 1]

@@ -51,9 +51,11 @@ async def team(emu: BotApiEmulator, admin: ScriptedUser, db_url: str) -> dict[st
 async def start(user: ScriptedUser, catalogs: Catalogs) -> Any:
     await user.send("/dedupe")
     searching = await user.reply()
-    assert searching.text == shown(catalogs, "en", "dedupe.searching")
-    cluster = await user.reply()
-    found = await user.edited(searching) if searching.version == 0 else searching
+    assert searching.text == shown(catalogs, "en", "dedupe.progress", percent=0)
+    cluster = await user.reply()  # sent once the search message said what it found
+    [found] = [
+        m for m in user.emu.bot_messages(user.chat_id) if m.message_id == searching.message_id
+    ]
     return found, cluster
 
 
