@@ -147,6 +147,10 @@ async def test_forged_keep_of_another_teams_customer_is_not_found(
     people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
     await mia.press_data(pack(DedupeAction("keep", people["theirs"])), cluster)
     assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
+    emu.state.callback_answers.clear()
+    a = people["ids"][0]  # /review's Merge forged on a pair with another team's customer
+    await mia.press_data(pack(DedupeAction("pair", a, people["theirs"])), cluster)
+    assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
     assert "Secret" not in mia.transcript()
     assert customer(db_url, people["theirs"]).deleted_at is None
 

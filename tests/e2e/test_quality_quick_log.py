@@ -8,6 +8,7 @@ that makes a deal asks the deal's required fields the same way."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -23,15 +24,24 @@ EN = "Met Zhang Wei at Acme, wants 50 units"
 ZH = "拜访了Acme的张伟，想要50台"
 
 
-@pytest.fixture
-async def strict_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
-    """A team that requires a phone, a company and a source for every customer."""
-    required = {"customer": ["name", "phone", "company", "source"]}
+@asynccontextmanager
+async def team_requiring(
+    emu: BotApiEmulator, db_url: str, required: dict[str, list[str]]
+) -> AsyncIterator[RunningBot]:
+    """The bot of a team with its own `[quality] required` lists."""
     bot = RunningBot(emu, db_url, quality=QualityConfig(required=required))
     await bot.start()
     yield bot
     await bot.stop()
     assert not bot.errors
+
+
+@pytest.fixture
+async def strict_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
+    """A team that requires a phone, a company and a source for every customer."""
+    required = {"customer": ["name", "phone", "company", "source"]}
+    async with team_requiring(emu, db_url, required) as bot:
+        yield bot
 
 
 @pytest.fixture
@@ -181,11 +191,8 @@ async def test_a_past_follow_up_is_asked_first_then_the_gaps(
 async def deal_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
     """A team that requires an expected close date on every deal."""
     required = {"deal": ["title", "stage", "amount", "close_date"]}
-    bot = RunningBot(emu, db_url, quality=QualityConfig(required=required))
-    await bot.start()
-    yield bot
-    await bot.stop()
-    assert not bot.errors
+    async with team_requiring(emu, db_url, required) as bot:
+        yield bot
 
 
 async def test_log_making_a_deal_asks_its_required_fields_first(
