@@ -4,9 +4,9 @@
 
 The base is `bench.seed`'s (cached SQLite file, a private copy per run) with duplicates
 planted as `bench.dedupe` plants them. `list_review_queue` runs as the admin (everything) and
-as one manager (a team), `--repeat` times each; printed: the best wall time of each and the
-items by kind. The queue is computed on every /review, Approve and Next, so it must stay
-well under a second at a team's size.
+as one manager (a team), `--repeat` times each; printed: the first wall time (a fresh
+process) and the best of the others, and the items by kind. The queue is computed on every
+/review, Approve and Next, so it must stay well under a second at a team's size.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from storage.reviews import list_review_queue
 TARGET_SECONDS = 1.0
 
 
-def measure(db: Database, member_id: int, repeat: int) -> tuple[float, Counter[str]]:
-    """The best of `repeat` queue computations for the member, and the items by kind."""
-    best, kinds = float("inf"), Counter[str]()
+def measure(db: Database, member_id: int, repeat: int) -> tuple[list[float], Counter[str]]:
+    """`repeat` queue computations for the member: each one's seconds, and the items by kind."""
+    seconds, kinds = [], Counter[str]()
     with db.session(write=False) as session:
         member = session.get_one(Member, member_id)
         for _ in range(repeat):
@@ -42,9 +42,9 @@ def measure(db: Database, member_id: int, repeat: int) -> tuple[float, Counter[s
             items = list_review_queue(
                 session, actor=member, rules=ReviewRules(), today=datetime.now(UTC).date()
             )
-            best = min(best, time.perf_counter() - started)
+            seconds.append(time.perf_counter() - started)
             kinds = Counter(item.key.kind for item in items)
-    return best, kinds
+    return seconds, kinds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f"sqlite, {total:,} customers ({len(planted):,} planted duplicates)\n")
     for who, (seconds, kinds) in results.items():
         counts = ", ".join(f"{kind} {n:,}" for kind, n in sorted(kinds.items())) or "-"
+        again = f", again {min(seconds[1:]):.2f} s" if len(seconds) > 1 else ""
         sys.stdout.write(
-            f"{who:<8} {seconds:.2f} s (target < {TARGET_SECONDS:.0f} s)  items: {counts}\n"
+            f"{who:<8} first {seconds[0]:.2f} s{again} (target < {TARGET_SECONDS:.0f} s)"
+            f"  items: {counts}\n"
         )
     return 0

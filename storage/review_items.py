@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from statistics import median
 from typing import Any
 
@@ -152,14 +153,16 @@ def _suspicious_customers(
 
 
 def _phone_codes(numbers: list[str]) -> list[str]:
-    for e164 in numbers:
-        try:
-            valid = phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            return ["phone_invalid"]
-    return []
+    return ["phone_invalid"] if not all(_valid_phone(e164) for e164 in numbers) else []
+
+
+@lru_cache(maxsize=200_000)  # the queue is computed again on every /review, Approve and Next
+def _valid_phone(e164: str) -> bool:
+    """Whether a stored number is a valid one (~0.1 ms each: most of a big queue's time)."""
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(e164, None)))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _birthday_codes(customer: Customer, today: date) -> list[str]:
