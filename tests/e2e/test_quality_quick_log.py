@@ -199,11 +199,17 @@ async def test_log_making_a_deal_asks_its_required_fields_first(
     emu: BotApiEmulator, deal_bot: RunningBot, catalogs: Catalogs, db_url: str
 ):
     """An amount makes a deal: its required close date is asked before the card, without
-    Skip; a /log without an amount makes no deal and asks nothing."""
+    Skip (and after an amount added on the card); a /log without one asks nothing."""
     user = ScriptedUser(emu, ADMIN_ID, "Ada", language_code="en")
     await user.send(f"/log {EN}")
     _, card = await user.replies(2)
     assert "✅ Save" in card.button_labels
+    await user.press(shown(catalogs, "en", "flow.button.edit"), message=card)
+    which = await user.reply()
+    await user.press(shown(catalogs, "en", "quick_log.field.amount"), message=which)
+    await user.reply()
+    asked = await answer(user, "20k")  # an amount added on the card makes a deal: asked
+    assert asked.endswith(shown(catalogs, "en", "quick_log.ask.close"))
     assert await answer(user, "/cancel") == shown(catalogs, "en", "cancel.done")
     await user.send(f"/log {EN}, budget 50k")
     _, ask_close = await user.replies(2)
