@@ -1,8 +1,8 @@
 """`/dedupe` (managers: their team; admins: everyone): clean up duplicates already entered.
 
-    /dedupe --> "looking… 40 %" (edited in place while the search runs in the database's
-                workers, the event loop free) --> "N clusters" --> a cluster: its customers
-                and the fields they differ on
+    /dedupe --> "looking… 40 %" (edited in place while the search runs in a thread of its
+                own, the event loop and the database workers free) --> "N clusters"
+                --> a cluster: its customers and the fields they differ on
                 --Keep X--> for each differing field: which value stays (one button each)
                 --> "merge into X with …?" --Merge--> merged (storage.quality.merge) --> next
             --Not a duplicate--> remembered (storage.quality.dismissals) --> next
@@ -93,10 +93,14 @@ async def _start_search(update: Update, context: CrmContext, chat_id: int, membe
 async def _search(context: CrmContext, chat_id: int, message_id: int, member: Member) -> None:
     live = LiveMessage(asyncio.get_running_loop(), context.bot, chat_id, message_id)
 
-    def progress(percent: int) -> None:  # from the database worker's thread
+    def progress(percent: int) -> None:  # from the search's thread
         live.show(context.t("dedupe.progress", percent=percent))
 
-    clusters: list[Cluster] = await context.db.read(find_clusters, actor=member, progress=progress)
+    # A thread of its own, as an import has: a minute-long search at a million customers
+    # must not hold one of the database workers every member's step waits for.
+    clusters: list[Cluster] = await asyncio.to_thread(
+        context.db.read_sync, find_clusters, actor=member, progress=progress
+    )
     found = [list(c.customer_ids) for c in clusters]
     await context.db.run(start_dedupe_run, actor=member, clusters=found)
     await live.finish(context.t("dedupe.found", count=len(clusters)))
