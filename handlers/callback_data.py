@@ -345,10 +345,14 @@ class WebhookAction:
 @dataclass(frozen=True)
 class DedupeAction:
     """A button of `/dedupe`: `keep` (a: the survivor's id), `pick` (a: the field's index,
-    b: the id of the customer whose value stays), `merge` or `skip` the cluster shown."""
+    b: the id of the customer whose value stays), `merge`, `skip` or `apart` (not a
+    duplicate) the cluster shown; `resume` the saved search or search `again`; `pair` opens
+    /review's duplicate pair (a: the earlier customer, b: the later) as a cluster."""
 
     kind: ClassVar[str] = "ddp"
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(keep|pick|merge|skip):{_ID}(?::{_ID})?")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(keep|pick|merge|skip|apart|resume|again|pair):{_ID}(?::{_ID})?"
+    )
     action: str
     a: int
     b: int = 0

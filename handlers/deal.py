@@ -91,22 +91,30 @@ def _save(
     context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
 ) -> StorageCall[Deal]:
     money = fp.to_money(values.get("amount"))
-    budget = fp.to_money(values.get("budget_amount"))
     data = DealCreate(
         customer_id=picked_id(values["customer"]),
         title=values["title"],
         stage=values["stage"],
         amount=money.amount if money else None,
         currency=money.currency if money else None,
-        expected_close_date=fp.to_date(values.get("close")),
-        probability=values.get("probability"),
-        budget=budget.amount if budget else None,
-        budget_currency=budget.currency if budget else None,
-        decision_date=fp.to_date(values.get("decision_date")),
-        budget_notes=values.get("budget"),
-        decision_maker_notes=values.get("decision_maker"),
+        **deal_details(values),
     )
     return StorageCall(create_deal, actor=context.require_member(), data=data)
+
+
+def deal_details(values: dict[str, Any]) -> dict[str, Any]:
+    """The answers past title, stage and amount as `DealCreate`'s fields (None where not
+    given): the deal entry's, and /log's when the team requires some (`handlers.quick_log`)."""
+    budget = fp.to_money(values.get("budget_amount"))
+    return {
+        "expected_close_date": fp.to_date(values.get("close")),
+        "probability": values.get("probability"),
+        "budget": budget.amount if budget else None,
+        "budget_currency": budget.currency if budget else None,
+        "decision_date": fp.to_date(values.get("decision_date")),
+        "budget_notes": values.get("budget"),
+        "decision_maker_notes": values.get("decision_maker"),
+    }
 
 
 async def show_deal(context: CrmContext, chat_id: int, deal: Deal) -> None:

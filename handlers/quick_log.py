@@ -16,7 +16,9 @@ transaction. If no customer can be told from the text, the card first asks which
 A new customer is held to the team's required fields (`[quality] required.customer`): the
 ones the message did not give are asked before the card, without Skip, with the entry's
 questions (`handlers.records.gaps`). The default requires only the name, which /log always
-asks, so a team without its own list sees no extra question.
+asks, so a team without its own list sees no extra question. A deal (an amount was said) is
+held to `[quality] required.deal` the same way: /log sets its title, stage and amount, and
+asks the other required ones (a close date, a probability...) after the customer's.
 
 The customer questions come last in the flow: after an answer the engine moves to the next
 field even when it is prefilled, so only prefilled-free steps may follow one that is asked.
@@ -33,6 +35,8 @@ from handlers import customer_pick
 from handlers.context import CrmContext
 from handlers.customer import FIELDS as CUSTOMER_FIELDS
 from handlers.customer import Check, customer_data, duplicate_check
+from handlers.deal import FIELDS as DEAL_FIELDS
+from handlers.deal import deal_details
 from handlers.feature import Callback, Command, Feature
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
@@ -71,6 +75,8 @@ NOT_GIVEN = False  # an optional answer the message did not contain: shown as "â
 _MATCH_ORDER = ("phone", "email", "name")
 _READ = ("name", "company", "phones", "email")  # the customer fields a message may give
 USE_IT = "quick_log.dup.use"  # the duplicate warning's button for one's own customer
+DEAL_GAPS_KEY = "_deal_gaps"  # hidden: the deal's required fields the message did not give
+_DEAL_SET = ("customer", "title", "stage", "amount")  # what /log gives a deal itself
 
 
 def _or_not_given(show: fp.Show | None = None) -> fp.Show:
@@ -88,6 +94,11 @@ def _existing(values: dict[str, Any]) -> bool:
 
 def _new(values: dict[str, Any]) -> bool:
     return values.get("customer") is None
+
+
+def _makes_deal(values: dict[str, Any]) -> bool:
+    """An amount was said (or added on the card): Save creates a deal."""
+    return bool(values.get("amount"))
 
 
 def _if_new(check: Check) -> Check:
@@ -157,6 +168,12 @@ FIELDS = (
     Field("deal_title", when=hidden),  # what the customer wants, if the message says
     # the team's required fields a message never gives (source, region...), if new
     *asked_if_missing((f for f in CUSTOMER_FIELDS if f.name not in _READ), also=_new),
+    # the deal's required fields, if it makes one: asked only when required, so without Skip
+    *asked_if_missing(
+        (dataclasses.replace(f, required=True) for f in DEAL_FIELDS if f.name not in _DEAL_SET),
+        also=_makes_deal,
+        key=DEAL_GAPS_KEY,
+    ),
 )
 
 
@@ -223,18 +240,28 @@ async def prefill(context: CrmContext, found: QuickLog, env: Env) -> dict[str, A
         values |= {k: v or (None if k in gaps else NOT_GIVEN) for k, v in read.items()}
         if gaps:
             values[GAPS_KEY] = gaps
+    quality = context.services.quality
+    deal_gaps = [FLOW_FIELD.get(n, n) for n in quality.required_for("deal")]
+    deal_gaps = [name for name in deal_gaps if name not in _DEAL_SET]
+    if deal_gaps:  # asked if a deal is made; left empty (not "â€”") until then
+        values |= {DEAL_GAPS_KEY: deal_gaps, **dict.fromkeys(deal_gaps)}
     return values
 
 
 def _gaps_notice(context: CrmContext, values: dict[str, Any]) -> str:
-    """Why questions come before the card: the team requires what the message lacks."""
-    gaps = values.get(GAPS_KEY)
-    if not gaps:
-        return ""
-    names = context.t("quick_log.gaps.joiner").join(
-        context.t(f"{FLOW_NAME}.field.{name}") for name in gaps
-    )
-    return context.t("quick_log.gaps.notice", fields=names)
+    """Why questions come before the card: the team requires what the message lacks, of
+    the new customer and of the deal an amount makes."""
+    notices = []
+    for key, notice, applies in (
+        (GAPS_KEY, "quick_log.gaps.notice", True),
+        (DEAL_GAPS_KEY, "quick_log.deal_gaps.notice", _makes_deal(values)),
+    ):
+        if gaps := values.get(key) if applies else None:
+            names = context.t("quick_log.gaps.joiner").join(
+                context.t(f"{FLOW_NAME}.field.{name}") for name in gaps
+            )
+            notices.append(context.t(notice, fields=names))
+    return "\n".join(notices)
 
 
 # --- saving ----------------------------------------------------------------------------------
@@ -262,6 +289,7 @@ def _save(
             stage=context.services.config.deals.stages[0],
             amount=money.amount,
             currency=money.currency,
+            **deal_details(values),  # the required ones asked; the others not given
         )
     return StorageCall(
         create_logged_note,

@@ -4,7 +4,8 @@ oldest first (`storage.reviews`; managers their team's, admins everyone's).
     /review --> the oldest open item --Approve--> decided; the next item in place
                                      --Fix-->     the record's edit flow (records/customers.py,
                                                   records/deals.py): the same questions and checks
-                                     --Merge-->   the merge flow, this customer the duplicate
+                                     --Merge-->   /dedupe's merge on the pair: keep one,
+                                                  pick field by field, merge --> /review
                                      --Send back--> "review_back" flow: the comment --> decided;
                                                   the owner is told, with buttons to the fields
                                      --Dismiss--> "review_dismiss" flow: the reason --> decided
@@ -23,7 +24,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from handlers.callback_data import CustomerAction, DealAction, ReviewAction
+from handlers.callback_data import CustomerAction, DealAction, DedupeAction, ReviewAction
 from handlers.configuration import Configuration
 from handlers.context import CrmContext
 from handlers.feature import LEADS, Callback, Command, Feature, Route
@@ -128,7 +129,7 @@ def _card(
         ],
     ]
     if key.kind == "duplicate" and item.other_visible and key.other_id is not None:
-        merge = CustomerAction("merge", key.other_id, str(key.record_id))
+        merge = DedupeAction("pair", key.other_id, key.record_id)
         rows.append([(context.t("review.button.merge", id=key.other_id), merge)])
     rows.append(
         [
@@ -141,7 +142,7 @@ def _card(
     return "\n".join(lines), inline_keyboard(rows)
 
 
-async def _show(context: CrmContext, after: ReviewKey | None = None) -> tuple[str, Any]:
+async def show_queue(context: CrmContext, after: ReviewKey | None = None) -> tuple[str, Any]:
     """The oldest open item, or the one after `after` (the first again past the end)."""
     items = await _queue(context)
     if not items:
@@ -157,7 +158,7 @@ async def _show(context: CrmContext, after: ReviewKey | None = None) -> tuple[st
 async def review(update: Update, context: CrmContext) -> None:
     assert update.effective_chat is not None
     try:
-        text, keyboard = await _show(context)
+        text, keyboard = await show_queue(context)
     except NotFound:
         text, keyboard = context.t("review.leads_only"), None
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
@@ -172,12 +173,12 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
             return
         try:
             if action.action == "list":
-                text, keyboard = await _show(context)
+                text, keyboard = await show_queue(context)
             elif action.action == "next":
-                text, keyboard = await _show(context, _key(action))
+                text, keyboard = await show_queue(context, _key(action))
             elif action.action == "ok":
                 await context.db.run(_decision(context, _key(action), "approved"))
-                text, keyboard = await _show(context)
+                text, keyboard = await show_queue(context)
             else:
                 await _start_text_flow(update, context, engine, action)
                 return
@@ -259,7 +260,7 @@ async def _after(context: CrmContext, chat_id: int, decided: Decided | None, key
         await context.bot.send_message(chat_id, context.t("common.not_found"))
         return
     await context.bot.send_message(chat_id, context.t(key, name=html.escape(decided.item.title)))
-    text, keyboard = await _show(context)
+    text, keyboard = await show_queue(context)
     await context.bot.send_message(chat_id, text, reply_markup=keyboard)
 
 

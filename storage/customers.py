@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from storage.access import owner_scope, require_customer
 from storage.audit import record_audit
 from storage.models import Attachment, Customer, CustomerPhone, Member
+from storage.quality.company import normalise_company
 from storage.search.index import customer_search, index_customer
 
 # The codes of the choice fields, as the entry flow offers them and the API accepts them.
@@ -116,7 +117,8 @@ def find_duplicates(
     company: str | None,
     exclude_id: int | None = None,
 ) -> list[DuplicateMatch]:
-    """Same phone or email (case-insensitive) anywhere, or a very similar name at the company;
+    """Same phone or email (case-insensitive) anywhere, or a very similar name at the same
+    company, compared normalised (`normalise_company`, on the search index's key);
     `exclude_id` is the customer being edited, who is no duplicate of itself."""
     found: dict[int, tuple[Customer, str]] = {}
     if phones:
@@ -137,11 +139,12 @@ def find_duplicates(
         )
         for customer in rows:
             found.setdefault(customer.id, (customer, "email"))  # type: ignore[arg-type]
-    if company:
-        rows = session.exec(
+    if company and (company_key := normalise_company(company)):
+        rows = session.exec(  # "上海华为有限公司" is "上海华为", "ACME Co., Ltd." is "Acme"
             select(Customer)
+            .join(customer_search, customer_search.c.customer_id == col(Customer.id))
             .where(
-                func.lower(Customer.company) == company.casefold(),
+                customer_search.c.company_key == company_key,
                 col(Customer.deleted_at).is_(None),
             )
             .limit(500)

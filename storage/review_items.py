@@ -1,7 +1,7 @@
 """What needs a manager's look, computed from the records in the actor's scope.
 
 Four kinds: a customer missing required fields, a suspected duplicate (same phone or email,
-or a close name at the same company, by `storage.customers.find_duplicates`, across
+or a close name at the same normalised company, by `storage.quality.clusters`, across
 salespeople), a suspicious value (a phone that is not valid, a birthday in the future or over
 110 years ago, a deal amount 100 times its team's median, a close date years away), and each
 new customer a salesperson entered when the team approves new customers. Nothing here is
@@ -16,19 +16,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from statistics import median
 from typing import Any
 
 import phonenumbers
-from rapidfuzz import fuzz
-from rapidfuzz.process import cdist
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.access import owner_scope
-from storage.customers import NAME_SIMILARITY, find_duplicates
 from storage.models import Customer, CustomerPhone, Deal, Member, Role, utcnow
-from storage.search.index import customer_search
+from storage.quality.clusters import duplicate_pairs
+from storage.quality.dismissals import pair_version, stamp
 
 DEFAULT_REQUIRED = ("name", "phone")
 OUTLIER_FACTOR = 100  # an amount this many times the team's median is suspicious
@@ -86,10 +84,6 @@ def missing_customer_fields(
     return tuple(missing)
 
 
-def _stamp(moment: datetime) -> str:
-    return str(int(moment.timestamp() * 1_000_000))
-
-
 def compute_items(
     session: Session, *, actor: Member, rules: ReviewRules, today: date
 ) -> list[ReviewItem]:
@@ -113,7 +107,7 @@ def compute_items(
     items = [
         *_missing(customers, phones, rules),
         *_suspicious_customers(customers, phones, today),
-        *_duplicates(session, actor, customers, phones),
+        *_duplicates(session, customers),
         *_suspicious_deals(session, actor, today),
     ]
     if rules.approve_new:
@@ -133,7 +127,7 @@ def _customer_item(
         title=customer.name,
         details=details,
         since=extra.pop("since", customer.updated_at),
-        version=extra.pop("version", _stamp(customer.updated_at)),
+        version=extra.pop("version", stamp(customer.updated_at)),
         **extra,
     )
 
@@ -159,14 +153,16 @@ def _suspicious_customers(
 
 
 def _phone_codes(numbers: list[str]) -> list[str]:
-    for e164 in numbers:
-        try:
-            valid = phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
-        except phonenumbers.NumberParseException:
-            valid = False
-        if not valid:
-            return ["phone_invalid"]
-    return []
+    return ["phone_invalid"] if not all(_valid_phone(e164) for e164 in numbers) else []
+
+
+@lru_cache(maxsize=200_000)  # the queue is computed again on every /review, Approve and Next
+def _valid_phone(e164: str) -> bool:
+    """Whether a stored number is a valid one (~0.1 ms each: most of a big queue's time)."""
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(e164, None)))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _birthday_codes(customer: Customer, today: date) -> list[str]:
@@ -183,116 +179,45 @@ def _birthday_codes(customer: Customer, today: date) -> list[str]:
     return ["age_over_110"] if age > MAX_AGE_YEARS else []
 
 
-def _duplicates(
-    session: Session, actor: Member, customers: list[Customer], phones: dict[int, list[str]]
-) -> Iterable[ReviewItem]:
-    """One item per pair: found by the entry flows' duplicate finder, asked only for the
-    customers that share a phone, an email or a company with another one (one query each)."""
+def _duplicates(session: Session, customers: list[Customer]) -> Iterable[ReviewItem]:
+    """One item per linked pair of `storage.quality.clusters` (the base blocked by phone,
+    email and company in one pass, across salespeople) with a customer in `customers`: the
+    later of the two is the subject, unless only the earlier is the reviewer's to see."""
     by_id = {c.id: c for c in customers if c.id is not None}
-    candidates = _sharing_candidates(session, set(by_id))
-    seen: set[tuple[int, int]] = set()
-    for customer_id in sorted(candidates):
-        customer = by_id[customer_id]
-        for match in find_duplicates(
-            session,
-            actor=actor,
-            phones=phones[customer_id],
-            email=customer.email,
-            name=customer.name,
-            company=customer.company,
-            exclude_id=customer_id,
+    pairs = {
+        pair: reason
+        for pair, reason in duplicate_pairs(session).items()
+        if pair[0] in by_id or pair[1] in by_id
+    }
+    outside = {i for pair in pairs for i in pair if i not in by_id}
+    others: dict[int, tuple[datetime, str]] = {}
+    if outside:
+        for customer_id, updated_at, name in session.exec(
+            select(Customer.id, Customer.updated_at, Member.display_name)
+            .join(Member, col(Member.id) == col(Customer.owner_id))
+            .where(col(Customer.id).in_(outside))
         ):
-            pair = (min(customer_id, match.customer_id), max(customer_id, match.customer_id))
-            if pair in seen:
-                continue
-            seen.add(pair)
-            other = by_id.get(match.customer_id)
-            # The later of the two is the suspect; an out-of-scope other is never the subject.
-            subject, other_id = (
-                (customer, match.customer_id)
-                if other is None or customer_id > match.customer_id
-                else (other, customer_id)
-            )
-            moments = [customer.updated_at, *([other.updated_at] if other else [])]
-            yield _customer_item(
-                subject,
-                "duplicate",
-                (match.reason,),
-                other_id=other_id,
-                since=max(moments),
-                version=".".join(_stamp(m) for m in moments),
-                other_visible=match.visible,
-                other_owner=match.owner_name,
-            )
-
-
-def _sharing_candidates(session: Session, customer_ids: set[int]) -> set[int]:
-    """Those of `customer_ids` sharing a phone, an email or a company name with any live
-    customer (anyone's: duplicates are found across salespeople)."""
-    if not customer_ids:
-        return set()
-    live = col(Customer.deleted_at).is_(None)
-    shared_phones = (
-        select(CustomerPhone.e164)
-        .join(Customer, col(Customer.id) == col(CustomerPhone.customer_id))
-        .where(live)
-        .group_by(col(CustomerPhone.e164))
-        .having(func.count(func.distinct(CustomerPhone.customer_id)) > 1)
-    )
-    found: set[int] = set(
-        session.exec(
-            select(CustomerPhone.customer_id).where(
-                col(CustomerPhone.e164).in_(shared_phones),
-                col(CustomerPhone.customer_id).in_(customer_ids),
-            )
+            assert customer_id is not None
+            others[customer_id] = (updated_at, name)
+    for (low, high), reason in pairs.items():
+        owner: str | None
+        if low in by_id and high in by_id:
+            subject, other_id, other_at, owner = by_id[high], low, by_id[low].updated_at, None
+        else:
+            subject = by_id[low] if low in by_id else by_id[high]
+            other_id = high if low in by_id else low
+            other_at, owner = others[other_id]
+        at = {subject.id: subject.updated_at, other_id: other_at}
+        yield _customer_item(
+            subject,
+            "duplicate",
+            ("name" if reason == "pinyin" else reason,),
+            other_id=other_id,
+            since=max(at.values()),
+            version=pair_version(at[low], at[high]),
+            other_visible=owner is None,
+            other_owner=owner,
         )
-    )
-    email = customer_search.c.email_key
-    shared_emails = (
-        select(email)
-        .join(Customer, col(Customer.id) == customer_search.c.customer_id)
-        .where(live, email.is_not(None), email != "")
-        .group_by(email)
-        .having(func.count() > 1)
-    )
-    found.update(
-        session.exec(
-            select(customer_search.c.customer_id).where(
-                email.in_(shared_emails), customer_search.c.customer_id.in_(customer_ids)
-            )
-        )
-    )
-    found.update(_close_names_at_one_company(session, customer_ids))
-    return found
-
-
-def _close_names_at_one_company(session: Session, customer_ids: set[int]) -> set[int]:
-    """Those of `customer_ids` with a name close to another live customer's at the same
-    company, by the duplicate finder's own test (`NAME_SIMILARITY`): a company many customers
-    share would otherwise send each of them through the finder, one query apiece."""
-    company = func.lower(Customer.company)
-    shared_companies = (
-        select(company)
-        .where(col(Customer.deleted_at).is_(None), col(Customer.company).is_not(None))
-        .group_by(company)
-        .having(func.count() > 1)
-    )
-    by_company: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for customer_id, name, key in session.exec(
-        select(Customer.id, Customer.name, company).where(
-            col(Customer.deleted_at).is_(None), company.in_(shared_companies)
-        )
-    ):
-        assert customer_id is not None
-        by_company[key].append((customer_id, name.casefold()))
-    found: set[int] = set()
-    for members in by_company.values():
-        names = [name for _, name in members]
-        scores = cdist(names, names, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY)
-        for row, (customer_id, _) in enumerate(members):
-            if customer_id in customer_ids and (scores[row] > 0).sum() > 1:  # itself, another
-                found.add(customer_id)
-    return found
 
 
 def _suspicious_deals(session: Session, actor: Member, today: date) -> Iterable[ReviewItem]:
@@ -327,7 +252,7 @@ def _suspicious_deals(session: Session, actor: Member, today: date) -> Iterable[
                 title=deal.title,
                 details=tuple(codes),
                 since=deal.updated_at,
-                version=_stamp(deal.updated_at),
+                version=stamp(deal.updated_at),
             )
 
 

@@ -19,12 +19,11 @@ from sqlmodel import Session, col, select
 from storage.access import NotFound, actor_id
 from storage.audit import record_audit
 from storage.models import Member, Role, utcnow
+from storage.quality.dismissals import CLOSING
 from storage.review_items import ReviewItem, ReviewKey, ReviewRules, compute_items
 from storage.review_models import ReviewDecision
 
 DECISIONS = ("approved", "dismissed", "sent_back")
-# Decisions that close an item for its owner too; a sent-back item stays open for the owner.
-CLOSING = ("approved", "dismissed")
 
 
 @dataclass(frozen=True)

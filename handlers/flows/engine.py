@@ -291,8 +291,8 @@ class FlowEngine:
             state.step = step_field.repeat
             await self._ask(context, chat_id, state, update_id, prefix=prefix)
             return
-        if state.editing:
-            state.editing, after = False, CONFIRM
+        if state.editing:  # back to the summary, unless the edit made a required gap
+            state.editing, after = False, state.flow.required_gap(state.values) or CONFIRM
         else:
             state.history.append(state.step)
             after = state.flow.next_open_step(state.step, state.values)

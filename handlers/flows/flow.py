@@ -188,11 +188,15 @@ class Flow:
         return step
 
     def required_answered(self, values: dict[str, Any]) -> bool:
-        return all(
-            not is_empty(values.get(f.name))
-            for f in self.fields
-            if f.required and f.applies(values)
-        )
+        return self.required_gap(values) is None
+
+    def required_gap(self, values: dict[str, Any]) -> str | None:
+        """The first required question without an answer: an edit can make one apply (an
+        amount added on /log's card makes a deal, with the team's required deal fields)."""
+        for f in self.fields:
+            if f.required and f.applies(values) and is_empty(values.get(f.name)):
+                return f.name
+        return None
 
     def next_step(self, after: str | None, values: dict[str, Any]) -> str:
         names = [f.name for f in self.fields]

@@ -2,9 +2,9 @@
 
 `storage.imports.run_batch` is synchronous, CPU-heavy (docs/stack-facts.md: ~5k rows/s), so it runs
 in a thread; after each chunk it calls back from that thread, and the callback hands a
-progress edit to the event loop with `run_coroutine_threadsafe`, at most every
-`PROGRESS_INTERVAL` seconds and never more than one at a time. The loop itself only waits,
-so every other chat is answered while a big file is imported.
+progress edit to the event loop (`handlers.progress`), at most every `PROGRESS_INTERVAL`
+seconds and never more than one at a time. The loop itself only waits, so every other chat
+is answered while a big file is imported.
 
 The end is one new message (so the member is notified) with the counts and an Undo button
 showing the deadline in the member's timezone, plus the rejected rows as a CSV document with
@@ -18,21 +18,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
-from concurrent.futures import Future
 from datetime import timedelta
 from pathlib import PurePath
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, InputFile
-from telegram.error import TelegramError
 
 from handlers.callback_data import ImportAction
 from handlers.formatting import format_when
 from handlers.i18n import Translator
 from handlers.imports.views import number
 from handlers.keyboards import inline_keyboard
+from handlers.progress import LiveMessage
 from handlers.services import Services
 from storage.access import require_member
 from storage.imports import (
@@ -48,12 +45,11 @@ from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL = 2.0  # seconds between progress edits (Telegram: ~1 edit/s per chat)
 # Background work has no Telegram user behind it; an unsaved admin reads any batch.
 SYSTEM = Member(telegram_id=0, display_name="import runner", role=Role.ADMIN)
 
 
-class Progress:
+class Progress(LiveMessage):
     """Called from the import's thread after each chunk; edits the message from the loop."""
 
     def __init__(
@@ -65,28 +61,13 @@ class Progress:
         t: Translator,
         stop: threading.Event,
     ) -> None:
-        self.loop, self.bot, self.t, self.stop = loop, bot, t, stop
-        self.chat_id, self.message_id = chat_id, message_id
-        self.last = time.monotonic()
-        self.pending: Future[Any] | None = None
+        super().__init__(loop, bot, chat_id, message_id)
+        self.t, self.stop = t, stop
 
     def __call__(self, batch: ImportBatch) -> None:
         if self.stop.is_set():  # shutting down: leave the batch, written up to here, as it is
             raise LeaseLost("the bot is stopping")
-        now = time.monotonic()
-        if now - self.last < PROGRESS_INTERVAL or (self.pending and not self.pending.done()):
-            return
-        self.last = now
-        text = progress_text(self.t, batch.processed_rows, batch.total_rows)
-        self.pending = asyncio.run_coroutine_threadsafe(self.edit(text), self.loop)
-
-    async def edit(self, text: str) -> None:
-        try:
-            await self.bot.edit_message_text(
-                text, chat_id=self.chat_id, message_id=self.message_id
-            )
-        except TelegramError as exc:  # a deleted message or a flood: the next edit may work
-            logger.info("import progress not shown: %s", exc)
+        self.show(progress_text(self.t, batch.processed_rows, batch.total_rows))
 
 
 def progress_text(t: Translator, done: int, total: int) -> str:

@@ -38,20 +38,23 @@ GAPS_KEY = "_gaps"  # hidden: the entry-flow field names to ask
 CUSTOMER_KEY = "_customer"
 
 
-def _missing(name: str, also: Callable[[dict[str, Any]], bool] | None) -> Any:
+def _missing(name: str, also: Callable[[dict[str, Any]], bool] | None, key: str) -> Any:
     def applies(values: dict[str, Any]) -> bool:
-        return name in values.get(GAPS_KEY, ()) and (also is None or also(values))
+        return name in values.get(key, ()) and (also is None or also(values))
 
     return applies
 
 
 def asked_if_missing(
-    fields: Iterable[Field], *, also: Callable[[dict[str, Any]], bool] | None = None
+    fields: Iterable[Field],
+    *,
+    also: Callable[[dict[str, Any]], bool] | None = None,
+    key: str = GAPS_KEY,
 ) -> tuple[Field, ...]:
-    """`fields` (the customer entry's) each asked only when its name is listed under
-    `GAPS_KEY` (and `also` holds): here, and in a /log making a customer the team's
-    required fields would leave incomplete (`handlers.quick_log`)."""
-    return tuple(dataclasses.replace(f, when=_missing(f.name, also)) for f in fields)
+    """`fields` (an entry flow's) each asked only when its name is listed under `key` (and
+    `also` holds): here, and in a /log making a customer or a deal the team's required
+    fields would leave incomplete (`handlers.quick_log`)."""
+    return tuple(dataclasses.replace(f, when=_missing(f.name, also, key)) for f in fields)
 
 
 def _save(

@@ -135,6 +135,7 @@ def reindex(session: Session, customers: Iterable[dict[str, Any]]) -> None:
                 search_key=bindparam("search_key"),
                 pinyin_key=bindparam("pinyin_key"),
                 initials=bindparam("initials"),
+                company_key=bindparam("company_key"),
             ),
             params,
             execution_options={"synchronize_session": False},

@@ -10,6 +10,7 @@ Only the standard library, SQLAlchemy, Alembic and pypinyin (the backfill's data
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pypinyin import Style, lazy_pinyin
 
@@ -48,3 +49,29 @@ def latin_name_key(name: str) -> str | None:
     without Chinese characters; None when the letters are the name itself."""
     letters = "".join(ch for ch in name.casefold() if ch.isalpha())
     return letters if letters and letters != name.strip().casefold() else None
+
+
+# --- 0019: the normalised company key, as `storage.quality.company` computed it then ---
+
+_CJK_SUFFIXES_0019 = ("股份有限公司", "有限责任公司", "有限公司", "集团")
+_LATIN_SUFFIXES_0019 = frozenset(
+    {"co", "ltd", "inc", "llc", "gmbh", "limited", "corp", "corporation", "incorporated"}
+)
+
+
+def normalise_company_0019(name: str) -> str:
+    """The company key of 0019's backfill: no legal-form suffix, punctuation, spaces, case
+    or full-width forms; a name that is nothing but a suffix keeps it."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    words = "".join(" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in folded).split()
+    while len(words) > 1 and words[-1] in _LATIN_SUFFIXES_0019:
+        words.pop()
+    stripped = unicodedata.normalize("NFKC", "".join(words))
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _CJK_SUFFIXES_0019:
+            if stripped.endswith(suffix) and len(stripped) > len(suffix):
+                stripped = stripped[: -len(suffix)]
+                changed = True
+    return stripped

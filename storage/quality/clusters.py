@@ -11,6 +11,8 @@ something, never all pairs.
   by pinyin (张伟 / 章伟 are both "zhangwei"), with rapidfuzz's `cdist` over each block.
 
 Links are joined transitively (union-find), so A-B by phone and B-C by name is one cluster.
+A pair a manager said is no duplicate (`storage.quality.dismissals`) is never linked; the
+review queue reads the links themselves, pair by pair (`duplicate_pairs`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -32,6 +34,7 @@ from storage.access import NotFound, owner_scope
 from storage.customers import NAME_SIMILARITY
 from storage.models import Customer, CustomerPhone, Member, Role
 from storage.quality.company import normalise_company
+from storage.quality.dismissals import Pair, closed_pairs
 from storage.search.index import customer_search
 
 SCAN_CHUNK = 20_000  # rows fetched at a time while streaming the base
@@ -49,11 +52,14 @@ class Cluster:
 
 
 class _Links:
-    """Union-find over customer ids, remembering why each set was joined."""
+    """Union-find over customer ids, remembering why each set was joined and each linked
+    pair's first reason; the pairs in `skip` are never linked."""
 
-    def __init__(self) -> None:
+    def __init__(self, skip: Collection[Pair] = ()) -> None:
         self.parent: dict[int, int] = {}
         self.reasons: dict[int, set[str]] = {}
+        self.pairs: dict[Pair, str] = {}
+        self.skip = skip
 
     def root(self, item: int) -> int:
         parent = self.parent.setdefault(item, item)
@@ -64,12 +70,26 @@ class _Links:
         return item
 
     def join(self, a: int, b: int, reason: str) -> None:
+        pair = (min(a, b), max(a, b))
+        if a == b or pair in self.skip:
+            return
+        self.pairs.setdefault(pair, reason)
         ra, rb = self.root(a), self.root(b)
         if ra != rb:
             ra, rb = min(ra, rb), max(ra, rb)
             self.parent[rb] = ra
             self.reasons.setdefault(ra, set()).update(self.reasons.pop(rb, ()))
         self.reasons.setdefault(ra, set()).add(reason)
+
+    def join_group(self, group: list[int], item: int, reason: str) -> None:
+        """`item` shares a phone or an email with `group`: one link is enough for the
+        cluster (not every pair of a number a hundred customers share), to the first member
+        it was not dismissed with; `item` joins the group."""
+        for earlier in group:
+            if (min(earlier, item), max(earlier, item)) not in self.skip:
+                self.join(earlier, item, reason)
+                break
+        group.append(item)
 
     def clusters(self) -> list[Cluster]:
         members: dict[int, list[int]] = defaultdict(list)
@@ -96,20 +116,39 @@ def find_clusters(
 ) -> list[Cluster]:
     """Every cluster of likely duplicates among the customers `actor` sees (managers their
     team, admins all; salespeople are refused with `NotFound`, like the command).
-    `progress(percent)` is called as the scan goes, from the calling thread."""
+    `progress(percent)` is called as the scan goes, from the calling thread. Pairs a
+    manager closed as no duplicates (and unchanged since) are not linked."""
     if actor.role == Role.SALES:
         raise NotFound
-    links = _Links()
-    _exact_phones(session, actor, links)
-    report = progress or (lambda _percent: None)
-    report(10)
-    blocks = _scan(session, actor, links, report)
-    _fuzzy_names(blocks, links)
-    report(100)
+    links = _Links(closed_pairs(session))
+    _link(session, owner_scope(actor, Customer.owner_id), links, progress)
     return links.clusters()
 
 
-def _exact_phones(session: Session, actor: Member, links: _Links) -> None:
+def duplicate_pairs(session: Session) -> dict[Pair, str]:
+    """Every linked pair of live customers in the whole base, with the first reason
+    ("phone", "email", "name" or "pinyin"): what the review queue lists, across salespeople.
+    A number or an email many share links each to the first of them only."""
+    links = _Links()
+    _link(session, true(), links, None)
+    return links.pairs
+
+
+def _link(
+    session: Session,
+    scope: ColumnElement[bool],
+    links: _Links,
+    progress: Callable[[int], None] | None,
+) -> None:
+    report = progress or (lambda _percent: None)
+    _exact_phones(session, scope, links)
+    report(10)
+    blocks = _scan(session, scope, links, report)
+    _fuzzy_names(blocks, links, report)
+    report(100)
+
+
+def _exact_phones(session: Session, scope: ColumnElement[bool], links: _Links) -> None:
     """The same E.164 number on two visible customers. Numbers held twice are grouped on
     the phone index alone (no join per phone); visibility is applied to those few after,
     and a number only one visible customer holds joins nothing."""
@@ -120,13 +159,13 @@ def _exact_phones(session: Session, actor: Member, links: _Links) -> None:
         .where(
             col(CustomerPhone.e164).in_(shared),
             col(Customer.deleted_at).is_(None),
-            owner_scope(actor, Customer.owner_id),
+            scope,
         )
-        .order_by(col(CustomerPhone.e164))
+        .order_by(col(CustomerPhone.e164), col(CustomerPhone.customer_id))
     )
-    first: dict[str, int] = {}
+    groups: dict[str, list[int]] = defaultdict(list)
     for e164, customer_id in rows:
-        links.join(first.setdefault(e164, customer_id), customer_id, "phone")
+        links.join_group(groups[e164], customer_id, "phone")
 
 
 # A block: the customers at one normalised company, as (id, name key, pinyin key or None).
@@ -134,13 +173,11 @@ _Block = list[tuple[int, str, str | None]]
 
 
 def _scan(
-    session: Session, actor: Member, links: _Links, report: Callable[[int], None]
+    session: Session, scope: ColumnElement[bool], links: _Links, report: Callable[[int], None]
 ) -> dict[str, _Block]:
     """Stream the visible base once: join equal emails, and block the rest by company."""
     total = session.exec(
-        select(func.count())
-        .select_from(Customer)
-        .where(col(Customer.deleted_at).is_(None), owner_scope(actor, Customer.owner_id))
+        select(func.count()).select_from(Customer).where(col(Customer.deleted_at).is_(None), scope)
     ).one()
     rows = session.connection().execute(  # Core rows: no ORM bookkeeping per customer
         sa_select(
@@ -151,16 +188,17 @@ def _scan(
             customer_search.c.pinyin_key,
         )
         .join(customer_search, customer_search.c.customer_id == col(Customer.id))
-        .where(col(Customer.deleted_at).is_(None), owner_scope(actor, Customer.owner_id))
+        .where(col(Customer.deleted_at).is_(None), scope)
     )
-    emails: dict[str, int] = {}
+    emails: dict[str, int] = {}  # each email's first customer: most are in no cluster
+    shared: dict[str, list[int]] = {}  # the emails seen twice, with their customers
     companies: dict[str, str] = {}  # typed -> normalised: a base repeats its companies
     blocks: dict[str, _Block] = defaultdict(list)
     for done, (customer_id, name, company, email_key, pinyin_key) in enumerate(rows, 1):
-        if email_key:  # joined only when seen twice: most customers are in no cluster
+        if email_key:
             first = emails.setdefault(email_key, customer_id)
             if first != customer_id:
-                links.join(first, customer_id, "email")
+                links.join_group(shared.setdefault(email_key, [first]), customer_id, "email")
         if company:
             key = companies.get(company)
             if key is None:
@@ -172,12 +210,13 @@ def _scan(
     return blocks
 
 
-def _fuzzy_names(blocks: dict[str, _Block], links: _Links) -> None:
+def _fuzzy_names(blocks: dict[str, _Block], links: _Links, report: Callable[[int], None]) -> None:
     """Within each company, join names close by characters, and Chinese names close by
     pinyin (a Latin name's pinyin key is its letters: the character pass covers it)."""
-    for block in blocks.values():
-        if len(block) < 2:
-            continue
+    shared = [block for block in blocks.values() if len(block) > 1]
+    for done, block in enumerate(shared, 1):
+        if done % SCAN_CHUNK == 0:
+            report(70 + 30 * done // len(shared))
         for a, b in _close_pairs([chars for _, chars, _ in block]):
             links.join(block[a][0], block[b][0], "name")
         chinese = [(i, pinyin) for i, chars, pinyin in block if pinyin and _CJK.search(chars)]

@@ -15,6 +15,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, T
 from sqlmodel import Session
 
 from storage.models import Customer, UTCDateTime
+from storage.quality.company import normalise_company
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -31,6 +32,7 @@ customer_search = Table(
     Column("pinyin_key", Text),
     Column("initials", String(64)),
     Column("search_key", Text, nullable=False),
+    Column("company_key", String(200)),  # normalise_company: duplicates at one company (0019)
 )
 saved_search = Table(
     "saved_search",
@@ -92,8 +94,8 @@ def search_keys(
     pinyin: tuple[str | None, str | None] | None = None,
 ) -> dict[str, str | None]:
     """What Python adds to the triggers' keys: pinyin (`pinyin`, when worked out ahead, is
-    `pinyin_keys(name)`), and Unicode-aware lowercase (SQLite's lower() only folds ASCII).
-    One definition for a single save and for a bulk import."""
+    `pinyin_keys(name)`), Unicode-aware lowercase (SQLite's lower() only folds ASCII) and
+    the normalised company. One definition for a single save and for a bulk import."""
     full, initials = pinyin if pinyin is not None else pinyin_keys(name)
     words = [name, company, email, *(tags or [])]
     return {
@@ -101,6 +103,7 @@ def search_keys(
         "search_key": " ".join(w for w in words if w).casefold(),
         "pinyin_key": full,
         "initials": initials,
+        "company_key": normalise_company(company) if company else None,
     }
 
 

@@ -48,3 +48,11 @@ def test_dedupe_bench_finds_the_planted_duplicates(tmp_path: Path):
     assert "target < 60 s" in lines["wall"]
     assert lines["recall"].split()[1] == "100.00%"
     assert "false" in lines
+
+
+def test_review_queue_bench_prints_admin_and_manager_times(tmp_path: Path):
+    output = run_bench(tmp_path, "review_queue", "--customers", "300", "--repeat", "1")
+    lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
+    for who in ("admin", "manager"):
+        assert "target < 1 s" in lines[who]
+    assert "duplicate" in lines["admin"]

@@ -1,16 +1,22 @@
-"""`/dedupe`: a manager merges a cluster of three with field picks; permissions; forged
-buttons answer like unknown ones."""
+"""`/dedupe`: a manager merges a cluster of three with field picks; the search's progress, a
+restart mid-way and Not a duplicate; permissions; forged buttons answer like unknown ones."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.emulator import BotApiEmulator
+from handlers import progress as live_message
 from handlers.callback_data import DedupeAction, pack
 from handlers.i18n import Catalogs
 from storage.models import Customer, Interaction
+from storage.review_items import ReviewRules
+from storage.reviews import list_review_queue
+from tests.conftest import RunningBot
 from tests.e2e.helpers import join, shown
 from tests.e2e.test_records import audit, callback_answer, customer, in_db, member, seed
 from tests.e2e.user import ScriptedUser
@@ -51,9 +57,11 @@ async def team(emu: BotApiEmulator, admin: ScriptedUser, db_url: str) -> dict[st
 async def start(user: ScriptedUser, catalogs: Catalogs) -> Any:
     await user.send("/dedupe")
     searching = await user.reply()
-    assert searching.text == shown(catalogs, "en", "dedupe.searching")
-    cluster = await user.reply()
-    found = await user.edited(searching) if searching.version == 0 else searching
+    assert searching.text == shown(catalogs, "en", "dedupe.progress", percent=0)
+    cluster = await user.reply()  # sent once the search message said what it found
+    [found] = [
+        m for m in user.emu.bot_messages(user.chat_id) if m.message_id == searching.message_id
+    ]
     return found, cluster
 
 
@@ -139,5 +147,65 @@ async def test_forged_keep_of_another_teams_customer_is_not_found(
     people, mia, cluster = await mias_cluster(emu, admin, catalogs, db_url)
     await mia.press_data(pack(DedupeAction("keep", people["theirs"])), cluster)
     assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
+    emu.state.callback_answers.clear()
+    a = people["ids"][0]  # /review's Merge forged on a pair with another team's customer
+    await mia.press_data(pack(DedupeAction("pair", a, people["theirs"])), cluster)
+    assert await callback_answer(emu) == shown(catalogs, "en", "common.not_found")
     assert "Secret" not in mia.transcript()
     assert customer(db_url, people["theirs"]).deleted_at is None
+
+
+async def test_progress_restart_midway_and_not_a_duplicate(
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    catalogs: Catalogs,
+    db_url: str,
+    running_bot: RunningBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search message shows its percentage before the result; a restart between two
+    picks loses nothing, and /dedupe offers to continue; Not a duplicate keeps the cluster
+    out of the next search and of /review, audited."""
+    monkeypatch.setattr(live_message, "PROGRESS_INTERVAL", 0)
+    people = await team(emu, admin, db_url)
+    a, b, c = people["ids"]
+    d = seed(db_url, 2002, "Chen Jie", phones=["+8613900139000"])
+    e = seed(db_url, 2002, "Chen Jie", phones=["+8613900139000"])
+    mia: ScriptedUser = people["mia"]
+    found, cluster = await start(mia, catalogs)
+    assert found.text == shown(catalogs, "en", "dedupe.found", count=2)
+    assert found.version >= 2  # a percentage was shown in between
+    await mia.press(shown(catalogs, "en", "dedupe.button.keep", id=a), message=cluster)
+    asked = await mia.edited(cluster)
+    await running_bot.restart()
+    await mia.press(f"#{c}: Wei Zhang", message=asked)
+    asked = await mia.edited(asked)
+    assert asked.text == shown(catalogs, "en", "dedupe.pick", field="Email")
+    await mia.send("/dedupe")
+    offer = await mia.reply()
+    assert offer.text == shown(catalogs, "en", "dedupe.resume", number=1, total=2)
+    await mia.press(shown(catalogs, "en", "dedupe.button.resume"), message=offer)
+    cluster = await mia.reply()
+    assert cluster.text.splitlines()[0] == shown(
+        catalogs, "en", "dedupe.cluster", number=1, total=2
+    )
+    await mia.press(shown(catalogs, "en", "dedupe.button.apart"), message=cluster)
+    apart = await mia.edited(cluster)
+    assert apart.text == shown(catalogs, "en", "dedupe.apart", ids=f"#{a}, #{b}, #{c}")
+    second = await mia.reply()
+    assert f"#{d} " in second.text
+    await mia.press(shown(catalogs, "en", "dedupe.button.skip"), message=second)
+    assert (await mia.reply()).text == shown(catalogs, "en", "dedupe.done")
+    found, cluster = await start(mia, catalogs)
+    assert found.text == shown(catalogs, "en", "dedupe.found", count=1)
+    assert f"#{d} " in cluster.text
+    assert f"#{e} " in cluster.text
+    assert [entry.action for entry in audit(db_url, c)][0] == "review"
+
+    def queue(session: Session) -> list[Any]:
+        rules, today = ReviewRules(required=("name",)), date(2026, 12, 7)
+        mias = list_review_queue(session, actor=member(session, 3003), rules=rules, today=today)
+        return [(i.key.record_id, i.key.other_id) for i in mias if i.key.kind == "duplicate"]
+
+    # Only a's pair with another team's customer (same phone), and the cluster left.
+    assert sorted(in_db(db_url, queue)) == [(a, people["theirs"]), (e, d)]

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot import import_jobs
 from bot.emulator import BotApiEmulator
+from handlers import progress as live_message
 from handlers.i18n import Catalogs
 from handlers.imports import run as import_run
 from storage import imports
@@ -197,7 +198,7 @@ async def test_a_big_import_does_not_stall_other_chats(
     db_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(import_run, "PROGRESS_INTERVAL", 0.2)
+    monkeypatch.setattr(live_message, "PROGRESS_INTERVAL", 0.2)
     sam = await join(emu, admin, 2002, "Sam")
     lines = ["Name,Phone,Email"] + [
         f"Customer {i},+86138{i:08d},c{i}@example.com" for i in range(10_000)
@@ -219,7 +220,7 @@ async def test_a_big_import_does_not_stall_other_chats(
 async def test_an_import_stopped_by_a_shutdown_resumes_where_it_left_off(
     admin: ScriptedUser, running_bot: RunningBot, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(import_run, "PROGRESS_INTERVAL", 0)
+    monkeypatch.setattr(live_message, "PROGRESS_INTERVAL", 0)
     monkeypatch.setattr(import_jobs, "SHUTDOWN_GRACE", 0)
     lines = ["Name,Phone"] + [f"Customer {i},+86138{i:08d}" for i in range(8_000)]
     preview = await to_preview(admin, await upload(admin, "s.csv", "\n".join(lines).encode()))

@@ -2,18 +2,20 @@
 customer asks the team's required fields the message did not give, without Skip, before the
 card; a shared contact card runs the customer entry, which asks them the same way. Nothing is
 saved before Save; /cancel discards; a restart continues at the same question. A team
-without its own list (the default requires only the name) sees the card at once."""
+without its own list (the default requires only the name) sees the card at once. A /log
+that makes a deal asks the deal's required fields the same way."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
 from bot.config import QualityConfig
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
-from storage.models import Customer, CustomerPhone, Interaction
+from storage.models import Customer, CustomerPhone, Deal, Interaction
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.user import ScriptedUser
@@ -22,15 +24,24 @@ EN = "Met Zhang Wei at Acme, wants 50 units"
 ZH = "拜访了Acme的张伟，想要50台"
 
 
-@pytest.fixture
-async def strict_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
-    """A team that requires a phone, a company and a source for every customer."""
-    required = {"customer": ["name", "phone", "company", "source"]}
+@asynccontextmanager
+async def team_requiring(
+    emu: BotApiEmulator, db_url: str, required: dict[str, list[str]]
+) -> AsyncIterator[RunningBot]:
+    """The bot of a team with its own `[quality] required` lists."""
     bot = RunningBot(emu, db_url, quality=QualityConfig(required=required))
     await bot.start()
     yield bot
     await bot.stop()
     assert not bot.errors
+
+
+@pytest.fixture
+async def strict_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
+    """A team that requires a phone, a company and a source for every customer."""
+    required = {"customer": ["name", "phone", "company", "source"]}
+    async with team_requiring(emu, db_url, required) as bot:
+        yield bot
 
 
 @pytest.fixture
@@ -174,3 +185,46 @@ async def test_a_past_follow_up_is_asked_first_then_the_gaps(
     assert shown(catalogs, "en", "quick_log.ask.follow_up") in ask_follow_up.text
     reply = await answer(user, "next week")
     assert reply.endswith(shown(catalogs, "en", "quick_log.ask.phones"))
+
+
+@pytest.fixture
+async def deal_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
+    """A team that requires an expected close date on every deal."""
+    required = {"deal": ["title", "stage", "amount", "close_date"]}
+    async with team_requiring(emu, db_url, required) as bot:
+        yield bot
+
+
+async def test_log_making_a_deal_asks_its_required_fields_first(
+    emu: BotApiEmulator, deal_bot: RunningBot, catalogs: Catalogs, db_url: str
+):
+    """An amount makes a deal: its required close date is asked before the card, without
+    Skip (and after an amount added on the card); a /log without one asks nothing."""
+    user = ScriptedUser(emu, ADMIN_ID, "Ada", language_code="en")
+    await user.send(f"/log {EN}")
+    _, card = await user.replies(2)
+    assert "✅ Save" in card.button_labels
+    await user.press(shown(catalogs, "en", "flow.button.edit"), message=card)
+    which = await user.reply()
+    await user.press(shown(catalogs, "en", "quick_log.field.amount"), message=which)
+    await user.reply()
+    asked = await answer(user, "20k")  # an amount added on the card makes a deal: asked
+    assert asked.endswith(shown(catalogs, "en", "quick_log.ask.close"))
+    assert await answer(user, "/cancel") == shown(catalogs, "en", "cancel.done")
+    await user.send(f"/log {EN}, budget 50k")
+    _, ask_close = await user.replies(2)
+    notice = shown(catalogs, "en", "quick_log.deal_gaps.notice", fields="Expected close")
+    assert ask_close.text.startswith(notice)
+    assert ask_close.text.endswith(shown(catalogs, "en", "quick_log.ask.close"))
+    assert "Skip »" not in ask_close.button_labels
+    again = await answer(user, "whenever")  # not a date: explained, asked again
+    assert again != ask_close.text
+    assert again.endswith(shown(catalogs, "en", "quick_log.ask.close"))
+    await user.send("end of next month")
+    card = await user.reply()
+    assert any(line.startswith("Expected close: ") for line in card.text.splitlines())
+    await user.press("✅ Save", message=card)
+    await user.reply()
+    (deal,) = rows(db_url, Deal)
+    assert deal.amount == 50_000
+    assert deal.expected_close_date is not None

@@ -1,7 +1,8 @@
 """/review end to end: a manager goes through the team's items one card at a time, approves,
 sends back to the owner (who fills the missing field from the button), dismisses with a
-reason (after a /cancel and a restart in the middle), merges a duplicate; a salesperson has
-no queue, another team's items never show, and forged buttons answer like stale ones."""
+reason (after a /cancel and a restart in the middle), merges a duplicate picking field by
+field (/dedupe's steps); a salesperson has no queue, another team's items never show, and
+forged buttons answer like stale ones."""
 
 from __future__ import annotations
 
@@ -143,23 +144,35 @@ async def test_dismiss_asks_a_reason_survives_cancel_and_restart(
     assert (decision.decision, decision.comment) == ("dismissed", "walk-in, gave no phone")
 
 
-async def test_merge_a_duplicate_from_the_queue(
+async def test_merge_a_duplicate_from_the_queue_with_field_picks(
     team: Team, catalogs: Catalogs, db_url: str
 ) -> None:
-    first = seed(db_url, 3004, "Li Na", phones=["+8613800138000"])
+    """Merge opens /dedupe's steps on the pair: keep one, pick each differing field, merge;
+    then the queue again."""
+    first = seed(db_url, 3004, "Li Na", phones=["+8613800138000"], position="CEO")
     second = seed(db_url, 3003, "Li Na (Mia)", phones=["+8613800138000"])
     await team.mia.send("/review")
     card = await team.mia.reply()
     assert shown(catalogs, "en", "review.kind.duplicate") in card.text
     await team.mia.press(shown(catalogs, "en", "review.button.merge", id=first), message=card)
-    await team.mia.reply()  # the merge flow's title
-    summary = await team.mia.reply()
-    await team.mia.press(shown(catalogs, "en", "flow.button.save"), message=summary)
-    await team.mia.replies(2)
-    gone = in_db(db_url, lambda s: s.get_one(Customer, second))
-    assert gone.deleted_at is not None
-    await team.mia.send("/review")
+    cluster = await team.mia.reply()
+    assert cluster.text.splitlines()[0] == shown(
+        catalogs, "en", "dedupe.cluster", number=1, total=1
+    )
+    await team.mia.press(shown(catalogs, "en", "dedupe.button.keep", id=second), message=cluster)
+    asked = await team.mia.edited(cluster)
+    assert asked.text == shown(catalogs, "en", "dedupe.pick", field="Name")
+    await team.mia.press(f"#{first}: Li Na", message=asked)
+    asked = await team.mia.edited(asked)
+    await team.mia.press(f"#{first}: CEO", message=asked)
+    summary = await team.mia.edited(asked)
+    await team.mia.press(shown(catalogs, "en", "dedupe.button.merge"), message=summary)
+    merged = await team.mia.edited(summary)
+    assert merged.text == shown(catalogs, "en", "dedupe.merged", id=second, count=1)
     assert (await team.mia.reply()).text == shown(catalogs, "en", "review.empty")
+    kept = in_db(db_url, lambda s: s.get_one(Customer, second))
+    assert (kept.name, kept.position, kept.deleted_at) == ("Li Na", "CEO", None)
+    assert in_db(db_url, lambda s: s.get_one(Customer, first)).deleted_at is not None
 
 
 async def test_salespeople_have_no_review_and_forged_buttons_answer_like_stale(

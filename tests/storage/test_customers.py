@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 from storage.customers import CustomerCreate, DuplicateMatch, create_customer, find_duplicates
 from storage.db import Database
 from storage.models import Customer, Member, Role, utcnow
+from storage.search.index import customer_search
 from tests.factories import make_member, pk
 
 PHONE = "+8613800138000"
@@ -58,15 +60,18 @@ def add(session: Session, owner: Member, name: str, **fields: Any) -> Customer:
 def test_find_duplicates_finds_by_phone_email_or_name_at_the_company_alive_only(
     db: Database,
 ) -> None:
-    """Each match once with its first reason (phone, then email, then name); deleted customers
-    are no duplicates; a match the actor may not open says only whose it is."""
+    """Each match once with its first reason (phone, then email, then name at the company,
+    compared normalised: "ACME Co., Ltd." is "Acme Ltd"); deleted customers are no
+    duplicates; a match the actor may not open says only whose it is."""
     with db.session() as session:
         me, other = make_member(session, display_name="Li Na"), make_member(session)
         by_phone = add(session, me, "Wang Fang", phones=[PHONE], email="w@x.cn", company="Acme")
         by_email = add(session, other, "Chen Jie", email="chen@x.cn", company="Acme Ltd")
         by_name = add(session, me, "Zhang  Wei.", company="ACME")
-        add(session, me, "Zhang Wei", company="Acme Ltd")  # the name at another company
+        same = add(session, me, "Zhang Wei", company="Acme Ltd")
+        add(session, me, "Zhang Wei", company="Acme Trading")  # the name at another company
         add(session, me, "Zhao Lei", company="Acme")  # another name at the company
+        huawei = add(session, me, "张伟", company="上海华为有限公司")
         for fields in ({"phones": [PHONE]}, {"email": "chen@x.cn"}, {"company": "Acme"}):
             gone = add(session, me, "Zhang Wei", **fields)
             gone.deleted_at = utcnow()
@@ -77,7 +82,10 @@ def test_find_duplicates_finds_by_phone_email_or_name_at_the_company_alive_only(
             phones=[PHONE],
             email="Chen@X.cn",
             name="Zhang Wei",
-            company="acme",
+            company="ACME Co., Ltd.",
+        )
+        chinese = find_duplicates(
+            session, actor=me, phones=[], email=None, name="张伟", company="上海华为"
         )
         expected = [
             DuplicateMatch(pk(by_phone), "phone", True, "Wang Fang", "Acme", "Li Na", own=True),
@@ -85,8 +93,10 @@ def test_find_duplicates_finds_by_phone_email_or_name_at_the_company_alive_only(
                 pk(by_email), "email", False, "Chen Jie", "Acme Ltd", other.display_name
             ),
             DuplicateMatch(pk(by_name), "name", True, "Zhang  Wei.", "ACME", "Li Na", own=True),
+            DuplicateMatch(pk(same), "name", True, "Zhang Wei", "Acme Ltd", "Li Na", own=True),
         ]
     assert matches == expected
+    assert [(m.customer_id, m.reason) for m in chinese] == [(pk(huawei), "name")]
 
 
 def test_find_duplicates_without_phone_email_or_company_finds_nothing(db: Database) -> None:
@@ -163,7 +173,8 @@ def test_find_duplicates_compares_at_most_500_names_at_a_company(db: Database) -
             Customer(name="Zhang Wei", company="Acme", owner_id=pk(me), created_by_id=pk(me))
             for _ in range(501)
         )
-        session.flush()
+        session.flush()  # the key `index_customer` would store, for all at once
+        session.execute(update(customer_search).values(company_key="acme"))
         matches = find_duplicates(
             session, actor=me, phones=[], email=None, name="Zhang Wei", company="Acme"
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.migrations import frozen
+from storage.quality.company import normalise_company
 from storage.search import index as search_index
 
 MIGRATIONS = Path(__file__).parents[2] / "storage" / "migrations"
@@ -90,3 +91,10 @@ def test_frozen_pinyin_matches_live(name: str) -> None:
         assert live == frozen.pinyin_keys(name)
     else:
         assert live == (frozen.latin_name_key(name), None)
+
+
+@pytest.mark.parametrize(
+    "name", ["上海华为有限公司", "ACME Co., Ltd.", "ＡＣＭＥ，Ｌｔｄ", "集团", "", "A.C. Inc"]
+)
+def test_frozen_company_key_matches_live(name: str) -> None:
+    assert frozen.normalise_company_0019(name) == normalise_company(name)
