@@ -173,7 +173,8 @@ def test_patch_moves_reopens_reassigns_and_edits_under_if_match(team: Api) -> No
     assert given.json()["assignee_id"] == team.members["sue"].id
     audit = team.db.read_sync(list_audit, entity_type="ticket", entity_id=made["id"])
     assert [a.action for a in audit].count("update") == 4
-    written = team.db.read_sync(lambda s: s.exec(select(WebhookEvent.type).order_by(col(WebhookEvent.id))).all())
+    in_order = select(WebhookEvent.type).order_by(col(WebhookEvent.id))
+    written = team.db.read_sync(lambda s: s.exec(in_order).all())
     assert written == [
         "ticket.updated",  # priority, due time, description
         "ticket.resolved",
