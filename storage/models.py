@@ -111,12 +111,7 @@ class Tracked(SQLModel):
 
 
 class Customer(Tracked, table=True):
-    __table_args__ = (
-        Index("ix_customer_owner_id_created_at", "owner_id", "created_at"),
-        # The API's lists page by last change (storage/record_lists.py), for all or per owner.
-        Index("ix_customer_updated_at_id", "updated_at", "id"),
-        Index("ix_customer_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
-    )
+    __table_args__ = (Index("ix_customer_owner_id_created_at", "owner_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="member.id")
