@@ -97,13 +97,17 @@ def create_batch(
     table: SheetTable,
     region: str,
     quality: QualityRules | None = None,
+    timezone: str = "UTC",
+    note_heading: str = "",
 ) -> ImportBatch:
     """Store the file with a first guess of the mapping.
 
     `table` is `read_sheet(content, ...)`, read by the caller before: parsing is seconds of
     CPU for a big file, and in here it would hold the write lock all that time (every other
     member's write waited for it). `quality` (the team's rules) is kept with the batch: the
-    required fields and the standard lists its rows are read with."""
+    required fields and the standard lists its rows are read with. `timezone` is the
+    importer's, for created times written without a zone; `note_heading` begins the note of
+    the columns that fill no field, in their language ("Imported from file.xlsx:")."""
     require_member(session, actor=actor, member_id=owner_id)
     batch = ImportBatch(
         member_id=actor.id,
@@ -115,12 +119,15 @@ def create_batch(
         settings={
             "headers": table.headers,
             "targets": guess_targets(table.headers),
+            "dropped": [],  # columns the member left out: not even to the notes
             "date_orders": {},
             "duplicate_mode": DuplicateMode.SKIP.value,
             "encoding": table.encoding,
             "delimiter": table.delimiter,
             "region": region,
             "quality": quality_settings(quality or QualityRules()),
+            "timezone": timezone,
+            "note_heading": note_heading,
         },
     )
     session.add(batch)
@@ -155,9 +162,16 @@ def _draft(session: Session, actor: Member, batch_id: int) -> ImportBatch:
 
 
 def set_target(
-    session: Session, *, actor: Member, batch_id: int, column: int, target: str | None
+    session: Session,
+    *,
+    actor: Member,
+    batch_id: int,
+    column: int,
+    target: str | None,
+    drop: bool = True,
 ) -> ImportBatch:
-    """Map `column` to `target` (None: ignore it); the column that had the target loses it."""
+    """Map `column` to `target`, or with None to the customer's note (`drop` False) or nowhere;
+    the column that had the target loses it (its values then go to the note)."""
     batch = _draft(session, actor, batch_id)
     settings = dict(batch.settings)
     targets: list[str | None] = list(settings["targets"])
@@ -171,7 +185,10 @@ def set_target(
     if target not in DATE_TARGETS:
         orders.pop(str(column), None)
     targets[column] = target
-    batch.settings = settings | {"targets": targets, "date_orders": orders}
+    dropped = [i for i in settings.get("dropped", []) if i != column]
+    if target is None and drop:
+        dropped.append(column)
+    batch.settings = settings | {"targets": targets, "date_orders": orders, "dropped": dropped}
     session.add(batch)
     return batch
 

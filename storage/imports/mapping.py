@@ -33,11 +33,15 @@ TARGETS: tuple[str, ...] = (
     "gender",
     "first_name",
     "last_name",
+    "owner",
+    "created",
 )
 """Customer fields an import can fill; a button carries the index in this tuple. First and
-last name (姓, 名) are combined into the name when the file has no full-name column."""
+last name (姓, 名) are combined into the name when the file has no full-name column; `owner`
+(a member's name) and `created` (when the other CRM created the record) are the record's own
+history, not customer fields (`storage.imports.owners`, `storage.imports.rows`)."""
 
-DATE_TARGETS = ("birthday",)
+DATE_TARGETS = ("birthday", "created")
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": (
@@ -104,6 +108,16 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "requirements", "description", "备注", "需求", "说明", "客户需求", "描述",
     ),
     "gender": ("gender", "sex", "性别"),
+    "owner": (
+        "owner", "contact owner", "record owner", "lead owner", "account owner", "owner name",
+        "person - owner", "assigned to", "sales rep", "负责人", "所有人", "客户负责人",
+        "归属人", "跟进人", "销售负责人", "负责销售",
+    ),
+    "created": (
+        "create date", "created", "created date", "created time", "created at", "creation date",
+        "date created", "created on", "person - person created", "person created",
+        "创建时间", "创建日期", "录入时间", "录入日期", "添加时间",
+    ),
 }  # fmt: skip
 
 
@@ -127,24 +141,28 @@ _CONTAINED = sorted(
 )
 
 
-# A column about the record's owner or its dates ("Contact owner", "负责人", "Create Date") is
-# never one of the customer's own fields, whatever word it contains.
+# A column about the record's owner, creator or dates ("Contact owner", "负责人", "Create Date",
+# "Created by") is never one of the customer's own fields, whatever word it contains: it is
+# the owner or created column when it says so exactly, else left for the notes.
 _NOT_CUSTOMER = re.compile(r"owner|负责人|所有人|创建人|created|createdate|创建时间|创建日期")
+_HISTORY = ("owner", "created")
 
 
 def guess_targets(headers: Sequence[str]) -> list[str | None]:
     """One target (or None: ignore) per column; a target is used once."""
     keys = [fold(h) for h in headers]
-    keys = ["" if _NOT_CUSTOMER.search(key) else key for key in keys]
+    history = [bool(_NOT_CUSTOMER.search(key)) for key in keys]
     targets: list[str | None] = [None] * len(headers)
     used: set[str] = set()
     for i, key in enumerate(keys):
         target = _EXACT.get(key)
+        if history[i] and target not in _HISTORY:
+            target = None
         if target is not None and target not in used:
             targets[i] = target
             used.add(target)
     for i, key in enumerate(keys):
-        if targets[i] is not None or not key:
+        if targets[i] is not None or not key or history[i]:
             continue
         for word, target in _CONTAINED:
             if word in key and target not in used:
@@ -154,13 +172,14 @@ def guess_targets(headers: Sequence[str]) -> list[str | None]:
     return targets
 
 
-_SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+# "a/b/yyyy", maybe with a time after it (a created date: "3/1/2024 10:00 AM")
+_SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?=$|[ T])")
 
 
 def day_first_of(values: Sequence[str]) -> bool | None:
     """True/False when some "a/b/yyyy" value has a part above 12; None when none decides."""
     for value in values:
-        m = _SLASHED.fullmatch(value.strip())
+        m = _SLASHED.match(value.strip())
         if m is None:
             continue
         first, second = int(m[1]), int(m[2])
@@ -172,7 +191,7 @@ def day_first_of(values: Sequence[str]) -> bool | None:
 
 
 def _has_slashed(values: Sequence[str]) -> bool:
-    return any(_SLASHED.fullmatch(v.strip()) for v in values)
+    return any(_SLASHED.match(v.strip()) for v in values)
 
 
 def date_columns(targets: Sequence[str | None]) -> list[int]:

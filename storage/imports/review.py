@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
@@ -19,7 +19,8 @@ from storage.export import BOM, defuse
 from storage.imports.files import SheetTable, read_sheet
 from storage.imports.mapping import ambiguous_date_columns, decided_date_orders
 from storage.imports.models import BatchStatus, ImportBatch, ImportFile, ImportRow, RowOutcome
-from storage.imports.rows import Rejected, normalise_row, row_rules
+from storage.imports.owners import load_owners
+from storage.imports.rows import Rejected, normalise_row, noted_columns, row_rules
 from storage.imports.store import existing_by_email, existing_by_phone, imported_fingerprints
 from storage.models import Member, Role, utcnow
 
@@ -50,7 +51,11 @@ class ImportReview:
     duplicates_in_file: int
     already_imported: int
     rejected: int
-    counted: bool = True  # False: review(counts=False) left the four counts above at 0
+    counted: bool = True  # False: review(counts=False) left the counts at 0
+    noted_columns: list[int] = field(default_factory=list)  # their values go to a note
+    # (owner name as written, NOT_FOUND / NOT_ALLOWED) -> rows that go to the importer instead
+    owner_problems: dict[tuple[str, str], int] = field(default_factory=dict)
+    created_unread: int = 0  # rows whose created date cannot be read or is not past
 
 
 def get_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatch:
@@ -103,7 +108,9 @@ def review(
     )
     preview: list[PreviewRow] = []
     valid: list[tuple[str, list[str]]] = []  # (fingerprint, phones and email): all it needs
-    rejected = 0
+    rejected = created_unread = 0
+    owners = load_owners(session, batch)
+    owner_problems: dict[tuple[str, str], int] = {}
     for number, cells in enumerate(table.rows, start=1):
         if not counts and len(preview) >= limit:
             break
@@ -115,6 +122,10 @@ def review(
                 preview.append(PreviewRow(number, _raw(cells, targets), exc.reason))
             continue
         valid.append((values.fingerprint, values.keys))
+        created_unread += values.created_unread
+        if (problem := owners.resolve(values.owner)[1]) is not None:
+            key = (values.owner, problem)
+            owner_problems[key] = owner_problems.get(key, 0) + 1
         if len(preview) < limit:
             preview.append(PreviewRow(number, values.display, None))
     found = _duplicate_counts(session, batch, valid) if counts else (0, 0, 0)
@@ -131,6 +142,9 @@ def review(
         already_imported=found[2],
         rejected=rejected if counts else 0,
         counted=counts,
+        noted_columns=noted_columns(batch.settings),
+        owner_problems=owner_problems if counts else {},
+        created_unread=created_unread if counts else 0,
     )
 
 

@@ -7,10 +7,12 @@ from datetime import date
 import pytest
 
 from handlers.i18n import LANGUAGES, Catalogs
-from handlers.imports.views import MODES, _date_readings, number, short
-from storage.imports import REASONS, ImportNotReady
+from handlers.imports.views import MODES, _date_readings, history_lines, number, short
+from storage.imports import REASONS, ImportNotReady, ImportReview
 from storage.imports.files import CAPPED, UnreadableFile
 from storage.imports.mapping import TARGETS
+from storage.imports.models import ImportBatch
+from storage.imports.owners import NOT_ALLOWED, NOT_FOUND
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -62,3 +64,52 @@ def test_numbers_and_short_texts_read_well_on_a_phone() -> None:
     assert number(12000, "zh") == "12,000"
     assert short("a  very\nlong header name", 10) == "a very lo…"
     assert short("short", 10) == "short"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            [
+                "",
+                "📝 To each customer's note (no field for them): Lead Status, 部门",
+                "👤 1 row: owner “Olga” is not yours to assign, yours",
+                "👤 12 rows: owner “Zhang Wei” not found, yours",
+                "🗓 2 rows: created date unreadable or not in the past, dated today",
+            ],
+        ),
+        (
+            "zh",
+            [
+                "",
+                "📝 没有对应字段，放入每位客户的跟进记录：Lead Status, 部门",
+                "👤 1 行：您不能分配给“Olga”，归您",
+                "👤 12 行：未找到负责人“Zhang Wei”，归您",
+                "🗓 2 行：创建时间无法识别或不在过去，按今天记录",
+            ],
+        ),
+    ],
+)
+def test_the_preview_says_what_happens_to_another_crms_columns(
+    catalogs: Catalogs, language: str, expected: list[str]
+) -> None:
+    found = ImportReview(
+        batch=ImportBatch(owner_id=1, file_name="x.csv", file_sha256=""),
+        headers=["Name", "Lead Status", "部门"],
+        targets=["name", None, None],
+        samples=["", "", ""],
+        undecided_date_columns=[],
+        preview=[],
+        total_rows=20,
+        duplicates_in_db=0,
+        duplicates_in_file=0,
+        already_imported=0,
+        rejected=0,
+        noted_columns=[1, 2],
+        owner_problems={("Zhang Wei", NOT_FOUND): 12, ("Olga", NOT_ALLOWED): 1},
+        created_unread=2,
+    )
+    assert history_lines(catalogs.translator(language), found) == expected
+    found.noted_columns, found.owner_problems, found.created_unread = [], {}, 0
+    assert history_lines(catalogs.translator(language), found) == []
