@@ -108,10 +108,11 @@ class TicketIn(BaseModel):
 
 
 class TicketPatch(BaseModel):
-    """`status` moves the ticket as the card's buttons (open, in_progress and waiting in any
-    order; resolved from any of them; closed after resolved) or reopens a resolved or closed
-    one (`open`, with `comment` as the reason); `comment` is kept with the move, or added as a
-    comment without one. A field left out or null stays as it is."""
+    """`status` moves the ticket as the card's buttons (open to in_progress or waiting,
+    between in_progress and waiting, resolved from any of them, closed after resolved) or
+    reopens a resolved or closed one (`open`, with `comment` as the reason); `comment` is
+    kept with the move, or added as a comment without one. A field left out or null stays
+    as it is."""
 
     model_config = ConfigDict(extra="forbid")
 

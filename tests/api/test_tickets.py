@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.audit import list_audit
 from storage.models import Reminder, Ticket, utcnow
+from storage.webhook_models import WebhookEvent
+from storage.webhooks import create_endpoint
 from tests.api.conftest import Api
 
 
@@ -135,6 +137,8 @@ def test_filters_text_search_and_cursor(team: Api) -> None:
 
 def test_patch_moves_reopens_reassigns_and_edits_under_if_match(team: Api) -> None:
     customer_id = team.customer("sam", "Li Na")
+    events = ["ticket.updated", "ticket.status_changed", "ticket.resolved", "ticket.assigned"]
+    team.db.run_sync(create_endpoint, url="http://127.0.0.1:9/hook", events=events)
     made = ticket(team, "sam", customer_id)
     path, token = f"/tickets/{made['id']}", team.tokens["manager"]
     etag = team.get(path, token).headers["ETag"]
@@ -169,6 +173,15 @@ def test_patch_moves_reopens_reassigns_and_edits_under_if_match(team: Api) -> No
     assert given.json()["assignee_id"] == team.members["sue"].id
     audit = team.db.read_sync(list_audit, entity_type="ticket", entity_id=made["id"])
     assert [a.action for a in audit].count("update") == 4
+    in_order = select(WebhookEvent.type).order_by(col(WebhookEvent.id))
+    written = team.db.read_sync(lambda s: s.exec(in_order).all())
+    assert written == [
+        "ticket.updated",  # priority, due time, description
+        "ticket.resolved",
+        "ticket.status_changed",  # the reopen
+        "ticket.updated",  # the comment
+        "ticket.assigned",
+    ]
     assert team.delete(path, token, headers={"If-Match": given.headers["ETag"]}).status_code == 204
     assert team.get(path, token).status_code == 404
     assert team.get(path, team.tokens["admin"]).status_code == 404
