@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from storage.imports.files import SheetTable
 
@@ -37,7 +38,7 @@ TARGETS: tuple[str, ...] = (
 """Customer fields an import can fill; a button carries the index in this tuple. First and
 last name (姓, 名) are combined into the name when the file has no full-name column."""
 
-DATE_TARGETS = ("birthday",)
+DATE_TARGETS = ("birthday", "ordered_on", "delivery_due_on")  # a customer's, an order's
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": (
@@ -113,45 +114,65 @@ def fold(text: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum())
 
 
-_EXACT = {fold(word): target for target, words in _SYNONYMS.items() for word in words}
 # Words generic enough to sit inside unrelated headers ("客户经理", "hotel") match only exactly.
 _EXACT_ONLY = {"客户", "名称", "类型", "等级", "企业", "单位", "说明", "描述", "分类", "类别"}
-_CONTAINED = sorted(
-    (
-        (word, target)
-        for word, target in _EXACT.items()
-        if word not in _EXACT_ONLY and len(word) >= (5 if word.isascii() else 2)
-    ),
-    key=lambda item: len(item[0]),
-    reverse=True,
-)
-
-
 # A column about the record's owner or its dates ("Contact owner", "负责人", "Create Date") is
 # never one of the customer's own fields, whatever word it contains.
 _NOT_CUSTOMER = re.compile(r"owner|负责人|所有人|创建人|created|createdate|创建时间|创建日期")
 
 
-def guess_targets(headers: Sequence[str]) -> list[str | None]:
-    """One target (or None: ignore) per column; a target is used once."""
-    keys = [fold(h) for h in headers]
-    keys = ["" if _NOT_CUSTOMER.search(key) else key for key in keys]
-    targets: list[str | None] = [None] * len(headers)
-    used: set[str] = set()
-    for i, key in enumerate(keys):
-        target = _EXACT.get(key)
-        if target is not None and target not in used:
-            targets[i] = target
-            used.add(target)
-    for i, key in enumerate(keys):
-        if targets[i] is not None or not key:
-            continue
-        for word, target in _CONTAINED:
-            if word in key and target not in used:
+@dataclass(frozen=True)
+class Vocabulary:
+    """The header words of one kind of record (customers, orders): exact synonyms, and those
+    long and specific enough to count when a header merely contains them."""
+
+    exact: dict[str, str]
+    contained: list[tuple[str, str]]
+    ignored: re.Pattern[str]  # headers never mapped, whatever word they contain
+
+    @classmethod
+    def of(
+        cls, synonyms: dict[str, tuple[str, ...]], exact_only: set[str], ignored: re.Pattern[str]
+    ) -> Vocabulary:
+        exact = {fold(word): target for target, words in synonyms.items() for word in words}
+        contained = sorted(
+            (
+                (word, target)
+                for word, target in exact.items()
+                if word not in exact_only and len(word) >= (5 if word.isascii() else 2)
+            ),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
+        return cls(exact, contained, ignored)
+
+    def guess(self, headers: Sequence[str]) -> list[str | None]:
+        """One target (or None: ignore) per column; a target is used once."""
+        keys = ["" if self.ignored.search(key) else key for key in map(fold, headers)]
+        targets: list[str | None] = [None] * len(headers)
+        used: set[str] = set()
+        for i, key in enumerate(keys):
+            target = self.exact.get(key)
+            if target is not None and target not in used:
                 targets[i] = target
                 used.add(target)
-                break
-    return targets
+        for i, key in enumerate(keys):
+            if targets[i] is not None or not key:
+                continue
+            for word, target in self.contained:
+                if word in key and target not in used:
+                    targets[i] = target
+                    used.add(target)
+                    break
+        return targets
+
+
+CUSTOMER_WORDS = Vocabulary.of(_SYNONYMS, _EXACT_ONLY, _NOT_CUSTOMER)
+
+
+def guess_targets(headers: Sequence[str]) -> list[str | None]:
+    """One customer target (or None: ignore) per column; a target is used once."""
+    return CUSTOMER_WORDS.guess(headers)
 
 
 _SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")

@@ -15,7 +15,8 @@ what the batch left, so "changed since" is decided from the data, not from the c
   merged away since, is left alone and reported.
 
 A batch imported before these records existed carries no `wrote`: it cannot tell what
-changed since, so its customers are left and reported as changed.
+changed since, so its customers are left and reported as changed. An orders import's undo
+archives its orders nobody moved on or edited since (`storage.imports.order_apply`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from storage.imports.models import BatchStatus, ImportBatch, ImportRow, RowOutcome
+from storage.imports.order_apply import batch_order_ids, undo_orders
+from storage.imports.order_rows import ORDERS, kind_of
 from storage.imports.review import ImportNotReady, get_batch
 from storage.imports.store import (
     CUSTOMER,
@@ -114,6 +117,9 @@ def _undoable(
     deadline = batch.finished_at + undo_period
     if now > deadline:
         raise UndoExpired
+    if kind_of(batch.settings) == ORDERS:
+        made = batch_order_ids(session, batch_id=batch_id)
+        return batch, UndoSummary(batch.file_name, len(made), 0, deadline)
     created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
     updated = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.UPDATED)
     updated_only = len(set(updated) - set(created))
@@ -138,6 +144,12 @@ def undo_batch(
     """
     session.execute(select(BATCH.c.id).where(BATCH.c.id == batch_id).with_for_update())
     batch, _ = _undoable(session, actor, batch_id, now, undo_period)
+    if kind_of(batch.settings) == ORDERS:
+        undone = undo_orders(session, actor=actor, batch=batch)
+        _mark_undone(session, batch, actor, now)
+        return UndoResult(
+            batch.file_name, removed=undone.removed, changed=undone.changed, gone=undone.gone
+        )
     written = _written(session, batch)
     current = load_state(session, written, lock=True)
     attached = _attached(session, [i for i, w in written.items() if w.created])
@@ -184,11 +196,15 @@ def undo_batch(
     audit += [_entry(actor, "delete", customer_id, deleted, now) for customer_id in removed]
     reindex(session, restored)
     add_audit(session, audit)
+    _mark_undone(session, batch, actor, now)
+    return result
+
+
+def _mark_undone(session: Session, batch: ImportBatch, actor: Member, now: datetime) -> None:
     batch.status = BatchStatus.UNDONE
     batch.undone_at = now
     batch.undone_by_id = actor.id
     session.add(batch)
-    return result
 
 
 def _written(session: Session, batch: ImportBatch) -> dict[int, _Written]:
