@@ -21,7 +21,7 @@ from handlers.i18n import Html, Translator
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import nav_row, page_of
 from storage.imports import DuplicateMode, ImportReview
-from storage.imports.mapping import TARGETS
+from storage.imports.order_rows import ALL_TARGETS, ORDERS, targets_of
 from storage.parsing import Birthday
 
 T = Callable[..., str]
@@ -135,9 +135,9 @@ def column_view(
     buttons = [
         (
             ("✓ " if target == current else "") + target_label(t, target),
-            ImportAction("map", batch_id, column, index),
+            ImportAction("map", batch_id, column, ALL_TARGETS.index(target)),
         )
-        for index, target in enumerate(TARGETS)
+        for target in targets_of(review.batch.settings)
     ]
     rows: list[Row] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     ignore = ("✓ " if current is None else "") + t("import.button.ignore")
@@ -199,8 +199,7 @@ def date_view(
 def preview_view(
     t: Translator, review: ImportReview, *, notice: str = ""
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The first rows as they will be stored, the duplicate counts and the choices left."""
-    lang = t.language
+    """The first rows as they will be stored, the counts and the choices left."""
     batch_id = _id(review)
     lines = [t("import.preview.title", file=review.batch.file_name), ""]
     region = review.batch.settings.get("region", "")
@@ -219,31 +218,23 @@ def preview_view(
         lines.append(t("import.preview.row", number=number_shown, values=Html(values or "—")))
         if row.problem:
             lines.append(t("import.preview.problem", reason=t(f"import.reason.{row.problem}")))
-    lines += [
-        "",
-        t(
-            "import.preview.counts",
-            total=number(review.total_rows, lang),
-            in_db=number(review.duplicates_in_db, lang),
-            in_file=number(review.duplicates_in_file, lang),
-            rejected=number(review.rejected, lang),
-        ),
-    ]
-    if review.already_imported:
-        lines.append(t("import.preview.already", count=number(review.already_imported, lang)))
-    lines += ["", t("import.preview.mode_ask")]
+    rows: list[Row] = []
+    if review.kind == ORDERS:  # numbers, not phones, say what exists: no duplicate mode
+        lines += ["", _order_counts(t, review)]
+    else:
+        lines += ["", _customer_counts(t, review), "", t("import.preview.mode_ask")]
+        mode = current_mode(review)
+        rows += [
+            [
+                (
+                    ("✓ " if choice == mode else "") + t(f"import.mode.{choice.value}"),
+                    ImportAction("mode", batch_id, index),
+                )
+            ]
+            for index, choice in enumerate(MODES)
+        ]
     if notice:
         lines += ["", notice]
-    mode = current_mode(review)
-    rows: list[Row] = [
-        [
-            (
-                ("✓ " if choice == mode else "") + t(f"import.mode.{choice.value}"),
-                ImportAction("mode", batch_id, index),
-            )
-        ]
-        for index, choice in enumerate(MODES)
-    ]
     rows.append([(t("import.button.start"), ImportAction("start", batch_id))])
     rows.append(
         [
@@ -252,6 +243,32 @@ def preview_view(
         ]
     )
     return "\n".join(lines), inline_keyboard(rows)
+
+
+def _customer_counts(t: Translator, review: ImportReview) -> str:
+    lang = t.language
+    counts = t(
+        "import.preview.counts",
+        total=number(review.total_rows, lang),
+        in_db=number(review.duplicates_in_db, lang),
+        in_file=number(review.duplicates_in_file, lang),
+        rejected=number(review.rejected, lang),
+    )
+    if review.already_imported:
+        already = t("import.preview.already", count=number(review.already_imported, lang))
+        counts += "\n" + already
+    return counts
+
+
+def _order_counts(t: Translator, review: ImportReview) -> str:
+    lang = t.language
+    return t(
+        "import.preview.order_counts",
+        total=number(review.total_rows, lang),
+        orders=number(review.orders, lang),
+        existing=number(review.already_imported, lang),
+        rejected=number(review.rejected, lang),
+    )
 
 
 def _id(review: ImportReview) -> int:

@@ -48,6 +48,8 @@ ORDER_TARGETS: tuple[str, ...] = (
 """Order fields an import can fill; `customer` is matched to an existing customer by name,
 phone or company, `contract` by its number."""
 
+ALL_TARGETS = (*TARGETS, *ORDER_TARGETS)  # what a column button names, by index
+
 REASONS: tuple[str, ...] = (
     "missing_number",
     "missing_customer",

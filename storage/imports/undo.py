@@ -56,9 +56,10 @@ class UndoExpired(Exception):
 @dataclass
 class UndoSummary:
     file_name: str
-    created: int
+    created: int  # customers, or an orders import's orders
     updated: int
     deadline: datetime
+    orders: bool = False  # an orders import
 
 
 @dataclass
@@ -71,6 +72,7 @@ class UndoResult:
     changed: int = 0  # changed by someone since: kept (created) or only partly restored
     reassigned: int = 0  # belongs to someone else now: left
     gone: int = 0  # deleted or merged away since: left
+    orders: bool = False  # an orders import: its orders removed, changed or gone
 
 
 @dataclass
@@ -119,7 +121,7 @@ def _undoable(
         raise UndoExpired
     if kind_of(batch.settings) == ORDERS:
         made = batch_order_ids(session, batch_id=batch_id)
-        return batch, UndoSummary(batch.file_name, len(made), 0, deadline)
+        return batch, UndoSummary(batch.file_name, len(made), 0, deadline, orders=True)
     created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
     updated = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.UPDATED)
     updated_only = len(set(updated) - set(created))
@@ -148,7 +150,11 @@ def undo_batch(
         undone = undo_orders(session, actor=actor, batch=batch)
         _mark_undone(session, batch, actor, now)
         return UndoResult(
-            batch.file_name, removed=undone.removed, changed=undone.changed, gone=undone.gone
+            batch.file_name,
+            removed=undone.removed,
+            changed=undone.changed,
+            gone=undone.gone,
+            orders=True,
         )
     written = _written(session, batch)
     current = load_state(session, written, lock=True)
