@@ -56,6 +56,8 @@ def readable(target: str, value: str, region: str, t: Translator) -> str:
     lang = t.language
     if target in CHOICE_TARGETS:
         return t.label(f"customer.{target}.{value}", value)
+    if target == "status":  # an order's
+        return t.label(f"order.status.{value}", value)
     if target == "phone" and value.startswith("+"):
         return ", ".join(format_phone(p, region=region) for p in value.split(", "))
     if target == "birthday" and (match := _STORED_DATE.fullmatch(value)):

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.access import NotFound, contract_scope, order_scope, owner_scope
@@ -46,7 +47,13 @@ from storage.models import (
     Reminder,
     utcnow,
 )
-from storage.orders import OrderCreate, OrderLineCreate, archive_order, create_order
+from storage.orders import (
+    DuplicateNumber,
+    OrderCreate,
+    OrderLineCreate,
+    archive_order,
+    create_order,
+)
 from storage.parsing import ParseError, parse_phones
 from storage.webhooks import record_removed
 
@@ -296,6 +303,8 @@ def _apply_orders(
                 order_id, created = order.id, created + 1
             except NotFound:  # the customer or contract went out of reach meanwhile
                 reason = "unknown_customer"
+            except (DuplicateNumber, IntegrityError):  # the number was given out meanwhile
+                reason = "number_taken"
         for number, _ in group.rows:
             if reason is not None:
                 skipped = reason == "order_exists"
