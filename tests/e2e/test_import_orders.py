@@ -15,9 +15,10 @@ from openpyxl import Workbook
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.models import Order, OrderLine
-from tests.e2e.helpers import rows, shown
+from tests.e2e.helpers import join, rows, shown
 from tests.e2e.test_deal_flow import add_customer, today
 from tests.e2e.test_import import finish, press, to_preview, upload
+from tests.e2e.test_order_card import add_order
 from tests.e2e.user import ScriptedUser
 
 HEADERS = ["Order number", "Customer", "Order date", "Promised delivery date", "Status",
@@ -135,3 +136,34 @@ async def test_an_xlsx_of_orders_is_reviewed_imported_once_and_undone(
         catalogs, "en", "import.undo.done_orders", file="orders.xlsx", removed=2
     )
     assert live_orders(db_url) == {}
+
+
+async def test_another_salespersons_customer_and_order_number_are_refused_in_chinese(
+    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str
+) -> None:
+    sam = await join(emu, admin, 2002, "Sam")
+    li = await join(emu, admin, 2003, "李娜", language_code="zh-hans")
+    add_order(db_url, sam, add_customer(db_url, sam, "王芳", "+8613700137000"), "DD-7")
+    add_customer(db_url, li, "张伟", "+8613800138000")
+    content = "订单号,客户,状态,产品,数量,单价\nDD-8,张伟,已发货,叉车,2,5万\nDD-7,张伟,,叉车,1,1\n"
+    content += "DD-9,王芳,,叉车,1,1\n"
+    preview = await to_preview(li, await upload(li, "订单.csv", content.encode("gbk")), "zh")
+    assert "订单状态：已发货" in preview.text
+    assert (
+        shown(
+            catalogs,
+            "zh",
+            "import.preview.order_counts",
+            total=3,
+            orders=1,
+            existing=0,
+            rejected=2,
+        )
+        in preview.text
+    )
+    for reason in ("number_taken", "unknown_customer"):  # Sam's: nothing of it is shown
+        said = shown(catalogs, "zh", f"import.reason.{reason}")
+        assert shown(catalogs, "zh", "import.preview.problem", reason=said) in preview.text
+    result = await finish(li, preview, "zh")
+    assert result.text.splitlines()[1] == "新建订单：1"
+    assert set(live_orders(db_url)) == {"DD-7", "DD-8"}
