@@ -15,6 +15,7 @@ import storage.imports.order_apply
 from storage.contracts import ContractCreate, create_contract
 from storage.db import Database
 from storage.imports import BatchStatus, review, run_batch, undo_batch
+from storage.imports.apply import LeaseLost
 from storage.imports.models import ImportBatch
 from storage.imports.order_apply import order_data
 from storage.imports.order_rows import (
@@ -265,3 +266,24 @@ def test_a_failed_run_leaves_no_order_and_undo_archives_the_untouched_ones(
     )
     assert (result.removed, result.changed) == (1, 1)
     assert set(orders_of(db)) == {"DD-2"}
+
+
+def test_a_run_stopped_after_a_chunk_resumes_without_doubling(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sales = add_member(db)
+    existing_customer(db, sales)
+    monkeypatch.setattr(storage.imports.order_apply, "CHUNK_ORDERS", 1)
+    content = orders_csv("DD-1,Old Name,,,,X,1,1,,,,", "DD-2,Old Name,,,,Y,1,1,,,,", "DD-3,x,,,,")
+    batch_id = upload(db, sales, content)
+    start(db, sales, batch_id)
+
+    def stop(_batch: ImportBatch) -> None:
+        raise LeaseLost("stopping")
+
+    stopped = run_batch(db, batch_id=batch_id, worker="a", progress=stop)
+    assert (stopped.status, stopped.processed_rows) == (BatchStatus.RUNNING, 1)
+    done = run_batch(db, batch_id=batch_id, worker="b")
+    assert (done.status, done.created_count, done.rejected_count) == (BatchStatus.DONE, 2, 1)
+    assert set(orders_of(db)) == {"DD-1", "DD-2"}
+    assert [n for n, *_ in row_outcomes(db, batch_id)] == [1, 2, 3]
