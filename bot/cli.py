@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     export = commands.add_parser("export", help="write every record of one kind to a file")
     export.add_argument(
-        "kind", choices=("customers", "deals", "notes", "purchases", "contracts", "orders")
+        "kind",
+        choices=("customers", "deals", "notes", "purchases", "contracts", "orders", "tickets"),
     )
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv", dest="fmt")
     export.add_argument("--output", type=Path, required=True, help="file to write")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -194,6 +194,11 @@ class TicketsConfig(_Section):
     types: list[str] = ["complaint", "repair", "question", "return", "other"]
     sla_hours: dict[str, int] = {"urgent": 4, "high": 24, "normal": 72, "low": 168}
     max_files: int = Field(default=10, ge=1, le=50)
+    # A customer's satisfaction score (ticket, delivered order, visit) is "falling", and the
+    # owner's manager told, when it is this far below their average before it (0: never)...
+    satisfaction_drop: float = Field(default=1.5, ge=0, le=4)
+    # ... or at most this score (0: never).
+    satisfaction_floor: int = Field(default=2, ge=0, le=5)
 
     @field_validator("types")
     @classmethod
@@ -212,6 +217,10 @@ class TicketsConfig(_Section):
         if any(not 1 <= h <= 24 * 365 for h in hours.values()):
             raise ValueError("an SLA is 1 hour to a year")
         return hours
+
+    def sla(self) -> dict[str, timedelta]:
+        """`sla_hours` as `storage.tickets` takes it."""
+        return {p: timedelta(hours=h) for p, h in self.sla_hours.items()}
 
 
 class InstancesConfig(_Section):

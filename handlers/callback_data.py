@@ -386,12 +386,14 @@ class OrderAction:
 class TicketAction:
     """A button on a ticket: `open` its card, `move` it to the status `value`, `reopen` it
     (asks why), `comment` on it, `assign` it (value: the member's id, none: pick one),
-    `rate` it (value: 1-5, 0: not asked), `delete` or `restore` it; `new` a ticket of the
-    customer `ticket_id` names; `list` open tickets (value 1: overdue only, id unused)."""
+    `rate` it (value: 1-5, 0: not asked), `delete` or `restore` it, `attach` photos or
+    files to it, `files` (send them back); `new` a ticket of the customer `ticket_id` names,
+    `note` one from the note `ticket_id` names; `list` open tickets (id: an assignee, 0 any;
+    value: a status, 1 overdue only, `who` the assignees to filter by, none all)."""
 
     kind: ClassVar[str] = "tkt"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        r"(open|move|reopen|comment|assign|rate|delete|restore|new|list)"
+        r"(open|move|reopen|comment|assign|rate|delete|restore|attach|files|new|note|list)"
         rf":{_ID}(?::([a-z_]{{1,16}}|0|[1-9][0-9]{{0,9}}))?"
     )
     action: str
@@ -404,6 +406,25 @@ class TicketAction:
     @classmethod
     def parse(cls, match: re.Match[str]) -> TicketAction:
         return cls(action=match[1], ticket_id=int(match[2]), value=match[3] or "")
+
+
+@dataclass(frozen=True)
+class SatisfactionAction:
+    """The customer's score of a delivered `order` or a `visit` note (`source_id`), 1-5, or 0:
+    not asked (nothing is kept)."""
+
+    kind: ClassVar[str] = "sat"
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(order|visit):{_ID}:([0-5])")
+    source: str
+    source_id: int
+    score: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.source, str(self.source_id), str(self.score))
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> SatisfactionAction:
+        return cls(source=match[1], source_id=int(match[2]), score=int(match[3]))
 
 
 @dataclass(frozen=True)
@@ -458,6 +479,7 @@ CallbackData = (
     | OrderAction
     | DedupeAction
     | TicketAction
+    | SatisfactionAction
     | ReviewAction
 )
 KINDS: dict[str, type[CallbackData]] = {
@@ -481,6 +503,7 @@ KINDS: dict[str, type[CallbackData]] = {
         OrderAction,
         DedupeAction,
         TicketAction,
+        SatisfactionAction,
         ReviewAction,
     )
 }

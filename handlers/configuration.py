@@ -4,7 +4,7 @@ never import `bot` (the layers run bot -> handlers -> storage; see pyproject's c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import time
+from datetime import time, timedelta
 from typing import Protocol
 
 
@@ -63,6 +63,11 @@ class TicketSettings(Protocol):
     def sla_hours(self) -> Mapping[str, int]: ...
     @property
     def max_files(self) -> int: ...
+    def sla(self) -> dict[str, timedelta]: ...
+    @property
+    def satisfaction_drop(self) -> float: ...
+    @property
+    def satisfaction_floor(self) -> int: ...
 
 
 class ReportSettings(Protocol):

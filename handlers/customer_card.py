@@ -180,14 +180,20 @@ def _card_tail(context: CrmContext, card: CustomerCard) -> list[str]:
 
 
 def ticket_lines(context: CrmContext, tickets: CustomerTickets) -> list[str]:
-    """Open tickets and the satisfaction average, when there is something to say."""
+    """Open tickets, and the latest satisfaction score with the average of tickets, orders and
+    visits, when there is something to say."""
     lines: list[str] = []
     if tickets.open:
         lines.append(context.t("ticket.customer.open", count=tickets.open))
     if tickets.average is not None:
         average = format_number(Decimal(f"{tickets.average:.1f}"), lang=context.language)
         lines.append(
-            context.t("ticket.customer.satisfaction", average=average, count=tickets.rated)
+            context.t(
+                "ticket.customer.satisfaction",
+                latest=tickets.latest,
+                average=average,
+                count=tickets.rated,
+            )
         )
     return ["", *lines] if lines else []
 

@@ -1,5 +1,5 @@
-"""`/export customers|deals|notes|purchases|contracts|orders [csv|xlsx]`: a file of what the member
-may see.
+"""`/export customers|deals|notes|purchases|contracts|orders|tickets [csv|xlsx]`: a file of what
+the member may see.
 
 One command, no conversation: a missing or unknown kind answers with the usage and an
 example. The rows come from `storage.export` (the access rule applied there, so a
@@ -25,7 +25,8 @@ from handlers.feature import Command, Feature
 from handlers.formatting import format_birthday
 from handlers.i18n import Catalogs, Translator
 from storage.db import Database
-from storage.export import EXPORTERS, ExportTable, Value
+from storage.export import ExportTable, Value
+from storage.export_kinds import EXPORTERS
 from storage.models import Member, Role
 from storage.parsing import Birthday
 
@@ -49,6 +50,10 @@ CODED = {
     "kind": "note.kind",
     "contract_status": "contract_reminders.status",
     "order_status": "order.status",
+    "ticket_type": "ticket.type",
+    "priority": "ticket.priority",
+    "ticket_status": "ticket.status",
+    "overdue": "export.flag",
 }
 """Columns that store a code, and the catalog prefix of their labels."""
 

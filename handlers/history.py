@@ -31,7 +31,7 @@ ENTRY_CHARS = (MAX_TEXT - 300) // PER_PAGE
 
 # Whose field labels name a change, by audited entity: each record's own entry flow.
 FLOWS = {"customer": "customer", "deal": "deal", "interaction": "note", "order": "order"}
-FLOWS |= {"contract": "contract"}
+FLOWS |= {"contract": "contract", "ticket": "ticket"}
 # Audited names whose label is another key than `<flow>.field.<name>`.
 LABELS = {
     "expected_close_date": "deal.field.close",
@@ -48,14 +48,18 @@ LABELS = {
     "close_reason": "records.change.close_reason",
     "location": "records.change.location",
     "renewal_notice_days": "contract.field.notice",
+    "assignee_id": "ticket.field.assignee",
+    "due_at": "ticket.field.due",
 }
 MONEY = {"amount": "currency", "budget": "budget_currency", "total": "currency"}  # -> currency
 BIRTHDAY_PARTS = ("birthday_month", "birthday_day", "birthday_year")
 CHOICES = {"gender": "customer.gender", "source": "customer.source"}
 CHOICES |= {"category": "customer.category", "kind": "note.kind", "stage": "deal.stage"}
 # A status is named by its record's own catalog: a contract's "active", an order's "shipped".
-STATUSES = {"contract": "contract.status", "order": "order.status"}
-TIMES = ("closed_at", "deleted_at", "happened_at")
+STATUSES = {"contract": "contract.status", "order": "order.status", "ticket": "ticket.status"}
+# A ticket's own choices ("type" and "priority" name other things elsewhere).
+TICKET_CHOICES = {"type": "ticket.type", "priority": "ticket.priority"}
+TIMES = ("closed_at", "deleted_at", "happened_at", "due_at", "resolved_at")
 DATES: tuple[str, ...] = ("expected_close_date", "decision_date", "purchased_on")
 DATES += ("signed_on", "starts_on", "ends_on", "terminated_on")  # a contract's
 DATES += ("ordered_on", "delivery_due_on")  # an order's
@@ -156,6 +160,8 @@ def _shown(context: CrmContext, entry: HistoryEntry, name: str, value: Any) -> s
         return ", ".join(_shown(context, entry, name, item) for item in value)
     if name == "status" and entry.entity_type in STATUSES:
         return _label(context, f"{STATUSES[entry.entity_type]}.{value}", str(value))
+    if entry.entity_type == "ticket" and name in TICKET_CHOICES:
+        return _label(context, f"{TICKET_CHOICES[name]}.{value}", str(value))
     if name in CHOICES:
         return _label(context, f"{CHOICES[name]}.{value}", str(value))
     return str(value)

@@ -16,16 +16,19 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import filters
 
 from handlers import customer_pick
+from handlers.callback_data import TicketAction
 from handlers.context import CrmContext
 from handlers.feature import Callback, Command, Feature, OnMessage
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Choice, Env, Field, Flow, Option
 from handlers.i18n import Html
+from handlers.keyboards import inline_keyboard
+from handlers.satisfaction import ask_satisfaction
 from storage.calls import StorageCall
 from storage.interactions import (
     INTERACTION_KINDS,
@@ -36,6 +39,7 @@ from storage.interactions import (
 )
 from storage.notes import FollowUp, NoteSaved, create_note
 from storage.parsing import ParseError
+from storage.satisfaction import VISIT, require_rateable
 
 FLOW_NAME = "note"
 NOW = "now"
@@ -176,8 +180,27 @@ def saved_text(context: CrmContext, saved: NoteSaved) -> str:
     return "\n".join(lines)
 
 
+def request_keyboard(context: CrmContext, saved: NoteSaved) -> InlineKeyboardMarkup | None:
+    """Under "Note saved.": a request the customer made on that call or visit, one tap away
+    (`handlers.ticket_entry` starts /ticket from the note)."""
+    note_id = saved.interaction.id
+    if note_id is None:
+        return None
+    return inline_keyboard([[(context.t("ticket.button.new"), TicketAction("note", note_id))]])
+
+
 async def _after_save(context: CrmContext, chat_id: int, saved: NoteSaved) -> None:
-    await context.bot.send_message(chat_id, saved_text(context, saved))
+    """Says what was kept, with "New request" under it; after a visit, asks how satisfied
+    the customer is."""
+    await context.bot.send_message(
+        chat_id, saved_text(context, saved), reply_markup=request_keyboard(context, saved)
+    )
+    note = saved.interaction
+    if note.kind == VISIT and note.id is not None:
+        name = await context.db.read(
+            require_rateable, actor=context.require_member(), source_kind=VISIT, source_id=note.id
+        )
+        await ask_satisfaction(context, chat_id, VISIT, note.id, name)
 
 
 FLOW = Flow(name=FLOW_NAME, fields=FIELDS, save=_save, after_save=_after_save, accepts_photos=True)

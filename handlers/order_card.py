@@ -29,6 +29,7 @@ from handlers.flows.flow import Field, Flow
 from handlers.formatting import clip, format_date, format_money, format_number, format_when
 from handlers.keyboards import Row, inline_keyboard
 from handlers.records.removal import named
+from handlers.satisfaction import ask_satisfaction
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import fit_html
 from storage.calls import StorageCall
@@ -51,6 +52,7 @@ from storage.orders import (
     restore_order,
 )
 from storage.parsing import Money
+from storage.satisfaction import ORDER
 
 logger = logging.getLogger(__name__)
 
@@ -266,6 +268,10 @@ async def _move(update: Update, context: CrmContext, view: OrderView, index: str
     )
     text, keyboard = order_card(context, fresh)
     await edit_message(query, text, keyboard)
+    if status == OrderStatus.DELIVERED:
+        assert update.effective_chat is not None
+        number = fresh.order.number
+        await ask_satisfaction(context, update.effective_chat.id, ORDER, view.order.id, number)
 
 
 async def _list(update: Update, context: CrmContext, action: OrderAction) -> None:

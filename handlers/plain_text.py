@@ -9,6 +9,8 @@ or to the /find prompt is excluded here and left to its feature. The rule, in th
   ("ok", "thanks", "好的") → a one-line hint of what can be typed;
 - only digits and phone punctuation → /find's results if it has 3 digits or more
   ("5678"), else the hint;
+- a complaint or request (`handlers.ticket_parse`: "张总投诉上批货有3台坏了", "Li complained
+  the delivery was late") → the /ticket entry, prefilled (`handlers.ticket_entry`);
 - a short text (at most 3 words and 20 characters) in which the /log reader finds no
   person, verb, date, amount, phone or email ("张伟", "Acme") → /find's results, or "no
   customer matches" and the hint;
@@ -23,7 +25,7 @@ from enum import StrEnum
 from telegram import Update
 from telegram.ext import filters
 
-from handlers import quick_log
+from handlers import quick_log, ticket_entry
 from handlers.common import cancel_command, is_cancel_word
 from handlers.context import CrmContext
 from handlers.customer_card import CardReply
@@ -33,6 +35,7 @@ from handlers.formatting import clip
 from handlers.lookup import PromptReply, show_results
 from handlers.quick_log_parse import QuickLog
 from handlers.ticket_card import CARD_LINE as TICKET_CARD_LINE
+from handlers.ticket_parse import recognise
 from storage.lookups import find_customer_page
 from storage.parsing import clean_text
 
@@ -105,6 +108,9 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         text = clean_text(message.text or "").strip()
         kind = first_look(text, context.services.catalogs.words("plain.acks"))
         found = None
+        if kind is None and (hint := recognise(text)) is not None:
+            await ticket_entry.start_from_text(engine, update, context, hint)
+            return
         if kind is None:
             found = quick_log.read(context, text)
             kind = kind_of(text, found)

@@ -46,6 +46,7 @@ from handlers.note import (
     follow_up_of,
     hidden,
     note_data,
+    request_keyboard,
 )
 from handlers.note import saved_text as note_saved_text
 from handlers.quick_log_parse import QuickLog, command_text, parse_quick_log
@@ -166,7 +167,7 @@ def _when_value(when: When | None) -> dict[str, Any] | bool:
     return NOT_GIVEN if when is None else {"at": when.at.isoformat(), "has_time": when.has_time}
 
 
-async def _match(context: CrmContext, found: QuickLog) -> Customer | None:
+async def match_customer(context: CrmContext, found: QuickLog) -> Customer | None:
     """The member's customer with this phone or email (or a look-alike name at the company),
     else the only one with exactly this name."""
     actor = context.require_member()
@@ -205,7 +206,7 @@ async def prefill(context: CrmContext, found: QuickLog, env: Env) -> dict[str, A
         "follow_up": _when_value(found.follow_up),
         "deal_title": found.deal_title,
     }
-    if (customer := await _match(context, found)) is not None:
+    if (customer := await match_customer(context, found)) is not None:
         values["customer"] = {"id": str(customer.id), "label": customer_pick.label(customer)}
     elif found.name:
         read = {
@@ -279,7 +280,9 @@ async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> Non
     if saved.deal is not None:
         lines.append(context.t("quick_log.saved_deal", title=saved.deal.title))
     lines.append(note_saved_text(context, saved.note))
-    await context.bot.send_message(chat_id, "\n".join(lines))
+    await context.bot.send_message(
+        chat_id, "\n".join(lines), reply_markup=request_keyboard(context, saved.note)
+    )
 
 
 FLOW = Flow(

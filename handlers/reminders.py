@@ -116,6 +116,8 @@ def _text(reader: Reader, view: ReminderView, *, late: bool) -> str:
     if reminder.kind == ReminderKind.TICKET:
         overdue = is_overdue_stage(reminder.dedupe_key)
         lines.append(t("ticket.reminder.overdue" if overdue else "ticket.reminder.due"))
+    if reminder.kind == ReminderKind.SATISFACTION:
+        lines.append(t("satisfaction.reminder.falling"))
     if reminder.text:
         lines.append(t("reminders.text", text=reminder.text))
     if view.customer_name:

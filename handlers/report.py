@@ -1,6 +1,6 @@
 """`/report [week|month|quarter]` and `/subscribe report weekly|off`.
 
-    /report [week]     --> summary text (last 7 days) + up to 3 chart images
+    /report [week]     --> summary text (last 7 days) + up to 4 chart images
     /report month      --> the same for this calendar month so far; quarter likewise
     /report other      --> usage with an example, nothing else
     nothing recorded   --> one friendly text, no empty charts
@@ -19,6 +19,7 @@ import html
 import logging
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 from telegram import Bot, InputMediaPhoto, Update
 
@@ -40,6 +41,7 @@ from storage.subscriptions import (
     delete_subscription,
     get_subscription,
 )
+from storage.ticket_figures import Rating, TicketFigures
 from storage.working_hours import WEEKDAYS
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ def report_text(
     contracts = (
         contract_lines(t, report.contracts)
         + order_lines(t, report.orders)
+        + ticket_lines(t, report.tickets)
         + quality_lines(t, scores)
     )
     if report.empty:
@@ -159,6 +162,47 @@ def order_lines(t: Translator, figures: OrderFigures) -> list[str]:
     return lines
 
 
+def ticket_lines(t: Translator, figures: TicketFigures) -> list[str]:
+    """Tickets opened, resolved and overdue in the period, the median time to resolve, and the
+    satisfaction of those resolved by salesperson and by type."""
+    if figures.empty:
+        return []
+    lines = [
+        "",
+        t(
+            "ticket_report.counts",
+            opened=figures.opened,
+            resolved=figures.resolved,
+            overdue=figures.overdue,
+        ),
+    ]
+    if figures.median_to_resolve is not None:
+        lines.append(t("ticket_report.median", time=duration(t, figures.median_to_resolve)))
+    for key, ratings in (("owner", figures.by_owner), ("type", figures.by_type)):
+        if ratings:
+            named = [_rating(t, r, labels=key == "type") for r in ratings]
+            lines.append(t(f"ticket_report.satisfaction_{key}", ratings="; ".join(named)))
+    return lines
+
+
+def _rating(t: Translator, rating: Rating, *, labels: bool) -> str:
+    name = t.label(f"ticket.type.{rating.key}", rating.key) if labels else rating.key
+    return t(
+        "ticket_report.rating",
+        name=html.escape(name),
+        average=f"{rating.average:.1f}",
+        count=rating.count,
+    )
+
+
+def duration(t: Translator, delta: timedelta) -> str:
+    """Hours under two days ("5.5 h"), else days ("3.2 d")."""
+    hours = delta.total_seconds() / 3600
+    if hours < 48:
+        return t("ticket_report.hours", hours=f"{hours:.1f}")
+    return t("ticket_report.days", days=f"{hours / 24:.1f}")
+
+
 def _stage(t: Translator, stage: str) -> str:
     key = f"deal.stage.{stage}"
     return Html(t(key)) if t.has(key) else stage
@@ -166,7 +210,7 @@ def _stage(t: Translator, stage: str) -> str:
 
 async def render_report(t: Translator, report: Report, *, font_path: str) -> list[Chart]:
     """The charts, drawn in a thread: a report takes ~0.1-0.3 s of CPU per image."""
-    if report.empty:
+    if report.empty and report.tickets.empty:
         return []
     started = time.perf_counter()
     charts = await asyncio.to_thread(render_charts, t, report, font_path=font_path)
@@ -198,6 +242,7 @@ async def report(update: Update, context: CrmContext) -> None:
         stages=config.deals.stages,
         currency=config.locale.currency,
         tz=context.tz,
+        now=context.services.clock(),
     )
     t = context.services.catalogs.translator(context.language)
     charts = await render_report(t, data, font_path=config.reports.font_path)

@@ -1,10 +1,11 @@
 """The report's charts as PNG images readable on a phone: pure rendering, no Telegram.
 
 matplotlib's object API only (`Figure` + `FigureCanvasAgg`, never pyplot, whose global
-figure state is not thread-safe): the caller renders in `asyncio.to_thread`. Three images
+figure state is not thread-safe): the caller renders in `asyncio.to_thread`. Four images
 at most, each 1080 px wide with large type: the pipeline (funnel, wins over time), new
-customers (by source, by region, all by category) and activity (per salesperson, top
-customers). A panel without data is left out, an image without panels is not made.
+customers (by source, by region, all by category), activity (per salesperson, top
+customers) and tickets (counts, satisfaction by salesperson and by type). A panel without
+data is left out, an image without panels is not made.
 
 Each image comes with the numbers it plotted (`Panel`), so tests check those against the
 storage numbers instead of pixels.
@@ -126,7 +127,12 @@ def _candidate_files(configured: str | None) -> list[Path]:
 def render_charts(t: Translator, report: Report, *, font_path: str = "") -> list[Chart]:
     """Every image that has data, in reading order."""
     use_font(font_path or None)
-    charts = (_pipeline(t, report), _customers(t, report), _activity(t, report))
+    charts = (
+        _pipeline(t, report),
+        _customers(t, report),
+        _activity(t, report),
+        _tickets(t, report),
+    )
     return [chart for chart in charts if chart is not None]
 
 
@@ -189,6 +195,33 @@ def _activity(t: Translator, report: Report) -> Chart | None:
         [float(c.amount.amount) for c in report.top_customers],
     )
     return _figure([p for p in (activities, top) if p.values])
+
+
+def _tickets(t: Translator, report: Report) -> Chart | None:
+    """The period's tickets (opened, resolved, overdue), and the satisfaction of those resolved
+    by salesperson and by type."""
+    figures = report.tickets
+    if figures.empty:
+        return None
+    counts = Panel(
+        "tickets",
+        t("ticket_report.chart.counts"),
+        [t(f"ticket_report.chart.{k}") for k in ("opened", "resolved", "overdue")],
+        [float(figures.opened), float(figures.resolved), float(figures.overdue)],
+    )
+    owners = Panel(
+        "ticket_owners",
+        t("ticket_report.chart.by_owner"),
+        [r.key for r in figures.by_owner],
+        [round(r.average, 1) for r in figures.by_owner],
+    )
+    types = Panel(
+        "ticket_types",
+        t("ticket_report.chart.by_type"),
+        [_label(t, "ticket.type", r.key) for r in figures.by_type],
+        [round(r.average, 1) for r in figures.by_type],
+    )
+    return _figure([p for p in (counts, owners, types) if p.values])
 
 
 def _tally_panel(

@@ -8,7 +8,8 @@ max_files`; Done goes on), the related order (one of the customer's, optional), 
 due time (Skip: the priority's SLA from `[tickets] sla_hours`; a time already past is asked
 again). The summary echoes it all; nothing is saved before Save, and the number
 (GD-2026-0001) is given then. The assignee is told at once, and for an urgent ticket the
-owner's manager too.
+owner's manager too. A saved note's "New request" and a complaint typed as plain text start
+it prefilled too (`handlers.ticket_entry`).
 
     /ticket -> customer -> type -> priority -> description -> files -> order? -> assignee?
             -> due? -> confirm --Save--> saved: number, card; assignee (and manager) told
@@ -103,7 +104,7 @@ async def _due_ahead(
     return {"at": at.isoformat(), "has_time": True}
 
 
-def _max_files(context: CrmContext) -> int:
+def _max_files(context: CrmContext, _values: dict[str, Any]) -> int:
     return context.services.config.tickets.max_files
 
 

@@ -10,6 +10,7 @@ applied. A reply to the card adds a comment (`ticket_reply`).
     card --Reopen--> reason? --> reopened, new due time
     card --Comment (or a reply to the card)--> text --> kept in the history
     card --Reassign--> member buttons --> reassigned; the new and the previous assignee told
+    card --📎 Add photos / 🖼 Files--> `handlers.ticket_files`
     card --🗑--> "really?" --Yes--> deleted (an admin sees ♻️ Restore under it; /restore too)
 """
 
@@ -31,10 +32,11 @@ from handlers.customer_pick import picked_id
 from handlers.feature import Callback, Feature, OnMessage, Route
 from handlers.flows import field_parsers as fp
 from handlers.flows.engine import FlowEngine
-from handlers.flows.flow import Choice, Field, Flow
+from handlers.flows.flow import Field, Flow
 from handlers.formatting import clip, format_when
 from handlers.keyboards import inline_keyboard
 from handlers.records.removal import named
+from handlers.satisfaction import NOT_ASKED, SCORES
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import fit_html
 from storage.access import NotFound, require_ticket
@@ -68,12 +70,11 @@ HISTORY_LIMIT = 12
 PREVIEW = 300
 # The card's first line: "🎫 GD-2026-0001 · Repair · High"; a reply to it names the ticket.
 CARD_LINE = re.compile(r"^🎫 (\S+) · ")
-NOT_ASKED = "0"
 
 
 def sla(context: CrmContext) -> dict[str, timedelta]:
     """`[tickets] sla_hours` as storage takes it."""
-    return {p: timedelta(hours=h) for p, h in context.services.config.tickets.sla_hours.items()}
+    return context.services.config.tickets.sla()
 
 
 def type_label(context: CrmContext, kind: str) -> str:
@@ -137,10 +138,10 @@ def ticket_card(context: CrmContext, view: TicketView) -> tuple[str, InlineKeybo
         if event.text:
             text += " — " + clip(event.text, 80)
         lines.append(text)
-    return fit_html("\n".join(lines)), _keyboard(context, ticket)
+    return fit_html("\n".join(lines)), _keyboard(context, ticket, view.files)
 
 
-def _keyboard(context: CrmContext, ticket: Ticket) -> InlineKeyboardMarkup:
+def _keyboard(context: CrmContext, ticket: Ticket, files: int) -> InlineKeyboardMarkup:
     assert ticket.id is not None
     tid = ticket.id
     moves = [
@@ -158,6 +159,12 @@ def _keyboard(context: CrmContext, ticket: Ticket) -> InlineKeyboardMarkup:
             (context.t("ticket.button.assign"), TicketAction("assign", tid)),
         ]
     )
+    media = [(context.t("ticket_entry.button.attach"), TicketAction("attach", tid))]
+    if files:
+        media.append(
+            (context.t("ticket_entry.button.files", count=files), TicketAction("files", tid))
+        )
+    rows.append(media)
     rows.append([(context.t("records.button.delete"), TicketAction("delete", tid))])
     keyboard = inline_keyboard(rows)
     assert keyboard is not None
@@ -277,10 +284,6 @@ def _save_rating(context: CrmContext, values: dict[str, Any], _a: list[list[str]
     )
 
 
-SCORES = (
-    *(Choice(str(n), f"ticket.score.{n}") for n in range(5, 0, -1)),
-    Choice(NOT_ASKED, "ticket.score.not_asked"),
-)
 FLOWS = (
     Flow(
         name=REOPEN_FLOW,
@@ -307,7 +310,7 @@ FLOWS = (
             Field("ticket", when=_never),
             Field(
                 "score",
-                choices=(*SCORES, Choice(NOT_ASKED, "ticket.score.not_asked")),
+                choices=SCORES,
                 required=True,
             ),
             Field("comment", parse=fp.optional_text("notes"), when=_rated),

@@ -228,11 +228,12 @@ def ticket_scope(actor: Member) -> ColumnElement[bool]:
     return and_(
         col(Ticket.deleted_at).is_(None),
         col(Customer.deleted_at).is_(None),
-        _ticket_reach(actor),
+        ticket_reach(actor),
     )
 
 
-def _ticket_reach(actor: Member) -> ColumnElement[bool]:
+def ticket_reach(actor: Member) -> ColumnElement[bool]:
+    """`ticket_scope` without its deleted checks (the query joins `Customer`)."""
     return or_(
         and_(owner_scope(actor, Ticket.owner_id), owner_scope(actor, Customer.owner_id)),
         col(Ticket.assignee_id) == actor.id,
@@ -252,7 +253,7 @@ def require_ticket(
             col(Ticket.id) == ticket_id,
             ticket_deleted.is_not(None) if deleted else ticket_deleted.is_(None),
             col(Customer.deleted_at).is_(None),
-            _ticket_reach(actor),
+            ticket_reach(actor),
         )
     ).first()
     if ticket is None:

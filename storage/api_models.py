@@ -59,4 +59,6 @@ class IdempotentRequest(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)  # SHA-256 of method, path and body
     status: int
     body: str = Field(sa_type=Text)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )  # `prune_idempotent` deletes by age

@@ -21,6 +21,7 @@ from storage.access import (
     member_scope,
     owner_scope,
     require_customer,
+    ticket_reach,
     visible_customers,
 )
 from storage.audit import diff, record_audit, snapshot
@@ -103,6 +104,7 @@ REFERENCES = {
     "merged_from": "customer",
     "merged_into": "customer",
     "deal_id": "deal",
+    "assignee_id": "member",
 }
 
 
@@ -321,9 +323,9 @@ def reassign_customer(
 def list_customer_history(
     session: Session, *, actor: Member, customer_id: int, limit: int, offset: int = 0
 ) -> list[HistoryEntry]:
-    """The audit entries of a visible customer and of its deals, notes, orders and
-    contracts, newest
-    first, with the actor's name: the whole story of the account in one place."""
+    """The audit entries of a visible customer and of its deals, notes, orders, contracts
+    and tickets, newest first, with the actor's name: the whole story of the account in one
+    place, sales and support interleaved by time."""
     require_customer(session, actor=actor, customer_id=customer_id)
     entity = col(AuditEntry.entity_type)
     entity_id = col(AuditEntry.entity_id)
@@ -336,6 +338,13 @@ def list_customer_history(
             ("order", col(Order.id), col(Order.customer_id)),
         )
     ]
+    # its tickets the actor may reach (a deleted one too, as a deleted deal), by the ticket rule
+    tickets = (
+        select(col(Ticket.id))
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(col(Ticket.customer_id) == customer_id, ticket_reach(actor))
+    )
+    children.append(and_(entity == "ticket", entity_id.in_(tickets)))
     where = or_(and_(entity == ENTITY, entity_id == customer_id), *children)
     return audit_history(session, actor=actor, where=where, limit=limit, offset=offset)
 

@@ -11,7 +11,6 @@ handlers' job.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -413,14 +412,3 @@ def list_order_rows(session: Session, *, actor: Member) -> ExportTable:
         for o, customer, owner_name, contract_number, deal_title in found
     ]
     return ExportTable(ORDER_COLUMNS, rows)
-
-
-EXPORTERS: dict[str, Callable[..., ExportTable]] = {
-    "customers": list_customer_rows,
-    "deals": list_deal_rows,
-    "notes": list_note_rows,
-    "purchases": list_purchase_rows,
-    "contracts": list_contract_rows,
-    "orders": list_order_rows,
-}
-"""The kinds `/export` accepts, in the order the usage message lists them."""

@@ -15,6 +15,7 @@ harmless); any other move the status does not allow is `TransitionRefused`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -115,6 +116,16 @@ class OrderLineCreate:
         if self.quantity is not None and self.unit_price is not None:
             return (self.quantity * self.unit_price).quantize(CENT)
         return None
+
+
+# OrderCreate's refusals, by the field each one is about (for the API's problems).
+REFUSED_FIELD = {
+    "a total is typed only for an order without priced lines": "total",
+    "an order needs a line or a total": "lines",
+    "an amount needs a currency": "currency",
+    "a total is not negative": "total",
+    "delivery cannot be promised before the order": "delivery_due_on",
+}
 
 
 @dataclass(frozen=True)
@@ -229,17 +240,7 @@ def create_order(
     session.add(order)
     session.flush()
     order_id = _id(order)
-    for position, line in enumerate(data.lines, start=1):
-        session.add(
-            OrderLine(
-                order_id=order_id,
-                position=position,
-                product=line.product.strip(),
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.line_amount,
-            )
-        )
+    add_lines(session, order_id, data.lines)
     session.add(
         OrderStatusChange(
             order_id=order_id,
@@ -264,11 +265,26 @@ def create_order(
     values["lines"] = [line_text(line) for line in data.lines]
     _audit(session, actor, order_id, "create", diff({}, values))
     if order.delivery_due_on is not None and order.status in UNDELIVERED:
-        _remind_delivery(session, order, [line_text(line) for line in data.lines])
+        remind_delivery(session, order, [line_text(line) for line in data.lines])
     return order
 
 
-def _remind_delivery(session: Session, order: Order, lines: list[str]) -> None:
+def add_lines(session: Session, order_id: int, lines: Sequence[OrderLineCreate]) -> None:
+    """The order's lines, numbered from 1 in the order given."""
+    session.add_all(
+        OrderLine(
+            order_id=order_id,
+            position=position,
+            product=line.product.strip(),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.line_amount,
+        )
+        for position, line in enumerate(lines, start=1)
+    )
+
+
+def remind_delivery(session: Session, order: Order, lines: list[str]) -> None:
     """The owner's reminder for the promised delivery day: from the start of that day in
     their timezone, delivered in their working hours (`exact_time=False`), once (the
     reminder machinery claims it once). It names the customer, so a reassign or merge hands

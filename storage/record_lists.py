@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, and_, exists, func, or_, text
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.access import member_scope, owner_scope
+from storage.access import member_scope, owner_scope, ticket_scope
 from storage.models import (
     Contract,
     Customer,
@@ -33,9 +33,11 @@ from storage.models import (
     OrderLine,
     OrderStatusChange,
     Reminder,
+    Ticket,
 )
 from storage.reminders import OPEN_STATUSES
 from storage.search.statements import escape_like
+from storage.tickets import OPEN as OPEN_TICKETS
 
 After = tuple[datetime, int]
 """The (updated_at, id) of the last row already read."""
@@ -47,7 +49,9 @@ R = TypeVar("R", bound=SQLModel)
 class Filters:
     """What a list may be narrowed by; None leaves it out. `status` is a deal's stage, a
     contract's or an order's status, or a reminder's status ("open" for pending and sent, the
-    default). `text` is part of an order's number or of a product on it."""
+    default). `text` is part of an order's number or of a product on it, or of a ticket's
+    number or description. `assignee_id`, `priority`, `kind` (its type) and `overdue_at` (open
+    and due before that time) narrow tickets."""
 
     updated_since: datetime | None = None
     owner_id: int | None = None
@@ -56,6 +60,10 @@ class Filters:
     tag: str | None = None
     text: str | None = None
     include_deleted: bool = False
+    assignee_id: int | None = None
+    priority: str | None = None
+    kind: str | None = None
+    overdue_at: datetime | None = None
 
 
 def _page(
@@ -121,6 +129,42 @@ def list_orders_page(
     return _owned_with_customer(
         session, Order, Order.status, actor, filters, after, limit, *searched
     )
+
+
+def list_tickets_page(
+    session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
+) -> list[Ticket]:
+    """As `require_ticket` sees them (`ticket_scope`: the deal's rule, or as the assignee)."""
+    conditions = [ticket_scope(actor)]
+    for column, value in (
+        (Ticket.owner_id, filters.owner_id),
+        (Ticket.customer_id, filters.customer_id),
+        (Ticket.assignee_id, filters.assignee_id),
+        (Ticket.status, filters.status),
+        (Ticket.priority, filters.priority),
+        (Ticket.type, filters.kind),
+    ):
+        if value is not None:
+            conditions.append(col(column) == value)
+    if filters.overdue_at is not None:
+        conditions += [
+            col(Ticket.status).in_(OPEN_TICKETS),
+            col(Ticket.due_at) < filters.overdue_at,
+        ]
+    if filters.text:
+        pattern = f"%{escape_like(filters.text)}%"
+        conditions.append(
+            or_(
+                col(Ticket.number).ilike(pattern, escape="\\"),
+                col(Ticket.description).ilike(pattern, escape="\\"),
+            )
+        )
+    statement = (
+        select(Ticket)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(*conditions)
+    )
+    return _page(session, statement, Ticket, filters, after, limit)
 
 
 def _owned_with_customer(

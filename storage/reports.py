@@ -37,9 +37,11 @@ from storage.models import (
     Member,
     Order,
     OrderStatus,
+    utcnow,
 )
 from storage.order_figures import OrderFigures, order_figures
 from storage.parsing import Money
+from storage.ticket_figures import TicketFigures, ticket_figures
 from storage.working_hours import local_moment
 
 PeriodKind = Literal["week", "month", "quarter"]
@@ -108,6 +110,7 @@ class Report:
     categories: list[Tally] = field(default_factory=list)
     contracts: ContractFigures = field(default_factory=ContractFigures)
     orders: OrderFigures = field(default_factory=OrderFigures)
+    tickets: TicketFigures = field(default_factory=TicketFigures)
 
     @property
     def new_customers(self) -> int:
@@ -165,8 +168,10 @@ def build_report(
     stages: list[str],
     currency: str,
     tz: ZoneInfo,
+    now: datetime | None = None,
 ) -> Report:
-    """Every number of the report in one read transaction."""
+    """Every number of the report in one read transaction; `now` decides which open tickets
+    are overdue."""
     won_over_time, won_totals = _won(session, actor, period, currency, tz)
     return Report(
         period=period,
@@ -184,6 +189,9 @@ def build_report(
         ),
         orders=order_figures(
             session, actor=actor, first=period.first, last=period.last, currency=currency
+        ),
+        tickets=ticket_figures(
+            session, actor=actor, since=period.since, until=period.until, now=now or utcnow()
         ),
     )
 

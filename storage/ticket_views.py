@@ -9,17 +9,27 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.access import NotFound, require_customer, require_ticket, ticket_scope
+from storage.access import (
+    NotFound,
+    require_customer,
+    require_interaction,
+    require_member,
+    require_ticket,
+    ticket_scope,
+)
 from storage.models import (
     Attachment,
     Customer,
+    Interaction,
     Member,
     Ticket,
     TicketComment,
+    TicketStatus,
     TicketStatusChange,
     utcnow,
 )
-from storage.tickets import OPEN, Priority
+from storage.satisfaction import customer_satisfaction
+from storage.tickets import OPEN, Priority, count_files
 
 
 @dataclass(frozen=True)
@@ -62,9 +72,7 @@ def get_ticket_view(session: Session, *, actor: Member, ticket_id: int) -> Ticke
     ]
     history += [TicketEvent(c.created_at, n, None, None, c.text) for c, n in comments]
     history.sort(key=lambda event: event.at)
-    files = session.exec(
-        select(func.count()).select_from(Attachment).where(col(Attachment.ticket_id) == ticket_id)
-    ).one()
+    files = count_files(session, ticket_id)
     return TicketView(
         ticket=ticket,
         customer_name=session.get_one(Customer, ticket.customer_id).name,
@@ -72,6 +80,33 @@ def get_ticket_view(session: Session, *, actor: Member, ticket_id: int) -> Ticke
         files=files,
         history=history,
     )
+
+
+def ticket_histories(
+    session: Session, *, ticket_ids: list[int]
+) -> dict[int, tuple[list[TicketStatusChange], list[TicketComment]]]:
+    """The status moves and comments of tickets already loaded through the access rule (a
+    page of the API), oldest first, in two queries whatever the page's size."""
+    found: dict[int, tuple[list[TicketStatusChange], list[TicketComment]]] = {
+        i: ([], []) for i in ticket_ids
+    }
+    if not ticket_ids:
+        return found
+    moves = session.exec(
+        select(TicketStatusChange)
+        .where(col(TicketStatusChange.ticket_id).in_(ticket_ids))
+        .order_by(col(TicketStatusChange.changed_at), col(TicketStatusChange.id))
+    )
+    for move in moves:
+        found[move.ticket_id][0].append(move)
+    comments = session.exec(
+        select(TicketComment)
+        .where(col(TicketComment.ticket_id).in_(ticket_ids))
+        .order_by(col(TicketComment.created_at), col(TicketComment.id))
+    )
+    for comment in comments:
+        found[comment.ticket_id][1].append(comment)
+    return found
 
 
 @dataclass(frozen=True)
@@ -91,15 +126,24 @@ def list_open_tickets(
     now: datetime | None = None,
     limit: int = 20,
     offset: int = 0,
+    status: TicketStatus | None = None,
+    assignee_id: int | None = None,
 ) -> list[TicketLine]:
     """The open tickets the actor may see (a manager's: the team's), soonest due first;
-    `overdue` keeps those whose due time has passed."""
+    `overdue` keeps those whose due time has passed, `status` those in that open status,
+    `assignee_id` those of a member the actor may list (`member_scope`; anyone else, as a
+    forged button names, is NotFound)."""
+    if status is not None and status not in OPEN:
+        raise NotFound
     query = (
         select(Ticket, Customer.name, Member.display_name)
         .join(Customer, col(Customer.id) == col(Ticket.customer_id))
         .join(Member, col(Member.id) == col(Ticket.assignee_id))
-        .where(ticket_scope(actor), col(Ticket.status).in_(OPEN))
+        .where(ticket_scope(actor), col(Ticket.status).in_([status] if status else OPEN))
     )
+    if assignee_id is not None:
+        require_member(session, actor=actor, member_id=assignee_id)
+        query = query.where(col(Ticket.assignee_id) == assignee_id)
     if overdue:
         query = query.where(col(Ticket.due_at) < (now or utcnow()))
     rows = session.exec(
@@ -110,17 +154,18 @@ def list_open_tickets(
 
 @dataclass(frozen=True)
 class CustomerTickets:
-    """A customer's support at a glance: open tickets and the satisfaction average."""
+    """A customer's support at a glance: open tickets, and their satisfaction: the latest score
+    and the average of tickets, delivered orders and visits (`storage.satisfaction`)."""
 
     open: int
     rated: int
     average: float | None
+    latest: int | None = None
 
 
 def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> CustomerTickets:
-    """For the customer card: its open tickets the actor may see, and the average of the
-    scores recorded on its tickets."""
-    require_customer(session, actor=actor, customer_id=customer_id)
+    """For the customer card: its open tickets the actor may see, and its scores."""
+    scores = customer_satisfaction(session, actor=actor, customer_id=customer_id)
     open_count = session.exec(
         select(func.count())
         .select_from(Ticket)
@@ -131,15 +176,8 @@ def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> Cu
             col(Ticket.status).in_(OPEN),
         )
     ).one()
-    rated, average = session.exec(
-        select(func.count(), func.avg(Ticket.satisfaction_score)).where(
-            col(Ticket.customer_id) == customer_id,
-            col(Ticket.deleted_at).is_(None),
-            col(Ticket.satisfaction_score).is_not(None),
-        )
-    ).one()
     return CustomerTickets(
-        open=open_count, rated=rated, average=float(average) if average is not None else None
+        open=open_count, rated=scores.count, average=scores.average, latest=scores.latest
     )
 
 
@@ -217,3 +255,23 @@ def tickets_to_chase(
         lists = found.setdefault(ticket.owner_id, TicketsToChase([], []))
         (lists.overdue if ticket.due_at < now else lists.urgent).append(ticket.number)
     return found
+
+
+def note_for_ticket(
+    session: Session, *, actor: Member, note_id: int
+) -> tuple[Interaction, Customer]:
+    """A note the actor may see and its customer: a request heard on that call or visit."""
+    note = require_interaction(session, actor=actor, interaction_id=note_id)
+    return note, require_customer(session, actor=actor, customer_id=note.customer_id)
+
+
+def list_ticket_files(session: Session, *, actor: Member, ticket_id: int) -> list[Attachment]:
+    """A ticket's photos and files, oldest first, to send them back."""
+    require_ticket(session, actor=actor, ticket_id=ticket_id)
+    return list(
+        session.exec(
+            select(Attachment)
+            .where(col(Attachment.ticket_id) == ticket_id)
+            .order_by(col(Attachment.id))
+        )
+    )

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from storage.access import (
@@ -51,6 +51,7 @@ from storage.models import (
 from storage.numbering import suggest_number
 from storage.reminders import OPEN_STATUSES as OPEN_REMINDERS
 from storage.reminders import ReminderKind, ReminderStatus
+from storage.satisfaction import TICKET, FallingRule, keep_score
 
 __all__ = ["TransitionRefused"]
 
@@ -375,6 +376,51 @@ def reassign_ticket(
     return ticket, previous
 
 
+def edit_ticket(
+    session: Session,
+    *,
+    actor: Member,
+    ticket_id: int,
+    priority: Priority | None = None,
+    due_at: datetime | None = None,
+    description: str | None = None,
+    sla: Mapping[str, timedelta] | None = None,
+) -> Ticket:
+    """Change what the ticket asks and by when (None leaves a field as it is). A due time
+    not in the future or a blank description is ValueError; a new due time or priority of an
+    open ticket remakes its reminders (the early one is a quarter of the priority's SLA
+    before the due time)."""
+    ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
+    now = utcnow()
+    if due_at is not None and due_at.tzinfo is None:
+        raise ValueError("a due time is timezone-aware")
+    if due_at is not None and due_at != ticket.due_at and due_at <= now:
+        raise ValueError("a due time is in the future")
+    if description is not None and not description.strip():
+        raise ValueError("a ticket needs a description")
+    before = snapshot(
+        priority=ticket.priority, due_at=ticket.due_at, description=ticket.description
+    )
+    if priority is not None:
+        ticket.priority = str(priority)
+    if due_at is not None:
+        ticket.due_at = due_at
+    if description is not None:
+        ticket.description = description.strip()
+    after = snapshot(
+        priority=ticket.priority, due_at=ticket.due_at, description=ticket.description
+    )
+    changes = diff(before, after)
+    if not changes:
+        return ticket
+    _touch(session, actor, ticket, now)
+    _audit(session, actor, ticket_id, "update", changes)
+    if ticket.status in OPEN and ("due_at" in changes or "priority" in changes):
+        _drop_reminders(session, ticket_id, now)
+        _plan_reminders(session, ticket, sla or {})
+    return ticket
+
+
 def add_comment(session: Session, *, actor: Member, ticket_id: int, text: str) -> TicketComment:
     if not text.strip():
         raise ValueError("a comment is not blank")
@@ -389,17 +435,41 @@ def add_comment(session: Session, *, actor: Member, ticket_id: int, text: str) -
 
 
 def add_files(
-    session: Session, *, actor: Member, ticket_id: int, files: Sequence[AttachmentRef]
+    session: Session,
+    *,
+    actor: Member,
+    ticket_id: int,
+    files: Sequence[AttachmentRef],
+    limit: int = MAX_FILES,
 ) -> int:
-    """Photos or files added to a ticket later; how many it has now."""
+    """Photos or files added to a ticket later; how many it has now. More than `limit` in
+    all (as at entry, `[tickets] max_files`) is TooManyFiles, and nothing is added."""
     ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
+    held = count_files(session, ticket_id)
+    if held + len(files) > min(limit, MAX_FILES):
+        raise TooManyFiles(held)
     now = utcnow()
     for ref in files:
         _attach(session, actor, ticket, ref, now)
     session.flush()
-    return len(
-        session.exec(select(Attachment.id).where(col(Attachment.ticket_id) == ticket_id)).all()
-    )
+    if files:
+        _touch(session, actor, ticket, now)
+        _audit(session, actor, _id(ticket), "update", {"files": [held, held + len(files)]})
+    return held + len(files)
+
+
+class TooManyFiles(ValueError):
+    """A ticket would hold more files than allowed; `held` is how many it has."""
+
+    def __init__(self, held: int) -> None:
+        super().__init__(f"the ticket has {held} files")
+        self.held = held
+
+
+def count_files(session: Session, ticket_id: int) -> int:
+    return session.exec(
+        select(func.count()).select_from(Attachment).where(col(Attachment.ticket_id) == ticket_id)
+    ).one()
 
 
 def record_satisfaction(
@@ -409,8 +479,10 @@ def record_satisfaction(
     ticket_id: int,
     score: int | None,
     comment: str | None = None,
+    rule: FallingRule | None = None,
 ) -> Ticket:
-    """The customer's rating of a resolved or closed ticket, 1-5, or None: not asked."""
+    """The customer's rating of a resolved or closed ticket, 1-5, or None: not asked; kept
+    with the customer's other scores too (`storage.satisfaction`: a falling one is flagged)."""
     if score is not None and not 1 <= score <= 5:
         raise ValueError("a score is 1 to 5")
     ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
@@ -421,6 +493,16 @@ def record_satisfaction(
     ticket.satisfaction_score = score
     ticket.satisfaction_comment = comment.strip() if comment and comment.strip() else None
     _touch(session, actor, ticket, utcnow())
+    keep_score(
+        session,
+        actor=actor,
+        customer_id=ticket.customer_id,
+        source_kind=TICKET,
+        source_id=_id(ticket),
+        score=score,
+        comment=ticket.satisfaction_comment,
+        rule=rule,
+    )
     after = snapshot(score=ticket.satisfaction_score, comment=ticket.satisfaction_comment)
     _audit(session, actor, _id(ticket), "update", diff(before, after))
     return ticket

@@ -36,6 +36,7 @@ from storage.models import (
     Order,
     Reminder,
     Role,
+    Ticket,
     utcnow,
 )
 from storage.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -68,6 +69,12 @@ EVENT_TYPES: tuple[str, ...] = (
     "contract.updated",
     "contract.deleted",
     *(f"contract.{status}" for status in CONTRACT_STATUSES),
+    "ticket.created",
+    "ticket.updated",
+    "ticket.status_changed",
+    "ticket.assigned",
+    "ticket.resolved",
+    "ticket.deleted",
     "reminder.due",
 )
 # The audit log's entity types, as the events name them, with the table each is read from.
@@ -77,6 +84,7 @@ RECORDS: dict[str, tuple[str, type[SQLModel]]] = {
     "interaction": ("note", Interaction),
     "order": ("order", Order),
     "contract": ("contract", Contract),
+    "ticket": ("ticket", Ticket),
     "reminder": ("reminder", Reminder),
 }
 # Columns that are bookkeeping, not the record: left out of the payload.
@@ -107,7 +115,9 @@ def event_types(entity_type: str, action: str, changes: dict[str, Any]) -> tuple
     A merge writes two entries; the duplicate's (`merged_into`) is the `customer.merged` event,
     the survivor's is none (its fields did not change). A deal's stage move is `deal.won`,
     `deal.lost` or `deal.stage_changed`; a contract's or an order's status move is
-    `contract.<status>` or `order.<status>`.
+    `contract.<status>` or `order.<status>`; a ticket's is `ticket.resolved` or
+    `ticket.status_changed` (a reopen too), its new assignee `ticket.assigned`, and a
+    comment on it `ticket.updated`.
     """
     record = RECORDS.get(entity_type)
     if record is None or entity_type == "reminder":
@@ -126,8 +136,24 @@ def event_types(entity_type: str, action: str, changes: dict[str, Any]) -> tuple
         return (f"deal.{stage}",) if stage in ("won", "lost") else ("deal.stage_changed",)
     if name in ("contract", "order") and "status" in changes:
         return (f"{name}.{_new_value(changes, 'status')}",)
+    if name == "ticket":
+        return _ticket_events(action, changes)
     if action in ("update", "restore", "reassign"):
         return (f"{name}.updated",)
+    return ()
+
+
+def _ticket_events(action: str, changes: dict[str, Any]) -> tuple[str, ...]:
+    """A ticket's update: its status move and its new assignee are their own events (one
+    change may make both); any other change, a comment too, is `ticket.updated`."""
+    found: tuple[str, ...] = ()
+    if "status" in changes:
+        resolved = _new_value(changes, "status") == "resolved"
+        found += ("ticket.resolved" if resolved else "ticket.status_changed",)
+    if "assignee_id" in changes:
+        found += ("ticket.assigned",)
+    if found or action in ("update", "restore", "comment"):
+        return found or ("ticket.updated",)
     return ()
 
 

@@ -100,7 +100,7 @@ def serve(config: Config, port: int | None) -> int:
     db = Database(config.database.url, workers=1)
     try:
         upgrade_database(db.engine)
-        app = create_app(config, db)
+        app = create_app(config, db, housekeeping=True)
         uvicorn.run(
             app,
             host=config.api.listen,

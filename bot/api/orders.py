@@ -1,18 +1,18 @@
 """`/orders`: list (filters, text search, cursor), get with lines and status history, create
-with lines, partial update (`status`, as the card's status buttons and Cancel), soft delete.
+with lines, partial update (`status`, as the card's status buttons and Cancel; what the order
+holds, through `update_order`), soft delete.
 
 Writes are the chat's storage calls (`create_order`, `advance_order`, `cancel_order`,
 `archive_order`), so numbering, the delivery reminder, the audit log and the webhook events
 are the same whichever way an order came in; an order is read by the deal's rule
-(`require_order`). As in the chat, an order's lines, total and dates are set when it is
-made; afterwards only its status moves.
+(`require_order`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,8 +35,10 @@ from bot.api.params import (
 from bot.api.problems import FieldRefused, conflict, problem_responses
 from bot.api.writes import Resource
 from storage.models import Member, Order, OrderLine, OrderStatus, OrderStatusChange, utcnow
+from storage.order_changes import EditRefused, update_order
 from storage.orders import (
     FORWARD,
+    REFUSED_FIELD,
     DuplicateNumber,
     OrderCreate,
     OrderLineCreate,
@@ -61,14 +63,6 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 Amount = str | Decimal | None
 STATUSES = [str(s) for s in OrderStatus]
 MAX_NUMBER = 64  # the column's length, as the order flow holds it
-# OrderCreate's refusals, by the field each one is about.
-_REFUSED_FIELD = {
-    "a total is typed only for an order without priced lines": "total",
-    "an order needs a line or a total": "lines",
-    "an amount needs a currency": "currency",
-    "a total is not negative": "total",
-    "delivery cannot be promised before the order": "delivery_due_on",
-}
 
 
 class LineOut(BaseModel):
@@ -144,7 +138,12 @@ class OrderIn(BaseModel):
 class OrderPatch(BaseModel):
     """`status` moves the order one step on, as the card's button (ordered, confirmed,
     shipped, delivered, paid), or cancels it before paid with `comment` as the reason; the
-    status it already has changes nothing. `comment` is kept with the move."""
+    status it already has changes nothing. `comment` is kept with the move. The other
+    fields change what the order holds, checked as a new order's: `lines` replace its
+    lines (and a typed total), `total` only for an order without priced lines, `currency`
+    names the currency of amounts sent without one (and is the order's); a deal or contract
+    must be the customer's; `delivery_due_on` not past for an order not yet delivered. A
+    field sent as null is cleared."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -152,6 +151,13 @@ class OrderPatch(BaseModel):
         None
     )
     comment: str | None = None
+    ordered_on: Day | None = None
+    delivery_due_on: Day | None = None
+    deal_id: Int | None = Field(default=None, ge=1, le=MAX_RECORD_ID)
+    contract_id: Int | None = Field(default=None, ge=1, le=MAX_RECORD_ID)
+    currency: str | None = None
+    lines: list[LineIn] | None = Field(default=None, max_length=100)
+    total: Amount = None
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -221,9 +227,9 @@ def _quantity(index: int, value: str | Decimal | None) -> Decimal | None:
     return parsed
 
 
-def _lines(data: OrderIn, currency: str) -> tuple[OrderLineCreate, ...]:
+def _lines(lines: list[LineIn], currency: str) -> tuple[OrderLineCreate, ...]:
     made = []
-    for index, line in enumerate(data.lines):
+    for index, line in enumerate(lines):
         field = f"lines[{index}].unit_price"
         text = None if line.unit_price is None else str(line.unit_price)
         price = fields.money(field, text, currency, default=currency)
@@ -259,7 +265,7 @@ def to_create(data: OrderIn, *, default_currency: str) -> OrderCreate:
     if data.currency is not None and not (len(data.currency) == 3 and data.currency.isascii()):
         raise FieldRefused("currency", "ISO 4217")
     currency = (data.currency or default_currency).upper()
-    lines = _lines(data, currency)
+    lines = _lines(data.lines, currency)
     priced = any(line.line_amount is not None for line in lines)
     total_text = None if data.total is None else str(data.total)
     total = fields.money("total", total_text, currency, default=currency)
@@ -279,7 +285,7 @@ def to_create(data: OrderIn, *, default_currency: str) -> OrderCreate:
             status=OrderStatus(data.status or OrderStatus.ORDERED),
         )
     except ValueError as refused:
-        raise FieldRefused(_REFUSED_FIELD.get(str(refused), "lines"), str(refused)) from None
+        raise FieldRefused(REFUSED_FIELD.get(str(refused), "lines"), str(refused)) from None
 
 
 @router.get("", response_model=OrderPage, responses=problem_responses(401, 422, 429))
@@ -337,6 +343,38 @@ def create_one(
     return RESOURCE.create(request, caller, idempotency_key, data, make)
 
 
+def _edits(data: OrderPatch, order: Order, default_currency: str) -> dict[str, Any]:
+    """The sent fields of what the order holds, read as the create reads them; amounts in
+    the currency sent, else the order's, else the team's (which the order then takes)."""
+    sent = data.model_fields_set
+    edits: dict[str, Any] = {
+        name: getattr(data, name)
+        for name in ("delivery_due_on", "deal_id", "contract_id")
+        if name in sent
+    }
+    if "ordered_on" in sent:
+        if data.ordered_on is None:
+            raise FieldRefused("ordered_on", "an order has a date, e.g. 2026-03-01")
+        edits["ordered_on"] = data.ordered_on
+    if "currency" in sent:
+        if data.currency is not None and not (len(data.currency) == 3 and data.currency.isascii()):
+            raise FieldRefused("currency", "ISO 4217")
+        edits["currency"] = data.currency.upper() if data.currency else None
+    currency = edits.get("currency", order.currency) or default_currency.upper()
+    priced = False
+    if "lines" in sent:
+        edits["lines"] = _lines(data.lines or [], currency)
+        priced = any(line.line_amount is not None for line in edits["lines"])
+    if "total" in sent:
+        text = None if data.total is None else str(data.total)
+        total = fields.money("total", text, currency, default=currency)
+        edits["total"] = total.amount if total else None
+        priced = priced or total is not None
+    if priced and "currency" not in sent:
+        edits["currency"] = currency
+    return edits
+
+
 @router.patch(
     "/{order_id}",
     response_model=OrderOut,
@@ -350,14 +388,25 @@ def update_one(
     if_match: IfMatch = None,
 ) -> Response:
     """409 naming `status` for a move the order's status does not allow (a step back or a
-    skipped one, a move of a cancelled order, cancelling a paid one)."""
+    skipped one, a move of a cancelled order, cancelling a paid one); 422 naming the field
+    an edit would leave wrong; 404 for a deal or contract outside the scope."""
     comment = fields.text("comment", data.comment, limit="reason")
     status = OrderStatus(data.status) if data.status else None
     if status == OrderStatus.CANCELLED and comment is None:
         raise FieldRefused("comment", "a cancelled order needs a reason")
     actor = caller.member
+    currency = state_of(request).config.locale.currency
 
     def apply(session: Session) -> None:
+        order = get_order(session, actor=actor, order_id=order_id)
+        edits = _edits(data, order, currency)
+        if edits:
+            try:
+                update_order(
+                    session, actor=actor, order_id=order_id, changes=edits, today=utcnow().date()
+                )
+            except EditRefused as refused:
+                raise FieldRefused(refused.field, str(refused)) from None
         try:
             if status is None:
                 return

@@ -359,9 +359,18 @@ class BotApiEmulator:
         return self._user_post(user_id, body)
 
     async def send_photo(
-        self, user_id: int, content: bytes, *, caption: str | None = None
+        self,
+        user_id: int,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        reply_to_message_id: int | None = None,
     ) -> dict[str, Any]:
-        return self._user_post(user_id, user_content.photo_body(self.state, content, caption))
+        return self._user_post(
+            user_id,
+            user_content.photo_body(self.state, content, caption),
+            reply_to_message_id=reply_to_message_id,
+        )
 
     async def send_voice(
         self, user_id: int, content: bytes, *, duration: int = 3

@@ -234,7 +234,7 @@ class FlowEngine:
         """A file for a collecting field: added to its list, the same question asked again
         (with how many it holds) until Skip finishes it; one refused is said why."""
         held = state.values.get(step_field.name) or []
-        limit = step_field.max_items(context) if step_field.max_items else None
+        limit = step_field.max_items(context, state.values) if step_field.max_items else None
         if limit is not None and len(held) >= limit and not isinstance(item, ParseError):
             item = ParseError("flow.too_many_files", {"max": str(limit)})
         if isinstance(item, ParseError):

@@ -110,7 +110,7 @@ class Field:
     # ParseError (too big), or None when the message holds no file. Skip finishes it.
     attach: Callable[[Message, CrmContext], Any] | None = None
     # How many files the field keeps at most (a ticket's photos); one more is refused.
-    max_items: Callable[[CrmContext], int] | None = None
+    max_items: Callable[[CrmContext, dict[str, Any]], int] | None = None
     skip_label: str = "flow.button.skip"
     # A list answered more than once ("add another line?"): a typed answer is added to the
     # list already there, except in an edit from the summary, which replaces it.

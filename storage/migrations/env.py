@@ -12,6 +12,7 @@ import storage.imports.models  # noqa: F401  (the import feature's tables)
 import storage.models  # noqa: F401  (registers the tables on the metadata)
 import storage.notification_models  # noqa: F401  (the notification feature's tables)
 import storage.review_models  # noqa: F401  (the review queue's decisions)
+import storage.satisfaction_models  # noqa: F401  (the customers' satisfaction scores)
 import storage.webhook_models  # noqa: F401  (the outgoing webhooks' tables)
 from storage.db import create_db_engine
 

@@ -5,13 +5,14 @@ search, soft delete, idempotent creates and versioned moves."""
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
 
 from storage.access import NotFound
 from storage.audit import list_audit
-from storage.models import Order, OrderStatusChange
+from storage.models import Order, OrderStatusChange, Reminder, utcnow
 from storage.orders import list_orders
 from tests.api.conftest import Api
 
@@ -204,3 +205,57 @@ def test_if_match_refuses_a_move_on_a_stale_version(team: Api) -> None:
     assert stale.status_code == 412
     moves = team.db.read_sync(lambda s: s.exec(select(OrderStatusChange)).all())
     assert [m.to_status for m in moves] == ["ordered", "confirmed"]
+
+
+def test_patch_edits_lines_total_dates_and_links_as_a_new_order_is_checked(team: Api) -> None:
+    customer_id, other_id = team.customer("sam", "Li Na"), team.customer("sam", "Wang Wei")
+    made = order(team, "sam", customer_id, ordered_on="2026-03-01")
+    path, token = f"/orders/{made['id']}", team.tokens["sam"]
+    deal = team.post("/deals", token, json={"customer_id": customer_id, "title": "Pumps"}).json()
+    theirs = team.post("/deals", token, json={"customer_id": other_id, "title": "X"}).json()
+    due = (utcnow().date() + timedelta(days=10)).isoformat()
+    sent = {
+        "lines": [{"product": "Pump", "quantity": "3", "unit_price": "10"}],
+        "ordered_on": "2026-03-02",
+        "delivery_due_on": due,
+        "deal_id": deal["id"],
+    }
+    edited = team.patch(path, token, json=sent)
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert [(ln["product"], ln["amount"]) for ln in body["lines"]] == [("Pump", "30.00")]
+    assert (body["total"], body["ordered_on"], body["delivery_due_on"]) == (
+        "30.00",
+        "2026-03-02",
+        due,
+    )
+    assert body["deal_id"] == deal["id"]
+    reminders = team.db.read_sync(
+        lambda s: s.exec(select(Reminder).where(Reminder.order_id == made["id"])).all()
+    )
+    assert [r.due_at.date().isoformat() <= due for r in reminders] == [True]
+    cases: dict[str, dict[str, Any]] = {
+        "total": {"total": "5"},
+        "delivery_due_on": {"delivery_due_on": "2026-03-01"},
+        "ordered_on": {"ordered_on": None},
+        "currency": {"currency": None},
+        "lines[0].unit_price": {"lines": [{"product": "Pump", "unit_price": "$5"}]},
+    }
+    for field, change in cases.items():
+        refused = team.patch(path, token, json=change)
+        assert refused.status_code == 422, (field, refused.text)
+        assert refused.json()["errors"][0]["field"] == field, field
+    assert team.patch(path, token, json={"deal_id": theirs["id"]}).status_code == 404
+    unpriced = team.patch(path, token, json={"lines": [{"product": "Valve"}], "total": "99"})
+    assert (unpriced.json()["total"], unpriced.json()["lines"][0]["amount"]) == ("99.00", None)
+    cleared = team.patch(path, token, json={"deal_id": None, "delivery_due_on": None})
+    assert (cleared.json()["deal_id"], cleared.json()["delivery_due_on"]) == (None, None)
+    audit = team.db.read_sync(list_audit, entity_type="order", entity_id=made["id"])[::-1]
+    assert [a.action for a in audit] == ["create", "update", "update", "update"]
+    assert set(audit[1].changes) == {"lines", "total", "ordered_on", "delivery_due_on", "deal_id"}
+    assert (
+        team.db.read_sync(
+            lambda s: s.exec(select(Reminder).where(Reminder.order_id == made["id"])).all()
+        )
+        == []
+    )

@@ -6,7 +6,7 @@ stays well under a minute."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import cast
@@ -26,8 +26,9 @@ from storage.api_tokens import create_token, hash_secret
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.deals import DealCreate, create_deal
-from storage.models import Role
+from storage.models import Role, utcnow
 from storage.orders import OrderCreate, OrderLineCreate, create_order
+from storage.tickets import Priority, TicketCreate, create_ticket
 from tests.api.conftest import api_config
 from tests.factories import make_member
 from tests.schema_templates import SqliteTemplate
@@ -37,7 +38,7 @@ from tests.schema_templates import SqliteTemplate
 # 422 problem naming the field; `ignored_auth` re-sends requests over the network, which the
 # in-process client has none of (tests/api/test_customers.py checks 401 itself).
 NOT_CHECKED = [positive_data_acceptance, ignored_auth]
-EXAMPLES = 6  # per operation: the 29 operations stay well under a minute together
+EXAMPLES = 6  # per operation: the 34 operations stay well under a minute together
 
 
 def _document() -> dict[str, object]:
@@ -91,6 +92,12 @@ def api_target(
                 session,
                 actor=owner,
                 data=OrderCreate(customer.id, date(2026, 1, 5), lines, currency="CNY"),
+            )
+            due = utcnow() + timedelta(days=1)
+            create_ticket(
+                session,
+                actor=owner,
+                data=TicketCreate(customer.id, "repair", Priority.HIGH, "Pump leaks", due),
             )
         created = create_token(
             session, actor=None, name="fuzz", member_telegram_id=manager.telegram_id

@@ -3,17 +3,23 @@ requests that race each other."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from bot.api import housekeeping
 from bot.api.app import create_app
 from handlers.i18n import Catalogs
+from storage.api_models import IdempotentRequest
+from storage.api_tokens import IDEMPOTENCY_RETENTION, prune_idempotent
 from storage.customer_changes import update_customer
 from storage.db import Database
-from storage.models import Customer, Role
+from storage.models import Customer, Role, utcnow
 from tests.api.conftest import Api, api_config
 
 
@@ -144,3 +150,40 @@ def test_rate_limit_answers_429_with_retry_after_per_token(
             assert api.get("/customers", sue).status_code == 200
     finally:
         db.close()
+
+
+async def test_crm_bot_api_prunes_idempotency_keys_a_day_old(
+    team: Api, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`crm-bot api` prunes as `crm-bot run` does: a key a day old is forgotten, a new one kept;
+    the app with housekeeping starts and stops its pass with the server."""
+    for key in ("old", "new"):
+        sent = {"name": f"Li {key}"}
+        made = team.post(
+            "/customers", team.tokens["sam"], json=sent, headers={"Idempotency-Key": key}
+        )
+        assert made.status_code == 201, made.text
+
+    def age(session: Session) -> None:
+        row = session.exec(select(IdempotentRequest).where(IdempotentRequest.key == "old")).one()
+        row.created_at = utcnow() - IDEMPOTENCY_RETENTION - timedelta(seconds=1)
+
+    def keys(session: Session) -> list[str]:
+        return list(session.exec(select(IdempotentRequest.key)))
+
+    team.db.run_sync(age)
+    loop, pruned = asyncio.get_running_loop(), asyncio.Event()
+
+    def prune(session: Session) -> int:
+        forgotten = prune_idempotent(session)
+        loop.call_soon_threadsafe(pruned.set)
+        return forgotten
+
+    monkeypatch.setattr(housekeeping, "prune_idempotent", prune)
+    task = asyncio.create_task(housekeeping.prune_forever(team.db, first=timedelta(0)))
+    await asyncio.wait_for(pruned.wait(), timeout=10)
+    task.cancel()
+    assert team.db.read_sync(keys) == ["new"]
+    app = create_app(api_config(db_url), team.db, catalogs=Catalogs(), housekeeping=True)
+    with TestClient(app) as client:
+        assert client.get("/openapi.json").status_code == 200

@@ -18,6 +18,7 @@ from storage.db import Database
 from storage.interactions import InteractionCreate, create_interaction
 from storage.members import get_member_by_telegram_id
 from storage.models import Attachment, Interaction, Reminder
+from storage.satisfaction_models import SatisfactionScore
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.user import ScriptedUser
@@ -306,7 +307,7 @@ async def test_log_a_note_button_on_a_customer_starts_with_the_customer(
     assert note.summary == "Intro call"
 
 
-async def test_location_starts_a_visit_with_the_nearest_customer_first(
+async def test_location_starts_a_visit_with_the_nearest_customer_first_then_asks_satisfaction(
     admin: ScriptedUser, catalogs: Catalogs, db_url: str
 ):
     near = add_customer(db_url, "Zhang Wei", "Acme")
@@ -337,6 +338,20 @@ async def test_location_starts_a_visit_with_the_nearest_customer_first(
         "visit",
         31.2304,
         121.4737,
+    )
+    # After a visit, the customer's satisfaction: a score, the comment skipped.
+    ask = await admin.reply()
+    assert ask.text == shown(catalogs, "en", "satisfaction.ask.visit", label="Zhang Wei")
+    await admin.press("5 ⭐⭐⭐⭐⭐", message=ask)
+    await admin.edited(ask)
+    await admin.replies(2)  # the title and the comment question
+    assert await press(admin, "Skip »") == shown(catalogs, "en", "satisfaction.kept", score=5)
+    (score,) = rows(db_url, SatisfactionScore)
+    assert (score.source_kind, score.source_id, score.score, score.comment) == (
+        "visit",
+        note.id,
+        5,
+        None,
     )
 
 

@@ -83,9 +83,9 @@ async def test_statuses_resolve_asks_satisfaction_then_reopen(
     assert (ticket_row(db_url).satisfaction_score, ticket_row(db_url).status) == (4, "resolved")
     await admin.send(f"/customer {customer}")
     customer_card = (await admin.reply()).text
-    assert shown(catalogs, "en", "ticket.customer.satisfaction", average="4", count=1) in (
-        customer_card
-    )
+    assert shown(
+        catalogs, "en", "ticket.customer.satisfaction", latest=4, average="4", count=1
+    ) in (customer_card)
     await admin.press("↩️ Reopen", message=rated)
     await admin.replies(2)
     await answer(admin, "leaks again")
@@ -146,7 +146,7 @@ async def test_tickets_lists_open_by_due_time_and_overdue(
     numbers = {t.id: t.number for t in rows(db_url, Ticket)}
     await admin.send("/tickets")
     listed = await admin.reply()
-    assert listed.button_labels == [
+    assert listed.button_labels[:3] == [
         f"🎫 {numbers[soon]}",
         f"🎫 {numbers[later]}",
         "⏰ Overdue only",

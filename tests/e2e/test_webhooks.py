@@ -22,16 +22,17 @@ from handlers.webhooks import DELIVER_JOB
 from storage.customer_changes import update_customer
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
-from storage.models import utcnow
+from storage.models import Ticket, utcnow
 from storage.webhook_deliveries import backoff
 from storage.webhook_models import WebhookDelivery, WebhookEndpoint
 from storage.webhooks import create_endpoint
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import eventually, pinned, retime, rows, shown
+from tests.e2e.helpers import answer, eventually, pinned, retime, rows, shown
 from tests.e2e.process import spawn_bot, write_config
 from tests.e2e.test_customer_flow import quick_customer
 from tests.e2e.test_deal_closing import Who, close_by_card
 from tests.e2e.test_deal_flow import add_customer, add_deal, with_member
+from tests.e2e.test_ticket_flow import skip_to_summary, to_description
 from tests.e2e.user import ScriptedUser
 from tests.e2e.webhook_receiver import Receiver
 
@@ -64,14 +65,14 @@ def subscribe(db_url: str, url: str, *events: str) -> str:
     return endpoint.secret
 
 
-async def test_a_customer_entered_in_the_chat_arrives_as_a_verified_webhook(
+async def test_a_customer_and_a_ticket_entered_in_the_chat_arrive_as_verified_webhooks(
     quick_ticks: None,
     running_bot: RunningBot,
     admin: ScriptedUser,
     receiver: Receiver,
     db_url: str,
 ):
-    secret = subscribe(db_url, receiver.url, "customer.created")
+    secret = subscribe(db_url, receiver.url, "customer.created", "ticket.created")
     await quick_customer(admin, "Zhang Wei", "138 0013 8000")
     await eventually(lambda: receiver.accepted, timeout=10)
     (received,) = receiver.accepted
@@ -86,6 +87,21 @@ async def test_a_customer_entered_in_the_chat_arrives_as_a_verified_webhook(
     await eventually(lambda: rows(db_url, WebhookDelivery)[0].status == "delivered")
     (delivery,) = rows(db_url, WebhookDelivery)
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 204)
+    # A ticket opened in the chat for that customer arrives too, with its number.
+    await to_description(admin)
+    await answer(admin, "Pump leaks")
+    await skip_to_summary(admin)
+    await admin.press("✅ Save")
+    await admin.replies(2)
+    await eventually(lambda: len(receiver.accepted) == 2, timeout=10)
+    ticket = receiver.accepted[1].verified(secret)
+    (row,) = rows(db_url, Ticket)
+    assert ticket["type"] == "ticket.created"
+    assert ticket["data"]["number"] == row.number
+    assert (ticket["data"]["customer_id"], ticket["data"]["description"]) == (
+        row.customer_id,
+        "Pump leaks",
+    )
 
 
 async def test_a_deal_won_in_the_chat_arrives_as_deal_won(

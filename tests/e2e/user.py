@@ -75,8 +75,15 @@ class ScriptedUser:
             self.user_id, filename, content, mime_type=mime_type, caption=caption
         )
 
-    async def upload_photo(self, content: bytes, *, caption: str | None = None) -> None:
-        await self.emu.send_photo(self.user_id, content, caption=caption)
+    async def upload_photo(
+        self, content: bytes, *, caption: str | None = None, reply_to: BotMessage | None = None
+    ) -> None:
+        await self.emu.send_photo(
+            self.user_id,
+            content,
+            caption=caption,
+            reply_to_message_id=reply_to.message_id if reply_to is not None else None,
+        )
 
     async def send_voice(self, content: bytes = b"OggS-voice", *, duration: int = 3) -> None:
         await self.emu.send_voice(self.user_id, content, duration=duration)

@@ -25,6 +25,7 @@ from handlers.callback_data import (
     OrderAction,
     ReminderAction,
     ReviewAction,
+    SatisfactionAction,
     SearchPage,
     SettingsAction,
     TeamAction,
@@ -123,6 +124,8 @@ EVERY_KIND: list[CallbackData] = [
     TicketAction("assign", 42, "7"),
     TicketAction("rate", 42, "0"),
     TicketAction("list", 0, "1"),
+    SatisfactionAction("order", 42, 5),
+    SatisfactionAction("visit", 42, 0),
     ImportAction("col", 42, 3),
     ImportAction("map", 42, 3, 12),
     ImportAction("date", 42, 3, 1),
@@ -170,6 +173,7 @@ LARGEST: list[CallbackData] = [
     OrderAction("list", LARGEST_ID, "9999"),
     TicketAction("assign", LARGEST_ID, str(LARGEST_ID)),
     TicketAction("move", LARGEST_ID, "in_progress"),
+    SatisfactionAction("visit", LARGEST_ID, 5),
     ReviewAction("dismiss", "suspicious", "customer", LARGEST_ID, LARGEST_ID),
 ]
 
@@ -198,6 +202,8 @@ REJECTED = [
     "v1:team:open:abc",
     "v1:team:open:٣",  # an Arabic-Indic digit: int() accepts it, the pattern must not
     "v1:team:open:01",
+    "v1:sat:order:1:6",
+    "v1:sat:ticket:1:3",
     "v1:rev:ok",
     "v1:rev:list:missing:customer:1",
     "v1:rev:ok:missing:member:1",

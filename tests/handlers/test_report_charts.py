@@ -19,6 +19,7 @@ from handlers.report_charts import Chart, draw, render_charts, use_font
 from storage.db import Database
 from storage.models import Role
 from storage.reports import Report, Tally, report_period
+from storage.ticket_figures import Rating, TicketFigures
 from tests.factories import make_member
 from tests.storage.test_reports import STAGES, TZ, customer, deal, note, report
 
@@ -169,3 +170,23 @@ def test_dates_under_the_bars_never_run_together(
     boxes = [label.get_window_extent(renderer) for label in written]
     for left, right in itertools.pairwise(boxes):
         assert right.x0 - left.x1 >= 10, [label.get_text() for label in written]
+
+
+async def test_a_period_with_only_tickets_gets_their_chart(catalogs: Catalogs) -> None:
+    """Counts, then the satisfaction by salesperson and by type (labels translated)."""
+    period = report_period("week", last=date(2031, 1, 15), tz=TZ)
+    figures = TicketFigures(
+        opened=3,
+        resolved=2,
+        overdue=1,
+        median_to_resolve=timedelta(hours=36),
+        by_owner=[Rating("Li", 3.5, 2)],
+        by_type=[Rating("repair", 4.0, 1), Rating("installation", 3.0, 1)],
+    )
+    data = Report(period, "CNY", [], [], [], [], [], [], [], [], tickets=figures)
+    charts = await render_report(catalogs.translator("en"), data, font_path="")
+    assert panels(charts) == {
+        "tickets": (["Opened", "Resolved", "Overdue"], [3.0, 2.0, 1.0]),
+        "ticket_owners": (["Li"], [3.5]),
+        "ticket_types": (["Repair", "installation"], [4.0, 3.0]),
+    }

@@ -29,6 +29,7 @@ from storage.models import (
     Reminder,
     utcnow,
 )
+from storage.order_changes import EditRefused, update_order
 from storage.orders import (
     DuplicateNumber,
     OrderCreate,
@@ -549,3 +550,56 @@ def test_overdue_delivery_is_on_the_agenda_and_in_the_managers_digest(db: Databa
     ]
     [line] = digest.members
     assert line.overdue_deliveries == 1
+
+
+# --- editing ----------------------------------------------------------------------------------
+
+
+def test_update_order_checks_the_edit_as_a_new_order_and_the_delivery_rule(db: Database) -> None:
+    today = utcnow().date()
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        order = new_order(session, sales, customer)
+        oid = order_id(order)
+        with pytest.raises(EditRefused) as past:
+            update_order(
+                session,
+                actor=sales,
+                order_id=oid,
+                changes={"delivery_due_on": today - timedelta(days=1)},
+                today=today,
+            )
+        with pytest.raises(EditRefused) as total:
+            update_order(
+                session, actor=sales, order_id=oid, changes={"total": Decimal(5)}, today=today
+            )
+        with pytest.raises(ValueError, match="not editable"):
+            update_order(session, actor=sales, order_id=oid, changes={"status": "x"}, today=today)
+        other = make_customer(session, owner=sales)
+        deal = create_deal(
+            session,
+            actor=sales,
+            data=DealCreate(customer_id=pk(other), title="Not this one", stage="lead"),
+        )
+        with pytest.raises(NotFound):
+            update_order(
+                session, actor=sales, order_id=oid, changes={"deal_id": deal.id}, today=today
+            )
+        same = update_order(
+            session, actor=sales, order_id=oid, changes={"currency": "CNY"}, today=today
+        )
+        audit = list_audit(session, entity_type="order", entity_id=oid)
+        typed = update_order(
+            session,
+            actor=sales,
+            order_id=oid,
+            changes={"lines": (OrderLineCreate("X2"),), "total": Decimal(7), "currency": "USD"},
+            today=today,
+        )
+        lines = session.exec(select(OrderLine).where(col(OrderLine.order_id) == oid)).all()
+    assert (past.value.field, total.value.field) == ("delivery_due_on", "total")
+    assert same.total == order.total
+    assert [a.action for a in audit] == ["create"]
+    assert (typed.total, typed.currency) == (Decimal("7.00"), "USD")
+    assert [(ln.product, ln.amount) for ln in lines] == [("X2", None)]

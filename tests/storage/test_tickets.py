@@ -36,6 +36,7 @@ from storage.tickets import (
     assignable_members,
     create_ticket,
     due_by_sla,
+    edit_ticket,
     move_ticket,
     reassign_ticket,
     record_satisfaction,
@@ -244,6 +245,33 @@ def test_reminders_before_and_when_overdue_end_on_resolve(db: Database) -> None:
         (sales_id, due, False),
     ]
     assert left == []
+
+
+def test_edit_changes_priority_due_and_description_and_remakes_reminders(db: Database) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        ticket = new_ticket(session, sales, make_customer(session, owner=sales))
+        due = utcnow() + timedelta(hours=8)
+        edit_ticket(
+            session,
+            actor=sales,
+            ticket_id=tid(ticket),
+            priority=Priority.URGENT,
+            due_at=due,
+            description=" 5 units broken ",
+        )
+        planned = [r.due_at for r in reminders_of(session, ticket)]
+        audit = list_audit(session, entity_type="ticket", entity_id=tid(ticket))
+        with pytest.raises(ValueError, match="future"):
+            edit_ticket(session, actor=sales, ticket_id=tid(ticket), due_at=utcnow())
+        with pytest.raises(ValueError, match="description"):
+            edit_ticket(session, actor=sales, ticket_id=tid(ticket), description="  ")
+        same = edit_ticket(session, actor=sales, ticket_id=tid(ticket), priority=Priority.URGENT)
+        unchanged = len(list_audit(session, entity_type="ticket", entity_id=tid(ticket)))
+    assert (same.priority, same.description) == ("urgent", "5 units broken")
+    assert planned == [due - timedelta(hours=4) / 4, due]
+    assert set(audit[0].changes) == {"priority", "due_at", "description"}
+    assert unchanged == len(audit)
 
 
 def test_reassign_moves_reminders_and_returns_the_previous(db: Database) -> None:

@@ -15,8 +15,16 @@ from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.deals import DealCreate, change_stage, create_deal
 from storage.interactions import InteractionCreate, create_interaction
-from storage.models import ContractStatus, Member, Reminder, Role, utcnow
+from storage.models import ContractStatus, Member, Reminder, Role, TicketStatus, utcnow
 from storage.reminders import mark_sent
+from storage.tickets import (
+    Priority,
+    TicketCreate,
+    add_comment,
+    create_ticket,
+    move_ticket,
+    reassign_ticket,
+)
 from storage.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from storage.webhooks import (
     EVENT_TYPES,
@@ -82,6 +90,15 @@ def admin(session: Session) -> Member:
         ("contract", "update", {"status": ["draft", "signed"]}, ("contract.signed",)),
         ("contract", "update", {"status": ["active", "renewed"]}, ("contract.renewed",)),
         ("contract", "update", {"title": ["a", "b"]}, ("contract.updated",)),
+        ("ticket", "create", {"status": [None, "open"]}, ("ticket.created",)),
+        ("ticket", "update", {"status": ["open", "waiting"]}, ("ticket.status_changed",)),
+        ("ticket", "update", {"status": ["closed", "open"]}, ("ticket.status_changed",)),
+        ("ticket", "update", {"status": ["open", "resolved"]}, ("ticket.resolved",)),
+        ("ticket", "update", {"assignee_id": [1, 2]}, ("ticket.assigned",)),
+        ("ticket", "update", {"priority": ["low", "high"]}, ("ticket.updated",)),
+        ("ticket", "comment", {"comment": [None, "x"]}, ("ticket.updated",)),
+        ("ticket", "restore", {"deleted_at": ["x", None]}, ("ticket.updated",)),
+        ("ticket", "delete", {"deleted_at": [None, "x"]}, ("ticket.deleted",)),
         ("reminder", "update", {"status": ["pending", "done"]}, ()),
         ("member", "update", {"role": ["sales", "admin"]}, ()),
         ("invite", "invite", {}, ()),
@@ -264,6 +281,30 @@ def test_reminder_due_is_written_when_the_reminder_is_sent(db: Database) -> None
     assert "claimed_by" not in event.payload
     assert not db.run_sync(mark_sent, reminder_id=reminder_id, worker="w", at=utcnow())
     assert len(events(db)) == 1
+
+
+def test_ticket_changes_write_their_events_with_the_change(db: Database) -> None:
+    with db.session() as session:
+        subscribe(session, "ticket.created", "ticket.assigned", "ticket.resolved")
+        manager = make_member(session, role=Role.MANAGER)
+        sales = make_member(session, manager=manager)
+        customer = make_customer(session, owner=sales)
+        due = utcnow() + timedelta(days=1)
+        ticket = create_ticket(
+            session,
+            actor=manager,
+            data=TicketCreate(pk(customer), "repair", Priority.HIGH, "Pump leaks", due),
+        )
+        assert ticket.id is not None
+        reassign_ticket(session, actor=manager, ticket_id=ticket.id, assignee_id=pk(manager))
+        add_comment(session, actor=manager, ticket_id=ticket.id, text="on it")  # not subscribed
+        move_ticket(session, actor=manager, ticket_id=ticket.id, status=TicketStatus.RESOLVED)
+    written = events(db)
+    assert [e.type for e in written] == ["ticket.created", "ticket.assigned", "ticket.resolved"]
+    assert {e.record_type for e in written} == {"ticket"}
+    assert written[0].payload["assignee_id"] == sales.id
+    assert written[-1].payload["status"] == "resolved"
+    assert written[-1].payload["description"] == "Pump leaks"
 
 
 def test_parse_event_types() -> None:
