@@ -257,7 +257,8 @@ class DealAction:
 @dataclass(frozen=True)
 class ImportAction:
     """A button of a spreadsheet import (batch `batch_id`): open `col`umn `a`, `map` column `a`
-    to target field number `b` (or `skip` it), choose the `date` order `b` of column `a`,
+    to target field number `b` (or `skip` it: leave it out, or with `b` 1 put it in the
+    customer's note), choose the `date` order `b` of column `a`,
     choose the duplicate `mode` `a`, show page `a` of the columns `review`, `preview`, `start`,
     `cancel`, or `undo` and then `confirm` or `keep` (leave the import as it is)."""
 

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 import storage.notification_models  # noqa: F401  (registers the tables on the metadata)
 from storage.contract_figures import expiring_by_owner
 from storage.deals import CLOSED_STAGES, LOST, WON
+from storage.interactions import IMPORTED_KIND
 from storage.models import Customer, Deal, Interaction, Member, Order, Reminder, Role
 from storage.notification_models import NotificationLog
 from storage.orders import UNDELIVERED
@@ -136,7 +137,12 @@ def team_digest(
         lines[member_id].new_deals = n
     note_period = period(Interaction.created_at)
     for member_id, n in _counts(
-        session, Interaction.owner_id, ids, col(Interaction.deleted_at).is_(None), *note_period
+        session,
+        Interaction.owner_id,
+        ids,
+        col(Interaction.deleted_at).is_(None),
+        col(Interaction.kind) != IMPORTED_KIND,
+        *note_period,
     ):
         lines[member_id].new_notes = n
     _closed_deals(session, lines, ids, deal_base, period(Deal.closed_at))

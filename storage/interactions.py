@@ -22,6 +22,9 @@ from storage.customers import record_contact
 from storage.models import Attachment, Customer, Interaction, Member
 
 INTERACTION_KINDS = ("call", "visit", "meeting", "email", "message")
+# Written by an import with another CRM's extra columns (`storage.imports.notes`): history,
+# not a contact, so no member logs it and no report counts it as activity.
+IMPORTED_KIND = "import"
 EARTH_RADIUS_M = 6_371_000.0
 # The SQL prefilter for "customers near me": about 55 km north-south, enough for a city.
 BOX_DEGREES = 0.5

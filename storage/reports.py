@@ -29,6 +29,7 @@ from sqlmodel import Session, col
 from storage.access import owner_scope
 from storage.contract_figures import ContractFigures, contract_figures
 from storage.deals import LOST, WON
+from storage.interactions import IMPORTED_KIND
 from storage.models import (
     Customer,
     Deal,
@@ -352,6 +353,7 @@ def _activities(session: Session, actor: Member, period: Period) -> list[Tally]:
         .join(Customer, col(Customer.id) == col(Interaction.customer_id))
         .where(
             col(Interaction.deleted_at).is_(None),
+            col(Interaction.kind) != IMPORTED_KIND,
             col(Customer.deleted_at).is_(None),
             owner_scope(actor, Interaction.owner_id),
             *_in(Interaction.happened_at, period),

@@ -145,7 +145,7 @@ def _configure(db: Database, actor: Member, request: ImportRequest, batch_id: in
                 column=column,
                 day_first=request.day_first,
             )
-    _print_mapping(checked.headers, checked.targets)
+    _print_mapping(checked.headers, checked.targets, checked.noted_columns)
     try:
         table = db.read_sync(batch_sheet, actor=actor, batch_id=batch_id)
         db.run_sync(start_batch, actor=actor, batch_id=batch_id, table=table)
@@ -161,9 +161,11 @@ def _configure(db: Database, actor: Member, request: ImportRequest, batch_id: in
     return batch_id
 
 
-def _print_mapping(headers: list[str], targets: list[str | None]) -> None:
-    for header, target in zip(headers, targets, strict=True):
-        sys.stdout.write(f"  {header or '(no header)'} -> {target or 'ignored'}\n")
+def _print_mapping(headers: list[str], targets: list[str | None], noted: list[int]) -> None:
+    """Each column and where it goes: a field, each customer's note, or nowhere."""
+    for index, (header, target) in enumerate(zip(headers, targets, strict=True)):
+        where = target or ("note" if index in noted else "ignored")
+        sys.stdout.write(f"  {header or '(no header)'} -> {where}\n")
 
 
 def import_file(database_url: str, request: ImportRequest) -> int:

@@ -110,7 +110,7 @@ async def _apply(context: CrmContext, data: ImportAction) -> View:
     ):
         change = {"fn": set_target, "column": data.a, "target": ALL_TARGETS[data.b]}
     elif data.action == "skip" and data.a is not None:
-        change = {"fn": set_target, "column": data.a, "target": None}
+        change = {"fn": set_target, "column": data.a, "target": None, "drop": data.b != 1}
     elif data.action == "date" and data.a is not None and data.b in (0, 1):
         change = {"fn": set_date_order, "column": data.a, "day_first": data.b == 1}
     elif data.action == "mode" and data.a is not None and data.a < len(MODES):

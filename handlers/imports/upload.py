@@ -103,6 +103,8 @@ async def on_document(update: Update, context: CrmContext) -> None:
         region=context.services.config.locale.default_region,
         quality=context.services.quality,
         currency=context.services.config.locale.currency,
+        timezone=context.tz.key,
+        note_heading=context.t("import.note.heading", file=name),
     )
     assert batch.id is not None
     logger.info("import %s: %s rows from %s", batch.id, batch.total_rows, chat_id)

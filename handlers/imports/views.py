@@ -94,9 +94,13 @@ def columns_view(
     shown = page_of(list(enumerate(review.headers)), page, COLUMNS_PER_PAGE)
     for index, header in shown.items:
         target = review.targets[index]
+        if target is None and index in review.noted_columns:
+            key = "import.review.column_noted"
+        else:
+            key = "import.review.column" if target else "import.review.column_ignored"
         lines.append(
             t(
-                "import.review.column" if target else "import.review.column_ignored",
+                key,
                 number=index + 1,
                 header=short(header, LABEL_CHARS),
                 target=target_label(t, target),
@@ -142,12 +146,15 @@ def column_view(
         for target in targets_of(review.batch.settings)
     ]
     rows: list[Row] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    ignore = ("✓ " if current is None else "") + t("import.button.ignore")
+    noted = column in review.noted_columns
+    ignore = ("✓ " if current is None and not noted else "") + t("import.button.ignore")
+    to_note = ("✓ " if noted else "") + t("import.button.to_note")
+    choices = [(ignore, ImportAction("skip", batch_id, column))]
+    if review.kind != ORDERS:  # an order has no note for the columns it leaves out
+        choices.append((to_note, ImportAction("skip", batch_id, column, 1)))
+    rows.append(choices)
     rows.append(
-        [
-            (ignore, ImportAction("skip", batch_id, column)),
-            (t("import.button.back"), ImportAction("review", batch_id, columns_page(column))),
-        ]
+        [(t("import.button.back"), ImportAction("review", batch_id, columns_page(column)))]
     )
     return text, inline_keyboard(rows)
 
@@ -222,9 +229,10 @@ def preview_view(
             lines.append(t("import.preview.problem", reason=t(f"import.reason.{row.problem}")))
     rows: list[Row] = []
     if review.kind == ORDERS:  # numbers, not phones, say what exists: no duplicate mode
-        lines += ["", _order_counts(t, review)]
+        lines += ["", _order_counts(t, review), *_ignored_lines(t, review)]
     else:
-        lines += ["", _customer_counts(t, review), "", t("import.preview.mode_ask")]
+        lines += ["", _customer_counts(t, review), *history_lines(t, review)]
+        lines += ["", t("import.preview.mode_ask")]
         mode = current_mode(review)
         rows += [
             [
@@ -271,6 +279,34 @@ def _order_counts(t: Translator, review: ImportReview) -> str:
         existing=number(review.already_imported, lang),
         rejected=number(review.rejected, lang),
     )
+
+
+def _ignored_lines(t: Translator, review: ImportReview) -> list[str]:
+    """An orders file's columns that go nowhere, named: an order has no note to keep them."""
+    ignored = [
+        short(header, LABEL_CHARS)
+        for header, target in zip(review.headers, review.targets, strict=True)
+        if target is None and header.strip()
+    ]
+    return ["", t("import.preview.order_ignored", columns=", ".join(ignored))] if ignored else []
+
+
+def history_lines(t: Translator, review: ImportReview) -> list[str]:
+    """What the preview says of another CRM's extra columns: those going to each customer's
+    note, rows whose owner is not found or not the importer's to assign (theirs instead),
+    and created dates that cannot be kept."""
+    lang = t.language
+    lines: list[str] = []
+    if review.noted_columns:
+        headers = ", ".join(short(review.headers[i], LABEL_CHARS) for i in review.noted_columns)
+        lines.append(t("import.preview.to_note", columns=headers))
+    for (name, problem), count in sorted(review.owner_problems.items()):
+        key = f"import.preview.owner_{problem}"
+        lines.append(t(key, count=count, rows=number(count, lang), owner=short(name, 40)))
+    if review.created_unread:
+        count = review.created_unread
+        lines.append(t("import.preview.created_unread", count=count, rows=number(count, lang)))
+    return ["", *lines] if lines else []
 
 
 def _id(review: ImportReview) -> int:

@@ -115,6 +115,8 @@ def create_batch(
     region: str,
     quality: QualityRules | None = None,
     currency: str = "CNY",
+    timezone: str = "UTC",
+    note_heading: str = "",
 ) -> ImportBatch:
     """Store the file with a first guess of the mapping.
 
@@ -122,7 +124,9 @@ def create_batch(
     CPU for a big file, and in here it would hold the write lock all that time (every other
     member's write waited for it). `quality` (the team's rules) is kept with the batch: the
     required fields and the standard lists its rows are read with; `currency` is an order
-    amount's without a currency of its own."""
+    amount's without a currency of its own. `timezone` is the importer's, for created times
+    written without a zone; `note_heading` begins the note of a customers file's columns that
+    fill no field, in their language ("Imported from file.xlsx:")."""
     require_member(session, actor=actor, member_id=owner_id)
     kind, targets = guess_kind(table.headers)
     batch = ImportBatch(
@@ -136,6 +140,7 @@ def create_batch(
             "kind": kind,
             "headers": table.headers,
             "targets": targets if kind == ORDERS else guess_targets(table.headers),
+            "dropped": [],  # columns the member left out: not even to the notes
             "date_orders": {},
             "duplicate_mode": DuplicateMode.SKIP.value,
             "encoding": table.encoding,
@@ -143,6 +148,8 @@ def create_batch(
             "region": region,
             "quality": quality_settings(quality or QualityRules()),
             "currency": currency,
+            "timezone": timezone,
+            "note_heading": note_heading,
         },
     )
     session.add(batch)
@@ -177,9 +184,16 @@ def _draft(session: Session, actor: Member, batch_id: int) -> ImportBatch:
 
 
 def set_target(
-    session: Session, *, actor: Member, batch_id: int, column: int, target: str | None
+    session: Session,
+    *,
+    actor: Member,
+    batch_id: int,
+    column: int,
+    target: str | None,
+    drop: bool = True,
 ) -> ImportBatch:
-    """Map `column` to `target` (None: ignore it); the column that had the target loses it."""
+    """Map `column` to `target`, or with None to the customer's note (`drop` False) or nowhere;
+    the column that had the target loses it (its values then go to the note)."""
     batch = _draft(session, actor, batch_id)
     settings = dict(batch.settings)
     targets: list[str | None] = list(settings["targets"])
@@ -194,7 +208,10 @@ def set_target(
     if target not in DATE_TARGETS:
         orders.pop(str(column), None)
     targets[column] = target
-    batch.settings = settings | {"targets": targets, "date_orders": orders}
+    dropped = [i for i in settings.get("dropped", []) if i != column]
+    if target is None and drop:
+        dropped.append(column)
+    batch.settings = settings | {"targets": targets, "date_orders": orders, "dropped": dropped}
     session.add(batch)
     return batch
 

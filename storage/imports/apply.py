@@ -25,16 +25,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, text
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from storage.access import team_member_ids
 from storage.db import Database
 from storage.imports.files import read_sheet
 from storage.imports.mapping import decided_date_orders
 from storage.imports.models import BatchStatus, DuplicateMode, ImportBatch, RowOutcome
+from storage.imports.notes import Note, write_notes
 from storage.imports.order_apply import roll_back_orders, run_orders
 from storage.imports.order_rows import ORDERS, kind_of
+from storage.imports.owners import Owners, load_owners
 from storage.imports.review import file_content
 from storage.imports.rows import Rejected, RowRules, RowValues, normalise_row, row_rules
 from storage.imports.store import (
@@ -50,12 +51,13 @@ from storage.imports.store import (
     imported_fingerprints,
     insert_search_rows,
     load_state,
+    next_ids,
     reindex,
     roll_back,
     snapshot,
     undo_record,
 )
-from storage.models import Member, Role, utcnow
+from storage.models import utcnow
 from storage.search.index import pinyin_keys
 
 logger = logging.getLogger(__name__)
@@ -212,29 +214,21 @@ def _locked(session: Session, batch_id: int, worker: str) -> ImportBatch:
     return batch
 
 
-def _visible_owners(session: Session, batch: ImportBatch) -> set[int] | None:
-    """Owners whose customers the importer may update; None = everyone (admin or CLI)."""
-    actor = session.get(Member, batch.member_id) if batch.member_id is not None else None
-    if actor is None or actor.role == Role.ADMIN:
-        return None
-    if actor.role == Role.MANAGER:
-        return {i for i in session.exec(team_member_ids(actor)).all() if i is not None}
-    return {actor.id} if actor.id is not None else set()
-
-
 @dataclass
 class _Chunk:
     """What one chunk will write, gathered row by row before any statement runs."""
 
     batch: ImportBatch
     mode: DuplicateMode
-    visible: set[int] | None
+    owners: Owners
     imported: dict[str, int]
     by_key: dict[str, Existing | int]  # phone/email -> existing customer or new row index
     state: dict[int, dict[str, Any]]
     new: list[dict[str, Any]] = field(default_factory=list)
     new_phones: list[list[str]] = field(default_factory=list)
     new_pinyin: list[tuple[str | None, str | None] | None] = field(default_factory=list)
+    new_history: list[dict[str, Any]] = field(default_factory=list)  # owner_id, created_at
+    notes: list[Note] = field(default_factory=list)
     updated: dict[int, list[str]] = field(default_factory=dict)  # id -> phones to add
     rows: list[dict[str, Any]] = field(default_factory=list)  # import_row values
     counts: dict[str, int] = field(default_factory=dict)
@@ -244,6 +238,8 @@ class _Chunk:
     ) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         fingerprint = values.fingerprint if values is not None else ""
+        if values is not None and values.extras and outcome != RowOutcome.SKIPPED:
+            self.notes.append(Note(len(self.rows), values.extras))
         self.rows.append(
             {
                 "batch_id": self.batch.id,
@@ -272,7 +268,7 @@ def _apply_chunk(session: Session, *, batch_id: int, worker: str, rows: Prepared
     chunk = _Chunk(
         batch=batch,
         mode=DuplicateMode(batch.settings["duplicate_mode"]),
-        visible=_visible_owners(session, batch),
+        owners=load_owners(session, batch),
         imported=imported_fingerprints(session, [v.fingerprint for v in valid]),
         by_key=by_key,
         state=load_state(session, existing)
@@ -315,13 +311,15 @@ def _decide(chunk: _Chunk, number: int, values: RowValues) -> None:
         chunk.new.append(dict(values.fields))
         chunk.new_phones.append(list(values.phones))
         chunk.new_pinyin.append(values.pinyin)
+        owner_id, _problem = chunk.owners.resolve(values.owner)  # the review counted it
+        chunk.new_history.append({"owner_id": owner_id, "created_at": values.created})
         for key in keys:
             chunk.by_key.setdefault(key, index)
         chunk.outcome(number, values, RowOutcome.CREATED, new=index)
     elif chunk.mode == DuplicateMode.SKIP or (
         isinstance(match, Existing)
-        and chunk.visible is not None
-        and match.owner_id not in chunk.visible
+        and chunk.owners.allowed is not None
+        and match.owner_id not in chunk.owners.allowed
     ):
         reason = "duplicate_in_file" if in_file else "duplicate_in_db"
         chunk.outcome(number, values, RowOutcome.SKIPPED, reason=reason)
@@ -357,16 +355,16 @@ def _write(session: Session, chunk: _Chunk) -> None:
             blank
             | row
             | {
-                "owner_id": batch.owner_id,
+                "owner_id": history["owner_id"],
                 "created_by_id": by,
                 "updated_by_id": None,
-                "created_at": now,
+                "created_at": history["created_at"] or now,
                 "updated_at": now,
                 "import_batch_id": batch.id,
             }
-            for row in chunk.new
+            for row, history in zip(chunk.new, chunk.new_history, strict=True)
         ]
-        ids = _next_ids(session, len(params))
+        ids = next_ids(session, CUSTOMER, len(params))
         for customer_id, row in zip(ids, params, strict=True):
             row["id"] = customer_id
         sqlite = session.get_bind().dialect.name == "sqlite"
@@ -398,27 +396,11 @@ def _write(session: Session, chunk: _Chunk) -> None:
         if new is not None:
             row["customer_id"] = ids[new]
             if row["outcome"] == RowOutcome.CREATED:  # as merged with later rows of the chunk
-                row["before"] = undo_record(None, chunk.new[new], chunk.new_phones[new])
+                record = undo_record(None, chunk.new[new], chunk.new_phones[new])
+                row["before"] = record | {"owner_id": chunk.new_history[new]["owner_id"]}
+    notes = write_notes(session, batch, chunk.rows, chunk.notes, now)
     bulk_insert(session, IMPORT_ROW, chunk.rows)
-    add_audit(session, _audit_entries(chunk, ids, now))
-
-
-def _next_ids(session: Session, count: int) -> list[int]:
-    """Ids for `count` new customers, so one plain executemany inserts them (no RETURNING).
-
-    SQLite: max(id) + 1 onwards is safe under the chunk's BEGIN IMMEDIATE write lock.
-    PostgreSQL: drawn from the column's sequence, like the default would.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        top = session.execute(select(func.max(CUSTOMER.c.id))).scalar() or 0
-        return list(range(top + 1, top + 1 + count))
-    drawn = session.execute(
-        text(
-            "SELECT nextval(pg_get_serial_sequence('customer', 'id')) FROM generate_series(1, :n)"
-        ),
-        {"n": count},
-    )
-    return sorted(drawn.scalars())
+    add_audit(session, _audit_entries(chunk, ids, now) + notes)
 
 
 def _audit_entries(chunk: _Chunk, ids: list[int], now: datetime) -> list[dict[str, Any]]:

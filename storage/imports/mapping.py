@@ -13,10 +13,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from storage.imports.files import SheetTable
+
+CUSTOMERS, ORDERS = "customers", "orders"  # the kinds of file (`order_rows.guess_kind`)
+
+
+def kind_of(settings: Mapping[str, Any]) -> str:
+    """A batch's CUSTOMERS or ORDERS, from its settings (one from before orders: customers)."""
+    return str(settings.get("kind", CUSTOMERS))
+
 
 TARGETS: tuple[str, ...] = (
     "name",
@@ -34,11 +43,15 @@ TARGETS: tuple[str, ...] = (
     "gender",
     "first_name",
     "last_name",
+    "owner",
+    "created",
 )
 """Customer fields an import can fill; a button carries the index in this tuple. First and
-last name (姓, 名) are combined into the name when the file has no full-name column."""
+last name (姓, 名) are combined into the name when the file has no full-name column; `owner`
+(a member's name) and `created` (when the other CRM created the record) are the record's own
+history, not customer fields (`storage.imports.owners`, `storage.imports.rows`)."""
 
-DATE_TARGETS = ("birthday", "ordered_on", "delivery_due_on")  # a customer's, an order's
+DATE_TARGETS = ("birthday", "created", "ordered_on", "delivery_due_on")  # customer, order
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": (
@@ -105,6 +118,16 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "requirements", "description", "备注", "需求", "说明", "客户需求", "描述",
     ),
     "gender": ("gender", "sex", "性别"),
+    "owner": (
+        "owner", "contact owner", "record owner", "lead owner", "account owner", "owner name",
+        "person - owner", "assigned to", "sales rep", "负责人", "所有人", "客户负责人",
+        "归属人", "跟进人", "销售负责人", "负责销售",
+    ),
+    "created": (
+        "create date", "created", "created date", "created time", "created at", "creation date",
+        "date created", "created on", "person - person created", "person created",
+        "创建时间", "创建日期", "录入时间", "录入日期", "添加时间",
+    ),
 }  # fmt: skip
 
 
@@ -116,9 +139,11 @@ def fold(text: str) -> str:
 
 # Words generic enough to sit inside unrelated headers ("客户经理", "hotel") match only exactly.
 _EXACT_ONLY = {"客户", "名称", "类型", "等级", "企业", "单位", "说明", "描述", "分类", "类别"}
-# A column about the record's owner or its dates ("Contact owner", "负责人", "Create Date") is
-# never one of the customer's own fields, whatever word it contains.
+# A column about the record's owner, creator or dates ("Contact owner", "负责人", "Create Date",
+# "Created by") is never one of the customer's own fields, whatever word it contains: it is
+# the owner or created column when it says so exactly, else left for the notes.
 _NOT_CUSTOMER = re.compile(r"owner|负责人|所有人|创建人|created|createdate|创建时间|创建日期")
+_HISTORY = ("owner", "created")
 
 
 @dataclass(frozen=True)
@@ -128,11 +153,16 @@ class Vocabulary:
 
     exact: dict[str, str]
     contained: list[tuple[str, str]]
-    ignored: re.Pattern[str]  # headers never mapped, whatever word they contain
+    history: re.Pattern[str]  # headers about the record's owner or dates, not its own fields
+    history_targets: tuple[str, ...]  # the only targets such a header may name, exactly
 
     @classmethod
     def of(
-        cls, synonyms: dict[str, tuple[str, ...]], exact_only: set[str], ignored: re.Pattern[str]
+        cls,
+        synonyms: dict[str, tuple[str, ...]],
+        exact_only: set[str],
+        history: re.Pattern[str],
+        history_targets: tuple[str, ...] = (),
     ) -> Vocabulary:
         exact = {fold(word): target for target, words in synonyms.items() for word in words}
         contained = sorted(
@@ -144,20 +174,23 @@ class Vocabulary:
             key=lambda item: len(item[0]),
             reverse=True,
         )
-        return cls(exact, contained, ignored)
+        return cls(exact, contained, history, history_targets)
 
     def guess(self, headers: Sequence[str]) -> list[str | None]:
         """One target (or None: ignore) per column; a target is used once."""
-        keys = ["" if self.ignored.search(key) else key for key in map(fold, headers)]
+        keys = [fold(h) for h in headers]
+        history = [bool(self.history.search(key)) for key in keys]
         targets: list[str | None] = [None] * len(headers)
         used: set[str] = set()
         for i, key in enumerate(keys):
             target = self.exact.get(key)
+            if history[i] and target not in self.history_targets:
+                target = None
             if target is not None and target not in used:
                 targets[i] = target
                 used.add(target)
         for i, key in enumerate(keys):
-            if targets[i] is not None or not key:
+            if targets[i] is not None or not key or history[i]:
                 continue
             for word, target in self.contained:
                 if word in key and target not in used:
@@ -167,7 +200,7 @@ class Vocabulary:
         return targets
 
 
-CUSTOMER_WORDS = Vocabulary.of(_SYNONYMS, _EXACT_ONLY, _NOT_CUSTOMER)
+CUSTOMER_WORDS = Vocabulary.of(_SYNONYMS, _EXACT_ONLY, _NOT_CUSTOMER, _HISTORY)
 
 
 def guess_targets(headers: Sequence[str]) -> list[str | None]:
@@ -175,13 +208,14 @@ def guess_targets(headers: Sequence[str]) -> list[str | None]:
     return CUSTOMER_WORDS.guess(headers)
 
 
-_SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+# "a/b/yyyy", maybe with a time after it (a created date: "3/1/2024 10:00 AM")
+_SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?=$|[ T])")
 
 
 def day_first_of(values: Sequence[str]) -> bool | None:
     """True/False when some "a/b/yyyy" value has a part above 12; None when none decides."""
     for value in values:
-        m = _SLASHED.fullmatch(value.strip())
+        m = _SLASHED.match(value.strip())
         if m is None:
             continue
         first, second = int(m[1]), int(m[2])
@@ -193,7 +227,7 @@ def day_first_of(values: Sequence[str]) -> bool | None:
 
 
 def _has_slashed(values: Sequence[str]) -> bool:
-    return any(_SLASHED.fullmatch(v.strip()) for v in values)
+    return any(_SLASHED.match(v.strip()) for v in values)
 
 
 def date_columns(targets: Sequence[str | None]) -> list[int]:

@@ -24,13 +24,12 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from storage.export import undefuse
-from storage.imports.mapping import TARGETS, Vocabulary, fold
+from storage.imports.mapping import CUSTOMERS, ORDERS, TARGETS, Vocabulary, fold, kind_of
 from storage.imports.rows import Rejected, RowRules
 from storage.order_lines import parse_currency
 from storage.orders import delivery_due_problem
 from storage.parsing import MAX_LENGTHS, ParseError, clean_text, parse_amount, parse_quantity
 
-CUSTOMERS, ORDERS = "customers", "orders"
 ORDER_TARGETS: tuple[str, ...] = (
     "number",
     "customer",
@@ -122,11 +121,6 @@ _T = TypeVar("_T")
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
 _ZH_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})[日号]?")
 _SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
-
-
-def kind_of(settings: Mapping[str, Any]) -> str:
-    """A batch's CUSTOMERS or ORDERS, from its settings (one from before orders: customers)."""
-    return str(settings.get("kind", CUSTOMERS))
 
 
 def targets_of(settings: Mapping[str, Any]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
@@ -21,7 +21,8 @@ from storage.imports.mapping import ambiguous_date_columns, decided_date_orders
 from storage.imports.models import BatchStatus, ImportBatch, ImportFile, ImportRow, RowOutcome
 from storage.imports.order_apply import plan_orders, read_rows
 from storage.imports.order_rows import ORDERS, kind_of
-from storage.imports.rows import Rejected, RowRules, normalise_row, row_rules
+from storage.imports.owners import load_owners
+from storage.imports.rows import Rejected, RowRules, normalise_row, noted_columns, row_rules
 from storage.imports.store import existing_by_email, existing_by_phone, imported_fingerprints
 from storage.models import Member, Role, utcnow
 
@@ -52,9 +53,13 @@ class ImportReview:
     duplicates_in_file: int
     already_imported: int
     rejected: int
-    counted: bool = True  # False: review(counts=False) left the four counts above at 0
+    counted: bool = True  # False: review(counts=False) left the counts at 0
     orders: int = 0  # an orders import: the orders it would make (`already_imported`: rows
     # of orders that exist, `rejected`: rows rejected; no duplicates in the db or file)
+    noted_columns: list[int] = field(default_factory=list)  # their values go to a note
+    # (owner name as written, NOT_FOUND / NOT_ALLOWED) -> rows that go to the importer instead
+    owner_problems: dict[tuple[str, str], int] = field(default_factory=dict)
+    created_unread: int = 0  # rows whose created date cannot be read or is not past
 
     @property
     def kind(self) -> str:
@@ -113,7 +118,9 @@ def review(
         return _order_review(session, batch, table, rules, limit=limit, counts=counts)
     preview: list[PreviewRow] = []
     valid: list[tuple[str, list[str]]] = []  # (fingerprint, phones and email): all it needs
-    rejected = 0
+    rejected = created_unread = 0
+    owners = load_owners(session, batch)
+    owner_problems: dict[tuple[str, str], int] = {}
     for number, cells in enumerate(table.rows, start=1):
         if not counts and len(preview) >= limit:
             break
@@ -125,6 +132,10 @@ def review(
                 preview.append(PreviewRow(number, _raw(cells, targets), exc.reason))
             continue
         valid.append((values.fingerprint, values.keys))
+        created_unread += values.created_unread
+        if (problem := owners.resolve(values.owner)[1]) is not None:
+            key = (values.owner, problem)
+            owner_problems[key] = owner_problems.get(key, 0) + 1
         if len(preview) < limit:
             preview.append(PreviewRow(number, values.display, None))
     found = _duplicate_counts(session, batch, valid) if counts else (0, 0, 0)
@@ -141,6 +152,9 @@ def review(
         already_imported=found[2],
         rejected=rejected if counts else 0,
         counted=counts,
+        noted_columns=noted_columns(batch.settings),
+        owner_problems=owner_problems if counts else {},
+        created_unread=created_unread if counts else 0,
     )
 
 

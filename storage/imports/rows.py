@@ -16,11 +16,13 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from storage.export import undefuse
-from storage.imports.mapping import fold
+from storage.imports.created import parse_created
+from storage.imports.mapping import CUSTOMERS, fold, kind_of
 from storage.parsing import (
     MAX_LENGTHS,
     ParseError,
@@ -38,6 +40,7 @@ _SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 _WITH_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(?::\d{2})?")
 _TEXT_FIELDS = ("company", "position", "industry", "region", "needs")
 _NAME_PARTS = ("first_name", "last_name")
+_HISTORY = ("owner", "created")  # about the record, not the customer: not in `fields`
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _STANDARD_FIELDS = ("industry", "region")  # read to the team's lists, as typed answers are
 
@@ -73,6 +76,10 @@ class RowValues:
     display: dict[str, str]
     fingerprint: str
     pinyin: tuple[str | None, str | None] | None = None  # the name's, when worked out ahead
+    owner: str = ""  # the owner column's member name, as written
+    created: datetime | None = None  # UTC, from the created column when readable and past
+    created_unread: bool = False  # the created column had a value that was not
+    extras: tuple[tuple[str, str], ...] = ()  # (header, value) of the columns for the notes
 
     @property
     def keys(self) -> list[str]:
@@ -88,6 +95,9 @@ class RowRules:
     day_first: Mapping[int, bool]  # per date column; missing = undecided
     today: date
     quality: QualityRules = field(default_factory=QualityRules)
+    headers: Sequence[str] = ()
+    noted: frozenset[int] = frozenset()  # columns whose values go to the customer's note
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))  # of times without a zone
 
 
 def quality_settings(rules: QualityRules) -> dict[str, Any]:
@@ -97,6 +107,23 @@ def quality_settings(rules: QualityRules) -> dict[str, Any]:
         "regions_file": rules.regions_file,
         "industries_file": rules.industries_file,
     }
+
+
+def noted_columns(settings: Mapping[str, Any]) -> list[int]:
+    """Columns mapped to no field and not left out by the member: their values go to a note
+    on the customer rather than nowhere (a batch from before notes has no "dropped" and
+    keeps its old behaviour: nothing to the notes, nor does an orders file: an order has no
+    note for them)."""
+    if "dropped" not in settings or kind_of(settings) != CUSTOMERS:
+        return []
+    dropped = set(settings["dropped"])
+    return [
+        i
+        for i, (header, target) in enumerate(
+            zip(settings["headers"], settings["targets"], strict=True)
+        )
+        if target is None and i not in dropped and header.strip()
+    ]
 
 
 def row_rules(settings: Mapping[str, Any], day_first: Mapping[int, bool], today: date) -> RowRules:
@@ -113,6 +140,9 @@ def row_rules(settings: Mapping[str, Any], day_first: Mapping[int, bool], today:
             regions_file=quality.get("regions_file", ""),
             industries_file=quality.get("industries_file", ""),
         ),
+        headers=settings["headers"],
+        noted=frozenset(noted_columns(settings)),
+        tz=ZoneInfo(settings.get("timezone") or "UTC"),
     )
 
 
@@ -222,9 +252,13 @@ def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
     fields: dict[str, Any] = {}
     display: dict[str, str] = {}
     phones: list[str] = []
+    history: dict[str, str] = {}
     for column, target in enumerate(rules.targets):
         value = cells[column] if target is not None else ""
         if not value or target is None or target in _NAME_PARTS:
+            continue
+        if target in _HISTORY:
+            history[target] = value
             continue
         if target == "phone":
             parsed = parse_phones(value, region=rules.region)
@@ -246,4 +280,32 @@ def normalise_row(cells: Sequence[str], rules: RowRules) -> RowValues:
     digest = hashlib.sha256(
         "\x1f".join(f"{t}={display.get(t, '')}" for t in sorted(display)).encode()
     ).hexdigest()
-    return RowValues(fields, phones, display, digest)
+    created = _created(history.get("created", ""), rules)
+    if created is not None:
+        display["created"] = created.astimezone(rules.tz).strftime("%Y-%m-%d %H:%M")
+    owner = " ".join(history.get("owner", "").split())[: MAX_LENGTHS["name"]]
+    if owner:
+        display["owner"] = owner
+    extras = tuple(
+        (" ".join(rules.headers[i].split()), cells[i])
+        for i in sorted(rules.noted)
+        if i < len(cells) and cells[i]
+    )
+    return RowValues(
+        fields,
+        phones,
+        display,
+        digest,
+        owner=owner,
+        created=created,
+        created_unread=bool(history.get("created")) and created is None,
+        extras=extras,
+    )
+
+
+def _created(value: str, rules: RowRules) -> datetime | None:
+    if not value:
+        return None
+    column = rules.targets.index("created")
+    day_first = rules.day_first.get(column)
+    return parse_created(value, day_first=day_first, tz=rules.tz, today=rules.today)

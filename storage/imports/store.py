@@ -16,12 +16,12 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, delete, false, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, false, func, insert, select, text, update
 from sqlmodel import Session, col
 
 from storage.audit import jsonable
 from storage.imports.models import BatchStatus, ImportBatch, ImportRow, RowOutcome
-from storage.models import AuditEntry, Customer, CustomerPhone, utcnow
+from storage.models import AuditEntry, Customer, CustomerPhone, Interaction, utcnow
 from storage.search.index import customer_search, search_keys
 from storage.webhooks import record_bulk_changes, record_removed
 
@@ -31,6 +31,7 @@ CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 PHONE = CustomerPhone.__table__  # type: ignore[attr-defined]
 IMPORT_ROW = ImportRow.__table__  # type: ignore[attr-defined]
 AUDIT = AuditEntry.__table__  # type: ignore[attr-defined]
+INTERACTION = Interaction.__table__  # type: ignore[attr-defined]
 
 UPDATABLE = (
     "name", "email", "company", "position", "industry", "region", "gender", "birthday_month",
@@ -263,6 +264,23 @@ def delete_created(session: Session, ids: Sequence[int], *, since: datetime) -> 
         session.execute(delete(CUSTOMER).where(CUSTOMER.c.id.in_(part)))
 
 
+def batch_note_ids(session: Session, *, batch_id: int) -> list[int]:
+    """The notes the batch wrote (`storage.imports.notes`), from its rows' undo records."""
+    records = session.execute(
+        select(IMPORT_ROW.c.before).where(IMPORT_ROW.c.batch_id == batch_id)
+    ).scalars()
+    return sorted(r["note_id"] for r in records if r and "note_id" in r)
+
+
+def delete_notes(session: Session, ids: Sequence[int]) -> None:
+    """Erase a failed batch's notes and their audit entries."""
+    for part in chunks(ids):
+        session.execute(
+            delete(AUDIT).where(AUDIT.c.entity_type == "interaction", AUDIT.c.entity_id.in_(part))
+        )
+        session.execute(delete(INTERACTION).where(INTERACTION.c.id.in_(part)))
+
+
 def delete_update_audit(session: Session, ids: Sequence[int], *, since: datetime) -> None:
     for part in chunks(ids):
         session.execute(
@@ -273,6 +291,26 @@ def delete_update_audit(session: Session, ids: Sequence[int], *, since: datetime
                 AUDIT.c.at >= since,
             )
         )
+
+
+def next_ids(session: Session, table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows of `table`, so one plain executemany inserts them (no
+    RETURNING), and an import row can name what it wrote.
+
+    SQLite: max(id) + 1 onwards is safe under the chunk's BEGIN IMMEDIATE write lock.
+    PostgreSQL: drawn from the column's sequence, like the default would.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        top = session.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(top + 1, top + 1 + count))
+    drawn = session.execute(
+        text(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id'))"
+            " FROM generate_series(1, :n)"
+        ),
+        {"n": count},
+    )
+    return sorted(drawn.scalars())
 
 
 def add_audit(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -336,6 +374,7 @@ def roll_back(session: Session, *, batch_id: int, error: str) -> ImportBatch:
     since = batch.started_at or batch.created_at
     updated = restore_updated(session, batch_id=batch_id)
     delete_update_audit(session, updated, since=since)
+    delete_notes(session, batch_note_ids(session, batch_id=batch_id))
     created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
     delete_created(session, created, since=since)
     session.execute(IMPORT_ROW.delete().where(IMPORT_ROW.c.batch_id == batch_id))

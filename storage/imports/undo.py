@@ -11,6 +11,8 @@ what the batch left, so "changed since" is decided from the data, not from the c
 - a customer the batch created is soft-deleted only while it is exactly as the batch left it
   (values, phones, still marked with this batch) and nothing (deal, note, order, reminder,
   attachment) was attached to it since; otherwise it is kept, and reported as changed;
+- the note the batch wrote with the columns that fill no field (`storage.imports.notes`)
+  goes with its customer: removed when the customer is removed or restored, else kept;
 - a customer that belongs to someone else than at the import (reassigned), or was deleted or
   merged away since, is left alone and reported.
 
@@ -29,6 +31,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from storage.imports.models import BatchStatus, ImportBatch, ImportRow, RowOutcome
+from storage.imports.notes import remove_notes
 from storage.imports.order_apply import batch_order_ids, undo_orders
 from storage.imports.order_rows import ORDERS, kind_of
 from storage.imports.review import ImportNotReady, get_batch
@@ -86,6 +89,7 @@ class _Written:
     owner_id: int | None = None
     after: dict[str, Any] = field(default_factory=dict)
     added: list[str] = field(default_factory=list)
+    notes: list[int] = field(default_factory=list)  # the notes of unmapped columns it wrote
 
 
 def list_undoable_batches(
@@ -158,9 +162,11 @@ def undo_batch(
         )
     written = _written(session, batch)
     current = load_state(session, written, lock=True)
-    attached = _attached(session, [i for i, w in written.items() if w.created])
+    own_notes = {note for w in written.values() for note in w.notes}
+    attached = _attached(session, [i for i, w in written.items() if w.created], own_notes)
     result = UndoResult(batch.file_name)
     removed: list[int] = []
+    notes: list[int] = []  # the batch's notes on customers removed or restored: removed too
     audit: list[dict[str, Any]] = []
     restored: list[dict[str, Any]] = []
     for customer_id, w in sorted(written.items()):
@@ -180,6 +186,7 @@ def undo_batch(
             )
             if untouched:
                 removed.append(customer_id)
+                notes += w.notes
                 result.removed += 1
             else:
                 result.changed += 1
@@ -189,6 +196,7 @@ def undo_batch(
                 result.changed += 1
             else:
                 result.restored += 1
+                notes += w.notes
             if changes:
                 audit.append(_entry(actor, "update", customer_id, changes, now))
                 restored.append({"id": customer_id, **state})
@@ -200,6 +208,9 @@ def undo_batch(
         )
     deleted = {"deleted_at": [None, now.isoformat()], "import_batch_id": [batch_id, None]}
     audit += [_entry(actor, "delete", customer_id, deleted, now) for customer_id in removed]
+    remove_notes(session, notes, now, actor.id)
+    note_deleted = {"deleted_at": [None, now.isoformat()]}
+    audit += [_entry(actor, "delete", note, note_deleted, now, "interaction") for note in notes]
     reindex(session, restored)
     add_audit(session, audit)
     _mark_undone(session, batch, actor, now)
@@ -227,8 +238,12 @@ def _written(session: Session, batch: ImportBatch) -> dict[int, _Written]:
     found: dict[int, _Written] = {}
     for customer_id, outcome, record in rows:
         w = found.setdefault(customer_id, _Written())
+        if record is not None and "note_id" in record:
+            w.notes.append(record["note_id"])
+            record = {k: v for k, v in record.items() if k != "note_id"} or None
         if outcome == RowOutcome.CREATED:
-            w.created, w.owner_id, w.after = True, batch.owner_id, dict(BLANK)
+            w.created, w.after = True, dict(BLANK)
+            w.owner_id = (record or {}).get("owner_id", batch.owner_id)
         elif record is None and w.created:
             continue  # folded into the customer created in the same chunk: in its record
         elif record is not None and "fields" in record and not w.created and w.before is None:
@@ -243,13 +258,16 @@ def _written(session: Session, batch: ImportBatch) -> dict[int, _Written]:
     return found
 
 
-def _attached(session: Session, ids: list[int]) -> set[int]:
-    """Those of `ids` that a deal, note, order, reminder or attachment refers to."""
+def _attached(session: Session, ids: list[int], own_notes: set[int]) -> set[int]:
+    """Those of `ids` that a deal, note, order, reminder or attachment refers to (the notes
+    the batch wrote itself aside)."""
     found: set[int] = set()
     for part in chunks(sorted(ids)):
         for model in ATTACHED:
             column = col(model.customer_id)
-            found.update(session.execute(select(column).where(column.in_(part))).scalars())
+            rows = session.execute(select(column, col(model.id)).where(column.in_(part)))
+            skip = own_notes if model is Interaction else set()
+            found.update(customer_id for customer_id, row_id in rows if row_id not in skip)
     return found
 
 
@@ -294,13 +312,18 @@ def _restore(
 
 
 def _entry(
-    actor: Member, action: str, customer_id: int, changes: dict[str, Any], now: datetime
+    actor: Member,
+    action: str,
+    entity_id: int,
+    changes: dict[str, Any],
+    now: datetime,
+    entity_type: str = "customer",
 ) -> dict[str, Any]:
     return {
         "actor_id": actor.id,
         "action": action,
-        "entity_type": "customer",
-        "entity_id": customer_id,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
         "changes": changes,
         "at": now,
     }

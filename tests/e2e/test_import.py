@@ -148,10 +148,10 @@ async def test_xlsx_upload_is_imported(admin: ScriptedUser, db_url: str) -> None
 async def test_column_can_be_remapped_and_ignored(admin: ScriptedUser, db_url: str) -> None:
     content = b"Name,Mobile,Memo\nZhang Wei,13800138000,Acme\n"
     review = await upload(admin, "odd.csv", content)
-    assert "3. Memo → not imported (Acme)" in review.text
+    assert "3. Memo → 📝 note (Acme)" in review.text  # no field for it: to the note
     picker = await press(admin, review, "3. Memo")
     assert picker.text == "Column 3 Memo (e.g. Acme): which field should it fill?"
-    assert "✓ Don't import" in picker.button_labels
+    assert {"✓ 📝 To the note", "Don't import"} <= set(picker.button_labels)
     review = await press(admin, picker, "Company")
     assert "3. Memo → Company (Acme)" in review.text
     picker = await press(admin, review, "2. Mobile")

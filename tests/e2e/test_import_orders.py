@@ -1,6 +1,7 @@
 """Importing orders through the chat: an XLSX of orders reviewed (its columns, the preview
-with the new, existing and rejected counts), started, the orders on the customer card, the
-unknown customer's row in the error file, the same file again adding nothing, and the undo.
+with the new, existing and rejected counts and the column it does not import), started, the
+orders on the customer card, the unknown customer's row in the error file, the same file again
+adding nothing, and the undo.
 The row reading, idempotency and scope variants are in tests/storage/test_import_orders.py.
 """
 
@@ -22,7 +23,7 @@ from tests.e2e.test_order_card import add_order
 from tests.e2e.user import ScriptedUser
 
 HEADERS = ["Order number", "Customer", "Order date", "Promised delivery date", "Status",
-           "Product", "Qty", "Unit price", "Total", "Comment"]  # fmt: skip
+           "Product", "Qty", "Unit price", "Total", "Comment", "Order owner"]  # fmt: skip
 
 
 def orders_xlsx() -> bytes:
@@ -32,7 +33,7 @@ def orders_xlsx() -> bytes:
     sheet.append(HEADERS)
     ordered, due = today() - timedelta(days=2), today() + timedelta(days=30)
     sheet.append(
-        ["DD-100", "Zhang Wei", ordered, due, "confirmed", "X2", 50, "¥1,200", None, "rush"]
+        ["DD-100", "Zhang Wei", ordered, due, "confirmed", "X2", 50, "¥1,200", None, "rush", "Li"]
     )
     sheet.append(["DD-100", "Zhang Wei", None, None, None, "Cable", 10, 30, None, None])
     sheet.append(["DD-101", 13800138000, ordered, None, "已回款", None, None, None, "5万", None])
@@ -85,6 +86,9 @@ async def test_an_xlsx_of_orders_is_reviewed_imported_once_and_undone(
     unknown = shown(catalogs, "en", "import.reason.unknown_customer")
     assert shown(catalogs, "en", "import.preview.problem", reason=unknown) in preview.text
     assert "✓ Skip them" not in preview.button_labels  # numbers decide, not a duplicate mode
+    # another CRM's column an order has no field for: named, not put in a note
+    ignored = shown(catalogs, "en", "import.preview.order_ignored", columns="Order owner")
+    assert ignored in preview.text
     result = await finish(admin, preview)
     assert result.text.splitlines()[:4] == [
         "✅ orders.xlsx imported.",

@@ -110,7 +110,7 @@ def row_outcomes(db: Database, batch_id: int) -> list[tuple[int, str, str | None
     )
 
 
-TABLES = ("customer", "customer_phone", "customer_search", "audit_entry")
+TABLES = ("customer", "customer_phone", "customer_search", "audit_entry", "interaction")
 
 
 def database_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:

@@ -19,12 +19,12 @@ from storage.imports.mapping import (
         (
             ["姓名", "手机号", "电子邮件", "单位", "职务", "行业", "城市", "出生日期", "渠道",
              "客户等级", "标签", "备注", "性别"],
-            list(TARGETS[:-2]),  # without first and last name: the full name is there
+            list(TARGETS[:-4]),  # no first and last name (the full name is there), owner, created
         ),
         (
             ["Full Name", "Mobile", "E-mail", "Company", "Job Title", "Sector", "Province",
              "Date of Birth", "Lead Source", "Type", "Tags", "Notes", "Sex"],
-            list(TARGETS[:-2]),
+            list(TARGETS[:-4]),
         ),
         (["联系人", "联系电话", "邮箱", "公司"], ["name", "phone", "email", "company"]),
         (["客户名称", "电话", "Email"], ["name", "phone", "email"]),

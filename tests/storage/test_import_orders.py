@@ -29,6 +29,7 @@ from storage.imports.order_rows import (
 )
 from storage.imports.rows import Rejected, RowRules
 from storage.models import (
+    Interaction,
     Member,
     Order,
     OrderLine,
@@ -287,3 +288,31 @@ def test_a_run_stopped_after_a_chunk_resumes_without_doubling(
     assert (done.status, done.created_count, done.rejected_count) == (BatchStatus.DONE, 2, 1)
     assert set(orders_of(db)) == {"DD-1", "DD-2"}
     assert [n for n, *_ in row_outcomes(db, batch_id)] == [1, 2, 3]
+
+
+def test_another_crms_extra_columns_in_an_orders_file_go_nowhere_not_to_a_note(
+    db: Database,
+) -> None:
+    """An orders file keeps today's behaviour beside the customers' notes: an owner, created
+    or unknown column fills no order field and writes no note; the batch holds both kinds'
+    settings."""
+    sales = add_member(db)
+    customer = existing_customer(db, sales)
+    header = "Order No.,Customer,Product,Total,Order owner,Created,Region\n"
+    content = (header + "DD-9,Old Name,Desk,800,Zhang Wei,2026-01-02,North\n").encode()
+    batch_id = upload(db, sales, content)
+    found = db.read_sync(review, actor=sales, batch_id=batch_id)
+    assert found.kind == ORDERS
+    assert found.targets == ["number", "customer", "product", "total", None, None, None]
+    assert found.noted_columns == []
+    assert {"kind", "currency", "timezone", "note_heading", "dropped"} <= set(found.batch.settings)
+    start(db, sales, batch_id)
+    done = run_batch(db, batch_id=batch_id, worker="test")
+    assert (done.status, done.created_count) == (BatchStatus.DONE, 1)
+    assert orders_of(db) == {"DD-9": (customer, "ordered", "800.00", ["Desk"])}
+
+    def notes(session: Session) -> int:
+        query = select(Interaction).where(Interaction.customer_id == customer)
+        return len(session.exec(query).all())
+
+    assert db.read_sync(notes) == 0

@@ -271,6 +271,7 @@ def test_a_failure_in_a_later_chunk_leaves_the_database_as_before(
 
 
 def test_a_failure_reported_after_a_chunk_rolls_back_created_and_updated(db: Database) -> None:
+    """With the notes of a column no field takes, on the customers updated and created."""
     admin = add_member(db, Role.ADMIN)
     existing_customer(db, admin)
     before = database_state(db)
@@ -279,7 +280,12 @@ def test_a_failure_reported_after_a_chunk_rolls_back_created_and_updated(db: Dat
         if batch.processed_rows > 2:
             raise ValueError("stop")
 
-    content = csv_bytes("Updated,13800138000,,NewCo", "A,13900139000,,X", "B,13700137000,,Y")
+    content = csv_bytes(
+        "Updated,13800138000,,NewCo,m1",
+        "A,13900139000,,X,m2",
+        "B,13700137000,,Y,m3",
+        header="姓名,手机,邮箱,公司,Memo\n",
+    )
     done = import_now(
         db, admin, content, mode=DuplicateMode.UPDATE, chunk_rows=2, progress=fail_on_second
     )
