@@ -159,6 +159,7 @@ def _import(config: Config, args: argparse.Namespace) -> int:
         max_rows=config.imports.max_rows,
         max_file_mb=config.imports.max_file_mb,
         quality=config.quality,
+        currency=config.locale.currency,
     )
     return import_file(config.database.url, request)
 

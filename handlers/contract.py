@@ -17,6 +17,7 @@ contract; its Save renews (links both, the old one becomes renewed).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram import Update
@@ -82,7 +83,7 @@ async def _deals(context: CrmContext, values: dict[str, Any]) -> list[Option]:
 
 
 FIELDS = (
-    customer_field(),
+    replace(customer_field(), resets=("deal",)),  # the deal is the customer's
     Field("deal", suggest=_deals, when=_not_a_renewal),
     Field(
         "number",

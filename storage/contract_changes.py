@@ -5,9 +5,11 @@ access rule first, so a forged id is `NotFound` like a missing one, and writes i
 entry in the same transaction. The number stays unique (`DuplicateNumber`); a new customer or
 deal is loaded through the access rule too, the deal must be the customer's, and a contract
 moved to another customer goes to that customer's owner (`owner_for`), lets go of the old
-customer's deal and takes its files along. Only admins restore; a role refusal is `NotFound`
-too. The status is not edited here: it moves through sign, activate, renew and terminate
-(storage/contracts.py), which check the moves it allows.
+customer's deal and takes its files along. An edited end date or renewal notice withdraws the
+contract's unsent renewal reminders at once, so the next pass plans them for the new days. Only
+admins restore; a role refusal is `NotFound` too. The status is not edited here: it moves
+through sign, activate, renew and terminate (storage/contracts.py), which check the moves it
+allows.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from storage.access import (
     require_deal,
 )
 from storage.audit import diff, record_audit, snapshot
-from storage.contract_reminders import withdraw_renewals
+from storage.contract_reminders import replan_renewals, withdraw_renewals
 from storage.contracts import DuplicateNumber, number_taken
 from storage.customer_changes import HistoryEntry, audit_history
 from storage.interactions import AttachmentRef, add_attachments
@@ -94,6 +96,8 @@ def update_contract(
         )
         # Reminders of members who no longer see it go now; the pass reminds the new owner.
         withdraw_renewals(session, contract_id=contract_id, now=utcnow())
+    if {"ends_on", "renewal_notice_days"} & set(changed):
+        replan_renewals(session, contract_id=contract_id, now=utcnow())
     return contract
 
 

@@ -19,7 +19,8 @@ member no longer may see it), and delivery checks the same again at claim time. 
 is deleted, which frees its key, so the contract's new owner, end date or a hand-back gets
 its own reminder; one already sent is finished and leaves the member's list. Renew,
 terminate and delete do not wait for the pass: they withdraw the contract's reminders in their
-own transaction (`withdraw_renewals`).
+own transaction (`withdraw_renewals`); so does an edit of the end date or the renewal notice
+(`replan_renewals`), whose unsent reminders were planned for the old days.
 """
 
 from __future__ import annotations
@@ -180,6 +181,24 @@ def withdraw_renewals(session: Session, *, contract_id: int, now: datetime) -> s
     the next pass. A restore needs nothing here: the unsent ones were deleted, so their keys
     are free and the next pass plans them again."""
     return drop_renewals(session, _open_renewals(session, contract_id), now=now)
+
+
+def replan_renewals(session: Session, *, contract_id: int, now: datetime) -> None:
+    """The contract's end date or renewal notice was edited: its unsent reminders were planned
+    for the old days, so they go now in the caller's transaction (their keys free), a sent one
+    whose end date is no longer the contract's is finished, and the next pass plans the new
+    days (`plan_renewal_reminders`: it alone knows the team's rules). A reminder being
+    delivered (claimed) is left to the claim-time check."""
+    session.execute(
+        delete(Reminder).where(
+            col(Reminder.contract_id) == contract_id,
+            col(Reminder.kind) == ReminderKind.RENEWAL,
+            col(Reminder.status) == ReminderStatus.PENDING,
+            col(Reminder.sent_at).is_(None),
+            col(Reminder.claimed_by).is_(None),
+        )
+    )
+    withdraw_renewals(session, contract_id=contract_id, now=now)
 
 
 def _open_renewals(session: Session, contract_id: int | None = None) -> list[Reminder]:

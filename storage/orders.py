@@ -143,6 +143,7 @@ class OrderCreate:
     contract_id: int | None = None
     delivery_due_on: date | None = None
     status: OrderStatus = OrderStatus.ORDERED
+    comment: str | None = None  # kept with the first status (an import's comment column)
 
     def __post_init__(self) -> None:
         priced = any(line.line_amount is not None for line in self.lines)
@@ -246,6 +247,7 @@ def create_order(
             to_status=order.status,
             changed_by_id=actor_id(actor),
             changed_at=now,
+            comment=data.comment,
         )
     )
     record_contact(session, customer_id=data.customer_id, at=_contact_time(data.ordered_on))

@@ -283,6 +283,7 @@ class FlowEngine:
         *,
         prefix: str = "",
     ) -> None:
+        changed = not _same(state.values.get(step_field.name), value)
         state.values[step_field.name] = value
         state.options = []
         if step_field.repeat is not None and value == AGAIN and not state.editing:
@@ -291,7 +292,11 @@ class FlowEngine:
             state.step = step_field.repeat
             await self._ask(context, chat_id, state, update_id, prefix=prefix)
             return
-        if state.editing:  # back to the summary, unless the edit made a required gap
+        dropped = _drop_dependents(state, step_field) if changed else None
+        if state.editing and dropped is not None:
+            state.history.append(state.step)
+            after = dropped
+        elif state.editing:  # back to the summary, unless the edit made a required gap
             state.editing, after = False, state.flow.required_gap(state.values) or CONFIRM
         else:
             state.history.append(state.step)
@@ -614,6 +619,24 @@ class FlowEngine:
             [MessageHandler(answers, self.on_message)],
             [CallbackQueryHandler(self.on_button, pattern=pattern_for(FlowButton))],
         )
+
+
+def _same(before: Any, after: Any) -> bool:
+    """The same answer again: a picked record by its id, anything else by its value."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return before.get("id") == after.get("id")
+    return bool(before == after)
+
+
+def _drop_dependents(state: State, step_field: Field) -> str | None:
+    """Drop the answers that belonged to the field's old one; the first of those fields that
+    applies now (asked next), if any."""
+    for name in step_field.resets:
+        state.values.pop(name, None)
+    flow = state.flow
+    return next(
+        (n for n in step_field.resets if (f := flow.field(n)) and f.applies(state.values)), None
+    )
 
 
 def _cleaned(values: dict[str, Any]) -> dict[str, Any]:

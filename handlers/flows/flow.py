@@ -118,6 +118,9 @@ class Field:
     # A choice field whose `AGAIN` answer asks the field named here once more (and is not
     # kept, so this question comes again after it); any other answer goes on as usual.
     repeat: str | None = None
+    # Fields whose answers belong to this one's (a customer's deal): a different answer here
+    # drops them and asks them next, even in an edit from the summary.
+    resets: tuple[str, ...] = ()
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices

@@ -1,4 +1,6 @@
-"""`crm-bot import FILE --owner MEMBER`: the chat's spreadsheet import, from a terminal.
+"""`crm-bot import FILE --owner MEMBER`: the chat's spreadsheet import, from a terminal:
+customers, or orders for a file with an order number and a customer column (made as the
+owner, whose customers they must be).
 
 It runs as an unsaved admin (like `crm-bot export`), through the same storage calls as the
 chat: the file is read and mapped, `--map` and the date order adjust the mapping, the rows
@@ -21,7 +23,6 @@ from handlers.i18n import Catalogs
 from handlers.services import quality_rules
 from storage.db import Database
 from storage.imports import (
-    TARGETS,
     BatchStatus,
     DuplicateMode,
     ImportNotReady,
@@ -31,6 +32,7 @@ from storage.imports import (
     create_batch,
     find_owner,
     get_batch,
+    kind_of,
     read_sheet,
     rejected_rows_file,
     review,
@@ -39,8 +41,10 @@ from storage.imports import (
     set_duplicate_mode,
     set_target,
     start_batch,
+    targets_of,
 )
 from storage.imports.mapping import fold
+from storage.imports.order_rows import ALL_TARGETS
 from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)
@@ -65,6 +69,7 @@ class ImportRequest:
     max_rows: int
     max_file_mb: int
     quality: QualitySettings | None = None  # `[quality]`; None: the default rules
+    currency: str = "CNY"  # an order amount's without its own (`[locale] currency`)
 
 
 def error_file_path(path: Path) -> Path:
@@ -79,8 +84,9 @@ def _column_changes(headers: list[str], mapping: Sequence[str]) -> list[tuple[in
         target = target.strip().lower()
         if not sep or fold(header) not in folded:
             raise UsageError(f"--map {item!r}: no column headed {header!r} in the file")
-        if target not in TARGETS and target not in IGNORE:
-            raise UsageError(f"--map {item!r}: field must be one of {', '.join(TARGETS)}, ignore")
+        if target not in ALL_TARGETS and target not in IGNORE:
+            fields = ", ".join(ALL_TARGETS)
+            raise UsageError(f"--map {item!r}: field must be one of {fields}, ignore")
         changes.append((folded.index(fold(header)), None if target in IGNORE else target))
     return changes
 
@@ -109,6 +115,7 @@ def _prepare(db: Database, actor: Member, request: ImportRequest) -> int:
         table=table,
         region=request.region,
         quality=quality_rules(request.quality) if request.quality else None,
+        currency=request.currency,
     )
     assert batch.id is not None
     try:
@@ -122,6 +129,8 @@ def _configure(db: Database, actor: Member, request: ImportRequest, batch_id: in
     """Apply the command line's mapping, mode and date order, then queue the batch."""
     batch = db.read_sync(get_batch, actor=actor, batch_id=batch_id)
     for column, target in _column_changes(batch.settings["headers"], request.mapping):
+        if target is not None and target not in targets_of(batch.settings):
+            raise UsageError(f"--map: {target} is not a field of a {kind_of(batch.settings)} file")
         db.run_sync(set_target, actor=actor, batch_id=batch_id, column=column, target=target)
     db.run_sync(
         set_duplicate_mode, actor=actor, batch_id=batch_id, mode=DuplicateMode(request.mode)
@@ -143,6 +152,8 @@ def _configure(db: Database, actor: Member, request: ImportRequest, batch_id: in
     except ImportNotReady as exc:
         hints = {
             "no_name_column": "no column is mapped to name (use --map 'Header=name')",
+            "no_order_columns": "an orders file needs number, customer and product or total "
+            "columns (use --map 'Header=number')",
             "dates_undecided": "dates like 03/04/2025 are ambiguous: add --day-first or "
             "--month-first",
         }

@@ -46,7 +46,7 @@ from storage.imports import (
     set_target,
     start_batch,
 )
-from storage.imports.mapping import TARGETS
+from storage.imports.order_rows import ALL_TARGETS
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +106,9 @@ async def _apply(context: CrmContext, data: ImportAction) -> View:
         data.action == "map"
         and data.a is not None
         and data.b is not None
-        and data.b < len(TARGETS)
+        and data.b < len(ALL_TARGETS)
     ):
-        change = {"fn": set_target, "column": data.a, "target": TARGETS[data.b]}
+        change = {"fn": set_target, "column": data.a, "target": ALL_TARGETS[data.b]}
     elif data.action == "skip" and data.a is not None:
         change = {"fn": set_target, "column": data.a, "target": None, "drop": data.b != 1}
     elif data.action == "date" and data.a is not None and data.b in (0, 1):
@@ -137,7 +137,7 @@ async def _apply(context: CrmContext, data: ImportAction) -> View:
 
 async def _not_ready(context: CrmContext, batch_id: int, code: str) -> View | None:
     """Start pressed too early: show what is missing; None when the batch is past set-up."""
-    if code not in ("dates_undecided", "no_name_column"):
+    if code not in ("dates_undecided", "no_name_column", "no_order_columns"):
         return None
     try:
         found = await context.db.read(
@@ -145,9 +145,9 @@ async def _not_ready(context: CrmContext, batch_id: int, code: str) -> View | No
         )
     except ImportNotReady:
         return None
-    if code == "no_name_column":
-        notice = context.t("import.need_name")
-        return columns_view(context.t, found, context.language, notice=notice)
+    if code in ("no_name_column", "no_order_columns"):
+        need = "import.need_name" if code == "no_name_column" else "import.need_order_columns"
+        return columns_view(context.t, found, context.language, notice=context.t(need))
     return _next_view(context, found)
 
 

@@ -41,6 +41,7 @@ from storage.imports import (
 )
 from storage.imports.apply import LeaseLost
 from storage.imports.models import ImportBatch
+from storage.imports.order_rows import ORDERS, kind_of
 from storage.models import Member, Role
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,8 @@ async def run_and_report(
         await bot.send_message(chat_id, t("import.failed", file=batch.file_name))
         return None
     if batch.status == BatchStatus.FAILED:
-        await bot.send_message(chat_id, t("import.failed", file=batch.file_name))
+        failed = "import.failed_orders" if kind_of(batch.settings) == ORDERS else "import.failed"
+        await bot.send_message(chat_id, t(failed, file=batch.file_name))
         return batch
     if batch.status != BatchStatus.DONE:
         return None  # stopped, or another worker holds the lease and reports it
@@ -146,7 +148,7 @@ async def report_done(
         undo_period=timedelta(hours=services.config.imports.undo_hours),
     )
     text = t(
-        "import.done",
+        "import.done_orders" if kind_of(batch.settings) == ORDERS else "import.done",
         file=batch.file_name,
         created=number(batch.created_count, lang),
         updated=number(batch.updated_count, lang),

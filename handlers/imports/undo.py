@@ -96,7 +96,7 @@ async def ask(context: CrmContext, chat_id: int, batch_id: int) -> None:
         ]
     )
     text = context.t(
-        "import.undo.ask",
+        "import.undo.ask_orders" if summary.orders else "import.undo.ask",
         file=summary.file_name,
         created=number(summary.created, lang),
         updated=number(summary.updated, lang),
@@ -140,7 +140,7 @@ def _report(context: CrmContext, result: UndoResult) -> str:
     lang = context.language
     lines = [
         context.t(
-            "import.undo.done",
+            "import.undo.done_orders" if result.orders else "import.undo.done",
             file=result.file_name,
             removed=number(result.removed, lang),
             restored=number(result.restored, lang),
@@ -148,7 +148,8 @@ def _report(context: CrmContext, result: UndoResult) -> str:
     ]
     for reason in LEFT:
         if count := getattr(result, reason):
-            lines.append(context.t(f"import.undo.left.{reason}", count=number(count, lang)))
+            key = f"orders_{reason}" if result.orders else reason
+            lines.append(context.t(f"import.undo.left.{key}", count=number(count, lang)))
     return "\n".join(lines)
 
 

@@ -1,4 +1,6 @@
-"""Importing customers from a spreadsheet: `/import`, a CSV/XLSX document, `/import undo`.
+"""Importing customers or orders from a spreadsheet: `/import`, a CSV/XLSX document,
+`/import undo`. A file with an order number and a customer column is an orders import
+(`storage.imports.order_rows`); every step below is the same for both.
 
 A member sends the file at any time no entry flow is waiting for an answer (an open flow's
 answers are taken in an earlier group, so a document meant for a step never lands here);
@@ -34,6 +36,7 @@ from storage.imports import (
     read_sheet,
 )
 from storage.imports.mapping import TARGETS
+from storage.imports.order_rows import ORDER_TARGETS
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +52,17 @@ async def import_command(update: Update, context: CrmContext) -> None:
         await import_undo.choose(update, context)
         return
     fields = ", ".join(target_label(context.t, target) for target in TARGETS)
+    orders = ", ".join(target_label(context.t, target) for target in ORDER_TARGETS)
     limits = context.services.config.imports
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.t(
-            "import.explain",
-            fields=fields,
-            rows=number(limits.max_rows, context.language),
-            count=limits.max_rows,
-            mb=limits.max_file_mb,
-        ),
+    explain = context.t(
+        "import.explain",
+        fields=fields,
+        rows=number(limits.max_rows, context.language),
+        count=limits.max_rows,
+        mb=limits.max_file_mb,
     )
+    explain += "\n\n" + context.t("import.explain_orders", fields=orders)
+    await context.bot.send_message(update.effective_chat.id, explain)
 
 
 async def on_document(update: Update, context: CrmContext) -> None:
@@ -99,6 +102,7 @@ async def on_document(update: Update, context: CrmContext) -> None:
         table=table,
         region=context.services.config.locale.default_region,
         quality=context.services.quality,
+        currency=context.services.config.locale.currency,
         timezone=context.tz.key,
         note_heading=context.t("import.note.heading", file=name),
     )

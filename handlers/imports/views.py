@@ -21,7 +21,7 @@ from handlers.i18n import Html, Translator
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import nav_row, page_of
 from storage.imports import DuplicateMode, ImportReview
-from storage.imports.mapping import TARGETS
+from storage.imports.order_rows import ALL_TARGETS, ORDERS, targets_of
 from storage.parsing import Birthday
 
 T = Callable[..., str]
@@ -56,6 +56,8 @@ def readable(target: str, value: str, region: str, t: Translator) -> str:
     lang = t.language
     if target in CHOICE_TARGETS:
         return t.label(f"customer.{target}.{value}", value)
+    if target == "status":  # an order's
+        return t.label(f"order.status.{value}", value)
     if target == "phone" and value.startswith("+"):
         return ", ".join(format_phone(p, region=region) for p in value.split(", "))
     if target == "birthday" and (match := _STORED_DATE.fullmatch(value)):
@@ -139,20 +141,18 @@ def column_view(
     buttons = [
         (
             ("✓ " if target == current else "") + target_label(t, target),
-            ImportAction("map", batch_id, column, index),
+            ImportAction("map", batch_id, column, ALL_TARGETS.index(target)),
         )
-        for index, target in enumerate(TARGETS)
+        for target in targets_of(review.batch.settings)
     ]
     rows: list[Row] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     noted = column in review.noted_columns
     ignore = ("✓ " if current is None and not noted else "") + t("import.button.ignore")
     to_note = ("✓ " if noted else "") + t("import.button.to_note")
-    rows.append(
-        [
-            (ignore, ImportAction("skip", batch_id, column)),
-            (to_note, ImportAction("skip", batch_id, column, 1)),
-        ]
-    )
+    choices = [(ignore, ImportAction("skip", batch_id, column))]
+    if review.kind != ORDERS:  # an order has no note for the columns it leaves out
+        choices.append((to_note, ImportAction("skip", batch_id, column, 1)))
+    rows.append(choices)
     rows.append(
         [(t("import.button.back"), ImportAction("review", batch_id, columns_page(column)))]
     )
@@ -208,8 +208,7 @@ def date_view(
 def preview_view(
     t: Translator, review: ImportReview, *, notice: str = ""
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The first rows as they will be stored, the duplicate counts and the choices left."""
-    lang = t.language
+    """The first rows as they will be stored, the counts and the choices left."""
     batch_id = _id(review)
     lines = [t("import.preview.title", file=review.batch.file_name), ""]
     region = review.batch.settings.get("region", "")
@@ -228,32 +227,24 @@ def preview_view(
         lines.append(t("import.preview.row", number=number_shown, values=Html(values or "—")))
         if row.problem:
             lines.append(t("import.preview.problem", reason=t(f"import.reason.{row.problem}")))
-    lines += [
-        "",
-        t(
-            "import.preview.counts",
-            total=number(review.total_rows, lang),
-            in_db=number(review.duplicates_in_db, lang),
-            in_file=number(review.duplicates_in_file, lang),
-            rejected=number(review.rejected, lang),
-        ),
-    ]
-    if review.already_imported:
-        lines.append(t("import.preview.already", count=number(review.already_imported, lang)))
-    lines += history_lines(t, review)
-    lines += ["", t("import.preview.mode_ask")]
+    rows: list[Row] = []
+    if review.kind == ORDERS:  # numbers, not phones, say what exists: no duplicate mode
+        lines += ["", _order_counts(t, review), *_ignored_lines(t, review)]
+    else:
+        lines += ["", _customer_counts(t, review), *history_lines(t, review)]
+        lines += ["", t("import.preview.mode_ask")]
+        mode = current_mode(review)
+        rows += [
+            [
+                (
+                    ("✓ " if choice == mode else "") + t(f"import.mode.{choice.value}"),
+                    ImportAction("mode", batch_id, index),
+                )
+            ]
+            for index, choice in enumerate(MODES)
+        ]
     if notice:
         lines += ["", notice]
-    mode = current_mode(review)
-    rows: list[Row] = [
-        [
-            (
-                ("✓ " if choice == mode else "") + t(f"import.mode.{choice.value}"),
-                ImportAction("mode", batch_id, index),
-            )
-        ]
-        for index, choice in enumerate(MODES)
-    ]
     rows.append([(t("import.button.start"), ImportAction("start", batch_id))])
     rows.append(
         [
@@ -262,6 +253,42 @@ def preview_view(
         ]
     )
     return "\n".join(lines), inline_keyboard(rows)
+
+
+def _customer_counts(t: Translator, review: ImportReview) -> str:
+    lang = t.language
+    counts = t(
+        "import.preview.counts",
+        total=number(review.total_rows, lang),
+        in_db=number(review.duplicates_in_db, lang),
+        in_file=number(review.duplicates_in_file, lang),
+        rejected=number(review.rejected, lang),
+    )
+    if review.already_imported:
+        already = t("import.preview.already", count=number(review.already_imported, lang))
+        counts += "\n" + already
+    return counts
+
+
+def _order_counts(t: Translator, review: ImportReview) -> str:
+    lang = t.language
+    return t(
+        "import.preview.order_counts",
+        total=number(review.total_rows, lang),
+        orders=number(review.orders, lang),
+        existing=number(review.already_imported, lang),
+        rejected=number(review.rejected, lang),
+    )
+
+
+def _ignored_lines(t: Translator, review: ImportReview) -> list[str]:
+    """An orders file's columns that go nowhere, named: an order has no note to keep them."""
+    ignored = [
+        short(header, LABEL_CHARS)
+        for header, target in zip(review.headers, review.targets, strict=True)
+        if target is None and header.strip()
+    ]
+    return ["", t("import.preview.order_ignored", columns=", ".join(ignored))] if ignored else []
 
 
 def history_lines(t: Translator, review: ImportReview) -> list[str]:

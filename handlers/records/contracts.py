@@ -121,7 +121,7 @@ async def _deals(context: CrmContext, values: dict[str, Any]) -> list[Option]:
 
 
 PLACE_FIELDS = (
-    replace(customer_field(), when=only("customer")),
+    replace(customer_field(), when=only("customer"), resets=("deal",)),
     Field("deal", suggest=_deals, when=_deal_asked),
 )
 EDIT_FIELDS = (

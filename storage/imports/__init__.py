@@ -4,6 +4,10 @@ The review and error file live in `storage.imports.review`, the run in
 `storage.imports.apply.run_batch`, the undo in `storage.imports.undo`; all are re-exported
 here, the one module the chat uses.
 
+A file with an order number and a customer column is an orders import (`settings["kind"]`,
+`storage.imports.order_rows.guess_kind`): the same steps, its own columns, rows and run
+(`storage.imports.order_apply`).
+
 A batch belongs to the member who uploaded it: only they or an admin can see, change, start
 or undo it (anyone else gets `NotFound`, as for any record). The customers go to `owner_id`,
 which must be someone the importer may see (sales: themselves; managers: their team).
@@ -22,6 +26,14 @@ from storage.imports.apply import LEASE, run_batch
 from storage.imports.files import SheetTable, UnreadableFile, read_sheet
 from storage.imports.mapping import DATE_TARGETS, TARGETS, guess_targets
 from storage.imports.models import BatchStatus, DuplicateMode, ImportBatch, ImportFile
+from storage.imports.order_rows import (
+    CUSTOMERS,
+    ORDER_TARGETS,
+    ORDERS,
+    guess_kind,
+    kind_of,
+    targets_of,
+)
 from storage.imports.review import (
     ImportNotReady,
     ImportReview,
@@ -46,7 +58,10 @@ from storage.models import Member, Role, utcnow
 from storage.quality.rules import FIELDS, QualityRules
 
 __all__ = [  # the contract the chat side uses, defined here or in the modules named above
+    "CUSTOMERS",
     "LEASE",
+    "ORDERS",
+    "ORDER_TARGETS",
     "REASONS",
     "TARGETS",
     "BatchStatus",
@@ -60,6 +75,8 @@ __all__ = [  # the contract the chat side uses, defined here or in the modules n
     "UnreadableFile",
     "batch_sheet",
     "get_batch",
+    "kind_of",
+    "targets_of",
     "get_draft_review",
     "list_undoable_batches",
     "read_sheet",
@@ -97,6 +114,7 @@ def create_batch(
     table: SheetTable,
     region: str,
     quality: QualityRules | None = None,
+    currency: str = "CNY",
     timezone: str = "UTC",
     note_heading: str = "",
 ) -> ImportBatch:
@@ -105,10 +123,12 @@ def create_batch(
     `table` is `read_sheet(content, ...)`, read by the caller before: parsing is seconds of
     CPU for a big file, and in here it would hold the write lock all that time (every other
     member's write waited for it). `quality` (the team's rules) is kept with the batch: the
-    required fields and the standard lists its rows are read with. `timezone` is the
-    importer's, for created times written without a zone; `note_heading` begins the note of
-    the columns that fill no field, in their language ("Imported from file.xlsx:")."""
+    required fields and the standard lists its rows are read with; `currency` is an order
+    amount's without a currency of its own. `timezone` is the importer's, for created times
+    written without a zone; `note_heading` begins the note of a customers file's columns that
+    fill no field, in their language ("Imported from file.xlsx:")."""
     require_member(session, actor=actor, member_id=owner_id)
+    kind, targets = guess_kind(table.headers)
     batch = ImportBatch(
         member_id=actor.id,
         owner_id=owner_id,
@@ -117,8 +137,9 @@ def create_batch(
         file_sha256=hashlib.sha256(content).hexdigest(),
         total_rows=len(table.rows),
         settings={
+            "kind": kind,
             "headers": table.headers,
-            "targets": guess_targets(table.headers),
+            "targets": targets if kind == ORDERS else guess_targets(table.headers),
             "dropped": [],  # columns the member left out: not even to the notes
             "date_orders": {},
             "duplicate_mode": DuplicateMode.SKIP.value,
@@ -126,6 +147,7 @@ def create_batch(
             "delimiter": table.delimiter,
             "region": region,
             "quality": quality_settings(quality or QualityRules()),
+            "currency": currency,
             "timezone": timezone,
             "note_heading": note_heading,
         },
@@ -175,7 +197,8 @@ def set_target(
     batch = _draft(session, actor, batch_id)
     settings = dict(batch.settings)
     targets: list[str | None] = list(settings["targets"])
-    if not 0 <= column < len(targets) or (target is not None and target not in TARGETS):
+    allowed = targets_of(settings)
+    if not 0 <= column < len(targets) or (target is not None and target not in allowed):
         raise ValueError(f"no column {column} or target {target!r}")
     orders = dict(settings["date_orders"])
     for i, old in enumerate(targets):
@@ -221,7 +244,11 @@ def start_batch(
     `table` is the batch's file, from `batch_sheet` in a read transaction before this one:
     the file never changes, and parsing it here would hold the write lock for seconds."""
     batch = _draft(session, actor, batch_id)
-    if not {"name", "first_name", "last_name"} & set(batch.settings["targets"]):
+    mapped = set(batch.settings["targets"])
+    if kind_of(batch.settings) == ORDERS:
+        if not {"number", "customer"} <= mapped or not {"product", "total"} & mapped:
+            raise ImportNotReady("no_order_columns")
+    elif not {"name", "first_name", "last_name"} & mapped:
         raise ImportNotReady("no_name_column")
     if undecided_columns(table, batch):
         raise ImportNotReady("dates_undecided")

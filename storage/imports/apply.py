@@ -10,8 +10,9 @@ Duplicates are looked for among all live customers, like manual entry (a salespe
 that a colleague already has the customer), by normalised phone and email. UPDATE only
 touches a customer the importer may see; a match owned by anyone else is skipped. A row whose
 fingerprint a batch not undone already imported is skipped in every mode, so importing a file
-twice creates nothing. Any exception rolls back everything the batch wrote (status FAILED,
-`error` set) and `run_batch` returns the failed batch rather than raising.
+twice creates nothing. An orders file runs its own way (`storage.imports.order_apply`) under
+the same lease, finish and roll-back. Any exception rolls back everything the batch wrote
+(status FAILED, `error` set) and `run_batch` returns the failed batch rather than raising.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from storage.imports.files import read_sheet
 from storage.imports.mapping import decided_date_orders
 from storage.imports.models import BatchStatus, DuplicateMode, ImportBatch, RowOutcome
 from storage.imports.notes import Note, write_notes
+from storage.imports.order_apply import roll_back_orders, run_orders
+from storage.imports.order_rows import ORDERS, kind_of
 from storage.imports.owners import Owners, load_owners
 from storage.imports.review import file_content
 from storage.imports.rows import Rejected, RowRules, RowValues, normalise_row, row_rules
@@ -94,6 +97,17 @@ def run_batch(
             decided_date_orders(table, settings["targets"], settings["date_orders"]),
             utcnow().date(),
         )
+        if kind_of(settings) == ORDERS:
+            run_orders(
+                db,
+                batch=batch,
+                rows=table.rows,
+                rules=rules,
+                worker=worker,
+                locked=_locked,
+                progress=progress,
+            )
+            return db.run_sync(_finish, batch_id=batch_id, worker=worker)
         start = batch.processed_rows
         with _normaliser(len(table.rows) - start) as pool:
             # The next chunk is normalised while this one is written.
@@ -120,7 +134,16 @@ def run_batch(
         return db.run_sync(_release, batch_id=batch_id, worker=worker)
     except Exception as exc:
         logger.exception("import %s failed; rolling back what it wrote", batch_id)
-        return db.run_sync(roll_back, batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
+        return db.run_sync(_roll_back, batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def _roll_back(session: Session, *, batch_id: int, error: str) -> ImportBatch:
+    """Everything the failed batch wrote undone: its orders, then its customers and rows."""
+    batch = _get(session, batch_id=batch_id)
+    if kind_of(batch.settings) == ORDERS:
+        since = batch.started_at or batch.created_at
+        roll_back_orders(session, batch_id=batch_id, since=since)
+    return roll_back(session, batch_id=batch_id, error=error)
 
 
 def _normaliser(rows: int) -> Executor:

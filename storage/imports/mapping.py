@@ -13,9 +13,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from storage.imports.files import SheetTable
+
+CUSTOMERS, ORDERS = "customers", "orders"  # the kinds of file (`order_rows.guess_kind`)
+
+
+def kind_of(settings: Mapping[str, Any]) -> str:
+    """A batch's CUSTOMERS or ORDERS, from its settings (one from before orders: customers)."""
+    return str(settings.get("kind", CUSTOMERS))
+
 
 TARGETS: tuple[str, ...] = (
     "name",
@@ -41,7 +51,7 @@ last name (姓, 名) are combined into the name when the file has no full-name c
 (a member's name) and `created` (when the other CRM created the record) are the record's own
 history, not customer fields (`storage.imports.owners`, `storage.imports.rows`)."""
 
-DATE_TARGETS = ("birthday", "created")
+DATE_TARGETS = ("birthday", "created", "ordered_on", "delivery_due_on")  # customer, order
 
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": (
@@ -127,20 +137,8 @@ def fold(text: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum())
 
 
-_EXACT = {fold(word): target for target, words in _SYNONYMS.items() for word in words}
 # Words generic enough to sit inside unrelated headers ("客户经理", "hotel") match only exactly.
 _EXACT_ONLY = {"客户", "名称", "类型", "等级", "企业", "单位", "说明", "描述", "分类", "类别"}
-_CONTAINED = sorted(
-    (
-        (word, target)
-        for word, target in _EXACT.items()
-        if word not in _EXACT_ONLY and len(word) >= (5 if word.isascii() else 2)
-    ),
-    key=lambda item: len(item[0]),
-    reverse=True,
-)
-
-
 # A column about the record's owner, creator or dates ("Contact owner", "负责人", "Create Date",
 # "Created by") is never one of the customer's own fields, whatever word it contains: it is
 # the owner or created column when it says so exactly, else left for the notes.
@@ -148,28 +146,66 @@ _NOT_CUSTOMER = re.compile(r"owner|负责人|所有人|创建人|created|created
 _HISTORY = ("owner", "created")
 
 
-def guess_targets(headers: Sequence[str]) -> list[str | None]:
-    """One target (or None: ignore) per column; a target is used once."""
-    keys = [fold(h) for h in headers]
-    history = [bool(_NOT_CUSTOMER.search(key)) for key in keys]
-    targets: list[str | None] = [None] * len(headers)
-    used: set[str] = set()
-    for i, key in enumerate(keys):
-        target = _EXACT.get(key)
-        if history[i] and target not in _HISTORY:
-            target = None
-        if target is not None and target not in used:
-            targets[i] = target
-            used.add(target)
-    for i, key in enumerate(keys):
-        if targets[i] is not None or not key or history[i]:
-            continue
-        for word, target in _CONTAINED:
-            if word in key and target not in used:
+@dataclass(frozen=True)
+class Vocabulary:
+    """The header words of one kind of record (customers, orders): exact synonyms, and those
+    long and specific enough to count when a header merely contains them."""
+
+    exact: dict[str, str]
+    contained: list[tuple[str, str]]
+    history: re.Pattern[str]  # headers about the record's owner or dates, not its own fields
+    history_targets: tuple[str, ...]  # the only targets such a header may name, exactly
+
+    @classmethod
+    def of(
+        cls,
+        synonyms: dict[str, tuple[str, ...]],
+        exact_only: set[str],
+        history: re.Pattern[str],
+        history_targets: tuple[str, ...] = (),
+    ) -> Vocabulary:
+        exact = {fold(word): target for target, words in synonyms.items() for word in words}
+        contained = sorted(
+            (
+                (word, target)
+                for word, target in exact.items()
+                if word not in exact_only and len(word) >= (5 if word.isascii() else 2)
+            ),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
+        return cls(exact, contained, history, history_targets)
+
+    def guess(self, headers: Sequence[str]) -> list[str | None]:
+        """One target (or None: ignore) per column; a target is used once."""
+        keys = [fold(h) for h in headers]
+        history = [bool(self.history.search(key)) for key in keys]
+        targets: list[str | None] = [None] * len(headers)
+        used: set[str] = set()
+        for i, key in enumerate(keys):
+            target = self.exact.get(key)
+            if history[i] and target not in self.history_targets:
+                target = None
+            if target is not None and target not in used:
                 targets[i] = target
                 used.add(target)
-                break
-    return targets
+        for i, key in enumerate(keys):
+            if targets[i] is not None or not key or history[i]:
+                continue
+            for word, target in self.contained:
+                if word in key and target not in used:
+                    targets[i] = target
+                    used.add(target)
+                    break
+        return targets
+
+
+CUSTOMER_WORDS = Vocabulary.of(_SYNONYMS, _EXACT_ONLY, _NOT_CUSTOMER, _HISTORY)
+
+
+def guess_targets(headers: Sequence[str]) -> list[str | None]:
+    """One customer target (or None: ignore) per column; a target is used once."""
+    return CUSTOMER_WORDS.guess(headers)
 
 
 # "a/b/yyyy", maybe with a time after it (a created date: "3/1/2024 10:00 AM")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
@@ -19,8 +19,10 @@ from storage.export import BOM, defuse
 from storage.imports.files import SheetTable, read_sheet
 from storage.imports.mapping import ambiguous_date_columns, decided_date_orders
 from storage.imports.models import BatchStatus, ImportBatch, ImportFile, ImportRow, RowOutcome
+from storage.imports.order_apply import plan_orders, read_rows
+from storage.imports.order_rows import ORDERS, kind_of
 from storage.imports.owners import load_owners
-from storage.imports.rows import Rejected, normalise_row, noted_columns, row_rules
+from storage.imports.rows import Rejected, RowRules, normalise_row, noted_columns, row_rules
 from storage.imports.store import existing_by_email, existing_by_phone, imported_fingerprints
 from storage.models import Member, Role, utcnow
 
@@ -52,10 +54,16 @@ class ImportReview:
     already_imported: int
     rejected: int
     counted: bool = True  # False: review(counts=False) left the counts at 0
+    orders: int = 0  # an orders import: the orders it would make (`already_imported`: rows
+    # of orders that exist, `rejected`: rows rejected; no duplicates in the db or file)
     noted_columns: list[int] = field(default_factory=list)  # their values go to a note
     # (owner name as written, NOT_FOUND / NOT_ALLOWED) -> rows that go to the importer instead
     owner_problems: dict[tuple[str, str], int] = field(default_factory=dict)
     created_unread: int = 0  # rows whose created date cannot be read or is not past
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.batch.settings)
 
 
 def get_batch(session: Session, *, actor: Member, batch_id: int) -> ImportBatch:
@@ -106,6 +114,8 @@ def review(
         decided_date_orders(table, targets, batch.settings["date_orders"]),
         utcnow().date(),
     )
+    if kind_of(batch.settings) == ORDERS:
+        return _order_review(session, batch, table, rules, limit=limit, counts=counts)
     preview: list[PreviewRow] = []
     valid: list[tuple[str, list[str]]] = []  # (fingerprint, phones and email): all it needs
     rejected = created_unread = 0
@@ -148,6 +158,48 @@ def review(
     )
 
 
+def _order_review(
+    session: Session,
+    batch: ImportBatch,
+    table: SheetTable,
+    rules: RowRules,
+    *,
+    limit: int,
+    counts: bool,
+) -> ImportReview:
+    """An orders file's review: every row read and looked up as the importer (the customer,
+    the contract, whether the number exists), or only the first `limit` rows without counts."""
+    importer = session.get_one(Member, batch.member_id or batch.owner_id)
+    rows = table.rows if counts else table.rows[:limit]
+    currency = batch.settings.get("currency", "CNY")
+    plan = plan_orders(session, actor=importer, rows=rows, rules=rules, currency=currency)
+    readable = dict(read_rows(rows[:limit], rules, currency)[0])
+    preview = [
+        PreviewRow(
+            number,
+            readable[number].display if number in readable else _raw(cells, rules.targets),
+            plan.reasons.get(number),
+        )
+        for number, cells in enumerate(rows[:limit], start=1)
+        if any(cells)
+    ]
+    return ImportReview(
+        batch=batch,
+        headers=table.headers,
+        targets=list(rules.targets),
+        samples=[next((r[i] for r in table.rows if r[i]), "") for i in range(len(table.headers))],
+        undecided_date_columns=undecided_columns(table, batch),
+        preview=preview,
+        total_rows=len(table.rows),
+        duplicates_in_db=0,
+        duplicates_in_file=0,
+        already_imported=plan.existing if counts else 0,
+        rejected=plan.rejected if counts else 0,
+        counted=counts,
+        orders=len(plan.orders) if counts else 0,
+    )
+
+
 def get_draft_review(session: Session, *, actor: Member, batch_id: int) -> ImportReview:
     """The review of a batch still being set up (a cancelled one no longer keeps its file)."""
     if get_batch(session, actor=actor, batch_id=batch_id).status != BatchStatus.DRAFT:
@@ -155,7 +207,7 @@ def get_draft_review(session: Session, *, actor: Member, batch_id: int) -> Impor
     return review(session, actor=actor, batch_id=batch_id)
 
 
-def _raw(cells: list[str], targets: list[str | None]) -> dict[str, str]:
+def _raw(cells: Sequence[str], targets: Sequence[str | None]) -> dict[str, str]:
     return {t: cells[i] for i, t in enumerate(targets) if t is not None and cells[i]}
 
 

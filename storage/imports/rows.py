@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from storage.export import undefuse
 from storage.imports.created import parse_created
-from storage.imports.mapping import fold
+from storage.imports.mapping import CUSTOMERS, fold, kind_of
 from storage.parsing import (
     MAX_LENGTHS,
     ParseError,
@@ -112,8 +112,9 @@ def quality_settings(rules: QualityRules) -> dict[str, Any]:
 def noted_columns(settings: Mapping[str, Any]) -> list[int]:
     """Columns mapped to no field and not left out by the member: their values go to a note
     on the customer rather than nowhere (a batch from before notes has no "dropped" and
-    keeps its old behaviour: nothing to the notes)."""
-    if "dropped" not in settings:
+    keeps its old behaviour: nothing to the notes, nor does an orders file: an order has no
+    note for them)."""
+    if "dropped" not in settings or kind_of(settings) != CUSTOMERS:
         return []
     dropped = set(settings["dropped"])
     return [

@@ -17,7 +17,8 @@ what the batch left, so "changed since" is decided from the data, not from the c
   merged away since, is left alone and reported.
 
 A batch imported before these records existed carries no `wrote`: it cannot tell what
-changed since, so its customers are left and reported as changed.
+changed since, so its customers are left and reported as changed. An orders import's undo
+archives its orders nobody moved on or edited since (`storage.imports.order_apply`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from sqlmodel import Session, col
 
 from storage.imports.models import BatchStatus, ImportBatch, ImportRow, RowOutcome
 from storage.imports.notes import remove_notes
+from storage.imports.order_apply import batch_order_ids, undo_orders
+from storage.imports.order_rows import ORDERS, kind_of
 from storage.imports.review import ImportNotReady, get_batch
 from storage.imports.store import (
     CUSTOMER,
@@ -56,9 +59,10 @@ class UndoExpired(Exception):
 @dataclass
 class UndoSummary:
     file_name: str
-    created: int
+    created: int  # customers, or an orders import's orders
     updated: int
     deadline: datetime
+    orders: bool = False  # an orders import
 
 
 @dataclass
@@ -71,6 +75,7 @@ class UndoResult:
     changed: int = 0  # changed by someone since: kept (created) or only partly restored
     reassigned: int = 0  # belongs to someone else now: left
     gone: int = 0  # deleted or merged away since: left
+    orders: bool = False  # an orders import: its orders removed, changed or gone
 
 
 @dataclass
@@ -118,6 +123,9 @@ def _undoable(
     deadline = batch.finished_at + undo_period
     if now > deadline:
         raise UndoExpired
+    if kind_of(batch.settings) == ORDERS:
+        made = batch_order_ids(session, batch_id=batch_id)
+        return batch, UndoSummary(batch.file_name, len(made), 0, deadline, orders=True)
     created = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.CREATED)
     updated = batch_customer_ids(session, batch_id=batch_id, outcome=RowOutcome.UPDATED)
     updated_only = len(set(updated) - set(created))
@@ -142,6 +150,16 @@ def undo_batch(
     """
     session.execute(select(BATCH.c.id).where(BATCH.c.id == batch_id).with_for_update())
     batch, _ = _undoable(session, actor, batch_id, now, undo_period)
+    if kind_of(batch.settings) == ORDERS:
+        undone = undo_orders(session, actor=actor, batch=batch)
+        _mark_undone(session, batch, actor, now)
+        return UndoResult(
+            batch.file_name,
+            removed=undone.removed,
+            changed=undone.changed,
+            gone=undone.gone,
+            orders=True,
+        )
     written = _written(session, batch)
     current = load_state(session, written, lock=True)
     own_notes = {note for w in written.values() for note in w.notes}
@@ -195,11 +213,15 @@ def undo_batch(
     audit += [_entry(actor, "delete", note, note_deleted, now, "interaction") for note in notes]
     reindex(session, restored)
     add_audit(session, audit)
+    _mark_undone(session, batch, actor, now)
+    return result
+
+
+def _mark_undone(session: Session, batch: ImportBatch, actor: Member, now: datetime) -> None:
     batch.status = BatchStatus.UNDONE
     batch.undone_at = now
     batch.undone_by_id = actor.id
     session.add(batch)
-    return result
 
 
 def _written(session: Session, batch: ImportBatch) -> dict[int, _Written]:

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.cli import EXIT_CONFIG, main
+from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.migrate import upgrade_database
-from storage.models import Customer, Member
+from storage.models import Customer, Member, Order
 from tests.bot.test_cli import clean_environment  # noqa: F401 (autouse: no CRM_* from the shell)
 from tests.factories import make_member
 
@@ -61,6 +62,32 @@ def test_cli_import_creates_customers_and_writes_the_error_file(
     assert rows[0] == ["姓名", "手机", "邮箱", "生日", "Notes", "reason"]
     assert rows[1][:2] == ["Bad", "123"]
     assert rows[1][-1]  # the reason, in words
+
+
+def test_cli_import_of_orders_makes_them_for_the_owner_once(
+    tmp_path: Path, setup: tuple[Path, Member, Database], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, member, db = setup
+
+    def customer(session: Session) -> None:
+        owner = session.get_one(Member, member.id)
+        create_customer(session, actor=owner, data=CustomerCreate(name="张伟"))
+
+    db.run_sync(customer)
+    path = tmp_path / "订单.csv"
+    path.write_text("订单号,客户,产品,数量,单价\nDD-1,张伟,X2,50,1200\nDD-2,李四,桌子,1,800\n")
+    argv = ["--config", str(config), "import", str(path), "--owner", str(member.id)]
+    assert main(argv) == 0
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "订单号 -> number" in out
+    assert "done: 1 created, 0 updated, 0 skipped, 1 rejected" in out
+    assert "done: 0 created, 0 updated, 1 skipped, 1 rejected" in out
+    orders = db.read_sync(lambda s: list(s.exec(select(Order))))
+    assert [(o.number, o.owner_id, o.total) for o in orders] == [("DD-1", member.id, 60000)]
+    errors = tmp_path / "订单.errors.csv"
+    rows = list(csv.reader(io.StringIO(errors.read_text(encoding="utf-8-sig"))))
+    assert rows[1][-1] == "no customer of yours with this name, phone or company"
 
 
 def test_cli_import_twice_creates_nothing_new(

@@ -19,10 +19,11 @@ from handlers.formatting import format_date
 from handlers.i18n import Catalogs
 from storage.contracts import ContractCreate, create_contract
 from storage.interactions import AttachmentRef
-from storage.models import Contract, ContractStatus, Member
+from storage.models import Contract, ContractStatus, Member, Reminder, utcnow
 from tests.e2e.helpers import answer, join, retime, rows, shown
 from tests.e2e.test_deal_flow import add_customer, today, with_member
 from tests.e2e.user import ScriptedUser
+from tests.factories import pk
 
 
 @pytest.fixture(autouse=True)
@@ -242,8 +243,22 @@ async def test_edit_history_delete_and_restore(
     saved, new_card = await admin.replies(2)
     assert saved.text == shown(catalogs, "en", "records.edit.saved", name="HT-2026-0001")
     assert "Forklift service and spare parts" in new_card.text
+    year = today().year
+
+    def remind(session: Session, member: Member) -> None:  # as the renewal pass plans it
+        key = f"renewal:{contract_id}:notice:{year}1231:{member.id}"
+        due = utcnow() + timedelta(days=1)
+        session.add(Reminder(member_id=pk(member), contract_id=contract_id, kind="renewal",
+                             due_at=due, dedupe_key=key))  # fmt: skip
+
+    with_member(db_url, admin, remind)
     await edit_field(admin, new_card, "Ends")
-    await answer(admin, date(today().year - 1, 6, 30).isoformat())
+    await answer(admin, date(year, 11, 30).isoformat())
+    await admin.press("✅ Save")
+    await admin.replies(2)
+    assert rows(db_url, Reminder) == []  # withdrawn with the edit; the pass plans the new day
+    await edit_field(admin, new_card, "Ends")
+    await answer(admin, date(year - 1, 6, 30).isoformat())
     await admin.press("✅ Save")
     refused = await admin.reply()
     assert refused.text == shown(catalogs, "en", "contract.edit_refused")

@@ -311,20 +311,27 @@ async def test_back_from_the_deal_and_a_restart_keep_the_edit_going(
     admin: ScriptedUser, running_bot: RunningBot, db_url: str
 ):
     zhang = add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
-    add_customer(db_url, admin, "Li Na", "+8613900139000")
+    li = add_customer(db_url, admin, "Li Na", "+8613900139000")
     wang = add_customer(db_url, admin, "Wang Fang", "+8613700137000")
+    add_deal(db_url, admin, li, "Chairs")
     deal = add_deal(db_url, admin, wang, "Forklifts")
     contract_id = add_contract(db_url, admin, zhang)
     card = await open_contract(admin, contract_id)
     await edit_field(admin, card, "Customer")
     await pick_customer(admin, "Li Na", "Li Na")
+    await admin.press("Chairs", message=admin.last_bot_message)
+    assert "Deal: Chairs" in (await admin.reply()).text
+    await admin.press("« Back")  # from the summary to Li Na's deal, then to the customer
+    await admin.reply()
     await admin.press("« Back")
     back_at_customer = await admin.reply()
     assert "Now: Li Na" in back_at_customer.text
     await running_bot.restart()
     await pick_customer(admin, "Wang", "Wang Fang")
-    deal_question = admin.last_bot_message
+    deal_question = admin.last_bot_message  # asked again: Li Na's deal is not Wang Fang's
     assert deal_question is not None
+    assert deal_question.button_labels[:1] == ["Forklifts"]
+    assert "Chairs" not in deal_question.button_labels
     await admin.press("Forklifts", message=deal_question)
     await admin.reply()
     await admin.upload_photo(b"\xff\xd8 stray")  # not a files question: nothing is added

@@ -230,9 +230,31 @@ async def test_a_taken_number_is_refused_with_the_next_free_one(
 
 
 async def test_back_and_cancel_save_nothing(admin: ScriptedUser, catalogs: Catalogs, db_url: str):
-    add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
-    await start_for(admin, "Zhang", "Zhang Wei")
+    zhang = add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
+    add_customer(db_url, admin, "Li Na", "+8613900139000")
+    add_deal(db_url, admin, zhang)
+    await start_for(admin, "Li", "Li Na")
     await admin.press("Skip »")
+    await admin.reply()
+    await admin.press("« Back")  # from the number to the deal, then to the customer
+    await admin.reply()
+    await admin.press("« Back")
+    await admin.reply()
+    await pick_customer(admin, "Zhang", "Zhang Wei")
+    deal_question = admin.last_bot_message  # another customer: its deals are offered
+    assert deal_question is not None
+    await admin.press("50 chairs", message=deal_question)
+    await admin.reply()
+    await admin.press("« Back")
+    await admin.reply()
+    await admin.press("« Back")
+    await admin.reply()
+    await pick_customer(admin, "Li", "Li Na")
+    deal_question = admin.last_bot_message  # Zhang Wei's deal is let go, the deal asked again
+    assert deal_question is not None
+    assert deal_question.text == shown(catalogs, "en", "contract.ask.deal")
+    assert "50 chairs" not in deal_question.button_labels
+    await admin.press("Skip »", message=deal_question)
     await admin.reply()
     await answer(admin, "C-1")
     await admin.press("« Back")

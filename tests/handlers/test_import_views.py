@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
 from handlers.i18n import LANGUAGES, Catalogs
-from handlers.imports.views import MODES, _date_readings, history_lines, number, short
+from handlers.imports.views import (
+    MODES,
+    _date_readings,
+    column_view,
+    history_lines,
+    number,
+    preview_view,
+    short,
+)
 from storage.imports import REASONS, ImportNotReady, ImportReview
 from storage.imports.files import CAPPED, UnreadableFile
 from storage.imports.mapping import TARGETS
@@ -66,6 +75,20 @@ def test_numbers_and_short_texts_read_well_on_a_phone() -> None:
     assert short("short", 10) == "short"
 
 
+def counted_review(batch: ImportBatch, columns: dict[str, str | None], **kw: Any) -> ImportReview:
+    """A review of `columns` (header -> target) with nothing found, but what `kw` says."""
+    counts = dict.fromkeys(("duplicates_in_db", "duplicates_in_file", "already_imported"), 0)
+    return ImportReview(
+        batch=batch,
+        headers=list(columns),
+        targets=list(columns.values()),
+        samples=[""] * len(columns),
+        undecided_date_columns=[],
+        preview=[],
+        **(counts | {"rejected": 0} | kw),
+    )
+
+
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
@@ -94,18 +117,10 @@ def test_numbers_and_short_texts_read_well_on_a_phone() -> None:
 def test_the_preview_says_what_happens_to_another_crms_columns(
     catalogs: Catalogs, language: str, expected: list[str]
 ) -> None:
-    found = ImportReview(
-        batch=ImportBatch(owner_id=1, file_name="x.csv", file_sha256=""),
-        headers=["Name", "Lead Status", "部门"],
-        targets=["name", None, None],
-        samples=["", "", ""],
-        undecided_date_columns=[],
-        preview=[],
+    found = counted_review(
+        ImportBatch(owner_id=1, file_name="x.csv", file_sha256=""),
+        {"Name": "name", "Lead Status": None, "部门": None},
         total_rows=20,
-        duplicates_in_db=0,
-        duplicates_in_file=0,
-        already_imported=0,
-        rejected=0,
         noted_columns=[1, 2],
         owner_problems={("Zhang Wei", NOT_FOUND): 12, ("Olga", NOT_ALLOWED): 1},
         created_unread=2,
@@ -113,3 +128,38 @@ def test_the_preview_says_what_happens_to_another_crms_columns(
     assert history_lines(catalogs.translator(language), found) == expected
     found.noted_columns, found.owner_problems, found.created_unread = [], {}, 0
     assert history_lines(catalogs.translator(language), found) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "ignored"),
+    [
+        ("en", "Columns not imported (an order has no field for them): Order owner, Region"),
+        ("zh", "不导入的列（订单没有对应字段）：Order owner, Region"),
+    ],
+)
+def test_an_orders_file_names_its_ignored_columns_and_offers_no_note(
+    catalogs: Catalogs, language: str, ignored: str
+) -> None:
+    """The notes are a customers file's: an orders file's unmapped columns are named in the
+    preview as not imported, and its column has no To the note button; a customers file's
+    column keeps it."""
+    t = catalogs.translator(language)
+    columns = {"Order No.": "number", "Customer": "customer", "Order owner": None, "Region": None}
+    settings = {"kind": "orders", "targets": list(columns.values())}
+    batch = ImportBatch(id=7, owner_id=1, file_name="x.csv", file_sha256="", settings=settings)
+    orders = counted_review(batch, columns, total_rows=2)
+    text, keyboard = preview_view(t, orders)
+    assert text.splitlines()[-1] == ignored
+    assert keyboard is not None
+    assert len(keyboard.inline_keyboard) == 2  # Start; Columns and Cancel: no duplicate mode
+    to_note = t("import.button.to_note")
+    _, keyboard = column_view(t, orders, 2)
+    assert keyboard is not None
+    labels = [button.text for row in keyboard.inline_keyboard for button in row]
+    assert to_note not in labels
+    assert t("import.target.contract") in labels
+    assert t("import.target.name") not in labels
+    orders.batch.settings = {"targets": ["name", None, None, None]}  # a customers file
+    _, keyboard = column_view(t, orders, 2)
+    assert keyboard is not None
+    assert to_note in [button.text for row in keyboard.inline_keyboard for button in row]

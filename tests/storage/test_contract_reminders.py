@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from storage.contract_changes import archive_contract, restore_contract
+from storage.contract_changes import archive_contract, restore_contract, update_contract
 from storage.contract_reminders import RenewalRules, plan_renewal_reminders
 from storage.contracts import renew_contract, terminate_contract
 from storage.customer_changes import reassign_customer
@@ -335,5 +335,30 @@ def test_deleting_withdraws_the_reminders_at_once_and_a_restore_lets_the_pass_pl
         assert reminders(session) == []  # the restore plans nothing itself ...
         assert plan(session) == 2  # ... the next pass does, under the same keys
         assert reminders(session) == planned
+
+    db.run_sync(scenario)
+
+
+def test_an_edited_end_date_or_notice_replans_the_reminders_in_the_same_transaction(
+    db: Database,
+) -> None:
+    def scenario(session: Session) -> None:
+        people, contract = _with_manager(session)
+        [sent, _] = session.exec(select(Reminder).order_by(col(Reminder.id))).all()
+        sent.status, sent.sent_at = "sent", NOW  # the owner's went out already
+        session.flush()
+
+        def edit(**changes: object) -> None:
+            update_contract(session, actor=people.sales, contract_id=pk(contract), changes=changes)
+
+        edit(renewal_notice_days=45)  # the manager's unsent one was planned for the old day
+        assert [status for *_, status, _ in reminders(session)] == ["sent"]
+        edit(ends_on=date(2027, 6, 20))  # now the sent one names an end date no longer there
+        assert [status for *_, status, _ in reminders(session)] == ["done"]
+        assert plan(session) == 2  # the pass plans the new end date's (45 days' notice)
+        keys = [key for _, key, status, _ in reminders(session) if status == "pending"]
+        assert {tuple(key.split(":")[2:4]) for key in keys} == {("notice", "20270620")}
+        edit(title="Renamed")  # another field leaves them alone
+        assert len(reminders(session)) == 3
 
     db.run_sync(scenario)
