@@ -20,7 +20,7 @@ from tests.e2e.user import ScriptedUser
 TYPES = ("Complaint", "Repair", "Question", "Return", "Other")
 PRIORITIES = ("Low", "Normal", "High", "🔥 Urgent")
 SLA = {"Low": 168, "Normal": 72, "High": 24, "🔥 Urgent": 4}
-SALES_ID, MANAGER_ID = 7101, 7102
+SALES_ID, MANAGER_ID, CHEN_ID = 7101, 7102, 7104
 
 
 async def to_description(
@@ -179,19 +179,24 @@ async def test_manager_assigns_and_both_are_told_and_urgent_tells_the_manager(
     assert told.text == shown(
         catalogs, "en", "ticket.notify.urgent", number=ticket.number, member="Li"
     )
-    # The manager reassigns it to themselves: Li hears it went.
+    # The manager gives it to Chen of the team: Li hears it went, Chen that it came.
+    chen = await join_team(emu, manager, CHEN_ID, "Chen")
     await manager.press("🎫 Open ticket", message=told)
     card = await manager.reply()
     await manager.press("👤 Reassign", message=card)
     pick = await manager.reply()
-    await manager.press("Wang", message=pick)
+    await manager.press("Chen", message=pick)
     await manager.reply()
     went = await sales.reply()
     assert went.text == shown(
-        catalogs, "en", "ticket.notify.unassigned", number=ticket.number, member="Wang", to="Wang"
+        catalogs, "en", "ticket.notify.unassigned", number=ticket.number, member="Wang", to="Chen"
+    )
+    came = await chen.reply()
+    assert came.text == shown(
+        catalogs, "en", "ticket.notify.assigned", number=ticket.number, member="Wang"
     )
     (ticket,) = rows(db_url, Ticket)
-    assert ticket.assignee_id == member_id(db_url, manager)
+    assert ticket.assignee_id == member_id(db_url, chen)
 
 
 async def join_team(
