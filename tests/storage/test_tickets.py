@@ -411,7 +411,7 @@ def test_every_change_is_audited(db: Database) -> None:
         ("update", ["assignee_id"]),
         ("update", ["status"]),
         ("update", ["score"]),
-        ("update", ["status"]),
+        ("update", ["due_at", "status"]),  # a reopen: a new due time by the SLA
         ("delete", ["deleted_at"]),
         ("restore", ["deleted_at"]),
     ]
