@@ -220,6 +220,25 @@ async def test_manager_assigns_and_both_are_told_and_urgent_tells_the_manager(
     )
     (ticket,) = rows(db_url, Ticket)
     assert ticket.assignee_id == member_id(db_url, chen)
+    # A new ticket the manager gives Chen at entry: Chen is told at once.
+    await to_description(manager, "Question", "Low")
+    await answer(manager, "asks for a manual")
+    await manager.press("Done ✓")
+    await manager.reply()
+    await manager.press("Skip »")  # the order
+    await manager.reply()
+    await manager.press("Chen")
+    await manager.reply()
+    await manager.press("Skip »")  # the due time
+    await manager.reply()
+    await manager.press("✅ Save")
+    await manager.replies(2)
+    second = next(t for t in rows(db_url, Ticket) if t.id != ticket.id)
+    came = await chen.reply()
+    assert came.text == shown(
+        catalogs, "en", "ticket.notify.assigned", number=second.number, member="Wang"
+    )
+    assert second.assignee_id == member_id(db_url, chen)
 
 
 async def join_team(
