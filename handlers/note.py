@@ -195,6 +195,12 @@ async def _after_save(context: CrmContext, chat_id: int, saved: NoteSaved) -> No
     await context.bot.send_message(
         chat_id, saved_text(context, saved), reply_markup=request_keyboard(context, saved)
     )
+    await ask_after_visit(context, chat_id, saved)
+
+
+async def ask_after_visit(context: CrmContext, chat_id: int, saved: NoteSaved) -> None:
+    """A visit just saved (by /note, /log or plain text): how satisfied the customer is,
+    one tap to skip. Any other kind of note asks nothing."""
     note = saved.interaction
     if note.kind == VISIT and note.id is not None:
         name = await context.db.read(

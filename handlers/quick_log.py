@@ -11,7 +11,8 @@ what was not found shows as "—" and can be added with Edit. A follow-up dated 
 customer whose phone or email another member's customer has gets the duplicate warning
 (naming only the owner) at once, and again at Save. Nothing is saved before Save, which
 then creates the customer (if new), the note, the deal and the reminder in one
-transaction. If no customer can be told from the text, the card first asks which one.
+transaction; a visit then asks how satisfied the customer is, as /note does. If no customer
+can be told from the text, the card first asks which one.
 
 A new customer is held to the team's required fields (`[quality] required.customer`): the
 ones the message did not give are asked before the card, without Skip, with the entry's
@@ -46,6 +47,7 @@ from handlers.note import (
     FOLLOW_UP_CHOICES,
     KIND_CHOICES,
     NOW,
+    ask_after_visit,
     follow_up,
     follow_up_of,
     hidden,
@@ -311,6 +313,7 @@ async def _after_save(context: CrmContext, chat_id: int, saved: LogSaved) -> Non
     await context.bot.send_message(
         chat_id, "\n".join(lines), reply_markup=request_keyboard(context, saved.note)
     )
+    await ask_after_visit(context, chat_id, saved.note)
 
 
 FLOW = Flow(

@@ -2,7 +2,7 @@
 resolve: the same 1-5 score buttons, then an optional comment.
 
     order card --Delivered--> "satisfied?" 5..1 / Not asked
-    visit note saved       --> "satisfied?" 5..1 / Not asked
+    visit saved (/note, /log, plain text) --> "satisfied?" 5..1 / Not asked
         --Not asked--> nothing kept (one tap)
         --score--> comment? (Skip) --> kept; a falling score tells the owner's manager
 

@@ -2,11 +2,13 @@
 
 "📎 Add photos" on the card collects photos or files as the entry's files step does (the
 size limit of `handlers.contract_fields.signed_file`; Done saves them); a photo sent as a
-reply to the card is added at once. Either way a ticket holds at most `[tickets] max_files`
-in all, as at entry: more is refused with how many it has. "🖼 Files (n)" sends them back.
+reply to the card is added at once, and so is a document (a spreadsheet replying to a card
+is the ticket's file, not an import: `handlers.imports.upload` leaves such replies alone).
+Either way a ticket holds at most `[tickets] max_files` in all, as at entry: more is refused
+with how many it has. "🖼 Files (n)" sends them back.
 
     card --📎 Add photos--> photos/files ... --Done--> added, card again
-    card <--reply with a photo-- added, card again
+    card <--reply with a photo or a file-- added, card again
     card --🖼 Files (3)--> the photos and files, by their Telegram file ids
 """
 
@@ -143,7 +145,8 @@ def bind(engine: FlowEngine) -> dict[str, Callback]:
         await engine.start(update, context, FLOW_NAME, values=chosen)
 
     async def photo_reply(update: Update, context: CrmContext) -> None:
-        """A photo replying to a ticket's card: added to that ticket, within the limit."""
+        """A photo or a document replying to a ticket's card: added to that ticket, within the
+        limit."""
         message = update.effective_message
         assert message is not None
         assert message.reply_to_message is not None
@@ -182,7 +185,9 @@ FEATURE = Feature(
     routes=(Route(TicketAction, "ticket_files_button", ("attach", "files")),),
     messages=(
         OnMessage(
-            filters.ChatType.PRIVATE & filters.PHOTO & CardReply(CARD_LINE),
+            filters.ChatType.PRIVATE
+            & (filters.PHOTO | filters.Document.ALL)
+            & CardReply(CARD_LINE),
             "ticket_photo_reply",
         ),
     ),

@@ -58,7 +58,7 @@ class ReminderKind(StrEnum):
     DELIVERY = "delivery"  # an order's promised delivery day, while not delivered
     WEBHOOK_OFF = "webhook_off"  # an admin told an endpoint was disabled (its URL as text)
     TICKET = "ticket"  # a ticket's due time is near or passed (`storage.tickets`)
-    SATISFACTION = "satisfaction"  # a customer's score fell: their owner's manager is told
+    SATISFACTION = "satisfaction"  # a customer's score fell: the owner's manager (or admins) told
 
 
 class ReminderStatus(StrEnum):

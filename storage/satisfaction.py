@@ -2,10 +2,11 @@
 visit, kept with the tickets' scores in `satisfaction_score`, summed up on the customer card.
 
 A score is falling (`is_falling`) when it is at most the floor or at least `drop` below the
-customer's average before it. The owner's manager then gets a reminder naming the customer
-(`ReminderKind.SATISFACTION`): made in the same transaction as the score with a dedupe key
-naming it, so it is made once and claimed once across restarts, and delivered in working
-hours (`exact_time=False`) with the customer's Open button, checked as the manager then.
+customer's average before it. The owner's manager (without an active one: the admins) then
+gets a reminder naming the customer (`ReminderKind.SATISFACTION`): made in the same
+transaction as the score with a dedupe key naming it, so it is made once and claimed once
+across restarts, and delivered in working hours (`exact_time=False`) with the customer's
+Open button, checked as the recipient then.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from storage.models import (
     Order,
     OrderStatus,
     Reminder,
+    Role,
     Ticket,
     utcnow,
 )
@@ -91,7 +93,7 @@ def keep_score(
     now: datetime | None = None,
 ) -> SatisfactionScore | None:
     """Store (or replace) the score of a source the caller has loaded through the access rule;
-    None removes it (not asked). A falling score tells the owner's manager."""
+    None removes it (not asked). A falling score tells the owner's manager (or the admins)."""
     if score is not None and not 1 <= score <= 5:
         raise ValueError("a score is 1 to 5")
     source = (col(SatisfactionScore.source_kind) == source_kind) & (
@@ -111,33 +113,44 @@ def keep_score(
     session.flush()
     assert row.id is not None
     if is_falling(score, _average(session, customer_id, without=row.id), rule or FallingRule()):
-        _tell_manager(session, actor, row)
+        _flag_falling(session, actor, row)
     return row
 
 
-def _tell_manager(session: Session, actor: Member, row: SatisfactionScore) -> None:
-    """One reminder for the owner's active manager (not when they rated it themselves)."""
-    owner = session.get_one(Member, session.get_one(Customer, row.customer_id).owner_id)
+def _told_of_falling(session: Session, actor: Member, owner: Member) -> list[int]:
+    """The owner's active manager; without one, the active admins (so a falling score of a
+    manager's or an admin's customer, or of a salesperson whose manager left, is not lost).
+    Never the actor, who rated it and knows."""
     manager = session.get(Member, owner.manager_id) if owner.manager_id is not None else None
-    if manager is None or manager.id is None or not manager.active or manager.id == actor.id:
-        return
-    key = f"satisfaction:{row.id}:{manager.id}"
-    if session.exec(select(Reminder.id).where(col(Reminder.dedupe_key) == key)).first():
-        return  # the same score rated again: told once
+    if manager is not None and manager.active:
+        told = [manager]
+    else:
+        admins = select(Member).where(col(Member.role) == Role.ADMIN, col(Member.active))
+        told = list(session.exec(admins.order_by(col(Member.id))).all())
+    return [m.id for m in told if m.id is not None and m.id != actor.id]
+
+
+def _flag_falling(session: Session, actor: Member, row: SatisfactionScore) -> None:
+    """One reminder each for those `_told_of_falling` names, once per score."""
+    owner = session.get_one(Member, session.get_one(Customer, row.customer_id).owner_id)
     text = f"{row.score}/5" + (f" — {row.comment}" if row.comment else "")
-    session.add(
-        Reminder(
-            member_id=manager.id,
-            customer_id=row.customer_id,
-            kind=ReminderKind.SATISFACTION,
-            text=text[:500],
-            due_at=row.created_at,
-            exact_time=False,
-            status=ReminderStatus.PENDING,
-            dedupe_key=key,
-            created_by_id=actor_id(actor),
+    for member_id in _told_of_falling(session, actor, owner):
+        key = f"satisfaction:{row.id}:{member_id}"
+        if session.exec(select(Reminder.id).where(col(Reminder.dedupe_key) == key)).first():
+            continue  # the same score rated again: told once
+        session.add(
+            Reminder(
+                member_id=member_id,
+                customer_id=row.customer_id,
+                kind=ReminderKind.SATISFACTION,
+                text=text[:500],
+                due_at=row.created_at,
+                exact_time=False,
+                status=ReminderStatus.PENDING,
+                dedupe_key=key,
+                created_by_id=actor_id(actor),
+            )
         )
-    )
     session.flush()
 
 

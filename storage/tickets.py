@@ -318,16 +318,25 @@ def reopen_ticket(
     if ticket.status not in DONE:
         raise TransitionRefused(ticket.status)
     now = now or utcnow()
+    before = snapshot(due_at=ticket.due_at)
     ticket.due_at = due_by_sla(Priority(ticket.priority), now, sla or {})
     ticket.resolved_at = None
-    _move(session, actor, ticket, TicketStatus.OPEN, reason.strip())
+    due = diff(before, snapshot(due_at=ticket.due_at))
+    _move(session, actor, ticket, TicketStatus.OPEN, reason.strip(), also=due)
     _plan_reminders(session, ticket, sla or {})
     return ticket
 
 
 def _move(
-    session: Session, actor: Member, ticket: Ticket, status: TicketStatus, comment: str | None
+    session: Session,
+    actor: Member,
+    ticket: Ticket,
+    status: TicketStatus,
+    comment: str | None,
+    also: dict[str, Any] | None = None,
 ) -> Ticket:
+    """The status change with its history row; `also` is what else the caller changed with
+    it (a reopen's new due time), audited in the same entry."""
     before = snapshot(status=ticket.status)
     now = utcnow()
     text = comment.strip() if comment and comment.strip() else None
@@ -346,7 +355,8 @@ def _move(
         ticket.resolved_at = now
         _drop_reminders(session, _id(ticket), now)
     _touch(session, actor, ticket, now)
-    _audit(session, actor, _id(ticket), "update", diff(before, snapshot(status=ticket.status)))
+    changes = diff(before, snapshot(status=ticket.status)) | (also or {})
+    _audit(session, actor, _id(ticket), "update", changes)
     return ticket
 
 

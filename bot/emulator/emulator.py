@@ -354,9 +354,10 @@ class BotApiEmulator:
         *,
         mime_type: str = "application/octet-stream",
         caption: str | None = None,
+        reply_to_message_id: int | None = None,
     ) -> dict[str, Any]:
         body = user_content.document_body(self.state, filename, content, mime_type, caption)
-        return self._user_post(user_id, body)
+        return self._user_post(user_id, body, reply_to_message_id=reply_to_message_id)
 
     async def send_photo(
         self,

@@ -4,8 +4,10 @@
 
 A member sends the file at any time no entry flow is waiting for an answer (an open flow's
 answers are taken in an earlier group, so a document meant for a step never lands here);
-`/import` alone explains what to send. The file is downloaded, parsed in a thread (outside
-any transaction: a big or hostile file holds no database lock) and stored as a draft batch,
+`/import` alone explains what to send. A document replying to a ticket's card is that
+ticket's file (`handlers.ticket_files`), not an import. The file is downloaded, parsed in a
+thread (outside any transaction: a big or hostile file holds no database lock) and stored as
+a draft batch,
 then reviewed with buttons (`handlers.imports.review`), run in the background with a progress
 message (`handlers.imports.run` via `bot.import_jobs`), and can be undone with a
 confirmation (`handlers.imports.undo`).
@@ -26,10 +28,12 @@ from telegram import Update
 from telegram.ext import filters
 
 from handlers.context import CrmContext
+from handlers.customer_card import CardReply
 from handlers.feature import Command, Feature, Job, OnMessage
 from handlers.imports import review as import_review
 from handlers.imports import undo as import_undo
 from handlers.imports.views import number, target_label
+from handlers.ticket_card import CARD_LINE as TICKET_CARD_LINE
 from storage.imports import (
     UnreadableFile,
     create_batch,
@@ -117,7 +121,12 @@ MINUTE = timedelta(minutes=1)
 FEATURE = Feature(
     name="import",
     commands=(Command("import", import_command),),
-    messages=(OnMessage(filters.ChatType.PRIVATE & filters.Document.ALL, on_document),),
+    messages=(
+        OnMessage(
+            filters.ChatType.PRIVATE & filters.Document.ALL & ~CardReply(TICKET_CARD_LINE),
+            on_document,
+        ),
+    ),
     # Batches a stop or a crash interrupted run again (`bot.import_jobs`).
     jobs=(Job("resume-imports", every=MINUTE, first=MINUTE, at_start=True),),
 )

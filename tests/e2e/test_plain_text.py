@@ -13,6 +13,7 @@ import pytest
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
 from storage.models import Customer, CustomerPhone, Draft, Interaction, Reminder
+from storage.satisfaction_models import SatisfactionScore
 from tests.conftest import RunningBot
 from tests.e2e.helpers import answer, join, pinned, rows, shown
 from tests.e2e.test_lookup import seed
@@ -81,6 +82,14 @@ async def test_plain_sentence_gets_the_log_card_and_save_creates_note_and_follow
     )
     (reminder,) = rows(db_url, Reminder)
     assert reminder.customer_id == customer.id
+    if note.kind == "visit":  # asked as after /note: one tap skips it, nothing kept
+        ask = await speaker.user.reply()
+        name = NAMES[speaker.language]
+        assert ask.text == t(catalogs, speaker, "satisfaction.ask.visit", label=name)
+        await speaker.user.press(t(catalogs, speaker, "ticket.score.not_asked"), message=ask)
+        skipped = await speaker.user.edited(ask)
+        assert skipped.text == t(catalogs, speaker, "satisfaction.not_asked", label=name)
+        assert rows(db_url, SatisfactionScore) == []
 
 
 async def test_plain_sentence_cancelled_saves_nothing(
@@ -200,6 +209,8 @@ async def log_visit_by_plain_text(speaker: Speaker, catalogs: Catalogs) -> None:
     _, card = await user.replies(2)
     await user.press(t(catalogs, speaker, "flow.button.save"), message=card)
     await user.reply()
+    if KINDS[speaker.language] == "visit":  # the satisfaction question, left unanswered
+        await user.reply()
 
 
 async def test_a_logging_a_visit_with_a_follow_up_by_plain_text(

@@ -12,6 +12,7 @@ import pytest
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.models import Customer, CustomerPhone, Deal, Interaction, Reminder
+from storage.satisfaction_models import SatisfactionScore
 from tests.conftest import RunningBot
 from tests.e2e.helpers import join, rows, shown
 from tests.e2e.test_note_flow import NOW, when_text
@@ -88,6 +89,21 @@ async def test_log_in_chinese_is_a_visit(
     assert (customer.name, customer.company) == ("张伟", "Acme")
     (note,) = rows(db_url, Interaction)
     assert (note.kind, note.summary) == ("visit", ZH)
+    # a visit: the customer's satisfaction is asked as after /note, scored with a comment
+    ask = await li.reply()
+    assert ask.text == shown(catalogs, "zh", "satisfaction.ask.visit", label="张伟")
+    await li.press(shown(catalogs, "zh", "ticket.score.4"), message=ask)
+    await li.edited(ask)
+    await li.replies(2)  # the title and the comment question
+    await li.send("很满意新报价")
+    assert (await li.reply()).text == shown(catalogs, "zh", "satisfaction.kept", score=4)
+    (score,) = rows(db_url, SatisfactionScore)
+    assert (score.source_kind, score.source_id, score.score, score.comment) == (
+        "visit",
+        note.id,
+        4,
+        "很满意新报价",
+    )
     (deal,) = rows(db_url, Deal)
     assert (deal.title, deal.amount) == ("50台", Decimal("50000.00"))
     (reminder,) = rows(db_url, Reminder)
@@ -215,7 +231,7 @@ async def test_log_sent_twice_schedules_the_follow_up_once(
         await user.send(f"/log {EN if lang == 'en' else ZH}")
         await user.replies(2)
         await user.press(shown(catalogs, lang, "flow.button.save"))
-        await user.reply()
+        await user.replies(1 if lang == "en" else 2)  # a visit: the satisfaction question too
     assert len(rows(db_url, Customer)) == 1  # the second found by its phone
     assert len(rows(db_url, Interaction)) == 2
     (reminder,) = rows(db_url, Reminder)

@@ -1,7 +1,7 @@
 """Satisfaction beyond tickets end to end: an order marked delivered asks for the customer's
 score (scored with a comment, or Not asked in one tap), the customer card shows the latest
 score and the average, and a falling score reaches the owner's manager once, in working
-hours, with the customer's Open button."""
+hours, with the customer's Open button; forged score buttons are refused."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from sqlmodel import Session, col, select
 
 from bot import scheduler
 from bot.emulator import BotApiEmulator
-from handlers.callback_data import OrderAction, pack
+from handlers.callback_data import OrderAction, SatisfactionAction, pack
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.models import OrderStatus, Reminder, Role
 from storage.orders import OrderCreate, OrderLineCreate, create_order
 from storage.satisfaction_models import SatisfactionScore
 from tests.conftest import RunningBot
-from tests.e2e.helpers import pinned, shown
+from tests.e2e.helpers import eventually, pinned, shown
 from tests.e2e.test_reminders import NOW
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer, make_member, pk
@@ -88,6 +88,13 @@ async def test_delivered_order_rated_or_skipped_and_a_falling_score_told_once(
     await li.press("Not asked", message=ask)
     skipped = await li.edited(ask)
     assert skipped.text == shown(catalogs, "en", "satisfaction.not_asked", label="DD-2")
+    # forged scores: an unknown order, an order passed off as a visit; refused, nothing kept
+    earlier = set(emu.callback_answers)
+    for forged in (SatisfactionAction("order", 10**6, 1), SatisfactionAction("visit", second, 1)):
+        await li.press_data(pack(forged), ask)
+    await eventually(lambda: len(set(emu.callback_answers) - earlier) >= 2)
+    answers = [a.get("text") for i, a in emu.callback_answers.items() if i not in earlier]
+    assert answers == [shown(catalogs, "en", "satisfaction.refused")] * 2
     scores = database.read_sync(
         lambda s: s.exec(select(SatisfactionScore).order_by(col(SatisfactionScore.id))).all()
     )

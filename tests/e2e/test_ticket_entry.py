@@ -2,8 +2,9 @@
 /cancel, a forged note), the ticket then in the customer's history beside the note; plain text
 read as a complaint or request in English and Chinese (its customer matched, or asked), an
 ordinary visit note left to /log; /tickets filtered by status and assignee for a manager
-(forged filters refused); photos added from the card and by a reply, up to the limit, and sent
-back; a deactivated member reaching no ticket by any path."""
+(forged filters refused); photos added from the card and by a reply (a document too, not
+imported), up to the limit, and sent back; a deactivated member reaching no ticket by any
+path."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from bot.emulator import BotApiEmulator
 from handlers.callback_data import TicketAction, pack
 from handlers.i18n import Catalogs
+from storage.imports.models import ImportBatch
 from storage.interactions import AttachmentRef
 from storage.models import Attachment, Interaction, Member, Ticket
 from storage.tickets import add_files
@@ -87,9 +89,11 @@ async def test_new_request_from_a_saved_note_then_in_the_history(
     )
     # a forged note id answers like a missing one
     assert await refused(emu, admin, pack(TicketAction("note", 999_999))) == t("common.not_found")
-    # the customer's history: the ticket's entry above the note's, newest first
+    # the customer card counts the open ticket; its history: the ticket's entry above the
+    # note's, newest first
     await admin.send(f"/customer {customer}")
     card = await admin.reply()
+    assert t("ticket.customer.open", count=1) in card.text
     await admin.press(t("lookup.button.history"), message=card)
     history = (await admin.reply()).text
     ticket_at = history.index(t("records.subject.ticket", id=ticket.id))
@@ -207,13 +211,19 @@ async def test_photos_after_entry_up_to_the_limit_and_sent_back(
     await admin.upload_photo(b"photo-c", reply_to=card)
     added, card = await admin.replies(2)
     assert added.text == shown(catalogs, "en", "ticket_entry.files.added", count=3)
-    await admin.press("🖼 Files (3)", message=card)
-    sent = await admin.replies(3)
-    assert all(message.raw.get("photo") for message in sent)
+    # and so is a document (a spreadsheet too: it is the ticket's file, not an import)
+    await admin.upload_document("broken.xlsx", b"PK-not-a-sheet", reply_to=card)
+    added, card = await admin.replies(2)
+    assert added.text == shown(catalogs, "en", "ticket_entry.files.added", count=4)
+    await admin.press("🖼 Files (4)", message=card)
+    sent = await admin.replies(4)
+    assert [bool(message.raw.get("photo")) for message in sent] == [True] * 3 + [False]
+    assert sent[-1].raw.get("document")
+    assert not rows(db_url, ImportBatch)
 
     # filled to the limit (10): the button and a reply both refuse
     def fill(session: Session, member: Member) -> None:
-        refs = [AttachmentRef("photo", f"p{n}", f"u{n}") for n in range(7)]
+        refs = [AttachmentRef("photo", f"p{n}", f"u{n}") for n in range(6)]
         add_files(session, actor=member, ticket_id=ticket_id, files=refs)
 
     with_member(db_url, admin, fill)

@@ -1,26 +1,31 @@
-"""/ticket end to end: every type and priority, the SLA due time on Skip, a due time in the
-past, an empty description, too many photos, the customer card's "New request", /cancel,
-Back, a restart, Chinese; nothing saved before Save, the number shown on save, the assignee
-(and for an urgent ticket the manager) told."""
+"""/ticket end to end: every type and priority (and one added in config), the SLA due time on
+Skip, a due time in the past, an empty description, too many photos, a related order, the
+customer card's "New request", /cancel, Back, a restart, Chinese; nothing saved before Save,
+the number shown on save, the assignee (and for an urgent ticket the manager) told, a
+reassign told to both."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import Session
 
+from bot.config import TicketsConfig
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
-from storage.models import Attachment, Ticket, TicketStatusChange
+from storage.models import Attachment, Member, Ticket, TicketStatusChange
+from storage.orders import OrderCreate, OrderLineCreate, create_order
 from tests.conftest import RunningBot
 from tests.e2e.helpers import answer, join, rows, shown, start_code
-from tests.e2e.test_deal_flow import add_customer, member_id, pick_customer, today
+from tests.e2e.test_deal_flow import add_customer, member_id, pick_customer, today, with_member
 from tests.e2e.user import ScriptedUser
+from tests.factories import pk
 
 TYPES = ("Complaint", "Repair", "Question", "Return", "Other")
 PRIORITIES = ("Low", "Normal", "High", "🔥 Urgent")
 SLA = {"Low": 168, "Normal": 72, "High": 24, "🔥 Urgent": 4}
-SALES_ID, MANAGER_ID = 7101, 7102
+SALES_ID, MANAGER_ID, CHEN_ID = 7101, 7102, 7104
 
 
 async def to_description(
@@ -73,9 +78,23 @@ async def test_each_type_and_priority_is_saved_with_its_sla(
     assert (move.from_status, move.to_status) == (None, "open")
 
 
+def add_order(db_url: str, user: ScriptedUser, customer_id: int, number: str) -> int:
+    def make(session: Session, member: Member) -> int:
+        lines = (OrderLineCreate("X2"),)
+        data = OrderCreate(customer_id, ordered_on=today(), lines=lines, number=number)
+        return pk(create_order(session, actor=member, data=data))
+
+    return with_member(db_url, user, make)
+
+
+@pytest.mark.parametrize(
+    "bot_sections", [{"tickets": TicketsConfig(types=["complaint", "installation"])}]
+)
 async def test_bad_answers_are_asked_again(admin: ScriptedUser, catalogs: Catalogs, db_url: str):
-    add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
-    await to_description(admin)
+    """Also: a type added in config (no catalog text: shown as typed), a related order."""
+    customer = add_customer(db_url, admin, "Zhang Wei", "+8613800138000")
+    order_id = add_order(db_url, admin, customer, "DD-7")
+    await to_description(admin, "installation")
     empty = await answer(admin, "   ")
     assert empty.endswith(shown(catalogs, "en", "ticket.ask.description"))
     await answer(admin, "broken pump")
@@ -85,7 +104,7 @@ async def test_bad_answers_are_asked_again(admin: ScriptedUser, catalogs: Catalo
     assert kept.startswith(shown(catalogs, "en", "flow.too_many_files", max=10))
     await admin.press("Done ✓")
     await admin.reply()
-    await admin.press("Skip »")  # the order
+    await admin.press("DD-7")  # one of the customer's orders
     await admin.reply()
     await admin.press("Skip »")  # the assignee
     await admin.reply()
@@ -96,7 +115,11 @@ async def test_bad_answers_are_asked_again(admin: ScriptedUser, catalogs: Catalo
     await admin.press("✅ Save")
     await admin.replies(2)
     (ticket,) = rows(db_url, Ticket)
-    assert ticket.description == "broken pump"
+    assert (ticket.description, ticket.type, ticket.order_id) == (
+        "broken pump",
+        "installation",
+        order_id,
+    )
     assert len([a for a in rows(db_url, Attachment) if a.ticket_id == ticket.id]) == 10
 
 
@@ -179,19 +202,43 @@ async def test_manager_assigns_and_both_are_told_and_urgent_tells_the_manager(
     assert told.text == shown(
         catalogs, "en", "ticket.notify.urgent", number=ticket.number, member="Li"
     )
-    # The manager reassigns it to themselves: Li hears it went.
+    # The manager gives it to Chen of the team: Li hears it went, Chen that it came.
+    chen = await join_team(emu, manager, CHEN_ID, "Chen")
     await manager.press("🎫 Open ticket", message=told)
     card = await manager.reply()
     await manager.press("👤 Reassign", message=card)
     pick = await manager.reply()
-    await manager.press("Wang", message=pick)
+    await manager.press("Chen", message=pick)
     await manager.reply()
     went = await sales.reply()
     assert went.text == shown(
-        catalogs, "en", "ticket.notify.unassigned", number=ticket.number, member="Wang", to="Wang"
+        catalogs, "en", "ticket.notify.unassigned", number=ticket.number, member="Wang", to="Chen"
+    )
+    came = await chen.reply()
+    assert came.text == shown(
+        catalogs, "en", "ticket.notify.assigned", number=ticket.number, member="Wang"
     )
     (ticket,) = rows(db_url, Ticket)
-    assert ticket.assignee_id == member_id(db_url, manager)
+    assert ticket.assignee_id == member_id(db_url, chen)
+    # A new ticket the manager gives Chen at entry: Chen is told at once.
+    await to_description(manager, "Question", "Low")
+    await answer(manager, "asks for a manual")
+    await manager.press("Done ✓")
+    await manager.reply()
+    await manager.press("Skip »")  # the order
+    await manager.reply()
+    await manager.press("Chen")
+    await manager.reply()
+    await manager.press("Skip »")  # the due time
+    await manager.reply()
+    await manager.press("✅ Save")
+    await manager.replies(2)
+    second = next(t for t in rows(db_url, Ticket) if t.id != ticket.id)
+    came = await chen.reply()
+    assert came.text == shown(
+        catalogs, "en", "ticket.notify.assigned", number=second.number, member="Wang"
+    )
+    assert second.assignee_id == member_id(db_url, chen)
 
 
 async def join_team(

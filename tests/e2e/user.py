@@ -70,9 +70,15 @@ class ScriptedUser:
         *,
         mime_type: str = "application/octet-stream",
         caption: str | None = None,
+        reply_to: BotMessage | None = None,
     ) -> None:
         await self.emu.send_document(
-            self.user_id, filename, content, mime_type=mime_type, caption=caption
+            self.user_id,
+            filename,
+            content,
+            mime_type=mime_type,
+            caption=caption,
+            reply_to_message_id=reply_to.message_id if reply_to is not None else None,
         )
 
     async def upload_photo(

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from storage.access import NotFound
 from storage.db import Database
 from storage.interactions import InteractionCreate, create_interaction
-from storage.models import Customer, Member, OrderStatus, Reminder, TicketStatus, utcnow
+from storage.models import Customer, Member, OrderStatus, Reminder, Role, TicketStatus, utcnow
 from storage.orders import OrderCreate, OrderLineCreate, create_order
 from storage.record_changes import archive_interaction
 from storage.satisfaction import (
@@ -157,3 +157,26 @@ def test_scores_average_and_a_falling_one_tells_the_manager_once(db: Database) -
     ]
     assert (summary.latest, round(summary.average or 0, 2), summary.count) == (3, 4.33, 3)
     assert (after_delete.average, after_delete.count) == (4.0, 2)
+
+
+def test_a_falling_score_without_an_active_manager_tells_the_admins(db: Database) -> None:
+    """A loner's customer, or one whose manager left: each active admin, once; never the
+    admin who rated it, nor an inactive one."""
+    with db.session() as session:
+        team = make_team(session)
+        other = make_member(session, role=Role.ADMIN)
+        make_member(session, role=Role.ADMIN, active=False)
+        lone = make_customer(session, owner=team.loner)
+        met = visit(session, team.loner, lone)
+        for _ in range(2):  # rated again: still told once
+            record_score(session, actor=team.loner, source_kind="visit", source_id=met,
+                         score=1)  # fmt: skip
+        team.manager_a.active = False
+        left = make_customer(session, owner=team.sales_a)
+        record_score(session, actor=team.admin, source_kind="visit",
+                     source_id=visit(session, team.admin, left), score=1)  # fmt: skip
+        told = session.exec(
+            select(Reminder).where(col(Reminder.kind) == "satisfaction").order_by(col(Reminder.id))
+        ).all()
+        pairs = [(r.member_id, r.customer_id) for r in told]
+    assert pairs == [(pk(team.admin), pk(lone)), (pk(other), pk(lone)), (pk(other), pk(left))]

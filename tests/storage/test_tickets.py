@@ -5,7 +5,7 @@ delete and restore."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from storage.models import (
     TicketStatus,
     utcnow,
 )
+from storage.orders import OrderCreate, OrderLineCreate, create_order
 from storage.ticket_views import customer_tickets, get_ticket_view, list_open_tickets
 from storage.tickets import (
     Priority,
@@ -364,3 +365,54 @@ def test_delete_and_restore_by_admin_only(db: Database) -> None:
         assert len(reminders_of(session, ticket)) == 2
         files = session.exec(select(Attachment).where(col(Attachment.ticket_id) == tid(ticket)))
         assert list(files) == []
+
+
+def test_a_related_order_is_one_of_the_customers(db: Database) -> None:
+    """The order the ticket names is kept; another customer's, even the actor's own, is
+    NotFound like a missing one."""
+    with db.session() as session:
+        sales = make_member(session)
+        customer, other = make_customer(session, owner=sales), make_customer(session, owner=sales)
+        ordered = [
+            pk(create_order(session, actor=sales, data=OrderCreate(
+                customer_id=pk(c), ordered_on=date(2026, 12, 1), lines=(OrderLineCreate("X2"),))))
+            for c in (customer, other)
+        ]  # fmt: skip
+        kept = new_ticket(session, sales, customer, order_id=ordered[0])
+        for order_id in (ordered[1], 10**6):
+            with pytest.raises(NotFound):
+                new_ticket(session, sales, customer, order_id=order_id)
+    assert kept.order_id == ordered[0]
+
+
+def test_every_change_is_audited(db: Database) -> None:
+    """Create, status, comment, files, reassign, satisfaction, reopen, delete, restore: an
+    audit entry each, naming what changed."""
+    with db.session() as session:
+        team = make_team(session)
+        sales, manager = team.sales_a, team.manager_a
+        ticket = new_ticket(session, sales, make_customer(session, owner=sales))
+        move_ticket(session, actor=sales, ticket_id=tid(ticket), status=TicketStatus.IN_PROGRESS)
+        add_comment(session, actor=sales, ticket_id=tid(ticket), text="parts ordered")
+        add_files(session, actor=sales, ticket_id=tid(ticket),
+                  files=[AttachmentRef("photo", "f1", "u1")])  # fmt: skip
+        reassign_ticket(session, actor=manager, ticket_id=tid(ticket), assignee_id=pk(manager))
+        move_ticket(session, actor=manager, ticket_id=tid(ticket), status=TicketStatus.RESOLVED)
+        record_satisfaction(session, actor=manager, ticket_id=tid(ticket), score=4)
+        reopen_ticket(session, actor=manager, ticket_id=tid(ticket), reason="leaks again")
+        archive_ticket(session, actor=manager, ticket_id=tid(ticket))
+        restore_ticket(session, actor=team.admin, ticket_id=tid(ticket))
+        entries = list_audit(session, entity_type="ticket", entity_id=tid(ticket))
+    made = [(e.action, sorted(e.changes), e.actor_id) for e in reversed(entries)]
+    assert [(action, keys) for action, keys, _ in made[1:]] == [
+        ("update", ["status"]),
+        ("comment", ["comment"]),
+        ("update", ["files"]),
+        ("update", ["assignee_id"]),
+        ("update", ["status"]),
+        ("update", ["score"]),
+        ("update", ["due_at", "status"]),  # a reopen: a new due time by the SLA
+        ("delete", ["deleted_at"]),
+        ("restore", ["deleted_at"]),
+    ]
+    assert [actor for *_, actor in made] == [pk(sales)] * 4 + [pk(manager)] * 5 + [pk(team.admin)]
