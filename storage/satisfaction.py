@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
 from storage.access import actor_id, require_customer, require_interaction, require_order
+from storage.audit import diff, record_audit, snapshot
 from storage.models import (
     Customer,
     Interaction,
@@ -39,6 +40,7 @@ SOURCES: dict[str, type[Ticket | Order | Interaction]] = {
     VISIT: Interaction,
 }
 RATED_ORDERS = (OrderStatus.DELIVERED, OrderStatus.PAID)
+AUDITED = {ORDER: "order", VISIT: "interaction"}  # the audit log's entity types
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,19 @@ def record_score(
     now: datetime | None = None,
 ) -> SatisfactionScore:
     """The customer's score of a delivered (or paid) order or of a visit note the actor may
-    see; anything else is ValueError, a record out of reach NotFound."""
+    see; anything else is ValueError, a record out of reach NotFound. The audit log keeps it
+    as a change of the order or note (a ticket's score is the ticket's, `record_satisfaction`)."""
     customer_id, _label = _rateable(session, actor, source_kind, source_id)
+    held = session.exec(
+        select(SatisfactionScore).where(
+            col(SatisfactionScore.source_kind) == source_kind,
+            col(SatisfactionScore.source_id) == source_id,
+        )
+    ).first()
+    before = snapshot(
+        satisfaction_score=held.score if held else None,
+        satisfaction_comment=held.comment if held else None,
+    )
     row = keep_score(
         session,
         actor=actor,
@@ -180,6 +193,16 @@ def record_score(
         now=now,
     )
     assert row is not None
+    after = snapshot(satisfaction_score=row.score, satisfaction_comment=row.comment)
+    if changes := diff(before, after):
+        record_audit(
+            session,
+            actor_id=actor_id(actor),
+            action="update",
+            entity_type=AUDITED[source_kind],
+            entity_id=source_id,
+            changes=changes,
+        )
     return row
 
 

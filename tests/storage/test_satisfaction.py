@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from storage.access import NotFound
+from storage.audit import list_audit
 from storage.db import Database
 from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Member, OrderStatus, Reminder, Role, TicketStatus, utcnow
@@ -140,6 +141,7 @@ def test_scores_average_and_a_falling_one_tells_the_manager_once(db: Database) -
             record_score(session, actor=li, source_kind="order", source_id=delivered, score=3,
                          comment=" late ", rule=rule)  # fmt: skip
         told = session.exec(select(Reminder).where(col(Reminder.kind) == "satisfaction")).all()
+        trail = [e.changes for e in list_audit(session, entity_type="order", entity_id=delivered)]
         summary = customer_satisfaction(session, actor=li, customer_id=pk(customer))
         archive_interaction(session, actor=li, interaction_id=second)
         after_delete = customer_satisfaction(session, actor=mia, customer_id=pk(customer))
@@ -156,6 +158,9 @@ def test_scores_average_and_a_falling_one_tells_the_manager_once(db: Database) -
         (pk(mia), pk(customer), "3/5 — late", False)
     ]
     assert (summary.latest, round(summary.average or 0, 2), summary.count) == (3, 4.33, 3)
+    rated = {"satisfaction_score": [None, 3], "satisfaction_comment": [None, "late"]}
+    assert [c for c in trail if "satisfaction_score" in c] == [rated]
+    assert {} not in trail  # rated again the same: no entry without a change
     assert (after_delete.average, after_delete.count) == (4.0, 2)
 
 
