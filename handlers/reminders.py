@@ -49,6 +49,7 @@ from handlers.formatting import clip, format_when
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import keyset_nav_row, show
 from handlers.telegram_helpers import button_data, edit_message, guarded
+from handlers.ticket_card import notice_text
 from handlers.webhooks import endpoint_disabled_text
 from storage.access import NotFound
 from storage.calls import StorageCall
@@ -109,6 +110,8 @@ def _text(reader: Reader, view: ReminderView, *, late: bool) -> str:
         return renewal_text(t, reader.lang, reader.tz, reader.now, view)
     if reminder.kind == ReminderKind.WEBHOOK_OFF:
         return endpoint_disabled_text(t, reminder.text or "")
+    if view.notice is not None:
+        return notice_text(t, view.notice)
     when = format_when(reminder.due_at, tz=reader.tz, lang=reader.lang, now=reader.now)
     lines = [t("reminders.late", when=when) if late else t("reminders.heading", when=when)]
     if reminder.kind == ReminderKind.DELIVERY:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -42,16 +43,12 @@ from handlers.text_limits import fit_html
 from storage.access import NotFound, require_ticket
 from storage.calls import StorageCall
 from storage.models import Member, Ticket, TicketStatus
-from storage.ticket_views import (
-    TicketView,
-    find_ticket_by_number,
-    get_ticket_view,
-    ticket_recipients,
-)
+from storage.reminders import NoticeKind, TicketNotice
+from storage.ticket_notices import assignment_notices
+from storage.ticket_views import TicketView, find_ticket_by_number, get_ticket_view
 from storage.tickets import (
     DONE,
     MOVES,
-    Priority,
     TransitionRefused,
     add_comment,
     archive_ticket,
@@ -179,42 +176,44 @@ async def send_ticket(context: CrmContext, chat_id: int, ticket_id: int) -> None
     await context.bot.send_message(chat_id, text, reply_markup=keyboard)
 
 
-async def _tell(context: CrmContext, to_member: Member, key: str, **params: Any) -> None:
-    """A message to another member in their own language, with the ticket's open button."""
-    member = to_member
+async def _tell(context: CrmContext, member: Member, notice: TicketNotice, ticket_id: int) -> None:
+    """A notice to another member in their own language, with the ticket's open button."""
     t = context.services.catalogs.translator(
         member.language or context.services.config.locale.default_language
     )
-    ticket_id = params.pop("ticket_id")
     keyboard = inline_keyboard([[(t("ticket.button.open"), TicketAction("open", ticket_id))]])
     try:
-        await context.bot.send_message(member.telegram_id, t(key, **params), reply_markup=keyboard)
+        await context.bot.send_message(
+            member.telegram_id, notice_text(t, notice), reply_markup=keyboard
+        )
     except TelegramError:
         logger.warning("could not tell member %s about a ticket", member.id, exc_info=True)
 
 
 async def notify_assignment(context: CrmContext, ticket_id: int, previous: int | None) -> None:
-    """The assignee hears of a ticket given to them (not by themselves); on a reassign the
-    previous assignee hears it went; a new urgent ticket also tells the owner's manager."""
+    """Tell at once who hears of a ticket just created (`previous` None) or reassigned
+    (`storage.ticket_notices` decides who; the API queues the same notices instead)."""
     actor = context.require_member()
-    who = await context.db.read(
-        ticket_recipients, actor=actor, ticket_id=ticket_id, previous_id=previous
+    notices = await context.db.read(
+        assignment_notices, actor=actor, ticket_id=ticket_id, previous_id=previous
     )
-    ticket, name = who.ticket, actor.display_name
-    params = {"number": ticket.number, "member": name, "ticket_id": ticket_id}
-    if who.assignee.id != actor.id:
-        await _tell(context, who.assignee, "ticket.notify.assigned", **params)
-    if who.previous is not None and who.previous.id not in (actor.id, who.assignee.id):
-        await _tell(
-            context,
-            who.previous,
-            "ticket.notify.unassigned",
-            to=who.assignee.display_name,
-            **params,
+    for notice in notices:
+        said = TicketNotice(
+            notice.what, notice.ticket.number, actor.display_name, notice.to.display_name
         )
-    urgent = previous is None and ticket.priority == Priority.URGENT
-    if urgent and who.manager is not None and who.manager.id not in (actor.id, who.assignee.id):
-        await _tell(context, who.manager, "ticket.notify.urgent", **params)
+        await _tell(context, notice.member, said, ticket_id)
+
+
+NOTICE_KEYS = {
+    NoticeKind.ASSIGNED: "ticket.notify.assigned",
+    NoticeKind.UNASSIGNED: "ticket.notify.unassigned",
+    NoticeKind.URGENT: "ticket.notify.urgent",
+}
+
+
+def notice_text(t: Callable[..., str], notice: TicketNotice) -> str:
+    """A ticket notice as its reader reads it, sent at once or as a due reminder."""
+    return t(NOTICE_KEYS[notice.what], number=notice.number, member=notice.member, to=notice.to)
 
 
 # --- the small flows: a reopen's reason, a comment, the satisfaction score -------------------

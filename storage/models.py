@@ -111,7 +111,12 @@ class Tracked(SQLModel):
 
 
 class Customer(Tracked, table=True):
-    __table_args__ = (Index("ix_customer_owner_id_created_at", "owner_id", "created_at"),)
+    # The API's lists page by (updated_at, id), all in scope or one owner's (0021).
+    __table_args__ = (
+        Index("ix_customer_owner_id_created_at", "owner_id", "created_at"),
+        Index("ix_customer_updated_at_id", "updated_at", "id"),
+        Index("ix_customer_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="member.id")
@@ -146,7 +151,11 @@ class CustomerPhone(SQLModel, table=True):
 
 
 class Deal(Tracked, table=True):
-    __table_args__ = (Index("ix_deal_owner_id_stage", "owner_id", "stage"),)
+    __table_args__ = (
+        Index("ix_deal_owner_id_stage", "owner_id", "stage"),
+        Index("ix_deal_updated_at_id", "updated_at", "id"),
+        Index("ix_deal_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -184,6 +193,7 @@ class Interaction(Tracked, table=True):
 
     __table_args__ = (
         Index("ix_interaction_customer_id_happened_at", "customer_id", "happened_at"),
+        Index("ix_interaction_updated_at_id", "updated_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -213,7 +223,10 @@ class Contract(Tracked, table=True):
     """What was signed with a customer. The number is unique in the database, which serves one
     team; a renewal points back at the contract it renews through `renewed_from_id`."""
 
-    __table_args__ = (Index("ix_contract_owner_id_status", "owner_id", "status"),)
+    __table_args__ = (
+        Index("ix_contract_owner_id_status", "owner_id", "status"),
+        Index("ix_contract_updated_at_id", "updated_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -252,7 +265,11 @@ class Order(Tracked, table=True):
     `total` is the sum of the priced lines, or typed directly when no line has a price."""
 
     __tablename__ = "sales_order"
-    __table_args__ = (Index("ix_sales_order_owner_id_status", "owner_id", "status"),)
+    __table_args__ = (
+        Index("ix_sales_order_owner_id_status", "owner_id", "status"),
+        Index("ix_sales_order_updated_at_id", "updated_at", "id"),
+        Index("ix_sales_order_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -315,6 +332,8 @@ class Ticket(Tracked, table=True):
     __table_args__ = (
         Index("ix_ticket_owner_id_status", "owner_id", "status"),
         Index("ix_ticket_assignee_id_status", "assignee_id", "status"),
+        Index("ix_ticket_updated_at_id", "updated_at", "id"),
+        Index("ix_ticket_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -379,7 +398,10 @@ class Attachment(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """Something to tell a member at `due_at`; the database, not the scheduler, is the truth."""
 
-    __table_args__ = (Index("ix_reminder_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminder_status_due_at", "status", "due_at"),
+        Index("ix_reminder_member_id_updated_at_id", "member_id", "updated_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)

@@ -59,6 +59,31 @@ class ReminderKind(StrEnum):
     WEBHOOK_OFF = "webhook_off"  # an admin told an endpoint was disabled (its URL as text)
     TICKET = "ticket"  # a ticket's due time is near or passed (`storage.tickets`)
     SATISFACTION = "satisfaction"  # a customer's score fell: the owner's manager (or admins) told
+    TICKET_NOTICE = "ticket_notice"  # a ticket given to someone (`storage.ticket_notices`)
+
+
+class NoticeKind(StrEnum):
+    """What a ticket notice says: given to its reader, taken from them, or urgent and new."""
+
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    URGENT = "urgent"
+
+
+@dataclass(frozen=True)
+class TicketNotice:
+    """A ticket notice's message: the ticket's number, who gave it, and to whom (its
+    assignee then)."""
+
+    what: NoticeKind
+    number: str
+    member: str
+    to: str
+
+
+def notice_key(*, ticket_id: int, what: str, member_id: int, to_id: int, at: datetime) -> str:
+    """A ticket notice's dedupe key, which also carries what its message needs but names."""
+    return f"ticket-notice:{ticket_id}:{what}:{member_id}:{to_id}:{micros(at)}"
 
 
 class ReminderStatus(StrEnum):
@@ -88,6 +113,7 @@ class ReminderView:
     # The contract owner's name when the member is not the owner (their manager is reminded
     # too, and must know whom to ask).
     contract_owner: str | None = None
+    notice: TicketNotice | None = None
 
     @property
     def id(self) -> int:
@@ -300,6 +326,7 @@ def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderVi
     contracts = reminder_contracts(session, reminders, members=members)
     notes = {c.id: _last_note(session, c.id) for c in customers.values()}
     owners = _names(session, {c.owner_id for c, _ in contracts.values()})
+    notices = _ticket_notices(session, reminders)
     views = []
     for reminder in reminders:
         member = members[reminder.member_id]
@@ -316,6 +343,7 @@ def describe(session: Session, reminders: Sequence[Reminder]) -> list[ReminderVi
                 last_note=notes.get(customer.id) if customer else None,
                 contract=pair,
                 contract_owner=owners.get(owner_id) if owner_id != reminder.member_id else None,
+                notice=notices.get(reminder.id or 0),
             )
         )
     return views
@@ -380,6 +408,28 @@ def _members_of(session: Session, reminders: Sequence[Reminder]) -> dict[int, Me
     return {m.id or 0: m for m in session.exec(select(Member).where(col(Member.id).in_(ids)))}
 
 
+def _ticket_notices(session: Session, reminders: Sequence[Reminder]) -> dict[int, TicketNotice]:
+    """By reminder id, what each ticket notice says (names as they are now)."""
+    parts = {
+        r.id or 0: (r, (r.dedupe_key or "").split(":"))
+        for r in reminders
+        if r.kind == ReminderKind.TICKET_NOTICE
+    }
+    ids = {r.created_by_id or 0 for r, _ in parts.values()} | {
+        int(p[4]) for _, p in parts.values()
+    }
+    names = _names(session, ids)
+    return {
+        rid: TicketNotice(
+            what=NoticeKind(p[2]),
+            number=r.text or "",
+            member=names.get(r.created_by_id or 0, ""),
+            to=names.get(int(p[4]), ""),
+        )
+        for rid, (r, p) in parts.items()
+    }
+
+
 def _names(session: Session, member_ids: set[int]) -> dict[int, str]:
     if not member_ids:
         return {}
@@ -402,8 +452,8 @@ def _last_note(session: Session, customer_id: int | None) -> str | None:
 
 def mark_sent(session: Session, *, reminder_id: int, worker: str, at: datetime) -> bool:
     """Telegram accepted the message: `sent`, claim cleared, and the `reminder.due` webhook
-    event written with it (a digest is no reminder of the member's). False if no longer our
-    claim."""
+    event written with it (a digest is no reminder of the member's, nor a ticket notice, which
+    the chat sends without one). False if no longer our claim."""
     sent = _if_claimed(
         session,
         reminder_id,
@@ -414,7 +464,10 @@ def mark_sent(session: Session, *, reminder_id: int, worker: str, at: datetime) 
         next_attempt_at=None,
     )
     reminder = session.get(Reminder, reminder_id) if sent else None
-    if reminder is not None and reminder.kind != ReminderKind.DIGEST:
+    if reminder is not None and reminder.kind not in (
+        ReminderKind.DIGEST,
+        ReminderKind.TICKET_NOTICE,
+    ):
         session.refresh(reminder)
         emit(session, event_type="reminder.due", record=reminder)
     return sent

@@ -194,37 +194,6 @@ def find_ticket_by_number(session: Session, *, actor: Member, number: str) -> Ti
 
 
 @dataclass(frozen=True)
-class Recipients:
-    """Who hears of a ticket beside the actor: its assignee, the previous one on a reassign,
-    and its owner's manager."""
-
-    ticket: Ticket
-    assignee: Member
-    previous: Member | None
-    manager: Member | None
-
-
-def ticket_recipients(
-    session: Session, *, actor: Member, ticket_id: int, previous_id: int | None = None
-) -> Recipients:
-    """For a ticket the actor may see: its assignee, the member `previous_id` names, and the
-    manager of its owner (an urgent ticket tells them at once); inactive members are nobody."""
-    ticket = require_ticket(session, actor=actor, ticket_id=ticket_id)
-    owner = session.get_one(Member, ticket.owner_id)
-
-    def active(member_id: int | None) -> Member | None:
-        member = session.get(Member, member_id) if member_id is not None else None
-        return member if member is not None and member.active else None
-
-    return Recipients(
-        ticket=ticket,
-        assignee=session.get_one(Member, ticket.assignee_id),
-        previous=active(previous_id),
-        manager=active(owner.manager_id),
-    )
-
-
-@dataclass(frozen=True)
 class TicketsToChase:
     """A salesperson's open tickets a manager's digest names: overdue ones, and urgent ones
     not yet overdue (numbers, soonest due first)."""

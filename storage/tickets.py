@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, func, not_, update
 from sqlmodel import Session, col, select
 
 from storage.access import (
@@ -269,16 +269,26 @@ def is_overdue_stage(dedupe_key: str | None) -> bool:
 
 def _drop_reminders(session: Session, ticket_id: int, now: datetime) -> None:
     """Resolved, deleted or reassigned: the unsent reminders go (freeing their keys), a sent
-    one is finished."""
+    one is finished. An unsent notice of who has the ticket (`storage.ticket_notices`) is
+    still told: a change made just after it must not swallow it."""
     session.execute(
         delete(Reminder).where(
             col(Reminder.ticket_id) == ticket_id,
             col(Reminder.status) == ReminderStatus.PENDING,
+            col(Reminder.kind) != ReminderKind.TICKET_NOTICE,
         )
+    )
+    unsent_notice = and_(
+        col(Reminder.kind) == ReminderKind.TICKET_NOTICE,
+        col(Reminder.status) == ReminderStatus.PENDING,
     )
     session.execute(
         update(Reminder)
-        .where(col(Reminder.ticket_id) == ticket_id, col(Reminder.status).in_(OPEN_REMINDERS))
+        .where(
+            col(Reminder.ticket_id) == ticket_id,
+            col(Reminder.status).in_(OPEN_REMINDERS),
+            not_(unsent_notice),
+        )
         .values(status=ReminderStatus.DONE, done_at=now, updated_at=now)
     )
 

@@ -5,7 +5,9 @@ soft delete.
 Writes are the chat's storage calls (`create_ticket`, `move_ticket`, `reopen_ticket`,
 `reassign_ticket`, `edit_ticket`, `add_comment`, `archive_ticket`), so numbering, the
 assignee's reminders, the audit log and the webhook events are the same whichever way a
-ticket came in. A ticket is read by `require_ticket`: the deal's rule, plus its assignee, who
+ticket came in. Who has the ticket is told as the chat tells them (`storage.ticket_notices`),
+as reminders written in the change's transaction, which `crm-bot run` delivers: this process
+has no bot. A ticket is read by `require_ticket`: the deal's rule, plus its assignee, who
 may be outside the owner's team and sees that ticket only.
 """
 
@@ -39,6 +41,7 @@ from storage.access import NotFound, require_ticket
 from storage.models import Member, Ticket, TicketStatus, utcnow
 from storage.parsing import MAX_RECORD_ID
 from storage.record_lists import Filters, list_tickets_page
+from storage.ticket_notices import queue_assignment_notices
 from storage.ticket_views import ticket_histories
 from storage.tickets import (
     DONE,
@@ -232,7 +235,7 @@ def create_one(
                 assignee_id=data.assignee_id,
                 order_id=data.order_id,
             )
-            return create_ticket(
+            ticket = create_ticket(
                 session,
                 actor=caller.member,
                 data=values,
@@ -242,6 +245,10 @@ def create_one(
             )
         except ValueError as refused:
             raise FieldRefused("due_at", str(refused)) from None
+        queue_assignment_notices(
+            session, actor=caller.member, ticket=ticket, previous_id=None, at=now
+        )
+        return ticket
 
     return RESOURCE.create(request, caller, idempotency_key, data, make)
 
@@ -294,11 +301,13 @@ def _reassign(
     session: Session, actor: Member, ticket_id: int, assignee_id: int, sla: dict[str, timedelta]
 ) -> None:
     try:
-        reassign_ticket(
+        ticket, previous = reassign_ticket(
             session, actor=actor, ticket_id=ticket_id, assignee_id=assignee_id, sla=sla
         )
     except NotFound:  # the ticket was found: it is the member who is not one to pick
         raise FieldRefused("assignee_id", "not a member you may give this ticket to") from None
+    if previous != assignee_id:
+        queue_assignment_notices(session, actor=actor, ticket=ticket, previous_id=previous)
 
 
 def _set_status(

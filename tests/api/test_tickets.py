@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from storage.audit import list_audit
 from storage.models import Reminder, Ticket, utcnow
+from storage.reminders import NoticeKind, ReminderKind, ReminderStatus, TicketNotice, describe
 from storage.webhook_models import WebhookEvent
 from storage.webhooks import create_endpoint
 from tests.api.conftest import Api
@@ -40,8 +41,8 @@ def test_create_numbers_assigns_the_owner_by_sla_and_replays_its_key(team: Api) 
     assert [(m["from_status"], m["to_status"]) for m in made["status_history"]] == [(None, "open")]
     audit = team.db.read_sync(list_audit, entity_type="ticket", entity_id=made["id"])
     assert [a.action for a in audit] == ["create"]
-    reminders = team.db.read_sync(lambda s: s.exec(select(Reminder.member_id)).all())
-    assert reminders == [team.members["sam"].id] * 2
+    planned = select(Reminder.member_id).where(col(Reminder.kind) == ReminderKind.TICKET)
+    assert team.db.read_sync(lambda s: s.exec(planned).all()) == [team.members["sam"].id] * 2
     assert len(team.db.read_sync(lambda s: s.exec(select(Ticket)).all())) == 1
 
 
@@ -185,3 +186,56 @@ def test_patch_moves_reopens_reassigns_and_edits_under_if_match(team: Api) -> No
     assert team.delete(path, token, headers={"If-Match": given.headers["ETag"]}).status_code == 204
     assert team.get(path, token).status_code == 404
     assert team.get(path, team.tokens["admin"]).status_code == 404
+
+
+def notices(team: Api) -> list[tuple[str, NoticeKind, TicketNotice | None]]:
+    """Each ticket notice queued, oldest first: for whom, what, and what its message says."""
+    names = {m.id: name for name, m in team.members.items()}
+    rows = select(Reminder).where(col(Reminder.kind) == ReminderKind.TICKET_NOTICE)
+
+    def read(session: Any) -> list[tuple[str, NoticeKind, TicketNotice | None]]:
+        found = list(session.exec(rows.order_by(col(Reminder.id))))
+        assert all(r.status == ReminderStatus.PENDING and r.exact_time for r in found)
+        views = describe(session, found)
+        return [(names[v.reminder.member_id], v.notice.what, v.notice) for v in views]  # type: ignore[union-attr]
+
+    return team.db.read_sync(read)
+
+
+def test_create_and_reassign_queue_one_notice_each_for_whom_the_chat_tells(team: Api) -> None:
+    """The API has no bot: the notices are reminders of the change's transaction, for
+    `crm-bot run` to deliver: the assignee, the manager of a new urgent ticket, the previous
+    assignee of a reassign; never the actor, never twice (a replayed create, a reassign to the
+    same member), and a change made before delivery does not swallow them."""
+    customer_id = team.customer("sam", "Li Na")
+    key = {"Idempotency-Key": "urgent-1"}
+    sent = {
+        "customer_id": customer_id,
+        "type": "repair",
+        "description": "Fire",
+        "priority": "urgent",
+    }
+    made = team.post("/tickets", team.tokens["admin"], json=sent, headers=key).json()
+    team.post("/tickets", team.tokens["admin"], json=sent, headers=key)
+    number = made["number"]
+    assert notices(team) == [
+        ("sam", NoticeKind.ASSIGNED, TicketNotice(NoticeKind.ASSIGNED, number, "admin", "sam")),
+        ("manager", NoticeKind.URGENT, TicketNotice(NoticeKind.URGENT, number, "admin", "sam")),
+    ]
+    path, token = f"/tickets/{made['id']}", team.tokens["manager"]
+    for _ in range(2):
+        team.patch(path, token, json={"assignee_id": team.members["sue"].id})
+    team.patch(path, token, json={"priority": "high", "status": "resolved", "comment": "Done"})
+    assert notices(team)[2:] == [
+        ("sue", NoticeKind.ASSIGNED, TicketNotice(NoticeKind.ASSIGNED, number, "manager", "sue")),
+        (
+            "sam",
+            NoticeKind.UNASSIGNED,
+            TicketNotice(NoticeKind.UNASSIGNED, number, "manager", "sue"),
+        ),
+    ]
+    own = ticket(team, "sam", customer_id)  # the assignee is the actor: nobody to tell
+    team.patch(
+        f"/tickets/{own['id']}", team.tokens["sam"], json={"assignee_id": team.members["sam"].id}
+    )
+    assert len(notices(team)) == 4

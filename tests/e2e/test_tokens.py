@@ -1,20 +1,24 @@
 """`/tokens` in the chat (admins: list with last use, create shown once, revoke; anyone else:
-the admins-only answer), and a customer created through the API on the card in the chat."""
+the admins-only answer), a customer created through the API on the card in the chat, and a
+ticket given through the API told in its assignee's chat by the bot's delivery pass."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
+from bot import scheduler
 from bot.api.app import create_app
 from bot.emulator import BotApiEmulator
 from handlers.i18n import Catalogs
 from storage.api_tokens import authenticate
 from storage.db import Database
+from storage.members import get_member_by_telegram_id
 from tests.api.conftest import api_config
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import join, shown
 from tests.e2e.user import ScriptedUser
 
@@ -103,6 +107,49 @@ async def test_customer_created_through_the_api_is_on_the_card_in_the_chat(
     assert f"#{customer_id}" in card.splitlines()[0]
     assert "Acme" in card
     assert "138 0013 8000" in card
+
+
+@pytest.mark.usefixtures("parked_tickers")
+async def test_ticket_given_through_the_api_reaches_its_assignee_once(
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    running_bot: RunningBot,
+    catalogs: Catalogs,
+    db_url: str,
+) -> None:
+    """The API has no bot: the notice is a reminder written with the ticket, which the bot's
+    delivery pass sends once, with the ticket's open button."""
+    sam = await join(emu, admin, 2002, "Sam")
+    await admin.send("/tokens create erp")
+    secret = SECRET.search((await admin.reply()).text)
+    assert secret is not None
+    db = Database(db_url)
+    try:
+        sam_id = db.read_sync(get_member_by_telegram_id, telegram_id=2002).id
+        headers = {"Authorization": f"Bearer {secret[0]}"}
+        with TestClient(create_app(api_config(db_url), db, catalogs=catalogs)) as client:
+            customer = await asyncio.to_thread(
+                client.post, "/customers", headers=headers, json={"name": "Zhang Wei"}
+            )
+            body = {
+                "customer_id": customer.json()["id"],
+                "type": "repair",
+                "description": "Pump leaks",
+                "assignee_id": sam_id,
+            }
+            made = await asyncio.to_thread(client.post, "/tickets", headers=headers, json=body)
+    finally:
+        db.close()
+    assert made.status_code == 201, made.text
+    assert running_bot.application is not None
+    assert await scheduler.deliver_due(running_bot.application) == 1
+    told = await sam.reply()
+    number = made.json()["number"]
+    assert told.text == shown(
+        catalogs, "en", "ticket.notify.assigned", member="Ada", number=number
+    )
+    assert shown(catalogs, "en", "ticket.button.open") in told.button_labels
+    assert await scheduler.deliver_due(running_bot.application) == 0
 
 
 async def test_create_in_a_group_is_refused_so_no_one_else_reads_the_token(
