@@ -123,6 +123,17 @@ def list_members(session: Session, *, actor: Member) -> list[Member]:
     )
 
 
+def overseers(session: Session, owner: Member) -> list[Member]:
+    """Who answers for `owner`'s records: their active manager; without one (a manager's or an
+    admin's own records, or a salesperson whose manager left), the active admins, so an alert
+    about them (an urgent ticket, a falling score) is not lost."""
+    manager = session.get(Member, owner.manager_id) if owner.manager_id is not None else None
+    if manager is not None and manager.active:
+        return [manager]
+    admins = select(Member).where(col(Member.role) == Role.ADMIN, col(Member.active))
+    return list(session.exec(admins.order_by(col(Member.id))).all())
+
+
 def list_managers(session: Session) -> list[Member]:
     return list(
         session.exec(

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import actor_id, require_customer, require_interaction, require_order
 from storage.audit import diff, record_audit, snapshot
+from storage.members import overseers
 from storage.models import (
     Customer,
     Interaction,
@@ -26,7 +27,6 @@ from storage.models import (
     Order,
     OrderStatus,
     Reminder,
-    Role,
     Ticket,
     utcnow,
 )
@@ -120,16 +120,8 @@ def keep_score(
 
 
 def _told_of_falling(session: Session, actor: Member, owner: Member) -> list[int]:
-    """The owner's active manager; without one, the active admins (so a falling score of a
-    manager's or an admin's customer, or of a salesperson whose manager left, is not lost).
-    Never the actor, who rated it and knows."""
-    manager = session.get(Member, owner.manager_id) if owner.manager_id is not None else None
-    if manager is not None and manager.active:
-        told = [manager]
-    else:
-        admins = select(Member).where(col(Member.role) == Role.ADMIN, col(Member.active))
-        told = list(session.exec(admins.order_by(col(Member.id))).all())
-    return [m.id for m in told if m.id is not None and m.id != actor.id]
+    """Those who answer for the owner (`overseers`), never the actor, who rated it and knows."""
+    return [m.id for m in overseers(session, owner) if m.id is not None and m.id != actor.id]
 
 
 def _flag_falling(session: Session, actor: Member, row: SatisfactionScore) -> None:

@@ -1,8 +1,9 @@
 """Who hears of a ticket given to someone, decided once for the chat and the API.
 
 The assignee hears of a ticket given to them (not by themselves); on a reassign the previous
-assignee hears where it went; a new urgent ticket also tells its owner's manager. Inactive
-members hear nothing, and nobody hears twice.
+assignee hears where it went; a new urgent ticket also tells its owner's manager (without an
+active one, the admins: `storage.members.overseers`). Inactive members hear nothing, and
+nobody hears twice.
 
 The chat tells them at once, after its transaction (`handlers.ticket_card.notify_assignment`).
 The API process has no bot: `queue_assignment_notices` writes each notice as a due reminder in
@@ -19,6 +20,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from storage.access import actor_id, require_ticket
+from storage.members import overseers
 from storage.models import Member, Reminder, Ticket, utcnow
 from storage.reminders import NoticeKind, ReminderKind, notice_key
 from storage.tickets import Priority
@@ -100,7 +102,8 @@ def _notices(
     if previous_id is not None:
         tell(active(previous_id), NoticeKind.UNASSIGNED)
     elif ticket.priority == Priority.URGENT:
-        tell(active(session.get_one(Member, ticket.owner_id).manager_id), NoticeKind.URGENT)
+        for overseer in overseers(session, session.get_one(Member, ticket.owner_id)):
+            tell(overseer, NoticeKind.URGENT)
     return found
 
 

@@ -21,11 +21,13 @@ from storage.models import (
     Customer,
     Member,
     Reminder,
+    Role,
     Ticket,
     TicketStatus,
     utcnow,
 )
 from storage.orders import OrderCreate, OrderLineCreate, create_order
+from storage.ticket_notices import assignment_notices
 from storage.ticket_views import customer_tickets, get_ticket_view, list_open_tickets
 from storage.tickets import (
     Priority,
@@ -416,3 +418,24 @@ def test_every_change_is_audited(db: Database) -> None:
         ("restore", ["deleted_at"]),
     ]
     assert [actor for *_, actor in made] == [pk(sales)] * 4 + [pk(manager)] * 5 + [pk(team.admin)]
+
+
+def test_an_urgent_ticket_tells_the_owners_manager_or_else_the_admins(db: Database) -> None:
+    """The manager of a team; for a salesperson on no team, every active admin (never the
+    actor, nor an inactive admin), so an urgent ticket is not heard by its assignee alone."""
+    with db.session() as session:
+        team = make_team(session)
+        other_admin = make_member(session, role=Role.ADMIN)
+        make_member(session, role=Role.ADMIN, active=False)
+
+        def told(owner: Member) -> list[tuple[int | None, str]]:
+            made = new_ticket(session, owner, make_customer(session, owner=owner),
+                              priority=Priority.URGENT)  # fmt: skip
+            notices = assignment_notices(
+                session, actor=owner, ticket_id=tid(made), previous_id=None
+            )
+            return [(n.member.id, n.what) for n in notices]
+
+        in_team, alone = told(team.sales_a), told(team.loner)
+    assert in_team == [(team.manager_a.id, "urgent")]
+    assert alone == [(team.admin.id, "urgent"), (other_admin.id, "urgent")]
