@@ -203,6 +203,19 @@ async def test_salespeople_have_no_review_and_forged_buttons_answer_like_stale(
     assert "Not hers" not in team.mia.transcript()
     rows_seen = in_db(db_url, lambda s: list(s.exec(select(Customer.id))))
     assert own in rows_seen
+    # a duplicate of another team's customer: the card names its owner, never the customer
+    seed(db_url, 3005, "Secret Li", phones=["+8613800138009"])
+    twin = seed(db_url, 3004, "Li Wei", phones=["+8613800138009"])
+    await team.mia.send("/review")
+    card = await team.mia.reply()
+    await team.mia.press(shown(catalogs, "en", "review.button.approve"), message=card)
+    duplicate = await team.mia.edited(card)
+    reason = shown(catalogs, "en", "review.duplicate.phone")
+    assert shown(catalogs, "en", "review.duplicate_hidden", reason=reason, owner="Out") in (
+        duplicate.text
+    )
+    assert f"#{twin}" in duplicate.text or "Li Wei" in duplicate.text
+    assert "Secret Li" not in team.mia.transcript()
 
 
 async def test_a_suspicious_deal_is_fixed_through_the_deals_edit(
