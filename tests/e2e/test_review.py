@@ -81,6 +81,9 @@ async def test_approve_shows_the_next_item_and_is_audited(
     second = await team.mia.edited(card)
     assert shown(catalogs, "en", "review.title", position=1, count=1) in second.text
     assert shown(catalogs, "en", "review.suspicious.age_over_110") in second.text
+    await team.mia.press(shown(catalogs, "en", "review.button.fix"), message=second)
+    choose = await team.mia.reply()  # a customer's Fix opens its edit, same validation
+    assert shown(catalogs, "en", "records.edit.choose", name="Old") in choose.text
     [decision] = decisions(db_url)
     assert (decision.record_id, decision.decision) == (no_phone, "approved")
     [entry] = review_audit(db_url)
