@@ -109,7 +109,7 @@ def jobs(customers: int, pg_customers: int) -> list[Job]:
         Job("dedupe", ["dedupe", "--customers", size], ["dedupe", "--customers", "2000"]),
         Job(
             "review_queue",
-            ["review_queue", "--customers", size],
+            ["review_queue", "--customers", size, "--repeat", "2"],
             ["review_queue", "--customers", "2000", "--repeat", "2"],
         ),
     ]
