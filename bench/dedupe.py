@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench.figures import Figure, record
 from bench.seed import insert_rows, seeded_database
 from storage.db import Database
 from storage.models import Member
@@ -195,6 +196,33 @@ def main(argv: list[str] | None = None) -> int:
         f" {result['false_customers']:,} customers, "
         f"{result['false_customers'] / total:.3%} of the base)\n"
         f"false by why   {result['false_reasons'] or '-'}\n"
+    )
+    label = f"dedupe sqlite {total:,} ({len(planted):,} planted)"
+    seconds, recall = result["seconds"], 100 * result["recall"]
+    record(
+        [
+            Figure(
+                f"{label}: wall time",
+                seconds,
+                "s",
+                f"< {TARGET_SECONDS:g} s",
+                seconds < TARGET_SECONDS,
+            ),
+            Figure(
+                f"{label}: recall",
+                recall,
+                "%",
+                f">= {TARGET_RECALL:.0%}",
+                recall >= 100 * TARGET_RECALL,
+            ),
+            Figure(f"{label}: clusters", result["clusters"], ""),
+            Figure(f"{label}: clusters without a planted pair", result["false_clusters"], ""),
+            Figure(
+                f"{label}: customers falsely flagged",
+                100 * result["false_customers"] / total,
+                "% of the base",
+            ),
+        ]
     )
     return 0
 

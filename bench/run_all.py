@@ -106,6 +106,12 @@ def jobs(customers: int, pg_customers: int) -> list[Job]:
             ["reminders", "--count", "100", "--fast"],
         ),
         Job("imports", ["imports", "--rows", "100000"], ["imports", "--rows", "500"]),
+        Job("dedupe", ["dedupe", "--customers", size], ["dedupe", "--customers", "2000"]),
+        Job(
+            "review_queue",
+            ["review_queue", "--customers", size, "--repeat", "2"],
+            ["review_queue", "--customers", "2000", "--repeat", "2"],
+        ),
     ]
 
 

@@ -36,12 +36,14 @@ from sqlmodel import SQLModel
 from storage.db import Database
 from storage.migrate import head_revision, upgrade_database
 from storage.models import CustomerPhone, Member, Role
+from storage.quality.company import normalise_company
 from storage.search.index import pinyin_keys
 
 POSTGRES_URL = os.environ.get(
     "CRM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 CACHE_DIR = Path(os.environ.get("CRM_BENCH_CACHE") or Path(tempfile.gettempdir()) / "crm-bench")
+SEED_VERSION = 2  # part of the cache key: 2 stores company_key (files of 1 have none)
 ADMIN_TELEGRAM_ID = 1
 MANAGER_TELEGRAM_IDS = range(10, 20)
 SALES_TELEGRAM_IDS = range(100, 300)
@@ -254,24 +256,28 @@ _INSERT_CUSTOMER = text(
 _INSERT_PHONE = text(
     f"INSERT INTO {CustomerPhone.__tablename__} (customer_id, e164) VALUES (:id, :phone)"
 )
-_SET_PINYIN = text(
-    "UPDATE customer_search SET pinyin_key = :full, initials = :initials WHERE customer_id = :id"
+_SET_KEYS = text(
+    "UPDATE customer_search SET pinyin_key = :full, initials = :initials,"
+    " company_key = :company_key WHERE customer_id = :id"
 )
 
 
 def insert_rows(db: Database, batch: list[dict[str, Any]]) -> None:
     """Customers shaped like `_rows` (explicit ids, one phone each) in one transaction, with
-    their pinyin keys as `index_customer` would set them."""
-    pinyin = []
+    their pinyin and company keys as `index_customer` would set them."""
+    keys = []
     for row in batch:
         full, initials = pinyin_keys(row["name"])
-        if full:
-            pinyin.append({"id": row["id"], "full": full, "initials": initials})
+        company = normalise_company(row["company"]) if row["company"] else None
+        if full or company is not None:
+            keys.append(
+                {"id": row["id"], "full": full, "initials": initials, "company_key": company}
+            )
     with db.engine.begin() as conn:
         conn.execute(_INSERT_CUSTOMER, batch)
         conn.execute(_INSERT_PHONE, batch)
-        if pinyin:
-            conn.execute(_SET_PINYIN, pinyin)
+        if keys:
+            conn.execute(_SET_KEYS, keys)
 
 
 def _advance_sequence(db: Database, size: int) -> None:
@@ -282,7 +288,7 @@ def _advance_sequence(db: Database, size: int) -> None:
 
 
 def _cache_paths(size: int) -> tuple[Path, Path]:
-    stem = CACHE_DIR / f"customers-{size}-{head_revision()}"
+    stem = CACHE_DIR / f"customers-{size}-{head_revision()}-v{SEED_VERSION}"
     return stem.with_suffix(".sqlite3"), stem.with_suffix(".json")
 
 

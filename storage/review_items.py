@@ -107,7 +107,7 @@ def compute_items(
     items = [
         *_missing(customers, phones, rules),
         *_suspicious_customers(customers, phones, today),
-        *_duplicates(session, customers),
+        *_duplicates(session, actor, customers),
         *_suspicious_deals(session, actor, today),
     ]
     if rules.approve_new:
@@ -179,14 +179,17 @@ def _birthday_codes(customer: Customer, today: date) -> list[str]:
     return ["age_over_110"] if age > MAX_AGE_YEARS else []
 
 
-def _duplicates(session: Session, customers: list[Customer]) -> Iterable[ReviewItem]:
-    """One item per linked pair of `storage.quality.clusters` (the base blocked by phone,
-    email and company in one pass, across salespeople) with a customer in `customers`: the
-    later of the two is the subject, unless only the earlier is the reviewer's to see."""
+def _duplicates(
+    session: Session, actor: Member, customers: list[Customer]
+) -> Iterable[ReviewItem]:
+    """One item per linked pair of `storage.quality.clusters` (blocked by the actor's own
+    customers' phones, emails and companies, across salespeople) with a customer in
+    `customers`: the later of the two is the subject, unless only the earlier is the
+    reviewer's to see."""
     by_id = {c.id: c for c in customers if c.id is not None}
     pairs = {
         pair: reason
-        for pair, reason in duplicate_pairs(session).items()
+        for pair, reason in duplicate_pairs(session, actor=actor).items()
         if pair[0] in by_id or pair[1] in by_id
     }
     outside = {i for pair in pairs for i in pair if i not in by_id}

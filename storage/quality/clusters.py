@@ -22,6 +22,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -125,13 +126,100 @@ def find_clusters(
     return links.clusters()
 
 
-def duplicate_pairs(session: Session) -> dict[Pair, str]:
-    """Every linked pair of live customers in the whole base, with the first reason
-    ("phone", "email", "name" or "pinyin"): what the review queue lists, across salespeople.
-    A number or an email many share links each to the first of them only."""
+def duplicate_pairs(session: Session, *, actor: Member) -> dict[Pair, str]:
+    """Every linked pair of live customers with at least one customer `actor` sees, with
+    the first reason ("phone", "email", "name" or "pinyin"): what the review queue lists,
+    across salespeople. A number or an email many share links each to the first of them.
+
+    An admin sees the base: one pass over it. Anyone else's blocks are found through their
+    own customers' phones, emails and company keys, on those indexes: the rest of the base
+    is read only where it shares one of them, and names are compared only against the
+    actor's own (a team's /review at a million customers reads its team, not the base)."""
     links = _Links()
-    _link(session, true(), links, None)
+    if actor.role == Role.ADMIN:
+        _link(session, true(), links, None)
+        return links.pairs
+    scope = owner_scope(actor, Customer.owner_id)
+    _shared_phones(session, scope, links)
+    _shared_emails(session, scope, links)
+    _names_at_shared_companies(session, scope, links)
     return links.pairs
+
+
+def _mine(scope: ColumnElement[bool]) -> Any:
+    """The live customers in scope, as a subquery of ids."""
+    return select(Customer.id).where(col(Customer.deleted_at).is_(None), scope)
+
+
+def _shared_phones(session: Session, scope: ColumnElement[bool], links: _Links) -> None:
+    """Every live holder of a number one of the actor's customers holds, grouped as the
+    one-pass `_exact_phones` groups them."""
+    theirs = select(CustomerPhone.e164).where(col(CustomerPhone.customer_id).in_(_mine(scope)))
+    rows = session.exec(
+        select(CustomerPhone.e164, CustomerPhone.customer_id)
+        .join(Customer, col(Customer.id) == col(CustomerPhone.customer_id))
+        .where(col(CustomerPhone.e164).in_(theirs), col(Customer.deleted_at).is_(None))
+        .order_by(col(CustomerPhone.e164), col(CustomerPhone.customer_id))
+    )
+    groups: dict[str, list[int]] = defaultdict(list)
+    for e164, customer_id in rows:
+        links.join_group(groups[e164], customer_id, "phone")
+
+
+def _shared_emails(session: Session, scope: ColumnElement[bool], links: _Links) -> None:
+    """Every live holder of an email one of the actor's customers has, oldest first."""
+    key = customer_search.c.email_key
+    theirs = sa_select(key).where(
+        customer_search.c.customer_id.in_(_mine(scope)), key.is_not(None)
+    )
+    rows = session.connection().execute(
+        sa_select(key, customer_search.c.customer_id)
+        .join(Customer, col(Customer.id) == customer_search.c.customer_id)
+        .where(key.in_(theirs), col(Customer.deleted_at).is_(None))
+        .order_by(customer_search.c.customer_id)
+    )
+    groups: dict[str, list[int]] = defaultdict(list)
+    for email_key, customer_id in rows:
+        links.join_group(groups[email_key], customer_id, "email")
+
+
+def _names_at_shared_companies(
+    session: Session, scope: ColumnElement[bool], links: _Links
+) -> None:
+    """Close names at each company one of the actor's customers is at (the stored
+    `company_key`), each of the actor's names against the whole company's."""
+    key = customer_search.c.company_key
+    theirs = sa_select(key).where(
+        customer_search.c.customer_id.in_(_mine(scope)), key.is_not(None), key != ""
+    )
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(
+                col(Customer.id),
+                col(Customer.name),
+                key,
+                customer_search.c.pinyin_key,
+                scope.label("in_scope"),
+            )
+            .join(customer_search, customer_search.c.customer_id == col(Customer.id))
+            .where(key.in_(theirs), col(Customer.deleted_at).is_(None))
+        )
+        .all()
+    )  # fetched at once: ~5x faster than row by row at 200,000 rows
+    blocks: dict[str, _Block] = defaultdict(list)
+    mine: dict[str, list[int]] = defaultdict(list)  # the actor's positions in each block
+    names: dict[str, str] = {}  # a base repeats its names
+    for customer_id, name, company_key, pinyin_key, in_scope in rows:
+        chars = names.get(name)
+        if chars is None:
+            chars = names[name] = name_key(name)
+        block = blocks[company_key]
+        if in_scope:
+            mine[company_key].append(len(block))
+        block.append((customer_id, chars, pinyin_key))
+    for company_key, block in blocks.items():
+        _fuzzy_block(block, links, mine[company_key])
 
 
 def _link(
@@ -217,25 +305,47 @@ def _fuzzy_names(blocks: dict[str, _Block], links: _Links, report: Callable[[int
     for done, block in enumerate(shared, 1):
         if done % SCAN_CHUNK == 0:
             report(70 + 30 * done // len(shared))
-        for a, b in _close_pairs([chars for _, chars, _ in block]):
-            links.join(block[a][0], block[b][0], "name")
-        chinese = [(i, pinyin) for i, chars, pinyin in block if pinyin and _CJK.search(chars)]
-        for a, b in _close_pairs([pinyin for _, pinyin in chinese]):
-            links.join(chinese[a][0], chinese[b][0], "pinyin")
+        _fuzzy_block(block, links)
 
 
-def _close_pairs(keys: list[str]) -> Iterable[tuple[int, int]]:
-    """Index pairs (a < b) of keys whose rapidfuzz ratio reaches NAME_SIMILARITY."""
-    for start in range(0, len(keys), CDIST_ROWS):
+def _fuzzy_block(block: _Block, links: _Links, rows: list[int] | None = None) -> None:
+    """Join the close names of one company; only those of `rows` (positions in the block)
+    against the others when given, else every pair."""
+    if len(block) < 2:
+        return
+    chars = [name for _, name, _ in block]
+    for a, b in _close_pairs(chars, rows):
+        links.join(block[a][0], block[b][0], "name")
+    chinese = [
+        (n, i, pinyin) for n, (i, name, pinyin) in enumerate(block) if pinyin and _CJK.search(name)
+    ]
+    if len(chinese) < 2:
+        return
+    position = {n: p for p, (n, _, _) in enumerate(chinese)}
+    chosen = None if rows is None else [position[n] for n in rows if n in position]
+    for a, b in _close_pairs([pinyin for _, _, pinyin in chinese], chosen):
+        links.join(chinese[a][1], chinese[b][1], "pinyin")
+
+
+def _close_pairs(keys: list[str], rows: list[int] | None = None) -> Iterable[tuple[int, int]]:
+    """Index pairs (a, b) of keys whose rapidfuzz ratio reaches NAME_SIMILARITY, each once;
+    with `rows`, only the pairs with at least one of those positions."""
+    chosen = np.arange(len(keys)) if rows is None else np.asarray(rows, dtype=np.intp)
+    picked = np.zeros(len(keys), dtype=bool)
+    picked[chosen] = True
+    for start in range(0, len(chosen), CDIST_ROWS):
+        part = chosen[start : start + CDIST_ROWS]
         scores = cdist(
-            keys[start : start + CDIST_ROWS],
+            [keys[i] for i in part.tolist()],
             keys,
             scorer=fuzz.ratio,
             score_cutoff=NAME_SIMILARITY,
             dtype=np.uint8,
         )
-        rows, columns = np.nonzero(scores)
-        later = columns > rows + start  # each pair once, and no key with itself
-        for row, column in zip(rows[later].tolist(), columns[later].tolist(), strict=True):
-            if keys[start + row]:  # two blank keys are not a close name
-                yield start + row, column
+        found, columns = np.nonzero(scores)
+        firsts = part[found]
+        # each pair once (from its lower side when both sides are chosen), never a key itself
+        keep = (columns > firsts) | ((columns < firsts) & ~picked[columns])
+        for a, b in zip(firsts[keep].tolist(), columns[keep].tolist(), strict=True):
+            if keys[a]:  # two blank keys are not a close name
+                yield a, b

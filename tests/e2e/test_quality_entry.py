@@ -20,6 +20,7 @@ from storage.models import Customer
 from storage.quality.rules import rules_from
 from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
+from tests.e2e.test_deal_flow import add_customer, pick_customer
 from tests.e2e.test_import import finish, to_preview, upload
 from tests.e2e.test_record_edits import answer_and_wait, edit
 from tests.e2e.test_record_edits import save as save_edit
@@ -87,8 +88,12 @@ async def test_a_region_not_on_the_list_is_kept_and_flagged(
 
 @pytest.fixture
 async def strict_bot(emu: BotApiEmulator, db_url: str) -> AsyncIterator[RunningBot]:
-    """A team that requires a phone, a company and a source for every customer."""
-    required = {"customer": ["name", "phone", "company", "source"], "deal": ["title", "stage"]}
+    """A team that requires a phone, a company and a source for every customer, and an
+    amount for every deal."""
+    required = {
+        "customer": ["name", "phone", "company", "source"],
+        "deal": ["title", "stage", "amount"],
+    }
     bot = RunningBot(emu, db_url, quality=QualityConfig(required=required))
     await bot.start()
     yield bot
@@ -152,6 +157,24 @@ async def test_a_pressed_skip_on_a_required_field_saves_nothing(
     assert await answer(user, "/cancel") == shown(catalogs, "en", "cancel.done")
     assert ask_phone.button_labels  # Back and Cancel only
     assert rows(db_url, Customer) == []
+
+
+async def test_newdeal_asks_a_required_amount_without_skip(
+    strict_admin: ScriptedUser, catalogs: Catalogs, db_url: str
+):
+    user = strict_admin
+    add_customer(db_url, user, "Zhang Wei", "+8613800138000", company="Acme")
+    await user.send("/newdeal")
+    await user.replies(2)
+    await pick_customer(user, "zhang", "Zhang Wei · Acme")
+    await user.send("50 office chairs")
+    ask_amount = await user.reply()
+    assert ask_amount.text == shown(catalogs, "en", "deal.ask.amount")
+    assert "Skip »" not in ask_amount.button_labels
+    assert "Review ✓" not in ask_amount.button_labels
+    again = await answer(user, "lots")  # not an amount: explained, asked again
+    assert again.endswith(shown(catalogs, "en", "deal.ask.amount"))
+    assert await answer(user, "50k") == shown(catalogs, "en", "deal.ask.budget_amount")
 
 
 async def test_required_rules_hold_after_a_restart(

@@ -81,6 +81,9 @@ async def test_approve_shows_the_next_item_and_is_audited(
     second = await team.mia.edited(card)
     assert shown(catalogs, "en", "review.title", position=1, count=1) in second.text
     assert shown(catalogs, "en", "review.suspicious.age_over_110") in second.text
+    await team.mia.press(shown(catalogs, "en", "review.button.fix"), message=second)
+    choose = await team.mia.reply()  # a customer's Fix opens its edit, same validation
+    assert shown(catalogs, "en", "records.edit.choose", name="Old") in choose.text
     [decision] = decisions(db_url)
     assert (decision.record_id, decision.decision) == (no_phone, "approved")
     [entry] = review_audit(db_url)
@@ -203,6 +206,19 @@ async def test_salespeople_have_no_review_and_forged_buttons_answer_like_stale(
     assert "Not hers" not in team.mia.transcript()
     rows_seen = in_db(db_url, lambda s: list(s.exec(select(Customer.id))))
     assert own in rows_seen
+    # a duplicate of another team's customer: the card names its owner, never the customer
+    seed(db_url, 3005, "Secret Li", phones=["+8613800138009"])
+    twin = seed(db_url, 3004, "Li Wei", phones=["+8613800138009"])
+    await team.mia.send("/review")
+    card = await team.mia.reply()
+    await team.mia.press(shown(catalogs, "en", "review.button.approve"), message=card)
+    duplicate = await team.mia.edited(card)
+    reason = shown(catalogs, "en", "review.duplicate.phone")
+    assert shown(catalogs, "en", "review.duplicate_hidden", reason=reason, owner="Out") in (
+        duplicate.text
+    )
+    assert f"#{twin}" in duplicate.text or "Li Wei" in duplicate.text
+    assert "Secret Li" not in team.mia.transcript()
 
 
 async def test_a_suspicious_deal_is_fixed_through_the_deals_edit(

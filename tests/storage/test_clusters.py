@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage.access import NotFound
 from storage.customer_changes import archive_customer
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
-from storage.models import Member, Role
-from storage.quality.clusters import find_clusters
+from storage.models import Customer, Member, Role
+from storage.quality.clusters import duplicate_pairs, find_clusters
 from tests.factories import make_member, pk
 
 
@@ -96,3 +96,41 @@ def test_find_clusters_reports_progress_up_to_100(db: Database):
         find_clusters(session, actor=admin, progress=seen.append)
     assert seen[-1] == 100
     assert seen == sorted(seen)
+
+
+def test_duplicate_pairs_of_a_team_are_the_bases_pairs_that_touch_it(db: Database):
+    """The review queue's blocking from a team's own phones, emails and companies finds
+    exactly what the one pass over the whole base finds for that team."""
+    with db.session() as session:
+        admin = make_member(session, role=Role.ADMIN)
+        manager = make_member(session, role=Role.MANAGER)
+        mine = make_member(session, manager=manager)
+        theirs = make_member(session, manager=make_member(session, role=Role.MANAGER))
+        phone, other_phone = "+8613800138010", "+8613800138011"
+        add(session, mine, "Zhang Wei", phones=[phone])
+        add(session, theirs, "Li Lei", phones=[phone])  # across teams
+        add(session, mine, "Wang Fang", phones=[phone])  # a third holder of the number
+        add(session, theirs, "A", phones=[other_phone])  # another team's pair only
+        add(session, theirs, "B", phones=[other_phone])
+        add(session, theirs, "Li Na", email="Li@Example.com")
+        add(session, mine, "Lina", email="li@example.com")
+        add(session, mine, "张伟", company="华为技术有限公司")
+        add(session, theirs, "章伟", company="华为技术")
+        add(session, theirs, "Ada Lovelace", company="Acme Co., Ltd.")
+        add(session, theirs, "Ada  Lovelace.", company="ACME Inc")  # theirs only
+        add(session, mine, "Ada Lovelace", company="acme")
+        gone = add(session, mine, "Zhang Wei", phones=[phone])
+        archive_customer(session, actor=mine, customer_id=gone)
+        everything = duplicate_pairs(session, actor=admin)
+        for actor in (manager, mine):
+            seen = {
+                c.id for c in session.exec(select(Customer)) if c.owner_id in (mine.id, actor.id)
+            }
+            expected = {p: r for p, r in everything.items() if seen & set(p)}
+            assert duplicate_pairs(session, actor=actor) == expected
+        assert {r for p, r in duplicate_pairs(session, actor=manager).items()} == {
+            "phone",
+            "email",
+            "name",
+            "pinyin",
+        }
