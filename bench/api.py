@@ -70,7 +70,7 @@ def run(customers: int, samples: int, workdir: Path) -> int:
     config = Config(database=DatabaseConfig(url=url), api=ApiConfig(rate_per_minute=100_000))
     rng = random.Random(7)
     headers = bearer(telegram_id)
-    # A list page sorts nothing with the order's indexes (0021); without them every customer
+    # A list page sorts nothing with the order's indexes (0020); without them every customer
     # in the token's scope. A manager's scope is their team's, an admin's everyone's.
     lists = {
         "salesperson": headers,

@@ -111,7 +111,7 @@ class Tracked(SQLModel):
 
 
 class Customer(Tracked, table=True):
-    # The API's lists page by (updated_at, id), all in scope or one owner's (0021).
+    # The API's lists page by (updated_at, id), all in scope or one owner's (0020).
     __table_args__ = (
         Index("ix_customer_owner_id_created_at", "owner_id", "created_at"),
         Index("ix_customer_updated_at_id", "updated_at", "id"),

@@ -1,4 +1,4 @@
-"""Migration 0021 indexes each list of the API by its order, (updated_at, id), on a
+"""Migration 0020 indexes each list of the API by its order, (updated_at, id), on a
 database made by 0019, without touching a row."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_upgrade_from_0019_indexes_the_list_order_and_keeps_rows(blank_db_url: s
         with database.engine.begin() as connection:
             customer = add_customer(connection, add_member(connection, "sales"))
         before = _indexes(database)
-        upgrade_database(database.engine, revision="0021")
+        upgrade_database(database.engine, revision="0020")
         after = _indexes(database)
         with database.engine.connect() as connection:
             kept = connection.exec_driver_sql("SELECT id FROM customer").scalars().all()

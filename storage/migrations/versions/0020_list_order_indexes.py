@@ -1,7 +1,7 @@
 """the API's list order: indexes on (updated_at, id), and (owner_id, updated_at, id) where
 the list is scoped by the record's owner
 
-Revision ID: 0021
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 07:00:00
 
@@ -17,8 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0021"
-# Assigned 0021 after 0020; chained to 0019, the head on main while this was written.
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
