@@ -60,6 +60,9 @@ from storage.webhooks import record_removed
 # Orders per write transaction: `create_order` takes ~10 ms an order on SQLite (its audit,
 # webhook outbox and the customer's last contact), so another member's write waits ~0.3 s.
 CHUNK_ORDERS = 30
+# A cancelled order's reason when the file gives none: the batch's `cancel_reason` setting
+# (the uploader's language), this for `crm-bot import`.
+CANCELLED_BEFORE_IMPORT = "cancelled before import"
 _PHONE_LIKE = set("+0123456789 -()")
 
 
@@ -189,10 +192,18 @@ def _contracts(session: Session, actor: Member, numbers: set[str]) -> dict[str, 
     return {number: (contract_id or 0, customer_id) for number, contract_id, customer_id in rows}
 
 
-def order_data(group: OrderGroup, customer_id: int, contract_id: int | None, today: date) -> Any:
+def order_data(
+    group: OrderGroup,
+    customer_id: int,
+    contract_id: int | None,
+    today: date,
+    cancel_reason: str = CANCELLED_BEFORE_IMPORT,
+) -> Any:
     """The group as `create_order` takes it: a line per product (its amount the row's total,
-    else quantity × unit price), or the total alone; undated orders are dated `today`."""
+    else quantity × unit price), or the total alone; undated orders are dated `today`; a
+    cancelled one without its reason in the file gets `cancel_reason`."""
     first = group.first
+    cancelled = first.status == OrderStatus.CANCELLED
     lines = tuple(
         OrderLineCreate(
             product=row.product,
@@ -216,6 +227,7 @@ def order_data(group: OrderGroup, customer_id: int, contract_id: int | None, tod
         delivery_due_on=first.delivery_due_on,
         status=OrderStatus(first.status),
         comment="; ".join(comments)[:500] or None,
+        cancel_reason=(first.cancel_reason or cancel_reason) if cancelled else None,
     )
 
 
@@ -279,6 +291,7 @@ def _apply_orders(
     batch = locked(session, batch_id, worker)
     actor = _importer(session, batch_id=batch_id)
     records: list[dict[str, Any]] = []
+    cancel_reason = batch.settings.get("cancel_reason") or CANCELLED_BEFORE_IMPORT
 
     def record(number: int, outcome: RowOutcome, reason: str | None, order_id: int | None) -> None:
         before = {"order_id": order_id} if order_id is not None else None
@@ -298,7 +311,9 @@ def _apply_orders(
         if reason is None:
             try:
                 with session.begin_nested():
-                    data = order_data(group, customer_id, contract_id, utcnow().date())
+                    data = order_data(
+                        group, customer_id, contract_id, utcnow().date(), cancel_reason
+                    )
                     order = create_order(session, actor=actor, data=data)
                     order.import_batch_id = batch_id
                     session.add(order)

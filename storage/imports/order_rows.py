@@ -43,9 +43,11 @@ ORDER_TARGETS: tuple[str, ...] = (
     "currency",
     "contract",
     "comment",
+    "cancel_reason",
 )
 """Order fields an import can fill; `customer` is matched to an existing customer by name,
-phone or company, `contract` by its number."""
+phone or company, `contract` by its number. New ones go last: a column button names its
+target by index."""
 
 ALL_TARGETS = (*TARGETS, *ORDER_TARGETS)  # what a column button names, by index
 
@@ -100,6 +102,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "币种", "货币"),
     "contract": ("contract", "contract number", "contract no", "合同", "合同号", "合同编号"),
     "comment": ("comment", "comments", "note", "notes", "remark", "remarks", "备注", "说明"),
+    "cancel_reason": (
+        "cancel reason", "cancellation reason", "reason", "why cancelled", "取消原因", "作废原因",
+    ),
 }  # fmt: skip
 _EXACT_ONLY = {"客户", "订单", "日期", "金额", "状态", "合同", "价格", "单号", "说明", "order"}
 ORDER_WORDS = Vocabulary.of(
@@ -116,6 +121,8 @@ _STATUSES: dict[str, str] = {
     "签收": "delivered", "已送达": "delivered", "已交付": "delivered", "已到货": "delivered",
     "paid": "paid", "已付款": "paid", "已回款": "paid", "回款": "paid", "已收款": "paid",
     "已结清": "paid", "完成": "paid",
+    "cancelled": "cancelled", "canceled": "cancelled", "已取消": "cancelled", "取消": "cancelled",
+    "已作废": "cancelled", "作废": "cancelled",
 }  # fmt: skip
 _T = TypeVar("_T")
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
@@ -153,6 +160,7 @@ class OrderRow:
     currency: str | None
     contract: str | None
     comment: str | None
+    cancel_reason: str | None  # a cancelled order's, from the file
     display: dict[str, str]
     fingerprint: str
 
@@ -209,7 +217,7 @@ def read_money(value: str, currency: str) -> tuple[Decimal, str]:
 
 def read_status(value: str) -> str:
     """An order status from its code or a word for it, English or Chinese; empty: ordered.
-    A cancelled order is not imported (it would need its reason): `bad_status`."""
+    A cancelled order keeps the file's cancel reason, else the batch's default one."""
     if not value:
         return "ordered"
     status = _STATUSES.get(fold(value))
@@ -251,6 +259,7 @@ def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> Orde
         _read(parse_quantity(cell("quantity")), "bad_quantity") if cell("quantity") else None
     )
     status = read_status(cell("status"))
+    reason = _text(cell("cancel_reason"), 500) if status == "cancelled" else ""
     if (due := dates["delivery_due_on"]) is not None:
         problem = delivery_due_problem(
             due=due, ordered_on=dates["ordered_on"], status=status, today=rules.today
@@ -274,6 +283,7 @@ def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> Orde
         **({"currency": code} if priced and code else {}),
         **({"contract": _text(cell("contract"), 64)} if cell("contract") else {}),
         **({"comment": _text(cell("comment"), 500)} if cell("comment") else {}),
+        **({"cancel_reason": reason} if status == "cancelled" and reason else {}),
     }
     digest = hashlib.sha256(
         "\x1f".join(f"{t}={values[t]}" for t in sorted(values)).encode()
@@ -291,6 +301,7 @@ def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> Orde
         currency=values.get("currency"),
         contract=values.get("contract"),
         comment=values.get("comment"),
+        cancel_reason=values.get("cancel_reason"),
         display=values,
         fingerprint=digest,
     )
