@@ -124,10 +124,11 @@ def plan_orders(
             reason = customer
         if reason is None and first.contract and (contract is None or contract[1] != customer):
             reason = "unknown_contract"
-        lines = [n for n, row in group.rows if row.product]
+        lines = [n for n, row in group.rows if row.product or row.lines]
         if reason is None and lines:  # a total without a product beside priced lines
-            reasons |= {n: "missing_product" for n, row in group.rows if not row.product}
-            group.rows = [(n, row) for n, row in group.rows if row.product]
+            lineless = [n for n, row in group.rows if not (row.product or row.lines)]
+            reasons |= dict.fromkeys(lineless, "missing_product")
+            group.rows = [(n, row) for n, row in group.rows if n not in lineless]
         if reason is not None:
             reasons |= {n: reason for n, _ in group.rows}
             continue
@@ -200,26 +201,28 @@ def order_data(
     cancel_reason: str = CANCELLED_BEFORE_IMPORT,
 ) -> Any:
     """The group as `create_order` takes it: a line per product (its amount the row's total,
-    else quantity × unit price), or the total alone; undated orders are dated `today`; a
-    cancelled one without its reason in the file gets `cancel_reason`."""
+    else quantity × unit price) and the lines of a Lines cell (the row's total then the
+    order's, kept only when no line is priced), or the total alone; undated orders are dated
+    `today`; a cancelled one without its reason in the file gets `cancel_reason`."""
     first = group.first
     cancelled = first.status == OrderStatus.CANCELLED
-    lines = tuple(
-        OrderLineCreate(
-            product=row.product,
-            quantity=row.quantity,
-            unit_price=row.unit_price,
-            amount=row.total,
-        )
-        for _, row in group.rows
-        if row.product
-    )
-    total = None if lines else sum((row.total or Decimal(0) for _, row in group.rows), Decimal(0))
+    lines: list[OrderLineCreate] = []
+    total: Decimal | None = None
+    for _, row in group.rows:
+        lines += row.lines  # an export's Lines cell: its Amount is the order's total
+        if row.product:
+            lines.append(OrderLineCreate(row.product, row.quantity, row.unit_price, row.total))
+        elif row.lines and row.total is not None:
+            total = (total or Decimal(0)) + row.total
+    if not lines:
+        total = sum((row.total or Decimal(0) for _, row in group.rows), Decimal(0))
+    elif any(line.line_amount is not None for line in lines):
+        total = None  # the sum of the priced lines
     comments = [row.comment for _, row in group.rows if row.comment]
     return OrderCreate(
         customer_id=customer_id,
         ordered_on=first.ordered_on or today,
-        lines=lines,
+        lines=tuple(lines),
         total=total,
         currency=next((row.currency for _, row in group.rows if row.currency), None),
         number=first.number,

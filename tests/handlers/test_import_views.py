@@ -22,6 +22,7 @@ from storage.imports import REASONS, ImportNotReady, ImportReview
 from storage.imports.files import CAPPED, UnreadableFile
 from storage.imports.models import ImportBatch
 from storage.imports.order_rows import ALL_TARGETS
+from storage.imports.order_rows import REASONS as ORDER_REASONS
 from storage.imports.owners import NOT_ALLOWED, NOT_FOUND
 
 
@@ -29,7 +30,8 @@ from storage.imports.owners import NOT_ALLOWED, NOT_FOUND
 def test_every_rejection_reason_has_text(catalogs: Catalogs, language: str) -> None:
     messages = catalogs.messages[language]
     assert REASONS
-    assert [code for code in REASONS if not messages.get(f"import.reason.{code}")] == []
+    codes = (*REASONS, *ORDER_REASONS)
+    assert [code for code in codes if not messages.get(f"import.reason.{code}")] == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -25,6 +25,7 @@ from storage.imports.order_rows import (
     group_orders,
     guess_kind,
     read_date,
+    read_lines,
     read_order_row,
     read_status,
 )
@@ -95,6 +96,9 @@ def test_bad_rows_say_why() -> None:
     assert rejected("DD-1,Li,,,,X,1,1,,XYZ,,") == "bad_currency"
     assert rejected("DD-1,Li,,,,X,1,$1,,CNY,,") == "bad_currency"
     assert rejected("DD-1,Li,,,lost,X,1,1,,,,") == "bad_status"
+    for lines in ("0 × X2 @ 5", "X" * 201):  # an export's Lines cell: no zero, no novel
+        with pytest.raises(Rejected, match="bad_lines"):
+            read_lines(lines)
     assert rejected("DD-1,Li,,2026-11-01,shipped,X,1,1,,,,") == "delivery_past"
     gone = row("DD-1,Li,,2026-11-01,已取消,X,1,1,,,,")  # a past promise of a cancelled one
     assert (gone.status, gone.cancel_reason) == ("cancelled", None)  # no reason column
