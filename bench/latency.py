@@ -9,6 +9,8 @@ types, one update at a time:
   entry   the name step of /newcustomer (the draft is saved, the phone prompt arrives)
   search  /find <the name of a seeded customer> (the results page arrives)
   card    /customer <id of a seeded customer> (the card arrives)
+  card with orders  the same for a customer with an order (and every other one a contract)
+  find order  /find <a seeded order number> (the results page with the order arrives)
 Latency is from the emulator accepting the user's message to it accepting the bot's reply.
 The two take turns in `--blocks` blocks (floor, ours, floor, ours, ...), each bot started
 afresh and warmed up for its block and stopped after it, so a slow spell of the machine
@@ -77,7 +79,7 @@ async def floor_latencies(samples: int, warmup: int) -> list[float]:
 def crm_steps(
     replies: Replies, seeded: Seeded, texts: Texts, rng: random.Random
 ) -> dict[str, Step]:
-    """The three measured exchanges; each checks the reply is the one the step expects."""
+    """The measured exchanges; each checks the reply is the one the step expects."""
     ask_phone = texts.shown("customer.ask.phones").splitlines()[0]
 
     async def entry(i: int) -> float:
@@ -103,7 +105,29 @@ def crm_steps(
             raise BenchError(f"/customer {customer['id']} answered {reply.text!r}")
         return ms
 
-    return {"entry": entry, "search": search, "card": card}
+    ordering = [s for s in seeded.samples if s.get("order")] or seeded.samples
+
+    async def card_with_orders(_i: int) -> float:
+        customer = rng.choice(ordering)
+        ms, (reply,) = await replies.exchange(USER_ID, f"/customer {customer['id']}")
+        if (customer.get("order") or customer["name"]) not in reply.text:
+            raise BenchError(f"/customer {customer['id']} answered {reply.text!r}")
+        return ms
+
+    async def find_order(_i: int) -> float:
+        number = rng.choice(ordering).get("order") or "DD-"
+        ms, (reply,) = await replies.exchange(USER_ID, f"/find {number}")
+        if not any(number in label for label in reply.button_labels):
+            raise BenchError(f"/find {number} answered {reply.text!r} {reply.button_labels}")
+        return ms
+
+    return {
+        "entry": entry,
+        "search": search,
+        "card": card,
+        "card with orders": card_with_orders,
+        "find order": find_order,
+    }
 
 
 async def crm_latencies(

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ POSTGRES_URL = os.environ.get(
     "CRM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 CACHE_DIR = Path(os.environ.get("CRM_BENCH_CACHE") or Path(tempfile.gettempdir()) / "crm-bench")
-SEED_VERSION = 2  # part of the cache key: 2 stores company_key (files of 1 have none)
 ADMIN_TELEGRAM_ID = 1
 MANAGER_TELEGRAM_IDS = range(10, 20)
 SALES_TELEGRAM_IDS = range(100, 300)
@@ -154,7 +153,13 @@ KINDS = [
 TAGS = ("vip", "wholesale", "retail", "大客户", "export", "new")
 BATCH = 20_000
 SAMPLES_PER_BATCH = 50
-SAMPLE_KEYS = ("id", "owner_id", "name", "email", "company", "phone")
+SAMPLE_KEYS = ("id", "owner_id", "name", "email", "company", "phone", "contract", "order")
+# Every CONTRACT_EVERY-th customer has a contract, every ORDER_EVERY-th an order of two lines
+# (at 1,000,000 customers: 100,000 contracts and 250,000 orders), so the card and /find
+# (which looks up contract and order numbers too) are timed with them. The cache key names
+# what a seeded file holds: company keys (v2) and contracts and orders.
+CONTRACT_EVERY, ORDER_EVERY = 10, 4
+SEED_VERSION = "v2-orders"
 
 
 @dataclass
@@ -196,7 +201,11 @@ def _rows(size: int, owners: list[int], rng: random.Random) -> Iterator[list[dic
                 "company": f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(KINDS)}",
                 "tags": f'["{rng.choice(TAGS)}"]',
                 "phone": f"+86138{rng.randrange(10**8):08d}",
+                "contract": f"HT-{i:07d}" if i % CONTRACT_EVERY == 0 else None,
+                "order": f"DD-{i:07d}" if i % ORDER_EVERY == 0 else None,
                 "now": now,
+                "today": now.date(),
+                "ends": date(now.year + 2, 12, 31),  # in force: no status pass moves it
             }
         )
         if len(batch) == BATCH:
@@ -256,6 +265,25 @@ _INSERT_CUSTOMER = text(
 _INSERT_PHONE = text(
     f"INSERT INTO {CustomerPhone.__tablename__} (customer_id, e164) VALUES (:id, :phone)"
 )
+_INSERT_CONTRACT = text(
+    "INSERT INTO contract (id, customer_id, owner_id, created_by_id, number, title, amount,"
+    " currency, signed_on, starts_on, ends_on, status, created_at, updated_at)"
+    " VALUES (:id, :id, :owner_id, :owner_id, :contract, :company, 120000, 'CNY', :today,"
+    " :today, :ends, 'active', :now, :now)"
+)
+_INSERT_ORDER = text(
+    "INSERT INTO sales_order (id, customer_id, owner_id, created_by_id, number, currency,"
+    " ordered_on, status, total, created_at, updated_at)"
+    " VALUES (:id, :id, :owner_id, :owner_id, :order, 'CNY', :today, 'paid', 60300, :now, :now)"
+)
+_INSERT_LINES = text(
+    "INSERT INTO order_line (order_id, position, product, quantity, unit_price, amount)"
+    " VALUES (:id, 1, 'X2', 50, 1200, 60000), (:id, 2, 'cable', 10, 30, 300)"
+)
+_INSERT_ORDER_STATUS = text(
+    "INSERT INTO order_status_change (order_id, to_status, changed_by_id, changed_at)"
+    " VALUES (:id, 'paid', :owner_id, :now)"
+)
 _SET_KEYS = text(
     "UPDATE customer_search SET pinyin_key = :full, initials = :initials,"
     " company_key = :company_key WHERE customer_id = :id"
@@ -264,7 +292,8 @@ _SET_KEYS = text(
 
 def insert_rows(db: Database, batch: list[dict[str, Any]]) -> None:
     """Customers shaped like `_rows` (explicit ids, one phone each) in one transaction, with
-    their pinyin and company keys as `index_customer` would set them."""
+    their pinyin and company keys as `index_customer` would set them, and their contracts and
+    orders (ids those of their customers)."""
     keys = []
     for row in batch:
         full, initials = pinyin_keys(row["name"])
@@ -273,22 +302,33 @@ def insert_rows(db: Database, batch: list[dict[str, Any]]) -> None:
             keys.append(
                 {"id": row["id"], "full": full, "initials": initials, "company_key": company}
             )
+    contracts = [row for row in batch if row.get("contract")]
+    orders = [row for row in batch if row.get("order")]
     with db.engine.begin() as conn:
         conn.execute(_INSERT_CUSTOMER, batch)
         conn.execute(_INSERT_PHONE, batch)
         if keys:
             conn.execute(_SET_KEYS, keys)
+        for statement, rows in (
+            (_INSERT_CONTRACT, contracts),
+            (_INSERT_ORDER, orders),
+            (_INSERT_LINES, orders),
+            (_INSERT_ORDER_STATUS, orders),
+        ):
+            if rows:
+                conn.execute(statement, rows)
 
 
 def _advance_sequence(db: Database, size: int) -> None:
     if db.is_sqlite:
         return  # INTEGER PRIMARY KEY takes max(id) + 1
     with db.engine.begin() as conn:
-        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('customer', 'id'), {size})"))
+        for table in ("customer", "contract", "sales_order"):
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {size})"))
 
 
 def _cache_paths(size: int) -> tuple[Path, Path]:
-    stem = CACHE_DIR / f"customers-{size}-{head_revision()}-v{SEED_VERSION}"
+    stem = CACHE_DIR / f"customers-{size}-{head_revision()}-{SEED_VERSION}"
     return stem.with_suffix(".sqlite3"), stem.with_suffix(".json")
 
 

@@ -81,9 +81,9 @@ def delivery_due_problem(
     *, due: date, ordered_on: date | None, status: str, today: date
 ) -> str | None:
     """Why `due` cannot be an order's promised delivery date, or None: "past" (already gone,
-    unless the order is delivered or paid: a promise to remind about must lie ahead) or
-    "before_order". Shared by the chat entry and the import, which both ask for a fix."""
-    if due < today and status not in DONE:
+    unless the order is delivered, paid or cancelled: a promise to remind about must lie
+    ahead) or "before_order". Shared by the chat entry and the import, which both ask for a fix."""
+    if due < today and status not in (*DONE, OrderStatus.CANCELLED):
         return "past"
     if ordered_on is not None and due < ordered_on:
         return "before_order"
@@ -144,6 +144,7 @@ class OrderCreate:
     delivery_due_on: date | None = None
     status: OrderStatus = OrderStatus.ORDERED
     comment: str | None = None  # kept with the first status (an import's comment column)
+    cancel_reason: str | None = None  # an order imported as cancelled: why (required then)
 
     def __post_init__(self) -> None:
         priced = any(line.line_amount is not None for line in self.lines)
@@ -159,8 +160,11 @@ class OrderCreate:
             raise ValueError("an order number is not blank")
         if self.delivery_due_on is not None and self.delivery_due_on < self.ordered_on:
             raise ValueError("delivery cannot be promised before the order")
-        if self.status not in FORWARD:
+        cancelled = self.status == OrderStatus.CANCELLED
+        if not cancelled and self.status not in FORWARD:
             raise ValueError(f"a new order cannot be {self.status}")
+        if cancelled != bool(self.cancel_reason and self.cancel_reason.strip()):
+            raise ValueError("a cancelled order, and only one, has a reason")
 
     @property
     def order_total(self) -> Decimal | None:
@@ -232,6 +236,7 @@ def create_order(
         ordered_on=data.ordered_on,
         delivery_due_on=data.delivery_due_on,
         status=str(data.status),
+        cancel_reason=data.cancel_reason.strip() if data.cancel_reason else None,
         total=data.order_total,
         created_by_id=actor_id(actor),
         created_at=now,
@@ -247,7 +252,7 @@ def create_order(
             to_status=order.status,
             changed_by_id=actor_id(actor),
             changed_at=now,
-            comment=data.comment,
+            comment=data.comment or order.cancel_reason,
         )
     )
     record_contact(session, customer_id=data.customer_id, at=_contact_time(data.ordered_on))
@@ -263,6 +268,8 @@ def create_order(
         owner_id=order.owner_id,
     )
     values["lines"] = [line_text(line) for line in data.lines]
+    if order.cancel_reason:  # imported as cancelled
+        values["cancel_reason"] = order.cancel_reason
     _audit(session, actor, order_id, "create", diff({}, values))
     if order.delivery_due_on is not None and order.status in UNDELIVERED:
         remind_delivery(session, order, [line_text(line) for line in data.lines])

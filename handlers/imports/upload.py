@@ -109,6 +109,7 @@ async def on_document(update: Update, context: CrmContext) -> None:
         currency=context.services.config.locale.currency,
         timezone=context.tz.key,
         note_heading=context.t("import.note.heading", file=name),
+        cancel_reason=context.t("import.order.cancelled_before_import"),
     )
     assert batch.id is not None
     logger.info("import %s: %s rows from %s", batch.id, batch.total_rows, chat_id)

@@ -16,7 +16,7 @@ from functools import partial
 from telegram import InlineKeyboardMarkup
 
 from handlers.callback_data import ImportAction
-from handlers.formatting import format_birthday, format_number, format_phone
+from handlers.formatting import currency_name, format_birthday, format_number, format_phone
 from handlers.i18n import Html, Translator
 from handlers.keyboards import Row, inline_keyboard
 from handlers.paging import nav_row, page_of
@@ -52,12 +52,14 @@ CHOICE_TARGETS = ("gender", "source", "category")
 
 def readable(target: str, value: str, region: str, t: Translator) -> str:
     """A stored value as the member reads it elsewhere: national phones, spelled-out dates,
-    choices by their label ("来源：网站", not "website")."""
+    choices, statuses and currencies by their label ("来源：网站", not "website")."""
     lang = t.language
     if target in CHOICE_TARGETS:
         return t.label(f"customer.{target}.{value}", value)
     if target == "status":  # an order's
         return t.label(f"order.status.{value}", value)
+    if target == "currency":  # as /order's currency buttons name it ("人民币", "CNY ¥")
+        return t.label(f"order.currency.{value}", currency_name(value, lang=lang))
     if target == "phone" and value.startswith("+"):
         return ", ".join(format_phone(p, region=region) for p in value.split(", "))
     if target == "birthday" and (match := _STORED_DATE.fullmatch(value)):

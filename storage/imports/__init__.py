@@ -117,6 +117,7 @@ def create_batch(
     currency: str = "CNY",
     timezone: str = "UTC",
     note_heading: str = "",
+    cancel_reason: str = "",
 ) -> ImportBatch:
     """Store the file with a first guess of the mapping.
 
@@ -126,7 +127,8 @@ def create_batch(
     required fields and the standard lists its rows are read with; `currency` is an order
     amount's without a currency of its own. `timezone` is the importer's, for created times
     written without a zone; `note_heading` begins the note of a customers file's columns that
-    fill no field, in their language ("Imported from file.xlsx:")."""
+    fill no field, in their language ("Imported from file.xlsx:"); `cancel_reason` is a
+    cancelled order's when the file gives none, in their language too."""
     require_member(session, actor=actor, member_id=owner_id)
     kind, targets = guess_kind(table.headers)
     batch = ImportBatch(
@@ -150,6 +152,7 @@ def create_batch(
             "currency": currency,
             "timezone": timezone,
             "note_heading": note_heading,
+            "cancel_reason": cancel_reason,
         },
     )
     session.add(batch)

@@ -60,6 +60,9 @@ from storage.webhooks import record_removed
 # Orders per write transaction: `create_order` takes ~10 ms an order on SQLite (its audit,
 # webhook outbox and the customer's last contact), so another member's write waits ~0.3 s.
 CHUNK_ORDERS = 30
+# A cancelled order's reason when the file gives none: the batch's `cancel_reason` setting
+# (the uploader's language), this for `crm-bot import`.
+CANCELLED_BEFORE_IMPORT = "cancelled before import"
 _PHONE_LIKE = set("+0123456789 -()")
 
 
@@ -121,10 +124,11 @@ def plan_orders(
             reason = customer
         if reason is None and first.contract and (contract is None or contract[1] != customer):
             reason = "unknown_contract"
-        lines = [n for n, row in group.rows if row.product]
+        lines = [n for n, row in group.rows if row.product or row.lines]
         if reason is None and lines:  # a total without a product beside priced lines
-            reasons |= {n: "missing_product" for n, row in group.rows if not row.product}
-            group.rows = [(n, row) for n, row in group.rows if row.product]
+            lineless = [n for n, row in group.rows if not (row.product or row.lines)]
+            reasons |= dict.fromkeys(lineless, "missing_product")
+            group.rows = [(n, row) for n, row in group.rows if n not in lineless]
         if reason is not None:
             reasons |= {n: reason for n, _ in group.rows}
             continue
@@ -189,26 +193,36 @@ def _contracts(session: Session, actor: Member, numbers: set[str]) -> dict[str, 
     return {number: (contract_id or 0, customer_id) for number, contract_id, customer_id in rows}
 
 
-def order_data(group: OrderGroup, customer_id: int, contract_id: int | None, today: date) -> Any:
+def order_data(
+    group: OrderGroup,
+    customer_id: int,
+    contract_id: int | None,
+    today: date,
+    cancel_reason: str = CANCELLED_BEFORE_IMPORT,
+) -> Any:
     """The group as `create_order` takes it: a line per product (its amount the row's total,
-    else quantity × unit price), or the total alone; undated orders are dated `today`."""
+    else quantity × unit price) and the lines of a Lines cell (the row's total then the
+    order's, kept only when no line is priced), or the total alone; undated orders are dated
+    `today`; a cancelled one without its reason in the file gets `cancel_reason`."""
     first = group.first
-    lines = tuple(
-        OrderLineCreate(
-            product=row.product,
-            quantity=row.quantity,
-            unit_price=row.unit_price,
-            amount=row.total,
-        )
-        for _, row in group.rows
-        if row.product
-    )
-    total = None if lines else sum((row.total or Decimal(0) for _, row in group.rows), Decimal(0))
+    cancelled = first.status == OrderStatus.CANCELLED
+    lines: list[OrderLineCreate] = []
+    total: Decimal | None = None
+    for _, row in group.rows:
+        lines += row.lines  # an export's Lines cell: its Amount is the order's total
+        if row.product:
+            lines.append(OrderLineCreate(row.product, row.quantity, row.unit_price, row.total))
+        elif row.lines and row.total is not None:
+            total = (total or Decimal(0)) + row.total
+    if not lines:
+        total = sum((row.total or Decimal(0) for _, row in group.rows), Decimal(0))
+    elif any(line.line_amount is not None for line in lines):
+        total = None  # the sum of the priced lines
     comments = [row.comment for _, row in group.rows if row.comment]
     return OrderCreate(
         customer_id=customer_id,
         ordered_on=first.ordered_on or today,
-        lines=lines,
+        lines=tuple(lines),
         total=total,
         currency=next((row.currency for _, row in group.rows if row.currency), None),
         number=first.number,
@@ -216,6 +230,7 @@ def order_data(group: OrderGroup, customer_id: int, contract_id: int | None, tod
         delivery_due_on=first.delivery_due_on,
         status=OrderStatus(first.status),
         comment="; ".join(comments)[:500] or None,
+        cancel_reason=(first.cancel_reason or cancel_reason) if cancelled else None,
     )
 
 
@@ -279,6 +294,7 @@ def _apply_orders(
     batch = locked(session, batch_id, worker)
     actor = _importer(session, batch_id=batch_id)
     records: list[dict[str, Any]] = []
+    cancel_reason = batch.settings.get("cancel_reason") or CANCELLED_BEFORE_IMPORT
 
     def record(number: int, outcome: RowOutcome, reason: str | None, order_id: int | None) -> None:
         before = {"order_id": order_id} if order_id is not None else None
@@ -298,7 +314,9 @@ def _apply_orders(
         if reason is None:
             try:
                 with session.begin_nested():
-                    data = order_data(group, customer_id, contract_id, utcnow().date())
+                    data = order_data(
+                        group, customer_id, contract_id, utcnow().date(), cancel_reason
+                    )
                     order = create_order(session, actor=actor, data=data)
                     order.import_batch_id = batch_id
                     session.add(order)

@@ -27,7 +27,7 @@ from storage.export import undefuse
 from storage.imports.mapping import CUSTOMERS, ORDERS, TARGETS, Vocabulary, fold, kind_of
 from storage.imports.rows import Rejected, RowRules
 from storage.order_lines import parse_currency
-from storage.orders import delivery_due_problem
+from storage.orders import OrderLineCreate, delivery_due_problem, line_text
 from storage.parsing import MAX_LENGTHS, ParseError, clean_text, parse_amount, parse_quantity
 
 ORDER_TARGETS: tuple[str, ...] = (
@@ -43,9 +43,12 @@ ORDER_TARGETS: tuple[str, ...] = (
     "currency",
     "contract",
     "comment",
+    "cancel_reason",
+    "lines",
 )
 """Order fields an import can fill; `customer` is matched to an existing customer by name,
-phone or company, `contract` by its number."""
+phone or company, `contract` by its number. New ones go last: a column button names its
+target by index."""
 
 ALL_TARGETS = (*TARGETS, *ORDER_TARGETS)  # what a column button names, by index
 
@@ -57,6 +60,7 @@ REASONS: tuple[str, ...] = (
     "bad_quantity",
     "bad_currency",
     "bad_status",
+    "bad_lines",
     "bad_delivery_date",
     "delivery_past",
     "unknown_customer",
@@ -83,7 +87,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "日期",
     ),
     "delivery_due_on": (
-        "delivery date", "promised delivery", "promised delivery date", "due date", "deliver by",
+        "delivery date", "promised delivery", "promised delivery date", "delivery promised",
+        "due date", "deliver by",
         "交货日期", "交期", "承诺交期", "送货日期", "到货日期", "约定交期",
     ),
     "status": ("status", "order status", "state", "状态", "订单状态"),
@@ -100,6 +105,10 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "币种", "货币"),
     "contract": ("contract", "contract number", "contract no", "合同", "合同号", "合同编号"),
     "comment": ("comment", "comments", "note", "notes", "remark", "remarks", "备注", "说明"),
+    "cancel_reason": (
+        "cancel reason", "cancellation reason", "reason", "why cancelled", "取消原因", "作废原因",
+    ),
+    "lines": ("lines", "order lines", "line items", "订单明细", "明细"),
 }  # fmt: skip
 _EXACT_ONLY = {"客户", "订单", "日期", "金额", "状态", "合同", "价格", "单号", "说明", "order"}
 ORDER_WORDS = Vocabulary.of(
@@ -116,6 +125,8 @@ _STATUSES: dict[str, str] = {
     "签收": "delivered", "已送达": "delivered", "已交付": "delivered", "已到货": "delivered",
     "paid": "paid", "已付款": "paid", "已回款": "paid", "回款": "paid", "已收款": "paid",
     "已结清": "paid", "完成": "paid",
+    "cancelled": "cancelled", "canceled": "cancelled", "已取消": "cancelled", "取消": "cancelled",
+    "已作废": "cancelled", "作废": "cancelled",
 }  # fmt: skip
 _T = TypeVar("_T")
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
@@ -153,6 +164,8 @@ class OrderRow:
     currency: str | None
     contract: str | None
     comment: str | None
+    cancel_reason: str | None  # a cancelled order's, from the file
+    lines: tuple[OrderLineCreate, ...]  # an export's "Lines" cell, all lines in one
     display: dict[str, str]
     fingerprint: str
 
@@ -209,13 +222,49 @@ def read_money(value: str, currency: str) -> tuple[Decimal, str]:
 
 def read_status(value: str) -> str:
     """An order status from its code or a word for it, English or Chinese; empty: ordered.
-    A cancelled order is not imported (it would need its reason): `bad_status`."""
+    A cancelled order keeps the file's cancel reason, else the batch's default one."""
     if not value:
         return "ordered"
     status = _STATUSES.get(fold(value))
     if status is None:
         raise Rejected("bad_status")
     return status
+
+
+_NUMBER = r"\d[\d,]*(?:\.\d+)?"
+# A line as `line_text` writes it: "50 × X2 @ 1200.00 = 60000.00", "X2 = 500.00", "cable".
+_LINE = re.compile(
+    rf"(?:(?P<qty>{_NUMBER})\s*[×xX*]\s+)?(?P<product>.+?)"
+    rf"(?:\s+@\s*(?P<price>{_NUMBER}))?(?:\s*=\s*(?P<amount>{_NUMBER}))?"
+)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text.replace(",", "")) if text else None
+
+
+def read_lines(value: str) -> tuple[OrderLineCreate, ...]:
+    """The lines of an order in one cell, as the export of orders writes them and separates
+    them ("50 × X2 @ 1200.00 = 60000.00; X2 = 500.00; cable"); strictly that form, so a
+    product named "iPhone 15" stays whole. Rejected("bad_lines") for anything else."""
+    lines: list[OrderLineCreate] = []
+    for item in filter(None, (part.strip() for part in value.split(";"))):
+        match = _LINE.fullmatch(item)
+        if match is None or len(match["product"]) > 200:
+            raise Rejected("bad_lines")
+        quantity, price = _decimal(match["qty"]), _decimal(match["price"])
+        try:
+            lines.append(
+                OrderLineCreate(
+                    product=match["product"],
+                    quantity=quantity,
+                    unit_price=price,
+                    amount=None if quantity and price is not None else _decimal(match["amount"]),
+                )
+            )
+        except ValueError:  # a quantity of 0
+            raise Rejected("bad_lines") from None
+    return tuple(lines)
 
 
 def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> OrderRow:
@@ -251,6 +300,7 @@ def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> Orde
         _read(parse_quantity(cell("quantity")), "bad_quantity") if cell("quantity") else None
     )
     status = read_status(cell("status"))
+    reason = _text(cell("cancel_reason"), 500) if status == "cancelled" else ""
     if (due := dates["delivery_due_on"]) is not None:
         problem = delivery_due_problem(
             due=due, ordered_on=dates["ordered_on"], status=status, today=rules.today
@@ -260,9 +310,15 @@ def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> Orde
     product = _text(cell("product"), 200) or None
     if product is None and (quantity is not None or amounts["unit_price"] is not None):
         raise Rejected("missing_product")
-    if product is None and amounts["total"] is None:
+    lines = read_lines(cell("lines"))
+    if product is None and amounts["total"] is None and not lines:
         raise Rejected("missing_product")
-    priced = amounts["total"] is not None or amounts["unit_price"] is not None
+    priced = (
+        amounts["total"] is not None
+        or amounts["unit_price"] is not None
+        or any(line.line_amount is not None for line in lines)
+    )
+    code = code or (currency if priced else None)
     values = {
         "number": number,
         "customer": customer,
@@ -274,6 +330,8 @@ def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> Orde
         **({"currency": code} if priced and code else {}),
         **({"contract": _text(cell("contract"), 64)} if cell("contract") else {}),
         **({"comment": _text(cell("comment"), 500)} if cell("comment") else {}),
+        **({"cancel_reason": reason} if status == "cancelled" and reason else {}),
+        **({"lines": "; ".join(line_text(line) for line in lines)} if lines else {}),
     }
     digest = hashlib.sha256(
         "\x1f".join(f"{t}={values[t]}" for t in sorted(values)).encode()
@@ -291,6 +349,8 @@ def read_order_row(cells: Sequence[str], rules: RowRules, currency: str) -> Orde
         currency=values.get("currency"),
         contract=values.get("contract"),
         comment=values.get("comment"),
+        cancel_reason=values.get("cancel_reason"),
+        lines=lines,
         display=values,
         fingerprint=digest,
     )

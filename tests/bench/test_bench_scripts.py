@@ -30,7 +30,7 @@ def test_search_bench_prints_each_query_kind_with_its_target(tmp_path: Path):
     output = run_bench(
         tmp_path, "search", "--sizes", "300", "--backends", "sqlite", "--queries", "5"
     )
-    for kind in ("name", "pinyin", "company"):
+    for kind in ("name", "pinyin", "company", "/find name", "/find order", "/find contract"):
         assert kind in output
     assert "target p95 < 50 ms" in output
 

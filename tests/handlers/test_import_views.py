@@ -15,12 +15,14 @@ from handlers.imports.views import (
     history_lines,
     number,
     preview_view,
+    readable,
     short,
 )
 from storage.imports import REASONS, ImportNotReady, ImportReview
 from storage.imports.files import CAPPED, UnreadableFile
-from storage.imports.mapping import TARGETS
 from storage.imports.models import ImportBatch
+from storage.imports.order_rows import ALL_TARGETS
+from storage.imports.order_rows import REASONS as ORDER_REASONS
 from storage.imports.owners import NOT_ALLOWED, NOT_FOUND
 
 
@@ -28,13 +30,14 @@ from storage.imports.owners import NOT_ALLOWED, NOT_FOUND
 def test_every_rejection_reason_has_text(catalogs: Catalogs, language: str) -> None:
     messages = catalogs.messages[language]
     assert REASONS
-    assert [code for code in REASONS if not messages.get(f"import.reason.{code}")] == []
+    codes = (*REASONS, *ORDER_REASONS)
+    assert [code for code in codes if not messages.get(f"import.reason.{code}")] == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_target_and_mode_has_a_label(catalogs: Catalogs, language: str) -> None:
     messages = catalogs.messages[language]
-    keys = [f"import.target.{t}" for t in TARGETS] + [f"import.mode.{m.value}" for m in MODES]
+    keys = [f"import.target.{t}" for t in ALL_TARGETS] + [f"import.mode.{m.value}" for m in MODES]
     assert [key for key in keys if not messages.get(key)] == []
 
 
@@ -46,6 +49,18 @@ def test_every_unreadable_file_code_has_text(catalogs: Catalogs, code: str) -> N
         assert text
         if code in CAPPED:  # the member is told the cap
             assert "{rows}" in text if code == "too_many_rows" else "{limit}" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [("en", ["CNY ¥", "Japanese Yen", "Cancelled"]), ("zh", ["人民币", "日元", "已取消"])],
+)
+def test_an_orders_currency_and_status_read_as_the_chat_shows_them(
+    catalogs: Catalogs, language: str, shown: list[str]
+) -> None:
+    t = catalogs.translator(language)
+    values = [("currency", "CNY"), ("currency", "JPY"), ("status", "cancelled")]
+    assert [readable(target, value, "CN", t) for target, value in values] == shown
 
 
 def test_not_ready_codes_the_chat_handles_exist() -> None:

@@ -14,8 +14,9 @@ from sqlmodel import Session, col, select
 import storage.imports.order_apply
 from storage.contracts import ContractCreate, create_contract
 from storage.db import Database
-from storage.imports import BatchStatus, review, run_batch, undo_batch
+from storage.imports import BatchStatus, create_batch, review, run_batch, undo_batch
 from storage.imports.apply import LeaseLost
+from storage.imports.files import read_sheet
 from storage.imports.models import ImportBatch
 from storage.imports.order_apply import order_data
 from storage.imports.order_rows import (
@@ -24,6 +25,7 @@ from storage.imports.order_rows import (
     group_orders,
     guess_kind,
     read_date,
+    read_lines,
     read_order_row,
     read_status,
 )
@@ -93,9 +95,14 @@ def test_bad_rows_say_why() -> None:
     assert rejected("DD-1,Li,,,,X,lots,1,,,,") == "bad_quantity"
     assert rejected("DD-1,Li,,,,X,1,1,,XYZ,,") == "bad_currency"
     assert rejected("DD-1,Li,,,,X,1,$1,,CNY,,") == "bad_currency"
-    assert rejected("DD-1,Li,,,cancelled,X,1,1,,,,") == "bad_status"
-    assert rejected("DD-1,Li,2026-13-40,,,X,1,1,,,,") == "bad_date"
+    assert rejected("DD-1,Li,,,lost,X,1,1,,,,") == "bad_status"
+    for lines in ("0 × X2 @ 5", "X" * 201):  # an export's Lines cell: no zero, no novel
+        with pytest.raises(Rejected, match="bad_lines"):
+            read_lines(lines)
     assert rejected("DD-1,Li,,2026-11-01,shipped,X,1,1,,,,") == "delivery_past"
+    gone = row("DD-1,Li,,2026-11-01,已取消,X,1,1,,,,")  # a past promise of a cancelled one
+    assert (gone.status, gone.cancel_reason) == ("cancelled", None)  # no reason column
+    assert rejected("DD-1,Li,2026-13-40,,,X,1,1,,,,") == "bad_date"
     assert row("DD-1,Li,,2026-11-01,paid,X,1,1,,,,").status == "paid"  # delivered already
     assert rejected("DD-1,Li,2026-11-25,2026-11-24,,X,1,1,,,,") == "bad_delivery_date"
 
@@ -316,3 +323,50 @@ def test_another_crms_extra_columns_in_an_orders_file_go_nowhere_not_to_a_note(
         return len(session.exec(query).all())
 
     assert db.read_sync(notes) == 0
+
+
+def test_cancelled_orders_of_an_export_import_with_their_reason_or_the_batchs(
+    db: Database,
+) -> None:
+    """The bot's own export lists cancelled orders with a "Cancel reason" column: they come
+    back cancelled with it, never reminded of; a file without one gives the batch's reason
+    (the uploader's language), or `crm-bot import`'s English one."""
+    sales = add_member(db)
+    customer = existing_customer(db, sales)
+    exported = (
+        "Order number,Customer,Order status,Order date,Delivery date,Amount,Currency,"
+        "Cancel reason\n"
+        f"DD-1,Old Name,Cancelled,2026-11-20,{future(5)},1200,CNY,customer went elsewhere\n"
+        "DD-2,Old Name,Cancelled,2026-11-20,2026-11-21,800,CNY,\n"
+        "DD-3,Old Name,Paid,2026-11-20,,500,CNY,not a cancelled one's\n"
+    )
+    run(db, sales, exported.encode())
+    chinese = "订单号,客户,状态,金额\nDD-4,Old Name,已取消,300\n".encode()
+    table = read_sheet(chinese, "orders.csv", max_rows=10)
+    batch = db.run_sync(
+        create_batch, actor=sales, owner_id=sales.id, chat_id=None, file_name="orders.csv",
+        content=chinese, table=table, region="CN", cancel_reason="导入前已取消",
+    )  # fmt: skip
+    start(db, sales, batch.id)
+    run_batch(db, batch_id=batch.id, worker="test")
+
+    def made(session: Session) -> dict[str, tuple[str, str | None, str | None, int]]:
+        found = {}
+        for order in session.exec(select(Order)):
+            comment = session.exec(
+                select(OrderStatusChange.comment).where(OrderStatusChange.order_id == order.id)
+            ).one()
+            reminders = list(session.exec(select(Reminder).where(Reminder.order_id == order.id)))
+            found[order.number] = (order.status, order.cancel_reason, comment, len(reminders))
+        return found
+
+    assert db.read_sync(made) == {
+        "DD-1": ("cancelled", "customer went elsewhere", "customer went elsewhere", 0),
+        "DD-2": ("cancelled", "cancelled before import", "cancelled before import", 0),
+        "DD-3": ("paid", None, None, 0),
+        "DD-4": ("cancelled", "导入前已取消", "导入前已取消", 0),
+    }
+    assert orders_of(db)["DD-1"][0] == customer
+    with pytest.raises(ValueError, match="has a reason"):
+        OrderCreate(customer_id=customer, ordered_on=TODAY, total=Decimal(1), currency="CNY",
+                    status=OrderStatus.CANCELLED)  # fmt: skip
