@@ -45,6 +45,7 @@ from storage.contracts import (
     DuplicateNumber,
     TransitionRefused,
     create_contract,
+    initial_status,
     renew_contract,
     renewal_of,
 )
@@ -122,10 +123,6 @@ def contract_data(context: CrmContext, values: dict[str, Any]) -> ContractCreate
     signed_on = fp.to_date(values.get("signed_on"))
     starts_on = fp.to_date(values.get("starts_on"))
     today = context.services.clock().astimezone(context.tz).date()
-    status = ContractStatus.DRAFT
-    if signed_on is not None:
-        running = starts_on is not None and starts_on <= today
-        status = ContractStatus.ACTIVE if running else ContractStatus.SIGNED
     notice = values.get("notice")
     return ContractCreate(
         customer_id=picked_id(values["customer"]),
@@ -139,7 +136,7 @@ def contract_data(context: CrmContext, values: dict[str, Any]) -> ContractCreate
         ends_on=fp.to_date(values.get("ends_on")),
         renewal_notice_days=notice if isinstance(notice, int) else None,
         terms=values.get("terms") or None,
-        status=status,
+        status=initial_status(signed_on, starts_on, today),
     )
 
 

@@ -95,6 +95,15 @@ class ContractCreate:
             raise ValueError("a signed contract needs its signing date")
 
 
+def initial_status(signed_on: date | None, starts_on: date | None, today: date) -> ContractStatus:
+    """How a contract entered as it stands is recorded: signed with a signing date, already
+    active when it has started, a draft without one (the chat's entry and the API alike)."""
+    if signed_on is None:
+        return ContractStatus.DRAFT
+    running = starts_on is not None and starts_on <= today
+    return ContractStatus.ACTIVE if running else ContractStatus.SIGNED
+
+
 def create_contract(
     session: Session,
     *,

@@ -49,9 +49,10 @@ R = TypeVar("R", bound=SQLModel)
 class Filters:
     """What a list may be narrowed by; None leaves it out. `status` is a deal's stage, a
     contract's or an order's status, or a reminder's status ("open" for pending and sent, the
-    default). `text` is part of an order's number or of a product on it, or of a ticket's
-    number or description. `assignee_id`, `priority`, `kind` (its type) and `overdue_at` (open
-    and due before that time) narrow tickets."""
+    default). `text` is part of an order's number or of a product on it, of a ticket's number
+    or description, of a deal's title, of a note's summary or outcome, or of a contract's
+    number, title or payment terms (`_matching`). `assignee_id`, `priority`, `kind` (its
+    type) and `overdue_at` (open and due before that time) narrow tickets."""
 
     updated_since: datetime | None = None
     owner_id: int | None = None
@@ -87,6 +88,14 @@ def _live(model: Any, filters: Filters) -> list[ColumnElement[bool]]:
     return [] if filters.include_deleted else [col(model.deleted_at).is_(None)]
 
 
+def _matching(text: str | None, *columns: Any) -> list[ColumnElement[bool]]:
+    """`text` (a plain substring, any case) in one of `columns`; nothing when no text."""
+    if not text:
+        return []
+    pattern = f"%{escape_like(text)}%"
+    return [or_(*(col(column).ilike(pattern, escape="\\") for column in columns))]
+
+
 def _tagged(session: Session, tag: str) -> ColumnElement[bool]:
     """The customer's JSON tag list holds `tag` exactly (JSON is read per engine)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -110,8 +119,10 @@ def list_customers_page(
 def list_deals_page(
     session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
 ) -> list[Deal]:
-    """As `require_deal` sees them: the deal and its customer in scope, the customer live."""
-    return _owned_with_customer(session, Deal, Deal.stage, actor, filters, after, limit)
+    """As `require_deal` sees them: the deal and its customer in scope, the customer live;
+    `text` in the title."""
+    searched = _matching(filters.text, Deal.title)
+    return _owned_with_customer(session, Deal, Deal.stage, actor, filters, after, limit, *searched)
 
 
 def list_orders_page(
@@ -151,14 +162,7 @@ def list_tickets_page(
             col(Ticket.status).in_(OPEN_TICKETS),
             col(Ticket.due_at) < filters.overdue_at,
         ]
-    if filters.text:
-        pattern = f"%{escape_like(filters.text)}%"
-        conditions.append(
-            or_(
-                col(Ticket.number).ilike(pattern, escape="\\"),
-                col(Ticket.description).ilike(pattern, escape="\\"),
-            )
-        )
+    conditions += _matching(filters.text, Ticket.number, Ticket.description)
     statement = (
         select(Ticket)
         .join(Customer, col(Customer.id) == col(Ticket.customer_id))
@@ -205,6 +209,7 @@ def _through_customer(
     after: After | None,
     limit: int,
     status: Any = None,
+    *more: ColumnElement[bool],
 ) -> list[Any]:
     """Notes and contracts, scoped like their customer (`require_interaction`,
     `require_contract`), which must be live."""
@@ -212,6 +217,7 @@ def _through_customer(
         owner_scope(actor, Customer.owner_id),
         col(Customer.deleted_at).is_(None),
         *_live(model, filters),
+        *more,
     ]
     if filters.owner_id is not None:
         conditions.append(col(model.owner_id) == filters.owner_id)
@@ -228,13 +234,19 @@ def _through_customer(
 def list_interactions_page(
     session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
 ) -> list[Interaction]:
-    return _through_customer(session, Interaction, actor, filters, after, limit)
+    """`text` in the summary or the outcome."""
+    searched = _matching(filters.text, Interaction.summary, Interaction.outcome)
+    return _through_customer(session, Interaction, actor, filters, after, limit, None, *searched)
 
 
 def list_contracts_page(
     session: Session, *, actor: Member, filters: Filters, after: After | None, limit: int
 ) -> list[Contract]:
-    return _through_customer(session, Contract, actor, filters, after, limit, Contract.status)
+    """`text` in the number, the title or the payment terms."""
+    searched = _matching(filters.text, Contract.number, Contract.title, Contract.terms)
+    return _through_customer(
+        session, Contract, actor, filters, after, limit, Contract.status, *searched
+    )
 
 
 def list_reminders_page(

@@ -25,6 +25,7 @@ from bot.api.params import (
     OptionalId,
     Paged,
     RecordId,
+    Search,
     Since,
 )
 from bot.api.problems import FieldRefused, conflict, problem_responses
@@ -243,12 +244,18 @@ def list_deals(
     owner_id: OptionalId = None,
     customer_id: OptionalId = None,
     stage: str | None = None,
+    q: Search = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> DealPage:
-    """Deals the token's member may see (as `/deals` and the card show them), by last change."""
+    """Deals the token's member may see (as `/deals` and the card show them), by last change;
+    `q` is part of the title."""
     filters = Filters(
-        updated_since=updated_since, owner_id=owner_id, customer_id=customer_id, status=stage
+        updated_since=updated_since,
+        owner_id=owner_id,
+        customer_id=customer_id,
+        status=stage,
+        text=q,
     )
     items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return DealPage(items=items, next_cursor=next_cursor)

@@ -14,6 +14,7 @@ from storage.parsing import (
     Birthday,
     Money,
     ParseError,
+    clean_text,
     parse_amount,
     parse_birthday,
     parse_email,
@@ -23,6 +24,8 @@ from storage.parsing import (
     parse_tags,
     parse_text,
 )
+
+MAX_NUMBER = 64  # the number columns' length, as the order and contract flows hold them
 
 
 def _ok(field: str, value: object) -> object:
@@ -54,6 +57,17 @@ def required_text(field: str, value: str, *, limit: str | None = None) -> str:
     if isinstance(parsed, ParseError):
         raise FieldRefused(field, parsed)
     return parsed
+
+
+def number(value: str | None) -> str | None:
+    """A record's own number (an order's, a contract's), cleaned and held to its column's
+    length; None takes the next of the configured pattern."""
+    if value is None:
+        return None
+    cleaned = clean_text(value).strip()
+    if not cleaned or len(cleaned) > MAX_NUMBER:
+        raise FieldRefused("number", f"1 to {MAX_NUMBER} characters")
+    return cleaned
 
 
 def phones(values: list[str], *, region: str) -> list[str]:

@@ -26,6 +26,7 @@ from bot.api.params import (
     OptionalId,
     Paged,
     RecordId,
+    Search,
     Since,
 )
 from bot.api.problems import FieldRefused, problem_responses
@@ -164,11 +165,15 @@ def list_notes(
     updated_since: Since = None,
     owner_id: OptionalId = None,
     customer_id: OptionalId = None,
+    q: Search = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> NotePage:
-    """Notes of the customers the token's member may see, by last change."""
-    filters = Filters(updated_since=updated_since, owner_id=owner_id, customer_id=customer_id)
+    """Notes of the customers the token's member may see, by last change; `q` is part of the
+    summary or the outcome."""
+    filters = Filters(
+        updated_since=updated_since, owner_id=owner_id, customer_id=customer_id, text=q
+    )
     items, next_cursor = RESOURCE.page(request, caller, filters, cursor, limit)
     return NotePage(items=items, next_cursor=next_cursor)
 

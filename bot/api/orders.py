@@ -30,6 +30,7 @@ from bot.api.params import (
     OptionalId,
     Paged,
     RecordId,
+    Search,
     Since,
 )
 from bot.api.problems import FieldRefused, conflict, problem_responses
@@ -54,7 +55,6 @@ from storage.parsing import (
     MAX_AMOUNT,
     MAX_RECORD_ID,
     ParseError,
-    clean_text,
     parse_quantity,
 )
 from storage.record_lists import Filters, list_orders_page, status_changes_by_order
@@ -62,7 +62,6 @@ from storage.record_lists import Filters, list_orders_page, status_changes_by_or
 router = APIRouter(prefix="/orders", tags=["orders"])
 Amount = str | Decimal | None
 STATUSES = [str(s) for s in OrderStatus]
-MAX_NUMBER = 64  # the column's length, as the order flow holds it
 
 
 class LineOut(BaseModel):
@@ -252,15 +251,6 @@ def _lines(lines: list[LineIn], currency: str) -> tuple[OrderLineCreate, ...]:
     return tuple(made)
 
 
-def _number(value: str | None) -> str | None:
-    if value is None:
-        return None
-    number = clean_text(value).strip()
-    if not number or len(number) > MAX_NUMBER:
-        raise FieldRefused("number", f"1 to {MAX_NUMBER} characters")
-    return number
-
-
 def to_create(data: OrderIn, *, default_currency: str) -> OrderCreate:
     if data.currency is not None and not (len(data.currency) == 3 and data.currency.isascii()):
         raise FieldRefused("currency", "ISO 4217")
@@ -278,7 +268,7 @@ def to_create(data: OrderIn, *, default_currency: str) -> OrderCreate:
             lines=lines,
             total=total.amount if total else None,
             currency=currency if priced or total else None,
-            number=_number(data.number),
+            number=fields.number(data.number),
             deal_id=data.deal_id,
             contract_id=data.contract_id,
             delivery_due_on=data.delivery_due_on,
@@ -296,14 +286,12 @@ def list_orders(
     owner_id: OptionalId = None,
     customer_id: OptionalId = None,
     status: Annotated[OrderStatus | None, Query()] = None,
-    q: Annotated[
-        str | None,
-        Query(min_length=1, max_length=100, description="Part of the number or of a product"),
-    ] = None,
+    q: Search = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> OrderPage:
-    """Orders the token's member may see (as the customer cards show them), by last change."""
+    """Orders the token's member may see (as the customer cards show them), by last change;
+    `q` is part of the number or of a product."""
     filters = Filters(
         updated_since=updated_since,
         owner_id=owner_id,

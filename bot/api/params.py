@@ -31,6 +31,14 @@ RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the last page")]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="Part of the record's text, any case (which fields: the list's description)",
+    ),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Makes a create safe to repeat"),

@@ -33,6 +33,7 @@ from bot.api.params import (
     OptionalId,
     Paged,
     RecordId,
+    Search,
     Since,
 )
 from bot.api.problems import FieldRefused, conflict, problem_responses
@@ -184,14 +185,12 @@ def list_tickets(
     overdue: Annotated[
         bool, Query(description="Only open tickets whose due time has passed")
     ] = False,
-    q: Annotated[
-        str | None,
-        Query(min_length=1, max_length=100, description="Part of the number or description"),
-    ] = None,
+    q: Search = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> TicketPage:
-    """Tickets the token's member may see (as the ticket card shows them), by last change."""
+    """Tickets the token's member may see (as the ticket card shows them), by last change;
+    `q` is part of the number or of the description."""
     filters = Filters(
         updated_since=updated_since,
         owner_id=owner_id,

@@ -1,4 +1,4 @@
-"""`/members` and `/contracts` (read) through the API: scoped as `/team` and the customer
+"""`/members` and reading `/contracts` through the API: scoped as `/team` and the customer
 card show them."""
 
 from __future__ import annotations
@@ -35,4 +35,4 @@ def test_contracts_follow_their_customer(team: Api) -> None:
         assert team.get("/contracts", team.tokens[name]).json()["items"] == []
         assert team.get(f"/contracts/{pk(contract)}", team.tokens[name]).status_code == 404
     assert team.get("/contracts?status=active", team.tokens["sam"]).json()["items"] == []
-    assert team.post("/contracts", team.tokens["sam"], json={}).status_code == 405
+    assert team.post("/contracts", team.tokens["sam"], json={}).status_code == 422

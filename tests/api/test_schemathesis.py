@@ -23,6 +23,7 @@ from bot.api.app import create_app
 from bot.config import Config
 from handlers.i18n import Catalogs
 from storage.api_tokens import create_token, hash_secret
+from storage.contracts import ContractCreate, create_contract
 from storage.customers import CustomerCreate, create_customer
 from storage.db import Database
 from storage.deals import DealCreate, create_deal
@@ -38,7 +39,7 @@ from tests.schema_templates import SqliteTemplate
 # 422 problem naming the field; `ignored_auth` re-sends requests over the network, which the
 # in-process client has none of (tests/api/test_customers.py checks 401 itself).
 NOT_CHECKED = [positive_data_acceptance, ignored_auth]
-EXAMPLES = 6  # per operation: the 34 operations stay well under a minute together
+EXAMPLES = 6  # per operation: the 37 operations stay well under a minute together
 
 
 def _document() -> dict[str, object]:
@@ -86,6 +87,11 @@ def api_target(
                 session,
                 actor=owner,
                 data=DealCreate(customer_id=customer.id, title="Pumps", stage="lead"),
+            )
+            create_contract(
+                session,
+                actor=owner,
+                data=ContractCreate(customer.id, f"HT-{owner.id}", "Supply", currency="CNY"),
             )
             lines = (OrderLineCreate("Pump", Decimal(2), Decimal("10.50")),)
             create_order(
