@@ -30,6 +30,7 @@ from handlers.feature import Callback, Feature, Route
 from handlers.flows.engine import FlowEngine
 from handlers.flows.flow import Field, Flow, Option
 from handlers.order import FIELDS as ORDER_FIELDS
+from handlers.order import FLOW as ORDER_FLOW
 from handlers.order import asks_currency, asks_total, line_creates, lines_money
 from handlers.order_card import send_order
 from handlers.order_dates import member_today
@@ -75,6 +76,11 @@ def _asked(name: str, with_lines: Any) -> Any:
     )
 
 
+def _no_currency(values: dict[str, Any]) -> bool:
+    """Prices typed without a currency on an order that has none yet (else it is kept)."""
+    return asks_currency(values) and not values.get("currency")
+
+
 async def _customer_id(context: CrmContext, values: dict[str, Any]) -> int:
     order_id = int(values["_record"]["id"])
     order = await context.db.read(get_order, actor=context.require_member(), order_id=order_id)
@@ -106,7 +112,7 @@ PICKED = (
     replace(_entry("delivery_due_on"), when=only("delivery_due_on"), default=None),
     replace(_entry("lines"), when=only("lines")),
     replace(_entry("total"), when=_asked("total", asks_total)),
-    replace(_entry("currency"), when=_asked("currency", asks_currency)),
+    replace(_entry("currency"), when=_asked("currency", _no_currency)),
     Field("deal", suggest=_deals, when=only("deal")),
     Field("contract", suggest=_contracts, when=only("contract")),
 )
@@ -162,7 +168,9 @@ def _save(
     return bound.apply(context, EDIT.record_id(values), _changes(context, values))
 
 
-FLOW: Flow = replace(EDIT.as_flow(), fields=FLOW_FIELDS, save=_save)
+FLOW: Flow = replace(
+    EDIT.as_flow(summary_extra=ORDER_FLOW.summary_extra), fields=FLOW_FIELDS, save=_save
+)
 
 
 async def _link(context: CrmContext, order: Order, name: str) -> dict[str, str] | None:
@@ -214,6 +222,7 @@ async def _edit(
         choose=context.t("records.edit.choose", name=order.number),
         now=partial(_now, view, links),
         button=lambda i: OrderAction("edit", action.order_id, i),
+        context={"currency": order.currency, "number": order.number},
     )
     await EDIT.choose_or_ask(update, context, engine, action.value, picked)
 

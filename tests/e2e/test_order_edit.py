@@ -51,10 +51,9 @@ async def test_lines_and_delivery_are_edited_with_the_entrys_rules(
     await edit_field(admin, card, "Lines")
     assert "Add another line?" in await answer(admin, "60 x X2 @ 1000")
     await admin.press("✅ That's all")
-    await admin.reply()  # the currency, as /order asks it for prices without one
-    await admin.press("CNY ¥")
-    summary = await admin.reply()
+    summary = await admin.reply()  # the order's currency kept: not asked again
     assert "60 × X2 @ 1,000 = 60,000" in summary.text
+    assert "Total: CN¥60,000" in summary.text
     await admin.press("✅ Save")
     _, card = await admin.replies(2)
     assert "Total: CN¥60,000" in card.text
