@@ -6,6 +6,7 @@ unknown order; a paid order offers no Edit."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session
 
@@ -17,6 +18,7 @@ from storage.models import AuditEntry, Member, Order, OrderLine
 from storage.orders import FORWARD, advance_order
 from tests.conftest import RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
+from tests.e2e.test_contract_edit_place import add_deal
 from tests.e2e.test_deal_flow import add_customer, today, with_member
 from tests.e2e.test_order_card import add_order, open_order, status_of
 from tests.e2e.user import ScriptedUser
@@ -24,10 +26,19 @@ from tests.e2e.user import ScriptedUser
 
 async def edit_field(user: ScriptedUser, card: object, label: str) -> str:
     """Edit on the card, then the field: its question's text."""
+    return (await _question(user, card, label)).text
+
+
+async def edit_field_buttons(user: ScriptedUser, card: object, label: str) -> list[str]:
+    """Edit on the card, then the field: its question's buttons."""
+    return (await _question(user, card, label)).button_labels
+
+
+async def _question(user: ScriptedUser, card: object, label: str) -> Any:
     await user.press("✏️ Edit", message=card)
     which = await user.reply()
     await user.press(label, message=which)
-    return (await user.replies(3))[-1].text
+    return (await user.replies(3))[-1]
 
 
 async def test_lines_and_delivery_are_edited_with_the_entrys_rules(
@@ -83,6 +94,19 @@ async def test_back_cancel_and_a_restart_mid_edit(
     assert [line.product for line in rows(db_url, OrderLine)] == ["X2", "cable"]
     (order,) = rows(db_url, Order)
     assert order.total == 60300
+    deal_id = add_deal(db_url, admin, customer, "50 forklifts")
+    assert "50 forklifts" in (await edit_field_buttons(admin, card, "Deal"))
+    await admin.press("50 forklifts")
+    await admin.reply()
+    await admin.press("✅ Save")
+    await admin.replies(2)
+    await edit_field(admin, card, "Total")  # priced lines make the total: a typed one refused
+    await answer(admin, "5000")
+    await admin.press("✅ Save")
+    refused, _ = await admin.replies(2)
+    assert refused.text == shown(catalogs, "en", "edit_order.refused")
+    (order,) = rows(db_url, Order)
+    assert (order.deal_id, order.total) == (deal_id, 60300)
 
 
 async def test_a_colleagues_edit_is_not_found_and_a_paid_order_is_closed(
