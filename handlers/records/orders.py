@@ -9,9 +9,10 @@ replace the old ones, and the total and currency questions follow when the lines
 open), the typed total, the currency, and the deal and contract (from the customer's). The
 save is `update_order`, the API's path: same checks, audit entry, `order.updated` event and
 delivery reminder. A paid or cancelled order is not edited (no Edit button; a stale or forged
-press, or a Save after it was paid meanwhile, is told so). The status moves on the card's
-own buttons. The order number is not edited: it is the key imports and integrations use.
-Every id in a button is untrusted: a missing, deleted or foreign order gets "not found".
+press is told so, and a Save after it was paid meanwhile is refused, nothing written). The
+status moves on the card's own buttons. The order has no comment column (a status move's
+comment is the move's), so there is no comment to edit. The order number is not edited: it
+is the key imports and integrations use. Every id in a button is untrusted: a missing, deleted or foreign order gets "not found".
 """
 
 from __future__ import annotations
@@ -155,7 +156,9 @@ EDIT = RecordEdit(
     flow=FLOW_NAME,
     fields=PICKED,
     label="order.field",
-    update=partial(_update, today=utcnow().date()),  # _save binds the member's day
+    update=lambda actor, order_id, changes: _update(  # _save binds the member's day instead
+        actor, order_id, changes, today=utcnow().date()
+    ),
     saved=_saved,
     show=send_order,
 )
