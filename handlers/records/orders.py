@@ -12,7 +12,8 @@ delivery reminder. A paid or cancelled order is not edited (no Edit button; a st
 press is told so, and a Save after it was paid meanwhile is refused, nothing written). The
 status moves on the card's own buttons. The order has no comment column (a status move's
 comment is the move's), so there is no comment to edit. The order number is not edited: it
-is the key imports and integrations use. Every id in a button is untrusted: a missing, deleted or foreign order gets "not found".
+is the key imports and integrations use. Every id in a button is untrusted: a missing,
+deleted or foreign order gets "not found".
 """
 
 from __future__ import annotations
