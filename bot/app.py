@@ -87,6 +87,7 @@ from handlers.records import customers as customer_records
 from handlers.records import deals as deal_records
 from handlers.records import gaps as fill_gaps
 from handlers.records import notes as note_records
+from handlers.records import orders as order_records
 from handlers.services import Services
 from storage.api_tokens import prune_idempotent
 from storage.dates import warm_up as warm_up_dates
@@ -132,6 +133,7 @@ FEATURES: tuple[Feature, ...] = (
     deal_records.FEATURE,
     note_records.FEATURE,
     contract_records.FEATURE,
+    order_records.FEATURE,
     fill_gaps.FEATURE,
     review.FEATURE,
     quality.FEATURE,

@@ -369,11 +369,12 @@ class DedupeAction:
 class OrderAction:
     """A button on an order: `open` its card, `move` it to the status numbered `value` (of
     ordered, confirmed, shipped, delivered, paid), `cancel` it (asks the reason), `delete` or
-    `restore` it; or `list` the orders of the customer `order_id` names (value: page)."""
+    `restore` it, `edit` it (value: field index); or `list` the orders of the customer
+    `order_id` names (value: page)."""
 
     kind: ClassVar[str] = "ord"
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        rf"(open|move|cancel|delete|restore|list):{_ID}(?::(0|[1-9][0-9]{{0,3}}))?"
+        rf"(open|move|cancel|delete|restore|edit|list):{_ID}(?::(0|[1-9][0-9]{{0,3}}))?"
     )
     action: str
     order_id: int

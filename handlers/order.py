@@ -127,11 +127,11 @@ def _has_lines(values: dict[str, Any]) -> bool:
     return bool(values.get("lines"))
 
 
-def _asks_currency(values: dict[str, Any]) -> bool:
+def asks_currency(values: dict[str, Any]) -> bool:
     return _priced(values) and _line_currency(values) is None
 
 
-def _asks_total(values: dict[str, Any]) -> bool:
+def asks_total(values: dict[str, Any]) -> bool:
     return not _priced(values)
 
 
@@ -211,9 +211,9 @@ FIELDS = (
         repeat="lines",
         when=_has_lines,
     ),
-    Field("total", parse=fp.money, show=fp.show_money, when=_asks_total),
+    Field("total", parse=fp.money, show=fp.show_money, when=asks_total),
     Field(
-        "currency", parse=_currency, choices=_currency_choices, when=_asks_currency, required=True
+        "currency", parse=_currency, choices=_currency_choices, when=asks_currency, required=True
     ),
     Field(
         "ordered_on",
@@ -227,11 +227,9 @@ FIELDS = (
 )
 
 
-def _save(
-    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
-) -> StorageCall[Order]:
-    money = _order_money(values, context.services.config.locale.currency)
-    lines = tuple(
+def line_creates(values: dict[str, Any]) -> tuple[OrderLineCreate, ...]:
+    """The answered lines as storage takes them (the entry's and the edit's)."""
+    return tuple(
         OrderLineCreate(
             product=line["product"],
             quantity=Decimal(line["quantity"]) if line.get("quantity") else None,
@@ -239,14 +237,27 @@ def _save(
         )
         for line in values["lines"]
     )
+
+
+def lines_money(values: dict[str, Any], team_currency: str) -> tuple[Decimal | None, str | None]:
+    """The typed total (none with priced lines) and the currency the lines' answers give."""
+    money = _order_money(values, team_currency)
+    total = None if _priced(values) or money is None else money.amount
+    return total, money.currency if money else None
+
+
+def _save(
+    context: CrmContext, values: dict[str, Any], _attachments: list[list[str]]
+) -> StorageCall[Order]:
+    total, currency = lines_money(values, context.services.config.locale.currency)
     ordered_on = fp.to_date(values["ordered_on"])
     assert ordered_on is not None
     data = OrderCreate(
         customer_id=picked_id(values["customer"]),
         ordered_on=ordered_on,
-        lines=lines,
-        total=None if _priced(values) or money is None else money.amount,
-        currency=money.currency if money else None,
+        lines=line_creates(values),
+        total=total,
+        currency=currency,
         number=values.get("number") or None,
         deal_id=picked_id(values["deal"]) if values.get("deal") else None,
         contract_id=picked_id(values["contract"]) if values.get("contract") else None,

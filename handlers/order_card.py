@@ -7,6 +7,7 @@ colleague moved it meanwhile) is answered, not applied.
 
     card --Confirm/Shipped/Delivered/Paid--> moved, the card redrawn
     card --Cancel order--> reason? --Save--> cancelled, the card shown again
+    card --✏️ Edit--> one field changed (handlers/records/orders.py)
     card --🗑--> "really?" --Yes--> deleted (an admin sees ♻️ Restore under it; /restore too)
     customer card --📦 More orders--> the customer's orders, latest first, paged
 """
@@ -35,6 +36,7 @@ from handlers.text_limits import fit_html
 from storage.calls import StorageCall
 from storage.customers import get_customer
 from storage.models import Member, Order, OrderStatus
+from storage.order_changes import CLOSED
 from storage.orders import (
     FORWARD,
     NEXT,
@@ -136,6 +138,8 @@ def _keyboard(context: CrmContext, order: Order) -> InlineKeyboardMarkup | None:
         rows.append([(context.t(f"order.button.{following}"), move)])
     if order.status in OPEN_STATUSES:
         rows.append([(context.t("order.button.cancel"), OrderAction("cancel", order.id))])
+    if order.status not in CLOSED:  # handlers/records/orders.py
+        rows.append([(context.t("edit_order.button"), OrderAction("edit", order.id))])
     rows.append([(context.t("records.button.delete"), OrderAction("delete", order.id))])
     return inline_keyboard(rows)
 
@@ -311,7 +315,11 @@ async def _list(update: Update, context: CrmContext, action: OrderAction) -> Non
 
 FEATURE = Feature(
     name="order_card",
-    routes=(Route(OrderAction, "order_button"),),
+    routes=(
+        Route(
+            OrderAction, "order_button", ("open", "move", "cancel", "delete", "restore", "list")
+        ),
+    ),
     flows=(CANCEL_FLOW,),
     bind=bind,
 )

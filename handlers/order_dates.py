@@ -20,13 +20,14 @@ from storage.parsing import ParseError
 EXAMPLE_AHEAD = timedelta(days=14)  # the example date offered: two weeks from today
 
 
-def _today(context: CrmContext) -> date:
+def member_today(context: CrmContext) -> date:
+    """Today in the member's timezone: the day the delivery rule counts from."""
     env = env_of(context)
     return env.now.astimezone(env.tz).date()
 
 
 def _problem(context: CrmContext, due: str, ordered_on: Any) -> ParseError | None:
-    today = _today(context)
+    today = member_today(context)
     problem = delivery_due_problem(
         due=date.fromisoformat(due),
         ordered_on=date.fromisoformat(ordered_on) if isinstance(ordered_on, str) else None,

@@ -46,6 +46,7 @@ EDITABLE = (
     "lines",
     "total",
 )
+CLOSED = (OrderStatus.PAID, OrderStatus.CANCELLED)  # not edited from the chat
 
 
 class EditRefused(ValueError):
@@ -77,14 +78,18 @@ def update_order(
     order_id: int,
     changes: dict[str, Any],
     today: date,
+    open_only: bool = False,
 ) -> Order:
     """Apply the edited fields (EDITABLE; `lines` a tuple of OrderLineCreate; `total` only
     for an order without priced lines, and sending lines drops a typed total) and audit
-    what really changed. `today` is the actor's, for the delivery rule."""
+    what really changed. `today` is the actor's, for the delivery rule. `open_only` (the
+    chat's edit) refuses a paid or cancelled order: what was paid or called off is history."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     order = require_order(session, actor=actor, order_id=order_id)
+    if open_only and order.status in CLOSED:
+        raise EditRefused("status", "a paid or cancelled order is not edited")
     old_lines = list(
         session.exec(
             select(OrderLine)

@@ -117,6 +117,9 @@ class Picked:
     choose: str  # the text above the pick list
     now: Callable[[str], Any]  # a field's current value, in the entry flow's answer shape
     button: Callable[[str], CallbackData]  # the pick list's button for a field's index
+    # Other answers the record already holds, that the edited field's questions read (an
+    # order's currency and number, when its lines are typed again).
+    context: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,13 @@ class RecordEdit:
         )
         now = record.now(name)
         picked = {"id": str(record.record_id), "label": record.name}
-        values = {FIELD_KEY: name, self.record_key: picked, ORIGINAL_KEY: now, name: now}
+        values = {
+            **record.context,
+            FIELD_KEY: name,
+            self.record_key: picked,
+            ORIGINAL_KEY: now,
+            name: now,
+        }
         await engine.start(update, context, self.flow, values=values, ask=name)
 
     async def on_button(

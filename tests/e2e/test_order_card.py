@@ -71,7 +71,7 @@ async def test_order_goes_through_every_status_with_its_history(
         "  • 10 × cable @ 30 = 300",
         "Total: CN¥60,300",
     ]
-    assert card.button_labels == ["✅ Confirm", "✖️ Cancel order", "🗑 Delete"]
+    assert card.button_labels == ["✅ Confirm", "✖️ Cancel order", "✏️ Edit", "🗑 Delete"]
     for label, status in (
         ("✅ Confirm", "confirmed"),
         ("🚚 Shipped", "shipped"),

@@ -603,3 +603,37 @@ def test_update_order_checks_the_edit_as_a_new_order_and_the_delivery_rule(db: D
     assert [a.action for a in audit] == ["create"]
     assert (typed.total, typed.currency) == (Decimal("7.00"), "USD")
     assert [(ln.product, ln.amount) for ln in lines] == [("X2", None)]
+
+
+def test_the_chats_edit_leaves_paid_and_cancelled_orders_alone(db: Database) -> None:
+    today = utcnow().date()
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        paid = new_order(session, sales, customer, status=OrderStatus.PAID)
+        open_one = new_order(session, sales, customer)
+        cancelled = new_order(session, sales, customer)
+        cancel_order(session, actor=sales, order_id=order_id(cancelled), reason="gone")
+        for closed in (paid, cancelled):
+            with pytest.raises(EditRefused) as refused:
+                update_order(
+                    session,
+                    actor=sales,
+                    order_id=order_id(closed),
+                    changes={"currency": "USD"},
+                    today=today,
+                    open_only=True,
+                )
+            assert refused.value.field == "status"
+        api = update_order(  # the API still may: an integration fixes a paid order's currency
+            session, actor=sales, order_id=order_id(paid), changes={"currency": "USD"}, today=today
+        )
+        chat = update_order(
+            session,
+            actor=sales,
+            order_id=order_id(open_one),
+            changes={"currency": "USD"},
+            today=today,
+            open_only=True,
+        )
+        assert (api.currency, chat.currency) == ("USD", "USD")
