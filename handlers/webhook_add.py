@@ -53,10 +53,13 @@ def _url(text: str, _env: Env) -> str | ParseError:
 
 
 def _events(text: str, _env: Env) -> list[str] | ParseError:
+    """Typed names and groups, kept as typed ("ticket.*", "*") so the summary reads as they
+    were meant; Save expands them as `--events` does."""
     try:
-        return parse_event_types(text)
+        parse_event_types(text)
     except ValueError:
         return ParseError("webhook_add.bad_events")
+    return list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def _show_events(value: Any, context: CrmContext) -> str:

@@ -38,6 +38,12 @@ async def test_admin_adds_an_endpoint_and_sees_its_secret_once(
     await admin.send(URL)
     events = await admin.reply()
     assert events.text == t("webhook_add.ask.events")
+    await admin.send("deal.wonn")  # typed: not an event type
+    assert (await admin.reply()).text.startswith(t("webhook_add.bad_events"))
+    await admin.press(t("flow.button.back"))  # Back to the URL, which is kept
+    assert (await admin.reply()).text.startswith(t("webhook_add.ask.url"))
+    await admin.send(URL)
+    events = await admin.reply()
     assert t("webhook_add.button.done") not in events.button_labels  # nothing picked yet
     assert {t("webhook_add.all"), "ticket.*", "customer.*", "reminder.*"} <= set(
         events.button_labels
