@@ -26,7 +26,7 @@ def add_parser(commands: Any) -> None:
     add.add_argument(
         "--events",
         required=True,
-        help="comma-separated event types (docs/webhooks.md), or '*' for all",
+        help="comma-separated event types (docs/webhooks.md) or groups ('ticket.*'); '*': all",
     )
     actions.add_parser("list", help="the endpoints, their state and events")
     remove = actions.add_parser("remove", help="delete an endpoint and its delivery history")

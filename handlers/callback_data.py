@@ -327,10 +327,12 @@ class TokenAction:
 @dataclass(frozen=True)
 class WebhookAction:
     """/webhooks: the `list`, `open` an endpoint's card, `enable` or `disable` it (id: the
-    endpoint's), or `resend` a failed or dead delivery (id: the delivery's)."""
+    endpoint's), `resend` a failed or dead delivery (id: the delivery's), or `add` one."""
 
     kind: ClassVar[str] = "whk"
-    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"(list|open|enable|disable|resend):{_ID}")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(
+        rf"(list|open|enable|disable|resend|add):{_ID}"
+    )
     action: str
     target_id: int = 0
 

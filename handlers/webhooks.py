@@ -2,8 +2,8 @@
 a failed one, turn an endpoint on or off. Also the delivery pass the bot runs, and the notice
 admins get when an endpoint failing for a day was turned off.
 
-Endpoints are added from the shell (`crm-bot webhook add`, which prints the signing secret):
-a secret belongs in the receiving system's configuration, not in a chat history. The pass
+Endpoints are added from the shell (`crm-bot webhook add`, which prints the signing secret)
+or with ➕ Add endpoint (`handlers.webhook_add`, which shows it once in a private chat). The pass
 itself (`bot.webhook_jobs`) posts the outbox's events off the handlers' path, on a ticker.
 
 Every button carries an id, which is untrusted: the storage calls check the actor is an
@@ -20,10 +20,12 @@ from telegram import InlineKeyboardMarkup, Update
 
 from handlers.callback_data import WebhookAction
 from handlers.context import CrmContext
-from handlers.feature import Command, Feature, Job, Route
+from handlers.feature import Callback, Command, Feature, Job, Route
+from handlers.flows.engine import FlowEngine
 from handlers.formatting import format_when
 from handlers.keyboards import Row, inline_keyboard
 from handlers.telegram_helpers import answer_query, button_data, edit_message
+from handlers.webhook_add import FLOW, start_add
 from storage.access import NotFound
 from storage.models import Role
 from storage.webhook_deliveries import (
@@ -60,11 +62,14 @@ async def webhooks(update: Update, context: CrmContext) -> None:
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard)
 
 
-async def webhook_button(update: Update, context: CrmContext) -> None:
+async def webhook_button(update: Update, context: CrmContext, engine: FlowEngine) -> None:
     query = update.callback_query
     assert query is not None
     action = await button_data(update, context, WebhookAction)
     if action is None:
+        return
+    if action.action == "add":
+        await start_add(update, context, engine)
         return
     notice = None
     try:
@@ -100,12 +105,13 @@ async def _apply(context: CrmContext, action: WebhookAction) -> tuple[int, str |
 
 async def _list(context: CrmContext) -> tuple[str, InlineKeyboardMarkup | None]:
     endpoints = await context.db.read(list_endpoints_for, actor=context.require_member())
-    if not endpoints:
-        return context.t("webhooks.none"), None
     rows: list[Row] = [
         [(f"{_icon(e)} #{e.id} {_short(e.url)}", WebhookAction("open", e.id or 0))]
         for e in endpoints
     ]
+    rows.append([(context.t("webhooks.button.add"), WebhookAction("add"))])
+    if not endpoints:
+        return context.t("webhooks.none"), inline_keyboard(rows)
     return context.t("webhooks.title", count=len(endpoints)), inline_keyboard(rows)
 
 
@@ -171,9 +177,18 @@ def _short(url: str, limit: int = 40) -> str:
     return url if len(url) <= limit else url[: limit - 1] + "…"
 
 
+def bind(engine: FlowEngine) -> dict[str, Callback]:
+    async def button(update: Update, context: CrmContext) -> None:
+        await webhook_button(update, context, engine)
+
+    return {"button": button}
+
+
 FEATURE = Feature(
     name="webhooks",
     commands=(Command("webhooks", webhooks, frozenset({Role.ADMIN})),),
-    routes=(Route(WebhookAction, webhook_button),),
+    routes=(Route(WebhookAction, "button"),),
+    flows=(FLOW,),
+    bind=bind,
     jobs=(Job(DELIVER_JOB, every=timedelta(seconds=2), first=timedelta(seconds=1)),),
 )

@@ -369,6 +369,9 @@ class FlowEngine:
         value: Any
         if index < len(choices):
             value, label = choices[index].value, label_of(context, choices[index])
+            if step_field.toggle:
+                await self._toggle(press, step_field, value)
+                return
             if step_field.parse is not None:
                 value = step_field.parse(value, env_of(context))
                 if isinstance(value, ParseError):
@@ -382,6 +385,17 @@ class FlowEngine:
             return
         await edit_message(press.query, question(context, state, step_field) + f"\n→ {label}")
         await self._accept(context, press.chat_id, state, step_field, value, press.update_id)
+
+    async def _toggle(self, press: Press, step_field: Field, value: str) -> None:
+        """Add the choice to the field's list or take it out; the question stays, edited."""
+        state = press.state
+        held = list(state.values.get(step_field.name) or [])
+        state.values[step_field.name] = (
+            [v for v in held if v != value] if value in held else [*held, value]
+        )
+        state.revision += 1
+        await self._persist(press.context, press.chat_id, state, press.update_id)
+        await edit_message(press.query, *render(press.context, state))
 
     async def _on_skip(self, press: Press) -> None:
         """Leave the field as it is: empty if it was, its value if it had one."""

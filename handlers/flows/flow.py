@@ -121,6 +121,9 @@ class Field:
     # Fields whose answers belong to this one's (a customer's deal): a different answer here
     # drops them and asks them next, even in an edit from the summary.
     resets: tuple[str, ...] = ()
+    # A choice field answered by several buttons: each press adds its choice to the list, or
+    # takes it out again, on the same question (marked ✅); Skip (`skip_label`) goes on.
+    toggle: bool = False
 
     def choices_for(self, env: Env) -> tuple[Choice, ...]:
         return self.choices(env) if callable(self.choices) else self.choices

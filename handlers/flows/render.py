@@ -81,8 +81,13 @@ def _field_keyboard(
     """Choices, then Clear (optional fields with a value), then Skip (leave as is) and Back."""
     rev = state.revision
     choices = step_field.choices_for(env_of(context))
+    held = state.values.get(step_field.name) if step_field.toggle else None
+    marked = held if isinstance(held, list) else []
     rows: list[list[Any]] = [
-        [(label_of(context, c), FlowButton(rev, "pick", str(i))) for i, c in pair]
+        [
+            (_marked(label_of(context, c), c.value in marked), FlowButton(rev, "pick", str(i)))
+            for i, c in pair
+        ]
         for pair in _pairs(list(enumerate(choices)))
     ]
     rows += [
@@ -136,6 +141,10 @@ def show(context: CrmContext, step_field: Field, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def _marked(label: str, on: bool) -> str:
+    return "✅ " + label if on else label
 
 
 def _pairs(items: list[Any]) -> list[list[Any]]:

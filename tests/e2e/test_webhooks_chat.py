@@ -62,7 +62,8 @@ async def test_admin_opens_an_endpoint_and_resends_a_given_up_delivery(
     await admin.send("/webhooks")
     listing = await admin.reply()
     assert listing.text == shown(catalogs, "en", "webhooks.title", count=1)
-    (label,) = listing.button_labels
+    label, add = listing.button_labels
+    assert add == shown(catalogs, "en", "webhooks.button.add")
     assert label.startswith("🟢 #")
     assert "127.0.0.1:9/erp-hook" in label
     await admin.press(label, message=listing)

@@ -28,6 +28,8 @@ from storage.tickets import (
 from storage.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from storage.webhooks import (
     EVENT_TYPES,
+    UnknownEndpoint,
+    add_endpoint,
     check_url,
     create_endpoint,
     event_types,
@@ -314,6 +316,25 @@ def test_parse_event_types() -> None:
         parse_event_types("deal.wonn")
     with pytest.raises(ValueError, match="none given"):
         parse_event_types(" , ")
+    tickets = [t for t in EVENT_TYPES if t.startswith("ticket.")]
+    assert parse_event_types("ticket.*") == tickets
+    assert parse_event_types("deal.won,ticket.*,ticket.resolved") == ["deal.won", *tickets]
+    assert parse_event_types("reminder.*,*") == list(dict.fromkeys(["reminder.due", *EVENT_TYPES]))
+    with pytest.raises(ValueError, match=r"tickets\.\*"):
+        parse_event_types("tickets.*")
+
+
+def test_add_endpoint_is_for_active_admins(db: Database) -> None:
+    with db.session() as session:
+        boss, seller = admin(session), make_member(session)
+        left = make_member(session, role=Role.ADMIN, active=False)
+        for refused in (seller, left):
+            with pytest.raises(UnknownEndpoint):
+                add_endpoint(session, actor=refused, url="https://x.example/h", events=["*"])
+        added = add_endpoint(session, actor=boss, url=" https://x.example/h ", events=["deal.*"])
+        assert (added.url, added.created_by_id) == ("https://x.example/h", boss.id)
+        assert added.events == [t for t in EVENT_TYPES if t.startswith("deal.")]
+    assert db.read_sync(lambda s: len(list(s.exec(select(WebhookEndpoint))))) == 1
 
 
 @pytest.mark.parametrize("url", ["ftp://x/y", "example.com/hook", "http://", "javascript:x"])
