@@ -2,19 +2,19 @@
 
 A number of a contract the member may not see finds nothing, exactly like an unknown one
 (`storage.access.contract_scope`). Matches come best first: the number as typed (any case),
-numbers starting with it, then titles containing it (from two characters on, so one letter
-does not list every contract). Contracts are few next to customers (one team's), so a plain
-indexed-column query is enough here.
+numbers starting with it (both from the lower(number) index), then titles containing it
+(from two characters on, so one letter does not list every contract). The title tier reads
+the contracts in scope, so it runs only for what the number tiers left of the page.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.access import contract_scope
 from storage.models import Contract, Customer, Member
-from storage.search.statements import escape_like
+from storage.search.statements import escape_like, number_match
 
 MIN_TITLE_QUERY = 2
 
@@ -26,18 +26,19 @@ def find_contracts(
     text = " ".join(query.split())
     if not text:
         return []
-    number = func.lower(col(Contract.number))
-    exact, prefix = text.lower(), f"{escape_like(text.lower())}%"
-    matches = [number == exact, number.like(prefix, escape="\\")]
-    if len(text) >= MIN_TITLE_QUERY:
-        contains = f"%{escape_like(text.lower())}%"
-        matches.append(func.lower(col(Contract.title)).like(contains, escape="\\"))
-    rank = case((number == exact, 0), (number.like(prefix, escape="\\"), 1), else_=2)
-    rows = session.exec(
+    by_number, rank = number_match(col(Contract.number), text, session.get_bind().dialect.name)
+    latest = (col(Contract.ends_on).desc().nulls_last(), col(Contract.id).desc())
+    visible = (
         select(Contract, Customer)
         .join(Customer, col(Customer.id) == col(Contract.customer_id))
-        .where(contract_scope(actor), or_(*matches))
-        .order_by(rank, col(Contract.ends_on).desc().nulls_last(), col(Contract.id).desc())
-        .limit(limit)
+        .where(contract_scope(actor))
     )
-    return [(contract, customer) for contract, customer in rows]
+    found = list(session.exec(visible.where(by_number).order_by(rank, *latest).limit(limit)))
+    if len(found) < limit and len(text) >= MIN_TITLE_QUERY:
+        contains = f"%{escape_like(text.lower())}%"
+        titled = visible.where(
+            func.lower(col(Contract.title)).like(contains, escape="\\"),
+            col(Contract.id).not_in([contract.id for contract, _ in found]),
+        )
+        found += session.exec(titled.order_by(*latest).limit(limit - len(found)))
+    return [(contract, customer) for contract, customer in found]

@@ -9,23 +9,11 @@ on the customer's card).
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, case, func, or_
 from sqlmodel import Session, col, select
 
 from storage.access import order_scope, ticket_scope
 from storage.models import Customer, Member, Order, Ticket
-from storage.search.statements import escape_like
-
-
-def _by_number(number_column: Any, text: str) -> tuple[ColumnElement[bool], Any]:
-    """The condition "is or starts with `text`" (any case) and its rank, exact first."""
-    number = func.lower(col(number_column))
-    exact, prefix = text.lower(), f"{escape_like(text.lower())}%"
-    return or_(number == exact, number.like(prefix, escape="\\")), case(
-        (number == exact, 0), else_=1
-    )
+from storage.search.statements import number_match
 
 
 def find_orders(
@@ -35,7 +23,7 @@ def find_orders(
     text = " ".join(query.split())
     if not text:
         return []
-    matches, rank = _by_number(Order.number, text)
+    matches, rank = number_match(col(Order.number), text, _dialect(session))
     rows = session.exec(
         select(Order, Customer)
         .join(Customer, col(Customer.id) == col(Order.customer_id))
@@ -54,7 +42,7 @@ def find_tickets(
     text = " ".join(query.split())
     if not text:
         return []
-    matches, rank = _by_number(Ticket.number, text)
+    matches, rank = number_match(col(Ticket.number), text, _dialect(session))
     rows = session.exec(
         select(Ticket, Customer)
         .join(Customer, col(Customer.id) == col(Ticket.customer_id))
@@ -63,3 +51,7 @@ def find_tickets(
         .limit(limit)
     )
     return [(ticket, customer) for ticket, customer in rows]
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name

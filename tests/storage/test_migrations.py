@@ -45,7 +45,12 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 # The search feature's tables are declared in storage/search/index.py (core Tables kept in step by
 # triggers); its FTS5 shadow tables and expression / trigram indexes exist only as raw SQL.
 SEARCH_TABLES = {"customer_search", "saved_search"}
-RAW_SQL_INDEXES = {"ix_customer_phone_e164_reversed"}
+RAW_SQL_INDEXES = {
+    "ix_customer_phone_e164_reversed",
+    "ix_contract_number_lower",
+    "ix_sales_order_number_lower",
+    "ix_ticket_number_lower",
+}
 
 
 def test_upgrade_builds_schema_matching_models(db: Database) -> None:

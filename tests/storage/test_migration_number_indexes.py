@@ -1,0 +1,62 @@
+"""Migration 0021 indexes lower(number) of contracts, orders and tickets on a database made
+by 0020, without touching a row, and /find's number lookups are served by those indexes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlmodel import col
+
+from storage.db import Database
+from storage.migrate import upgrade_database
+from storage.models import Contract, Order, Ticket
+from storage.search.statements import number_match
+from tests.storage.test_migration_hand_over import add_customer, add_member
+
+ADDED = {"ix_contract_number_lower", "ix_sales_order_number_lower", "ix_ticket_number_lower"}
+INDEX_NAMES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
+    "postgresql": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
+}
+
+
+def _indexes(database: Database) -> set[str]:
+    with database.engine.connect() as connection:
+        names = connection.execute(text(INDEX_NAMES[connection.dialect.name])).scalars()
+        return set(names) & ADDED
+
+
+def test_upgrade_from_0020_indexes_numbers_and_keeps_rows(blank_db_url: str) -> None:
+    database = Database(blank_db_url)
+    try:
+        upgrade_database(database.engine, revision="0020")
+        with database.engine.begin() as connection:
+            customer = add_customer(connection, add_member(connection, "sales"))
+        before = _indexes(database)
+        upgrade_database(database.engine, revision="0021")
+        after = _indexes(database)
+        with database.engine.connect() as connection:
+            kept = connection.exec_driver_sql("SELECT id FROM customer").scalars().all()
+    finally:
+        database.close()
+    assert before == set()
+    assert after == ADDED
+    assert kept == [customer]
+
+
+@pytest.mark.parametrize("model", [Contract, Order, Ticket])
+def test_a_number_lookup_reads_the_index_not_the_table(db: Database, model: type) -> None:
+    """A plan over the empty tables: PostgreSQL is told to avoid a table scan, so it takes
+    the index only if `LIKE 'q%'` can use it (text_pattern_ops)."""
+    with db.engine.connect() as connection:
+        dialect = connection.dialect.name
+        matches, _ = number_match(col(model.number), "DD-2026-00", dialect)
+        query = select(model.id).where(matches)
+        compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
+        if dialect == "postgresql":
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = connection.exec_driver_sql(f"EXPLAIN {compiled}").scalars().all()
+        else:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+    table = model.__tablename__
+    assert f"ix_{table}_number_lower" in " ".join(map(str, plan)), plan
