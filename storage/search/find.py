@@ -18,8 +18,9 @@ SQLite 3.40 silently misses 2-character CJK patterns):
      PostgreSQL `LIKE 'q%'` on a text_pattern_ops index)
   4. phone suffix (last 4+ digits, any format): a prefix range on the reversed number, an
      expression index, so "8000" finds +8613800138000 without a scan
-  5. substring of name, company, email, tags and pinyin: FTS5 trigram (SQLite) or pg_trgm
-     GIN (PostgreSQL) for 3+ characters; under 3 characters (e.g. "王伟") a scan in id order
+  5. substring of name, company, email, tags and pinyin: FTS5 trigram (SQLite; a
+     salesperson's own rows are walked in name order instead, statements.owner_walk) or
+     pg_trgm GIN (PostgreSQL) for 3+ characters; under 3 characters (e.g. "王伟") a scan in id order
      that stops at the page's end, bounded by the owner scope when there is one. On
      PostgreSQL a common substring ("acme golden": thousands of rows) is found by walking the
      scope in name order instead (storage/search/walk.py)
@@ -158,6 +159,13 @@ def _tiers(session: Session, actor: Member, q: str, region: str) -> Iterable[Tie
     if len(q) < MIN_TRIGRAM:
         pattern = f"%{statements.escape_like(q)}%"
         yield run(statements.short_substring(role), pattern=pattern)
+        return
+    if dialect == "sqlite" and role == Role.SALES:
+        yield run(
+            statements.owner_walk(role),
+            pattern=f"%{statements.escape_like(q)}",
+            compact=f"%{statements.escape_like(compact or q)}%",
+        )
         return
     if dialect == "sqlite":
         phrases = [q] if not compact or compact == q else [q, compact]
