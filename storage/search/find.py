@@ -20,8 +20,8 @@ SQLite 3.40 silently misses 2-character CJK patterns):
      expression index, so "8000" finds +8613800138000 without a scan
   5. substring of name, company, email, tags and pinyin: FTS5 trigram (SQLite; a
      salesperson's own rows are walked in name order instead, statements.owner_walk) or
-     pg_trgm GIN (PostgreSQL) for 3+ characters; under 3 characters (e.g. "王伟") a scan in id order
-     that stops at the page's end, bounded by the owner scope when there is one. On
+     pg_trgm GIN (PostgreSQL) for 3+ characters; under 3 characters (e.g. "王伟") a scan in
+     id order that stops at the page's end, bounded by the owner scope when there is one. On
      PostgreSQL a common substring ("acme golden": thousands of rows) is found by walking the
      scope in name order instead (storage/search/walk.py)
 
