@@ -163,7 +163,7 @@ def _tiers(session: Session, actor: Member, q: str, region: str) -> Iterable[Tie
     if dialect == "sqlite" and role == Role.SALES:
         yield run(
             statements.owner_walk(role),
-            pattern=f"%{statements.escape_like(q)}",
+            pattern=f"%{statements.escape_like(q)}%",
             compact=f"%{statements.escape_like(compact or q)}%",
         )
         return

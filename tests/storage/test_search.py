@@ -103,6 +103,10 @@ def test_find_scope_sales_own_manager_team_admin_all(db: Database, team: dict[st
     assert names(db, team["manager"], "王伟") == ["王伟明"]
     assert sorted(names(db, team["admin"], "acme")) == ["张伟", "李王伟"]
     assert names(db, team["sales"], "6502530000") == []
+    # Inside a key, not at its start or end (a salesperson's own rows are walked on SQLite)
+    assert names(db, team["sales"], "acme") == ["张伟"]
+    assert names(db, team["sales"], "hopp") == ["Grace Hopper"]
+    assert names(db, team["other"], "hopp") == []
 
 
 def test_find_excludes_deleted(db: Database, team: dict[str, Member]):
