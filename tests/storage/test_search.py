@@ -109,6 +109,19 @@ def test_find_scope_sales_own_manager_team_admin_all(db: Database, team: dict[st
     assert names(db, team["other"], "hopp") == []
 
 
+def test_a_page_of_substring_matches_holds_only_what_the_actor_may_see(
+    db: Database, team: dict[str, Member]
+):
+    # Others' matches sort first: a tier that let them in would fill the page with rows the
+    # reload through the access rule then drops, and the actor's own match would be lost.
+    with db.session() as s:
+        for i in range(10):
+            add(s, team["other"], f"Aa Theirs {i}", company="Zenith Works")
+        add(s, team["sales"], "Zz Mine", company="Zenith Works")
+    assert names(db, team["sales"], "enith", limit=3) == ["Zz Mine"]
+    assert names(db, team["manager"], "enith", limit=3) == ["Zz Mine"]
+
+
 def test_find_excludes_deleted(db: Database, team: dict[str, Member]):
     assert names(db, team["admin"], "gone") == []
 
