@@ -128,7 +128,7 @@ def _placed(
         number = str(changes["number"] or "").strip()
         if not number:
             raise EditRefused("a contract needs a number")
-        if number != contract.number and number_taken(session, number):
+        if number_taken(session, number, other_than=contract.id):
             raise DuplicateNumber(number)
         changes["number"] = number
     customer_id = changes.get("customer_id", contract.customer_id)

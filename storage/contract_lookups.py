@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 
 from storage.access import contract_scope
 from storage.models import Contract, Customer, Member
-from storage.search.statements import escape_like, number_match
+from storage.numbering import number_match
+from storage.search.statements import escape_like
 
 MIN_TITLE_QUERY = 2
 

@@ -37,7 +37,7 @@ from storage.audit import diff, record_audit, snapshot
 from storage.contract_reminders import withdraw_renewals
 from storage.interactions import AttachmentRef, add_attachments
 from storage.models import Contract, ContractStatus, Customer, Member, utcnow
-from storage.numbering import check_pattern, suggest_number
+from storage.numbering import check_pattern, number_is, suggest_number
 
 ENTITY = "contract"
 DEFAULT_NUMBER_PATTERN = "HT-{year}-{seq:04d}"
@@ -380,11 +380,13 @@ def next_free_number(
     return suggest_contract_number(session, today=today, pattern=pattern)
 
 
-def number_taken(session: Session, number: str) -> bool:
-    """Whether a contract of the team (a deleted one too) has `number`."""
-    return (
-        session.exec(select(Contract.id).where(col(Contract.number) == number)).first() is not None
-    )
+def number_taken(session: Session, number: str, *, other_than: int | None = None) -> bool:
+    """Whether a contract (a deleted one too), other than `other_than`, has `number` in any
+    case."""
+    query = select(Contract.id).where(number_is(Contract.number, number))
+    if other_than is not None:
+        query = query.where(col(Contract.id) != other_than)
+    return session.exec(query).first() is not None
 
 
 def _id(contract: Contract) -> int:

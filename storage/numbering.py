@@ -1,7 +1,8 @@
 """Record numbers suggested from a pattern such as "HT-{year}-{seq:04d}" (contracts) or
 "DD-{year}-{seq:04d}" (orders): one past the highest sequence of that year used so far.
 
-Deleted records count, since their numbers stay taken (the number column is unique)."""
+Numbers are unique in any case (migration 0022), deleted records' too: "ht-2026-0001" is
+taken once "HT-2026-0001" is, and a suggestion skips both."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from datetime import date
 from string import Formatter
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement, case, func, literal
+from sqlmodel import Session, select
+
+from storage.search.statements import HIGH, escape_like
 
 
 def suggest_number(session: Session, *, column: Any, today: date, pattern: str) -> str:
@@ -19,10 +23,37 @@ def suggest_number(session: Session, *, column: Any, today: date, pattern: str) 
     The pattern names `{year}` (optional) and `{seq}` (once, with any integer format); a
     pattern naming anything else is a configuration error (ValueError)."""
     prefix, regex = _parse_pattern(pattern, today.year)
-    used = session.exec(select(column).where(col(column).startswith(prefix, autoescape=True)))
+    starts, _rank = number_match(column, prefix, session.get_bind().dialect.name)
+    used = session.exec(select(column).where(starts))
     matches = (regex.fullmatch(number) for number in used)
     seq = max((int(m.group("seq")) for m in matches if m), default=0)
     return pattern.format(year=today.year, seq=seq + 1)
+
+
+def fold_number(text: str, dialect: str) -> str:
+    """`text` as the database's lower() folds it, which the number indexes are made of:
+    PostgreSQL folds every letter, SQLite ASCII letters only."""
+    if dialect == "postgresql":
+        return text.lower()
+    return "".join(ch.lower() if ch.isascii() else ch for ch in text)
+
+
+def number_match(column: Any, text: str, dialect: str) -> tuple[Any, Any]:
+    """A record number (`column`) that is or starts with `text` in any case, and its rank,
+    the number as typed first: one range on the lower(number) index (migrations 0021, 0022)."""
+    number = func.lower(column)
+    wanted = fold_number(text, dialect)
+    starts: Any
+    if dialect == "postgresql":
+        starts = number.like(escape_like(wanted) + "%", escape="\\")
+    else:
+        starts = (number >= wanted) & (number < wanted + HIGH)
+    return starts, case((number == wanted, 0), else_=1)
+
+
+def number_is(column: Any, number: str) -> ColumnElement[bool]:
+    """`column` holds `number` in any case: one lookup on its lower(number) index."""
+    return func.lower(column) == func.lower(literal(number))
 
 
 def check_pattern(pattern: str) -> None:
@@ -35,8 +66,8 @@ def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:
     the sequence back out of a number made with the pattern."""
     parts: list[str] = []
     has_seq = False
-    for literal, name, spec, _conversion in Formatter().parse(pattern):
-        parts.append(re.escape(literal))
+    for fixed, name, spec, _conversion in Formatter().parse(pattern):
+        parts.append(re.escape(fixed))
         if name is None:
             continue
         if name == "year":
@@ -49,4 +80,4 @@ def _parse_pattern(pattern: str, year: int) -> tuple[str, re.Pattern[str]]:
     if not has_seq:
         raise ValueError(f"number pattern {pattern!r} needs a {{seq}}")
     prefix = Formatter().vformat(pattern.split("{seq", 1)[0], (), {"year": year})
-    return prefix, re.compile("".join(parts))
+    return prefix, re.compile("".join(parts), re.IGNORECASE)

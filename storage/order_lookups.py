@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import order_scope, ticket_scope
 from storage.models import Customer, Member, Order, Ticket
-from storage.search.statements import number_match
+from storage.numbering import number_match
 
 
 def find_orders(

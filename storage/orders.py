@@ -50,7 +50,7 @@ from storage.models import (
     Role,
     utcnow,
 )
-from storage.numbering import suggest_number
+from storage.numbering import number_is, suggest_number
 from storage.reminders import OPEN_STATUSES as OPEN_REMINDERS
 from storage.reminders import ReminderKind, ReminderStatus
 
@@ -606,12 +606,14 @@ def suggest_order_number(
 
 
 def order_number_taken(session: Session, *, number: str) -> bool:
-    """Whether an order (a deleted one too) has `number`: the flow asks for another."""
+    """Whether an order (a deleted one too) has `number` in any case: the flow asks for
+    another."""
     return _number_taken(session, number.strip())
 
 
 def _number_taken(session: Session, number: str) -> bool:
-    return session.exec(select(Order.id).where(col(Order.number) == number)).first() is not None
+    found = session.exec(select(Order.id).where(number_is(Order.number, number))).first()
+    return found is not None
 
 
 def _id(order: Order) -> int:

@@ -47,6 +47,7 @@ from storage.models import (
     Reminder,
     utcnow,
 )
+from storage.numbering import fold_number
 from storage.orders import (
     DuplicateNumber,
     OrderCreate,
@@ -138,18 +139,20 @@ def plan_orders(
 
 
 def _taken_numbers(session: Session, actor: Member, numbers: list[str]) -> dict[str, str]:
-    """Numbers already used: `order_exists` when the actor sees that order, else
+    """Numbers already used in any case: `order_exists` when the actor sees that order, else
     `number_taken` (a deleted order's too: its number stays taken)."""
+    dialect = session.get_bind().dialect.name
     found: dict[str, str] = {}
     for start in range(0, len(numbers), 500):
-        part = numbers[start : start + 500]
-        used = session.exec(select(Order.number).where(col(Order.number).in_(part))).all()
+        part = {fold_number(n, dialect): n for n in numbers[start : start + 500]}
+        number = func.lower(Order.number)  # as the database folds it: a key of `part`
+        used = session.exec(select(number).where(number.in_(part))).all()
         seen = session.exec(
-            select(Order.number)
+            select(number)
             .join(Customer, col(Customer.id) == col(Order.customer_id))
-            .where(col(Order.number).in_(used), order_scope(actor))
+            .where(number.in_(used), order_scope(actor))
         ).all()
-        found |= dict.fromkeys(used, "number_taken") | dict.fromkeys(seen, "order_exists")
+        found |= {part[n]: "number_taken" for n in used} | {part[n]: "order_exists" for n in seen}
     return found
 
 
@@ -182,15 +185,19 @@ def _match_customers(
 
 
 def _contracts(session: Session, actor: Member, numbers: set[str]) -> dict[str, tuple[int, int]]:
-    """Visible contracts by number: (contract id, its customer's id)."""
+    """Visible contracts by number in any case: (contract id, its customer's id)."""
     if not numbers:
         return {}
+    dialect = session.get_bind().dialect.name
+    wanted = {text: fold_number(text, dialect) for text in numbers}
+    number = func.lower(Contract.number)
     rows = session.exec(
-        select(Contract.number, Contract.id, Contract.customer_id)
+        select(number, Contract.id, Contract.customer_id)
         .join(Customer, col(Customer.id) == col(Contract.customer_id))
-        .where(col(Contract.number).in_(numbers), contract_scope(actor))
+        .where(number.in_(set(wanted.values())), contract_scope(actor))
     )
-    return {number: (contract_id or 0, customer_id) for number, contract_id, customer_id in rows}
+    found = {folded: (contract_id or 0, customer_id) for folded, contract_id, customer_id in rows}
+    return {text: found[folded] for text, folded in wanted.items() if folded in found}
 
 
 def order_data(

@@ -19,9 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
-    case,
     false,
-    func,
     literal_column,
     select,
 )
@@ -44,20 +42,6 @@ def prefix_params(prefix: str, dialect: str) -> dict[str, str]:
 
 def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def number_match(column: Any, text: str, dialect: str) -> tuple[Any, Any]:
-    """A record number (`column`) that is or starts with `text` in any case, and its rank,
-    the number as typed first: one range on the lower(number) index of migration 0021."""
-    number = func.lower(column)
-    starts: Any
-    if dialect == "postgresql":
-        wanted = text.lower()
-        starts = number.like(escape_like(wanted) + "%", escape="\\")
-    else:  # SQLite's lower() folds ASCII letters only
-        wanted = "".join(ch.lower() if ch.isascii() else ch for ch in text)
-        starts = (number >= wanted) & (number < wanted + HIGH)
-    return starts, case((number == wanted, 0), else_=1)
 
 
 def scoped(role: Role) -> Select[Any]:

@@ -259,6 +259,8 @@ def test_number_customer_and_deal_are_edited_through_the_rule_and_audited(db: Da
 
         with pytest.raises(DuplicateNumber):
             edit(number=" HT-9 ")
+        with pytest.raises(DuplicateNumber):
+            edit(number="ht-9")
         with pytest.raises(NotFound):  # another salesperson's customer: as if there were none
             edit(customer_id=pk(foreign))
         with pytest.raises(NotFound):  # a deal of another customer
@@ -283,6 +285,8 @@ def test_number_customer_and_deal_are_edited_through_the_rule_and_audited(db: Da
             {"number": ["HT-2026-0001", "HT-2026-0002"]},
         ]
         assert taken.number == "HT-9"
+        edit(number="ht-2026-0002")  # its own number in another case is no clash
+        assert contract.number == "ht-2026-0002"
 
 
 def test_a_contract_moved_to_another_owners_customer_goes_to_that_owner(db: Database) -> None:

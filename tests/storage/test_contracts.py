@@ -174,6 +174,8 @@ def test_duplicate_number_is_refused_even_of_a_deleted_contract(db: Database) ->
         customer = make_customer(session, owner=people.other_sales)
         with pytest.raises(DuplicateNumber):
             new_contract(session, people.other_sales, customer, number=" HT-2026-0001 ")
+        with pytest.raises(DuplicateNumber):  # the same number to whoever looks it up
+            new_contract(session, people.other_sales, customer, number="ht-2026-0001")
         assert new_contract(session, people.other_sales, customer, " HT-9 ").number == "HT-9"
 
 

@@ -1,17 +1,19 @@
 """Migration 0021 indexes lower(number) of contracts, orders and tickets on a database made
-by 0020, without touching a row, and /find's number lookups are served by those indexes."""
+by 0020, without touching a row, and /find's number lookups are served by those indexes;
+0022 makes those indexes unique, renaming the numbers that clash in case first."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from storage.db import Database
 from storage.migrate import upgrade_database
 from storage.models import Contract, Order, Ticket
-from storage.search.statements import number_match
-from tests.storage.test_migration_hand_over import add_customer, add_member
+from storage.numbering import number_match
+from tests.storage.test_migration_hand_over import NOW, add_customer, add_member, insert
 
 ADDED = {"ix_contract_number_lower", "ix_sales_order_number_lower", "ix_ticket_number_lower"}
 INDEX_NAMES = {
@@ -60,3 +62,46 @@ def test_a_number_lookup_reads_the_index_not_the_table(db: Database, model: type
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
     table = model.__tablename__
     assert f"ix_{table}_number_lower" in " ".join(map(str, plan)), plan
+
+
+def _order(connection: Connection, customer: int, owner: int, number: str) -> int:
+    return insert(
+        connection,
+        "sales_order",
+        NOW,
+        customer_id=customer,
+        owner_id=owner,
+        created_by_id=owner,
+        number=number,
+        ordered_on="2026-12-01",
+        status="ordered",
+    )
+
+
+def test_0022_renames_all_but_the_oldest_of_numbers_equal_in_case_then_refuses_them(
+    blank_db_url: str,
+) -> None:
+    database = Database(blank_db_url)
+    try:
+        upgrade_database(database.engine, revision="0021")
+        with database.engine.begin() as connection:
+            owner = add_member(connection, "sales")
+            customer = add_customer(connection, owner)
+            numbers = ("DD-1", "dd-1", "DD-2", "Dd-1", "x" * 64, "X" * 64)
+            ids = [_order(connection, customer, owner, number) for number in numbers]
+        upgrade_database(database.engine, revision="0022")
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, number FROM sales_order ORDER BY id"))
+            after = dict(rows.all())
+        with pytest.raises(IntegrityError), database.engine.begin() as connection:
+            _order(connection, customer, owner, "dd-2")
+    finally:
+        database.close()
+    assert after == {
+        ids[0]: "DD-1",
+        ids[1]: f"dd-1-{ids[1]}",
+        ids[2]: "DD-2",
+        ids[3]: f"Dd-1-{ids[3]}",
+        ids[4]: "x" * 64,
+        ids[5]: "X" * (63 - len(str(ids[5]))) + f"-{ids[5]}",
+    }

@@ -156,7 +156,11 @@ def test_numbers_are_suggested_per_year_kept_when_given_and_never_twice(db: Data
         )
         with pytest.raises(DuplicateNumber):
             new_order(session, sales, customer, number="DD-2026-0041")
+        with pytest.raises(DuplicateNumber):
+            new_order(session, sales, customer, number="dd-2026-0041")
         assert suggest_order_number(session, today=ON) == "DD-2026-0043"
+        new_order(session, sales, customer, number="dd-2026-0043")  # typed in another case
+        assert suggest_order_number(session, today=ON) == "DD-2026-0044"
     assert [first.number, typed.number, following.number, next_year.number] == [
         "DD-2026-0001",
         "DD-2026-0041",

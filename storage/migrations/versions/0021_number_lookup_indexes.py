@@ -6,7 +6,7 @@ Revises: 0020
 Create Date: 2026-12-07 11:20:00
 
 /find and inline mode look every query up as a contract, order and ticket number, the number
-as typed in any case or a number starting with it (`storage.search.statements.number_match`).
+as typed in any case or a number starting with it (`storage.numbering.number_match`).
 The unique index on `number` is case-sensitive, so each lookup read every record: 100,000
 contracts and 250,000 orders took ~150 ms of every /find at 1,000,000 customers. An index on lower(number)
 serves both: SQLite as a range (`>= q AND < q || U+FFFF`), PostgreSQL as `LIKE 'q%'`, which
