@@ -38,7 +38,8 @@ from handlers.order_card import order_line
 from handlers.telegram_helpers import answer_query, button_data, edit_message, guarded
 from handlers.text_limits import MAX_TEXT, html_length, split_html, utf16_len
 from storage.access import NotFound
-from storage.contract_views import CustomerContracts, customer_contracts
+from storage.contract_views import CustomerContracts
+from storage.customer_card import read_customer_card
 from storage.customer_changes import list_customer_history
 from storage.customers import get_customer
 from storage.interactions import InteractionCreate, create_interaction
@@ -47,7 +48,7 @@ from storage.parsing import Money, ParseError, parse_text
 from storage.quality.completeness import completeness
 from storage.quality.rules import FLOW_FIELD
 from storage.search.find import CustomerCard, get_customer_card
-from storage.ticket_views import CustomerTickets, customer_tickets
+from storage.ticket_views import CustomerTickets
 
 NOTES_PER_PAGE = 5
 NOTE_KIND = "message"
@@ -282,17 +283,14 @@ async def send_card(context: CrmContext, chat_id: int, customer_id: int) -> None
     """The full card, or the same "not found" for a missing, deleted or foreign id."""
     member = context.require_member()
     try:
-        card = await context.db.read(get_customer_card, actor=member, customer_id=customer_id)
-        contracts = await context.db.read(
-            customer_contracts, actor=member, customer_id=customer_id
-        )
-        tickets = await context.db.read(customer_tickets, actor=member, customer_id=customer_id)
+        full = await context.db.read(read_customer_card, actor=member, customer_id=customer_id)
     except NotFound:
         await context.bot.send_message(chat_id, context.t("common.not_found"))
         return
+    card, contracts = full.card, full.contracts
     await context.bot.send_message(
         chat_id,
-        render_card(context, card, contracts, tickets),
+        render_card(context, card, contracts, full.tickets),
         reply_markup=card_keyboard(
             context,
             customer_id,

@@ -41,11 +41,9 @@ from handlers.formatting import clip, format_date
 from handlers.keyboards import Row, inline_keyboard
 from handlers.order_card import status_label, total_text
 from handlers.telegram_helpers import button_data, edit_message, guarded
-from handlers.ticket_lookup import found_tickets, ticket_article, ticket_rows
-from storage.contract_lookups import find_contracts
-from storage.lookups import find_customer_page, find_customers_with_phones
+from handlers.ticket_lookup import ticket_article, ticket_rows
+from storage.lookups import FoundPage, Records, find_inline, find_page
 from storage.models import Contract, Customer, Order
-from storage.order_lookups import find_orders
 from storage.parsing import parse_record_id
 from storage.search.find import get_saved_search, new_search_id, save_search
 
@@ -53,16 +51,14 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 8
 INLINE_RESULTS = 20
-CONTRACT_RESULTS = 5  # above the customers, on the first page of /find and in inline mode
-ORDER_RESULTS = 5  # below the contracts, likewise
 # The /find prompt starts with this in every language, so a reply to it is recognised
 # without comparing translated text (tests/e2e/test_lookup.py checks both catalogs).
 PROMPT_MARK = "🔎"
 
 
-async def _find(context: CrmContext, query: str, page: int) -> tuple[list[Customer], bool]:
+async def _find(context: CrmContext, query: str, page: int) -> FoundPage:
     return await context.db.read(
-        find_customer_page,
+        find_page,
         actor=context.require_member(),
         query=query,
         page=page,
@@ -71,31 +67,17 @@ async def _find(context: CrmContext, query: str, page: int) -> tuple[list[Custom
     )
 
 
-async def _find_contracts(context: CrmContext, query: str) -> list[tuple[Contract, Customer]]:
-    return await context.db.read(
-        find_contracts, actor=context.require_member(), query=query, limit=CONTRACT_RESULTS
-    )
-
-
-async def _find_orders(context: CrmContext, query: str) -> list[tuple[Order, Customer]]:
-    return await context.db.read(
-        find_orders, actor=context.require_member(), query=query, limit=ORDER_RESULTS
-    )
-
-
-async def _find_records(context: CrmContext, query: str) -> list[Row]:
-    """The contracts, the orders, then the tickets matching `query`: a row each that opens it."""
-    contracts = await _find_contracts(context, query)
-    orders = await _find_orders(context, query)
+def _record_rows(context: CrmContext, records: Records) -> list[Row]:
+    """The contracts, the orders, then the tickets found: a row each that opens it."""
     rows: list[Row] = [
         [(contract_label(context, contract, customer), ContractAction("open", contract.id or 0))]
-        for contract, customer in contracts
+        for contract, customer in records.contracts
     ]
     rows += [
         [(order_label(context, order, customer), OrderAction("open", order.id or 0))]
-        for order, customer in orders
+        for order, customer in records.orders
     ]
-    return rows + ticket_rows(context, await found_tickets(context, query))
+    return rows + ticket_rows(context, records.tickets)
 
 
 def order_label(context: CrmContext, order: Order, customer: Customer) -> str:
@@ -117,26 +99,19 @@ def contract_label(context: CrmContext, contract: Contract, customer: Customer) 
 
 
 def _results(
-    context: CrmContext,
-    found: list[Customer],
-    more: bool,
-    query: str,
-    page: int,
-    search_id: int | None,
-    records: list[Row] | None = None,
+    context: CrmContext, found: FoundPage, query: str, page: int, search_id: int | None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The results page; page buttons only with a saved search (`search_id`) behind them.
-    Contracts, orders and tickets found (`records`, first page only) come first, each
-    opening itself."""
-    rows: list[Row] = list(records or [])
-    if not found and not rows:
+    Contracts, orders and tickets found (first page only) come first, each opening itself."""
+    rows = _record_rows(context, found.records)
+    if not found.customers and not rows:
         key = "lookup.none" if page == 0 else "lookup.no_more"
         return context.t(key, query=clip(query)), None
-    rows += [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found]
+    rows += [[(customer_label(c), CustomerAction("open", c.id or 0))] for c in found.customers]
     nav = []
     if search_id is not None and page > 0:
         nav.append((context.t("lookup.prev"), SearchPage(search_id, page - 1)))
-    if search_id is not None and more:
+    if search_id is not None and found.more:
         nav.append((context.t("lookup.next"), SearchPage(search_id, page + 1)))
     text = context.t("lookup.results", query=clip(query), page=page + 1)
     return text, inline_keyboard([*rows, nav])
@@ -144,12 +119,11 @@ def _results(
 
 async def show_results(context: CrmContext, chat_id: int, query: str) -> None:
     """The first page of /find's results (also for a plain-text name, `handlers.plain_text`)."""
-    found, more = await _find(context, query, 0)
-    records = await _find_records(context, query)
+    found = await _find(context, query, 0)
     # Only a second page needs the query kept (most searches fit on one), and it is written
     # after the results went out: the member does not wait for it.
-    search_id = new_search_id() if more else None
-    text, markup = _results(context, found, more, query, 0, search_id, records)
+    search_id = new_search_id() if found.more else None
+    text, markup = _results(context, found, query, 0, search_id)
     await context.bot.send_message(chat_id, text, reply_markup=markup)
     if search_id is not None:
         await _keep(context, query, search_id)
@@ -197,9 +171,8 @@ async def page(update: Update, context: CrmContext) -> None:
     )
     if text is None:
         return
-    found, more = await _find(context, text, data.page)
-    records = await _find_records(context, text) if data.page == 0 else []
-    body, markup = _results(context, found, more, text, data.page, data.query_id, records)
+    found = await _find(context, text, data.page)
+    body, markup = _results(context, found, text, data.page, data.query_id)
     await edit_message(query, body, markup)
 
 
@@ -217,8 +190,8 @@ async def inline(update: Update, context: CrmContext) -> None:
     """Matching customers as articles; personal and uncached, since results depend on who asks."""
     inline_query = update.inline_query
     assert inline_query is not None
-    matches = await context.db.read(
-        find_customers_with_phones,
+    matches, records = await context.db.read(
+        find_inline,
         actor=context.require_member(),
         query=inline_query.query,
         limit=INLINE_RESULTS,
@@ -235,12 +208,9 @@ async def inline(update: Update, context: CrmContext) -> None:
         )
         for customer, phones in matches
     ]
-    contracts = await _find_contracts(context, inline_query.query)
-    shown = [_contract_article(context, c, customer) for c, customer in contracts]
-    orders = await _find_orders(context, inline_query.query)
-    shown += [_order_article(context, o, customer) for o, customer in orders]
-    tickets = await found_tickets(context, inline_query.query)
-    shown += [ticket_article(context, t, customer) for t, customer in tickets]
+    shown = [_contract_article(context, c, customer) for c, customer in records.contracts]
+    shown += [_order_article(context, o, customer) for o, customer in records.orders]
+    shown += [ticket_article(context, t, customer) for t, customer in records.tickets]
     await inline_query.answer([*shown, *results], cache_time=0, is_personal=True)
 
 

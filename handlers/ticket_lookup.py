@@ -13,15 +13,6 @@ from handlers.formatting import format_when
 from handlers.keyboards import Row, inline_keyboard
 from handlers.ticket_card import status_label, type_label
 from storage.models import Customer, Ticket
-from storage.order_lookups import find_tickets
-
-TICKET_RESULTS = 5  # below the orders, on the first page of /find and in inline mode
-
-
-async def found_tickets(context: CrmContext, query: str) -> list[tuple[Ticket, Customer]]:
-    return await context.db.read(
-        find_tickets, actor=context.require_member(), query=query, limit=TICKET_RESULTS
-    )
 
 
 def ticket_label(context: CrmContext, ticket: Ticket, customer: Customer) -> str:

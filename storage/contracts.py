@@ -20,23 +20,26 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Select, bindparam
 from sqlmodel import Session, col, select
 
 from storage.access import (
+    ACTOR_ID,
     NotFound,
     actor_id,
     owner_for,
-    owner_scope,
     require_contract,
     require_customer,
     require_deal,
+    role_scope,
 )
 from storage.audit import diff, record_audit, snapshot
 from storage.contract_reminders import withdraw_renewals
 from storage.interactions import AttachmentRef, add_attachments
-from storage.models import Contract, ContractStatus, Customer, Member, utcnow
+from storage.models import Contract, ContractStatus, Customer, Member, Role, utcnow
 from storage.numbering import check_pattern, number_is, suggest_number
 
 ENTITY = "contract"
@@ -340,18 +343,24 @@ def list_contracts(
     """A visible customer's contracts the actor may see (`require_contract`'s rule), latest
     first, a page at a time (for its card)."""
     require_customer(session, actor=actor, customer_id=customer_id)
-    return list(
-        session.exec(
-            select(Contract)
-            .where(
-                col(Contract.customer_id) == customer_id,
-                col(Contract.deleted_at).is_(None),
-                owner_scope(actor, Contract.owner_id),
-            )
-            .order_by(col(Contract.created_at).desc(), col(Contract.id).desc())
-            .offset(offset)
-            .limit(limit)
+    params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor), "offset": offset}
+    statement = _customers_contracts(Role(actor.role))
+    return list(session.scalars(statement, {**params, "limit": limit}))
+
+
+@cache
+def _customers_contracts(role: Role) -> Select[Contract]:
+    """`list_contracts`' query for an actor of `role`, built once (the card reads it)."""
+    return (
+        select(Contract)
+        .where(
+            col(Contract.customer_id) == bindparam("customer_id"),
+            col(Contract.deleted_at).is_(None),
+            role_scope(role, Contract.owner_id),
         )
+        .order_by(col(Contract.created_at).desc(), col(Contract.id).desc())
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
     )
 
 

@@ -1,15 +1,24 @@
 """Customer searches the chat composes from `storage.search.find`: a page of /find results, inline
-mode's matches with their phones, and the customer a /remind sentence names."""
+mode's matches with their phones, and the customer a /remind sentence names.
+
+/find and inline mode look the query up as contracts, orders and tickets too; each search is
+read in one transaction (`find_page`, `find_inline`), one trip off the event loop: at
+1,000,000 customers a trip per kind of record cost /find ~1 ms each (`bench latency`)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from storage.contract_lookups import find_contracts
 from storage.customers import list_phones, recent_customers
-from storage.models import Customer, Member
+from storage.models import Contract, Customer, Member, Order, Ticket
+from storage.order_lookups import find_orders, find_tickets
 from storage.search.find import find_customers
+
+RECORDS = 5  # contracts, orders and tickets, each, above the customers found
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -28,6 +37,59 @@ def find_customer_page(
         region=region,
     )
     return found[:page_size], len(found) > page_size
+
+
+@dataclass(frozen=True)
+class Records:
+    """The contracts, orders and tickets a query names (by number; contracts by title too),
+    each with its customer, best match first."""
+
+    contracts: list[tuple[Contract, Customer]]
+    orders: list[tuple[Order, Customer]]
+    tickets: list[tuple[Ticket, Customer]]
+
+
+NO_RECORDS = Records([], [], [])
+
+
+@dataclass(frozen=True)
+class FoundPage:
+    """A page of /find: its customers, whether another page follows, and on the first page
+    the records found."""
+
+    customers: list[Customer]
+    more: bool
+    records: Records
+
+
+def find_page(
+    session: Session, *, actor: Member, query: str, page: int, page_size: int, region: str
+) -> FoundPage:
+    """A page of /find's results; records only on the first page, above its customers."""
+    customers, more = find_customer_page(
+        session, actor=actor, query=query, page=page, page_size=page_size, region=region
+    )
+    records = find_records(session, actor=actor, query=query) if page == 0 else NO_RECORDS
+    return FoundPage(customers, more, records)
+
+
+def find_records(session: Session, *, actor: Member, query: str) -> Records:
+    """The contracts, orders and tickets the actor may see that `query` names."""
+    return Records(
+        find_contracts(session, actor=actor, query=query, limit=RECORDS),
+        find_orders(session, actor=actor, query=query, limit=RECORDS),
+        find_tickets(session, actor=actor, query=query, limit=RECORDS),
+    )
+
+
+def find_inline(
+    session: Session, *, actor: Member, query: str, limit: int, region: str
+) -> tuple[list[tuple[Customer, list[str]]], Records]:
+    """Inline mode's answer: customers with their phones, and the records the query names."""
+    customers = find_customers_with_phones(
+        session, actor=actor, query=query, limit=limit, region=region
+    )
+    return customers, find_records(session, actor=actor, query=query)
 
 
 def find_customers_with_phones(

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
 from storage.access import actor_id, require_customer, require_interaction, require_order
@@ -212,18 +214,26 @@ def customer_satisfaction(
 ) -> CustomerSatisfaction:
     """Over tickets, orders and visits of a customer the actor may see (deleted ones left out)."""
     require_customer(session, actor=actor, customer_id=customer_id)
-    live = (col(SatisfactionScore.customer_id) == customer_id, _source_alive())
-    count, average = session.exec(
-        select(func.count(), func.avg(SatisfactionScore.score)).where(*live)
-    ).one()
-    latest = session.exec(
-        select(SatisfactionScore.score)
-        .where(*live)
-        .order_by(col(SatisfactionScore.created_at).desc(), col(SatisfactionScore.id).desc())
-    ).first()
+    count, average, latest = session.execute(_summary(), {"customer_id": customer_id}).one()
     return CustomerSatisfaction(
         latest=latest, average=float(average) if average is not None else None, count=count
     )
+
+
+@cache
+def _summary() -> Select[int, Any, Any]:
+    """How many live scores a customer has, their average and the latest: one statement,
+    built once (the card reads it)."""
+    live = (col(SatisfactionScore.customer_id) == bindparam("customer_id"), _source_alive())
+    latest = (
+        select(SatisfactionScore.score)
+        .where(*live)
+        .order_by(col(SatisfactionScore.created_at).desc(), col(SatisfactionScore.id).desc())
+        .limit(1)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    return select(func.count(), func.avg(SatisfactionScore.score), latest).where(*live)
 
 
 def require_rateable(session: Session, *, actor: Member, source_kind: str, source_id: int) -> str:

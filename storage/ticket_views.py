@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.access import (
+    ACTOR_ID,
     NotFound,
+    actor_id,
     require_customer,
     require_interaction,
     require_member,
     require_ticket,
+    role_ticket_scope,
     ticket_scope,
 )
 from storage.models import (
@@ -22,12 +27,14 @@ from storage.models import (
     Customer,
     Interaction,
     Member,
+    Role,
     Ticket,
     TicketComment,
     TicketStatus,
     TicketStatusChange,
     utcnow,
 )
+from storage.numbering import number_is
 from storage.satisfaction import customer_satisfaction
 from storage.tickets import OPEN, Priority, count_files
 
@@ -166,18 +173,25 @@ class CustomerTickets:
 def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> CustomerTickets:
     """For the customer card: its open tickets the actor may see, and its scores."""
     scores = customer_satisfaction(session, actor=actor, customer_id=customer_id)
-    open_count = session.exec(
+    params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor)}
+    open_count = session.execute(_open_tickets(Role(actor.role)), params).scalar_one()
+    return CustomerTickets(
+        open=open_count, rated=scores.count, average=scores.average, latest=scores.latest
+    )
+
+
+@cache
+def _open_tickets(role: Role) -> SelectOfScalar[int]:
+    """How many open tickets of a customer an actor of `role` may see, built once (the card)."""
+    return (
         select(func.count())
         .select_from(Ticket)
         .join(Customer, col(Customer.id) == col(Ticket.customer_id))
         .where(
-            col(Ticket.customer_id) == customer_id,
-            ticket_scope(actor),
+            col(Ticket.customer_id) == bindparam("customer_id"),
+            role_ticket_scope(role),
             col(Ticket.status).in_(OPEN),
         )
-    ).one()
-    return CustomerTickets(
-        open=open_count, rated=scores.count, average=scores.average, latest=scores.latest
     )
 
 
@@ -186,7 +200,7 @@ def find_ticket_by_number(session: Session, *, actor: Member, number: str) -> Ti
     found = session.exec(
         select(Ticket)
         .join(Customer, col(Customer.id) == col(Ticket.customer_id))
-        .where(func.upper(Ticket.number) == number.strip().upper(), ticket_scope(actor))
+        .where(number_is(Ticket.number, number.strip()), ticket_scope(actor))
     ).first()
     if found is None:
         raise NotFound
