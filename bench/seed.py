@@ -35,7 +35,7 @@ from sqlmodel import SQLModel
 
 from storage.db import Database
 from storage.migrate import head_revision, upgrade_database
-from storage.models import CustomerPhone, Member, Role
+from storage.models import CustomerPhone, Member, Role, spaced
 from storage.quality.company import normalise_company
 from storage.search.index import pinyin_keys
 
@@ -266,10 +266,10 @@ _INSERT_PHONE = text(
     f"INSERT INTO {CustomerPhone.__tablename__} (customer_id, e164) VALUES (:id, :phone)"
 )
 _INSERT_CONTRACT = text(
-    "INSERT INTO contract (id, customer_id, owner_id, created_by_id, number, title, amount,"
-    " currency, signed_on, starts_on, ends_on, status, created_at, updated_at)"
-    " VALUES (:id, :id, :owner_id, :owner_id, :contract, :company, 120000, 'CNY', :today,"
-    " :today, :ends, 'active', :now, :now)"
+    "INSERT INTO contract (id, customer_id, owner_id, created_by_id, number, title, title_key,"
+    " amount, currency, signed_on, starts_on, ends_on, status, created_at, updated_at)"
+    " VALUES (:id, :id, :owner_id, :owner_id, :contract, :company, :title_key, 120000, 'CNY',"
+    " :today, :today, :ends, 'active', :now, :now)"
 )
 _INSERT_ORDER = text(
     "INSERT INTO sales_order (id, customer_id, owner_id, created_by_id, number, currency,"
@@ -302,7 +302,9 @@ def insert_rows(db: Database, batch: list[dict[str, Any]]) -> None:
             keys.append(
                 {"id": row["id"], "full": full, "initials": initials, "company_key": company}
             )
-    contracts = [row for row in batch if row.get("contract")]
+    contracts = [
+        {**row, "title_key": spaced(row["company"])} for row in batch if row.get("contract")
+    ]
     orders = [row for row in batch if row.get("order")]
     with db.engine.begin() as conn:
         conn.execute(_INSERT_CUSTOMER, batch)

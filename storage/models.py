@@ -13,7 +13,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Numeric, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -234,6 +244,9 @@ class Contract(Tracked, table=True):
     owner_id: int = Field(foreign_key="member.id")
     number: str = Field(max_length=64, unique=True)
     title: str = Field(max_length=200)
+    # The title's characters spaced apart, set on every save (`_key_title`): what the trigram
+    # index of titles holds, so two characters ("维保" as "维 保") make a trigram (0023).
+    title_key: str | None = Field(default=None, max_length=400)
     amount: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
     currency: str | None = Field(default=None, max_length=3)
     signed_on: date | None = None
@@ -245,6 +258,18 @@ class Contract(Tracked, table=True):
     renewed_from_id: int | None = Field(default=None, foreign_key="contract.id", index=True)
     terminated_on: date | None = None
     termination_reason: str | None = Field(default=None, sa_type=Text)
+
+
+def spaced(text: str) -> str:
+    """`text` with a space between each two characters: "维保" -> "维 保". A text contains a
+    query exactly when its spaced form contains the query's spaced form."""
+    return " ".join(text)
+
+
+@event.listens_for(Contract, "before_insert")
+@event.listens_for(Contract, "before_update")
+def _key_title(_mapper: Any, _connection: Any, contract: Contract) -> None:
+    contract.title_key = spaced(contract.title)
 
 
 class OrderStatus(StrEnum):

@@ -131,7 +131,7 @@ def test_a_contract_of_someone_else_on_ones_own_customer_is_not_found(db: Databa
 
 
 def test_titles_are_found_inside_in_any_case_and_follow_edits_and_deletes(db: Database) -> None:
-    """Three characters or more come from the trigram index (FTS5 / pg_trgm), kept in step
+    """Titles come from the trigram index (FTS5 over spaced titles / pg_trgm), kept in step
     with the contract table: a new title is found and the old one no longer, a deleted row
     is gone, and quotes or wildcards in the query are characters, not syntax."""
 
@@ -143,6 +143,8 @@ def test_titles_are_found_inside_in_any_case_and_follow_edits_and_deletes(db: Da
         assert numbers(session, people.sales, "maintenance") == ["C-3", "C-1"]
         assert numbers(session, people.sales, "UMP MAIN") == ["C-1"]
         assert numbers(session, people.sales, "维保合同") == ["C-2"]
+        assert numbers(session, people.sales, "维保") == ["C-2"]  # two characters, indexed too
+        assert numbers(session, people.sales, "mp") == ["C-1"]
         assert numbers(session, people.sales, '"A"') == ["C-2"]
         assert numbers(session, people.sales, "100%") == ["C-2"]
         assert numbers(session, people.sales, "0%x") == []
