@@ -52,6 +52,8 @@ RAW_SQL_INDEXES = {
     "ix_sales_order_number_lower",
     "ix_ticket_number_lower",
     "ix_contract_title_trgm",
+    "ix_contract_owner_id_number_lower",
+    "ix_sales_order_owner_id_number_lower",
 }
 
 

@@ -83,5 +83,5 @@ def downgrade() -> None:
         op.execute("DROP TABLE contract_title_fts")
     else:
         op.execute("DROP INDEX ix_contract_title_trgm")
-    with op.batch_alter_table("contract") as batch:
-        batch.drop_column("title_key")
+    # Not a batch (a copy of the table): it would lose the expression indexes of 0021/0022
+    op.execute("ALTER TABLE contract DROP COLUMN title_key")
