@@ -6,7 +6,8 @@ The data comes from `bench.seed` (production's triggers, bulk inserts; SQLite ca
 size, PostgreSQL in a fresh schema dropped afterwards; a contract for every 10th customer, an
 order for every 4th). The customer kinds time `find_customers`; the `/find` kinds time all
 that /find looks up for one query: customers, then contracts and orders by number (and
-contract title), by a customer's name, an order number and a contract number."""
+contract title) and tickets by number (`storage.lookups.find_page`, what /find reads), by a
+customer's name, an order number and a contract number."""
 
 from __future__ import annotations
 
@@ -20,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.seed import seeded_database
-from storage.contract_lookups import find_contracts
 from storage.db import Database
+from storage.lookups import find_page
 from storage.models import Member
-from storage.order_lookups import find_orders
 from storage.search.find import find_customers
 from storage.search.index import pinyin_keys
 
@@ -43,13 +43,6 @@ FIND_QUERIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "/find contract": lambda row: row["contract"],
 }
 FIND_NEEDS = {"/find order": "order", "/find contract": "contract"}
-
-
-def _find_all(session: Any, *, actor: Member, query: str) -> None:
-    """The storage work of one /find: customers, then contracts and orders (handlers/lookup)."""
-    find_customers(session, actor=actor, query=query, limit=9)
-    find_contracts(session, actor=actor, query=query, limit=5)
-    find_orders(session, actor=actor, query=query, limit=5)
 
 
 def measure(
@@ -76,7 +69,7 @@ def measure(
         for _ in range(n if pool else 0):
             query = make(rng.choice(pool))
             start = time.perf_counter()
-            db.read_sync(_find_all, actor=actor, query=query)
+            db.read_sync(find_page, actor=actor, query=query, page=0, page_size=8, region="CN")
             times.append((time.perf_counter() - start) * 1000)
         if len(times) > 1:
             timings[kind] = times

@@ -130,22 +130,31 @@ def contract_scope(actor: Member) -> ColumnElement[bool]:
     """The contracts `actor` may see, by the rule of deals: the contract's owner and its
     customer both in scope (the query joins `Customer` on the contract's customer). Lists,
     searches, exports and reports of contracts all go through it."""
-    return and_(
-        owner_scope(actor, Contract.owner_id),
-        owner_scope(actor, Customer.owner_id),
-        col(Contract.deleted_at).is_(None),
-        col(Customer.deleted_at).is_(None),
-    )
+    return _record_scope(Contract, actor.role, actor.id)
 
 
 def order_scope(actor: Member) -> ColumnElement[bool]:
     """The orders `actor` may see, by the rule of deals, as `require_order` opens them: the
     order's owner and its customer's both in scope (the query joins `Customer` on the order's
     customer), neither deleted. Searches, exports and reports of orders go through it."""
+    return _record_scope(Order, actor.role, actor.id)
+
+
+def role_record_scope(model: type[Contract] | type[Order], role: Role) -> ColumnElement[bool]:
+    """`contract_scope` or `order_scope` for any actor of `role` (the `ACTOR_ID` parameter, as
+    `role_scope`): for a statement built once per role."""
+    return _record_scope(model, role, bindparam(ACTOR_ID))
+
+
+def _record_scope(
+    model: type[Contract] | type[Order], role: str, actor_key: ActorKey
+) -> ColumnElement[bool]:
+    """The rule of deals: the record's owner and its customer's both in scope, neither
+    deleted (the query joins `Customer` on the record's customer)."""
     return and_(
-        owner_scope(actor, Order.owner_id),
-        owner_scope(actor, Customer.owner_id),
-        col(Order.deleted_at).is_(None),
+        _scope(role, model.owner_id, actor_key),
+        _scope(role, Customer.owner_id, actor_key),
+        col(model.deleted_at).is_(None),
         col(Customer.deleted_at).is_(None),
     )
 

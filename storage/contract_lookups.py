@@ -11,14 +11,15 @@ PostgreSQL pg_trgm, from three characters on (two read the titles in scope).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, column, literal_column, table
+from sqlalchemy import BindParameter, Select, String, bindparam, column, literal_column, table
 from sqlmodel import Session, col, select
 
-from storage.access import contract_scope
-from storage.models import Contract, Customer, Member, spaced
-from storage.numbering import number_match
+from storage.access import ACTOR_ID, actor_id, role_record_scope
+from storage.models import Contract, Customer, Member, Role, spaced
+from storage.numbering import number_match, number_params
 from storage.search.statements import escape_like
 
 MIN_TITLE_QUERY = 2
@@ -33,30 +34,56 @@ def find_contracts(
     if not text:
         return []
     dialect = session.get_bind().dialect.name
-    by_number, rank = number_match(col(Contract.number), text, dialect)
+    by_number, by_title = _statements(Role(actor.role), dialect)
+    params: dict[str, Any] = {ACTOR_ID: actor_id(actor), "limit": limit}
+    found = list(session.execute(by_number, {**params, **number_params(text, dialect)}).all())
+    if len(found) < limit and len(text) >= MIN_TITLE_QUERY:
+        titled = {
+            **params,
+            **title_params(text, dialect),
+            "found": [contract.id for contract, _ in found],
+            "limit": limit - len(found),
+        }
+        found += session.execute(by_title, titled).all()
+    return [(contract, customer) for contract, customer in found]
+
+
+@cache
+def _statements(
+    role: Role, dialect: str
+) -> tuple[Select[Contract, Customer], Select[Contract, Customer]]:
+    """By number, then by title (but not those `found` by number): built once per role, as
+    every /find runs them (building one cost more than running it)."""
     latest = (col(Contract.ends_on).desc().nulls_last(), col(Contract.id).desc())
     visible = (
         select(Contract, Customer)
         .join(Customer, col(Customer.id) == col(Contract.customer_id))
-        .where(contract_scope(actor))
+        .where(role_record_scope(Contract, role))
     )
-    found = list(session.exec(visible.where(by_number).order_by(rank, *latest).limit(limit)))
-    if len(found) < limit and len(text) >= MIN_TITLE_QUERY:
-        titled = visible.where(
-            title_match(text, dialect),
-            col(Contract.id).not_in([contract.id for contract, _ in found]),
-        )
-        found += session.exec(titled.order_by(*latest).limit(limit - len(found)))
-    return [(contract, customer) for contract, customer in found]
+    by_number, rank = number_match(col(Contract.number), dialect)
+    titled = visible.where(
+        title_match(dialect), col(Contract.id).not_in(bindparam("found", expanding=True))
+    )
+    limit: BindParameter[int] = bindparam("limit")
+    return (
+        visible.where(by_number).order_by(rank, *latest).limit(limit),
+        titled.order_by(*latest).limit(limit),
+    )
 
 
-def title_match(text: str, dialect: str) -> Any:
-    """A title containing `text` in any case: on SQLite the spaced text as an FTS5 phrase
-    over the spaced titles; on PostgreSQL ILIKE, served by pg_trgm."""
+def title_match(dialect: str) -> Any:
+    """A title containing the text of `title_params` in any case: on SQLite the spaced text as
+    an FTS5 phrase over the spaced titles; on PostgreSQL ILIKE, served by pg_trgm."""
     if dialect != "sqlite":
-        return col(Contract.title).ilike(f"%{escape_like(text)}%", escape="\\")
-    phrase = '"' + spaced(text).replace('"', '""') + '"'
+        return col(Contract.title).ilike(bindparam("title_like", type_=String), escape="\\")
     matching = select(_title_fts.c.rowid).where(
-        literal_column("contract_title_fts").op("MATCH")(bindparam("title_phrase", phrase))
+        literal_column("contract_title_fts").op("MATCH")(bindparam("title_phrase", type_=String))
     )
     return col(Contract.id).in_(matching)
+
+
+def title_params(text: str, dialect: str) -> dict[str, str]:
+    """The parameters of `title_match` for `text`."""
+    if dialect != "sqlite":
+        return {"title_like": f"%{escape_like(text)}%"}
+    return {"title_phrase": '"' + spaced(text).replace('"', '""') + '"'}

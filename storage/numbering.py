@@ -11,7 +11,7 @@ from datetime import date
 from string import Formatter
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal
+from sqlalchemy import ColumnElement, String, bindparam, case, func, literal
 from sqlmodel import Session, select
 
 from storage.search.statements import HIGH, escape_like
@@ -23,8 +23,9 @@ def suggest_number(session: Session, *, column: Any, today: date, pattern: str) 
     The pattern names `{year}` (optional) and `{seq}` (once, with any integer format); a
     pattern naming anything else is a configuration error (ValueError)."""
     prefix, regex = _parse_pattern(pattern, today.year)
-    starts, _rank = number_match(column, prefix, session.get_bind().dialect.name)
-    used = session.exec(select(column).where(starts))
+    dialect = session.get_bind().dialect.name
+    starts, _rank = number_match(column, dialect)
+    used = session.scalars(select(column).where(starts), number_params(prefix, dialect))
     matches = (regex.fullmatch(number) for number in used)
     seq = max((int(m.group("seq")) for m in matches if m), default=0)
     return pattern.format(year=today.year, seq=seq + 1)
@@ -38,17 +39,29 @@ def fold_number(text: str, dialect: str) -> str:
     return "".join(ch.lower() if ch.isascii() else ch for ch in text)
 
 
-def number_match(column: Any, text: str, dialect: str) -> tuple[Any, Any]:
-    """A record number (`column`) that is or starts with `text` in any case, and its rank,
-    the number as typed first: one range on the lower(number) index (migrations 0021, 0022)."""
+def number_match(column: Any, dialect: str) -> tuple[Any, Any]:
+    """A record number (`column`) that is or starts with the text of `number_params` in any
+    case, and its rank, the number as typed first: one range on the lower(number) index
+    (migrations 0021, 0022). Parameters, not values, so a statement is built once."""
     number = func.lower(column)
-    wanted = fold_number(text, dialect)
     starts: Any
     if dialect == "postgresql":
-        starts = number.like(escape_like(wanted) + "%", escape="\\")
+        starts = number.like(bindparam("number_like", type_=String), escape="\\")
     else:
-        starts = (number >= wanted) & (number < wanted + HIGH)
-    return starts, case((number == wanted, 0), else_=1)
+        starts = (number >= bindparam("number", type_=String)) & (
+            number < bindparam("number_high", type_=String)
+        )
+    return starts, case((number == bindparam("number", type_=String), 0), else_=1)
+
+
+def number_params(text: str, dialect: str) -> dict[str, str]:
+    """The parameters of `number_match` for `text`."""
+    wanted = fold_number(text, dialect)
+    return {
+        "number": wanted,
+        "number_high": wanted + HIGH,
+        "number_like": escape_like(wanted) + "%",
+    }
 
 
 def number_is(column: Any, number: str) -> ColumnElement[bool]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
-from storage.contract_lookups import find_contracts, title_match
+from storage.contract_lookups import find_contracts, title_match, title_params
 from storage.db import Database
 from storage.migrate import upgrade_database
 from storage.models import Contract, Member
@@ -53,7 +53,11 @@ def test_a_title_lookup_reads_the_index_not_the_table(db: Database) -> None:
     trigram index only if ILIKE '%text%' can use it."""
     with db.engine.connect() as connection:
         dialect = connection.dialect.name
-        query = sa_select(Contract.id).where(title_match("maintenance", dialect))
+        query = (
+            sa_select(Contract.id)
+            .where(title_match(dialect))
+            .params(title_params("maintenance", dialect))
+        )
         compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
         if dialect == "postgresql":
             connection.exec_driver_sql("SET enable_seqscan = off")

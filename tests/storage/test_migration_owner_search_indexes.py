@@ -14,7 +14,7 @@ from sqlmodel import col
 from storage.access import ACTOR_ID, order_scope
 from storage.db import Database
 from storage.models import Customer, Member, Order, Role
-from storage.numbering import number_match
+from storage.numbering import number_match, number_params
 from storage.search import statements
 
 SALES = Member(id=7, telegram_id=7, display_name="Sam", role=Role.SALES)
@@ -27,11 +27,12 @@ ADDED = {
 
 
 def _order_lookup() -> Select[Any]:
-    matches, _rank = number_match(col(Order.number), "DD-2026", "sqlite")
+    matches, _rank = number_match(col(Order.number), "sqlite")
     return (
         select(Order.id)
         .join(Customer, col(Customer.id) == col(Order.customer_id))
         .where(order_scope(SALES), matches)
+        .params(number_params("DD-2026", "sqlite"))
     )
 
 

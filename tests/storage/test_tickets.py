@@ -203,6 +203,28 @@ def test_assignee_outside_the_team_sees_that_ticket_only(db: Database) -> None:
     assert [line.ticket.id for line in listed] == [theirs.id]
 
 
+def test_the_cards_open_count_holds_only_the_tickets_the_actor_may_see(db: Database) -> None:
+    """The count is its own statement (built once per role): one left with another team's
+    salesperson, and a deleted one, are not counted; the assignee outside the team gets the
+    customer's NotFound, not a count."""
+    with db.session() as session:
+        team = make_team(session)
+        customer = make_customer(session, owner=team.sales_a)
+        new_ticket(session, team.sales_a, customer)
+        left = new_ticket(session, team.admin, customer, assignee_id=pk(team.sales_b))
+        left.owner_id = pk(team.sales_b)
+        gone = new_ticket(session, team.sales_a, customer)
+        archive_ticket(session, actor=team.sales_a, ticket_id=tid(gone))
+        session.flush()
+        counts = [
+            customer_tickets(session, actor=actor, customer_id=pk(customer)).open
+            for actor in (team.sales_a, team.manager_a, team.admin)
+        ]
+        with pytest.raises(NotFound):
+            customer_tickets(session, actor=team.sales_b, customer_id=pk(customer))
+    assert counts == [1, 1, 2]
+
+
 def test_deleted_ticket_or_customer_hides_the_ticket(db: Database) -> None:
     with db.session() as session:
         team = make_team(session)
