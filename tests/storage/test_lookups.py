@@ -8,9 +8,13 @@ from storage.lookups import (
     find_customer_named,
     find_customer_page,
     find_customers_with_phones,
+    find_records,
 )
 from storage.models import Member
-from tests.factories import make_member
+from tests.factories import make_customer, make_member, pk
+from tests.storage.test_access import make_team
+from tests.storage.test_orders import new_order
+from tests.storage.test_tickets import new_ticket
 
 
 def a_member_with(db: Database, *customers: CustomerCreate) -> Member:
@@ -72,3 +76,24 @@ def test_find_customer_named_ignores_other_members_customers(db: Database) -> No
     a_member_with(db, CustomerCreate(name="Zhang Wei"))
     stranger = a_member_with(db)
     assert db.read_sync(find_customer_named, actor=stranger, text="call Zhang") is None
+
+
+def test_records_found_by_number_follow_the_rule_of_deals(db: Database) -> None:
+    """An order or ticket left with another team's salesperson on one's own customer is not
+    found by its number, as its card would refuse it; the admin finds both; the other
+    salesperson finds the ticket assigned to them, not the order (the customer is not
+    theirs)."""
+    with db.session() as session:
+        team = make_team(session)
+        customer = make_customer(session, owner=team.sales_a)
+        order = new_order(session, team.sales_a, customer, number="DD-7")
+        ticket = new_ticket(session, team.sales_a, customer)
+        order.owner_id = ticket.owner_id = ticket.assignee_id = pk(team.sales_b)
+        session.flush()
+        people = (("sales", team.sales_a), ("other", team.sales_b), ("admin", team.admin))
+        numbers = ("dd-7", ticket.number)
+        found = {}
+        for who, actor in people:
+            records = [find_records(session, actor=actor, query=n) for n in numbers]
+            found[who] = [len(records[0].orders), len(records[1].tickets)]
+    assert found == {"sales": [0, 0], "other": [0, 1], "admin": [1, 1]}
