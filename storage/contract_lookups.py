@@ -4,9 +4,9 @@ A number of a contract the member may not see finds nothing, exactly like an unk
 (`storage.access.contract_scope`). Matches come best first: the number as typed (any case),
 numbers starting with it (both from the lower(number) index), then titles containing it
 (from two characters on, so one letter does not list every contract), only for what the
-number tiers left of the page. Titles are found through a trigram index (migration 0023):
-on SQLite FTS5 over the spaced title (`title_key`), so two characters are a trigram too; on
-PostgreSQL pg_trgm, from three characters on (two read the titles in scope).
+number tiers left of the page. Titles are found through a trigram index of the title with its
+characters spaced (`title_key`, migration 0023), so two characters are a trigram too: FTS5
+on SQLite, pg_trgm on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -72,10 +72,10 @@ def _statements(
 
 
 def title_match(dialect: str) -> Any:
-    """A title containing the text of `title_params` in any case: on SQLite the spaced text as
-    an FTS5 phrase over the spaced titles; on PostgreSQL ILIKE, served by pg_trgm."""
+    """A title containing the text of `title_params` in any case: the spaced text in the
+    spaced titles, as an FTS5 phrase on SQLite, by ILIKE served by pg_trgm on PostgreSQL."""
     if dialect != "sqlite":
-        return col(Contract.title).ilike(bindparam("title_like", type_=String), escape="\\")
+        return col(Contract.title_key).ilike(bindparam("title_like", type_=String), escape="\\")
     matching = select(_title_fts.c.rowid).where(
         literal_column("contract_title_fts").op("MATCH")(bindparam("title_phrase", type_=String))
     )
@@ -85,5 +85,5 @@ def title_match(dialect: str) -> Any:
 def title_params(text: str, dialect: str) -> dict[str, str]:
     """The parameters of `title_match` for `text`."""
     if dialect != "sqlite":
-        return {"title_like": f"%{escape_like(text)}%"}
+        return {"title_like": f"%{escape_like(spaced(text))}%"}
     return {"title_phrase": '"' + spaced(text).replace('"', '""') + '"'}

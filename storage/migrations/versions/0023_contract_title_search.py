@@ -14,8 +14,11 @@ needs three characters; spaced, a two-character query ("维保" as "维 保") is
 Chinese words people search for are found from the index too. A text contains a query
 exactly when its spaced form contains the query's spaced form.
 
-PostgreSQL gets a pg_trgm GIN index of the title, which serves ILIKE '%text%' from three
-characters on. Self-contained on purpose: no project module.
+PostgreSQL gets a pg_trgm GIN index of `title_key`, which serves ILIKE '%spaced text%'. There
+every character is a word of its own, so the index tells which titles hold all of them and
+the recheck reads those: measured over 100,000 titles, "王芳" 42 ms (a scan of the titles,
+which no trigram serves) -> 0.04 ms, "Zhang Wei" 6.7 -> 0.3 ms; two Latin letters ("li"), in
+most titles, 42 -> 56 ms. Self-contained on purpose: no project module.
 """
 
 from collections.abc import Sequence
@@ -61,7 +64,8 @@ def upgrade() -> None:
         )
     )
     op.execute(
-        f'CREATE INDEX ix_contract_title_trgm ON contract USING gin (title "{schema}".gin_trgm_ops)'
+        "CREATE INDEX ix_contract_title_trgm ON contract"
+        f' USING gin (title_key "{schema}".gin_trgm_ops)'
     )
 
 
