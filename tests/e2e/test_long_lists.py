@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
-from bot import scheduler
 from bot.app import CrmApplication, services_of
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.callback_data import ListPage, pack
@@ -26,7 +25,7 @@ from storage.paging import Cursor, Direction
 from storage.parsing import MAX_LENGTHS
 from storage.reminders import create_follow_up, mark_done
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import join, retime, shown
+from tests.e2e.helpers import join, shown
 from tests.e2e.test_import import answered_text
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer, pk
@@ -38,10 +37,9 @@ DEALS = 70  # more than the 60 /deals used to read, and 210 buttons on one messa
 MAX_BUTTONS = 100
 
 
-@pytest.fixture(autouse=True)
-def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Overdue follow-ups are listed here, not delivered midway through a test."""
-    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, every=timedelta(hours=1))
+# Reminders and digests are delivered when a test says so: with the clock pinned past the
+# digests' hour, a digest ticker left running sent one in the middle of a test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.members import get_member_by_telegram_id, set_member_language
 from storage.models import Customer, Interaction, Member, Reminder, utcnow
 from tests.conftest import ADMIN_ID, RunningBot
-from tests.e2e.helpers import retime, shown
+from tests.e2e.helpers import shown
 from tests.e2e.test_deal_flow import add_deal, open_card
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
@@ -27,9 +27,9 @@ SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)  # Wednesday 14:00 in Shanghai
 
 
-@pytest.fixture(autouse=True)
-def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
-    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, every=timedelta(hours=1))
+# Reminders and digests are delivered when a test says so: with the clock pinned past the
+# digests' hour, a digest ticker left running sent one in the middle of a test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 class Clock:

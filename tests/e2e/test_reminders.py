@@ -34,9 +34,9 @@ NOW = datetime(2031, 1, 15, 6, 0, tzinfo=UTC)
 LI_ID = 2002  # a Chinese-speaking salesperson
 
 
-@pytest.fixture(autouse=True)
-def parked_ticker(monkeypatch: pytest.MonkeyPatch) -> None:
-    retime(monkeypatch, scheduler.DELIVER_JOB, scheduler.PLAN_JOB, every=timedelta(hours=1))
+# Reminders and digests are delivered when a test says so: with the clock pinned past the
+# digests' hour, a digest ticker left running sent one in the middle of a test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 @pytest.fixture
