@@ -23,6 +23,9 @@ from tests.conftest import ADMIN_ID, RunningBot
 from tests.e2e.helpers import answer, join, rows, shown
 from tests.e2e.user import ScriptedUser
 
+# Clocks here are pinned past the digests' hour: no ticker may deliver mid-test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
+
 NOW = datetime(2025, 1, 13, 2, 0, tzinfo=UTC)  # Mon 13 Jan 2025 10:00 in Shanghai
 TZ = ZoneInfo("Asia/Shanghai")
 

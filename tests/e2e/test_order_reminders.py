@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlmodel import Session, select
 
 from bot import scheduler
@@ -19,9 +20,10 @@ from storage.orders import OrderCreate, OrderLineCreate, advance_order, create_o
 from tests.e2e.helpers import join, shown
 from tests.e2e.test_reminders import LI_ID, NOW, TZ, admin_member, li_member, registered
 from tests.e2e.test_reminders import app as app  # noqa: F401 (a fixture)
-from tests.e2e.test_reminders import parked_ticker as parked_ticker  # noqa: F401 (a fixture)
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
+
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 async def reminder_message(user: ScriptedUser) -> BotMessage:

@@ -18,6 +18,9 @@ from tests.e2e.helpers import join, rows, shown
 from tests.e2e.test_note_flow import NOW, when_text
 from tests.e2e.user import ScriptedUser
 
+# Clocks here are pinned past the digests' hour: no ticker may deliver mid-test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
+
 EN = "Met Zhang Wei at Acme, 138 0013 8000, budget 50k for 50 units, follow up next Tue 3pm"
 ZH = "拜访了Acme的张伟，电话13800138000，预算5万，想要50台，下周二下午3点跟进"
 

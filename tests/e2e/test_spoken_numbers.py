@@ -19,6 +19,9 @@ from tests.e2e.test_deal_flow import add_customer, pick_customer
 from tests.e2e.test_note_flow import NOW
 from tests.e2e.user import ScriptedUser
 
+# Clocks here are pinned past the digests' hour: no ticker may deliver mid-test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
+
 
 @pytest.fixture(autouse=True)
 def pinned_clock(running_bot: RunningBot) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlmodel import Session
 
 from bot import scheduler
@@ -19,9 +20,11 @@ from tests.conftest import RunningBot
 from tests.e2e.helpers import join, shown
 from tests.e2e.test_reminders import LI_ID, NOW, TZ, admin_member, li_member, registered
 from tests.e2e.test_reminders import app as app  # noqa: F401 (a fixture)
-from tests.e2e.test_reminders import parked_ticker as parked_ticker  # noqa: F401 (a fixture)
 from tests.e2e.user import ScriptedUser
 from tests.factories import make_customer
+
+# Clocks here are pinned past the digests' hour: no ticker may deliver mid-test.
+pytestmark = pytest.mark.usefixtures("parked_tickers")
 
 
 def add_ticket(database: Database, member_of: object, *, due_at: datetime) -> str:
