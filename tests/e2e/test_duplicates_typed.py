@@ -4,8 +4,11 @@ with a colleague's phone; the header says whose customer it is; restart and /can
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from bot.app import services_of
 from bot.emulator import BotApiEmulator, BotMessage
 from handlers.i18n import Catalogs
 from storage.drafts import CANCELLED
@@ -15,6 +18,9 @@ from tests.e2e.helpers import join, rows, shown
 from tests.e2e.user import ScriptedUser
 
 LANGUAGE_CODES = {"en": "en", "zh": "zh-hans"}
+
+
+MONDAY = datetime(2031, 1, 13, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 @pytest.fixture(params=["en", "zh"])
@@ -161,9 +167,19 @@ async def test_save_still_warns_of_a_customer_added_after_the_phone_step(
     assert len(rows(db_url, Customer)) == 2
 
 
+@pytest.mark.usefixtures("parked_tickers")  # the pinned clock is past the digests' hour
 async def test_log_with_a_colleagues_phone_warns_instead_of_a_second_customer(
-    emu: BotApiEmulator, admin: ScriptedUser, catalogs: Catalogs, db_url: str, lang: str
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    catalogs: Catalogs,
+    db_url: str,
+    lang: str,
+    running_bot: RunningBot,
 ):
+    # "Tuesday" / "周二" from a Monday: run on a Tuesday, 周二 was today, already past, and the
+    # bot rightly said so first
+    assert running_bot.application is not None
+    services_of(running_bot.application).clock = lambda: MONDAY
     sam = await member(emu, admin, lang, 2002, "Sam")
     ann = await member(emu, admin, lang, 3003, "Ann")
     await add_customer(
