@@ -9,6 +9,7 @@ Rules, pinned by tests/storage/test_dates.py (echo the resolved date back to the
 - Input is read in the member's timezone; `When.at` is UTC. A phrase without a time
   ("明天", "next Tuesday", "in 2 weeks") gives `has_time=False` and `default_time` that day.
 - "next Tuesday" (English) = the first Tuesday strictly after today (dateparser's rule);
+  a bare "Tuesday" / 周二 is the nearest Tuesday in the preferred direction, never today;
   下周二 / 下星期二 = Tuesday of next Monday-to-Sunday week; 本周五 / 这周五 = this week's Friday.
 - "next week" / 下周 = Monday of next week; "end of the month" / 月底 = last day of this month,
   "end of next month" / 下个月底 of the next; "start of next month" / 下月初 = its first day;

@@ -15,7 +15,7 @@ The numbers in dates and amounts are small, so `zh_to_number` below covers them 
 Rules (see `storage.dates` for the full list):
 - 本周五 / 这周五 = Friday of the current Monday-to-Sunday week; 下周二 / 下星期二 = Tuesday of
   next week; 上周五 = Friday of last week; a bare 周五 is the nearest Friday in the preferred
-  direction (today counts).
+  direction, never today (as dateparser reads "Friday": 周五跟进 on a Friday is next Friday).
 - 下周 alone = Monday of next week; 月底 / 本月底 = last day of the current month, 下个月底 /
   下月底 of the next; 月初 / 下月初 = the first day; 下月5号 / 下个月15日 / 本月20号 = that day
   of that month (a day the month lacks, 下月31号 in a 30-day month, is not guessed).
@@ -166,9 +166,11 @@ def _day(m: re.Match[str], today: date, prefer: Literal["future", "past"]) -> da
         weekday = _WEEKDAYS[m["wd"]]
         prefix = m["wk"]
         if prefix is None:
-            delta = (weekday - today.weekday()) % 7
+            # Never today, as dateparser reads "Tuesday": 周二跟进 typed on a Tuesday means
+            # next Tuesday (today is 今天 or 本周二).
+            delta = (weekday - today.weekday()) % 7 or 7
             if prefer == "past":
-                delta = -((today.weekday() - weekday) % 7)
+                delta = -((today.weekday() - weekday) % 7 or 7)
             return today + timedelta(days=delta)
         weeks = {"下下": 2, "下个": 1, "下": 1, "上个": -1, "上": -1}.get(prefix, 0)
         return monday + timedelta(weeks=weeks, days=weekday)

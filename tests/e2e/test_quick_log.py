@@ -4,12 +4,13 @@ deal and reminder together; Cancel creates nothing; a known phone reuses the cus
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, BotMessage
+from handlers.formatting import format_date
 from handlers.i18n import Catalogs
 from storage.models import Customer, CustomerPhone, Deal, Interaction, Reminder
 from storage.satisfaction_models import SatisfactionScore
@@ -189,6 +190,18 @@ PAST_FOLLOW_UPS = [  # (language, message, the past follow-up as written, typed 
 ]
 
 
+async def save_follow_up(
+    user: ScriptedUser, catalogs: Catalogs, lang: str, card: BotMessage, db_url: str, due: datetime
+) -> None:
+    """Save the card: one note that happened now, one reminder at `due`."""
+    await user.press(shown(catalogs, lang, "flow.button.save"), message=card)
+    await user.reply()
+    (reminder,) = rows(db_url, Reminder)
+    assert reminder.due_at.replace(tzinfo=UTC) == due
+    (note,) = rows(db_url, Interaction)
+    assert note.happened_at.replace(tzinfo=UTC) == NOW
+
+
 @pytest.mark.parametrize(("lang", "message", "typed"), PAST_FOLLOW_UPS)
 async def test_log_follow_up_in_the_past_says_so_and_asks_again(
     emu: BotApiEmulator,
@@ -216,12 +229,36 @@ async def test_log_follow_up_in_the_past_says_so_and_asks_again(
     due = datetime(2025, 1, 14, 7, 0, tzinfo=UTC)  # tomorrow 15:00
     assert when_text(due, lang) in card.text
     assert past not in card.text  # not taken as when it happened either
-    await user.press(shown(catalogs, lang, "flow.button.save"), message=card)
-    await user.reply()
-    (reminder,) = rows(db_url, Reminder)
-    assert reminder.due_at.replace(tzinfo=UTC) == due
-    (note,) = rows(db_url, Interaction)
-    assert note.happened_at.replace(tzinfo=UTC) == NOW
+    await save_follow_up(user, catalogs, lang, card, db_url, due)
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("en", "/log Met Zhang Wei at Acme, follow up Monday"),
+        ("zh", "/log 拜访了Acme的张伟，周一跟进"),
+        ("zh", "/log 拜访了Acme的张伟，星期一再联系"),
+    ],
+)
+async def test_log_follow_up_on_todays_weekday_is_next_week(
+    emu: BotApiEmulator,
+    admin: ScriptedUser,
+    catalogs: Catalogs,
+    db_url: str,
+    lang: str,
+    message: str,
+):
+    """It is Monday: "周一跟进" means next Monday, in Chinese as in English, never "already
+    past" (a Chinese weekday used to resolve to today and was refused)."""
+    user = admin if lang == "en" else await join(emu, admin, 2002, "李娜", language_code="zh-hans")
+    await user.send(message)
+    _, card = await user.replies(2)
+    due = datetime(2025, 1, 20, 1, 0, tzinfo=UTC)  # next Monday 09:00 in Shanghai
+    follow_up = shown(catalogs, lang, "quick_log.field.follow_up")
+    shown_date = format_date(date(2025, 1, 20), lang=lang)
+    assert f"{follow_up}: {shown_date}" in card.text.replace("：", ": ")
+    assert shown(catalogs, lang, "quick_log.ask.follow_up") not in card.text
+    await save_follow_up(user, catalogs, lang, card, db_url, due)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
