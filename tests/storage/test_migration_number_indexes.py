@@ -4,6 +4,8 @@ by 0020, without touching a row, and /find's number lookups are served by those 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import IntegrityError
@@ -78,25 +80,33 @@ def _order(connection: Connection, customer: int, owner: int, number: str) -> in
     )
 
 
-def test_0022_renames_all_but_the_oldest_of_numbers_equal_in_case_then_refuses_them(
-    blank_db_url: str,
-) -> None:
-    database = Database(blank_db_url)
+def _through_0022(url: str, numbers: Sequence[str]) -> tuple[list[int], dict[int, str]]:
+    """Orders numbered `numbers` on a 0021 database ("{1}" in one is the second order's id),
+    upgraded to 0022: (their ids, each id's number after)."""
+    database = Database(url)
     try:
         upgrade_database(database.engine, revision="0021")
         with database.engine.begin() as connection:
             owner = add_member(connection, "sales")
             customer = add_customer(connection, owner)
-            numbers = ("DD-1", "dd-1", "DD-2", "Dd-1", "x" * 64, "X" * 64)
-            ids = [_order(connection, customer, owner, number) for number in numbers]
+            ids: list[int] = []
+            for number in numbers:
+                ids.append(_order(connection, customer, owner, number.format(*ids)))
         upgrade_database(database.engine, revision="0022")
         with database.engine.connect() as connection:
             rows = connection.execute(text("SELECT id, number FROM sales_order ORDER BY id"))
             after = dict(rows.all())
         with pytest.raises(IntegrityError), database.engine.begin() as connection:
-            _order(connection, customer, owner, "dd-2")
+            _order(connection, customer, owner, numbers[0].swapcase())  # refused now
     finally:
         database.close()
+    return ids, after
+
+
+def test_0022_renames_all_but_the_oldest_of_numbers_equal_in_case_then_refuses_them(
+    blank_db_url: str,
+) -> None:
+    ids, after = _through_0022(blank_db_url, ("DD-1", "dd-1", "DD-2", "Dd-1", "x" * 64, "X" * 64))
     assert after == {
         ids[0]: "DD-1",
         ids[1]: f"dd-1-{ids[1]}",
@@ -104,4 +114,16 @@ def test_0022_renames_all_but_the_oldest_of_numbers_equal_in_case_then_refuses_t
         ids[3]: f"Dd-1-{ids[3]}",
         ids[4]: "x" * 64,
         ids[5]: "X" * (63 - len(str(ids[5]))) + f"-{ids[5]}",
+    }
+
+
+def test_0022_renames_to_a_number_nobody_uses(blank_db_url: str) -> None:
+    """ "dd-1" becomes "dd-1-<id>" unless some order already has that number, in any case."""
+    ids, after = _through_0022(blank_db_url, ("DD-1", "dd-1", "DD-1-{1}", "dd-1-{1}-2"))
+    first, clash, taken, also_taken = ids
+    assert after == {
+        first: "DD-1",
+        clash: f"dd-1-{clash}-3",
+        taken: f"DD-1-{clash}",
+        also_taken: f"dd-1-{clash}-2",
     }

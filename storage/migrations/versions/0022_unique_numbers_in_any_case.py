@@ -9,7 +9,7 @@ only in case would be one number to whoever types it: /find would show both, the
 import would call either "already imported". From here the database refuses the second, as
 the flows, the import and the API do before it gets there. Clashes made before this migration
 (possible only by typing a number in another case) are kept, each but the oldest renamed to
-`<number>-<id>`: the oldest keeps the number people have been using, and the renamed ones stay
+`<number>-<id>` (`-<id>-2`, ... if that is taken too): the oldest keeps the number people have been using, and the renamed ones stay
 findable by their number as typed. Raw SQL, self-contained on purpose: no project module.
 """
 
@@ -58,9 +58,20 @@ def _rename_clashes(table: str) -> None:
         if folded not in kept:
             kept.add(folded)
             continue
-        suffix = f"-{record_id}"
-        renamed = number[: NUMBER_LENGTH - len(suffix)] + suffix
+        renamed = _free_number(connection, table, number, record_id)
         connection.execute(
             sa.text(f"UPDATE {table} SET number = :renamed WHERE id = :id"),
             {"renamed": renamed, "id": record_id},
         )
+
+
+def _free_number(connection: sa.Connection, table: str, number: str, record_id: int) -> str:
+    """`<number>-<id>`, or `<number>-<id>-2`, -3 ... when someone already uses that one."""
+    taken = sa.text(f"SELECT 1 FROM {table} WHERE lower(number) = lower(:number)")
+    attempt = 1
+    while True:
+        suffix = f"-{record_id}" + (f"-{attempt}" if attempt > 1 else "")
+        renamed = number[: NUMBER_LENGTH - len(suffix)] + suffix
+        if connection.scalar(taken, {"number": renamed}) is None:
+            return renamed
+        attempt += 1
