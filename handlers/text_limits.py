@@ -27,12 +27,14 @@ def utf16_len(text: str) -> int:
 
 
 def html_length(source: str) -> int:
-    """The length Telegram counts for `source` sent with parse_mode HTML."""
-    length = 0
-    for piece, is_tag in _pieces(source):
-        if not is_tag:
-            length += utf16_len(html.unescape(piece))
-    return length
+    """The length Telegram counts for `source` sent with parse_mode HTML: the text with its
+    tags dropped and its entities read, as `_pieces` splits it. One regex pass, not a Python
+    step per character: it runs on every message the bot sends (~0.5 ms a card otherwise)."""
+    return utf16_len(_TOKEN.sub(_shown, source))
+
+
+def _shown(token: re.Match[str]) -> str:
+    return "" if token[0].startswith("<") else html.unescape(token[0])
 
 
 def fit_html(source: str, limit: int = MAX_TEXT) -> str:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from storage.access import owner_scope, require_contract, require_customer
-from storage.contracts import IN_FORCE, list_contracts
+from storage.contracts import IN_FORCE, contracts_of_visible
 from storage.deals import WON
 from storage.models import Attachment, Contract, ContractStatus, Customer, Deal, Member
 
@@ -120,9 +120,10 @@ class CustomerContracts:
 
 
 def customer_contracts(
-    session: Session, *, actor: Member, customer_id: int, limit: int = 5
+    session: Session, *, actor: Member, customer: Customer, limit: int = 5
 ) -> CustomerContracts:
-    visible = list_contracts(session, actor=actor, customer_id=customer_id, limit=ALL)
+    """For the card of `customer`, which the card's own read found visible to the actor."""
+    visible = contracts_of_visible(session, actor=actor, customer_id=customer.id or 0, limit=ALL)
     in_force = [c for c in visible if c.status in IN_FORCE]
     totals: dict[str, Decimal] = {}
     for contract in visible:

@@ -343,6 +343,16 @@ def list_contracts(
     """A visible customer's contracts the actor may see (`require_contract`'s rule), latest
     first, a page at a time (for its card)."""
     require_customer(session, actor=actor, customer_id=customer_id)
+    return contracts_of_visible(
+        session, actor=actor, customer_id=customer_id, limit=limit, offset=offset
+    )
+
+
+def contracts_of_visible(
+    session: Session, *, actor: Member, customer_id: int, limit: int, offset: int = 0
+) -> list[Contract]:
+    """`list_contracts` for a customer this transaction already found visible to the actor
+    (the card, after `get_customer_card`): one access check per card, not one per part."""
     params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor), "offset": offset}
     statement = _customers_contracts(Role(actor.role))
     return list(session.scalars(statement, {**params, "limit": limit}))

@@ -214,6 +214,12 @@ def customer_satisfaction(
 ) -> CustomerSatisfaction:
     """Over tickets, orders and visits of a customer the actor may see (deleted ones left out)."""
     require_customer(session, actor=actor, customer_id=customer_id)
+    return satisfaction_of_visible(session, customer_id=customer_id)
+
+
+def satisfaction_of_visible(session: Session, *, customer_id: int) -> CustomerSatisfaction:
+    """`customer_satisfaction` for a customer this transaction already found visible (the
+    card, after `get_customer_card`)."""
     count, average, latest = session.execute(_summary(), {"customer_id": customer_id}).one()
     return CustomerSatisfaction(
         latest=latest, average=float(average) if average is not None else None, count=count

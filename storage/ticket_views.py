@@ -35,7 +35,7 @@ from storage.models import (
     utcnow,
 )
 from storage.numbering import number_is
-from storage.satisfaction import customer_satisfaction
+from storage.satisfaction import satisfaction_of_visible
 from storage.tickets import OPEN, Priority, count_files
 
 
@@ -170,10 +170,11 @@ class CustomerTickets:
     latest: int | None = None
 
 
-def customer_tickets(session: Session, *, actor: Member, customer_id: int) -> CustomerTickets:
-    """For the customer card: its open tickets the actor may see, and its scores."""
-    scores = customer_satisfaction(session, actor=actor, customer_id=customer_id)
-    params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor)}
+def customer_tickets(session: Session, *, actor: Member, customer: Customer) -> CustomerTickets:
+    """For the card of `customer`, which the card's own read found visible to the actor: its
+    open tickets the actor may see, and its scores."""
+    scores = satisfaction_of_visible(session, customer_id=customer.id or 0)
+    params = {"customer_id": customer.id, ACTOR_ID: actor_id(actor)}
     open_count = session.execute(_open_tickets(Role(actor.role)), params).scalar_one()
     return CustomerTickets(
         open=open_count, rated=scores.count, average=scores.average, latest=scores.latest

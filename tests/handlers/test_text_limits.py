@@ -50,6 +50,14 @@ def test_html_length_counts_like_telegram() -> None:
     assert html_length(source) == utf16_len(parse_html(source).text) == 14
 
 
+@given(st.lists(PIECES, max_size=200))
+def test_html_length_is_what_the_parser_keeps(pieces: list[str]) -> None:
+    """The one-pass count agrees with the emulator's parser on any mix of text, tags and
+    entities (the oracle of this file)."""
+    source = _balanced(pieces)
+    assert html_length(source) == utf16_len(parse_html(source).text)
+
+
 def test_fit_keeps_a_text_that_fits() -> None:
     source = "<b>" + "x" * MAX_TEXT + "</b>"
     assert fit_html(source) == source

@@ -34,6 +34,7 @@ from storage.contracts import (
     renew_contract,
     terminate_contract,
 )
+from storage.customer_card import read_customer_card
 from storage.db import Database
 from storage.deals import DealCreate, create_deal
 from storage.interactions import AttachmentRef
@@ -230,15 +231,15 @@ def test_customer_contracts_lists_those_in_force_and_totals_what_was_signed(
         )
         made["A-1"].owner_id = pk(people.other_sales)  # left with someone out of scope
         session.flush()
-        seen = customer_contracts(session, actor=people.sales, customer_id=pk(customer))
+        seen = read_customer_card(session, actor=people.sales, customer_id=pk(customer)).contracts
         assert [c.number for c in seen.in_force] == ["S-1"]
         assert seen.totals == {"CNY": Decimal("240000.00")}
         assert (seen.in_force_count, seen.count) == (1, 3)
-        everything = customer_contracts(session, actor=people.admin, customer_id=pk(customer))
+        everything = customer_contracts(session, actor=people.admin, customer=customer)
         assert [c.number for c in everything.in_force] == ["A-1", "S-1"]
         assert everything.totals == {"CNY": Decimal("240000.00"), "USD": Decimal("120000.00")}
         with pytest.raises(NotFound):
-            customer_contracts(session, actor=people.other_sales, customer_id=pk(customer))
+            read_customer_card(session, actor=people.other_sales, customer_id=pk(customer))
 
 
 def test_number_customer_and_deal_are_edited_through_the_rule_and_audited(db: Database) -> None:

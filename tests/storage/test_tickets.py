@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from storage.access import NotFound, require_customer, require_ticket
 from storage.audit import list_audit
+from storage.customer_card import read_customer_card
 from storage.customer_changes import archive_customer, merge_customers, reassign_customer
 from storage.db import Database
 from storage.interactions import AttachmentRef
@@ -217,11 +218,11 @@ def test_the_cards_open_count_holds_only_the_tickets_the_actor_may_see(db: Datab
         archive_ticket(session, actor=team.sales_a, ticket_id=tid(gone))
         session.flush()
         counts = [
-            customer_tickets(session, actor=actor, customer_id=pk(customer)).open
+            read_customer_card(session, actor=actor, customer_id=pk(customer)).tickets.open
             for actor in (team.sales_a, team.manager_a, team.admin)
         ]
         with pytest.raises(NotFound):
-            customer_tickets(session, actor=team.sales_b, customer_id=pk(customer))
+            read_customer_card(session, actor=team.sales_b, customer_id=pk(customer))
     assert counts == [1, 1, 2]
 
 
@@ -330,7 +331,7 @@ def test_satisfaction_after_resolve_and_average(db: Database) -> None:
         record_satisfaction(session, actor=sales, ticket_id=tid(one), score=5, comment="fast")
         record_satisfaction(session, actor=sales, ticket_id=tid(two), score=2)
         record_satisfaction(session, actor=sales, ticket_id=tid(three), score=None)
-        summary = customer_tickets(session, actor=sales, customer_id=pk(customer))
+        summary = customer_tickets(session, actor=sales, customer=customer)
     assert (one.satisfaction_comment, three.satisfaction_asked) == ("fast", False)
     assert (summary.open, summary.rated, summary.average) == (0, 2, 3.5)
 
