@@ -1,9 +1,12 @@
 """Driving a bot through the Bot API emulator and timing each exchange, for the benchmarks.
 
-A reply is stamped when the emulator accepts the bot's sendMessage (its subscriber hook),
-and the request when the emulator accepts the user's message, so a latency is exactly "the
-update was available to the bot" to "the answer reached Telegram", for any bot on the
-emulator: ours or the python-telegram-bot echo bot that serves as the floor.
+A reply is stamped when the bot's sendMessage had reached the emulator whole (before the
+emulator parses its HTML and checks its keyboard: Telegram's work, 0.8 ms for a customer card
+and 0.02 ms for the echo bot's plain text, measured), and the request when the emulator
+accepts the user's message, so a latency is exactly "the update was available to the bot" to
+"the answer reached Telegram", for any bot on the emulator: ours or the python-telegram-bot
+echo bot that serves as the floor. `Replies.handling_ms` keeps what the emulator's own
+handling of each reply took after that, to show what the stamp leaves out.
 """
 
 from __future__ import annotations
@@ -52,11 +55,15 @@ class Replies:
         self._queues: dict[int, asyncio.Queue[tuple[float, BotMessage]]] = defaultdict(
             asyncio.Queue
         )
+        self.handling_ms: list[float] = []
         emu.subscribe(self._on_change)
 
     def _on_change(self, kind: str, message: BotMessage) -> None:
         if kind == "new":
-            self._queues[message.chat_id].put_nowait((time.perf_counter(), message))
+            accepted = time.perf_counter()
+            received = self.emu.state.call_received_at or accepted
+            self.handling_ms.append((accepted - received) * 1000)
+            self._queues[message.chat_id].put_nowait((received, message))
 
     async def exchange(
         self, user_id: int, text: str, *, replies: int = 1

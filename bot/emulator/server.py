@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -125,6 +126,7 @@ class ApiServer:
             if request.match_info["token"] != self.state.token:
                 raise ApiError(401, "Unauthorized")
             params = await decode_request(request)
+            self.state.call_received_at = time.perf_counter()
             self.state.calls.append((method, _loggable(params)))
             logger.debug("call %s %s", method, _loggable(params))
             result = await self.dispatch(method, params, request)

@@ -68,6 +68,8 @@ def test_latency_prints_each_kind_beside_the_floor(tmp_path: Path):
         tmp_path, "latency", "--customers", "60", "--samples", "5", "--warmup", "1"
     )
     assert_measured(figures, "latency floor (PTB echo) p50", "latency floor (PTB echo) p99")
+    for bot in ("echo", "our"):  # stamped before the emulator's own handling, shown apart
+        assert_measured(figures, f"emulator's handling of {bot} replies p50 (not counted)")
     for kind in ("entry", "search", "card"):
         assert_measured(figures, f"latency {kind} p50", f"latency {kind} p99")
         ratio = figures[f"latency {kind} p99 / floor p99"]
