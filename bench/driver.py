@@ -48,14 +48,15 @@ class BenchError(RuntimeError):
 
 
 class Replies:
-    """The bot's new messages per chat, each stamped when the emulator accepted it."""
+    """The bot's new messages per chat, each stamped when it reached the emulator; the
+    emulator's own time on each goes to `handling_ms` (a list the caller may share)."""
 
-    def __init__(self, emu: BotApiEmulator) -> None:
+    def __init__(self, emu: BotApiEmulator, handling_ms: list[float] | None = None) -> None:
         self.emu = emu
         self._queues: dict[int, asyncio.Queue[tuple[float, BotMessage]]] = defaultdict(
             asyncio.Queue
         )
-        self.handling_ms: list[float] = []
+        self.handling_ms = [] if handling_ms is None else handling_ms
         emu.subscribe(self._on_change)
 
     def _on_change(self, kind: str, message: BotMessage) -> None:

@@ -68,8 +68,7 @@ async def floor_latencies(samples: int, warmup: int, handling: list[float]) -> l
     emulator's own time on each reply)."""
     async with BotApiEmulator(token=TOKEN, bot_username="echo_bench_bot") as emu:
         emu.add_user(USER_ID, "Bench")
-        replies = Replies(emu)
-        replies.handling_ms = handling
+        replies = Replies(emu, handling)
         async with running_echo_bot(emu):
 
             async def echo(i: int) -> float:
@@ -141,8 +140,7 @@ async def crm_latencies(
     errors: list[BaseException] = []
     async with BotApiEmulator(token=TOKEN, bot_username="crm_bench_bot") as emu:
         emu.add_user(USER_ID, "Admin")
-        replies = Replies(emu)
-        replies.handling_ms = handling
+        replies = Replies(emu, handling)
         async with running_crm_bot(emu, url, [USER_ID], errors):
             await replies.exchange(USER_ID, "/help")  # the admin is registered on first contact
             steps = crm_steps(replies, seeded, Texts(), rng)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, not_, or_
 from sqlmodel import Session, col, select
 
-from storage.access import actor_id, require_customer, require_interaction, require_order
+from storage.access import actor_id, require_interaction, require_order
 from storage.audit import diff, record_audit, snapshot
 from storage.members import overseers
 from storage.models import (
@@ -209,17 +209,9 @@ class CustomerSatisfaction:
     count: int
 
 
-def customer_satisfaction(
-    session: Session, *, actor: Member, customer_id: int
-) -> CustomerSatisfaction:
-    """Over tickets, orders and visits of a customer the actor may see (deleted ones left out)."""
-    require_customer(session, actor=actor, customer_id=customer_id)
-    return satisfaction_of_visible(session, customer_id=customer_id)
-
-
 def satisfaction_of_visible(session: Session, *, customer_id: int) -> CustomerSatisfaction:
-    """`customer_satisfaction` for a customer this transaction already found visible (the
-    card, after `get_customer_card`)."""
+    """Over tickets, orders and visits of a customer (deleted ones left out), for a customer
+    this transaction already found visible to the actor: the card, after `get_customer_card`."""
     count, average, latest = session.execute(_summary(), {"customer_id": customer_id}).one()
     return CustomerSatisfaction(
         latest=latest, average=float(average) if average is not None else None, count=count
