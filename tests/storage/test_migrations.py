@@ -45,7 +45,7 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 # The search feature's tables are declared in storage/search/index.py (core Tables kept in step by
 # triggers); its FTS5 shadow tables and expression / trigram indexes exist only as raw SQL.
 SEARCH_TABLES = {"customer_search", "saved_search"}
-FTS_TABLES = ("customer_search_fts", "contract_title_fts")
+FTS_TABLES = ("customer_search_fts", "contract_title_fts", "contract_title_text_fts")
 RAW_SQL_INDEXES = {
     "ix_customer_phone_e164_reversed",
     "ix_contract_number_lower",
