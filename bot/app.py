@@ -25,11 +25,11 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 from bot import api_retry, import_jobs, inbox_leases, jobs, webhook_jobs
 from bot.config import Config, Mode
 from bot.inbox_writer import InboxWriter
+from bot.json_request import JsonRequest
 from bot.processing import PerChatUpdateProcessor
 from bot.telegram_bot import CrmBot, InboxQueue, updates_from_payloads
 from bot.tls import client_tls_context
@@ -172,13 +172,13 @@ def build_application(config: Config, *, token: str | None = None) -> CrmApplica
         token or config.require_token(),
         base_url=config.telegram.base_url,
         base_file_url=config.telegram.base_file_url,
-        request=HTTPXRequest(
+        request=JsonRequest(
             connection_pool_size=64,
             read_timeout=15,
             write_timeout=15,
             httpx_kwargs={"verify": client_tls_context()},
         ),
-        get_updates_request=HTTPXRequest(
+        get_updates_request=JsonRequest(
             read_timeout=POLL_TIMEOUT_S + POLL_READ_SLACK_S,
             httpx_kwargs={"verify": client_tls_context()},
         ),

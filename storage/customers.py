@@ -195,7 +195,8 @@ _PHONES = (  # built once: the card shows the phones on every open
 
 
 def list_phones(session: Session, *, customer_id: int) -> list[str]:
-    return list(session.scalars(_PHONES, {"customer_id": customer_id}))
+    # Core, not the ORM session: plain strings, and the ORM's layer cost ~0.1 ms a statement
+    return list(session.connection().scalars(_PHONES, {"customer_id": customer_id}))
 
 
 def recent_customers(session: Session, *, actor: Member, limit: int = 5) -> list[Customer]:

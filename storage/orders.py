@@ -594,7 +594,8 @@ _SPENT_PER_CURRENCY = (  # built once: building it cost more than running it
 
 def spent_per_currency(session: Session, *, customer_id: int) -> dict[str, Decimal]:
     """`orders_total` for a caller that has checked access already (the card)."""
-    rows = session.execute(_SPENT_PER_CURRENCY, {"customer_id": customer_id})
+    # Core, not the ORM session: plain sums, and the ORM's layer cost ~0.1 ms a statement
+    rows = session.connection().execute(_SPENT_PER_CURRENCY, {"customer_id": customer_id})
     return {currency: Decimal(total or 0).quantize(CENT) for currency, total in rows if currency}
 
 

@@ -200,28 +200,12 @@ def record_score(
     return row
 
 
-@dataclass(frozen=True)
-class CustomerSatisfaction:
-    """The customer card's line: the latest score, the average of all, how many."""
-
-    latest: int | None
-    average: float | None
-    count: int
-
-
-def satisfaction_of_visible(session: Session, *, customer_id: int) -> CustomerSatisfaction:
-    """Over tickets, orders and visits of a customer (deleted ones left out), for a customer
-    this transaction already found visible to the actor: the card, after `get_customer_card`."""
-    count, average, latest = session.execute(_summary(), {"customer_id": customer_id}).one()
-    return CustomerSatisfaction(
-        latest=latest, average=float(average) if average is not None else None, count=count
-    )
-
-
 @cache
-def _summary() -> Select[int, Any, Any]:
-    """How many live scores a customer has, their average and the latest: one statement,
-    built once (the card reads it)."""
+def satisfaction_summary() -> Select[int, Any, Any]:
+    """How many live scores a customer (the `customer_id` parameter) has, their average and
+    the latest, over tickets, orders and visits (deleted ones left out): one row, built once.
+    No access check: the card adds it to its own statement after finding the customer
+    visible (storage/ticket_views.py)."""
     live = (col(SatisfactionScore.customer_id) == bindparam("customer_id"), _source_alive())
     latest = (
         select(SatisfactionScore.score)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import Select, bindparam, func, literal
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.access import (
     ACTOR_ID,
@@ -35,7 +35,7 @@ from storage.models import (
     utcnow,
 )
 from storage.numbering import number_is
-from storage.satisfaction import satisfaction_of_visible
+from storage.satisfaction import satisfaction_summary
 from storage.tickets import OPEN, Priority, count_files
 
 
@@ -173,27 +173,36 @@ class CustomerTickets:
 def customer_tickets(session: Session, *, actor: Member, customer: Customer) -> CustomerTickets:
     """For the card of `customer`, which the card's own read found visible to the actor: its
     open tickets the actor may see, and its scores."""
-    scores = satisfaction_of_visible(session, customer_id=customer.id or 0)
     params = {"customer_id": customer.id, ACTOR_ID: actor_id(actor)}
-    open_count = session.execute(_open_tickets(Role(actor.role)), params).scalar_one()
+    # Core, not the ORM session: plain figures, and the ORM's layer cost ~0.1 ms a statement
+    rated, average, latest, open_count = (
+        session.connection().execute(_card_figures(Role(actor.role)), params).one()
+    )
     return CustomerTickets(
-        open=open_count, rated=scores.count, average=scores.average, latest=scores.latest
+        open=open_count,
+        rated=rated,
+        average=float(average) if average is not None else None,
+        latest=latest,
     )
 
 
 @cache
-def _open_tickets(role: Role) -> SelectOfScalar[int]:
-    """How many open tickets of a customer an actor of `role` may see, built once (the card)."""
-    return (
+def _card_figures(role: Role) -> Select[int, Any, Any, int]:
+    """The customer's scores (`satisfaction_summary`) and how many of its open tickets an actor
+    of `role` may see, in one statement built once: the card reads it every time."""
+    open_tickets = (
         select(func.count())
         .select_from(Ticket)
         .join(Customer, col(Customer.id) == col(Ticket.customer_id))
         .where(
             col(Ticket.customer_id) == bindparam("customer_id"),
             role_ticket_scope(role),
-            col(Ticket.status).in_(OPEN),
+            col(Ticket.status).in_([literal(status) for status in OPEN]),
         )
+        .correlate(None)
+        .scalar_subquery()
     )
+    return satisfaction_summary().add_columns(open_tickets)
 
 
 def find_ticket_by_number(session: Session, *, actor: Member, number: str) -> Ticket:

@@ -48,6 +48,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     false,
+    literal,
     or_,
     select,
 )
@@ -310,7 +311,8 @@ def _card_statements(
         .where(
             col(Deal.customer_id) == customer_id,
             col(Deal.deleted_at).is_(None),
-            col(Deal.stage).not_in(CLOSED_STAGES),
+            # fixed values, not an expanding IN: that one is expanded again on every run
+            col(Deal.stage).not_in([literal(stage) for stage in CLOSED_STAGES]),
         )
         .order_by(col(Deal.updated_at).desc(), col(Deal.id).desc())
     )

@@ -17,8 +17,9 @@ from storage.interactions import InteractionCreate, create_interaction
 from storage.models import Customer, Member, OrderStatus, Reminder, Role, TicketStatus, utcnow
 from storage.orders import OrderCreate, OrderLineCreate, create_order
 from storage.record_changes import archive_interaction
-from storage.satisfaction import FallingRule, is_falling, record_score, satisfaction_of_visible
+from storage.satisfaction import FallingRule, is_falling, record_score
 from storage.ticket_figures import list_ticket_rows, ticket_figures
+from storage.ticket_views import customer_tickets
 from storage.tickets import Priority, TicketCreate, create_ticket, move_ticket, record_satisfaction
 from tests.factories import make_customer, make_member, pk
 from tests.storage.test_access import make_team
@@ -137,9 +138,9 @@ def test_scores_average_and_a_falling_one_tells_the_manager_once(db: Database) -
                          comment=" late ", rule=rule)  # fmt: skip
         told = session.exec(select(Reminder).where(col(Reminder.kind) == "satisfaction")).all()
         trail = [e.changes for e in list_audit(session, entity_type="order", entity_id=delivered)]
-        summary = satisfaction_of_visible(session, customer_id=pk(customer))
+        summary = customer_tickets(session, actor=li, customer=customer)
         archive_interaction(session, actor=li, interaction_id=second)
-        after_delete = satisfaction_of_visible(session, customer_id=pk(customer))
+        after_delete = customer_tickets(session, actor=li, customer=customer)
         refused = (
             ("order", order(session, li, customer, OrderStatus.SHIPPED), li, ValueError),
             ("visit", visit(session, li, customer, kind="call"), li, ValueError),
@@ -152,11 +153,11 @@ def test_scores_average_and_a_falling_one_tells_the_manager_once(db: Database) -
     assert [(r.member_id, r.customer_id, r.text, r.exact_time) for r in told] == [
         (pk(mia), pk(customer), "3/5 — late", False)
     ]
-    assert (summary.latest, round(summary.average or 0, 2), summary.count) == (3, 4.33, 3)
+    assert (summary.latest, round(summary.average or 0, 2), summary.rated) == (3, 4.33, 3)
     rated = {"satisfaction_score": [None, 3], "satisfaction_comment": [None, "late"]}
     assert [c for c in trail if "satisfaction_score" in c] == [rated]
     assert {} not in trail  # rated again the same: no entry without a change
-    assert (after_delete.average, after_delete.count) == (4.0, 2)
+    assert (after_delete.average, after_delete.rated) == (4.0, 2)
 
 
 def test_a_falling_score_without_an_active_manager_tells_the_admins(db: Database) -> None:
