@@ -16,12 +16,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, String, bindparam, column, literal_column, table
-from sqlmodel import Session, col, select
+from sqlalchemy import Select, String, bindparam, column, literal_column, table
+from sqlmodel import col, select
 
-from storage.access import ACTOR_ID, actor_id, role_record_scope
-from storage.models import Contract, Customer, Member, Role, spaced
-from storage.numbering import number_match, number_params
+from storage.access import role_record_scope
+from storage.models import Contract, Role, spaced
+from storage.numbering import number_match, ranked_ids
 from storage.search.statements import escape_like
 
 MIN_TITLE_QUERY = 2
@@ -30,51 +30,24 @@ _spaced_fts = table("contract_title_fts", column("rowid"))
 _text_fts = table("contract_title_text_fts", column("rowid"))
 
 
-def find_contracts(
-    session: Session, *, actor: Member, query: str, limit: int = 5
-) -> list[tuple[Contract, Customer]]:
-    """Up to `limit` contracts the actor may see whose number or title matches `query`."""
-    text = " ".join(query.split())
-    if not text:
-        return []
-    dialect = session.get_bind().dialect.name
-    by_number, by_title = _statements(Role(actor.role), dialect, short=len(text) < MIN_TRIGRAM)
-    params: dict[str, Any] = {ACTOR_ID: actor_id(actor), "limit": limit}
-    found = list(session.execute(by_number, {**params, **number_params(text, dialect)}).all())
-    if len(found) < limit and len(text) >= MIN_TITLE_QUERY:
-        titled = {
-            **params,
-            **title_params(text, dialect),
-            "found": [contract.id for contract, _ in found],
-            "limit": limit - len(found),
-        }
-        found += session.execute(by_title, titled).all()
-    return [(contract, customer) for contract, customer in found]
+_LATEST = (col(Contract.ends_on).desc().nulls_last(), col(Contract.id).desc())
 
 
 @cache
-def _statements(
-    role: Role, dialect: str, *, short: bool
-) -> tuple[Select[Contract, Customer], Select[Contract, Customer]]:
-    """By number, then by title (but not those `found` by number) for a `short` query or a
-    longer one: built once per role, as every /find runs them (building one cost more than
-    running it)."""
-    latest = (col(Contract.ends_on).desc().nulls_last(), col(Contract.id).desc())
-    visible = (
-        select(Contract, Customer)
-        .join(Customer, col(Customer.id) == col(Contract.customer_id))
-        .where(role_record_scope(Contract, role))
-    )
-    by_number, rank = number_match(col(Contract.number), dialect)
-    titled = visible.where(
-        title_match(dialect, short=short),
-        col(Contract.id).not_in(bindparam("found", expanding=True)),
-    )
-    limit: BindParameter[int] = bindparam("limit")
-    return (
-        visible.where(by_number).order_by(rank, *latest).limit(limit),
-        titled.order_by(*latest).limit(limit),
-    )
+def contract_number_hits(role: Role, dialect: str) -> Select[int, int]:
+    """Contracts an actor of `role` may see whose number matches `number_params`, the number as
+    typed first, then the latest: built once per role, as every /find runs it (building one
+    cost more than running it)."""
+    matches, rank = number_match(col(Contract.number), dialect)
+    return ranked_ids(Contract, role_record_scope(Contract, role), matches, (rank, *_LATEST))
+
+
+@cache
+def contract_title_hits(role: Role, dialect: str, *, short: bool) -> Select[int, int]:
+    """Contracts an actor of `role` may see whose title holds the text of `title_params`
+    (`short` under MIN_TRIGRAM characters), the latest first: built once per role."""
+    scope = role_record_scope(Contract, role)
+    return ranked_ids(Contract, scope, title_match(dialect, short=short), _LATEST)
 
 
 def title_match(dialect: str, *, short: bool) -> Any:

@@ -3,19 +3,33 @@ mode's matches with their phones, and the customer a /remind sentence names.
 
 /find and inline mode look the query up as contracts, orders and tickets too; each search is
 read in one transaction (`find_page`, `find_inline`), one trip off the event loop: at
-1,000,000 customers a trip per kind of record cost /find ~1 ms each (`bench latency`)."""
+1,000,000 customers a trip per kind of record cost /find ~1 ms each (`bench latency`). The
+records are looked up in one statement of their ids (`find_records`), and loaded only when
+some are found: a name, which names none, cost four ORM statements before, ~0.1 ms each."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import Integer, Select, bindparam, literal_column, union_all
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
-from storage.contract_lookups import find_contracts
+from storage.access import ACTOR_ID, actor_id
+from storage.contract_lookups import (
+    MIN_TITLE_QUERY,
+    MIN_TRIGRAM,
+    contract_number_hits,
+    contract_title_hits,
+    title_params,
+)
 from storage.customers import list_phones, recent_customers
-from storage.models import Contract, Customer, Member, Order, Ticket
-from storage.order_lookups import find_orders, find_tickets
+from storage.models import Contract, Customer, Member, Order, Role, Ticket
+from storage.numbering import number_params
+from storage.order_lookups import order_number_hits, ticket_number_hits
 from storage.search.find import find_customers
 
 RECORDS = 5  # contracts, orders and tickets, each, above the customers found
@@ -74,11 +88,79 @@ def find_page(
 
 
 def find_records(session: Session, *, actor: Member, query: str) -> Records:
-    """The contracts, orders and tickets the actor may see that `query` names."""
+    """The contracts, orders and tickets the actor may see that `query` names: up to RECORDS
+    of each, contracts by number and then by title."""
+    text = " ".join(query.split())
+    if not text:
+        return NO_RECORDS
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {
+        **number_params(text, dialect),
+        ACTOR_ID: actor_id(actor),
+        "limit": RECORDS,
+    }
+    short_title: bool | None = None  # no title part: one character lists every contract
+    if len(text) >= MIN_TITLE_QUERY:
+        short_title = len(text) < MIN_TRIGRAM
+        params.update(title_params(text, dialect))
+    found: tuple[list[int], ...] = ([], [], [])  # contracts, orders, tickets
+    # Core, not the ORM session: plain ids
+    hits = session.connection().execute(
+        _record_hits(Role(actor.role), dialect, short_title), params
+    )
+    for part, record_id in hits:
+        ids = found[_KIND_OF_PART[part]]
+        if record_id not in ids and len(ids) < RECORDS:  # a contract by number and title once
+            ids.append(record_id)
+    contracts, orders, tickets = found
     return Records(
-        find_contracts(session, actor=actor, query=query, limit=RECORDS),
-        find_orders(session, actor=actor, query=query, limit=RECORDS),
-        find_tickets(session, actor=actor, query=query, limit=RECORDS),
+        _with_customers(session, Contract, contracts),
+        _with_customers(session, Order, orders),
+        _with_customers(session, Ticket, tickets),
+    )
+
+
+_KIND_OF_PART = (0, 0, 1, 2)  # contract number, contract title, order number, ticket number
+
+
+@cache
+def _record_hits(role: Role, dialect: str, short_title: bool | None) -> Select[int, int]:
+    """(part, id) of every kind of record the query may name, each part best first: one
+    statement, built once per role (each part applies the access rule)."""
+    parts = {
+        0: contract_number_hits(role, dialect),
+        2: order_number_hits(role, dialect),
+        3: ticket_number_hits(role, dialect),
+    }
+    if short_title is not None:
+        parts[1] = contract_title_hits(role, dialect, short=short_title)
+    members: list[Select[int, int, int]] = []
+    for part, hits in sorted(parts.items()):
+        ranked = hits.subquery()
+        part_column = literal_column(str(part), Integer).label("part")
+        members.append(sa_select(part_column, ranked.c.id, ranked.c.pos))
+    every = union_all(*members).subquery()
+    return sa_select(every.c.part, every.c.id).order_by(every.c.part, every.c.pos)
+
+
+def _with_customers(
+    session: Session, model: type[Contract] | type[Order] | type[Ticket], ids: list[int]
+) -> list[Any]:
+    """(record, customer) for `ids`, found visible by `find_records` in this transaction, in
+    their order."""
+    if not ids:
+        return []
+    rows = session.execute(_by_ids(model), {"ids": ids}).all()
+    by_id = {record.id: (record, customer) for record, customer in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@cache
+def _by_ids(model: type[Contract] | type[Order] | type[Ticket]) -> Select[Any, Customer]:
+    return (
+        select(model, Customer)
+        .join(Customer, col(Customer.id) == col(model.customer_id))
+        .where(col(model.id).in_(bindparam("ids", expanding=True)))
     )
 
 

@@ -11,9 +11,11 @@ from datetime import date
 from string import Formatter
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, case, func, literal
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, case, func, literal
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
+from storage.models import Customer
 from storage.search.statements import HIGH, escape_like
 
 
@@ -62,6 +64,19 @@ def number_params(text: str, dialect: str) -> dict[str, str]:
         "number_high": wanted + HIGH,
         "number_like": escape_like(wanted) + "%",
     }
+
+
+def ranked_ids(model: Any, scope: Any, matches: Any, order: tuple[Any, ...]) -> Select[int, int]:
+    """The ids of the first `limit` (a parameter) `model`s in `scope` that `matches`, in
+    `order`, each with its place in it (`pos`): one part of the lookup that finds contracts,
+    orders and tickets in one statement (`storage.lookups.find_records`)."""
+    return (
+        sa_select(col(model.id).label("id"), func.row_number().over(order_by=order).label("pos"))
+        .join(Customer, col(Customer.id) == col(model.customer_id))
+        .where(scope, matches)
+        .order_by(*order)
+        .limit(bindparam("limit"))
+    )
 
 
 def number_is(column: Any, number: str) -> ColumnElement[bool]:

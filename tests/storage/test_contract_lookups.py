@@ -6,9 +6,9 @@ from datetime import date
 
 from sqlmodel import Session
 
-from storage.contract_lookups import find_contracts
 from storage.customer_changes import reassign_customer
 from storage.db import Database
+from storage.lookups import find_records
 from storage.models import Contract, ContractStatus, Member, utcnow
 from tests.factories import make_customer, pk
 from tests.storage.test_customer_changes import make_people
@@ -31,7 +31,7 @@ def add(session: Session, owner: Member, number: str, title: str = "Forklift ser
 
 
 def numbers(session: Session, actor: Member, query: str) -> list[str]:
-    return [c.number for c, _ in find_contracts(session, actor=actor, query=query)]
+    return [c.number for c, _ in find_records(session, actor=actor, query=query).contracts]
 
 
 def test_number_exact_any_case_then_prefix_then_title(db: Database) -> None:
@@ -50,6 +50,29 @@ def test_number_exact_any_case_then_prefix_then_title(db: Database) -> None:
         assert numbers(session, people.sales, "合同-7") == ["合同-7"]
         assert numbers(session, people.sales, "%") == []  # a wildcard is a character
         assert numbers(session, people.sales, "   ") == []
+
+    db.run_sync(scenario)
+
+
+def test_a_contract_named_by_number_and_title_is_listed_once_and_five_at_most(
+    db: Database,
+) -> None:
+    def scenario(session: Session) -> None:
+        people = make_people(session)
+        add(session, people.sales, "HT-7", title="HT-7 annex")
+        assert numbers(session, people.sales, "HT-7") == ["HT-7"]
+        for n in range(7):
+            add(session, people.sales, f"PL-{n}", title="pump service")
+        assert numbers(session, people.sales, "pump") == [f"PL-{n}" for n in (6, 5, 4, 3, 2)]
+        for n in range(3):
+            add(session, people.sales, f"PUMP-{n}", title="valves")
+        assert numbers(session, people.sales, "pump") == [
+            "PUMP-2",
+            "PUMP-1",
+            "PUMP-0",
+            "PL-6",
+            "PL-5",
+        ]
 
     db.run_sync(scenario)
 

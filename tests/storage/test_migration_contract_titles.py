@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
-from storage.contract_lookups import MIN_TRIGRAM, find_contracts, title_match, title_params
+from storage.contract_lookups import MIN_TRIGRAM, title_match, title_params
 from storage.db import Database
+from storage.lookups import find_records
 from storage.migrate import upgrade_database
 from storage.models import Contract, Member
 from tests.storage.test_migration_hand_over import NOW, add_customer, add_member, insert
@@ -41,7 +42,9 @@ def test_upgrade_from_0022_finds_existing_titles_by_a_part_of_them(
         with database.session() as session:
             admin = session.exec(select(Member).where(Member.id == owner)).one()
             found = {
-                query: [c.number for c, _ in find_contracts(session, actor=admin, query=query)]
+                query: [
+                    c.number for c, _ in find_records(session, actor=admin, query=query).contracts
+                ]
                 for query in ("LIFT MAIN", "维保合", "维保", "nothing like it")
             }
     finally:
