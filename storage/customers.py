@@ -126,6 +126,7 @@ def find_duplicates(
             select(Customer)
             .join(CustomerPhone, col(CustomerPhone.customer_id) == col(Customer.id))
             .where(col(CustomerPhone.e164).in_(phones), col(Customer.deleted_at).is_(None))
+            .order_by(col(Customer.id))
         )
         for customer in rows:
             found.setdefault(customer.id, (customer, "phone"))  # type: ignore[arg-type]
@@ -136,6 +137,7 @@ def find_duplicates(
             .where(
                 customer_search.c.email_key == email.lower(), col(Customer.deleted_at).is_(None)
             )
+            .order_by(col(Customer.id))
         )
         for customer in rows:
             found.setdefault(customer.id, (customer, "email"))  # type: ignore[arg-type]
@@ -147,6 +149,7 @@ def find_duplicates(
                 customer_search.c.company_key == company_key,
                 col(Customer.deleted_at).is_(None),
             )
+            .order_by(col(Customer.id))  # the same matches in the same order on both backends
             .limit(500)
         )
         for customer in rows:
