@@ -119,7 +119,8 @@ def list_members(session: Session, *, actor: Member) -> list[Member]:
     members = session.exec(select(Member).where(member_scope(actor)))
     order = {Role.ADMIN: 0, Role.MANAGER: 1, Role.SALES: 2}
     return sorted(
-        members, key=lambda m: (not m.active, order.get(Role(m.role), 3), m.display_name)
+        members,
+        key=lambda m: (not m.active, order.get(Role(m.role), 3), m.display_name, m.id or 0),
     )
 
 

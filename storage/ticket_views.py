@@ -68,11 +68,13 @@ def get_ticket_view(session: Session, *, actor: Member, ticket_id: int) -> Ticke
         select(TicketStatusChange, Member.display_name)
         .join(Member, col(Member.id) == col(TicketStatusChange.changed_by_id))
         .where(col(TicketStatusChange.ticket_id) == ticket_id)
+        .order_by(col(TicketStatusChange.id))  # events of one moment stay in their order
     ).all()
     comments = session.exec(
         select(TicketComment, Member.display_name)
         .join(Member, col(Member.id) == col(TicketComment.member_id))
         .where(col(TicketComment.ticket_id) == ticket_id)
+        .order_by(col(TicketComment.id))
     ).all()
     history = [
         TicketEvent(m.changed_at, n, m.from_status, m.to_status, m.comment) for m, n in moves

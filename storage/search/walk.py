@@ -79,7 +79,8 @@ def _walk(
         .subquery()
     )
     found = session.execute(
-        select(rows).where(rows.c.hit | (rows.c.n == window)).limit(limit)
+        # in the window's order: a subquery's ORDER BY binds no outer query (SQL leaves it open)
+        select(rows).where(rows.c.hit | (rows.c.n == window)).order_by(rows.c.n).limit(limit)
     ).all()
     last = next(((row.name_key, row.customer_id) for row in found if row.n == window), None)
     return [row.customer_id for row in found if row.hit], last
