@@ -170,6 +170,33 @@ def test_numbers_are_suggested_per_year_kept_when_given_and_never_twice(db: Data
     assert patterned.number == "订单001"
 
 
+@pytest.mark.parametrize(
+    ("numbers", "pattern", "suggested"),
+    [
+        # the highest by value, whatever the width: a typed number longer than the padding
+        (["DD-2026-9999", "DD-2026-10000", "DD-2026-0500"], None, "DD-2026-10001"),
+        # leading zeros are no value: 00007 is 7, below 0123
+        (["DD-2026-00007", "DD-2026-0123"], None, "DD-2026-0124"),
+        (["DD-2026-0000"], None, "DD-2026-0001"),
+        # not of the pattern: letters or spaces among the digits, another year, nothing after
+        (["DD-2026-12A", "DD-2026-9 9", "DD-2025-0900", "DD-2026-"], None, "DD-2026-0001"),
+        # a pattern with text after the sequence, in any case
+        (["P-7/a-2026", "P-12/B-2026", "P-30/A-2026"], "P-{seq}/A-{year}", "P-31/A-2026"),
+        (["单12号", "单9号", "单100"], "单{seq}号", "单13号"),
+    ],
+)
+def test_suggested_number_is_one_past_the_highest_sequence_by_value(
+    db: Database, numbers: list[str], pattern: str | None, suggested: str
+) -> None:
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        for number in numbers:
+            new_order(session, sales, customer, number=number)
+        kwargs = {} if pattern is None else {"pattern": pattern}
+        assert suggest_order_number(session, today=ON, **kwargs) == suggested
+
+
 def test_deal_and_contract_must_be_the_customers_own(db: Database) -> None:
     with db.session() as session:
         sales = make_member(session)
