@@ -1,10 +1,12 @@
 """Migration 0021 indexes lower(number) of contracts, orders and tickets on a database made
 by 0020, without touching a row, and /find's number lookups are served by those indexes;
-0022 makes those indexes unique, renaming the numbers that clash in case first."""
+0022 makes those indexes unique, renaming the numbers that clash in case first; 0026 indexes
+them by length, and a suggested number's reads are served by that index."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select, text
@@ -14,20 +16,25 @@ from sqlmodel import col
 from storage.db import Database
 from storage.migrate import upgrade_database
 from storage.models import Contract, Order, Ticket
-from storage.numbering import number_match, number_params
+from storage.numbering import number_match, number_params, suggestion_statements
 from tests.storage.test_migration_hand_over import NOW, add_customer, add_member, insert
 
 ADDED = {"ix_contract_number_lower", "ix_sales_order_number_lower", "ix_ticket_number_lower"}
+BY_LENGTH = {
+    "ix_contract_number_length",
+    "ix_sales_order_number_length",
+    "ix_ticket_number_length",
+}
 INDEX_NAMES = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
     "postgresql": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
 }
 
 
-def _indexes(database: Database) -> set[str]:
+def _indexes(database: Database, wanted: set[str] = ADDED) -> set[str]:
     with database.engine.connect() as connection:
         names = connection.execute(text(INDEX_NAMES[connection.dialect.name])).scalars()
-        return set(names) & ADDED
+        return set(names) & wanted
 
 
 def test_upgrade_from_0020_indexes_numbers_and_keeps_rows(blank_db_url: str) -> None:
@@ -56,14 +63,59 @@ def test_a_number_lookup_reads_the_index_not_the_table(db: Database, model: type
         dialect = connection.dialect.name
         matches, _ = number_match(col(model.number), dialect)
         query = select(model.id).where(matches).params(number_params("DD-2026-00", dialect))
-        compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
-        if dialect == "postgresql":
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            plan = connection.exec_driver_sql(f"EXPLAIN {compiled}").scalars().all()
-        else:
-            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+        plan = _plan(connection, query)
+    assert f"ix_{model.__tablename__}_number_lower" in plan, plan
+
+
+def _plan(connection: Connection, query: Any) -> str:
+    """The query's plan as one string; PostgreSQL is told to avoid table scans and sorts."""
+    compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        connection.exec_driver_sql("SET enable_sort = off")
+        return " ".join(connection.exec_driver_sql(f"EXPLAIN {compiled}").scalars())
+    return " ".join(map(str, connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")))
+
+
+def test_upgrade_from_0025_indexes_numbers_by_length_and_keeps_rows(blank_db_url: str) -> None:
+    database = Database(blank_db_url)
+    try:
+        upgrade_database(database.engine, revision="0025")
+        with database.engine.begin() as connection:
+            owner = add_member(connection, "sales")
+            order = _order(connection, add_customer(connection, owner), owner, "DD-2026-0001")
+        before = _indexes(database, BY_LENGTH)
+        upgrade_database(database.engine, revision="0026")
+        after = _indexes(database, BY_LENGTH)
+        with database.engine.connect() as connection:
+            kept = connection.exec_driver_sql("SELECT id, number FROM sales_order").all()
+    finally:
+        database.close()
+    assert before == set()
+    assert after == BY_LENGTH
+    assert [tuple(row) for row in kept] == [(order, "DD-2026-0001")]
+
+
+@pytest.mark.parametrize("model", [Contract, Order, Ticket])
+def test_a_suggestions_reads_seek_the_length_index(db: Database, model: type) -> None:
+    """Both reads of a suggestion (the next length down, the last numbers of a length in a
+    prefix's range, in order) over the empty tables: PostgreSQL is told to avoid a table scan
+    and a sort, so it takes the index only if it serves the range and the order."""
+    with db.engine.connect() as connection:
+        dialect = connection.dialect.name
+        next_length, last_of_length = suggestion_statements(col(model.number), dialect)
+        queries = [
+            next_length.params(shortest=8, below=1_000_000),
+            last_of_length.params(
+                length=12, low="dd-2026-", high="dd-2026-\uffff", start=9, digits=4, suffix=""
+            ),
+        ]
+        plans = [_plan(connection, query) for query in queries]
     table = model.__tablename__
-    assert f"ix_{table}_number_lower" in " ".join(map(str, plan)), plan
+    for plan in plans:
+        assert f"ix_{table}_number_length" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        assert "Sort" not in plan, plan
 
 
 def _order(connection: Connection, customer: int, owner: int, number: str) -> int:

@@ -178,6 +178,7 @@ def test_numbers_are_suggested_per_year_kept_when_given_and_never_twice(db: Data
         # leading zeros are no value: 00007 is 7, below 0123
         (["DD-2026-00007", "DD-2026-0123"], None, "DD-2026-0124"),
         (["DD-2026-0000"], None, "DD-2026-0001"),
+        (["DD-2026-000009", "DD-2026-00042", "DD-2026-0041", "DD-2026-7"], None, "DD-2026-0043"),
         # not of the pattern: letters or spaces among the digits, another year, nothing after
         (["DD-2026-12A", "DD-2026-9 9", "DD-2025-0900", "DD-2026-"], None, "DD-2026-0001"),
         # a pattern with text after the sequence, in any case
@@ -195,6 +196,20 @@ def test_suggested_number_is_one_past_the_highest_sequence_by_value(
             new_order(session, sales, customer, number=number)
         kwargs = {} if pattern is None else {"pattern": pattern}
         assert suggest_order_number(session, today=ON, **kwargs) == suggested
+
+
+def test_a_suggestion_looks_past_numbers_not_of_the_pattern_that_sort_above(
+    db: Database,
+) -> None:
+    """More numbers of the same length than one read takes sort above the highest of the
+    pattern ("dd-2026-z..." after "dd-2026-0..."): the suggestion reads on below them."""
+    with db.session() as session:
+        sales = make_member(session)
+        customer = make_customer(session, owner=sales)
+        for i in range(25):
+            new_order(session, sales, customer, number=f"DD-2026-Z{i:03d}")
+        new_order(session, sales, customer, number="DD-2026-0005")
+        assert suggest_order_number(session, today=ON) == "DD-2026-0006"
 
 
 def test_deal_and_contract_must_be_the_customers_own(db: Database) -> None:
