@@ -23,7 +23,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.access import (
@@ -41,6 +41,7 @@ from storage.contract_reminders import withdraw_renewals
 from storage.interactions import AttachmentRef, add_attachments
 from storage.models import Contract, ContractStatus, Customer, Member, Role, utcnow
 from storage.numbering import check_pattern, number_is, suggest_number
+from storage.prepared import PreparedSelect, as_records
 
 ENTITY = "contract"
 DEFAULT_NUMBER_PATTERN = "HT-{year}-{seq:04d}"
@@ -355,13 +356,14 @@ def contracts_of_visible(
     (the card, after `get_customer_card`): one access check per card, not one per part."""
     params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor), "offset": offset}
     statement = _customers_contracts(Role(actor.role))
-    return list(session.scalars(statement, {**params, "limit": limit}))
+    return as_records(Contract, statement.rows(session.connection(), {**params, "limit": limit}))
 
 
 @cache
-def _customers_contracts(role: Role) -> Select[Contract]:
-    """`list_contracts`' query for an actor of `role`, built once (the card reads it)."""
-    return (
+def _customers_contracts(role: Role) -> PreparedSelect:
+    """`list_contracts`' query for an actor of `role`, built once and prepared (the card reads
+    it)."""
+    return PreparedSelect(
         select(Contract)
         .where(
             col(Contract.customer_id) == bindparam("customer_id"),

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from storage.access import owner_scope, require_customer
 from storage.audit import record_audit
 from storage.models import Attachment, Customer, CustomerPhone, Member
+from storage.prepared import PreparedSelect
 from storage.quality.company import normalise_company
 from storage.search.index import customer_search, index_customer
 
@@ -190,7 +191,7 @@ def get_customer(session: Session, *, actor: Member, customer_id: int) -> Custom
     return require_customer(session, actor=actor, customer_id=customer_id)
 
 
-_PHONES = (  # built once: the card shows the phones on every open
+_PHONES = PreparedSelect(  # built once and prepared: the card shows the phones on every open
     select(CustomerPhone.e164)
     .where(col(CustomerPhone.customer_id) == bindparam("customer_id"))
     .order_by(col(CustomerPhone.id))
@@ -198,8 +199,7 @@ _PHONES = (  # built once: the card shows the phones on every open
 
 
 def list_phones(session: Session, *, customer_id: int) -> list[str]:
-    # Core, not the ORM session: plain strings, and the ORM's layer cost ~0.1 ms a statement
-    return list(session.connection().scalars(_PHONES, {"customer_id": customer_id}))
+    return [e164 for (e164,) in _PHONES.rows(session.connection(), {"customer_id": customer_id})]
 
 
 def recent_customers(session: Session, *, actor: Member, limit: int = 5) -> list[Customer]:

@@ -30,6 +30,7 @@ from storage.customers import list_phones, recent_customers
 from storage.models import Contract, Customer, Member, Order, Role, Ticket
 from storage.numbering import number_params
 from storage.order_lookups import order_number_hits, ticket_number_hits
+from storage.prepared import as_records, prepared, width
 from storage.search.find import find_customers
 
 RECORDS = 5  # contracts, orders and tickets, each, above the customers found
@@ -104,9 +105,8 @@ def find_records(session: Session, *, actor: Member, query: str) -> Records:
         short_title = len(text) < MIN_TRIGRAM
         params.update(title_params(text, dialect))
     found: tuple[list[int], ...] = ([], [], [])  # contracts, orders, tickets
-    # Core, not the ORM session: plain ids
-    hits = session.connection().execute(
-        _record_hits(Role(actor.role), dialect, short_title), params
+    hits = prepared(_record_hits(Role(actor.role), dialect, short_title)).rows(
+        session.connection(), params
     )
     for part, record_id in hits:
         ids = found[_KIND_OF_PART[part]]
@@ -150,8 +150,9 @@ def _with_customers(
     their order."""
     if not ids:
         return []
-    rows = session.execute(_by_ids(model), {"ids": ids}).all()
-    by_id = {record.id: (record, customer) for record, customer in rows}
+    rows = prepared(_by_ids(model)).rows(session.connection(), {"ids": ids})
+    records = zip(as_records(model, rows), as_records(Customer, rows, width(model)), strict=True)
+    by_id = {record.id: (record, customer) for record, customer in records}
     return [by_id[i] for i in ids if i in by_id]
 
 

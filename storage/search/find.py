@@ -71,6 +71,7 @@ from storage.models import (
 )
 from storage.orders import spent_per_currency
 from storage.parsing import clean_text
+from storage.prepared import PreparedSelect, as_records, prepared
 from storage.reminders import ReminderStatus
 from storage.search import statements
 from storage.search.index import (
@@ -120,8 +121,10 @@ def find_customers(
     if not ids:
         return []
     role = Role(actor.role)
-    rows = session.scalars(statements.customers_by_id(role), {"ids": ids, **_actor(actor)})
-    by_id = {c.id: c for c in rows}
+    rows = prepared(statements.customers_by_id(role)).rows(
+        session.connection(), {"ids": ids, **_actor(actor)}
+    )
+    by_id = {c.id: c for c in as_records(Customer, rows)}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -181,9 +184,9 @@ def _actor(actor: Member) -> dict[str, Any]:
 
 
 def _run(session: Session, scope: dict[str, Any], statement: Select[Any], **params: Any) -> Tier:
-    # Core, not the ORM session: these select plain ids, and the ORM's layer cost ~0.2 ms each
-    connection = session.connection()
-    return lambda limit: connection.scalars(statement, {**scope, **params, "limit": limit})
+    # prepared, not the ORM session: these select plain ids (storage/prepared.py says why)
+    connection, tier = session.connection(), prepared(statement)
+    return lambda limit: [i for (i,) in tier.rows(connection, {**scope, **params, "limit": limit})]
 
 
 def _scoped(actor: Member) -> Select[Any]:
@@ -286,9 +289,10 @@ class CustomerCard:
 @cache
 def _card_statements(
     role: Role,
-) -> tuple[Select[Customer, str], Select[Interaction], Select[Deal], Select[Reminder]]:
+) -> tuple[PreparedSelect, PreparedSelect, PreparedSelect, PreparedSelect, PreparedSelect]:
     """The card's queries for an actor of `role`, built once: building them cost more than
-    running them (~2.5 ms of the ~5 ms a card took at 1,000,000 customers)."""
+    running them (~2.5 ms of the ~5 ms a card took at 1,000,000 customers). Run prepared
+    (storage/prepared.py): SQLAlchemy's execution path, cold, cost the card ~2 ms more."""
     customer_id: BindParameter[int] = bindparam("customer_id")
     customer = (
         select(Customer, col(Member.display_name))
@@ -326,21 +330,23 @@ def _card_statements(
         .order_by(col(Reminder.due_at), col(Reminder.id))
         .limit(5)
     )
-    return customer, notes, deals, reminders
-
-
-@cache
-def _card_orders(role: Role) -> Select[Order]:
-    """The customer's latest orders the actor may open (`require_order`), built once per role."""
-    return (
+    orders = (  # the ones the actor may open (`require_order`)
         select(Order)
         .where(
-            col(Order.customer_id) == bindparam("customer_id"),
+            col(Order.customer_id) == customer_id,
             col(Order.deleted_at).is_(None),
             role_scope(role, Order.owner_id),
         )
         .order_by(col(Order.ordered_on).desc(), col(Order.id).desc())
         .limit(bindparam("orders_limit"))
+    )
+    prepared = PreparedSelect
+    return (
+        prepared(customer),
+        prepared(notes),
+        prepared(deals),
+        prepared(reminders),
+        prepared(orders),
     )
 
 
@@ -358,27 +364,31 @@ def get_customer_card(
     Reminders are personal (storage/reminders.py), so the card lists the actor's own pending
     reminders about this customer, not a teammate's.
     """
-    by_customer, notes_page, open_deals, own_reminders = _card_statements(Role(actor.role))
+    by_customer, notes_page, open_deals, own_reminders, latest_orders = _card_statements(
+        Role(actor.role)
+    )
     params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor)}
-    found = session.execute(by_customer, params).first()
-    if found is None:
+    connection = session.connection()
+    found = by_customer.rows(connection, params)
+    if not found:
         raise NotFound
-    customer, owner_name = found
-    notes = list(
-        session.scalars(
-            notes_page, {**params, "notes_offset": notes_offset, "notes_limit": notes_limit + 1}
-        )
+    (customer,) = as_records(Customer, found)
+    notes = as_records(
+        Interaction,
+        notes_page.rows(
+            connection, {**params, "notes_offset": notes_offset, "notes_limit": notes_limit + 1}
+        ),
     )
     return CustomerCard(
         customer=customer,
         phones=list_phones(session, customer_id=customer_id),
-        owner_name=owner_name or "",
+        owner_name=found[0][-1] or "",
         interactions=notes[:notes_limit],
         more_interactions=len(notes) > notes_limit,
-        open_deals=list(session.scalars(open_deals, params)),
-        reminders=list(session.scalars(own_reminders, params)),
+        open_deals=as_records(Deal, open_deals.rows(connection, params)),
+        reminders=as_records(Reminder, own_reminders.rows(connection, params)),
         purchases=spent_per_currency(session, customer_id=customer_id),
-        orders=list(
-            session.scalars(_card_orders(Role(actor.role)), {**params, "orders_limit": orders + 1})
+        orders=as_records(
+            Order, latest_orders.rows(connection, {**params, "orders_limit": orders + 1})
         ),
     )
