@@ -18,13 +18,17 @@ from babel import Locale
 from babel.core import get_global
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime, get_day_names, get_timezone_gmt, get_timezone_location
-from babel.numbers import format_currency, format_decimal, get_currency_name
+from babel.numbers import format_currency, format_decimal, get_currency_name, parse_pattern
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from handlers.text_limits import utf16_len
 from storage.parsing import Birthday, Money
 
-_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
+# Parsed once, not on every call: a card formats a dozen dates and amounts, and after the
+# bot has been idle, parsing a locale name or a number pattern again is cold code
+# (docs/stack-facts.md, "A read after a pause").
+_LOCALES = {"en": Locale.parse("en"), "zh": Locale.parse("zh_Hans_CN")}
+_MONEY = {True: parse_pattern("¤#,##0"), False: parse_pattern("¤#,##0.00")}  # whole or not
 _WHEN = {
     "en": ("EEE d MMM HH:mm", "EEE d MMM yyyy HH:mm"),
     "zh": ("M月d日 EEE HH:mm", "yyyy年M月d日 EEE HH:mm"),
@@ -75,7 +79,7 @@ def weekday_name(
 def format_money(m: Money, *, lang: str) -> str:
     """ "¥12,000.50" / "$50,000": CLDR symbol for the language, cents only when there are any."""
     lang = _lang(lang)
-    pattern = "¤#,##0" if m.amount == m.amount.to_integral_value() else "¤#,##0.00"
+    pattern = _MONEY[m.amount == m.amount.to_integral_value()]
     return format_currency(
         m.amount, m.currency, format=pattern, locale=_LOCALES[lang], currency_digits=False
     )
@@ -89,7 +93,7 @@ def format_number(value: Decimal | int, *, lang: str) -> str:
 
 def region_name(code: str, *, lang: str) -> str:
     """ "China" / "中国" for "CN": a member reads a country, not an ISO code."""
-    return str(Locale.parse(_LOCALES[_lang(lang)]).territories.get(code.upper(), code))
+    return str(_LOCALES[_lang(lang)].territories.get(code.upper(), code))
 
 
 def zone_name(zone: str, *, lang: str) -> str:
