@@ -25,7 +25,7 @@ from bot.telegram_bot import updates_from_payloads
 from bot.whole_config import config_of
 from handlers.context import SERVICES_KEY, CrmContext
 from handlers.services import Services
-from storage.inbox import claim_stale, release_leases
+from storage.inbox import any_stale, claim_stale, release_leases
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ async def replay_stale(application: Any, *, include_leased: bool = False) -> int
     """Queue the pending updates nobody holds, now leased to us, in update order."""
     services: Services = application.bot_data[SERVICES_KEY]
     processor = _processor(application)
+    if not include_leased and not await services.db.read(any_stale):
+        return 0  # the usual tick: nothing left behind, found without the write lock
     stale = await services.db.run(
         claim_stale, worker=processor.worker, lease=processor.lease, include_leased=include_leased
     )

@@ -28,7 +28,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.inbox_writer import InboxWriter, chat_of
 from storage.db import Database
-from storage.inbox import claim_update, earliest_pending, mark_handled, renew_leases
+from storage.inbox import claim_update, earliest_pending, holds_pending, mark_handled, renew_leases
 from storage.models import InboxUpdate, utcnow
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             done = set(self._unmarked)
             await self._db.run(mark_handled, update_ids=done)
             self._unmarked -= done
-        await self._db.run(renew_leases, worker=self.worker, lease=self.lease)
+        if await self._db.read(holds_pending, worker=self.worker):  # idle: no write
+            await self._db.run(renew_leases, worker=self.worker, lease=self.lease)
 
 
 def _held_elsewhere(row: InboxUpdate, worker: str) -> bool:

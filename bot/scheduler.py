@@ -53,6 +53,7 @@ from storage.nudges import (
 )
 from storage.reminders import (
     ReminderView,
+    any_due,
     mark_failed,
     mark_retry,
     mark_sent,
@@ -111,6 +112,8 @@ async def deliver_due(application: Any) -> int:
     state = state_of(application)
     services: Services = application.bot_data[SERVICES_KEY]
     sent = 0
+    if not await services.db.read(any_due, now=services.clock()):
+        return 0  # the usual pass: nothing due, found without the write lock
     while application.running:
         claimed = await services.db.run(
             claim_deliverable,

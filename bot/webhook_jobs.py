@@ -48,6 +48,7 @@ from handlers.services import Services
 from storage.webhook_deliveries import (
     Outcome,
     Outgoing,
+    any_due,
     claim_due,
     record_outcomes,
 )
@@ -103,6 +104,8 @@ async def run_pass(application: Any) -> int:
     state: WebhookState = application.bot_data[STATE_KEY]
     services: Services = application.bot_data[SERVICES_KEY]
     delivered = 0
+    if not await services.db.read(any_due, now=services.clock()):
+        return 0  # the usual pass: nothing due, found without the write lock
     while application.running:
         batch = await services.db.run(
             claim_due,

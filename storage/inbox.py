@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from storage.models import InboxUpdate, utcnow
+from storage.prepared import PreparedSelect
 
 _TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
 
@@ -242,6 +243,39 @@ def next_update_id_after(session: Session, *, update_id: int) -> int | None:
         select(func.min(InboxUpdate.update_id)).where(col(InboxUpdate.update_id) > update_id)
     )
     return None if found is None else int(found)
+
+
+_HELD = PreparedSelect(
+    select(InboxUpdate.update_id)
+    .where(
+        col(InboxUpdate.claimed_by) == bindparam("worker"),
+        col(InboxUpdate.status) == InboxStatus.PENDING,
+    )
+    .limit(1)
+)
+_STALE = PreparedSelect(  # `claim_stale`'s free rows, live leases left alone
+    select(InboxUpdate.update_id)
+    .where(
+        col(InboxUpdate.status) == InboxStatus.PENDING,
+        or_(
+            col(InboxUpdate.claimed_until).is_(None),
+            col(InboxUpdate.claimed_until) <= bindparam("now"),
+        ),
+    )
+    .limit(1)
+)
+
+
+def holds_pending(session: Session, *, worker: str) -> bool:
+    """Whether `worker` holds a pending update, which `renew_leases` would extend: the upkeep
+    every few seconds reads this instead of writing when the bot is idle."""
+    return bool(_HELD.rows(session.connection(), {"worker": worker}))
+
+
+def any_stale(session: Session, *, now: datetime | None = None) -> bool:
+    """Whether `claim_stale` (live leases left alone) may find an update: read first, for
+    the same reason."""
+    return bool(_STALE.rows(session.connection(), {"now": now or utcnow()}))
 
 
 def renew_leases(

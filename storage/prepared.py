@@ -100,6 +100,8 @@ class PreparedSelect:
             if not bind.required
         }
         expanding = tuple(name for bind, name in compiled.bind_names.items() if bind.expanding)
+        if any(bind.expanding and not bind.required for bind in compiled.bind_names):
+            raise ValueError("an IN of fixed values is expanded at each run: list literal()s")
         ready = _Compiled(
             compiled, compiled.string, compiled.positiontup, fixed, binders, expanding, {}
         )

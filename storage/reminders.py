@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -44,6 +44,7 @@ from storage.audit import diff, record_audit, snapshot
 from storage.members import set_reachable
 from storage.models import Contract, Customer, Interaction, Member, Reminder, utcnow
 from storage.paging import Cursor, Key, KeysetPage, keyset_page, micros
+from storage.prepared import PreparedSelect
 from storage.webhooks import emit
 
 T = TypeVar("T")
@@ -305,6 +306,29 @@ def claim_due(
         reminder.claimed_by, reminder.claimed_until = worker, now + lease
     session.flush()
     return rows
+
+
+_ANY_DUE = PreparedSelect(  # `claim_due`'s conditions on the reminder alone
+    select(Reminder.id)
+    .where(
+        col(Reminder.status) == ReminderStatus.PENDING,
+        col(Reminder.due_at) <= bindparam("now"),
+        or_(
+            col(Reminder.next_attempt_at).is_(None),
+            col(Reminder.next_attempt_at) <= bindparam("now"),
+        ),
+        or_(
+            col(Reminder.claimed_until).is_(None), col(Reminder.claimed_until) <= bindparam("now")
+        ),
+    )
+    .limit(1)
+)
+
+
+def any_due(session: Session, *, now: datetime) -> bool:
+    """Whether `claim_due` may find a reminder at `now` (never "no" when it would): most
+    delivery passes find none, and this read stops them without the write lock."""
+    return bool(_ANY_DUE.rows(session.connection(), {"now": now}))
 
 
 def claim_deliveries(

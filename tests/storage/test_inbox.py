@@ -15,9 +15,11 @@ from storage.db import Database
 from storage.inbox import (
     InboxStatus,
     Received,
+    any_stale,
     claim_stale,
     claim_update,
     earliest_pending,
+    holds_pending,
     mark_handled,
     prune_handled,
     record_in_chat_order,
@@ -408,3 +410,24 @@ def test_concurrent_stale_claims_skip_locked_rows_without_waiting(postgres_db: D
             other = claim_stale(second, worker="b", lease=LEASE, now=NOW)
     assert [u for u, _ in held] == [40, 41, 42]
     assert [u for u, _ in other] == [43, 44, 45]
+
+
+def test_the_idle_checks_say_yes_exactly_when_the_upkeep_has_work(db: Database) -> None:
+    """`holds_pending` before `renew_leases`, `any_stale` before `claim_stale`: the upkeep
+    skips its writes on their "no", so a "no" while there is work would strand updates."""
+    assert not db.read_sync(holds_pending, worker="a")
+    assert not db.read_sync(any_stale, now=NOW)
+    db.run_sync(record_received, updates=[(95, payload(95))], worker="a", lease=LEASE, now=NOW)
+    assert db.read_sync(holds_pending, worker="a")
+    assert not db.read_sync(holds_pending, worker="b")
+    live = NOW + LEASE - timedelta(seconds=1)
+    assert not db.read_sync(any_stale, now=live)
+    assert stale(db, "b", now=live) == []
+    assert db.read_sync(any_stale, now=NOW + LEASE)
+    db.run_sync(mark_handled, update_ids=[95])
+    assert not db.read_sync(holds_pending, worker="a")
+    assert not db.read_sync(any_stale, now=NOW + LEASE)
+    db.run_sync(record_received, updates=[(96, payload(96))])  # recorded unleased
+    assert db.read_sync(any_stale, now=NOW)
+    assert stale(db, "b") == [96]
+    assert db.read_sync(holds_pending, worker="b")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -13,6 +15,7 @@ from storage.db import Database
 from storage.models import Member, Reminder, utcnow
 from storage.reminders import (
     ReminderStatus,
+    any_due,
     claim_deliveries,
     claim_due,
     list_pending_reminders,
@@ -57,6 +60,30 @@ def test_claim_due_takes_only_due_pending_reminders(db: Database) -> None:
     assert claim(db, "a") == [ready, retry_now]
     claimed = db.read_sync(lambda s: s.get_one(Reminder, ready))
     assert (claimed.claimed_by, claimed.claimed_until) == ("a", NOW + LEASE)
+
+
+@pytest.mark.parametrize(
+    ("values", "due_now"),
+    [
+        ({"at": NOW - timedelta(minutes=1)}, True),
+        ({"at": NOW + timedelta(minutes=1)}, False),
+        ({"status": "done"}, False),
+        ({"status": "sent"}, False),
+        ({"next_attempt_at": NOW + timedelta(seconds=10)}, False),
+        ({"next_attempt_at": NOW}, True),
+        ({"claimed_by": "b", "claimed_until": NOW + timedelta(seconds=1)}, False),
+        ({"claimed_by": "b", "claimed_until": NOW}, True),
+    ],
+)
+def test_any_due_says_yes_exactly_when_a_claim_finds_a_reminder(
+    db: Database, values: dict[str, Any], due_now: bool
+) -> None:
+    """The delivery pass stops on its "no" (`bot.scheduler`): a "no" with a reminder due
+    would leave it unsent."""
+    with db.session() as session:
+        due(session, make_member(session), **values)
+    assert db.read_sync(any_due, now=NOW) is due_now
+    assert bool(claim(db, "a")) is due_now
 
 
 def test_claim_due_orders_by_due_time_and_respects_limit(db: Database) -> None:

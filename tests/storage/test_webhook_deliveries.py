@@ -19,6 +19,7 @@ from storage.webhook_deliveries import (
     DeliveryStatus,
     Outcome,
     Outgoing,
+    any_due,
     backoff,
     claim_due,
     list_deliveries,
@@ -132,6 +133,29 @@ def test_claim_takes_only_due_deliveries_of_enabled_endpoints(db: Database) -> N
     assert claim(db, "a") == [ready, retry]
     taken = row(db, ready)
     assert (taken.claimed_by, taken.claimed_until) == ("a", NOW + LEASE)
+
+
+@pytest.mark.parametrize(
+    ("at", "values", "due"),
+    [
+        (NOW - S, {}, True),
+        (NOW, {"status": "failed"}, True),
+        (NOW + S, {}, False),
+        (NOW - S, {"status": "delivered"}, False),
+        (NOW - S, {"status": "dead"}, False),
+        (NOW - S, {"claimed_by": "b", "claimed_until": NOW + S}, False),
+        (NOW - S, {"claimed_by": "b", "claimed_until": NOW}, True),
+    ],
+)
+def test_any_due_says_yes_exactly_when_a_claim_finds_a_delivery(
+    db: Database, at: datetime, values: dict[str, object], due: bool
+) -> None:
+    """The pass stops on its "no" (`bot.webhook_jobs`): a "no" with work due would leave the
+    delivery unsent."""
+    with db.session() as session:
+        queue(session, endpoint(session), at=at, **values)
+    assert db.read_sync(any_due, now=NOW) is due
+    assert bool(claim(db, "a")) is due
 
 
 def test_claim_carries_what_the_post_needs(db: Database) -> None:
