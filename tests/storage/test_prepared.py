@@ -212,6 +212,31 @@ _IDS_IN_ORDER = (
 )
 
 
+def test_values_in_a_list_and_in_the_statement_go_through_their_types(db: Database) -> None:
+    """A time given, one in a list and one the statement carries are each bound as SQLAlchemy
+    binds them (storage's own format on SQLite), so an equality finds the row."""
+    with db.session() as session:
+        _owner, customer = _everything_filled(session)
+        when = customer.last_contact_at
+        assert when is not None
+        in_list = select(Reminder.text).where(
+            col(Reminder.due_at).in_(bindparam("times", expanding=True))
+        )
+        fixed = select(Reminder.text).where(col(Reminder.due_at) == when)
+        given = select(Reminder.text).where(col(Reminder.due_at) == bindparam("at"))
+        connection = session.connection()
+        assert PreparedSelect(in_list).rows(connection, {"times": [when]}) == [("call",)]
+        assert PreparedSelect(fixed).rows(connection, {}) == [("call",)]
+        assert PreparedSelect(given).rows(connection, {"at": when}) == [("call",)]
+
+
+def test_an_in_of_fixed_values_is_refused_when_compiled(db: Database) -> None:
+    """SQLAlchemy would expand it again at every run: the statement lists literal()s."""
+    statement = select(Deal.id).where(col(Deal.stage).in_(["won", "lost"]))
+    with db.session() as session, pytest.raises(ValueError, match="^an IN of fixed values"):
+        PreparedSelect(statement).rows(session.connection(), {})
+
+
 def test_text_parameters_lose_their_nul_characters(db: Database) -> None:
     """As every other statement's (storage/db.py): PostgreSQL refuses a NUL in text."""
     statement = select(Customer.id).where(col(Customer.name) == bindparam("name"))
