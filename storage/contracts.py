@@ -356,7 +356,7 @@ def contracts_of_visible(
     (the card, after `get_customer_card`): one access check per card, not one per part."""
     params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor), "offset": offset}
     statement = _customers_contracts(Role(actor.role))
-    return as_records(Contract, statement.rows(session.connection(), {**params, "limit": limit}))
+    return as_records(Contract, statement.rows(session, {**params, "limit": limit}))
 
 
 @cache

@@ -199,7 +199,7 @@ _PHONES = PreparedSelect(  # built once and prepared: the card shows the phones 
 
 
 def list_phones(session: Session, *, customer_id: int) -> list[str]:
-    return [e164 for (e164,) in _PHONES.rows(session.connection(), {"customer_id": customer_id})]
+    return [e164 for (e164,) in _PHONES.rows(session, {"customer_id": customer_id})]
 
 
 def recent_customers(session: Session, *, actor: Member, limit: int = 5) -> list[Customer]:

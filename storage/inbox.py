@@ -269,13 +269,13 @@ _STALE = PreparedSelect(  # `claim_stale`'s free rows, live leases left alone
 def holds_pending(session: Session, *, worker: str) -> bool:
     """Whether `worker` holds a pending update, which `renew_leases` would extend: the upkeep
     every few seconds reads this instead of writing when the bot is idle."""
-    return bool(_HELD.rows(session.connection(), {"worker": worker}))
+    return bool(_HELD.rows(session, {"worker": worker}))
 
 
 def any_stale(session: Session, *, now: datetime | None = None) -> bool:
     """Whether `claim_stale` (live leases left alone) may find an update: read first, for
     the same reason."""
-    return bool(_STALE.rows(session.connection(), {"now": now or utcnow()}))
+    return bool(_STALE.rows(session, {"now": now or utcnow()}))
 
 
 def renew_leases(

@@ -105,9 +105,7 @@ def find_records(session: Session, *, actor: Member, query: str) -> Records:
         short_title = len(text) < MIN_TRIGRAM
         params.update(title_params(text, dialect))
     found: tuple[list[int], ...] = ([], [], [])  # contracts, orders, tickets
-    hits = prepared(_record_hits(Role(actor.role), dialect, short_title)).rows(
-        session.connection(), params
-    )
+    hits = prepared(_record_hits(Role(actor.role), dialect, short_title)).rows(session, params)
     for part, record_id in hits:
         ids = found[_KIND_OF_PART[part]]
         if record_id not in ids and len(ids) < RECORDS:  # a contract by number and title once
@@ -150,7 +148,7 @@ def _with_customers(
     their order."""
     if not ids:
         return []
-    rows = prepared(_by_ids(model)).rows(session.connection(), {"ids": ids})
+    rows = prepared(_by_ids(model)).rows(session, {"ids": ids})
     records = zip(as_records(model, rows), as_records(Customer, rows, width(model)), strict=True)
     by_id = {record.id: (record, customer) for record, customer in records}
     return [by_id[i] for i in ids if i in by_id]

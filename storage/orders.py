@@ -595,7 +595,7 @@ _SPENT_PER_CURRENCY = PreparedSelect(  # built once: building it cost more than 
 
 def spent_per_currency(session: Session, *, customer_id: int) -> dict[str, Decimal]:
     """`orders_total` for a caller that has checked access already (the card)."""
-    rows = _SPENT_PER_CURRENCY.rows(session.connection(), {"customer_id": customer_id})
+    rows = _SPENT_PER_CURRENCY.rows(session, {"customer_id": customer_id})
     return {currency: Decimal(total or 0).quantize(CENT) for currency, total in rows if currency}
 
 

@@ -19,10 +19,10 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, inspect, select
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 Model = TypeVar("Model", bound=SQLModel)
 Processor = Callable[[Any], Any] | None
@@ -50,8 +50,12 @@ class PreparedSelect:
         self._types = [column.type for column in statement.selected_columns]
         self._compiled: dict[str, _Compiled] = {}
 
-    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Every row, each value as SQLAlchemy would have converted it."""
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row, each value as SQLAlchemy would have converted it. Changes pending in
+        `session` are flushed first, as the ORM's own queries do (autoflush)."""
+        if session.autoflush:
+            session.flush()
+        connection = session.connection()
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         sql, names = compiled.sql, compiled.names

@@ -328,7 +328,7 @@ _ANY_DUE = PreparedSelect(  # `claim_due`'s conditions on the reminder alone
 def any_due(session: Session, *, now: datetime) -> bool:
     """Whether `claim_due` may find a reminder at `now` (never "no" when it would): most
     delivery passes find none, and this read stops them without the write lock."""
-    return bool(_ANY_DUE.rows(session.connection(), {"now": now}))
+    return bool(_ANY_DUE.rows(session, {"now": now}))
 
 
 def claim_deliveries(

@@ -176,9 +176,7 @@ def customer_tickets(session: Session, *, actor: Member, customer: Customer) -> 
     """For the card of `customer`, which the card's own read found visible to the actor: its
     open tickets the actor may see, and its scores."""
     params = {"customer_id": customer.id, ACTOR_ID: actor_id(actor)}
-    ((rated, average, latest, open_count),) = _card_figures(Role(actor.role)).rows(
-        session.connection(), params
-    )
+    ((rated, average, latest, open_count),) = _card_figures(Role(actor.role)).rows(session, params)
     return CustomerTickets(
         open=open_count,
         rated=rated,

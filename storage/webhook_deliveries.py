@@ -123,7 +123,7 @@ _ANY_DUE = PreparedSelect(  # `claim_due`'s conditions on the delivery alone
 def any_due(session: Session, *, now: datetime) -> bool:
     """Whether `claim_due` may find a delivery at `now` (never "no" when it would): a pass
     runs every two seconds and most find none; this read stops them without the write lock."""
-    return bool(_ANY_DUE.rows(session.connection(), {"now": now}))
+    return bool(_ANY_DUE.rows(session, {"now": now}))
 
 
 def claim_due(

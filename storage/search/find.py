@@ -121,9 +121,7 @@ def find_customers(
     if not ids:
         return []
     role = Role(actor.role)
-    rows = prepared(statements.customers_by_id(role)).rows(
-        session.connection(), {"ids": ids, **_actor(actor)}
-    )
+    rows = prepared(statements.customers_by_id(role)).rows(session, {"ids": ids, **_actor(actor)})
     by_id = {c.id: c for c in as_records(Customer, rows)}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -185,8 +183,8 @@ def _actor(actor: Member) -> dict[str, Any]:
 
 def _run(session: Session, scope: dict[str, Any], statement: Select[Any], **params: Any) -> Tier:
     # prepared, not the ORM session: these select plain ids (storage/prepared.py says why)
-    connection, tier = session.connection(), prepared(statement)
-    return lambda limit: [i for (i,) in tier.rows(connection, {**scope, **params, "limit": limit})]
+    tier = prepared(statement)
+    return lambda limit: [i for (i,) in tier.rows(session, {**scope, **params, "limit": limit})]
 
 
 def _scoped(actor: Member) -> Select[Any]:
@@ -368,15 +366,14 @@ def get_customer_card(
         Role(actor.role)
     )
     params = {"customer_id": customer_id, ACTOR_ID: actor_id(actor)}
-    connection = session.connection()
-    found = by_customer.rows(connection, params)
+    found = by_customer.rows(session, params)
     if not found:
         raise NotFound
     (customer,) = as_records(Customer, found)
     notes = as_records(
         Interaction,
         notes_page.rows(
-            connection, {**params, "notes_offset": notes_offset, "notes_limit": notes_limit + 1}
+            session, {**params, "notes_offset": notes_offset, "notes_limit": notes_limit + 1}
         ),
     )
     return CustomerCard(
@@ -385,10 +382,10 @@ def get_customer_card(
         owner_name=found[0][-1] or "",
         interactions=notes[:notes_limit],
         more_interactions=len(notes) > notes_limit,
-        open_deals=as_records(Deal, open_deals.rows(connection, params)),
-        reminders=as_records(Reminder, own_reminders.rows(connection, params)),
+        open_deals=as_records(Deal, open_deals.rows(session, params)),
+        reminders=as_records(Reminder, own_reminders.rows(session, params)),
         purchases=spent_per_currency(session, customer_id=customer_id),
         orders=as_records(
-            Order, latest_orders.rows(connection, {**params, "orders_limit": orders + 1})
+            Order, latest_orders.rows(session, {**params, "orders_limit": orders + 1})
         ),
     )

@@ -139,7 +139,7 @@ def test_rows_hold_the_values_sqlalchemy_converts(db: Database, model: type[SQLM
         statement = _by_customer(model) if model is not Customer else select(Customer)
         params = {"customer_id": pk(customer)}
         expected = [tuple(row) for row in session.connection().execute(statement, params)]
-        got = PreparedSelect(statement).rows(session.connection(), params)
+        got = PreparedSelect(statement).rows(session, params)
         assert expected  # the comparison is over a real row
         assert got == expected
         assert [[type(v) for v in row] for row in got] == [
@@ -153,7 +153,7 @@ def test_records_are_what_the_orm_loads_and_detached(db: Database, model: type[S
         _owner, customer = _everything_filled(session)
         statement = _by_customer(model) if model is not Customer else select(Customer)
         params = {"customer_id": pk(customer)}
-        (record,) = as_records(model, PreparedSelect(statement).rows(session.connection(), params))
+        (record,) = as_records(model, PreparedSelect(statement).rows(session, params))
         session.expunge_all()
         (loaded,) = session.scalars(statement, params)
         assert record.model_dump() == loaded.model_dump()
@@ -182,10 +182,9 @@ def test_literals_and_typed_values_in_the_statement_are_bound(db: Database) -> N
             col(Reminder.due_at) < utcnow() + timedelta(days=3650),
             col(Reminder.member_id) == bindparam("member"),
         )
-        connection = session.connection()
-        assert PreparedSelect(deals).rows(connection, {"customer_id": pk(customer)}) == [("X2",)]
-        assert PreparedSelect(pending).rows(connection, {"member": pk(owner)}) == [("call",)]
-        assert PreparedSelect(pending).rows(connection, {"member": pk(owner) + 1}) == []
+        assert PreparedSelect(deals).rows(session, {"customer_id": pk(customer)}) == [("X2",)]
+        assert PreparedSelect(pending).rows(session, {"member": pk(owner)}) == [("call",)]
+        assert PreparedSelect(pending).rows(session, {"member": pk(owner) + 1}) == []
 
 
 def test_a_list_parameter_takes_any_number_of_values(db: Database) -> None:
@@ -198,8 +197,8 @@ def test_a_list_parameter_takes_any_number_of_values(db: Database) -> None:
             params = {"ids": ids[:count], "name": "c"}
             expected = [tuple(row) for row in session.connection().execute(_IDS_IN_ORDER, params)]
             assert len(expected) == count
-            assert statement.rows(session.connection(), params) == expected
-            assert prepared(_IDS_IN_ORDER).rows(session.connection(), params) == expected
+            assert statement.rows(session, params) == expected
+            assert prepared(_IDS_IN_ORDER).rows(session, params) == expected
 
 
 _IDS_IN_ORDER = (
@@ -224,17 +223,16 @@ def test_values_in_a_list_and_in_the_statement_go_through_their_types(db: Databa
         )
         fixed = select(Reminder.text).where(col(Reminder.due_at) == when)
         given = select(Reminder.text).where(col(Reminder.due_at) == bindparam("at"))
-        connection = session.connection()
-        assert PreparedSelect(in_list).rows(connection, {"times": [when]}) == [("call",)]
-        assert PreparedSelect(fixed).rows(connection, {}) == [("call",)]
-        assert PreparedSelect(given).rows(connection, {"at": when}) == [("call",)]
+        assert PreparedSelect(in_list).rows(session, {"times": [when]}) == [("call",)]
+        assert PreparedSelect(fixed).rows(session, {}) == [("call",)]
+        assert PreparedSelect(given).rows(session, {"at": when}) == [("call",)]
 
 
 def test_an_in_of_fixed_values_is_refused_when_compiled(db: Database) -> None:
     """SQLAlchemy would expand it again at every run: the statement lists literal()s."""
     statement = select(Deal.id).where(col(Deal.stage).in_(["won", "lost"]))
     with db.session() as session, pytest.raises(ValueError, match="^an IN of fixed values"):
-        PreparedSelect(statement).rows(session.connection(), {})
+        PreparedSelect(statement).rows(session, {})
 
 
 def test_text_parameters_lose_their_nul_characters(db: Database) -> None:
@@ -243,7 +241,7 @@ def test_text_parameters_lose_their_nul_characters(db: Database) -> None:
     with db.session() as session:
         owner = make_member(session, role=Role.SALES)
         customer = make_customer(session, owner=owner, name="Ada")
-        got = PreparedSelect(statement).rows(session.connection(), {"name": "A\x00da"})
+        got = PreparedSelect(statement).rows(session, {"name": "A\x00da"})
         assert got == [(pk(customer),)]
 
 
@@ -254,7 +252,7 @@ def test_records_start_where_their_columns_do(db: Database) -> None:
         statement = select(Order, Customer).join(
             Customer, col(Customer.id) == col(Order.customer_id)
         )
-        rows = PreparedSelect(statement).rows(session.connection(), {})
+        rows = PreparedSelect(statement).rows(session, {})
         (order,) = as_records(Order, rows)
         (buyer,) = as_records(Customer, rows, width(Order))
         assert (order.number, buyer.id, buyer.tags) == (
@@ -262,3 +260,17 @@ def test_records_start_where_their_columns_do(db: Database) -> None:
             pk(customer),
             ["vip", "大客户"],
         )
+
+
+def test_changes_pending_in_the_session_are_read_as_the_orm_reads_them(db: Database) -> None:
+    """A write transaction that changes a record and then searches sees its own change."""
+    statement = select(Customer.id).where(col(Customer.deleted_at).is_(None))
+    with db.session() as session:
+        owner = make_member(session, role=Role.SALES)
+        customer = make_customer(session, owner=owner)
+        customer.deleted_at = utcnow()
+        assert PreparedSelect(statement).rows(session, {}) == []
+        with session.no_autoflush:
+            customer.deleted_at = None
+            assert PreparedSelect(statement).rows(session, {}) == []
+        assert PreparedSelect(statement).rows(session, {}) == [(pk(customer),)]
